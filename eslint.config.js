@@ -1,0 +1,40 @@
+import tseslint from 'typescript-eslint';
+
+export default tseslint.config(
+  { ignores: ['dist/', 'node_modules/', 'data/', 'web/dist/'] },
+  ...tseslint.configs.recommended,
+  {
+    files: ['src/**/*.ts'],
+    rules: {
+      '@typescript-eslint/no-explicit-any': 'error',
+      'no-restricted-syntax': [
+        'error',
+        {
+          selector: "MemberExpression[object.name='process'][property.name='env']",
+          message: 'Only src/config.ts reads the environment.',
+        },
+      ],
+    },
+  },
+  { files: ['src/config.ts', 'src/main.ts'], rules: { 'no-restricted-syntax': 'off' } },
+  {
+    files: ['src/api/**/*.ts', 'src/domain/**/*.ts', 'src/template/**/*.ts', 'src/auth/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          paths: [
+            { name: 'kysely', message: 'Only src/store/ speaks SQL.', allowTypeImports: true },
+            { name: 'undici', message: 'Only src/transport/ opens outbound connections.' },
+            {
+              name: 'node:http',
+              message: 'Only src/transport/ opens outbound connections.',
+              allowTypeImports: true,
+            },
+            { name: 'soap', message: 'Only src/transport/ opens outbound connections.' },
+          ],
+        },
+      ],
+    },
+  },
+);

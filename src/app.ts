@@ -1,0 +1,134 @@
+/**
+ * `buildApp(deps)`: the Fastify instance with every route, never listening. `main.ts` listens;
+ * tests call `inject()`.
+ */
+import Fastify, {
+  type FastifyBaseLogger,
+  type FastifyError,
+  type FastifyInstance,
+  type FastifyReply,
+  type FastifyRequest,
+  type RawReplyDefaultExpression,
+  type RawRequestDefaultExpression,
+  type RawServerDefault,
+} from 'fastify';
+import swagger from '@fastify/swagger';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import { randomUUID } from 'node:crypto';
+import type { Config } from './config.js';
+import type { Store } from './store/db.js';
+import type { Logger } from './logger.js';
+import { AppError, errorBody } from './errors.js';
+import { healthRoutes } from './api/health.routes.js';
+
+export interface AppDeps {
+  config: Config;
+  store: Store;
+  logger: Logger;
+}
+
+export type App = FastifyInstance<
+  RawServerDefault,
+  RawRequestDefaultExpression,
+  RawReplyDefaultExpression,
+  FastifyBaseLogger,
+  TypeBoxTypeProvider
+>;
+
+export const DEFAULT_BODY_LIMIT = 1024 * 1024;
+
+export async function buildApp(deps: AppDeps): Promise<App> {
+  const app = Fastify({
+    loggerInstance: deps.logger as FastifyBaseLogger,
+    bodyLimit: DEFAULT_BODY_LIMIT,
+    genReqId: () => randomUUID(),
+    ajv: { customOptions: { allErrors: true, removeAdditional: false, coerceTypes: 'array' } },
+  }).withTypeProvider<TypeBoxTypeProvider>();
+
+  app.setErrorHandler(errorHandler);
+  app.setNotFoundHandler((request, reply) => {
+    void reply
+      .code(404)
+      .send(
+        errorBody('ROUTE_NOT_FOUND', `No route ${request.method} ${request.url.split('?')[0]}`),
+      );
+  });
+
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.1.0',
+      info: { title: 'Callhook API', version: '1' },
+      components: {
+        securitySchemes: {
+          apiKey: { type: 'http', scheme: 'bearer' },
+          session: { type: 'apiKey', in: 'cookie', name: 'callhook_session' },
+        },
+      },
+    },
+  });
+
+  await app.register(healthRoutes, { store: deps.store });
+  app.get('/api/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+  return app;
+}
+
+function errorHandler(
+  error: FastifyError | AppError,
+  request: FastifyRequest,
+  reply: FastifyReply,
+): void {
+  if (error instanceof AppError) {
+    if (error.code === 'RATE_LIMITED' && error.details && 'retryAfterSeconds' in error.details) {
+      void reply.header('retry-after', String(error.details['retryAfterSeconds']));
+    }
+    void reply.code(error.status).send(errorBody(error.code, error.message, error.details));
+    return;
+  }
+  if (error.validation) {
+    const details = error.validation.map((issue) => ({
+      field: fieldOf(error.validationContext, issue.instancePath, issue.params),
+      message: issue.message ?? 'is invalid',
+    }));
+    void reply
+      .code(400)
+      .send(
+        errorBody('VALIDATION_FAILED', `Invalid ${error.validationContext ?? 'request'}`, details),
+      );
+    return;
+  }
+  switch (error.code) {
+    case 'FST_ERR_CTP_BODY_TOO_LARGE':
+      void reply.code(413).send(errorBody('PAYLOAD_TOO_LARGE'));
+      return;
+    case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
+      void reply.code(415).send(errorBody('UNSUPPORTED_MEDIA_TYPE'));
+      return;
+    case 'FST_ERR_CTP_EMPTY_JSON_BODY':
+      void reply.code(400).send(errorBody('INVALID_JSON', 'The JSON body is empty'));
+      return;
+  }
+  if (error instanceof SyntaxError || error.code === 'FST_ERR_CTP_INVALID_JSON_BODY') {
+    void reply
+      .code(400)
+      .send(errorBody('INVALID_JSON', `The request body is not valid JSON: ${error.message}`));
+    return;
+  }
+  if (error.statusCode !== undefined && error.statusCode >= 400 && error.statusCode < 500) {
+    void reply.code(error.statusCode).send(errorBody('VALIDATION_FAILED', error.message));
+    return;
+  }
+  request.log.error({ err: error }, 'unhandled error');
+  void reply.code(500).send(errorBody('INTERNAL'));
+}
+
+/** `body.config.url` from ajv's `/config/url`; names the missing property for `required`. */
+function fieldOf(
+  context: string | undefined,
+  instancePath: string,
+  params: Record<string, unknown>,
+): string {
+  const parts = instancePath.split('/').filter(Boolean);
+  if (typeof params['missingProperty'] === 'string') parts.push(params['missingProperty']);
+  if (typeof params['additionalProperty'] === 'string') parts.push(params['additionalProperty']);
+  return [context ?? 'body', ...parts].join('.');
+}

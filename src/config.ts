@@ -1,0 +1,170 @@
+/**
+ * The one reader of `process.env`. Every `CALLHOOK_*` setting is parsed and validated here, at
+ * start-up; a wrong value stops start-up with a message naming the variable. The result is frozen.
+ * `docs/config.md` documents each entry of `settings` below.
+ */
+import path from 'node:path';
+import ipaddr from 'ipaddr.js';
+
+export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+const LOG_LEVELS: readonly LogLevel[] = [
+  'fatal',
+  'error',
+  'warn',
+  'info',
+  'debug',
+  'trace',
+  'silent',
+];
+
+export type DatabaseConfig = { kind: 'sqlite'; file: string } | { kind: 'postgres'; url: string };
+
+export interface Config {
+  readonly host: string;
+  readonly port: number;
+  readonly dataDir: string;
+  readonly database: DatabaseConfig;
+  /** 32-byte key for secrets at rest; undefined means "generate one into the data dir". */
+  readonly secretKey: Buffer | undefined;
+  /** CIDR ranges opened in the outbound network policy, as `[address, prefixLength]`. */
+  readonly allowNetworks: readonly AllowedNetwork[];
+  readonly adminEmail: string | undefined;
+  readonly adminPassword: string | undefined;
+  readonly logLevel: LogLevel;
+  /** `production` refuses to start without CALLHOOK_SECRET_KEY. */
+  readonly mode: 'embedded' | 'production';
+}
+
+export interface AllowedNetwork {
+  readonly cidr: string;
+  readonly range: [ipaddr.IPv4 | ipaddr.IPv6, number];
+}
+
+export class ConfigError extends Error {
+  constructor(readonly problems: readonly string[]) {
+    super(`invalid configuration:\n  ${problems.join('\n  ')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+type Env = Readonly<Record<string, string | undefined>>;
+
+/**
+ * Reads and validates the configuration. Collects every problem before failing, so one start
+ * reports all wrong variables at once.
+ *
+ * ### Examples
+ * ```ts
+ * const config = loadConfig({ CALLHOOK_PORT: '9090' }); // other settings take their defaults
+ * ```
+ */
+export function loadConfig(env: Env = process.env): Config {
+  const problems: string[] = [];
+  const text = (name: string): string | undefined => {
+    const value = env[name];
+    return value === undefined || value.trim() === '' ? undefined : value.trim();
+  };
+
+  const host = text('CALLHOOK_HOST') ?? '127.0.0.1';
+
+  let port = 8080;
+  const rawPort = text('CALLHOOK_PORT');
+  if (rawPort !== undefined) {
+    if (/^\d+$/.test(rawPort) && Number(rawPort) <= 65535) port = Number(rawPort);
+    else problems.push(`CALLHOOK_PORT must be a whole number from 0 to 65535, got "${rawPort}"`);
+  }
+
+  const dataDir = path.resolve(text('CALLHOOK_DATA_DIR') ?? './data');
+
+  let database: DatabaseConfig = { kind: 'sqlite', file: path.join(dataDir, 'callhook.db') };
+  const url = text('CALLHOOK_DATABASE_URL');
+  if (url !== undefined) {
+    if (/^postgres(ql)?:\/\//.test(url)) database = { kind: 'postgres', url };
+    else if (url.startsWith('sqlite:')) {
+      const file = url.slice('sqlite:'.length).replace(/^\/\//, '');
+      if (file === '') problems.push('CALLHOOK_DATABASE_URL "sqlite:" needs a file path');
+      else database = { kind: 'sqlite', file: path.resolve(file) };
+    } else {
+      problems.push(
+        'CALLHOOK_DATABASE_URL must start with postgres://, postgresql:// or sqlite:, ' +
+          `got "${url.replace(/\/\/[^@]*@/, '//…@')}"`,
+      );
+    }
+  }
+
+  let mode: Config['mode'] = 'embedded';
+  const rawMode = text('CALLHOOK_MODE');
+  if (rawMode !== undefined) {
+    if (rawMode === 'embedded' || rawMode === 'production') mode = rawMode;
+    else problems.push(`CALLHOOK_MODE must be "embedded" or "production", got "${rawMode}"`);
+  }
+
+  let secretKey: Buffer | undefined;
+  const rawKey = text('CALLHOOK_SECRET_KEY');
+  if (rawKey !== undefined) {
+    secretKey = parseSecretKey(rawKey);
+    if (secretKey === undefined) {
+      problems.push(
+        'CALLHOOK_SECRET_KEY must be 32 bytes as 64 hex digits or base64 (e.g. `openssl rand -hex 32`)',
+      );
+    }
+  } else if (mode === 'production') {
+    problems.push('CALLHOOK_SECRET_KEY is required when CALLHOOK_MODE=production');
+  }
+
+  const allowNetworks: AllowedNetwork[] = [];
+  const rawNetworks = text('CALLHOOK_ALLOW_NETWORKS');
+  if (rawNetworks !== undefined) {
+    for (const cidr of rawNetworks.split(/[\s,]+/).filter(Boolean)) {
+      try {
+        allowNetworks.push({ cidr, range: ipaddr.parseCIDR(cidr) });
+      } catch {
+        problems.push(
+          `CALLHOOK_ALLOW_NETWORKS has "${cidr}", which is not a CIDR like 10.1.0.0/16`,
+        );
+      }
+    }
+  }
+
+  const adminEmail = text('CALLHOOK_ADMIN_EMAIL');
+  if (adminEmail !== undefined && !/^[^\s@]+@[^\s@]+$/.test(adminEmail)) {
+    problems.push(`CALLHOOK_ADMIN_EMAIL must be an email address, got "${adminEmail}"`);
+  }
+  const adminPassword = env['CALLHOOK_ADMIN_PASSWORD'] || undefined;
+  if (adminPassword !== undefined && adminPassword.length < 8) {
+    problems.push('CALLHOOK_ADMIN_PASSWORD must be at least 8 characters');
+  }
+
+  let logLevel: LogLevel = 'info';
+  const rawLevel = text('CALLHOOK_LOG_LEVEL');
+  if (rawLevel !== undefined) {
+    if ((LOG_LEVELS as readonly string[]).includes(rawLevel)) logLevel = rawLevel as LogLevel;
+    else
+      problems.push(
+        `CALLHOOK_LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')}, got "${rawLevel}"`,
+      );
+  }
+
+  if (problems.length > 0) throw new ConfigError(problems);
+  return Object.freeze({
+    host,
+    port,
+    dataDir,
+    database: Object.freeze(database),
+    secretKey,
+    allowNetworks: Object.freeze(allowNetworks),
+    adminEmail,
+    adminPassword,
+    logLevel,
+    mode,
+  });
+}
+
+function parseSecretKey(raw: string): Buffer | undefined {
+  if (/^[0-9a-fA-F]{64}$/.test(raw)) return Buffer.from(raw, 'hex');
+  if (/^[A-Za-z0-9+/_-]{43}=?$/.test(raw)) {
+    const key = Buffer.from(raw, 'base64');
+    if (key.length === 32) return key;
+  }
+  return undefined;
+}

@@ -1,0 +1,110 @@
+/**
+ * Every error code the API answers with, in one table (status, message, how to fix).
+ * `docs/errors.md` is this table rendered; a test keeps the two in step.
+ */
+export const errorCodes = {
+  VALIDATION_FAILED: {
+    status: 400,
+    message: 'The request is not valid',
+    fix: 'Read `details`: each entry names the field (and line and column for templates) and what is wrong.',
+  },
+  INVALID_JSON: {
+    status: 400,
+    message: 'The request body is not valid JSON',
+    fix: 'Send a well-formed JSON document with `Content-Type: application/json`.',
+  },
+  UNAUTHENTICATED: {
+    status: 401,
+    message: 'Sign in or send an API key',
+    fix: 'Send `Authorization: Bearer <key>` or the session cookie from `POST /api/v1/auth/login`.',
+  },
+  INVALID_CREDENTIALS: {
+    status: 401,
+    message: 'Wrong email or password',
+    fix: 'Check the email and password; after repeated failures wait before trying again.',
+  },
+  FORBIDDEN: {
+    status: 403,
+    message: 'You do not have the permission this needs',
+    fix: 'Ask an admin to grant the permission named in `details.permission`, to you or to one of your roles.',
+  },
+  CSRF_REJECTED: {
+    status: 403,
+    message: 'A state-changing request signed in by cookie must come from the console',
+    fix: 'Send the request from the console origin, or use an API key.',
+  },
+  NOT_FOUND: {
+    status: 404,
+    message: 'Not found',
+    fix: 'Check the id and the path; objects owned by other users are reported as not found.',
+  },
+  ROUTE_NOT_FOUND: {
+    status: 404,
+    message: 'No such route',
+    fix: 'Check the method and path against `/api/openapi.json`.',
+  },
+  CONFLICT: {
+    status: 409,
+    message: 'This conflicts with the current state',
+    fix: 'Read `message`: e.g. the name or email is taken, or the object changed meanwhile.',
+  },
+  PAYLOAD_TOO_LARGE: {
+    status: 413,
+    message: 'The request body is too large',
+    fix: 'Event batches may be up to 10 MiB, any other body up to 1 MiB: split the request.',
+  },
+  UNSUPPORTED_MEDIA_TYPE: {
+    status: 415,
+    message: 'Unsupported Content-Type',
+    fix: 'Send `Content-Type: application/json` (CSV imports also accept `text/csv`).',
+  },
+  RATE_LIMITED: {
+    status: 429,
+    message: 'Too many attempts',
+    fix: 'Wait for the number of seconds in the `Retry-After` header.',
+  },
+  INTERNAL: {
+    status: 500,
+    message: 'Internal error',
+    fix: 'A bug or broken infrastructure: the log line with the request id says more.',
+  },
+  NOT_READY: {
+    status: 503,
+    message: 'The service is not ready',
+    fix: 'The store is unreachable or the service is stopping; retry shortly.',
+  },
+} as const satisfies Record<string, { status: number; message: string; fix: string }>;
+
+export type ErrorCode = keyof typeof errorCodes;
+
+/** One entry of `details`: what was wrong and where. */
+export interface ErrorDetail {
+  field?: string;
+  message: string;
+  line?: number;
+  column?: number;
+  [key: string]: unknown;
+}
+
+/** An expected API failure: becomes `{error: {code, message, details?}}` with the code's status. */
+export class AppError extends Error {
+  readonly status: number;
+  constructor(
+    readonly code: ErrorCode,
+    message?: string,
+    readonly details?: ErrorDetail[] | Record<string, unknown>,
+  ) {
+    super(message ?? errorCodes[code].message);
+    this.name = 'AppError';
+    this.status = errorCodes[code].status;
+  }
+}
+
+/** The body every API error has. */
+export function errorBody(
+  code: ErrorCode,
+  message: string = errorCodes[code].message,
+  details?: unknown,
+): { error: { code: ErrorCode; message: string; details?: unknown } } {
+  return { error: details === undefined ? { code, message } : { code, message, details } };
+}

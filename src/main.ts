@@ -1,0 +1,95 @@
+/**
+ * Process entry: load config → open store → migrate → start the API (and, later, workers).
+ * Stops gracefully: on SIGTERM/SIGINT it stops taking work, lets in-flight requests finish and
+ * closes the store. A signal during start-up stops after the current step (migrations are each
+ * one transaction, so none is ever half applied).
+ */
+import type { AddressInfo } from 'node:net';
+import { loadConfig, type Config } from './config.js';
+import { createLogger, type Logger } from './logger.js';
+import { openStore, type Store } from './store/db.js';
+import { migrate } from './store/migrator.js';
+import { buildApp, type App } from './app.js';
+
+export interface RunningService {
+  readonly url: string;
+  close(): Promise<void>;
+}
+
+export class StartAborted extends Error {
+  constructor() {
+    super('start-up stopped by a signal');
+  }
+}
+
+/** Starts the service; `signal` aborts a start-up in progress (between steps). */
+export async function startService(
+  config: Config,
+  logger: Logger,
+  signal?: AbortSignal,
+): Promise<RunningService> {
+  let store: Store | undefined;
+  let app: App | undefined;
+  const cleanup = async () => {
+    await app?.close();
+    await store?.close();
+  };
+  const checkpoint = async () => {
+    if (signal?.aborted) {
+      await cleanup();
+      throw new StartAborted();
+    }
+  };
+  try {
+    store = await openStore(config.database);
+    await checkpoint();
+    const result = await migrate(store, signal ? { signal } : {});
+    if (result.applied.length > 0) logger.info({ applied: result.applied }, 'migrations applied');
+    await checkpoint();
+    app = await buildApp({ config, store, logger });
+    await checkpoint();
+    await app.listen({ host: config.host, port: config.port });
+    await checkpoint();
+  } catch (error) {
+    if (!(error instanceof StartAborted)) await cleanup().catch(() => undefined);
+    throw error;
+  }
+  const address = app.server.address() as AddressInfo;
+  const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+  const url = `http://${host}:${address.port}`;
+  logger.info({ url, database: config.database.kind }, 'callhook listening');
+  let closing: Promise<void> | undefined;
+  return {
+    url,
+    close: () => (closing ??= cleanup()),
+  };
+}
+
+/**
+ * `callhook serve`: runs until `stop` aborts (SIGTERM or SIGINT), then stops cleanly and
+ * resolves; the process then exits 0 on its own.
+ */
+export async function serveCommand(
+  stop: AbortSignal,
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<void> {
+  const config = loadConfig(env);
+  const logger = createLogger(config.logLevel);
+  let service: RunningService;
+  try {
+    service = await startService(config, logger, stop);
+  } catch (error) {
+    if (error instanceof StartAborted) {
+      logger.info('start-up stopped by a signal; nothing half-written');
+      return;
+    }
+    throw error;
+  }
+  await new Promise<void>((resolve) => {
+    if (stop.aborted) resolve();
+    else stop.addEventListener('abort', () => resolve(), { once: true });
+  });
+  logger.info('stopping');
+  await service.close();
+  logger.info('stopped');
+}

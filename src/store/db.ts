@@ -1,0 +1,52 @@
+/**
+ * The store: one Kysely instance over SQLite (better-sqlite3) or PostgreSQL (pg). Backend
+ * differences live in `sqlite-backend.ts` and `postgres-backend.ts` behind `BackendDriver`.
+ */
+import type { Kysely, Transaction } from 'kysely';
+import type { DatabaseConfig } from '../config.js';
+import type { Database } from './schema.js';
+import { openSqlite } from './sqlite-backend.js';
+import { openPostgres } from './postgres-backend.js';
+
+export type Backend = 'sqlite' | 'postgres';
+export type Tx = Transaction<Database>;
+
+/** What differs between the two backends, kept small. */
+export interface BackendDriver {
+  readonly backend: Backend;
+  readonly db: Kysely<Database>;
+  /** The statement that opens a transaction holding the database's write lock. */
+  readonly beginExclusive: string;
+  /** Extra statement run first inside an exclusive transaction (PostgreSQL: advisory lock). */
+  readonly lockStatement: string | undefined;
+  isUniqueViolation(error: unknown): boolean;
+  close(): Promise<void>;
+}
+
+export interface Store extends BackendDriver {
+  /** Throws when the database cannot be reached; used by `/readyz`. */
+  ping(): Promise<void>;
+}
+
+export interface OpenStoreOptions {
+  /** PostgreSQL only: the schema to use (created if missing). Tests use one per file. */
+  schema?: string;
+}
+
+export async function openStore(
+  config: DatabaseConfig,
+  options: OpenStoreOptions = {},
+): Promise<Store> {
+  const driver =
+    config.kind === 'sqlite'
+      ? openSqlite(config.file)
+      : await openPostgres(config.url, options.schema);
+  return {
+    ...driver,
+    isUniqueViolation: (error) => driver.isUniqueViolation(error),
+    close: () => driver.close(),
+    async ping() {
+      await driver.db.selectFrom('callhook_migrations').select('name').limit(1).execute();
+    },
+  };
+}

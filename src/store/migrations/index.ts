@@ -1,0 +1,12 @@
+import type { Kysely } from 'kysely';
+import type { Backend } from '../db.js';
+import { migration0001Core } from './0001-core.js';
+
+/** A forward-only migration. Names sort in the order they run. */
+export interface Migration {
+  name: string;
+  up(db: Kysely<unknown>, backend: Backend): Promise<void>;
+}
+
+/** Every migration, in order. Add new ones at the end; never edit one that has shipped. */
+export const migrations: readonly Migration[] = [migration0001Core];

@@ -1,0 +1,49 @@
+import pg from 'pg';
+import { Kysely, PostgresDialect } from 'kysely';
+import type { BackendDriver } from './db.js';
+import type { Database } from './schema.js';
+
+const INT8_OID = 20;
+/** Serializes migrations and other whole-database writers across processes. */
+const MIGRATION_LOCK_ID = 0x43616c6c; // "Call"
+
+/**
+ * Opens a pool on PostgreSQL. Timestamps are milliseconds in `bigint` columns, which pg returns as
+ * strings by default; they are well below 2^53, so they are read as numbers.
+ */
+export async function openPostgres(url: string, schema?: string): Promise<BackendDriver> {
+  const types = {
+    getTypeParser: ((oid: number, format?: 'text' | 'binary') =>
+      oid === INT8_OID
+        ? (value: string) => Number(value)
+        : pg.types.getTypeParser(oid, format ?? 'text')) as typeof pg.types.getTypeParser,
+  };
+  if (schema !== undefined) {
+    if (!/^[a-z_][a-z0-9_]*$/.test(schema)) throw new Error(`invalid schema name "${schema}"`);
+    const admin = new pg.Client({ connectionString: url });
+    await admin.connect();
+    try {
+      await admin.query(`create schema if not exists ${schema}`);
+    } finally {
+      await admin.end();
+    }
+  }
+  const pool = new pg.Pool({
+    connectionString: url,
+    max: 10,
+    types,
+    ...(schema === undefined ? {} : { options: `-c search_path=${schema}` }),
+  });
+  // An idle client that loses its server must not crash the process; the next query reconnects.
+  pool.on('error', () => undefined);
+  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+  return {
+    backend: 'postgres',
+    db,
+    beginExclusive: 'begin',
+    lockStatement: `select pg_advisory_xact_lock(${MIGRATION_LOCK_ID})`,
+    isUniqueViolation: (error) =>
+      typeof error === 'object' && error !== null && (error as { code?: unknown }).code === '23505',
+    close: () => db.destroy(),
+  };
+}

@@ -1,0 +1,184 @@
+/**
+ * The tables as Kysely sees them. Portable types on both backends: ids and JSON are text,
+ * timestamps are milliseconds since the epoch (bigint), flags are integers 0/1.
+ */
+import type { Generated } from 'kysely';
+
+export interface Database {
+  callhook_migrations: { name: string; applied_at: number };
+  users: UsersTable;
+  roles: RolesTable;
+  user_permissions: { user_id: string; permission: string };
+  role_permissions: { role_id: string; permission: string };
+  user_roles: { user_id: string; role_id: string };
+  api_keys: ApiKeysTable;
+  sessions: SessionsTable;
+  integrations: IntegrationsTable;
+  integration_versions: IntegrationVersionsTable;
+  campaigns: CampaignsTable;
+  bindings: BindingsTable;
+  contact_lists: ContactListsTable;
+  contacts: ContactsTable;
+  events: EventsTable;
+  deliveries: DeliveriesTable;
+  attempts: AttemptsTable;
+}
+
+export interface UsersTable {
+  id: string;
+  email: string;
+  name: string;
+  password_hash: string | null;
+  admin: number;
+  disabled: number;
+  created_at: number;
+  updated_at: number;
+}
+
+export interface RolesTable {
+  id: string;
+  name: string;
+  description: string;
+  created_at: number;
+}
+
+export interface ApiKeysTable {
+  id: string;
+  user_id: string;
+  name: string;
+  /** SHA-256 of the key, hex. The key itself is shown once and never stored. */
+  key_hash: string;
+  prefix: string;
+  created_at: number;
+  last_used_at: number | null;
+  revoked_at: number | null;
+}
+
+export interface SessionsTable {
+  /** SHA-256 of the cookie value, hex. */
+  id: string;
+  user_id: string;
+  created_at: number;
+  expires_at: number;
+}
+
+export interface IntegrationsTable {
+  id: string;
+  owner_id: string;
+  name: string;
+  description: string;
+  type: string;
+  enabled: number;
+  version: number;
+  disabled_reason: string | null;
+  created_at: number;
+  updated_at: number;
+  deleted_at: number | null;
+}
+
+export interface IntegrationVersionsTable {
+  integration_id: string;
+  version: number;
+  /** JSON; secret values inside are encrypted. */
+  config: string;
+  options: string;
+  created_at: number;
+}
+
+export interface CampaignsTable {
+  id: string;
+  owner_id: string;
+  name: string;
+  type: string;
+  contact_list_id: string | null;
+  integration_id: string | null;
+  rate_per_second: number | null;
+  state: string;
+  created_at: number;
+  updated_at: number;
+}
+
+export interface BindingsTable {
+  id: string;
+  campaign_id: string;
+  integration_id: string;
+  /** JSON array of event types. */
+  on_events: string;
+  /** JSON array of call statuses, or null for any. */
+  statuses: string | null;
+  position: number;
+}
+
+export interface ContactListsTable {
+  id: string;
+  owner_id: string;
+  name: string;
+  created_at: number;
+}
+
+export interface ContactsTable {
+  id: string;
+  list_id: string;
+  position: number;
+  external_id: string | null;
+  phone: string;
+  first_name: string | null;
+  last_name: string | null;
+  email: string | null;
+  address: string | null;
+  description: string | null;
+  /** JSON object of custom fields. */
+  custom: string;
+}
+
+export interface EventsTable {
+  owner_id: string;
+  /** The dialer's event id; unique per owner (idempotent ingest). */
+  id: string;
+  type: string;
+  campaign_id: string;
+  call_id: string | null;
+  occurred_at: number;
+  /** The event exactly as received, JSON. */
+  payload: string;
+  received_at: number;
+}
+
+export interface DeliveriesTable {
+  id: string;
+  owner_id: string;
+  integration_id: string;
+  /** `event`, `campaign` (one contact of an integration campaign) or `ivr`. */
+  kind: string;
+  event_id: string | null;
+  campaign_id: string | null;
+  contact_id: string | null;
+  /** Deliveries of one integration with the same ordering key go out in sequence. */
+  ordering_key: string | null;
+  sequence: number;
+  status: string;
+  attempts: number;
+  next_attempt_at: number;
+  lease_owner: string | null;
+  lease_until: number | null;
+  last_error: string | null;
+  last_status: number | null;
+  created_at: number;
+  updated_at: number;
+  completed_at: number | null;
+}
+
+export interface AttemptsTable {
+  id: Generated<number>;
+  delivery_id: string;
+  attempt: number;
+  integration_version: number;
+  started_at: number;
+  duration_ms: number;
+  outcome: string;
+  /** JSON: the request as sent, secrets masked. */
+  request: string;
+  /** JSON: status, headers, first 64 KiB of the body; null when no response came. */
+  response: string | null;
+  error: string | null;
+}

@@ -1,0 +1,142 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import SqliteDatabase from 'better-sqlite3';
+import { afterEach, describe, expect, it } from 'vitest';
+import { startProcess, type ServiceProcess } from '../helpers/process.js';
+import { dropSchema, postgresUrlWithSchema } from '../helpers/store.js';
+import { migrations } from '../../src/store/migrations/index.js';
+
+describe('callhook serve (the real process)', () => {
+  const running: ServiceProcess[] = [];
+  const dirs: string[] = [];
+  const tempDir = () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'callhook-serve-'));
+    dirs.push(dir);
+    return dir;
+  };
+  const start = (env: Record<string, string>, args = ['serve']) => {
+    const p = startProcess(args, env);
+    running.push(p);
+    return p;
+  };
+  afterEach(async () => {
+    await Promise.all(running.splice(0).map((p) => p.stop('SIGKILL')));
+    for (const dir of dirs.splice(0)) fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('serves /healthz with its SQLite data in CALLHOOK_DATA_DIR, and finds it again on restart', async () => {
+    const dataDir = tempDir();
+    const first = start({ CALLHOOK_DATA_DIR: dataDir });
+    const url = await first.listening;
+    const res = await fetch(`${url}/healthz`);
+    expect(res.status).toBe(200);
+    expect(await res.json()).toEqual({ status: 'ok' });
+    expect(fs.existsSync(path.join(dataDir, 'callhook.db'))).toBe(true);
+    expect(first.logs.some((l) => l['msg'] === 'migrations applied')).toBe(true);
+    expect(await first.stop()).toEqual({ code: 0, signal: null });
+
+    const second = start({ CALLHOOK_DATA_DIR: dataDir });
+    const url2 = await second.listening;
+    expect((await fetch(`${url2}/readyz`)).status).toBe(200);
+    expect(second.logs.some((l) => l['msg'] === 'migrations applied')).toBe(false);
+    expect(await second.stop()).toEqual({ code: 0, signal: null });
+    const db = new SqliteDatabase(path.join(dataDir, 'callhook.db'), { readonly: true });
+    expect(db.prepare('select count(*) n from callhook_migrations').get()).toEqual({
+      n: migrations.length,
+    });
+    db.close();
+  });
+
+  it('refuses CALLHOOK_PORT=abc with a message naming the variable', async () => {
+    const p = start({ CALLHOOK_DATA_DIR: tempDir(), CALLHOOK_PORT: 'abc' });
+    const exit = await p.exited;
+    expect(exit.code).toBe(2);
+    expect(p.stderr.join('\n')).toMatch(
+      /CALLHOOK_PORT must be a whole number from 0 to 65535, got "abc"/,
+    );
+  });
+
+  it.each([0, 20, 60, 120, 250])(
+    'exits cleanly on SIGTERM %i ms into start-up, leaving no half-applied migration',
+    async (delay) => {
+      const dataDir = tempDir();
+      const p = start({ CALLHOOK_DATA_DIR: dataDir });
+      await new Promise((resolve) => setTimeout(resolve, delay));
+      const exit = await p.stop('SIGTERM');
+      const file = path.join(dataDir, 'callhook.db');
+      if (exit.signal === 'SIGTERM') {
+        // Killed by the default action before Node ran any of our code: nothing was written.
+        expect(fs.readdirSync(dataDir)).toEqual([]);
+        return;
+      }
+      expect(exit).toEqual({ code: 0, signal: null });
+      if (!fs.existsSync(file)) return;
+      const db = new SqliteDatabase(file);
+      expect(db.pragma('integrity_check', { simple: true })).toBe('ok');
+      const tables = db
+        .prepare("select name from sqlite_master where type = 'table' and name = 'users'")
+        .all();
+      const applied = db
+        .prepare("select name from sqlite_master where name = 'callhook_migrations'")
+        .get()
+        ? (db.prepare('select name from callhook_migrations').all() as { name: string }[])
+        : [];
+      // The core migration's tables exist exactly when its bookkeeping row does.
+      expect(tables.length).toBe(applied.some((m) => m.name === '0001-core') ? 1 : 0);
+      db.close();
+    },
+  );
+
+  it('exits cleanly on SIGTERM under load: every answered request was whole', async () => {
+    const p = start({ CALLHOOK_DATA_DIR: tempDir() });
+    const url = await p.listening;
+    let ok = 0;
+    let refused = 0;
+    const load = async () => {
+      for (;;) {
+        try {
+          const res = await fetch(`${url}/readyz`);
+          expect(res.status).toBe(200);
+          await res.json();
+          ok += 1;
+        } catch {
+          refused += 1;
+          return;
+        }
+      }
+    };
+    const clients = Array.from({ length: 8 }, load);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    const exit = await p.stop('SIGTERM');
+    await Promise.all(clients);
+    expect(exit).toEqual({ code: 0, signal: null });
+    expect(ok).toBeGreaterThan(10);
+    expect(refused).toBe(8);
+    expect(p.logs.some((l) => l['msg'] === 'stopped')).toBe(true);
+  });
+
+  it('runs on PostgreSQL from CALLHOOK_DATABASE_URL', async () => {
+    const schema = `t_serve_${process.pid}`;
+    try {
+      await dropSchema(schema);
+      const pgUrl = postgresUrlWithSchema(schema);
+      const { default: pg } = await import('pg');
+      const admin = new pg.Client({ connectionString: pgUrl });
+      await admin.connect();
+      await admin.query(`create schema ${schema}`);
+      await admin.end();
+      const p = start({ CALLHOOK_DATA_DIR: tempDir(), CALLHOOK_DATABASE_URL: pgUrl });
+      const url = await p.listening;
+      expect((await fetch(`${url}/readyz`)).status).toBe(200);
+      expect(await p.stop()).toEqual({ code: 0, signal: null });
+      const check = new pg.Client({ connectionString: pgUrl });
+      await check.connect();
+      const { rows } = await check.query('select count(*)::int as n from callhook_migrations');
+      await check.end();
+      expect(rows[0]).toEqual({ n: migrations.length });
+    } finally {
+      await dropSchema(schema);
+    }
+  });
+});

@@ -1,0 +1,22 @@
+import { execFileSync } from 'node:child_process';
+import pg from 'pg';
+import { TEST_DATABASE_URL } from './store.js';
+
+/**
+ * Builds `dist/` once (process tests run the real `callhook` binary) and checks PostgreSQL is up:
+ * PostgreSQL tests must run, never skip silently.
+ */
+export default async function setup(): Promise<void> {
+  execFileSync('npx', ['tsc', '-p', 'tsconfig.json'], { stdio: 'inherit' });
+  const client = new pg.Client({ connectionString: TEST_DATABASE_URL });
+  try {
+    await client.connect();
+    await client.query('select 1');
+  } catch (error) {
+    throw new Error(
+      `PostgreSQL is not reachable at ${TEST_DATABASE_URL} (set CALLHOOK_TEST_DATABASE_URL): ${String(error)}`,
+    );
+  } finally {
+    await client.end().catch(() => undefined);
+  }
+}

@@ -1,0 +1,77 @@
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { ConfigError, loadConfig } from '../../src/config.js';
+
+describe('loadConfig', () => {
+  it('defaults to the embedded SQLite service on 127.0.0.1:8080', () => {
+    const config = loadConfig({});
+    expect(config).toMatchObject({
+      host: '127.0.0.1',
+      port: 8080,
+      logLevel: 'info',
+      mode: 'embedded',
+    });
+    expect(config.database).toEqual({ kind: 'sqlite', file: path.resolve('data/callhook.db') });
+    expect(Object.isFrozen(config)).toBe(true);
+  });
+
+  it('names CALLHOOK_PORT when it is not a port', () => {
+    expect(() => loadConfig({ CALLHOOK_PORT: 'abc' })).toThrow(/CALLHOOK_PORT/);
+    expect(() => loadConfig({ CALLHOOK_PORT: '70000' })).toThrow(/CALLHOOK_PORT/);
+  });
+
+  it('reports every wrong variable at once', () => {
+    try {
+      loadConfig({
+        CALLHOOK_PORT: '-1',
+        CALLHOOK_LOG_LEVEL: 'loud',
+        CALLHOOK_DATABASE_URL: 'mysql://x',
+        CALLHOOK_ALLOW_NETWORKS: '10.0.0.0/8, nonsense',
+        CALLHOOK_SECRET_KEY: 'short',
+        CALLHOOK_ADMIN_EMAIL: 'not-an-email',
+        CALLHOOK_ADMIN_PASSWORD: 'short',
+      });
+      expect.unreachable();
+    } catch (error) {
+      expect(error).toBeInstanceOf(ConfigError);
+      const text = (error as ConfigError).problems.join('\n');
+      for (const name of [
+        'PORT',
+        'LOG_LEVEL',
+        'DATABASE_URL',
+        'ALLOW_NETWORKS',
+        'SECRET_KEY',
+        'ADMIN_EMAIL',
+        'ADMIN_PASSWORD',
+      ]) {
+        expect(text).toContain(`CALLHOOK_${name}`);
+      }
+      expect(text).toContain('"nonsense"');
+    }
+  });
+
+  it('reads PostgreSQL URLs, CIDR lists and keys', () => {
+    const config = loadConfig({
+      CALLHOOK_DATABASE_URL: 'postgres://u@db/callhook',
+      CALLHOOK_ALLOW_NETWORKS: '10.1.0.0/16,fd00::/8',
+      CALLHOOK_SECRET_KEY: 'ab'.repeat(32),
+      CALLHOOK_DATA_DIR: '/tmp/x',
+    });
+    expect(config.database).toEqual({ kind: 'postgres', url: 'postgres://u@db/callhook' });
+    expect(config.allowNetworks.map((n) => n.cidr)).toEqual(['10.1.0.0/16', 'fd00::/8']);
+    expect(config.secretKey?.length).toBe(32);
+    expect(config.dataDir).toBe('/tmp/x');
+  });
+
+  it('refuses production mode without a secret key', () => {
+    expect(() => loadConfig({ CALLHOOK_MODE: 'production' })).toThrow(
+      /CALLHOOK_SECRET_KEY is required/,
+    );
+  });
+
+  it('hides the password of a wrong database URL', () => {
+    expect(() => loadConfig({ CALLHOOK_DATABASE_URL: 'mysql://user:hunter2@db' })).toThrow(
+      /^(?![\s\S]*hunter2)/,
+    );
+  });
+});
