@@ -19,12 +19,22 @@ import type { Config } from './config.js';
 import type { Store } from './store/db.js';
 import type { Logger } from './logger.js';
 import { AppError, errorBody } from './errors.js';
+import cookie from '@fastify/cookie';
 import { healthRoutes } from './api/health.routes.js';
+import { authRoutes } from './api/auth.routes.js';
+import { usersRoutes } from './api/users.routes.js';
+import { rolesRoutes } from './api/roles.routes.js';
+import { apiKeysRoutes } from './api/api-keys.routes.js';
+import { installAuthorization } from './auth/authorize.js';
+import { LoginThrottle } from './auth/login-throttle.js';
+import { AccountStore } from './store/account-store.js';
 
 export interface AppDeps {
   config: Config;
   store: Store;
   logger: Logger;
+  /** Injected in tests to drive sign-in throttling with a fake clock. */
+  loginThrottle?: LoginThrottle;
 }
 
 export type App = FastifyInstance<
@@ -67,8 +77,18 @@ export async function buildApp(deps: AppDeps): Promise<App> {
     },
   });
 
+  await app.register(cookie);
+  const accounts = new AccountStore(deps.store);
+  installAuthorization(app, accounts);
+
   await app.register(healthRoutes, { store: deps.store });
-  app.get('/api/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+  app.get('/api/openapi.json', { config: { access: 'public' }, schema: { hide: true } }, async () =>
+    app.swagger(),
+  );
+  await app.register(authRoutes, { accounts, throttle: deps.loginThrottle ?? new LoginThrottle() });
+  await app.register(usersRoutes, { accounts });
+  await app.register(rolesRoutes, { accounts });
+  await app.register(apiKeysRoutes, { accounts });
   return app;
 }
 

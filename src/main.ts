@@ -10,6 +10,8 @@ import { createLogger, type Logger } from './logger.js';
 import { openStore, type Store } from './store/db.js';
 import { migrate } from './store/migrator.js';
 import { buildApp, type App } from './app.js';
+import { ensureFirstAdmin } from './auth/bootstrap.js';
+import { AccountStore } from './store/account-store.js';
 
 export interface RunningService {
   readonly url: string;
@@ -45,6 +47,9 @@ export async function startService(
     await checkpoint();
     const result = await migrate(store, signal ? { signal } : {});
     if (result.applied.length > 0) logger.info({ applied: result.applied }, 'migrations applied');
+    await checkpoint();
+    const admin = await ensureFirstAdmin(new AccountStore(store), config);
+    if (admin.created) announceFirstAdmin(admin.email, admin.generatedPassword, logger);
     await checkpoint();
     app = await buildApp({ config, store, logger });
     await checkpoint();
@@ -92,4 +97,18 @@ export async function serveCommand(
   logger.info('stopping');
   await service.close();
   logger.info('stopped');
+}
+
+/**
+ * The first admin's sign-in, told once. A generated password goes to stderr directly, never
+ * through the logger, so it cannot reach log storage.
+ */
+function announceFirstAdmin(email: string, generatedPassword: string | undefined, logger: Logger): void {
+  logger.info({ email }, 'first admin created');
+  if (generatedPassword !== undefined) {
+    process.stderr.write(
+      `\nCallhook created the first admin. Sign in with:\n  email:    ${email}\n  password: ${generatedPassword}\n` +
+        'This password is shown only now; change it after signing in.\n\n',
+    );
+  }
 }

@@ -4,12 +4,12 @@ import { errorBody } from '../errors.js';
 
 /** `/healthz`: the process answers. `/readyz`: and its store is reachable. Both are public. */
 export const healthRoutes: FastifyPluginAsync<{ store: Store }> = async (app, { store }) => {
-  app.get('/healthz', { schema: { hide: true }, config: { public: true } }, async () => ({
+  app.get('/healthz', { schema: { hide: true }, config: { access: 'public' } }, async () => ({
     status: 'ok',
   }));
   app.get(
     '/readyz',
-    { schema: { hide: true }, config: { public: true } },
+    { schema: { hide: true }, config: { access: 'public' } },
     async (request, reply) => {
       try {
         await store.ping();

@@ -1,11 +1,42 @@
 /** The `callhook` command table. */
-import { Command } from 'commander';
+import { Command, InvalidArgumentError } from 'commander';
 import { ConfigError, loadConfig } from '../config.js';
 import { createLogger } from '../logger.js';
 import { serveCommand } from '../main.js';
-import { openStore } from '../store/db.js';
+import { openStore, type Store, UniqueConflict } from '../store/db.js';
 import { migrate } from '../store/migrator.js';
+import { AccountStore } from '../store/account-store.js';
+import { isPermission, PERMISSIONS, type Permission } from '../domain/permissions.js';
+import { generatePassword, newApiKey } from '../auth/credentials.js';
+import { hashPassword, MIN_PASSWORD_LENGTH } from '../auth/passwords.js';
 import { stopSignal } from './stop-signal.js';
+
+/** Thrown for a wrong use of a command: printed without a stack, exit code 2. */
+class UsageError extends Error {}
+
+async function withStore<T>(fn: (store: Store) => Promise<T>): Promise<T> {
+  const config = loadConfig();
+  const store = await openStore(config.database);
+  try {
+    await migrate(store);
+    return await fn(store);
+  } finally {
+    await store.close();
+  }
+}
+
+function permissionArg(value: string): Permission {
+  if (!isPermission(value)) {
+    throw new InvalidArgumentError(`unknown permission "${value}"; one of ${PERMISSIONS.join(', ')}`);
+  }
+  return value;
+}
+
+async function userIdByEmail(accounts: AccountStore, email: string): Promise<string> {
+  const user = await accounts.findUserByEmail(email);
+  if (user === undefined) throw new UsageError(`no user with email ${email}`);
+  return user.id;
+}
 
 const program = new Command('callhook').description('Call-event integration service');
 
@@ -31,13 +62,82 @@ program
     }
   });
 
+const users = program.command('users').description('manage user accounts');
+
+users
+  .command('create')
+  .description('create a user; without --password one is generated and printed once')
+  .requiredOption('--email <email>', 'sign-in email')
+  .option('--name <name>', 'display name')
+  .option('--password <password>', `password (at least ${MIN_PASSWORD_LENGTH} characters)`)
+  .option('--admin', 'make the user an admin', false)
+  .option('--grant <permission...>', 'permissions to grant', [])
+  .action(async (options: { email: string; name?: string; password?: string; admin: boolean; grant: string[] }) => {
+    if (options.password !== undefined && options.password.length < MIN_PASSWORD_LENGTH) {
+      throw new UsageError(`--password must be at least ${MIN_PASSWORD_LENGTH} characters`);
+    }
+    const grants = options.grant.map(permissionArg);
+    const password = options.password ?? generatePassword();
+    await withStore(async (store) => {
+      const accounts = new AccountStore(store);
+      try {
+        const user = await accounts.createUser({
+          email: options.email,
+          name: options.name ?? options.email,
+          admin: options.admin,
+          passwordHash: await hashPassword(password),
+        });
+        for (const permission of grants) await accounts.grantUser(user.id, permission);
+        process.stdout.write(`created user ${user.id} <${user.email}>${user.admin ? ' (admin)' : ''}\n`);
+        if (options.password === undefined) process.stdout.write(`password: ${password}\n`);
+      } catch (error) {
+        if (error instanceof UniqueConflict) throw new UsageError(`a user with email ${options.email} exists`);
+        throw error;
+      }
+    });
+  });
+
+for (const [verb, description] of [
+  ['grant', 'give a user a permission'],
+  ['revoke', 'remove a permission from a user'],
+] as const) {
+  users
+    .command(`${verb} <email> <permission>`)
+    .description(description)
+    .action(async (email: string, permission: string) => {
+      const grant = permissionArg(permission);
+      await withStore(async (store) => {
+        const accounts = new AccountStore(store);
+        const id = await userIdByEmail(accounts, email);
+        if (verb === 'grant') await accounts.grantUser(id, grant);
+        else await accounts.revokeUser(id, grant);
+        process.stdout.write(`${verb === 'grant' ? 'granted' : 'revoked'} ${grant} ${verb === 'grant' ? 'to' : 'from'} ${email}\n`);
+      });
+    });
+}
+
+program
+  .command('keys')
+  .description('manage API keys')
+  .command('create')
+  .description('create an API key for a user and print it (shown only this once)')
+  .requiredOption('--email <email>', 'the user the key acts as')
+  .option('--name <name>', 'what the key is for', 'cli')
+  .action(async (options: { email: string; name: string }) => {
+    await withStore(async (store) => {
+      const accounts = new AccountStore(store);
+      const id = await userIdByEmail(accounts, options.email);
+      const created = newApiKey();
+      await accounts.createApiKey(id, { name: options.name, hash: created.hash, prefix: created.prefix });
+      process.stdout.write(`${created.key}\n`);
+    });
+  });
+
 program.parseAsync(process.argv).catch((error: unknown) => {
-  if (error instanceof ConfigError) {
+  if (error instanceof ConfigError || error instanceof UsageError || error instanceof InvalidArgumentError) {
     process.stderr.write(`callhook: ${error.message}\n`);
     process.exit(2);
   }
-  process.stderr.write(
-    `callhook: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
-  );
+  process.stderr.write(`callhook: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
   process.exit(1);
 });

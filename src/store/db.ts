@@ -50,3 +50,21 @@ export async function openStore(
     },
   };
 }
+
+/** A write hit a unique constraint (a taken email, a role name…); routes answer 409. */
+export class UniqueConflict extends Error {
+  constructor(cause: unknown) {
+    super('unique constraint violated', { cause });
+    this.name = 'UniqueConflict';
+  }
+}
+
+/** Runs a write, turning the backend's unique violation into `UniqueConflict`. */
+export async function unique<T>(driver: Pick<BackendDriver, 'isUniqueViolation'>, write: () => Promise<T>): Promise<T> {
+  try {
+    return await write();
+  } catch (error) {
+    if (driver.isUniqueViolation(error)) throw new UniqueConflict(error);
+    throw error;
+  }
+}

@@ -1,33 +1,79 @@
-import { buildApp, type App } from '../../src/app.js';
+import { Writable } from 'node:stream';
+import { buildApp, type App, type AppDeps } from '../../src/app.js';
 import { loadConfig, type Config } from '../../src/config.js';
 import { createLogger } from '../../src/logger.js';
 import type { Backend } from '../../src/store/db.js';
+import { AccountStore } from '../../src/store/account-store.js';
+import { hashPassword } from '../../src/auth/passwords.js';
+import { newApiKey } from '../../src/auth/credentials.js';
+import type { Permission } from '../../src/domain/permissions.js';
 import { createTestStore, type TestStore } from './store.js';
 
 export interface TestApp {
   app: App;
   store: TestStore;
   config: Config;
+  accounts: AccountStore;
+  /** Every log line written, when `captureLogs` was asked for. */
+  logs: string[];
+  /** Creates a user with an API key; returns the id and `Authorization` header. */
+  user(options?: { admin?: boolean; grants?: Permission[]; email?: string; password?: string }): Promise<TestUser>;
   close(): Promise<void>;
 }
+
+export interface TestUser {
+  id: string;
+  email: string;
+  password: string;
+  key: string;
+  headers: { authorization: string };
+}
+
+let counter = 0;
 
 /** `buildApp()` over a fresh store; exercise it with `app.inject()`. */
 export async function createTestApp(
   backend: Backend,
-  env: Record<string, string> = {},
+  options: { env?: Record<string, string>; captureLogs?: boolean; deps?: Partial<AppDeps> } = {},
 ): Promise<TestApp> {
   const store = await createTestStore(backend);
+  const logs: string[] = [];
   const config = loadConfig({
-    CALLHOOK_DATA_DIR: store.location,
-    CALLHOOK_LOG_LEVEL: 'silent',
-    ...env,
+    CALLHOOK_DATA_DIR: store.location.startsWith('/') ? store.location : '/tmp',
+    CALLHOOK_LOG_LEVEL: options.captureLogs ? 'trace' : 'silent',
+    ...options.env,
   });
-  const app = await buildApp({ config, store: store.store, logger: createLogger(config.logLevel) });
+  const destination = new Writable({
+    write(chunk: Buffer, _encoding, done) {
+      logs.push(chunk.toString());
+      done();
+    },
+  });
+  const logger = createLogger(config.logLevel, destination);
+  const app = await buildApp({ config, store: store.store, logger, ...options.deps });
   await app.ready();
+  const accounts = new AccountStore(store.store);
   return {
     app,
     store,
     config,
+    accounts,
+    logs,
+    async user(opts = {}) {
+      counter += 1;
+      const email = opts.email ?? `user${counter}-${Date.now()}@example.com`;
+      const password = opts.password ?? `pw-${counter}-secret-value`;
+      const user = await accounts.createUser({
+        email,
+        name: email,
+        admin: opts.admin ?? false,
+        passwordHash: await hashPassword(password),
+      });
+      for (const grant of opts.grants ?? []) await accounts.grantUser(user.id, grant);
+      const key = newApiKey();
+      await accounts.createApiKey(user.id, { name: 'test', hash: key.hash, prefix: key.prefix });
+      return { id: user.id, email, password, key: key.key, headers: { authorization: `Bearer ${key.key}` } };
+    },
     async close() {
       await app.close();
       await store.destroy().catch(() => undefined);

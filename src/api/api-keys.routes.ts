@@ -1,0 +1,53 @@
+/** The caller's own API keys: created (shown once), listed, revoked. */
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { Type } from 'typebox';
+import { AppError } from '../errors.js';
+import type { AccountStore } from '../store/account-store.js';
+import { newApiKey } from '../auth/credentials.js';
+import { principalOf } from '../auth/authorize.js';
+import { ApiKey, IdParams } from './schemas.js';
+
+const access = { access: 'authenticated' } as const;
+const tags = ['api-keys'];
+
+export const apiKeysRoutes: FastifyPluginAsyncTypebox<{ accounts: AccountStore }> = async (app, { accounts }) => {
+  app.get(
+    '/api/v1/api-keys',
+    { config: access, schema: { tags, response: { 200: Type.Object({ items: Type.Array(ApiKey), nextCursor: Type.Null() }) } } },
+    async (request) => ({ items: await accounts.listApiKeys(principalOf(request).user.id), nextCursor: null }),
+  );
+
+  app.post(
+    '/api/v1/api-keys',
+    {
+      config: access,
+      schema: {
+        tags,
+        summary: 'Create an API key; the key is in this answer only',
+        body: Type.Object({ name: Type.String({ minLength: 1, maxLength: 100 }) }, { additionalProperties: false }),
+        response: { 201: Type.Intersect([ApiKey, Type.Object({ key: Type.String() })]) },
+      },
+    },
+    async (request, reply) => {
+      const created = newApiKey();
+      const key = await accounts.createApiKey(principalOf(request).user.id, {
+        name: request.body.name,
+        hash: created.hash,
+        prefix: created.prefix,
+      });
+      request.log.info({ keyId: key.id }, 'API key created');
+      return reply.code(201).send({ ...key, key: created.key });
+    },
+  );
+
+  app.delete(
+    '/api/v1/api-keys/:id',
+    { config: access, schema: { tags, summary: 'Revoke one of your API keys', params: IdParams, response: { 204: Type.Null() } } },
+    async (request, reply) => {
+      if (!(await accounts.revokeApiKey(principalOf(request).user.id, request.params.id))) {
+        throw new AppError('NOT_FOUND', `No active API key ${request.params.id}`);
+      }
+      return reply.code(204).send(null);
+    },
+  );
+};

@@ -1,0 +1,119 @@
+/** Role management (permission `user_admin`): roles and their grants. */
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { Type } from 'typebox';
+import { AppError } from '../errors.js';
+import type { AccountStore } from '../store/account-store.js';
+import { UniqueConflict } from '../store/db.js';
+import { IdParams, PageQuery, Permission, Role, pageOf } from './schemas.js';
+
+const access = { access: 'user_admin' } as const;
+const tags = ['roles'];
+const RoleName = Type.String({ minLength: 1, maxLength: 100 });
+
+export const rolesRoutes: FastifyPluginAsyncTypebox<{ accounts: AccountStore }> = async (app, { accounts }) => {
+  const mustFindRole = async (id: string) => {
+    const role = await accounts.findRole(id);
+    if (role === undefined) throw new AppError('NOT_FOUND', `No role ${id}`);
+    return role;
+  };
+  const nameTaken = (name: string) =>
+    new AppError('CONFLICT', `A role named ${name} exists`, [{ field: 'body.name', message: 'is taken' }]);
+
+  app.get(
+    '/api/v1/roles',
+    { config: access, schema: { tags, querystring: PageQuery, response: { 200: pageOf(Role) } } },
+    async (request) => accounts.listRoles(request.query),
+  );
+
+  app.post(
+    '/api/v1/roles',
+    {
+      config: access,
+      schema: {
+        tags,
+        body: Type.Object(
+          {
+            name: RoleName,
+            description: Type.String({ maxLength: 1000, default: '' }),
+            permissions: Type.Array(Permission, { default: [], uniqueItems: true }),
+          },
+          { additionalProperties: false },
+        ),
+        response: { 201: Role },
+      },
+    },
+    async (request, reply) => {
+      const { name, description, permissions } = request.body;
+      try {
+        const role = await accounts.createRole({ name, description });
+        for (const permission of permissions) await accounts.grantRole(role.id, permission);
+        return reply.code(201).send(await mustFindRole(role.id));
+      } catch (error) {
+        if (error instanceof UniqueConflict) throw nameTaken(name);
+        throw error;
+      }
+    },
+  );
+
+  app.get(
+    '/api/v1/roles/:id',
+    { config: access, schema: { tags, params: IdParams, response: { 200: Role } } },
+    async (request) => mustFindRole(request.params.id),
+  );
+
+  app.patch(
+    '/api/v1/roles/:id',
+    {
+      config: access,
+      schema: {
+        tags,
+        params: IdParams,
+        body: Type.Object(
+          { name: Type.Optional(RoleName), description: Type.Optional(Type.String({ maxLength: 1000 })) },
+          { additionalProperties: false },
+        ),
+        response: { 200: Role },
+      },
+    },
+    async (request) => {
+      await mustFindRole(request.params.id);
+      try {
+        return (await accounts.updateRole(request.params.id, request.body))!;
+      } catch (error) {
+        if (error instanceof UniqueConflict) throw nameTaken(request.body.name ?? '');
+        throw error;
+      }
+    },
+  );
+
+  app.delete(
+    '/api/v1/roles/:id',
+    { config: access, schema: { tags, params: IdParams, response: { 204: Type.Null() } } },
+    async (request, reply) => {
+      if (!(await accounts.deleteRole(request.params.id))) throw new AppError('NOT_FOUND', `No role ${request.params.id}`);
+      return reply.code(204).send(null);
+    },
+  );
+
+  const grantParams = Type.Object({ id: IdParams.properties.id, permission: Permission });
+  app.put(
+    '/api/v1/roles/:id/permissions/:permission',
+    { config: access, schema: { tags, summary: 'Grant a permission to a role', params: grantParams, response: { 204: Type.Null() } } },
+    async (request, reply) => {
+      await mustFindRole(request.params.id);
+      await accounts.grantRole(request.params.id, request.params.permission);
+      request.log.info({ roleId: request.params.id, permission: request.params.permission }, 'role permission granted');
+      return reply.code(204).send(null);
+    },
+  );
+  app.delete(
+    '/api/v1/roles/:id/permissions/:permission',
+    { config: access, schema: { tags, summary: 'Remove a permission from a role', params: grantParams, response: { 204: Type.Null() } } },
+    async (request, reply) => {
+      await mustFindRole(request.params.id);
+      await accounts.revokeRole(request.params.id, request.params.permission);
+      request.log.info({ roleId: request.params.id, permission: request.params.permission }, 'role permission removed');
+      return reply.code(204).send(null);
+    },
+  );
+};

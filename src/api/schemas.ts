@@ -1,0 +1,72 @@
+/** Schemas shared by several route plugins. */
+import { Type, type Static } from 'typebox';
+import { PERMISSIONS } from '../domain/permissions.js';
+
+export const Permission = Type.Union([
+  Type.Literal('integration'),
+  Type.Literal('campaign'),
+  Type.Literal('contact'),
+  Type.Literal('event_ingest'),
+  Type.Literal('user_admin'),
+]);
+// The literal list above must stay the domain's list.
+PERMISSIONS satisfies readonly Static<typeof Permission>[];
+
+export const ErrorResponse = Type.Object({
+  error: Type.Object({
+    code: Type.String(),
+    message: Type.String(),
+    details: Type.Optional(Type.Unknown()),
+  }),
+});
+
+export const IdParams = Type.Object({ id: Type.String({ minLength: 1, maxLength: 100 }) });
+
+export const PageQuery = Type.Object({
+  cursor: Type.Optional(Type.String({ maxLength: 200 })),
+  limit: Type.Integer({ minimum: 1, maximum: 500, default: 50 }),
+});
+export type PageQuery = Static<typeof PageQuery>;
+
+export function pageOf<T extends Parameters<typeof Type.Array>[0]>(item: T) {
+  return Type.Object({ items: Type.Array(item), nextCursor: Type.Union([Type.String(), Type.Null()]) });
+}
+
+export const User = Type.Object({
+  id: Type.String(),
+  email: Type.String(),
+  name: Type.String(),
+  admin: Type.Boolean(),
+  disabled: Type.Boolean(),
+  createdAt: Type.String(),
+  updatedAt: Type.String(),
+});
+
+export const UserDetail = Type.Intersect([
+  User,
+  Type.Object({
+    permissions: Type.Array(Permission),
+    effectivePermissions: Type.Array(Permission),
+    roleIds: Type.Array(Type.String()),
+  }),
+]);
+
+export const Role = Type.Object({
+  id: Type.String(),
+  name: Type.String(),
+  description: Type.String(),
+  permissions: Type.Array(Permission),
+  createdAt: Type.String(),
+});
+
+export const ApiKey = Type.Object({
+  id: Type.String(),
+  name: Type.String(),
+  prefix: Type.String(),
+  createdAt: Type.String(),
+  lastUsedAt: Type.Union([Type.String(), Type.Null()]),
+  revokedAt: Type.Union([Type.String(), Type.Null()]),
+});
+
+export const Email = Type.String({ minLength: 3, maxLength: 254, pattern: '^[^\\s@]+@[^\\s@]+$' });
+export const Password = Type.String({ minLength: 8, maxLength: 1024 });

@@ -1,0 +1,157 @@
+/** User management (permission `user_admin`): users, their direct grants and their roles. */
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { Type } from 'typebox';
+import { AppError } from '../errors.js';
+import type { User as UserModel } from '../domain/accounts.js';
+import { PERMISSIONS } from '../domain/permissions.js';
+import type { AccountStore } from '../store/account-store.js';
+import { UniqueConflict } from '../store/db.js';
+import { hashPassword } from '../auth/passwords.js';
+import { principalOf } from '../auth/authorize.js';
+import { Email, IdParams, PageQuery, Password, Permission, User, UserDetail, pageOf } from './schemas.js';
+
+export async function userDetail(accounts: AccountStore, user: UserModel) {
+  const [permissions, effective, roleIds] = await Promise.all([
+    accounts.directPermissions(user.id),
+    accounts.effectivePermissions(user.id),
+    accounts.userRoleIds(user.id),
+  ]);
+  return {
+    ...user,
+    permissions,
+    effectivePermissions: user.admin ? [...PERMISSIONS] : PERMISSIONS.filter((p) => effective.has(p)),
+    roleIds,
+  };
+}
+
+const access = { access: 'user_admin' } as const;
+const tags = ['users'];
+
+export const usersRoutes: FastifyPluginAsyncTypebox<{ accounts: AccountStore }> = async (app, { accounts }) => {
+  const mustFindUser = async (id: string) => {
+    const user = await accounts.findUser(id);
+    if (user === undefined) throw new AppError('NOT_FOUND', `No user ${id}`);
+    return user;
+  };
+  const mustFindRole = async (id: string) => {
+    const role = await accounts.findRole(id);
+    if (role === undefined) throw new AppError('NOT_FOUND', `No role ${id}`);
+    return role;
+  };
+
+  app.get(
+    '/api/v1/users',
+    { config: access, schema: { tags, querystring: PageQuery, response: { 200: pageOf(User) } } },
+    async (request) => accounts.listUsers(request.query),
+  );
+
+  app.post(
+    '/api/v1/users',
+    {
+      config: access,
+      schema: {
+        tags,
+        body: Type.Object(
+          {
+            email: Email,
+            password: Password,
+            name: Type.String({ minLength: 1, maxLength: 200 }),
+            admin: Type.Boolean({ default: false }),
+          },
+          { additionalProperties: false },
+        ),
+        response: { 201: UserDetail },
+      },
+    },
+    async (request, reply) => {
+      const { email, password, name, admin } = request.body;
+      try {
+        const user = await accounts.createUser({ email, name, admin, passwordHash: await hashPassword(password) });
+        return reply.code(201).send(await userDetail(accounts, user));
+      } catch (error) {
+        if (error instanceof UniqueConflict) throw new AppError('CONFLICT', `A user with email ${email} exists`, [{ field: 'body.email', message: 'is taken' }]);
+        throw error;
+      }
+    },
+  );
+
+  app.get(
+    '/api/v1/users/:id',
+    { config: access, schema: { tags, params: IdParams, response: { 200: UserDetail } } },
+    async (request) => userDetail(accounts, await mustFindUser(request.params.id)),
+  );
+
+  app.patch(
+    '/api/v1/users/:id',
+    {
+      config: access,
+      schema: {
+        tags,
+        params: IdParams,
+        body: Type.Object(
+          {
+            name: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })),
+            admin: Type.Optional(Type.Boolean()),
+            disabled: Type.Optional(Type.Boolean()),
+            password: Type.Optional(Password),
+          },
+          { additionalProperties: false },
+        ),
+        response: { 200: UserDetail },
+      },
+    },
+    async (request) => {
+      await mustFindUser(request.params.id);
+      const { password, ...rest } = request.body;
+      if (request.params.id === principalOf(request).user.id && (rest.disabled === true || rest.admin === false)) {
+        throw new AppError('CONFLICT', 'You cannot disable yourself or remove your own admin flag');
+      }
+      const patch = password === undefined ? rest : { ...rest, passwordHash: await hashPassword(password) };
+      const user = await accounts.updateUser(request.params.id, patch);
+      return userDetail(accounts, user!);
+    },
+  );
+
+  const grantParams = Type.Object({ id: IdParams.properties.id, permission: Permission });
+  app.put(
+    '/api/v1/users/:id/permissions/:permission',
+    { config: access, schema: { tags, summary: 'Grant a permission to a user', params: grantParams, response: { 204: Type.Null() } } },
+    async (request, reply) => {
+      await mustFindUser(request.params.id);
+      await accounts.grantUser(request.params.id, request.params.permission);
+      request.log.info({ userId: request.params.id, permission: request.params.permission }, 'permission granted');
+      return reply.code(204).send(null);
+    },
+  );
+  app.delete(
+    '/api/v1/users/:id/permissions/:permission',
+    { config: access, schema: { tags, summary: 'Remove a permission from a user', params: grantParams, response: { 204: Type.Null() } } },
+    async (request, reply) => {
+      await mustFindUser(request.params.id);
+      await accounts.revokeUser(request.params.id, request.params.permission);
+      request.log.info({ userId: request.params.id, permission: request.params.permission }, 'permission removed');
+      return reply.code(204).send(null);
+    },
+  );
+
+  const roleParams = Type.Object({ id: IdParams.properties.id, roleId: IdParams.properties.id });
+  app.put(
+    '/api/v1/users/:id/roles/:roleId',
+    { config: access, schema: { tags, summary: 'Give a user a role', params: roleParams, response: { 204: Type.Null() } } },
+    async (request, reply) => {
+      await mustFindUser(request.params.id);
+      await mustFindRole(request.params.roleId);
+      await accounts.addUserRole(request.params.id, request.params.roleId);
+      return reply.code(204).send(null);
+    },
+  );
+  app.delete(
+    '/api/v1/users/:id/roles/:roleId',
+    { config: access, schema: { tags, summary: 'Take a role from a user', params: roleParams, response: { 204: Type.Null() } } },
+    async (request, reply) => {
+      await mustFindUser(request.params.id);
+      await accounts.removeUserRole(request.params.id, request.params.roleId);
+      return reply.code(204).send(null);
+    },
+  );
+};

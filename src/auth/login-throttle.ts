@@ -1,0 +1,79 @@
+/**
+ * Slows password guessing, per account and per client address. After `freeFailures` failures in
+ * the window, each further attempt must wait an exponentially growing delay (capped). State is in
+ * memory, per process: with several API processes each one throttles on its own (documented in
+ * docs/security.md).
+ */
+export interface ThrottleOptions {
+  freeFailures: number;
+  windowMs: number;
+  baseDelayMs: number;
+  maxDelayMs: number;
+  now: () => number;
+}
+
+interface Entry {
+  failures: number;
+  first: number;
+  last: number;
+}
+
+export class LoginThrottle {
+  private readonly entries = new Map<string, Entry>();
+  private readonly options: ThrottleOptions;
+
+  constructor(options: Partial<ThrottleOptions> = {}) {
+    this.options = {
+      freeFailures: 5,
+      windowMs: 15 * 60_000,
+      baseDelayMs: 1_000,
+      maxDelayMs: 5 * 60_000,
+      now: Date.now,
+      ...options,
+    };
+  }
+
+  /** Milliseconds the caller must still wait before trying `keys` again (0: go ahead). */
+  waitMs(keys: readonly string[]): number {
+    const now = this.options.now();
+    let wait = 0;
+    for (const key of keys) {
+      const entry = this.live(key, now);
+      if (entry === undefined || entry.failures < this.options.freeFailures) continue;
+      const extra = entry.failures - this.options.freeFailures;
+      const delay = Math.min(this.options.maxDelayMs, this.options.baseDelayMs * 2 ** extra);
+      wait = Math.max(wait, entry.last + delay - now);
+    }
+    return Math.max(0, wait);
+  }
+
+  recordFailure(keys: readonly string[]): void {
+    const now = this.options.now();
+    for (const key of keys) {
+      const entry = this.live(key, now) ?? { failures: 0, first: now, last: now };
+      entry.failures += 1;
+      entry.last = now;
+      this.entries.set(key, entry);
+    }
+    if (this.entries.size > 100_000) this.prune(now);
+  }
+
+  recordSuccess(keys: readonly string[]): void {
+    for (const key of keys) this.entries.delete(key);
+  }
+
+  private live(key: string, now: number): Entry | undefined {
+    const entry = this.entries.get(key);
+    if (entry !== undefined && now - entry.last > this.options.windowMs) {
+      this.entries.delete(key);
+      return undefined;
+    }
+    return entry;
+  }
+
+  private prune(now: number): void {
+    for (const [key, entry] of this.entries) {
+      if (now - entry.last > this.options.windowMs) this.entries.delete(key);
+    }
+  }
+}

@@ -1,0 +1,315 @@
+/** Users, roles, grants, API keys and sessions. */
+import { uuidv7 } from 'uuidv7';
+import type { Kysely, Selectable, Updateable } from 'kysely';
+import { unique, type Store } from './db.js';
+import type { Database, UsersTable } from './schema.js';
+import type { ApiKey, Page, Role, User } from '../domain/accounts.js';
+import { isoTime } from '../domain/accounts.js';
+import { isPermission, type Permission } from '../domain/permissions.js';
+
+export interface UserWithHash extends User {
+  passwordHash: string | null;
+}
+
+function toUser(row: Selectable<UsersTable>): User {
+  return {
+    id: row.id,
+    email: row.email,
+    name: row.name,
+    admin: row.admin === 1,
+    disabled: row.disabled === 1,
+    createdAt: isoTime(row.created_at)!,
+    updatedAt: isoTime(row.updated_at)!,
+  };
+}
+
+export function normalizeEmail(email: string): string {
+  return email.trim().toLowerCase();
+}
+
+export class AccountStore {
+  private readonly db: Kysely<Database>;
+
+  constructor(
+    private readonly store: Store,
+    private readonly now: () => number = Date.now,
+  ) {
+    this.db = store.db;
+  }
+
+  // ── users ────────────────────────────────────────────────────────────────
+
+  async createUser(input: { email: string; name: string; passwordHash: string | null; admin: boolean }): Promise<User> {
+    const now = this.now();
+    const row = {
+      id: uuidv7(),
+      email: normalizeEmail(input.email),
+      name: input.name,
+      password_hash: input.passwordHash,
+      admin: input.admin ? 1 : 0,
+      disabled: 0,
+      created_at: now,
+      updated_at: now,
+    };
+    await unique(this.store, () => this.db.insertInto('users').values(row).execute());
+    return toUser(row);
+  }
+
+  async countUsers(): Promise<number> {
+    const row = await this.db.selectFrom('users').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
+    return Number(row.n);
+  }
+
+  async findUser(id: string): Promise<User | undefined> {
+    const row = await this.db.selectFrom('users').selectAll().where('id', '=', id).executeTakeFirst();
+    return row && toUser(row);
+  }
+
+  async findUserByEmail(email: string): Promise<UserWithHash | undefined> {
+    const row = await this.db
+      .selectFrom('users')
+      .selectAll()
+      .where('email', '=', normalizeEmail(email))
+      .executeTakeFirst();
+    return row && { ...toUser(row), passwordHash: row.password_hash };
+  }
+
+  async listUsers(page: { cursor?: string | undefined; limit: number }): Promise<Page<User>> {
+    let query = this.db.selectFrom('users').selectAll().orderBy('id').limit(page.limit + 1);
+    if (page.cursor !== undefined) query = query.where('id', '>', page.cursor);
+    const rows = await query.execute();
+    return pageOf(rows.map(toUser), page.limit);
+  }
+
+  async updateUser(
+    id: string,
+    patch: { name?: string; admin?: boolean; disabled?: boolean; passwordHash?: string },
+  ): Promise<User | undefined> {
+    const values: Updateable<UsersTable> = { updated_at: this.now() };
+    if (patch.name !== undefined) values.name = patch.name;
+    if (patch.admin !== undefined) values.admin = patch.admin ? 1 : 0;
+    if (patch.disabled !== undefined) values.disabled = patch.disabled ? 1 : 0;
+    if (patch.passwordHash !== undefined) values.password_hash = patch.passwordHash;
+    await this.db.updateTable('users').set(values).where('id', '=', id).execute();
+    if (patch.disabled === true || patch.passwordHash !== undefined) {
+      await this.db.deleteFrom('sessions').where('user_id', '=', id).execute();
+    }
+    return this.findUser(id);
+  }
+
+  // ── grants ───────────────────────────────────────────────────────────────
+
+  async grantUser(userId: string, permission: Permission): Promise<void> {
+    await this.db
+      .insertInto('user_permissions')
+      .values({ user_id: userId, permission })
+      .onConflict((oc) => oc.doNothing())
+      .execute();
+  }
+
+  async revokeUser(userId: string, permission: Permission): Promise<void> {
+    await this.db
+      .deleteFrom('user_permissions')
+      .where('user_id', '=', userId)
+      .where('permission', '=', permission)
+      .execute();
+  }
+
+  async directPermissions(userId: string): Promise<Permission[]> {
+    const rows = await this.db
+      .selectFrom('user_permissions')
+      .select('permission')
+      .where('user_id', '=', userId)
+      .orderBy('permission')
+      .execute();
+    return rows.map((r) => r.permission).filter(isPermission);
+  }
+
+  /** Direct grants ∪ grants of the user's roles. */
+  async effectivePermissions(userId: string): Promise<Set<Permission>> {
+    const rows = await this.db
+      .selectFrom('user_permissions')
+      .select('permission')
+      .where('user_id', '=', userId)
+      .union(
+        this.db
+          .selectFrom('role_permissions')
+          .innerJoin('user_roles', 'user_roles.role_id', 'role_permissions.role_id')
+          .select('role_permissions.permission')
+          .where('user_roles.user_id', '=', userId),
+      )
+      .execute();
+    return new Set(rows.map((r) => r.permission).filter(isPermission));
+  }
+
+  async addUserRole(userId: string, roleId: string): Promise<void> {
+    await this.db
+      .insertInto('user_roles')
+      .values({ user_id: userId, role_id: roleId })
+      .onConflict((oc) => oc.doNothing())
+      .execute();
+  }
+
+  async removeUserRole(userId: string, roleId: string): Promise<void> {
+    await this.db.deleteFrom('user_roles').where('user_id', '=', userId).where('role_id', '=', roleId).execute();
+  }
+
+  async userRoleIds(userId: string): Promise<string[]> {
+    const rows = await this.db.selectFrom('user_roles').select('role_id').where('user_id', '=', userId).orderBy('role_id').execute();
+    return rows.map((r) => r.role_id);
+  }
+
+  // ── roles ────────────────────────────────────────────────────────────────
+
+  async createRole(input: { name: string; description: string }): Promise<Role> {
+    const row = { id: uuidv7(), name: input.name, description: input.description, created_at: this.now() };
+    await unique(this.store, () => this.db.insertInto('roles').values(row).execute());
+    return { id: row.id, name: row.name, description: row.description, permissions: [], createdAt: isoTime(row.created_at)! };
+  }
+
+  async findRole(id: string): Promise<Role | undefined> {
+    const row = await this.db.selectFrom('roles').selectAll().where('id', '=', id).executeTakeFirst();
+    if (row === undefined) return undefined;
+    const grants = await this.db
+      .selectFrom('role_permissions')
+      .select('permission')
+      .where('role_id', '=', id)
+      .orderBy('permission')
+      .execute();
+    return {
+      id: row.id,
+      name: row.name,
+      description: row.description,
+      permissions: grants.map((g) => g.permission).filter(isPermission),
+      createdAt: isoTime(row.created_at)!,
+    };
+  }
+
+  async listRoles(page: { cursor?: string | undefined; limit: number }): Promise<Page<Role>> {
+    let query = this.db.selectFrom('roles').select('id').orderBy('id').limit(page.limit + 1);
+    if (page.cursor !== undefined) query = query.where('id', '>', page.cursor);
+    const ids = await query.execute();
+    const roles = await Promise.all(ids.map((r) => this.findRole(r.id)));
+    return pageOf(roles.filter((r): r is Role => r !== undefined), page.limit);
+  }
+
+  async updateRole(id: string, patch: { name?: string; description?: string }): Promise<Role | undefined> {
+    const values: { name?: string; description?: string } = {};
+    if (patch.name !== undefined) values.name = patch.name;
+    if (patch.description !== undefined) values.description = patch.description;
+    if (Object.keys(values).length > 0) {
+      await unique(this.store, () => this.db.updateTable('roles').set(values).where('id', '=', id).execute());
+    }
+    return this.findRole(id);
+  }
+
+  async deleteRole(id: string): Promise<boolean> {
+    const result = await this.db.deleteFrom('roles').where('id', '=', id).executeTakeFirst();
+    return Number(result.numDeletedRows) > 0;
+  }
+
+  async grantRole(roleId: string, permission: Permission): Promise<void> {
+    await this.db
+      .insertInto('role_permissions')
+      .values({ role_id: roleId, permission })
+      .onConflict((oc) => oc.doNothing())
+      .execute();
+  }
+
+  async revokeRole(roleId: string, permission: Permission): Promise<void> {
+    await this.db
+      .deleteFrom('role_permissions')
+      .where('role_id', '=', roleId)
+      .where('permission', '=', permission)
+      .execute();
+  }
+
+  // ── API keys ─────────────────────────────────────────────────────────────
+
+  async createApiKey(userId: string, input: { name: string; hash: string; prefix: string }): Promise<ApiKey> {
+    const row = {
+      id: uuidv7(),
+      user_id: userId,
+      name: input.name,
+      key_hash: input.hash,
+      prefix: input.prefix,
+      created_at: this.now(),
+      last_used_at: null,
+      revoked_at: null,
+    };
+    await this.db.insertInto('api_keys').values(row).execute();
+    return { id: row.id, name: row.name, prefix: row.prefix, createdAt: isoTime(row.created_at)!, lastUsedAt: null, revokedAt: null };
+  }
+
+  async listApiKeys(userId: string): Promise<ApiKey[]> {
+    const rows = await this.db.selectFrom('api_keys').selectAll().where('user_id', '=', userId).orderBy('id').execute();
+    return rows.map((row) => ({
+      id: row.id,
+      name: row.name,
+      prefix: row.prefix,
+      createdAt: isoTime(row.created_at)!,
+      lastUsedAt: isoTime(row.last_used_at),
+      revokedAt: isoTime(row.revoked_at),
+    }));
+  }
+
+  /** Revokes one of `userId`'s keys; false when there is no such key of theirs. */
+  async revokeApiKey(userId: string, keyId: string): Promise<boolean> {
+    const result = await this.db
+      .updateTable('api_keys')
+      .set({ revoked_at: this.now() })
+      .where('id', '=', keyId)
+      .where('user_id', '=', userId)
+      .where('revoked_at', 'is', null)
+      .executeTakeFirst();
+    return Number(result.numUpdatedRows) > 0;
+  }
+
+  /** The enabled user behind an unrevoked key. Records the use at most once a minute. */
+  async userByApiKeyHash(hash: string): Promise<User | undefined> {
+    const row = await this.db
+      .selectFrom('api_keys')
+      .innerJoin('users', 'users.id', 'api_keys.user_id')
+      .selectAll('users')
+      .select(['api_keys.id as key_id', 'api_keys.last_used_at'])
+      .where('api_keys.key_hash', '=', hash)
+      .where('api_keys.revoked_at', 'is', null)
+      .where('users.disabled', '=', 0)
+      .executeTakeFirst();
+    if (row === undefined) return undefined;
+    const now = this.now();
+    if (row.last_used_at === null || now - row.last_used_at > 60_000) {
+      await this.db.updateTable('api_keys').set({ last_used_at: now }).where('id', '=', row.key_id).execute();
+    }
+    return toUser(row);
+  }
+
+  // ── sessions ─────────────────────────────────────────────────────────────
+
+  async createSession(userId: string, hash: string, ttlMs: number): Promise<void> {
+    const now = this.now();
+    await this.db.insertInto('sessions').values({ id: hash, user_id: userId, created_at: now, expires_at: now + ttlMs }).execute();
+  }
+
+  async userBySessionHash(hash: string): Promise<User | undefined> {
+    const row = await this.db
+      .selectFrom('sessions')
+      .innerJoin('users', 'users.id', 'sessions.user_id')
+      .selectAll('users')
+      .where('sessions.id', '=', hash)
+      .where('sessions.expires_at', '>', this.now())
+      .where('users.disabled', '=', 0)
+      .executeTakeFirst();
+    return row && toUser(row);
+  }
+
+  async deleteSession(hash: string): Promise<void> {
+    await this.db.deleteFrom('sessions').where('id', '=', hash).execute();
+  }
+}
+
+/** Cuts a `limit + 1` result into a page; the cursor is the last id returned. */
+export function pageOf<T extends { id: string }>(rows: T[], limit: number): Page<T> {
+  const items = rows.slice(0, limit);
+  return { items, nextCursor: rows.length > limit ? (items.at(-1)?.id ?? null) : null };
+}

@@ -1,0 +1,157 @@
+/**
+ * Every route that exists, table-driven: no credentials → 401, no permission → 403, another
+ * owner's object → 404, the owner → 2xx. A route missing from CASES fails the first test, and a
+ * route registered without `config.access` cannot even be built (last test).
+ */
+import Fastify from 'fastify';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createTestApp, type TestApp, type TestUser } from '../helpers/app.js';
+import { installAuthorization } from '../../src/auth/authorize.js';
+import { PERMISSIONS } from '../../src/domain/permissions.js';
+import { newApiKey } from '../../src/auth/credentials.js';
+
+interface Ctx {
+  t: TestApp;
+  owner: TestUser;
+  other: TestUser;
+  target: TestUser;
+  newRoleId(): Promise<string>;
+  newKeyId(of: TestUser): Promise<string>;
+}
+
+type Req = { url: string; payload?: unknown };
+interface Case {
+  /** The owner's request, expected to answer `status`. */
+  ok: (ctx: Ctx) => Promise<Req> | Req;
+  status: number;
+  /** The same request aimed at another user's object, expected to answer 404. */
+  otherOwner?: (ctx: Ctx) => Promise<Req> | Req;
+}
+
+const CASES: Record<string, Case> = {
+  'GET /healthz': { ok: () => ({ url: '/healthz' }), status: 200 },
+  'GET /readyz': { ok: () => ({ url: '/readyz' }), status: 200 },
+  'GET /api/openapi.json': { ok: () => ({ url: '/api/openapi.json' }), status: 200 },
+  'POST /api/v1/auth/login': {
+    ok: ({ owner }) => ({ url: '/api/v1/auth/login', payload: { email: owner.email, password: owner.password } }),
+    status: 200,
+  },
+  'POST /api/v1/auth/logout': { ok: () => ({ url: '/api/v1/auth/logout' }), status: 204 },
+  'GET /api/v1/me': { ok: () => ({ url: '/api/v1/me' }), status: 200 },
+  'GET /api/v1/users': { ok: () => ({ url: '/api/v1/users' }), status: 200 },
+  'POST /api/v1/users': {
+    ok: () => ({
+      url: '/api/v1/users',
+      payload: { email: `new-${Math.random()}@example.com`, password: 'long-enough-pw', name: 'New' },
+    }),
+    status: 201,
+  },
+  'GET /api/v1/users/:id': { ok: ({ target }) => ({ url: `/api/v1/users/${target.id}` }), status: 200 },
+  'PATCH /api/v1/users/:id': {
+    ok: ({ target }) => ({ url: `/api/v1/users/${target.id}`, payload: { name: 'Renamed' } }),
+    status: 200,
+  },
+  'PUT /api/v1/users/:id/permissions/:permission': {
+    ok: ({ target }) => ({ url: `/api/v1/users/${target.id}/permissions/contact` }),
+    status: 204,
+  },
+  'DELETE /api/v1/users/:id/permissions/:permission': {
+    ok: ({ target }) => ({ url: `/api/v1/users/${target.id}/permissions/contact` }),
+    status: 204,
+  },
+  'PUT /api/v1/users/:id/roles/:roleId': {
+    ok: async (c) => ({ url: `/api/v1/users/${c.target.id}/roles/${await c.newRoleId()}` }),
+    status: 204,
+  },
+  'DELETE /api/v1/users/:id/roles/:roleId': {
+    ok: async (c) => ({ url: `/api/v1/users/${c.target.id}/roles/${await c.newRoleId()}` }),
+    status: 204,
+  },
+  'GET /api/v1/roles': { ok: () => ({ url: '/api/v1/roles' }), status: 200 },
+  'POST /api/v1/roles': {
+    ok: () => ({ url: '/api/v1/roles', payload: { name: `role-${Math.random()}`, permissions: ['integration'] } }),
+    status: 201,
+  },
+  'GET /api/v1/roles/:id': { ok: async (c) => ({ url: `/api/v1/roles/${await c.newRoleId()}` }), status: 200 },
+  'PATCH /api/v1/roles/:id': {
+    ok: async (c) => ({ url: `/api/v1/roles/${await c.newRoleId()}`, payload: { description: 'x' } }),
+    status: 200,
+  },
+  'DELETE /api/v1/roles/:id': { ok: async (c) => ({ url: `/api/v1/roles/${await c.newRoleId()}` }), status: 204 },
+  'PUT /api/v1/roles/:id/permissions/:permission': {
+    ok: async (c) => ({ url: `/api/v1/roles/${await c.newRoleId()}/permissions/campaign` }),
+    status: 204,
+  },
+  'DELETE /api/v1/roles/:id/permissions/:permission': {
+    ok: async (c) => ({ url: `/api/v1/roles/${await c.newRoleId()}/permissions/campaign` }),
+    status: 204,
+  },
+  'GET /api/v1/api-keys': { ok: () => ({ url: '/api/v1/api-keys' }), status: 200 },
+  'POST /api/v1/api-keys': { ok: () => ({ url: '/api/v1/api-keys', payload: { name: 'k' } }), status: 201 },
+  'DELETE /api/v1/api-keys/:id': {
+    ok: async (c) => ({ url: `/api/v1/api-keys/${await c.newKeyId(c.owner)}` }),
+    status: 204,
+    otherOwner: async (c) => ({ url: `/api/v1/api-keys/${await c.newKeyId(c.other)}` }),
+  },
+};
+
+describe('every route declares and enforces its access', () => {
+  let ctx: Ctx;
+  beforeAll(async () => {
+    const t = await createTestApp('sqlite');
+    const all = [...PERMISSIONS];
+    ctx = {
+      t,
+      owner: await t.user({ grants: all }),
+      other: await t.user({ grants: all }),
+      target: await t.user(),
+      async newRoleId() {
+        return (await t.accounts.createRole({ name: `r-${Math.random()}`, description: '' })).id;
+      },
+      async newKeyId(of) {
+        const key = newApiKey();
+        return (await t.accounts.createApiKey(of.id, { name: 'k', hash: key.hash, prefix: key.prefix })).id;
+      },
+    };
+  });
+  afterAll(async () => ctx.t.close());
+
+  it('has a case for every route', () => {
+    const routes = ctx.t.app.routeTable.map((r) => `${r.method} ${r.url}`);
+    expect(routes.filter((r) => !(r in CASES))).toEqual([]);
+    expect(Object.keys(CASES).filter((c) => !routes.includes(c))).toEqual([]);
+  });
+
+  it.each(Object.entries(CASES))('%s', async (key, testCase) => {
+    const { t } = ctx;
+    const route = t.app.routeTable.find((r) => `${r.method} ${r.url}` === key)!;
+    const method = route.method as 'GET';
+    const call = async (req: Req, headers: Record<string, string>) =>
+      t.app.inject({ method, url: req.url, headers, ...(req.payload === undefined ? {} : { payload: req.payload as object }) });
+
+    if (route.access !== 'public') {
+      const anonymous = await call(await testCase.ok(ctx), {});
+      expect(anonymous.statusCode, `${key} without credentials`).toBe(401);
+      expect(anonymous.json().error.code).toBe('UNAUTHENTICATED');
+    }
+    if (route.access !== 'public' && route.access !== 'authenticated') {
+      const noGrants = await t.user();
+      const forbidden = await call(await testCase.ok(ctx), noGrants.headers);
+      expect(forbidden.statusCode, `${key} without ${route.access}`).toBe(403);
+      expect(forbidden.json().error).toMatchObject({ code: 'FORBIDDEN', details: { permission: route.access } });
+    }
+    if (testCase.otherOwner !== undefined) {
+      const notYours = await call(await testCase.otherOwner(ctx), ctx.owner.headers);
+      expect(notYours.statusCode, `${key} on another owner's object`).toBe(404);
+    }
+    const owner = await call(await testCase.ok(ctx), ctx.owner.headers);
+    expect(owner.statusCode, `${key} as owner: ${owner.body}`).toBe(testCase.status);
+  });
+
+  it('refuses to register a route that declares no access', async () => {
+    const app = Fastify();
+    installAuthorization(app, ctx.t.accounts);
+    expect(() => app.get('/forgot', async () => 'oops')).toThrow('route GET /forgot must declare config.access');
+    await app.close();
+  });
+});
