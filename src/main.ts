@@ -103,7 +103,11 @@ export async function serveCommand(
  * The first admin's sign-in, told once. A generated password goes to stderr directly, never
  * through the logger, so it cannot reach log storage.
  */
-function announceFirstAdmin(email: string, generatedPassword: string | undefined, logger: Logger): void {
+function announceFirstAdmin(
+  email: string,
+  generatedPassword: string | undefined,
+  logger: Logger,
+): void {
   logger.info({ email }, 'first admin created');
   if (generatedPassword !== undefined) {
     process.stderr.write(

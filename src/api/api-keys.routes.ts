@@ -10,11 +10,23 @@ import { ApiKey, IdParams } from './schemas.js';
 const access = { access: 'authenticated' } as const;
 const tags = ['api-keys'];
 
-export const apiKeysRoutes: FastifyPluginAsyncTypebox<{ accounts: AccountStore }> = async (app, { accounts }) => {
+export const apiKeysRoutes: FastifyPluginAsyncTypebox<{ accounts: AccountStore }> = async (
+  app,
+  { accounts },
+) => {
   app.get(
     '/api/v1/api-keys',
-    { config: access, schema: { tags, response: { 200: Type.Object({ items: Type.Array(ApiKey), nextCursor: Type.Null() }) } } },
-    async (request) => ({ items: await accounts.listApiKeys(principalOf(request).user.id), nextCursor: null }),
+    {
+      config: access,
+      schema: {
+        tags,
+        response: { 200: Type.Object({ items: Type.Array(ApiKey), nextCursor: Type.Null() }) },
+      },
+    },
+    async (request) => ({
+      items: await accounts.listApiKeys(principalOf(request).user.id),
+      nextCursor: null,
+    }),
   );
 
   app.post(
@@ -24,7 +36,10 @@ export const apiKeysRoutes: FastifyPluginAsyncTypebox<{ accounts: AccountStore }
       schema: {
         tags,
         summary: 'Create an API key; the key is in this answer only',
-        body: Type.Object({ name: Type.String({ minLength: 1, maxLength: 100 }) }, { additionalProperties: false }),
+        body: Type.Object(
+          { name: Type.String({ minLength: 1, maxLength: 100 }) },
+          { additionalProperties: false },
+        ),
         response: { 201: Type.Intersect([ApiKey, Type.Object({ key: Type.String() })]) },
       },
     },
@@ -42,7 +57,15 @@ export const apiKeysRoutes: FastifyPluginAsyncTypebox<{ accounts: AccountStore }
 
   app.delete(
     '/api/v1/api-keys/:id',
-    { config: access, schema: { tags, summary: 'Revoke one of your API keys', params: IdParams, response: { 204: Type.Null() } } },
+    {
+      config: access,
+      schema: {
+        tags,
+        summary: 'Revoke one of your API keys',
+        params: IdParams,
+        response: { 204: Type.Null() },
+      },
+    },
     async (request, reply) => {
       if (!(await accounts.revokeApiKey(principalOf(request).user.id, request.params.id))) {
         throw new AppError('NOT_FOUND', `No active API key ${request.params.id}`);

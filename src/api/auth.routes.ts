@@ -15,7 +15,10 @@ export interface AuthRoutesOptions {
   throttle: LoginThrottle;
 }
 
-export const authRoutes: FastifyPluginAsyncTypebox<AuthRoutesOptions> = async (app, { accounts, throttle }) => {
+export const authRoutes: FastifyPluginAsyncTypebox<AuthRoutesOptions> = async (
+  app,
+  { accounts, throttle },
+) => {
   app.post(
     '/api/v1/auth/login',
     {
@@ -23,7 +26,10 @@ export const authRoutes: FastifyPluginAsyncTypebox<AuthRoutesOptions> = async (a
       schema: {
         tags: ['auth'],
         summary: 'Sign in with email and password; sets the session cookie',
-        body: Type.Object({ email: Email, password: Type.String({ minLength: 1, maxLength: 1024 }) }),
+        body: Type.Object({
+          email: Email,
+          password: Type.String({ minLength: 1, maxLength: 1024 }),
+        }),
         response: { 200: Type.Object({ user: User }) },
       },
     },
@@ -34,14 +40,28 @@ export const authRoutes: FastifyPluginAsyncTypebox<AuthRoutesOptions> = async (a
       if (wait > 0) {
         const retryAfterSeconds = Math.ceil(wait / 1000);
         request.log.warn({ email, ip: request.ip, retryAfterSeconds }, 'sign-in throttled');
-        throw new AppError('RATE_LIMITED', 'Too many failed sign-ins; wait before trying again', { retryAfterSeconds });
+        throw new AppError('RATE_LIMITED', 'Too many failed sign-ins; wait before trying again', {
+          retryAfterSeconds,
+        });
       }
       const user = await accounts.findUserByEmail(email);
       // Verify against a dummy hash when there is no such user, so timing does not tell.
       const ok = await verifyPassword(password, user?.passwordHash ?? DUMMY_HASH);
       if (user === undefined || !ok || user.disabled || user.passwordHash === null) {
         throttle.recordFailure(keys);
-        request.log.warn({ email, ip: request.ip, reason: user === undefined ? 'unknown account' : user.disabled ? 'disabled' : 'wrong password' }, 'sign-in failed');
+        request.log.warn(
+          {
+            email,
+            ip: request.ip,
+            reason:
+              user === undefined
+                ? 'unknown account'
+                : user.disabled
+                  ? 'disabled'
+                  : 'wrong password',
+          },
+          'sign-in failed',
+        );
         throw new AppError('INVALID_CREDENTIALS');
       }
       throttle.recordSuccess(keys);
@@ -78,7 +98,11 @@ export const authRoutes: FastifyPluginAsyncTypebox<AuthRoutesOptions> = async (a
     '/api/v1/me',
     {
       config: { access: 'authenticated' },
-      schema: { tags: ['auth'], summary: 'The signed-in user with effective permissions', response: { 200: UserDetail } },
+      schema: {
+        tags: ['auth'],
+        summary: 'The signed-in user with effective permissions',
+        response: { 200: UserDetail },
+      },
     },
     async (request) => userDetail(accounts, principalOf(request).user),
   );

@@ -10,14 +10,19 @@ const access = { access: 'user_admin' } as const;
 const tags = ['roles'];
 const RoleName = Type.String({ minLength: 1, maxLength: 100 });
 
-export const rolesRoutes: FastifyPluginAsyncTypebox<{ accounts: AccountStore }> = async (app, { accounts }) => {
+export const rolesRoutes: FastifyPluginAsyncTypebox<{ accounts: AccountStore }> = async (
+  app,
+  { accounts },
+) => {
   const mustFindRole = async (id: string) => {
     const role = await accounts.findRole(id);
     if (role === undefined) throw new AppError('NOT_FOUND', `No role ${id}`);
     return role;
   };
   const nameTaken = (name: string) =>
-    new AppError('CONFLICT', `A role named ${name} exists`, [{ field: 'body.name', message: 'is taken' }]);
+    new AppError('CONFLICT', `A role named ${name} exists`, [
+      { field: 'body.name', message: 'is taken' },
+    ]);
 
   app.get(
     '/api/v1/roles',
@@ -69,7 +74,10 @@ export const rolesRoutes: FastifyPluginAsyncTypebox<{ accounts: AccountStore }> 
         tags,
         params: IdParams,
         body: Type.Object(
-          { name: Type.Optional(RoleName), description: Type.Optional(Type.String({ maxLength: 1000 })) },
+          {
+            name: Type.Optional(RoleName),
+            description: Type.Optional(Type.String({ maxLength: 1000 })),
+          },
           { additionalProperties: false },
         ),
         response: { 200: Role },
@@ -90,7 +98,8 @@ export const rolesRoutes: FastifyPluginAsyncTypebox<{ accounts: AccountStore }> 
     '/api/v1/roles/:id',
     { config: access, schema: { tags, params: IdParams, response: { 204: Type.Null() } } },
     async (request, reply) => {
-      if (!(await accounts.deleteRole(request.params.id))) throw new AppError('NOT_FOUND', `No role ${request.params.id}`);
+      if (!(await accounts.deleteRole(request.params.id)))
+        throw new AppError('NOT_FOUND', `No role ${request.params.id}`);
       return reply.code(204).send(null);
     },
   );
@@ -98,21 +107,43 @@ export const rolesRoutes: FastifyPluginAsyncTypebox<{ accounts: AccountStore }> 
   const grantParams = Type.Object({ id: IdParams.properties.id, permission: Permission });
   app.put(
     '/api/v1/roles/:id/permissions/:permission',
-    { config: access, schema: { tags, summary: 'Grant a permission to a role', params: grantParams, response: { 204: Type.Null() } } },
+    {
+      config: access,
+      schema: {
+        tags,
+        summary: 'Grant a permission to a role',
+        params: grantParams,
+        response: { 204: Type.Null() },
+      },
+    },
     async (request, reply) => {
       await mustFindRole(request.params.id);
       await accounts.grantRole(request.params.id, request.params.permission);
-      request.log.info({ roleId: request.params.id, permission: request.params.permission }, 'role permission granted');
+      request.log.info(
+        { roleId: request.params.id, permission: request.params.permission },
+        'role permission granted',
+      );
       return reply.code(204).send(null);
     },
   );
   app.delete(
     '/api/v1/roles/:id/permissions/:permission',
-    { config: access, schema: { tags, summary: 'Remove a permission from a role', params: grantParams, response: { 204: Type.Null() } } },
+    {
+      config: access,
+      schema: {
+        tags,
+        summary: 'Remove a permission from a role',
+        params: grantParams,
+        response: { 204: Type.Null() },
+      },
+    },
     async (request, reply) => {
       await mustFindRole(request.params.id);
       await accounts.revokeRole(request.params.id, request.params.permission);
-      request.log.info({ roleId: request.params.id, permission: request.params.permission }, 'role permission removed');
+      request.log.info(
+        { roleId: request.params.id, permission: request.params.permission },
+        'role permission removed',
+      );
       return reply.code(204).send(null);
     },
   );

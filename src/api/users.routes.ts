@@ -8,7 +8,16 @@ import type { AccountStore } from '../store/account-store.js';
 import { UniqueConflict } from '../store/db.js';
 import { hashPassword } from '../auth/passwords.js';
 import { principalOf } from '../auth/authorize.js';
-import { Email, IdParams, PageQuery, Password, Permission, User, UserDetail, pageOf } from './schemas.js';
+import {
+  Email,
+  IdParams,
+  PageQuery,
+  Password,
+  Permission,
+  User,
+  UserDetail,
+  pageOf,
+} from './schemas.js';
 
 export async function userDetail(accounts: AccountStore, user: UserModel) {
   const [permissions, effective, roleIds] = await Promise.all([
@@ -19,7 +28,9 @@ export async function userDetail(accounts: AccountStore, user: UserModel) {
   return {
     ...user,
     permissions,
-    effectivePermissions: user.admin ? [...PERMISSIONS] : PERMISSIONS.filter((p) => effective.has(p)),
+    effectivePermissions: user.admin
+      ? [...PERMISSIONS]
+      : PERMISSIONS.filter((p) => effective.has(p)),
     roleIds,
   };
 }
@@ -27,7 +38,10 @@ export async function userDetail(accounts: AccountStore, user: UserModel) {
 const access = { access: 'user_admin' } as const;
 const tags = ['users'];
 
-export const usersRoutes: FastifyPluginAsyncTypebox<{ accounts: AccountStore }> = async (app, { accounts }) => {
+export const usersRoutes: FastifyPluginAsyncTypebox<{ accounts: AccountStore }> = async (
+  app,
+  { accounts },
+) => {
   const mustFindUser = async (id: string) => {
     const user = await accounts.findUser(id);
     if (user === undefined) throw new AppError('NOT_FOUND', `No user ${id}`);
@@ -66,10 +80,18 @@ export const usersRoutes: FastifyPluginAsyncTypebox<{ accounts: AccountStore }> 
     async (request, reply) => {
       const { email, password, name, admin } = request.body;
       try {
-        const user = await accounts.createUser({ email, name, admin, passwordHash: await hashPassword(password) });
+        const user = await accounts.createUser({
+          email,
+          name,
+          admin,
+          passwordHash: await hashPassword(password),
+        });
         return reply.code(201).send(await userDetail(accounts, user));
       } catch (error) {
-        if (error instanceof UniqueConflict) throw new AppError('CONFLICT', `A user with email ${email} exists`, [{ field: 'body.email', message: 'is taken' }]);
+        if (error instanceof UniqueConflict)
+          throw new AppError('CONFLICT', `A user with email ${email} exists`, [
+            { field: 'body.email', message: 'is taken' },
+          ]);
         throw error;
       }
     },
@@ -103,10 +125,14 @@ export const usersRoutes: FastifyPluginAsyncTypebox<{ accounts: AccountStore }> 
     async (request) => {
       await mustFindUser(request.params.id);
       const { password, ...rest } = request.body;
-      if (request.params.id === principalOf(request).user.id && (rest.disabled === true || rest.admin === false)) {
+      if (
+        request.params.id === principalOf(request).user.id &&
+        (rest.disabled === true || rest.admin === false)
+      ) {
         throw new AppError('CONFLICT', 'You cannot disable yourself or remove your own admin flag');
       }
-      const patch = password === undefined ? rest : { ...rest, passwordHash: await hashPassword(password) };
+      const patch =
+        password === undefined ? rest : { ...rest, passwordHash: await hashPassword(password) };
       const user = await accounts.updateUser(request.params.id, patch);
       return userDetail(accounts, user!);
     },
@@ -115,21 +141,43 @@ export const usersRoutes: FastifyPluginAsyncTypebox<{ accounts: AccountStore }> 
   const grantParams = Type.Object({ id: IdParams.properties.id, permission: Permission });
   app.put(
     '/api/v1/users/:id/permissions/:permission',
-    { config: access, schema: { tags, summary: 'Grant a permission to a user', params: grantParams, response: { 204: Type.Null() } } },
+    {
+      config: access,
+      schema: {
+        tags,
+        summary: 'Grant a permission to a user',
+        params: grantParams,
+        response: { 204: Type.Null() },
+      },
+    },
     async (request, reply) => {
       await mustFindUser(request.params.id);
       await accounts.grantUser(request.params.id, request.params.permission);
-      request.log.info({ userId: request.params.id, permission: request.params.permission }, 'permission granted');
+      request.log.info(
+        { userId: request.params.id, permission: request.params.permission },
+        'permission granted',
+      );
       return reply.code(204).send(null);
     },
   );
   app.delete(
     '/api/v1/users/:id/permissions/:permission',
-    { config: access, schema: { tags, summary: 'Remove a permission from a user', params: grantParams, response: { 204: Type.Null() } } },
+    {
+      config: access,
+      schema: {
+        tags,
+        summary: 'Remove a permission from a user',
+        params: grantParams,
+        response: { 204: Type.Null() },
+      },
+    },
     async (request, reply) => {
       await mustFindUser(request.params.id);
       await accounts.revokeUser(request.params.id, request.params.permission);
-      request.log.info({ userId: request.params.id, permission: request.params.permission }, 'permission removed');
+      request.log.info(
+        { userId: request.params.id, permission: request.params.permission },
+        'permission removed',
+      );
       return reply.code(204).send(null);
     },
   );
@@ -137,7 +185,15 @@ export const usersRoutes: FastifyPluginAsyncTypebox<{ accounts: AccountStore }> 
   const roleParams = Type.Object({ id: IdParams.properties.id, roleId: IdParams.properties.id });
   app.put(
     '/api/v1/users/:id/roles/:roleId',
-    { config: access, schema: { tags, summary: 'Give a user a role', params: roleParams, response: { 204: Type.Null() } } },
+    {
+      config: access,
+      schema: {
+        tags,
+        summary: 'Give a user a role',
+        params: roleParams,
+        response: { 204: Type.Null() },
+      },
+    },
     async (request, reply) => {
       await mustFindUser(request.params.id);
       await mustFindRole(request.params.roleId);
@@ -147,7 +203,15 @@ export const usersRoutes: FastifyPluginAsyncTypebox<{ accounts: AccountStore }> 
   );
   app.delete(
     '/api/v1/users/:id/roles/:roleId',
-    { config: access, schema: { tags, summary: 'Take a role from a user', params: roleParams, response: { 204: Type.Null() } } },
+    {
+      config: access,
+      schema: {
+        tags,
+        summary: 'Take a role from a user',
+        params: roleParams,
+        response: { 204: Type.Null() },
+      },
+    },
     async (request, reply) => {
       await mustFindUser(request.params.id);
       await accounts.removeUserRole(request.params.id, request.params.roleId);

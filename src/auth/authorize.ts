@@ -56,13 +56,18 @@ export function installAuthorization(app: FastifyInstance, accounts: AccountStor
     if (principal === null) throw new AppError('UNAUTHENTICATED');
     if (principal.via === 'session' && !SAFE_METHODS.has(request.method)) checkSameOrigin(request);
     if (access !== 'authenticated' && !principal.user.admin && !principal.permissions.has(access)) {
-      throw new AppError('FORBIDDEN', `This needs the "${access}" permission`, { permission: access });
+      throw new AppError('FORBIDDEN', `This needs the "${access}" permission`, {
+        permission: access,
+      });
     }
     request.principal = principal;
   });
 }
 
-async function authenticate(request: FastifyRequest, accounts: AccountStore): Promise<Principal | null> {
+async function authenticate(
+  request: FastifyRequest,
+  accounts: AccountStore,
+): Promise<Principal | null> {
   const authorization = request.headers.authorization;
   if (authorization !== undefined) {
     const match = /^Bearer\s+(\S+)$/i.exec(authorization);
@@ -84,7 +89,9 @@ function checkSameOrigin(request: FastifyRequest): void {
   const host = request.headers.host;
   if (source !== undefined && host !== undefined) {
     try {
-      if (new URL(source).host === host) return;
+      const origin = new URL(source);
+      // Compare as URLs so a default port written out (`localhost:80`) still matches.
+      if (origin.host === new URL(`${origin.protocol}//${host}`).host) return;
     } catch {
       // fall through: an unparsable Origin is not our origin
     }

@@ -1,13 +1,12 @@
 import type { AccountStore } from '../store/account-store.js';
 import { UniqueConflict } from '../store/db.js';
-import { generatePassword, } from './credentials.js';
+import { generatePassword } from './credentials.js';
 import { hashPassword } from './passwords.js';
 
 export const DEFAULT_ADMIN_EMAIL = 'admin@callhook.local';
 
 export type BootstrapResult =
-  | { created: false }
-  | { created: true; email: string; generatedPassword: string | undefined };
+  { created: false } | { created: true; email: string; generatedPassword: string | undefined };
 
 /**
  * On a start that finds no user, creates the first admin from CALLHOOK_ADMIN_EMAIL /
@@ -22,7 +21,12 @@ export async function ensureFirstAdmin(
   const generatedPassword = settings.adminPassword === undefined ? generatePassword() : undefined;
   const password = settings.adminPassword ?? generatedPassword!;
   try {
-    await accounts.createUser({ email, name: 'Administrator', admin: true, passwordHash: await hashPassword(password) });
+    await accounts.createUser({
+      email,
+      name: 'Administrator',
+      admin: true,
+      passwordHash: await hashPassword(password),
+    });
   } catch (error) {
     // Another process created it first.
     if (error instanceof UniqueConflict) return { created: false };

@@ -27,7 +27,9 @@ async function withStore<T>(fn: (store: Store) => Promise<T>): Promise<T> {
 
 function permissionArg(value: string): Permission {
   if (!isPermission(value)) {
-    throw new InvalidArgumentError(`unknown permission "${value}"; one of ${PERMISSIONS.join(', ')}`);
+    throw new InvalidArgumentError(
+      `unknown permission "${value}"; one of ${PERMISSIONS.join(', ')}`,
+    );
   }
   return value;
 }
@@ -72,30 +74,41 @@ users
   .option('--password <password>', `password (at least ${MIN_PASSWORD_LENGTH} characters)`)
   .option('--admin', 'make the user an admin', false)
   .option('--grant <permission...>', 'permissions to grant', [])
-  .action(async (options: { email: string; name?: string; password?: string; admin: boolean; grant: string[] }) => {
-    if (options.password !== undefined && options.password.length < MIN_PASSWORD_LENGTH) {
-      throw new UsageError(`--password must be at least ${MIN_PASSWORD_LENGTH} characters`);
-    }
-    const grants = options.grant.map(permissionArg);
-    const password = options.password ?? generatePassword();
-    await withStore(async (store) => {
-      const accounts = new AccountStore(store);
-      try {
-        const user = await accounts.createUser({
-          email: options.email,
-          name: options.name ?? options.email,
-          admin: options.admin,
-          passwordHash: await hashPassword(password),
-        });
-        for (const permission of grants) await accounts.grantUser(user.id, permission);
-        process.stdout.write(`created user ${user.id} <${user.email}>${user.admin ? ' (admin)' : ''}\n`);
-        if (options.password === undefined) process.stdout.write(`password: ${password}\n`);
-      } catch (error) {
-        if (error instanceof UniqueConflict) throw new UsageError(`a user with email ${options.email} exists`);
-        throw error;
+  .action(
+    async (options: {
+      email: string;
+      name?: string;
+      password?: string;
+      admin: boolean;
+      grant: string[];
+    }) => {
+      if (options.password !== undefined && options.password.length < MIN_PASSWORD_LENGTH) {
+        throw new UsageError(`--password must be at least ${MIN_PASSWORD_LENGTH} characters`);
       }
-    });
-  });
+      const grants = options.grant.map(permissionArg);
+      const password = options.password ?? generatePassword();
+      await withStore(async (store) => {
+        const accounts = new AccountStore(store);
+        try {
+          const user = await accounts.createUser({
+            email: options.email,
+            name: options.name ?? options.email,
+            admin: options.admin,
+            passwordHash: await hashPassword(password),
+          });
+          for (const permission of grants) await accounts.grantUser(user.id, permission);
+          process.stdout.write(
+            `created user ${user.id} <${user.email}>${user.admin ? ' (admin)' : ''}\n`,
+          );
+          if (options.password === undefined) process.stdout.write(`password: ${password}\n`);
+        } catch (error) {
+          if (error instanceof UniqueConflict)
+            throw new UsageError(`a user with email ${options.email} exists`);
+          throw error;
+        }
+      });
+    },
+  );
 
 for (const [verb, description] of [
   ['grant', 'give a user a permission'],
@@ -111,7 +124,9 @@ for (const [verb, description] of [
         const id = await userIdByEmail(accounts, email);
         if (verb === 'grant') await accounts.grantUser(id, grant);
         else await accounts.revokeUser(id, grant);
-        process.stdout.write(`${verb === 'grant' ? 'granted' : 'revoked'} ${grant} ${verb === 'grant' ? 'to' : 'from'} ${email}\n`);
+        process.stdout.write(
+          `${verb === 'grant' ? 'granted' : 'revoked'} ${grant} ${verb === 'grant' ? 'to' : 'from'} ${email}\n`,
+        );
       });
     });
 }
@@ -128,16 +143,26 @@ program
       const accounts = new AccountStore(store);
       const id = await userIdByEmail(accounts, options.email);
       const created = newApiKey();
-      await accounts.createApiKey(id, { name: options.name, hash: created.hash, prefix: created.prefix });
+      await accounts.createApiKey(id, {
+        name: options.name,
+        hash: created.hash,
+        prefix: created.prefix,
+      });
       process.stdout.write(`${created.key}\n`);
     });
   });
 
 program.parseAsync(process.argv).catch((error: unknown) => {
-  if (error instanceof ConfigError || error instanceof UsageError || error instanceof InvalidArgumentError) {
+  if (
+    error instanceof ConfigError ||
+    error instanceof UsageError ||
+    error instanceof InvalidArgumentError
+  ) {
     process.stderr.write(`callhook: ${error.message}\n`);
     process.exit(2);
   }
-  process.stderr.write(`callhook: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+  process.stderr.write(
+    `callhook: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
+  );
   process.exit(1);
 });

@@ -1,5 +1,11 @@
 /** Module grants (SPEC §7). A user's effective permissions = direct grants ∪ their roles' grants. */
-export const PERMISSIONS = ['integration', 'campaign', 'contact', 'event_ingest', 'user_admin'] as const;
+export const PERMISSIONS = [
+  'integration',
+  'campaign',
+  'contact',
+  'event_ingest',
+  'user_admin',
+] as const;
 export type Permission = (typeof PERMISSIONS)[number];
 
 export function isPermission(value: string): value is Permission {

@@ -39,7 +39,12 @@ export class AccountStore {
 
   // ── users ────────────────────────────────────────────────────────────────
 
-  async createUser(input: { email: string; name: string; passwordHash: string | null; admin: boolean }): Promise<User> {
+  async createUser(input: {
+    email: string;
+    name: string;
+    passwordHash: string | null;
+    admin: boolean;
+  }): Promise<User> {
     const now = this.now();
     const row = {
       id: uuidv7(),
@@ -56,12 +61,19 @@ export class AccountStore {
   }
 
   async countUsers(): Promise<number> {
-    const row = await this.db.selectFrom('users').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
+    const row = await this.db
+      .selectFrom('users')
+      .select((eb) => eb.fn.countAll<number>().as('n'))
+      .executeTakeFirstOrThrow();
     return Number(row.n);
   }
 
   async findUser(id: string): Promise<User | undefined> {
-    const row = await this.db.selectFrom('users').selectAll().where('id', '=', id).executeTakeFirst();
+    const row = await this.db
+      .selectFrom('users')
+      .selectAll()
+      .where('id', '=', id)
+      .executeTakeFirst();
     return row && toUser(row);
   }
 
@@ -75,7 +87,11 @@ export class AccountStore {
   }
 
   async listUsers(page: { cursor?: string | undefined; limit: number }): Promise<Page<User>> {
-    let query = this.db.selectFrom('users').selectAll().orderBy('id').limit(page.limit + 1);
+    let query = this.db
+      .selectFrom('users')
+      .selectAll()
+      .orderBy('id')
+      .limit(page.limit + 1);
     if (page.cursor !== undefined) query = query.where('id', '>', page.cursor);
     const rows = await query.execute();
     return pageOf(rows.map(toUser), page.limit);
@@ -151,24 +167,48 @@ export class AccountStore {
   }
 
   async removeUserRole(userId: string, roleId: string): Promise<void> {
-    await this.db.deleteFrom('user_roles').where('user_id', '=', userId).where('role_id', '=', roleId).execute();
+    await this.db
+      .deleteFrom('user_roles')
+      .where('user_id', '=', userId)
+      .where('role_id', '=', roleId)
+      .execute();
   }
 
   async userRoleIds(userId: string): Promise<string[]> {
-    const rows = await this.db.selectFrom('user_roles').select('role_id').where('user_id', '=', userId).orderBy('role_id').execute();
+    const rows = await this.db
+      .selectFrom('user_roles')
+      .select('role_id')
+      .where('user_id', '=', userId)
+      .orderBy('role_id')
+      .execute();
     return rows.map((r) => r.role_id);
   }
 
   // ── roles ────────────────────────────────────────────────────────────────
 
   async createRole(input: { name: string; description: string }): Promise<Role> {
-    const row = { id: uuidv7(), name: input.name, description: input.description, created_at: this.now() };
+    const row = {
+      id: uuidv7(),
+      name: input.name,
+      description: input.description,
+      created_at: this.now(),
+    };
     await unique(this.store, () => this.db.insertInto('roles').values(row).execute());
-    return { id: row.id, name: row.name, description: row.description, permissions: [], createdAt: isoTime(row.created_at)! };
+    return {
+      id: row.id,
+      name: row.name,
+      description: row.description,
+      permissions: [],
+      createdAt: isoTime(row.created_at)!,
+    };
   }
 
   async findRole(id: string): Promise<Role | undefined> {
-    const row = await this.db.selectFrom('roles').selectAll().where('id', '=', id).executeTakeFirst();
+    const row = await this.db
+      .selectFrom('roles')
+      .selectAll()
+      .where('id', '=', id)
+      .executeTakeFirst();
     if (row === undefined) return undefined;
     const grants = await this.db
       .selectFrom('role_permissions')
@@ -186,19 +226,31 @@ export class AccountStore {
   }
 
   async listRoles(page: { cursor?: string | undefined; limit: number }): Promise<Page<Role>> {
-    let query = this.db.selectFrom('roles').select('id').orderBy('id').limit(page.limit + 1);
+    let query = this.db
+      .selectFrom('roles')
+      .select('id')
+      .orderBy('id')
+      .limit(page.limit + 1);
     if (page.cursor !== undefined) query = query.where('id', '>', page.cursor);
     const ids = await query.execute();
     const roles = await Promise.all(ids.map((r) => this.findRole(r.id)));
-    return pageOf(roles.filter((r): r is Role => r !== undefined), page.limit);
+    return pageOf(
+      roles.filter((r): r is Role => r !== undefined),
+      page.limit,
+    );
   }
 
-  async updateRole(id: string, patch: { name?: string; description?: string }): Promise<Role | undefined> {
+  async updateRole(
+    id: string,
+    patch: { name?: string; description?: string },
+  ): Promise<Role | undefined> {
     const values: { name?: string; description?: string } = {};
     if (patch.name !== undefined) values.name = patch.name;
     if (patch.description !== undefined) values.description = patch.description;
     if (Object.keys(values).length > 0) {
-      await unique(this.store, () => this.db.updateTable('roles').set(values).where('id', '=', id).execute());
+      await unique(this.store, () =>
+        this.db.updateTable('roles').set(values).where('id', '=', id).execute(),
+      );
     }
     return this.findRole(id);
   }
@@ -226,7 +278,10 @@ export class AccountStore {
 
   // ── API keys ─────────────────────────────────────────────────────────────
 
-  async createApiKey(userId: string, input: { name: string; hash: string; prefix: string }): Promise<ApiKey> {
+  async createApiKey(
+    userId: string,
+    input: { name: string; hash: string; prefix: string },
+  ): Promise<ApiKey> {
     const row = {
       id: uuidv7(),
       user_id: userId,
@@ -238,11 +293,23 @@ export class AccountStore {
       revoked_at: null,
     };
     await this.db.insertInto('api_keys').values(row).execute();
-    return { id: row.id, name: row.name, prefix: row.prefix, createdAt: isoTime(row.created_at)!, lastUsedAt: null, revokedAt: null };
+    return {
+      id: row.id,
+      name: row.name,
+      prefix: row.prefix,
+      createdAt: isoTime(row.created_at)!,
+      lastUsedAt: null,
+      revokedAt: null,
+    };
   }
 
   async listApiKeys(userId: string): Promise<ApiKey[]> {
-    const rows = await this.db.selectFrom('api_keys').selectAll().where('user_id', '=', userId).orderBy('id').execute();
+    const rows = await this.db
+      .selectFrom('api_keys')
+      .selectAll()
+      .where('user_id', '=', userId)
+      .orderBy('id')
+      .execute();
     return rows.map((row) => ({
       id: row.id,
       name: row.name,
@@ -279,7 +346,11 @@ export class AccountStore {
     if (row === undefined) return undefined;
     const now = this.now();
     if (row.last_used_at === null || now - row.last_used_at > 60_000) {
-      await this.db.updateTable('api_keys').set({ last_used_at: now }).where('id', '=', row.key_id).execute();
+      await this.db
+        .updateTable('api_keys')
+        .set({ last_used_at: now })
+        .where('id', '=', row.key_id)
+        .execute();
     }
     return toUser(row);
   }
@@ -288,7 +359,10 @@ export class AccountStore {
 
   async createSession(userId: string, hash: string, ttlMs: number): Promise<void> {
     const now = this.now();
-    await this.db.insertInto('sessions').values({ id: hash, user_id: userId, created_at: now, expires_at: now + ttlMs }).execute();
+    await this.db
+      .insertInto('sessions')
+      .values({ id: hash, user_id: userId, created_at: now, expires_at: now + ttlMs })
+      .execute();
   }
 
   async userBySessionHash(hash: string): Promise<User | undefined> {

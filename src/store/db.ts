@@ -60,7 +60,10 @@ export class UniqueConflict extends Error {
 }
 
 /** Runs a write, turning the backend's unique violation into `UniqueConflict`. */
-export async function unique<T>(driver: Pick<BackendDriver, 'isUniqueViolation'>, write: () => Promise<T>): Promise<T> {
+export async function unique<T>(
+  driver: Pick<BackendDriver, 'isUniqueViolation'>,
+  write: () => Promise<T>,
+): Promise<T> {
   try {
     return await write();
   } catch (error) {

@@ -17,7 +17,12 @@ export interface TestApp {
   /** Every log line written, when `captureLogs` was asked for. */
   logs: string[];
   /** Creates a user with an API key; returns the id and `Authorization` header. */
-  user(options?: { admin?: boolean; grants?: Permission[]; email?: string; password?: string }): Promise<TestUser>;
+  user(options?: {
+    admin?: boolean;
+    grants?: Permission[];
+    email?: string;
+    password?: string;
+  }): Promise<TestUser>;
   close(): Promise<void>;
 }
 
@@ -72,7 +77,13 @@ export async function createTestApp(
       for (const grant of opts.grants ?? []) await accounts.grantUser(user.id, grant);
       const key = newApiKey();
       await accounts.createApiKey(user.id, { name: 'test', hash: key.hash, prefix: key.prefix });
-      return { id: user.id, email, password, key: key.key, headers: { authorization: `Bearer ${key.key}` } };
+      return {
+        id: user.id,
+        email,
+        password,
+        key: key.key,
+        headers: { authorization: `Bearer ${key.key}` },
+      };
     },
     async close() {
       await app.close();

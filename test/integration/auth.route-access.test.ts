@@ -33,7 +33,10 @@ const CASES: Record<string, Case> = {
   'GET /readyz': { ok: () => ({ url: '/readyz' }), status: 200 },
   'GET /api/openapi.json': { ok: () => ({ url: '/api/openapi.json' }), status: 200 },
   'POST /api/v1/auth/login': {
-    ok: ({ owner }) => ({ url: '/api/v1/auth/login', payload: { email: owner.email, password: owner.password } }),
+    ok: ({ owner }) => ({
+      url: '/api/v1/auth/login',
+      payload: { email: owner.email, password: owner.password },
+    }),
     status: 200,
   },
   'POST /api/v1/auth/logout': { ok: () => ({ url: '/api/v1/auth/logout' }), status: 204 },
@@ -42,11 +45,18 @@ const CASES: Record<string, Case> = {
   'POST /api/v1/users': {
     ok: () => ({
       url: '/api/v1/users',
-      payload: { email: `new-${Math.random()}@example.com`, password: 'long-enough-pw', name: 'New' },
+      payload: {
+        email: `new-${Math.random()}@example.com`,
+        password: 'long-enough-pw',
+        name: 'New',
+      },
     }),
     status: 201,
   },
-  'GET /api/v1/users/:id': { ok: ({ target }) => ({ url: `/api/v1/users/${target.id}` }), status: 200 },
+  'GET /api/v1/users/:id': {
+    ok: ({ target }) => ({ url: `/api/v1/users/${target.id}` }),
+    status: 200,
+  },
   'PATCH /api/v1/users/:id': {
     ok: ({ target }) => ({ url: `/api/v1/users/${target.id}`, payload: { name: 'Renamed' } }),
     status: 200,
@@ -69,15 +79,27 @@ const CASES: Record<string, Case> = {
   },
   'GET /api/v1/roles': { ok: () => ({ url: '/api/v1/roles' }), status: 200 },
   'POST /api/v1/roles': {
-    ok: () => ({ url: '/api/v1/roles', payload: { name: `role-${Math.random()}`, permissions: ['integration'] } }),
+    ok: () => ({
+      url: '/api/v1/roles',
+      payload: { name: `role-${Math.random()}`, permissions: ['integration'] },
+    }),
     status: 201,
   },
-  'GET /api/v1/roles/:id': { ok: async (c) => ({ url: `/api/v1/roles/${await c.newRoleId()}` }), status: 200 },
-  'PATCH /api/v1/roles/:id': {
-    ok: async (c) => ({ url: `/api/v1/roles/${await c.newRoleId()}`, payload: { description: 'x' } }),
+  'GET /api/v1/roles/:id': {
+    ok: async (c) => ({ url: `/api/v1/roles/${await c.newRoleId()}` }),
     status: 200,
   },
-  'DELETE /api/v1/roles/:id': { ok: async (c) => ({ url: `/api/v1/roles/${await c.newRoleId()}` }), status: 204 },
+  'PATCH /api/v1/roles/:id': {
+    ok: async (c) => ({
+      url: `/api/v1/roles/${await c.newRoleId()}`,
+      payload: { description: 'x' },
+    }),
+    status: 200,
+  },
+  'DELETE /api/v1/roles/:id': {
+    ok: async (c) => ({ url: `/api/v1/roles/${await c.newRoleId()}` }),
+    status: 204,
+  },
   'PUT /api/v1/roles/:id/permissions/:permission': {
     ok: async (c) => ({ url: `/api/v1/roles/${await c.newRoleId()}/permissions/campaign` }),
     status: 204,
@@ -87,7 +109,10 @@ const CASES: Record<string, Case> = {
     status: 204,
   },
   'GET /api/v1/api-keys': { ok: () => ({ url: '/api/v1/api-keys' }), status: 200 },
-  'POST /api/v1/api-keys': { ok: () => ({ url: '/api/v1/api-keys', payload: { name: 'k' } }), status: 201 },
+  'POST /api/v1/api-keys': {
+    ok: () => ({ url: '/api/v1/api-keys', payload: { name: 'k' } }),
+    status: 201,
+  },
   'DELETE /api/v1/api-keys/:id': {
     ok: async (c) => ({ url: `/api/v1/api-keys/${await c.newKeyId(c.owner)}` }),
     status: 204,
@@ -110,7 +135,9 @@ describe('every route declares and enforces its access', () => {
       },
       async newKeyId(of) {
         const key = newApiKey();
-        return (await t.accounts.createApiKey(of.id, { name: 'k', hash: key.hash, prefix: key.prefix })).id;
+        return (
+          await t.accounts.createApiKey(of.id, { name: 'k', hash: key.hash, prefix: key.prefix })
+        ).id;
       },
     };
   });
@@ -127,7 +154,12 @@ describe('every route declares and enforces its access', () => {
     const route = t.app.routeTable.find((r) => `${r.method} ${r.url}` === key)!;
     const method = route.method as 'GET';
     const call = async (req: Req, headers: Record<string, string>) =>
-      t.app.inject({ method, url: req.url, headers, ...(req.payload === undefined ? {} : { payload: req.payload as object }) });
+      t.app.inject({
+        method,
+        url: req.url,
+        headers,
+        ...(req.payload === undefined ? {} : { payload: req.payload as object }),
+      });
 
     if (route.access !== 'public') {
       const anonymous = await call(await testCase.ok(ctx), {});
@@ -138,7 +170,10 @@ describe('every route declares and enforces its access', () => {
       const noGrants = await t.user();
       const forbidden = await call(await testCase.ok(ctx), noGrants.headers);
       expect(forbidden.statusCode, `${key} without ${route.access}`).toBe(403);
-      expect(forbidden.json().error).toMatchObject({ code: 'FORBIDDEN', details: { permission: route.access } });
+      expect(forbidden.json().error).toMatchObject({
+        code: 'FORBIDDEN',
+        details: { permission: route.access },
+      });
     }
     if (testCase.otherOwner !== undefined) {
       const notYours = await call(await testCase.otherOwner(ctx), ctx.owner.headers);
@@ -151,7 +186,9 @@ describe('every route declares and enforces its access', () => {
   it('refuses to register a route that declares no access', async () => {
     const app = Fastify();
     installAuthorization(app, ctx.t.accounts);
-    expect(() => app.get('/forgot', async () => 'oops')).toThrow('route GET /forgot must declare config.access');
+    expect(() => app.get('/forgot', async () => 'oops')).toThrow(
+      'route GET /forgot must declare config.access',
+    );
     await app.close();
   });
 });

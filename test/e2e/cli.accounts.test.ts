@@ -1,0 +1,110 @@
+import { execFile } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { afterEach, describe, expect, it } from 'vitest';
+import { startProcess, type ServiceProcess } from '../helpers/process.js';
+
+const run = promisify(execFile);
+const BIN = path.resolve('dist/cli/index.js');
+
+describe('accounts from the command line and the first start', () => {
+  const dirs: string[] = [];
+  const running: ServiceProcess[] = [];
+  afterEach(async () => {
+    await Promise.all(running.splice(0).map((p) => p.stop('SIGKILL')));
+    for (const dir of dirs.splice(0)) fs.rmSync(dir, { recursive: true, force: true });
+  });
+  const dataDir = () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'callhook-cli-'));
+    dirs.push(dir);
+    return dir;
+  };
+  const cli = (dir: string, ...args: string[]) =>
+    run(process.execPath, [BIN, ...args], {
+      env: { PATH: process.env['PATH'] ?? '', CALLHOOK_DATA_DIR: dir, CALLHOOK_LOG_LEVEL: 'warn' },
+    });
+
+  it('creates a user, grants and revokes, and prints a key that the service accepts', async () => {
+    const dir = dataDir();
+    const created = await cli(
+      dir,
+      'users',
+      'create',
+      '--email',
+      'dialer@example.com',
+      '--name',
+      'Dialer',
+    );
+    expect(created.stdout).toMatch(/^created user \S+ <dialer@example.com>\npassword: \S{20,}\n$/);
+    expect((await cli(dir, 'users', 'grant', 'dialer@example.com', 'integration')).stdout).toBe(
+      'granted integration to dialer@example.com\n',
+    );
+    await cli(dir, 'users', 'grant', 'dialer@example.com', 'event_ingest');
+    await cli(dir, 'users', 'revoke', 'dialer@example.com', 'integration');
+    const key = (
+      await cli(dir, 'keys', 'create', '--email', 'dialer@example.com', '--name', 'dialer')
+    ).stdout.trim();
+    expect(key).toMatch(/^chk_[A-Za-z0-9_-]{40,}$/);
+
+    const service = startProcess(['serve'], {
+      CALLHOOK_DATA_DIR: dir,
+      CALLHOOK_ADMIN_PASSWORD: 'admin-password-1',
+    });
+    running.push(service);
+    const url = await service.listening;
+    const me = await fetch(`${url}/api/v1/me`, { headers: { authorization: `Bearer ${key}` } });
+    expect(me.status).toBe(200);
+    expect(await me.json()).toMatchObject({
+      email: 'dialer@example.com',
+      effectivePermissions: ['event_ingest'],
+    });
+    // Users existed, so no first admin was made.
+    expect(service.logs.some((l) => l['msg'] === 'first admin created')).toBe(false);
+  });
+
+  it('explains a wrong command: unknown permission, unknown user, taken email', async () => {
+    const dir = dataDir();
+    await expect(cli(dir, 'users', 'grant', 'x@example.com', 'everything')).rejects.toMatchObject({
+      code: 2,
+      stderr: expect.stringContaining('unknown permission "everything"'),
+    });
+    await expect(
+      cli(dir, 'users', 'grant', 'nobody@example.com', 'integration'),
+    ).rejects.toMatchObject({
+      code: 2,
+      stderr: 'callhook: no user with email nobody@example.com\n',
+    });
+    await cli(dir, 'users', 'create', '--email', 'a@example.com', '--password', 'long-enough-1');
+    await expect(
+      cli(dir, 'users', 'create', '--email', 'a@example.com', '--password', 'long-enough-1'),
+    ).rejects.toMatchObject({
+      code: 2,
+      stderr: 'callhook: a user with email a@example.com exists\n',
+    });
+  });
+
+  it('creates the first admin with a generated password, printed once on stderr and never logged', async () => {
+    const dir = dataDir();
+    const service = startProcess(['serve'], {
+      CALLHOOK_DATA_DIR: dir,
+      CALLHOOK_ADMIN_EMAIL: 'boss@example.com',
+    });
+    running.push(service);
+    const url = await service.listening;
+    const password = /password: (\S+)/.exec(service.stderr.join('\n'))?.[1];
+    expect(password).toBeDefined();
+    expect(JSON.stringify(service.logs)).not.toContain(password);
+    expect(service.logs.find((l) => l['msg'] === 'first admin created')).toMatchObject({
+      email: 'boss@example.com',
+    });
+    const login = await fetch(`${url}/api/v1/auth/login`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ email: 'boss@example.com', password }),
+    });
+    expect(login.status).toBe(200);
+    expect((await login.json()).user.admin).toBe(true);
+  });
+});

@@ -1,0 +1,176 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { createTestApp, type TestApp } from '../helpers/app.js';
+import { DIALECTS } from '../helpers/store.js';
+
+describe.each(DIALECTS)('grants and credentials on %s', (backend) => {
+  let t: TestApp | undefined;
+  afterEach(async () => {
+    await t?.close();
+    t = undefined;
+  });
+
+  const status = async (
+    headers: Record<string, string>,
+    url = '/api/v1/users',
+    method: 'GET' | 'POST' = 'GET',
+  ) => (await t!.app.inject({ method, url, headers })).statusCode;
+
+  it('a direct grant and its removal hold from the next request', async () => {
+    t = await createTestApp(backend);
+    const admin = await t.user({ admin: true });
+    const bob = await t.user();
+    expect(await status(bob.headers)).toBe(403);
+    const grant = await t.app.inject({
+      method: 'PUT',
+      url: `/api/v1/users/${bob.id}/permissions/user_admin`,
+      headers: admin.headers,
+    });
+    expect(grant.statusCode).toBe(204);
+    expect(await status(bob.headers)).toBe(200);
+    await t.app.inject({
+      method: 'DELETE',
+      url: `/api/v1/users/${bob.id}/permissions/user_admin`,
+      headers: admin.headers,
+    });
+    expect(await status(bob.headers)).toBe(403);
+  });
+
+  it('a grant through a role, and its removal from the role or the user, hold from the next request', async () => {
+    t = await createTestApp(backend);
+    const admin = await t.user({ admin: true });
+    const bob = await t.user();
+    const role = (
+      await t.app.inject({
+        method: 'POST',
+        url: '/api/v1/roles',
+        headers: admin.headers,
+        payload: { name: 'Integrators', permissions: ['integration'] },
+      })
+    ).json<{ id: string; permissions: string[] }>();
+    expect(role.permissions).toEqual(['integration']);
+    // `tokens` needs `integration`; `users` needs `user_admin`: use GET /me to read effective grants.
+    const effective = async () =>
+      (await t!.app.inject({ url: '/api/v1/me', headers: bob.headers })).json<{
+        effectivePermissions: string[];
+      }>().effectivePermissions;
+
+    await t.app.inject({
+      method: 'PUT',
+      url: `/api/v1/users/${bob.id}/roles/${role.id}`,
+      headers: admin.headers,
+    });
+    expect(await effective()).toEqual(['integration']);
+    await t.app.inject({
+      method: 'PUT',
+      url: `/api/v1/roles/${role.id}/permissions/user_admin`,
+      headers: admin.headers,
+    });
+    expect(await status(bob.headers)).toBe(200);
+    await t.app.inject({
+      method: 'DELETE',
+      url: `/api/v1/roles/${role.id}/permissions/user_admin`,
+      headers: admin.headers,
+    });
+    expect(await status(bob.headers)).toBe(403);
+    expect(await effective()).toEqual(['integration']);
+    await t.app.inject({
+      method: 'DELETE',
+      url: `/api/v1/users/${bob.id}/roles/${role.id}`,
+      headers: admin.headers,
+    });
+    expect(await effective()).toEqual([]);
+  });
+
+  it('admins hold every permission; a disabled user and a revoked key stop at once', async () => {
+    t = await createTestApp(backend);
+    const admin = await t.user({ admin: true });
+    expect(await status(admin.headers)).toBe(200);
+    const bob = await t.user({ grants: ['user_admin'] });
+    expect(await status(bob.headers)).toBe(200);
+    await t.app.inject({
+      method: 'PATCH',
+      url: `/api/v1/users/${bob.id}`,
+      headers: admin.headers,
+      payload: { disabled: true },
+    });
+    expect(await status(bob.headers)).toBe(401);
+    await t.app.inject({
+      method: 'PATCH',
+      url: `/api/v1/users/${bob.id}`,
+      headers: admin.headers,
+      payload: { disabled: false },
+    });
+    expect(await status(bob.headers)).toBe(200);
+
+    const created = (
+      await t.app.inject({
+        method: 'POST',
+        url: '/api/v1/api-keys',
+        headers: bob.headers,
+        payload: { name: 'dialer' },
+      })
+    ).json<{ id: string; key: string }>();
+    const keyHeaders = { authorization: `Bearer ${created.key}` };
+    expect(await status(keyHeaders)).toBe(200);
+    expect(
+      (
+        await t.app.inject({
+          method: 'DELETE',
+          url: `/api/v1/api-keys/${created.id}`,
+          headers: bob.headers,
+        })
+      ).statusCode,
+    ).toBe(204);
+    expect(await status(keyHeaders)).toBe(401);
+    expect(await status({ authorization: 'Bearer chk_not-a-key' })).toBe(401);
+    expect(await status({ authorization: 'Basic abc' })).toBe(401);
+  });
+
+  it('refuses to let an admin disable themselves', async () => {
+    t = await createTestApp(backend);
+    const admin = await t.user({ admin: true });
+    const res = await t.app.inject({
+      method: 'PATCH',
+      url: `/api/v1/users/${admin.id}`,
+      headers: admin.headers,
+      payload: { disabled: true },
+    });
+    expect(res.statusCode).toBe(409);
+  });
+
+  it('answers a taken email with 409 naming the field, and a bad body with 400 naming each field', async () => {
+    t = await createTestApp(backend);
+    const admin = await t.user({ admin: true });
+    const body = { email: 'dup@example.com', password: 'long-enough', name: 'D' };
+    expect(
+      (
+        await t.app.inject({
+          method: 'POST',
+          url: '/api/v1/users',
+          headers: admin.headers,
+          payload: body,
+        })
+      ).statusCode,
+    ).toBe(201);
+    const dup = await t.app.inject({
+      method: 'POST',
+      url: '/api/v1/users',
+      headers: admin.headers,
+      payload: { ...body, email: 'DUP@example.com' },
+    });
+    expect(dup.statusCode).toBe(409);
+    expect(dup.json().error.details).toEqual([{ field: 'body.email', message: 'is taken' }]);
+    const bad = await t.app.inject({
+      method: 'POST',
+      url: '/api/v1/users',
+      headers: admin.headers,
+      payload: { email: 'nope', password: 'short' },
+    });
+    expect(bad.statusCode).toBe(400);
+    const fields = bad
+      .json()
+      .error.details.map((d: { field: string }) => d.field)
+      .sort();
+    expect(fields).toEqual(['body.email', 'body.name', 'body.password']);
+  });
+});

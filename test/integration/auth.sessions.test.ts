@@ -1,0 +1,149 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { createTestApp, type TestApp } from '../helpers/app.js';
+import { LoginThrottle } from '../../src/auth/login-throttle.js';
+
+describe('sign-in, sessions and secrets', () => {
+  let t: TestApp | undefined;
+  afterEach(async () => {
+    await t?.close();
+    t = undefined;
+  });
+
+  const login = (email: string, password: string, headers: Record<string, string> = {}) =>
+    t!.app.inject({
+      method: 'POST',
+      url: '/api/v1/auth/login',
+      payload: { email, password },
+      headers,
+    });
+
+  it('signs in with a session cookie (HttpOnly, SameSite=Lax) and signs out', async () => {
+    t = await createTestApp('sqlite');
+    const alice = await t.user({ grants: ['user_admin'] });
+    const res = await login(alice.email.toUpperCase(), alice.password);
+    expect(res.statusCode).toBe(200);
+    const cookie = res.cookies.find((c) => c.name === 'callhook_session')!;
+    expect(cookie).toMatchObject({ httpOnly: true, sameSite: 'Lax', path: '/' });
+    expect(cookie.secure).toBeFalsy();
+    const headers = { cookie: `callhook_session=${cookie.value}` };
+    expect((await t.app.inject({ url: '/api/v1/me', headers })).json().email).toBe(alice.email);
+
+    const out = await t.app.inject({
+      method: 'POST',
+      url: '/api/v1/auth/logout',
+      headers: { ...headers, origin: 'http://localhost:80' },
+    });
+    expect(out.statusCode).toBe(204);
+    expect((await t.app.inject({ url: '/api/v1/me', headers })).statusCode).toBe(401);
+  });
+
+  it('marks the cookie Secure behind TLS', async () => {
+    t = await createTestApp('sqlite');
+    const alice = await t.user();
+    const res = await t.app.inject({
+      method: 'POST',
+      url: '/api/v1/auth/login',
+      payload: { email: alice.email, password: alice.password },
+      remoteAddress: '127.0.0.1',
+      headers: { 'x-forwarded-proto': 'https' },
+    });
+    // Without a trusted proxy the protocol stays http; TLS is seen only when the socket is TLS.
+    expect(res.cookies[0]?.secure).toBeFalsy();
+  });
+
+  it('refuses a cookie-signed change that does not come from the console origin', async () => {
+    t = await createTestApp('sqlite');
+    const alice = await t.user({ grants: ['user_admin'] });
+    const cookie = (await login(alice.email, alice.password)).cookies[0]!;
+    const base = { cookie: `callhook_session=${cookie.value}` };
+    const create = (headers: Record<string, string>) =>
+      t!.app.inject({
+        method: 'POST',
+        url: '/api/v1/roles',
+        headers,
+        payload: { name: `r${Math.random()}` },
+      });
+    expect((await create(base)).json().error.code).toBe('CSRF_REJECTED');
+    expect((await create({ ...base, origin: 'https://evil.example' })).statusCode).toBe(403);
+    expect((await create({ ...base, origin: 'http://localhost:80' })).statusCode).toBe(201);
+    expect((await create({ ...base, referer: 'http://localhost:80/roles' })).statusCode).toBe(201);
+    // Reads need no origin, and API keys are not subject to the check.
+    expect((await t.app.inject({ url: '/api/v1/roles', headers: base })).statusCode).toBe(200);
+    expect((await create(alice.headers)).statusCode).toBe(201);
+  });
+
+  it('slows password guessing per account and per address, and lets the owner in after the pause', async () => {
+    let now = 1_000_000;
+    t = await createTestApp('sqlite', {
+      deps: { loginThrottle: new LoginThrottle({ now: () => now }) },
+    });
+    const alice = await t.user();
+    for (let i = 0; i < 5; i += 1)
+      expect((await login(alice.email, 'wrong-password')).statusCode).toBe(401);
+    const throttled = await login(alice.email, alice.password);
+    expect(throttled.statusCode).toBe(429);
+    expect(throttled.headers['retry-after']).toBe('1');
+    // The address is throttled too: another account from the same address waits as well.
+    const bob = await t.user();
+    expect((await login(bob.email, bob.password)).statusCode).toBe(429);
+    // …but not from another address.
+    const elsewhere = await t.app.inject({
+      method: 'POST',
+      url: '/api/v1/auth/login',
+      payload: { email: bob.email, password: bob.password },
+      remoteAddress: '10.9.9.9',
+    });
+    expect(elsewhere.statusCode).toBe(200);
+    now += 1_000;
+    expect((await login(alice.email, alice.password)).statusCode).toBe(200);
+  });
+
+  it('writes no password or key to any log line or later answer', async () => {
+    t = await createTestApp('sqlite', { captureLogs: true });
+    const admin = await t.user({ admin: true });
+    const password = 'Very-Secret-Password-42';
+    const created = await t.app.inject({
+      method: 'POST',
+      url: '/api/v1/users',
+      headers: admin.headers,
+      payload: { email: 'carol@example.com', password, name: 'Carol' },
+    });
+    expect(created.body).not.toContain(password);
+    const carolId = created.json<{ id: string }>().id;
+    await login('carol@example.com', 'Wrong-Password-99');
+    const session = await login('carol@example.com', password);
+    const key = (
+      await t.app.inject({
+        method: 'POST',
+        url: '/api/v1/api-keys',
+        headers: admin.headers,
+        payload: { name: 'x' },
+      })
+    ).json<{ key: string }>().key;
+    expect(key).toMatch(/^chk_/);
+    await t.app.inject({ url: '/api/v1/me', headers: { authorization: `Bearer ${key}` } });
+    await t.app.inject({
+      url: '/api/v1/me',
+      headers: { cookie: `callhook_session=${session.cookies[0]!.value}` },
+    });
+
+    const answers = await Promise.all(
+      ['/api/v1/users', `/api/v1/users/${carolId}`, '/api/v1/api-keys', '/api/v1/me'].map(
+        async (url) => (await t!.app.inject({ url, headers: admin.headers })).body,
+      ),
+    );
+    const logText = t.logs.join('');
+    expect(logText).toContain('sign-in failed');
+    for (const secret of [
+      password,
+      'Wrong-Password-99',
+      key,
+      session.cookies[0]!.value,
+      admin.key,
+    ]) {
+      expect(logText).not.toContain(secret);
+      for (const answer of answers) expect(answer).not.toContain(secret);
+    }
+    for (const answer of answers) expect(answer).not.toMatch(/scrypt\$/);
+  });
+});
