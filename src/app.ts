@@ -28,6 +28,9 @@ import { apiKeysRoutes } from './api/api-keys.routes.js';
 import { installAuthorization } from './auth/authorize.js';
 import { LoginThrottle } from './auth/login-throttle.js';
 import { AccountStore } from './store/account-store.js';
+import { campaignsRoutes } from './api/campaigns.routes.js';
+import { CampaignStore } from './store/campaign-store.js';
+import { IntegrationStore } from './store/integration-store.js';
 
 export interface AppDeps {
   config: Config;
@@ -89,6 +92,10 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   await app.register(usersRoutes, { accounts });
   await app.register(rolesRoutes, { accounts });
   await app.register(apiKeysRoutes, { accounts });
+
+  const integrations = new IntegrationStore(deps.store);
+  const campaigns = new CampaignStore(deps.store.db);
+  await app.register(campaignsRoutes, { store: deps.store, campaigns, integrations });
   return app;
 }
 

@@ -9,6 +9,8 @@ import { createTestApp, type TestApp, type TestUser } from '../helpers/app.js';
 import { installAuthorization } from '../../src/auth/authorize.js';
 import { PERMISSIONS } from '../../src/domain/permissions.js';
 import { newApiKey } from '../../src/auth/credentials.js';
+import { CampaignStore } from '../../src/store/campaign-store.js';
+import { IntegrationStore } from '../../src/store/integration-store.js';
 
 interface Ctx {
   t: TestApp;
@@ -17,6 +19,8 @@ interface Ctx {
   target: TestUser;
   newRoleId(): Promise<string>;
   newKeyId(of: TestUser): Promise<string>;
+  newCampaignId(of: TestUser): Promise<string>;
+  newIntegrationId(of: TestUser): Promise<string>;
 }
 
 type Req = { url: string; payload?: unknown };
@@ -118,6 +122,52 @@ const CASES: Record<string, Case> = {
     status: 204,
     otherOwner: async (c) => ({ url: `/api/v1/api-keys/${await c.newKeyId(c.other)}` }),
   },
+  'GET /api/v1/campaigns': { ok: () => ({ url: '/api/v1/campaigns' }), status: 200 },
+  'POST /api/v1/campaigns': {
+    ok: () => ({ url: '/api/v1/campaigns', payload: { name: 'Spring', type: 'voice' } }),
+    status: 201,
+  },
+  'GET /api/v1/campaigns/:id': {
+    ok: async (c) => ({ url: `/api/v1/campaigns/${await c.newCampaignId(c.owner)}` }),
+    status: 200,
+    otherOwner: async (c) => ({ url: `/api/v1/campaigns/${await c.newCampaignId(c.other)}` }),
+  },
+  'PATCH /api/v1/campaigns/:id': {
+    ok: async (c) => ({
+      url: `/api/v1/campaigns/${await c.newCampaignId(c.owner)}`,
+      payload: { name: 'x' },
+    }),
+    status: 200,
+    otherOwner: async (c) => ({
+      url: `/api/v1/campaigns/${await c.newCampaignId(c.other)}`,
+      payload: { name: 'x' },
+    }),
+  },
+  'DELETE /api/v1/campaigns/:id': {
+    ok: async (c) => ({ url: `/api/v1/campaigns/${await c.newCampaignId(c.owner)}` }),
+    status: 204,
+    otherOwner: async (c) => ({ url: `/api/v1/campaigns/${await c.newCampaignId(c.other)}` }),
+  },
+  'GET /api/v1/campaigns/:id/bindings': {
+    ok: async (c) => ({ url: `/api/v1/campaigns/${await c.newCampaignId(c.owner)}/bindings` }),
+    status: 200,
+    otherOwner: async (c) => ({
+      url: `/api/v1/campaigns/${await c.newCampaignId(c.other)}/bindings`,
+    }),
+  },
+  'PUT /api/v1/campaigns/:id/bindings': {
+    ok: async (c) => ({
+      url: `/api/v1/campaigns/${await c.newCampaignId(c.owner)}/bindings`,
+      payload: {
+        bindings: [{ integrationId: await c.newIntegrationId(c.owner), on: ['call.ended'] }],
+      },
+    }),
+    status: 200,
+    otherOwner: async (c) => ({
+      url: `/api/v1/campaigns/${await c.newCampaignId(c.other)}/bindings`,
+      payload: { bindings: [] },
+    }),
+  },
 };
 
 describe('every route declares and enforces its access', () => {
@@ -132,6 +182,29 @@ describe('every route declares and enforces its access', () => {
       target: await t.user(),
       async newRoleId() {
         return (await t.accounts.createRole({ name: `r-${Math.random()}`, description: '' })).id;
+      },
+      async newCampaignId(of) {
+        return (
+          await new CampaignStore(t.store.store.db).create(of.id, { name: 'c', type: 'voice' })
+        ).id;
+      },
+      async newIntegrationId(of) {
+        const created = await new IntegrationStore(t.store.store).create(of.id, {
+          name: 'i',
+          description: '',
+          type: 'http',
+          enabled: true,
+          config: {
+            url: 'https://crm.example/x',
+            method: 'POST',
+            body: '',
+            headers: '',
+            responseEncoding: 'json',
+            maxRedirects: 0,
+          },
+          options: { timeoutMs: 1000, retry: { maxAttempts: 3 }, responseVariables: [] },
+        });
+        return created.id;
       },
       async newKeyId(of) {
         const key = newApiKey();

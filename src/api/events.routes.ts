@@ -1,0 +1,170 @@
+/**
+ * `POST /api/v1/events` (permission `event_ingest`): one call event or a batch of up to 1,000.
+ * A batch is judged event by event; the answer (202) comes after the accepted events and their
+ * deliveries are stored in one transaction.
+ */
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { Type } from 'typebox';
+import { AppError } from '../errors.js';
+import { ownerScope } from '../auth/authorize.js';
+import type { EventStore, AcceptedEvent } from '../store/event-store.js';
+import {
+  EVENT_BODY_LIMIT,
+  MAX_BATCH,
+  parseTimestamp,
+  type CallEvent,
+} from '../domain/call-event.js';
+import { checkCallEvent } from './events.schemas.js';
+
+const IngestAnswer = Type.Object({
+  accepted: Type.Array(Type.String()),
+  duplicates: Type.Array(Type.String()),
+  rejected: Type.Array(
+    Type.Object({
+      id: Type.Union([Type.String(), Type.Null()]),
+      index: Type.Integer(),
+      field: Type.Optional(Type.String()),
+      error: Type.String(),
+    }),
+  ),
+});
+
+interface Rejection {
+  id: string | null;
+  index: number;
+  field?: string;
+  error: string;
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/** The first problem of an event, named by field. */
+function problemOf(value: unknown): { field?: string; error: string } | undefined {
+  if (!checkCallEvent.Check(value)) {
+    const issues = [...checkCallEvent.Errors(value)] as unknown as {
+      instancePath: string;
+      params: Record<string, unknown>;
+      message: string;
+    }[];
+    const first = issues.find((i) => i.params['requiredProperties'] !== undefined) ?? issues[0];
+    if (first === undefined) return { error: 'is not a call event' };
+    const path = first.instancePath.split('/').filter(Boolean);
+    const missing = first.params['requiredProperties'] as string[] | undefined;
+    if (missing !== undefined && missing.length > 0) path.push(missing[0]!);
+    const field = path.join('.');
+    return {
+      ...(field === '' ? {} : { field }),
+      error: missing ? `${field} is required` : `${field} ${first.message}`,
+    };
+  }
+  const event = value as CallEvent;
+  if (parseTimestamp(event.occurredAt) === undefined) {
+    return {
+      field: 'occurredAt',
+      error: 'occurredAt must be an RFC 3339 date-time like 2026-11-27T10:00:00Z',
+    };
+  }
+  return undefined;
+}
+
+export const eventsRoutes: FastifyPluginAsyncTypebox<{ events: EventStore }> = async (
+  app,
+  { events: store },
+) => {
+  app.post(
+    '/api/v1/events',
+    {
+      config: { access: 'event_ingest' },
+      bodyLimit: EVENT_BODY_LIMIT,
+      schema: {
+        tags: ['events'],
+        summary: 'Report one call event, or `{events: [...]}` (up to 1,000, 10 MiB)',
+        body: Type.Object(
+          {},
+          { additionalProperties: true, description: 'A CallEvent, or {events: CallEvent[]}' },
+        ),
+        response: { 202: IngestAnswer },
+      },
+    },
+    async (request, reply) => {
+      const body: unknown = request.body;
+      let items: unknown[];
+      let single = false;
+      if (isRecord(body) && Array.isArray(body['events'])) {
+        items = body['events'];
+        if (items.length > MAX_BATCH) {
+          throw new AppError('VALIDATION_FAILED', `A batch holds at most ${MAX_BATCH} events`, [
+            { field: 'body.events', message: `has ${items.length} events; at most ${MAX_BATCH}` },
+          ]);
+        }
+      } else if (isRecord(body) && ('id' in body || 'type' in body)) {
+        items = [body];
+        single = true;
+      } else {
+        throw new AppError(
+          'VALIDATION_FAILED',
+          'The body is neither a call event nor {events: [...]}',
+          [{ field: 'body', message: 'expected a call event or {events: [...]}' }],
+        );
+      }
+
+      const rejected: Rejection[] = [];
+      const valid: { index: number; item: AcceptedEvent }[] = [];
+      items.forEach((value, index) => {
+        const id = isRecord(value) && typeof value['id'] === 'string' ? value['id'] : null;
+        const problem = problemOf(value);
+        if (problem !== undefined) rejected.push({ id, index, ...problem });
+        else
+          valid.push({
+            index,
+            item: {
+              event: value as CallEvent,
+              occurredAtMs: parseTimestamp((value as CallEvent).occurredAt)!,
+            },
+          });
+      });
+
+      const campaignIds = [...new Set(valid.map((v) => v.item.event.campaignId))];
+      const campaigns = await store.campaignBindings(campaignIds, ownerScope(request));
+      const known = valid.filter(({ index, item }) => {
+        if (campaigns.has(item.event.campaignId)) return true;
+        rejected.push({
+          id: item.event.id,
+          index,
+          field: 'campaignId',
+          error: `unknown campaign ${item.event.campaignId}`,
+        });
+        return false;
+      });
+
+      if (single && rejected.length > 0) {
+        const [problem] = rejected;
+        throw new AppError('VALIDATION_FAILED', 'The event is not valid', [
+          {
+            field: problem!.field === undefined ? 'body' : `body.${problem!.field}`,
+            message: problem!.error,
+          },
+        ]);
+      }
+      const result = await store.ingest(
+        known.map((k) => k.item),
+        campaigns,
+      );
+      request.log.info(
+        {
+          accepted: result.accepted.length,
+          duplicates: result.duplicates.length,
+          rejected: rejected.length,
+          deliveries: result.deliveries,
+        },
+        'events ingested',
+      );
+      rejected.sort((a, b) => a.index - b.index);
+      return reply
+        .code(202)
+        .send({ accepted: result.accepted, duplicates: result.duplicates, rejected });
+    },
+  );
+};

@@ -1,0 +1,102 @@
+/**
+ * Turns a request's `config` and `options` into the domain's shapes: defaults filled, every problem
+ * named by field (all at once), templates checked by the token language, secrets sealed.
+ */
+import { Value } from 'typebox/value';
+import type { TSchema } from 'typebox';
+import type { ErrorDetail } from '../errors.js';
+import { HttpConfigIn, OptionsIn, SoapConfigIn } from './integrations.schemas.js';
+import type {
+  HttpConfig,
+  IntegrationOptions,
+  IntegrationType,
+  SoapConfig,
+} from '../domain/integration.js';
+import { parseHeaderLines } from '../domain/integration.js';
+
+interface SchemaIssue {
+  keyword: string;
+  instancePath: string;
+  params: Record<string, unknown>;
+  message: string;
+}
+
+/** Checks `value` against `schema` after filling defaults; problems carry dotted field names. */
+export function checkShape<T>(
+  schema: TSchema,
+  value: unknown,
+  prefix: string,
+): { value: T; problems: ErrorDetail[] } {
+  const withDefaults = Value.Default(schema, Value.Clone(value ?? {})) as T;
+  const problems: ErrorDetail[] = [];
+  for (const issue of Value.Errors(schema, withDefaults) as unknown as SchemaIssue[]) {
+    const base = [prefix, ...issue.instancePath.split('/').filter(Boolean)].join('.');
+    if (issue.keyword === 'boolean') continue; // reported again as additionalProperties
+    if (issue.keyword === 'required') {
+      for (const name of (issue.params['requiredProperties'] as string[] | undefined) ?? []) {
+        problems.push({ field: `${base}.${name}`, message: 'is required' });
+      }
+    } else if (issue.keyword === 'additionalProperties') {
+      for (const name of (issue.params['additionalProperties'] as string[] | undefined) ?? []) {
+        problems.push({ field: `${base}.${name}`, message: 'is not a known field' });
+      }
+    } else if (issue.keyword === 'anyOf' && problems.some((p) => p.field === base)) {
+      continue;
+    } else {
+      problems.push({ field: base, message: issue.message });
+    }
+  }
+  return { value: withDefaults, problems };
+}
+
+export type IntegrationConfig = HttpConfig | SoapConfig;
+
+export function checkConfigAndOptions(
+  type: IntegrationType,
+  config: unknown,
+  options: unknown,
+): { config: IntegrationConfig; options: IntegrationOptions; problems: ErrorDetail[] } {
+  const configResult = checkShape<IntegrationConfig>(
+    type === 'http' ? HttpConfigIn : SoapConfigIn,
+    config,
+    'config',
+  );
+  const optionsResult = checkShape<IntegrationOptions>(OptionsIn, options, 'options');
+  const problems = [...configResult.problems, ...optionsResult.problems];
+  if (configResult.problems.length === 0) {
+    for (const p of parseHeaderLines(configResult.value.headers).problems) {
+      problems.push({ field: 'config.headers', line: p.line, column: 1, message: p.message });
+    }
+  }
+  const opts = optionsResult.value;
+  if (optionsResult.problems.length === 0) {
+    const names = new Set<string>();
+    opts.responseVariables.forEach((v, i) => {
+      if (names.has(v.name))
+        problems.push({
+          field: `options.responseVariables.${i}.name`,
+          message: `"${v.name}" is defined twice`,
+        });
+      names.add(v.name);
+    });
+    if (opts.signing !== undefined) {
+      for (const key of ['secret', 'previousSecret'] as const) {
+        const secret = opts.signing[key];
+        if (secret !== undefined && secret !== '••••' && !isSigningSecret(secret)) {
+          problems.push({
+            field: `options.signing.${key}`,
+            message: 'must be whsec_ followed by base64 of 24 to 64 bytes',
+          });
+        }
+      }
+    }
+  }
+  return { config: configResult.value, options: opts, problems };
+}
+
+function isSigningSecret(secret: string): boolean {
+  const match = /^whsec_([A-Za-z0-9+/=]+)$/.exec(secret);
+  if (match === null) return false;
+  const bytes = Buffer.from(match[1]!, 'base64').length;
+  return bytes >= 24 && bytes <= 64;
+}

@@ -1,0 +1,200 @@
+/** Integrations (permission `integration`): create, list, read, update (a new version), delete. */
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { Type } from 'typebox';
+import { AppError, type ErrorDetail } from '../errors.js';
+import { ownerScope, principalOf } from '../auth/authorize.js';
+import type { IntegrationStore, IntegrationInput } from '../store/integration-store.js';
+import { UniqueConflict } from '../store/db.js';
+import type { Integration, IntegrationType } from '../domain/integration.js';
+import { maskSecrets, sealSecrets, type SecretSealer } from '../domain/integration-secrets.js';
+import { IdParams, PageQuery, pageOf } from './schemas.js';
+import { IntegrationCreate, IntegrationOut, IntegrationPatch } from './integrations.schemas.js';
+import { checkConfigAndOptions, type IntegrationConfig } from './integration-input.js';
+import type { IntegrationOptions } from '../domain/integration.js';
+
+/** Checks what only the token language (and, for SOAP, the WSDL) can tell. */
+export type IntegrationChecker = (
+  type: IntegrationType,
+  config: IntegrationConfig,
+  options: IntegrationOptions,
+) => Promise<ErrorDetail[]> | ErrorDetail[];
+
+export interface IntegrationRoutesOptions {
+  integrations: IntegrationStore;
+  sealer: SecretSealer;
+  check: IntegrationChecker;
+}
+
+const access = { access: 'integration' } as const;
+const tags = ['integrations'];
+
+/** The API's view: secrets masked. */
+export function present(integration: Integration): Integration {
+  return { ...integration, ...maskSecrets(integration.config, integration.options) } as Integration;
+}
+
+export const integrationsRoutes: FastifyPluginAsyncTypebox<IntegrationRoutesOptions> = async (
+  app,
+  { integrations, sealer, check },
+) => {
+  /** Validates and seals a full definition; throws 400 with every problem at once. */
+  const prepare = async (
+    base: { name: string; description: string; enabled: boolean; type: IntegrationType },
+    rawConfig: unknown,
+    rawOptions: unknown,
+    previous?: Integration,
+  ): Promise<IntegrationInput> => {
+    const shaped = checkConfigAndOptions(base.type, rawConfig, rawOptions);
+    const problems = [...shaped.problems];
+    const sealed = sealSecrets(shaped.config, shaped.options, sealer, previous);
+    problems.push(...sealed.problems);
+    if (problems.length === 0)
+      problems.push(...(await check(base.type, shaped.config, shaped.options)));
+    if (problems.length > 0)
+      throw new AppError('VALIDATION_FAILED', 'The integration is not valid', problems);
+    return { ...base, config: sealed.config, options: sealed.options };
+  };
+
+  const mustFind = async (id: string, owner: string | undefined) => {
+    const found = await integrations.find(id, owner);
+    if (found === undefined) throw new AppError('NOT_FOUND', `No integration ${id}`);
+    return found;
+  };
+
+  app.get(
+    '/api/v1/integrations',
+    {
+      config: access,
+      schema: {
+        tags,
+        querystring: Type.Intersect([
+          PageQuery,
+          Type.Object({
+            type: Type.Optional(Type.Union([Type.Literal('http'), Type.Literal('soap')])),
+            enabled: Type.Optional(Type.Boolean()),
+          }),
+        ]),
+        response: { 200: pageOf(IntegrationOut) },
+      },
+    },
+    async (request) => {
+      const { cursor, limit, type, enabled } = request.query;
+      const page = await integrations.list(
+        { ownerId: ownerScope(request), type, enabled },
+        { cursor, limit },
+      );
+      return { ...page, items: page.items.map(present) };
+    },
+  );
+
+  app.post(
+    '/api/v1/integrations',
+    {
+      config: access,
+      schema: { tags, body: IntegrationCreate, response: { 201: IntegrationOut } },
+    },
+    async (request, reply) => {
+      const { name, description, enabled, type, config, options } = request.body;
+      const input = await prepare({ name, description, enabled, type }, config, options);
+      const created = await integrations.create(principalOf(request).user.id, input);
+      request.log.info({ integrationId: created.id, type }, 'integration created');
+      return reply.code(201).send(present(created));
+    },
+  );
+
+  app.get(
+    '/api/v1/integrations/:id',
+    { config: access, schema: { tags, params: IdParams, response: { 200: IntegrationOut } } },
+    async (request) => present(await mustFind(request.params.id, ownerScope(request))),
+  );
+
+  const update = async (
+    id: string,
+    owner: string | undefined,
+    patch: IntegrationPatch,
+    replace: boolean,
+  ) => {
+    const current = await mustFind(id, owner);
+    const base = {
+      name: patch.name ?? current.name,
+      description: patch.description ?? current.description,
+      enabled: patch.enabled ?? current.enabled,
+      type: current.type,
+    };
+    // A masked secret in the merged config stands for the stored one (sealSecrets keeps it).
+    const masked = maskSecrets(current.config, current.options);
+    const config = replace ? patch.config : { ...masked.config, ...patch.config };
+    const options = replace ? (patch.options ?? {}) : { ...masked.options, ...patch.options };
+    const input = await prepare(base, config, options, current);
+    try {
+      return present(await integrations.update(current, input));
+    } catch (error) {
+      if (error instanceof UniqueConflict) {
+        throw new AppError(
+          'CONFLICT',
+          'The integration changed meanwhile; read it again and retry',
+        );
+      }
+      throw error;
+    }
+  };
+
+  app.put(
+    '/api/v1/integrations/:id',
+    {
+      config: access,
+      schema: {
+        tags,
+        summary: 'Replace the definition (a new version); masked secrets keep their stored values',
+        params: IdParams,
+        body: Type.Object(
+          {
+            name: IntegrationCreate.properties.name,
+            description: IntegrationCreate.properties.description,
+            enabled: IntegrationCreate.properties.enabled,
+            config: IntegrationCreate.properties.config,
+            options: IntegrationCreate.properties.options,
+          },
+          { additionalProperties: false },
+        ),
+        response: { 200: IntegrationOut },
+      },
+    },
+    async (request) => update(request.params.id, ownerScope(request), request.body, true),
+  );
+
+  app.patch(
+    '/api/v1/integrations/:id',
+    {
+      config: access,
+      schema: {
+        tags,
+        summary: 'Change some fields (a new version); config and options are merged key by key',
+        params: IdParams,
+        body: IntegrationPatch,
+        response: { 200: IntegrationOut },
+      },
+    },
+    async (request) => update(request.params.id, ownerScope(request), request.body, false),
+  );
+
+  app.delete(
+    '/api/v1/integrations/:id',
+    {
+      config: access,
+      schema: {
+        tags,
+        summary: 'Delete: bindings removed, pending deliveries cancelled, history kept',
+        params: IdParams,
+        response: { 204: Type.Null() },
+      },
+    },
+    async (request, reply) => {
+      if (!(await integrations.delete(request.params.id, ownerScope(request)))) {
+        throw new AppError('NOT_FOUND', `No integration ${request.params.id}`);
+      }
+      request.log.info({ integrationId: request.params.id }, 'integration deleted');
+      return reply.code(204).send(null);
+    },
+  );
+};

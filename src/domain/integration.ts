@@ -1,0 +1,150 @@
+/**
+ * Integrations (SPEC §2): what a user defines, as the API and the workers see it. Pure types and
+ * rules; templates are compiled by src/template/, secrets sealed by src/security/.
+ */
+export const HTTP_METHODS = ['GET', 'POST', 'PUT', 'DELETE', 'PATCH'] as const;
+export type HttpMethod = (typeof HTTP_METHODS)[number];
+export const RESPONSE_ENCODINGS = ['json', 'xml', 'text'] as const;
+export type ResponseEncoding = (typeof RESPONSE_ENCODINGS)[number];
+
+export interface HttpConfig {
+  url: string;
+  method: HttpMethod;
+  /** Ignored for GET. */
+  body: string;
+  /** One `Name: value` per line; values are templates and secret (see secretHeader()). */
+  headers: string;
+  responseEncoding: ResponseEncoding;
+  /** Redirects followed, each hop re-checked by the network policy; 0 = none (default). */
+  maxRedirects: number;
+}
+
+export interface SoapParam {
+  name: string;
+  value: string;
+  /** Sealed at rest and masked in reads, like a header value. */
+  secret: boolean;
+}
+
+export interface SoapConfig {
+  wsdlUrl: string;
+  operation: string;
+  service?: string;
+  port?: string;
+  params: SoapParam[];
+  /** Extra HTTP headers, same format and secrecy as HttpConfig.headers. */
+  headers: string;
+  responseEncoding: 'xml';
+  wsSecurity?: { username: string; password: string };
+}
+
+export interface RetryOptions {
+  maxAttempts: number;
+  /** Delay before attempt 2, 3, … in seconds; shorter than maxAttempts-1 repeats its last entry. */
+  scheduleSeconds?: number[];
+}
+
+export interface SigningOptions {
+  /** `whsec_` + base64; sealed at rest. */
+  secret: string;
+  /** The secret being rotated out: both sign until `previousExpiresAt`. */
+  previousSecret?: string;
+  previousExpiresAt?: string;
+}
+
+export interface ResponseVariable {
+  name: string;
+  path: string;
+  default?: string;
+}
+
+export interface IntegrationOptions {
+  timeoutMs: number;
+  retry: RetryOptions;
+  maxConcurrency?: number;
+  ratePerSecond?: number;
+  signing?: SigningOptions;
+  successStatuses?: number[];
+  responseVariables: ResponseVariable[];
+  /** IVR answer cache: identical rendered requests within the TTL reuse the answer. */
+  cacheTtlSeconds?: number;
+}
+
+export type IntegrationType = 'http' | 'soap';
+
+interface IntegrationBase {
+  id: string;
+  ownerId: string;
+  name: string;
+  description: string;
+  enabled: boolean;
+  /** Set when Callhook disabled it (e.g. after a long failing streak). */
+  disabledReason: string | null;
+  version: number;
+  options: IntegrationOptions;
+  createdAt: string;
+  updatedAt: string;
+}
+
+export type Integration =
+  | (IntegrationBase & { type: 'http'; config: HttpConfig })
+  | (IntegrationBase & { type: 'soap'; config: SoapConfig });
+
+export const DEFAULT_TIMEOUT_MS = 10_000;
+export const DEFAULT_IVR_TIMEOUT_MS = 3_000;
+export const DEFAULT_MAX_ATTEMPTS = 8;
+export const MASK = '••••';
+
+/**
+ * Header values are secret (sealed at rest, masked in reads) unless the header is one whose value
+ * describes the request rather than authorises it.
+ */
+const PLAIN_HEADERS = new Set([
+  'accept',
+  'accept-charset',
+  'accept-encoding',
+  'accept-language',
+  'cache-control',
+  'content-language',
+  'content-type',
+  'soapaction',
+  'user-agent',
+]);
+
+export function secretHeader(name: string): boolean {
+  return !PLAIN_HEADERS.has(name.trim().toLowerCase());
+}
+
+export interface HeaderLine {
+  name: string;
+  value: string;
+  /** 1-based line in the headers text. */
+  line: number;
+}
+
+/** Splits headers text into lines `Name: value`; blank lines are skipped. */
+export function parseHeaderLines(text: string): {
+  headers: HeaderLine[];
+  problems: { line: number; message: string }[];
+} {
+  const headers: HeaderLine[] = [];
+  const problems: { line: number; message: string }[] = [];
+  text.split(/\r?\n/).forEach((raw, index) => {
+    if (raw.trim() === '') return;
+    const colon = raw.indexOf(':');
+    const name = colon < 0 ? '' : raw.slice(0, colon).trim();
+    if (colon < 0 || !/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(name)) {
+      problems.push({
+        line: index + 1,
+        message: 'expected `Name: value` with a valid header name',
+      });
+      return;
+    }
+    headers.push({ name, value: raw.slice(colon + 1).trim(), line: index + 1 });
+  });
+  return { headers, problems };
+}
+
+export function formatHeaderLines(headers: readonly { name: string; value: string }[]): string {
+  return headers.map((h) => `${h.name}: ${h.value}`).join('\n');
+}

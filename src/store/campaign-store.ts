@@ -1,0 +1,132 @@
+/** Campaigns and their integration bindings. */
+import { uuidv7 } from 'uuidv7';
+import type { Kysely, Selectable } from 'kysely';
+import type { CampaignsTable, Database } from './schema.js';
+import { pageOf } from './account-store.js';
+import { isoTime, type Page } from '../domain/accounts.js';
+import type {
+  Binding,
+  Campaign,
+  CampaignType,
+  CallEventType,
+  CallStatus,
+} from '../domain/campaign.js';
+
+function toCampaign(row: Selectable<CampaignsTable>): Campaign {
+  return {
+    id: row.id,
+    ownerId: row.owner_id,
+    name: row.name,
+    type: row.type as CampaignType,
+    createdAt: isoTime(row.created_at)!,
+    updatedAt: isoTime(row.updated_at)!,
+  };
+}
+
+export class CampaignStore {
+  constructor(
+    private readonly db: Kysely<Database>,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  async create(
+    ownerId: string,
+    input: { name: string; type: CampaignType; id?: string | undefined },
+  ): Promise<Campaign> {
+    const now = this.now();
+    const row = {
+      id: input.id ?? uuidv7(),
+      owner_id: ownerId,
+      name: input.name,
+      type: input.type,
+      contact_list_id: null,
+      integration_id: null,
+      rate_per_second: null,
+      state: 'idle',
+      created_at: now,
+      updated_at: now,
+    };
+    await this.db.insertInto('campaigns').values(row).execute();
+    return toCampaign(row);
+  }
+
+  async find(id: string, ownerId: string | undefined): Promise<Campaign | undefined> {
+    let query = this.db.selectFrom('campaigns').selectAll().where('id', '=', id);
+    if (ownerId !== undefined) query = query.where('owner_id', '=', ownerId);
+    const row = await query.executeTakeFirst();
+    return row && toCampaign(row);
+  }
+
+  async list(
+    ownerId: string | undefined,
+    page: { cursor?: string | undefined; limit: number },
+  ): Promise<Page<Campaign>> {
+    let query = this.db
+      .selectFrom('campaigns')
+      .selectAll()
+      .orderBy('id')
+      .limit(page.limit + 1);
+    if (ownerId !== undefined) query = query.where('owner_id', '=', ownerId);
+    if (page.cursor !== undefined) query = query.where('id', '>', page.cursor);
+    return pageOf((await query.execute()).map(toCampaign), page.limit);
+  }
+
+  async update(id: string, patch: { name?: string | undefined }): Promise<void> {
+    if (patch.name === undefined) return;
+    await this.db
+      .updateTable('campaigns')
+      .set({ name: patch.name, updated_at: this.now() })
+      .where('id', '=', id)
+      .execute();
+  }
+
+  async delete(id: string, ownerId: string | undefined): Promise<boolean> {
+    return this.db.transaction().execute(async (trx) => {
+      let query = trx.deleteFrom('campaigns').where('id', '=', id);
+      if (ownerId !== undefined) query = query.where('owner_id', '=', ownerId);
+      await trx.deleteFrom('bindings').where('campaign_id', '=', id).execute();
+      const result = await query.executeTakeFirst();
+      return Number(result.numDeletedRows) > 0;
+    });
+  }
+
+  async bindings(campaignId: string): Promise<Binding[]> {
+    const rows = await this.db
+      .selectFrom('bindings')
+      .select(['integration_id', 'on_events', 'statuses'])
+      .where('campaign_id', '=', campaignId)
+      .orderBy('position')
+      .execute();
+    return rows.map((row) => ({
+      integrationId: row.integration_id,
+      on: JSON.parse(row.on_events) as CallEventType[],
+      ...(row.statuses === null ? {} : { statuses: JSON.parse(row.statuses) as CallStatus[] }),
+    }));
+  }
+
+  /** Replaces the campaign's bindings as a whole. */
+  async replaceBindings(campaignId: string, bindings: readonly Binding[]): Promise<void> {
+    await this.db.transaction().execute(async (trx) => {
+      await trx.deleteFrom('bindings').where('campaign_id', '=', campaignId).execute();
+      if (bindings.length === 0) return;
+      await trx
+        .insertInto('bindings')
+        .values(
+          bindings.map((b, position) => ({
+            id: uuidv7(),
+            campaign_id: campaignId,
+            integration_id: b.integrationId,
+            on_events: JSON.stringify(b.on),
+            statuses: b.statuses === undefined ? null : JSON.stringify(b.statuses),
+            position,
+          })),
+        )
+        .execute();
+    });
+    await this.db
+      .updateTable('campaigns')
+      .set({ updated_at: this.now() })
+      .where('id', '=', campaignId)
+      .execute();
+  }
+}

@@ -1,0 +1,215 @@
+/** Integrations and their versions. Config and options are stored sealed (secrets encrypted). */
+import { uuidv7 } from 'uuidv7';
+import type { Kysely, Selectable } from 'kysely';
+import type { Database, IntegrationsTable } from './schema.js';
+import { unique, type Store } from './db.js';
+import { pageOf } from './account-store.js';
+import { isoTime, type Page } from '../domain/accounts.js';
+import type { Integration, IntegrationOptions, IntegrationType } from '../domain/integration.js';
+import type { AnyConfig } from '../domain/integration-secrets.js';
+
+export interface IntegrationInput {
+  name: string;
+  description: string;
+  type: IntegrationType;
+  enabled: boolean;
+  config: AnyConfig;
+  options: IntegrationOptions;
+}
+
+export interface IntegrationFilter {
+  /** Only this owner's; undefined for all (admins). */
+  ownerId: string | undefined;
+  type?: IntegrationType | undefined;
+  enabled?: boolean | undefined;
+}
+
+function toIntegration(
+  row: Selectable<IntegrationsTable>,
+  version: { config: string; options: string },
+): Integration {
+  return {
+    id: row.id,
+    ownerId: row.owner_id,
+    name: row.name,
+    description: row.description,
+    type: row.type,
+    enabled: row.enabled === 1,
+    disabledReason: row.disabled_reason,
+    version: row.version,
+    config: JSON.parse(version.config) as AnyConfig,
+    options: JSON.parse(version.options) as IntegrationOptions,
+    createdAt: isoTime(row.created_at)!,
+    updatedAt: isoTime(row.updated_at)!,
+  } as Integration;
+}
+
+export class IntegrationStore {
+  private readonly db: Kysely<Database>;
+
+  constructor(
+    private readonly store: Store,
+    private readonly now: () => number = Date.now,
+  ) {
+    this.db = store.db;
+  }
+
+  async create(ownerId: string, input: IntegrationInput): Promise<Integration> {
+    const now = this.now();
+    const row = {
+      id: uuidv7(),
+      owner_id: ownerId,
+      name: input.name,
+      description: input.description,
+      type: input.type,
+      enabled: input.enabled ? 1 : 0,
+      version: 1,
+      disabled_reason: null,
+      created_at: now,
+      updated_at: now,
+      deleted_at: null,
+    };
+    const version = {
+      config: JSON.stringify(input.config),
+      options: JSON.stringify(input.options),
+    };
+    await this.db.transaction().execute(async (trx) => {
+      await trx.insertInto('integrations').values(row).execute();
+      await trx
+        .insertInto('integration_versions')
+        .values({ integration_id: row.id, version: 1, ...version, created_at: now })
+        .execute();
+    });
+    return toIntegration(row, version);
+  }
+
+  /** The current version, or undefined when missing, deleted or not `ownerId`'s. */
+  async find(id: string, ownerId: string | undefined): Promise<Integration | undefined> {
+    let query = this.db
+      .selectFrom('integrations')
+      .innerJoin('integration_versions', (join) =>
+        join
+          .onRef('integration_versions.integration_id', '=', 'integrations.id')
+          .onRef('integration_versions.version', '=', 'integrations.version'),
+      )
+      .selectAll('integrations')
+      .select(['integration_versions.config', 'integration_versions.options'])
+      .where('integrations.id', '=', id)
+      .where('integrations.deleted_at', 'is', null);
+    if (ownerId !== undefined) query = query.where('integrations.owner_id', '=', ownerId);
+    const row = await query.executeTakeFirst();
+    return row && toIntegration(row, row);
+  }
+
+  /** One version as stored, whatever its state (workers render with the current one). */
+  async findVersion(
+    id: string,
+    version: number,
+  ): Promise<{ config: AnyConfig; options: IntegrationOptions } | undefined> {
+    const row = await this.db
+      .selectFrom('integration_versions')
+      .select(['config', 'options'])
+      .where('integration_id', '=', id)
+      .where('version', '=', version)
+      .executeTakeFirst();
+    return (
+      row && {
+        config: JSON.parse(row.config) as AnyConfig,
+        options: JSON.parse(row.options) as IntegrationOptions,
+      }
+    );
+  }
+
+  async list(
+    filter: IntegrationFilter,
+    page: { cursor?: string | undefined; limit: number },
+  ): Promise<Page<Integration>> {
+    let query = this.db
+      .selectFrom('integrations')
+      .innerJoin('integration_versions', (join) =>
+        join
+          .onRef('integration_versions.integration_id', '=', 'integrations.id')
+          .onRef('integration_versions.version', '=', 'integrations.version'),
+      )
+      .selectAll('integrations')
+      .select(['integration_versions.config', 'integration_versions.options'])
+      .where('integrations.deleted_at', 'is', null)
+      .orderBy('integrations.id')
+      .limit(page.limit + 1);
+    if (filter.ownerId !== undefined)
+      query = query.where('integrations.owner_id', '=', filter.ownerId);
+    if (filter.type !== undefined) query = query.where('integrations.type', '=', filter.type);
+    if (filter.enabled !== undefined)
+      query = query.where('integrations.enabled', '=', filter.enabled ? 1 : 0);
+    if (page.cursor !== undefined) query = query.where('integrations.id', '>', page.cursor);
+    const rows = await query.execute();
+    return pageOf(
+      rows.map((row) => toIntegration(row, row)),
+      page.limit,
+    );
+  }
+
+  /**
+   * Saves `next` as a new version of `current`. Two concurrent updates of the same version
+   * collide on the version key: the second gets `UniqueConflict`.
+   */
+  async update(current: Integration, next: IntegrationInput): Promise<Integration> {
+    const now = this.now();
+    const version = current.version + 1;
+    const stored = { config: JSON.stringify(next.config), options: JSON.stringify(next.options) };
+    await unique(this.store, () =>
+      this.db.transaction().execute(async (trx) => {
+        await trx
+          .insertInto('integration_versions')
+          .values({ integration_id: current.id, version, ...stored, created_at: now })
+          .execute();
+        await trx
+          .updateTable('integrations')
+          .set({
+            name: next.name,
+            description: next.description,
+            enabled: next.enabled ? 1 : 0,
+            // Enabling again clears the reason Callhook disabled it for.
+            disabled_reason: next.enabled ? null : current.disabledReason,
+            version,
+            updated_at: now,
+          })
+          .where('id', '=', current.id)
+          .where('version', '=', current.version)
+          .execute();
+      }),
+    );
+    return (await this.find(current.id, undefined))!;
+  }
+
+  /**
+   * Deletes an integration: it disappears from reads and lists, its bindings go and its pending
+   * deliveries are cancelled; delivered history (deliveries, attempts, versions) is kept.
+   */
+  async delete(id: string, ownerId: string | undefined): Promise<boolean> {
+    const now = this.now();
+    return this.db.transaction().execute(async (trx) => {
+      let query = trx
+        .updateTable('integrations')
+        .set({ deleted_at: now, enabled: 0, updated_at: now })
+        .where('id', '=', id)
+        .where('deleted_at', 'is', null);
+      if (ownerId !== undefined) query = query.where('owner_id', '=', ownerId);
+      const result = await query.executeTakeFirst();
+      if (Number(result.numUpdatedRows) === 0) return false;
+      await trx.deleteFrom('bindings').where('integration_id', '=', id).execute();
+      await trx
+        .updateTable('deliveries')
+        .set({
+          status: 'cancelled',
+          last_error: 'integration deleted',
+          updated_at: now,
+          completed_at: now,
+        })
+        .where('integration_id', '=', id)
+        .where('status', '=', 'pending')
+        .execute();
+      return true;
+    });
+  }
+}
