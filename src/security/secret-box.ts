@@ -1,0 +1,170 @@
+/**
+ * Secrets at rest (SPEC §7): AES-256-GCM with the 32-byte key of CALLHOOK_SECRET_KEY, or, in the
+ * embedded default, a key generated once into `<dataDir>/secret.key`. A sealed value is a
+ * self-describing string, `enc:v1:<base64url(nonce ‖ ciphertext ‖ tag)>`, so readers can tell it
+ * from plain text and a later format can get `v2`. docs/security.md describes the whole scheme.
+ */
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+
+const PREFIX = 'enc:v1:';
+const NONCE_BYTES = 12;
+const TAG_BYTES = 16;
+const KEY_BYTES = 32;
+
+/** What every API read, log and UI shows in place of a secret value (same as domain's MASK). */
+export const MASK = '••••';
+
+/** A sealed value that cannot be opened: broken infrastructure (wrong key, damaged data). */
+export class SecretBoxError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'SecretBoxError';
+  }
+}
+
+/** True for a value produced by `SecretBox.seal` (of any key). */
+export function isSealed(value: string): boolean {
+  return value.startsWith(PREFIX);
+}
+
+/**
+ * Seals and opens secret strings (it fits `SecretSealer` of src/domain/integration-secrets.ts). Each seal uses a fresh random nonce, so sealing the same
+ * value twice gives two different strings.
+ *
+ * ### Examples
+ * ```ts
+ * const box = new SecretBox(key);
+ * const stored = box.seal('Bearer abc'); // 'enc:v1:…'
+ * box.open(stored); // 'Bearer abc'
+ * ```
+ */
+export class SecretBox {
+  private readonly key: Buffer;
+
+  constructor(key: Buffer) {
+    if (key.length !== KEY_BYTES) {
+      throw new SecretBoxError(`the secret key must be ${KEY_BYTES} bytes, got ${key.length}`);
+    }
+    this.key = Buffer.from(key);
+  }
+
+  seal(plain: string): string {
+    const nonce = crypto.randomBytes(NONCE_BYTES);
+    const cipher = crypto.createCipheriv('aes-256-gcm', this.key, nonce);
+    const sealed = Buffer.concat([
+      nonce,
+      cipher.update(plain, 'utf8'),
+      cipher.final(),
+      cipher.getAuthTag(),
+    ]);
+    return PREFIX + sealed.toString('base64url');
+  }
+
+  /** Opens a sealed value; throws SecretBoxError for plain text, damage or another key. */
+  open(sealed: string): string {
+    if (!isSealed(sealed)) {
+      throw new SecretBoxError(`value is not sealed (it does not start with "${PREFIX}")`);
+    }
+    const bytes = Buffer.from(sealed.slice(PREFIX.length), 'base64url');
+    if (bytes.length < NONCE_BYTES + TAG_BYTES) {
+      throw new SecretBoxError('sealed value is too short: it was cut or damaged');
+    }
+    const decipher = crypto.createDecipheriv(
+      'aes-256-gcm',
+      this.key,
+      bytes.subarray(0, NONCE_BYTES),
+    );
+    decipher.setAuthTag(bytes.subarray(bytes.length - TAG_BYTES));
+    try {
+      return Buffer.concat([
+        decipher.update(bytes.subarray(NONCE_BYTES, bytes.length - TAG_BYTES)),
+        decipher.final(),
+      ]).toString('utf8');
+    } catch {
+      throw new SecretBoxError(
+        'sealed value does not open with this key: it was sealed with another CALLHOOK_SECRET_KEY, or damaged',
+      );
+    }
+  }
+}
+
+/** The mask in place of a value; an empty value stays empty, so "not set" remains visible. */
+export function maskSecret(value: string | undefined): string {
+  return value === undefined || value === '' ? '' : MASK;
+}
+
+/**
+ * Replaces every occurrence of each secret in `text` by the mask, for attempt logs and error
+ * messages that may quote a request. Longer secrets first, so one secret that contains another
+ * is masked whole. Secrets shorter than 4 characters are ignored: masking them would mangle
+ * ordinary text and hide nothing.
+ */
+export function maskIn(text: string, secrets: readonly string[]): string {
+  let masked = text;
+  const ordered = [...new Set(secrets)]
+    .filter((s) => s.length >= 4)
+    .sort((a, b) => b.length - a.length);
+  for (const secret of ordered) masked = masked.split(secret).join(MASK);
+  return masked;
+}
+
+export interface SecretKeySettings {
+  /** `config.secretKey`: the key from CALLHOOK_SECRET_KEY, if set. */
+  secretKey: Buffer | undefined;
+  /** `config.dataDir`: where a generated key is kept. */
+  dataDir: string;
+}
+
+export interface LoadedSecretKey {
+  key: Buffer;
+  /** `config`: CALLHOOK_SECRET_KEY; `generated`: created now; `file`: read from the data dir. */
+  source: 'config' | 'generated' | 'file';
+  /** The key file, when the key lives in one. */
+  file?: string;
+  /** Something to tell the operator (e.g. a key file others can read); not fatal. */
+  warning?: string;
+}
+
+/** Name of the generated key file inside the data dir. */
+export const SECRET_KEY_FILE = 'secret.key';
+
+/**
+ * The key for secrets at rest: CALLHOOK_SECRET_KEY when set, else the key file of the data dir,
+ * created (0600, 64 hex digits) on the first start. Production mode never gets here without a
+ * configured key (config.ts refuses to start). Throws SecretBoxError naming the file when it
+ * exists but does not hold a key.
+ *
+ * ### Examples
+ * ```ts
+ * const { key } = loadSecretKey(config); // config has secretKey and dataDir
+ * const box = new SecretBox(key);
+ * ```
+ */
+export function loadSecretKey(settings: SecretKeySettings): LoadedSecretKey {
+  if (settings.secretKey !== undefined) return { key: settings.secretKey, source: 'config' };
+  const file = path.join(settings.dataDir, SECRET_KEY_FILE);
+  fs.mkdirSync(settings.dataDir, { recursive: true });
+  const fresh = crypto.randomBytes(KEY_BYTES);
+  try {
+    // `wx`: two processes starting at once never both write; the loser reads the winner's key.
+    fs.writeFileSync(file, `${fresh.toString('hex')}\n`, { mode: 0o600, flag: 'wx' });
+    return { key: fresh, source: 'generated', file };
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+  }
+  const text = fs.readFileSync(file, 'utf8').trim();
+  if (!/^[0-9a-fA-F]{64}$/.test(text)) {
+    throw new SecretBoxError(
+      `${file} does not hold a secret key (64 hex digits); restore it from a backup, ` +
+        'or set CALLHOOK_SECRET_KEY to the key the stored secrets were sealed with',
+    );
+  }
+  const loaded: LoadedSecretKey = { key: Buffer.from(text, 'hex'), source: 'file', file };
+  const mode = fs.statSync(file).mode & 0o777;
+  if ((mode & 0o077) !== 0) {
+    loaded.warning = `${file} can be read by other users (mode ${mode.toString(8)}); run chmod 600 on it`;
+  }
+  return loaded;
+}

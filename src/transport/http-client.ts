@@ -1,0 +1,409 @@
+/**
+ * The outbound HTTP client of integrations: undici keep-alive pools per origin, every connection
+ * checked by the network policy (safe-connect.ts), a whole-request deadline, redirects only when
+ * asked, and a capped response body. `send()` answers an outcome value; a remote's failure
+ * (refusal, timeout, reset, TLS error, any status) is never thrown. docs/transport.md has the
+ * full behaviour.
+ */
+import { Agent, type Dispatcher } from 'undici';
+import type { NetworkPolicy } from './network-policy.js';
+import { NetworkPolicyError, policyConnector, type ConnectorOptions } from './safe-connect.js';
+
+/** Bytes of a response body kept in the outcome. */
+export const DEFAULT_MAX_BODY_BYTES = 64 * 1024;
+/** Bytes read and thrown away past the kept part before the connection is dropped instead. */
+export const DEFAULT_MAX_DRAIN_BYTES = 1024 * 1024;
+
+export type Header = [name: string, value: string];
+
+export interface HttpRequest {
+  method: string;
+  /** Absolute `http:` or `https:` URL. User info (`user:pass@`) becomes Basic authorization. */
+  url: string;
+  /** Sent in this order; repeated names are sent repeatedly. */
+  headers: readonly (readonly [string, string])[];
+  body?: string | Buffer;
+  /** Whole-request deadline: connect, every redirect hop, headers and body. */
+  timeoutMs: number;
+  /** Redirects to follow; 0 (default) answers the 3xx response itself. */
+  maxRedirects?: number;
+}
+
+export interface SendOptions {
+  /** Cancels the request (e.g. at shutdown): the outcome is a network-error `ABORTED`. */
+  signal?: AbortSignal;
+}
+
+export interface ResponseOutcome {
+  kind: 'response';
+  status: number;
+  /** Lower-case names, in arrival order per name; repeated headers appear once per value. */
+  headers: Header[];
+  /** The first `maxBodyBytes` of the body. */
+  body: Buffer;
+  /** True when the body had more bytes than were kept. */
+  bodyTruncated: boolean;
+  /** Bytes received (a lower bound when the rest was not read: over the drain limit). */
+  bodyBytes: number;
+  durationMs: number;
+  /** The URL that answered (differs from the request's after redirects). */
+  url: string;
+  redirects: number;
+}
+
+export interface TimeoutOutcome {
+  kind: 'timeout';
+  /** Where the time ran out: opening the connection, waiting for headers, or reading the body. */
+  phase: 'connect' | 'headers' | 'body';
+  message: string;
+  durationMs: number;
+}
+
+export interface NetworkErrorOutcome {
+  kind: 'network-error';
+  /** `ECONNREFUSED`, `ENOTFOUND`, `UND_ERR_SOCKET`, a TLS code like `CERT_HAS_EXPIRED`, `ABORTED`… */
+  code: string;
+  message: string;
+  durationMs: number;
+}
+
+export interface RefusedOutcome {
+  kind: 'refused';
+  /** Names the host, the address and the range the network policy refused. */
+  reason: string;
+  durationMs: number;
+}
+
+export interface InvalidRequestOutcome {
+  kind: 'invalid-request';
+  /** What is wrong with the request (URL, method or a header), nothing was sent. */
+  reason: string;
+}
+
+export type HttpOutcome =
+  ResponseOutcome | TimeoutOutcome | NetworkErrorOutcome | RefusedOutcome | InvalidRequestOutcome;
+
+export interface HttpClientOptions extends ConnectorOptions {
+  policy: NetworkPolicy;
+  /** Connections per origin (default 64); more concurrent requests queue. */
+  connectionsPerOrigin?: number;
+  /** How long an idle keep-alive connection is kept (default 4 s; the server's hint wins if shorter). */
+  keepAliveTimeoutMs?: number;
+  maxBodyBytes?: number;
+  maxDrainBytes?: number;
+  /** Sent when the request has no User-Agent header. */
+  userAgent?: string;
+}
+
+interface Hop {
+  url: URL;
+  method: string;
+  headers: readonly (readonly [string, string])[];
+  body: string | Buffer | undefined;
+}
+
+/** Why the deadline or the caller ended a request; compared by identity. */
+const DEADLINE = new Error('deadline');
+const CANCELLED = new Error('cancelled');
+
+const REDIRECT_STATUSES = new Set([301, 302, 303, 307, 308]);
+/** Dropped when a redirect turns the request into a GET without a body. */
+const BODY_HEADERS = new Set([
+  'content-type',
+  'content-length',
+  'content-encoding',
+  'content-language',
+  'content-location',
+  'transfer-encoding',
+]);
+/** Dropped when a redirect leaves the origin, as browsers and curl do. */
+const CREDENTIAL_HEADERS = new Set(['authorization', 'cookie', 'proxy-authorization']);
+const METHOD = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
+
+/**
+ * ### Examples
+ * ```ts
+ * const client = new HttpClient({ policy: new NetworkPolicy(config.allowNetworks) });
+ * const outcome = await client.send({
+ *   method: 'POST', url: 'https://crm.example/calls', timeoutMs: 5000,
+ *   headers: [['content-type', 'application/json']], body: '{"status":"answered"}',
+ * });
+ * if (outcome.kind === 'response' && outcome.status < 300) { … }
+ * await client.close();
+ * ```
+ */
+export class HttpClient {
+  private readonly agent: Agent;
+  private readonly maxBodyBytes: number;
+  private readonly maxDrainBytes: number;
+  private readonly userAgent: string;
+
+  constructor(options: HttpClientOptions) {
+    this.agent = new Agent({
+      connect: policyConnector(options.policy, options),
+      connections: options.connectionsPerOrigin ?? 64,
+      keepAliveTimeout: options.keepAliveTimeoutMs ?? 4_000,
+      // The request deadline bounds waiting for headers and body; undici's own clocks would
+      // only add a second, different limit.
+      headersTimeout: 0,
+      bodyTimeout: 0,
+    });
+    this.maxBodyBytes = options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
+    this.maxDrainBytes = options.maxDrainBytes ?? DEFAULT_MAX_DRAIN_BYTES;
+    this.userAgent = options.userAgent ?? 'Callhook/0.1';
+  }
+
+  /** Sends one request (following redirects if asked) and answers its outcome; never throws. */
+  async send(request: HttpRequest, options: SendOptions = {}): Promise<HttpOutcome> {
+    const started = performance.now();
+    const first = this.firstHop(request);
+    if (typeof first === 'string') return { kind: 'invalid-request', reason: first };
+    if (!Number.isFinite(request.timeoutMs) || request.timeoutMs <= 0) {
+      return {
+        kind: 'invalid-request',
+        reason: `timeoutMs must be a positive number, got ${request.timeoutMs}`,
+      };
+    }
+
+    const controller = new AbortController();
+    const timer = setTimeout(() => controller.abort(DEADLINE), request.timeoutMs);
+    const cancel = (): void => controller.abort(CANCELLED);
+    options.signal?.addEventListener('abort', cancel, { once: true });
+    if (options.signal?.aborted) cancel();
+    let phase: 'headers' | 'body' = 'headers';
+    let hop = first;
+    let redirects = 0;
+    try {
+      for (;;) {
+        phase = 'headers';
+        const response = await this.agent.request({
+          origin: hop.url.origin,
+          path: hop.url.pathname + hop.url.search,
+          method: hop.method,
+          headers: hop.headers.flat(),
+          body: hop.body ?? null,
+          signal: controller.signal,
+        });
+        const location = response.headers['location'];
+        const next =
+          REDIRECT_STATUSES.has(response.statusCode) &&
+          redirects < (request.maxRedirects ?? 0) &&
+          typeof location === 'string'
+            ? redirectHop(hop, response.statusCode, location)
+            : undefined;
+        if (next !== undefined) {
+          await response.body.dump().catch(() => undefined);
+          hop = next;
+          redirects += 1;
+          continue;
+        }
+        phase = 'body';
+        const body = await readBody(response.body, this.maxBodyBytes, this.maxDrainBytes);
+        return {
+          kind: 'response',
+          status: response.statusCode,
+          headers: headerList(response.headers),
+          body: body.kept,
+          bodyTruncated: body.bytes > this.maxBodyBytes,
+          bodyBytes: body.bytes,
+          durationMs: elapsed(started),
+          url: hop.url.href,
+          redirects,
+        };
+      }
+    } catch (error) {
+      const reason: unknown = controller.signal.reason;
+      return outcomeOf(error, {
+        durationMs: elapsed(started),
+        deadline: reason === DEADLINE ? request.timeoutMs : undefined,
+        cancelled: reason === CANCELLED,
+        phase,
+        hop: redirects > 0 ? hop.url.href : undefined,
+      });
+    } finally {
+      clearTimeout(timer);
+      options.signal?.removeEventListener('abort', cancel);
+    }
+  }
+
+  /** Closes idle connections and waits for in-flight requests to finish. */
+  async close(): Promise<void> {
+    await this.agent.close();
+  }
+
+  /** Validates the request into its first hop, or says what is wrong. */
+  private firstHop(request: HttpRequest): Hop | string {
+    let url: URL;
+    try {
+      url = new URL(request.url);
+    } catch {
+      return `url "${request.url}" is not an absolute URL`;
+    }
+    if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+      return `url "${request.url}" must be http: or https:, not ${url.protocol}`;
+    }
+    if (!METHOD.test(request.method)) return `method "${request.method}" is not an HTTP method`;
+    const headers: (readonly [string, string])[] = [];
+    let hasUserAgent = false;
+    let hasAuthorization = false;
+    for (const [index, [name, value]] of request.headers.entries()) {
+      if (!METHOD.test(name)) return `header ${index + 1}: "${name}" is not a valid header name`;
+      if (/[\r\n\0]/.test(value)) {
+        return `header ${index + 1} (${name}): the value contains CR, LF or NUL`;
+      }
+      const lower = name.toLowerCase();
+      hasUserAgent ||= lower === 'user-agent';
+      hasAuthorization ||= lower === 'authorization';
+      headers.push([name, value]);
+    }
+    if (!hasUserAgent) headers.push(['user-agent', this.userAgent]);
+    if (url.username !== '' || url.password !== '') {
+      const user = decodeURIComponent(url.username);
+      const password = decodeURIComponent(url.password);
+      if (!hasAuthorization) {
+        headers.push([
+          'authorization',
+          `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`,
+        ]);
+      }
+      url.username = '';
+      url.password = '';
+    }
+    return { url, method: request.method.toUpperCase(), headers, body: request.body };
+  }
+}
+
+/** The next request of a redirect, or undefined when the Location cannot be followed. */
+function redirectHop(hop: Hop, status: number, location: string): Hop | undefined {
+  let url: URL;
+  try {
+    url = new URL(location, hop.url);
+  } catch {
+    return undefined;
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') return undefined;
+  // 303 always, and 301/302 after POST, turn into a GET without a body (as browsers do).
+  const toGet =
+    (status === 303 && hop.method !== 'HEAD') ||
+    ((status === 301 || status === 302) && hop.method === 'POST');
+  const sameOrigin = url.origin === hop.url.origin;
+  const headers = hop.headers.filter(([name]) => {
+    const lower = name.toLowerCase();
+    if (lower === 'host') return false;
+    if (toGet && BODY_HEADERS.has(lower)) return false;
+    return sameOrigin || !CREDENTIAL_HEADERS.has(lower);
+  });
+  return {
+    url,
+    method: toGet ? 'GET' : hop.method,
+    headers,
+    body: toGet ? undefined : hop.body,
+  };
+}
+
+interface BodyRead {
+  kept: Buffer;
+  bytes: number;
+}
+
+/**
+ * Keeps the first `max` bytes, counts and discards up to `drain` more (so the connection can be
+ * reused), and past that destroys the stream, which drops the connection: memory stays at
+ * `max` whatever the remote sends.
+ */
+function readBody(
+  body: Dispatcher.ResponseData['body'],
+  max: number,
+  drain: number,
+): Promise<BodyRead> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let kept = 0;
+    let bytes = 0;
+    let settled = false;
+    const finish = (): void => {
+      if (settled) return;
+      settled = true;
+      const only = chunks.length === 1 ? chunks[0] : undefined;
+      resolve({ kept: only ?? Buffer.concat(chunks, kept), bytes });
+    };
+    body.on('data', (chunk: Buffer) => {
+      bytes += chunk.length;
+      if (kept < max) {
+        const part = chunk.length <= max - kept ? chunk : chunk.subarray(0, max - kept);
+        chunks.push(part);
+        kept += part.length;
+      }
+      if (bytes > max + drain) {
+        finish();
+        body.destroy();
+      }
+    });
+    body.on('end', finish);
+    body.on('error', (error) => {
+      if (settled) return;
+      settled = true;
+      reject(error);
+    });
+  });
+}
+
+function headerList(headers: Dispatcher.ResponseData['headers']): Header[] {
+  const list: Header[] = [];
+  for (const [name, value] of Object.entries(headers)) {
+    if (Array.isArray(value)) for (const one of value) list.push([name, one]);
+    else if (value !== undefined) list.push([name, value]);
+  }
+  return list;
+}
+
+interface Failure {
+  durationMs: number;
+  /** The deadline in ms when it is what ended the request. */
+  deadline: number | undefined;
+  cancelled: boolean;
+  phase: 'headers' | 'body';
+  /** The redirect target being fetched, when the failure is on a redirect hop. */
+  hop: string | undefined;
+}
+
+function outcomeOf(error: unknown, failure: Failure): HttpOutcome {
+  const { durationMs } = failure;
+  const found = error instanceof Error ? error : new Error(String(error));
+  const code = (found as NodeJS.ErrnoException).code ?? found.name;
+  const onHop = failure.hop === undefined ? '' : `redirect to ${failure.hop}: `;
+  if (found instanceof NetworkPolicyError) {
+    return { kind: 'refused', reason: onHop + found.reason, durationMs };
+  }
+  if (failure.deadline !== undefined) {
+    const waiting = failure.phase === 'body' ? 'the whole response body' : 'a response';
+    return {
+      kind: 'timeout',
+      phase: failure.phase,
+      message: `${onHop}no ${waiting} within the ${failure.deadline} ms deadline`,
+      durationMs,
+    };
+  }
+  if (failure.cancelled) {
+    return {
+      kind: 'network-error',
+      code: 'ABORTED',
+      message: `${onHop}request cancelled`,
+      durationMs,
+    };
+  }
+  if (code === 'UND_ERR_CONNECT_TIMEOUT') {
+    return { kind: 'timeout', phase: 'connect', message: onHop + found.message, durationMs };
+  }
+  if (code === 'UND_ERR_INVALID_ARG') return { kind: 'invalid-request', reason: found.message };
+  return { kind: 'network-error', code, message: onHop + describeError(found), durationMs };
+}
+
+function describeError(error: Error): string {
+  if (error.message !== '') return error.message;
+  return error.cause instanceof Error ? error.cause.message : error.name;
+}
+
+function elapsed(started: number): number {
+  return Math.round((performance.now() - started) * 10) / 10;
+}
