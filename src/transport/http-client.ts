@@ -376,11 +376,11 @@ function outcomeOf(error: unknown, failure: Failure): HttpOutcome {
     return { kind: 'refused', reason: onHop + found.reason, durationMs };
   }
   if (failure.deadline !== undefined) {
-    const waiting = failure.phase === 'body' ? 'the whole response body' : 'a response';
+    const what = failure.phase === 'body' ? 'the response body was not complete' : 'no response';
     return {
       kind: 'timeout',
       phase: failure.phase,
-      message: `${onHop}no ${waiting} within the ${failure.deadline} ms deadline`,
+      message: `${onHop}${what} within the ${failure.deadline} ms deadline`,
       durationMs,
     };
   }

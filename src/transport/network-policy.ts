@@ -45,8 +45,9 @@ export const REFUSED_IPV4: readonly Range[] = ranges({
   '6to4 relay anycast': ['192.88.99.0/24'],
   benchmarking: ['198.18.0.0/15'],
   multicast: ['224.0.0.0/4'],
-  reserved: ['240.0.0.0/4'],
+  // Before `reserved`, which contains it: the more precise name wins.
   broadcast: ['255.255.255.255/32'],
+  reserved: ['240.0.0.0/4'],
 });
 
 /**
