@@ -1,0 +1,603 @@
+/**
+ * Calls SOAP operations for Callhook: the WSDL from the cache, the operation and parameters
+ * checked against it, the envelope built and parsed by the `soap` package, every socket opened
+ * through the network policy, the whole call (WSDL load included) held to one deadline. A call
+ * never throws for a remote failure: it returns an outcome saying what happened and whether a
+ * retry may help, with the request as sent (secrets masked) and the response as received.
+ *
+ * SOAP version per port (1.2 → `application/soap+xml; action="…"`, 1.1 → `SOAPAction: "…"`),
+ * style (document wrapped, document bare, rpc) and SOAPAction all come from the WSDL's binding.
+ */
+import { Client, WSSecurity } from 'soap';
+import {
+  buildArgs,
+  checkParams,
+  faultRetryable,
+  selectOperation,
+  type SelectedOperation,
+  type SoapArg,
+  type SoapOperationSpec,
+  type SoapProblem,
+  type SoapVersion,
+  type WsdlDescription,
+} from '../domain/soap.js';
+import { MASK, secretHeader } from '../domain/integration.js';
+import type { NetworkPolicy } from './network-policy.js';
+import { createPolicyAgents, type PolicyAgents } from './safe-connect.js';
+import {
+  PreviewHttpClient,
+  RecordingHttpClient,
+  transportFailure,
+  type Exchange,
+} from './soap-http.js';
+import {
+  WsdlCache,
+  type LoadedWsdl,
+  type WsdlCacheOptions,
+  type WsdlFailure,
+} from './wsdl-cache.js';
+
+export interface SoapCallParam {
+  /** Dotted for nesting: `customer.address.city`; a numeric segment picks a list item. */
+  name: string;
+  /** Already rendered, plain text: the SOAP library escapes it for XML. */
+  value: string;
+  /** Masked in the recorded request. */
+  secret?: boolean | undefined;
+}
+
+export interface SoapCallRequest {
+  wsdlUrl: string;
+  service?: string | undefined;
+  port?: string | undefined;
+  operation: string;
+  params: readonly SoapCallParam[];
+  /** Extra HTTP headers (e.g. `Authorization`, `Idempotency-Key`, signing headers). */
+  headers?: Readonly<Record<string, string>> | undefined;
+  /** Whole-call deadline, the WSDL load included when it is not cached. */
+  timeoutMs: number;
+  /** WS-Security UsernameToken in the SOAP header. */
+  wsSecurity?:
+    | { username: string; password: string; passwordType?: 'PasswordText' | 'PasswordDigest' }
+    | undefined;
+  /** Sends to this address instead of the one the WSDL gives (which is often internal). */
+  endpoint?: string | undefined;
+}
+
+/** The request as sent, secrets masked: what the attempt log and the test endpoint show. */
+export interface SoapRequestRecord {
+  url: string;
+  method: 'POST';
+  headers: Record<string, string>;
+  body: string;
+  service: string;
+  port: string;
+  operation: string;
+  soapVersion: SoapVersion;
+  soapAction: string;
+}
+
+export interface SoapResponseRecord {
+  status: number;
+  headers: Record<string, string>;
+  body: string;
+}
+
+export interface SoapFault {
+  /** As the server wrote it: `soap:Server`, `env:Sender`, `SOAP-ENV:Client.Auth`. */
+  code: string;
+  /** SOAP 1.2 subcode, when given. */
+  subcode?: string;
+  /** faultstring (1.1) or Reason/Text (1.2). */
+  string: string;
+  /** The fault's detail, as JSON text. */
+  detail?: string;
+}
+
+interface OutcomeBase {
+  /** Whether trying again later may succeed (see docs/soap.md, "Faults and retries"). */
+  retryable: boolean;
+  /** One line for people: what happened. */
+  message: string;
+  durationMs: number;
+  request?: SoapRequestRecord;
+  response?: SoapResponseRecord;
+}
+
+/**
+ * What one call came to:
+ * - `success`: HTTP 2xx with a SOAP body and no fault; `result` is the parsed output
+ *   (IVR variables read dotted paths into it);
+ * - `fault`: a SOAP Fault (whatever the HTTP status); Server/Receiver retryable;
+ * - `http_error`: a non-2xx answer without a fault; 408, 429 and 5xx retryable;
+ * - `invalid_response`: a 2xx answer that is not a SOAP envelope;
+ * - `timeout`, `network_error`: retryable; `refused`: the network policy said no;
+ * - `wsdl_unreachable` (retryable), `wsdl_invalid`: the WSDL could not be used;
+ * - `invalid`: the call itself does not fit the WSDL (unknown operation or parameter, a header
+ *   value with a line break); `problems` says where.
+ */
+export type SoapOutcome =
+  | (OutcomeBase & {
+      kind: 'success';
+      request: SoapRequestRecord;
+      response: SoapResponseRecord;
+      result: unknown;
+    })
+  | (OutcomeBase & {
+      kind: 'fault';
+      request: SoapRequestRecord;
+      response: SoapResponseRecord;
+      fault: SoapFault;
+    })
+  | (OutcomeBase & {
+      kind: 'http_error' | 'invalid_response';
+      request: SoapRequestRecord;
+      response: SoapResponseRecord;
+    })
+  | (OutcomeBase & { kind: 'timeout' | 'network_error' | 'refused' })
+  | (OutcomeBase & { kind: 'wsdl_unreachable' | 'wsdl_invalid'; wsdl: WsdlFailure })
+  | (OutcomeBase & { kind: 'invalid'; problems: SoapProblem[] });
+
+export type SoapPreview =
+  | {
+      ok: true;
+      request: SoapRequestRecord;
+      operation: SoapOperationSpec;
+      /** Required inputs no parameter fills. */
+      warnings: SoapProblem[];
+    }
+  | { ok: false; outcome: SoapOutcome };
+
+export type DescribeResult =
+  { ok: true; description: WsdlDescription } | { ok: false; failure: WsdlFailure };
+
+export interface SoapClientOptions {
+  policy: NetworkPolicy;
+  /** Share agents with other code; by default the client makes (and closes) its own. */
+  agents?: PolicyAgents;
+  cache?: Omit<WsdlCacheOptions, 'agents'>;
+}
+
+/** An outcome before its duration is known (Omit that keeps the union apart). */
+type PendingOutcome = SoapOutcome extends infer T
+  ? T extends unknown
+    ? Omit<T, 'durationMs'>
+    : never
+  : never;
+
+interface Prepared {
+  loaded: LoadedWsdl;
+  selected: SelectedOperation;
+  args: SoapArg | null;
+  headers: Record<string, string>;
+  warnings: SoapProblem[];
+}
+
+type SoapMethod = (
+  args: unknown,
+  callback: (error: unknown, result: unknown) => void,
+  options: Record<string, unknown>,
+  extraHeaders: Record<string, string>,
+) => void;
+
+export class SoapClient {
+  readonly wsdls: WsdlCache;
+  private readonly agents: PolicyAgents;
+  private readonly ownsAgents: boolean;
+
+  constructor(options: SoapClientOptions) {
+    this.ownsAgents = options.agents === undefined;
+    this.agents = options.agents ?? createPolicyAgents(options.policy);
+    this.wsdls = new WsdlCache({ ...options.cache, agents: this.agents });
+  }
+
+  /**
+   * Services, ports, operations and their input parameters, from the cache when fresh.
+   *
+   * ### Examples
+   * ```ts
+   * const found = await soap.describe('https://erp.example/ws?wsdl');
+   * if (found.ok) found.description.services[0]?.ports[0]?.operations.map((op) => op.name);
+   * ```
+   */
+  async describe(wsdlUrl: string): Promise<DescribeResult> {
+    const result = await this.wsdls.get(wsdlUrl);
+    return result.ok
+      ? { ok: true, description: result.loaded.description }
+      : { ok: false, failure: result.failure };
+  }
+
+  /** Re-fetches the WSDL now (the console's refresh action). */
+  async refresh(wsdlUrl: string): Promise<DescribeResult> {
+    const result = await this.wsdls.refresh(wsdlUrl);
+    return result.ok
+      ? { ok: true, description: result.loaded.description }
+      : { ok: false, failure: result.failure };
+  }
+
+  /**
+   * Calls the operation. Never throws for remote failures (see SoapOutcome).
+   *
+   * ### Examples
+   * ```ts
+   * const outcome = await soap.call({
+   *   wsdlUrl, operation: 'CreateTicket', timeoutMs: 5000,
+   *   params: [{ name: 'customer.phone', value: '+15551234567' }, { name: 'note', value: 'a < b' }],
+   * });
+   * if (outcome.kind === 'success') outcome.result; // { CreateTicketResult: { TicketId: 'T-1' } }
+   * ```
+   */
+  async call(request: SoapCallRequest): Promise<SoapOutcome> {
+    const started = performance.now();
+    const elapsed = (): number => Math.round(performance.now() - started);
+    const abort = new AbortController();
+    let expired = false;
+    let onExpire: () => void = () => undefined;
+    const expiry = new Promise<'expired'>((resolve) => (onExpire = () => resolve('expired')));
+    const timer = setTimeout(() => {
+      expired = true;
+      abort.abort();
+      onExpire();
+    }, request.timeoutMs);
+    try {
+      const prepared = await Promise.race([this.prepare(request), expiry]);
+      if (prepared === 'expired') {
+        return {
+          kind: 'timeout',
+          retryable: true,
+          message: `the WSDL ${request.wsdlUrl} was not loaded within the ${request.timeoutMs} ms timeout`,
+          durationMs: elapsed(),
+        };
+      }
+      if (!prepared.ok) return { ...prepared.outcome, durationMs: elapsed() } as SoapOutcome;
+      const http = new RecordingHttpClient(this.agents);
+      const remaining = Math.max(1, request.timeoutMs - elapsed());
+      const invoked = await Promise.race([
+        invoke(prepared.value, request, http, { signal: abort.signal, timeout: remaining }),
+        expiry,
+      ]);
+      const record = recordOf(http.exchange, prepared.value, request);
+      if (invoked === 'expired' || (expired && invoked.error !== null)) {
+        return {
+          kind: 'timeout',
+          retryable: true,
+          message: `no answer within the ${request.timeoutMs} ms timeout`,
+          durationMs: elapsed(),
+          ...(record === undefined ? {} : { request: record }),
+        };
+      }
+      return classify(invoked, http.exchange, record, elapsed());
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  /**
+   * The request `call` would send (secrets masked), without sending it: for the test endpoint.
+   * Loads the WSDL if needed, within `timeoutMs`.
+   */
+  async preview(request: SoapCallRequest): Promise<SoapPreview> {
+    const prepared = await this.prepare(request);
+    if (!prepared.ok)
+      return { ok: false, outcome: { ...prepared.outcome, durationMs: 0 } as SoapOutcome };
+    const http = new PreviewHttpClient(this.agents);
+    const invoked = await invoke(prepared.value, request, http, {});
+    const record = recordOf(http.exchange, prepared.value, request);
+    if (record === undefined) {
+      return { ok: false, outcome: buildFailure(invoked.error) };
+    }
+    return {
+      ok: true,
+      request: record,
+      operation: prepared.value.selected.operation,
+      warnings: prepared.value.warnings,
+    };
+  }
+
+  /** Closes idle keep-alive sockets (when the agents are the client's own). */
+  close(): void {
+    if (!this.ownsAgents) return;
+    this.agents.httpAgent.destroy();
+    this.agents.httpsAgent.destroy();
+  }
+
+  private async prepare(
+    request: SoapCallRequest,
+  ): Promise<{ ok: true; value: Prepared } | { ok: false; outcome: PendingOutcome }> {
+    const wsdl = await this.wsdls.get(request.wsdlUrl);
+    if (!wsdl.ok) {
+      const { failure } = wsdl;
+      const where =
+        failure.documentUrl === failure.wsdlUrl
+          ? failure.wsdlUrl
+          : `${failure.documentUrl} (imported by ${failure.wsdlUrl})`;
+      const base = { retryable: failure.retryable, message: `WSDL ${where}: ${failure.message}` };
+      return {
+        ok: false,
+        outcome:
+          failure.kind === 'refused'
+            ? { kind: 'refused', ...base }
+            : { kind: failure.kind, ...base, wsdl: failure },
+      };
+    }
+    const invalid = (problems: SoapProblem[]) =>
+      ({
+        ok: false,
+        outcome: {
+          kind: 'invalid',
+          retryable: false,
+          message: problems.map((p) => `${p.field}: ${p.message}`).join('; '),
+          problems,
+        },
+      }) as const;
+    const found = selectOperation(wsdl.loaded.description, request);
+    if (!found.ok) return invalid([found.problem]);
+    const { operation } = found.selected;
+    const checked = checkParams(operation, request.params);
+    const headerProblems = checkHeaders(request.headers ?? {});
+    if (checked.problems.length > 0 || headerProblems.length > 0) {
+      return invalid([...checked.problems, ...headerProblems]);
+    }
+    const args =
+      operation.simpleInput === true
+        ? (request.params[0]?.value ?? '')
+        : buildArgs(request.params, operation);
+    return {
+      ok: true,
+      value: {
+        loaded: wsdl.loaded,
+        selected: found.selected,
+        args,
+        headers: { ...request.headers },
+        warnings: checked.warnings,
+      },
+    };
+  }
+}
+
+function checkHeaders(headers: Readonly<Record<string, string>>): SoapProblem[] {
+  const problems: SoapProblem[] = [];
+  for (const [name, value] of Object.entries(headers)) {
+    if (!/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(name)) {
+      problems.push({ field: `headers.${name}`, message: 'is not a valid HTTP header name' });
+    } else if (/[\r\n\0]/.test(value)) {
+      // Never sent: a line break would split it into two headers.
+      problems.push({ field: `headers.${name}`, message: 'the value contains CR, LF or NUL' });
+    }
+  }
+  return problems;
+}
+
+/** Builds a per-call Client over the cached WSDL and runs the operation on it. */
+function invoke(
+  prepared: Prepared,
+  request: SoapCallRequest,
+  http: RecordingHttpClient,
+  exoptions: Record<string, unknown>,
+): Promise<{ error: unknown; result: unknown }> {
+  const { service, port, operation } = prepared.selected;
+  return new Promise((resolve) => {
+    try {
+      // The Client writes the SOAP version into the shared WSDL's options; building the
+      // envelope right after, in the same tick, keeps concurrent calls from mixing versions.
+      const client = new Client(prepared.loaded.wsdl, request.endpoint, {
+        httpClient: http,
+        forceSoap12Headers: port.soapVersion === '1.2',
+      });
+      if (operation.soapAction !== '') client.setSOAPAction(operation.soapAction);
+      if (request.wsSecurity !== undefined) {
+        const { username, password, passwordType } = request.wsSecurity;
+        client.setSecurity(
+          new WSSecurity(username, password, { passwordType: passwordType ?? 'PasswordText' }),
+        );
+      }
+      const ports = (
+        client as unknown as Record<string, Record<string, Record<string, SoapMethod>>>
+      )[service.name];
+      const method = ports?.[port.name]?.[operation.name];
+      if (method === undefined) {
+        resolve({
+          error: new Error(`operation ${operation.name} is missing from the parsed WSDL`),
+          result: null,
+        });
+        return;
+      }
+      method(
+        prepared.args,
+        (error, result) => resolve({ error: error ?? null, result }),
+        exoptions,
+        prepared.headers,
+      );
+    } catch (error) {
+      resolve({ error, result: null });
+    }
+  });
+}
+
+function recordOf(
+  exchange: Exchange,
+  prepared: Prepared,
+  request: SoapCallRequest,
+): SoapRequestRecord | undefined {
+  if (exchange.request === undefined) return undefined;
+  const { service, port, operation } = prepared.selected;
+  const secretHeaders = new Set(
+    Object.keys(request.headers ?? {})
+      .filter((name) => secretHeader(name))
+      .map((name) => name.toLowerCase()),
+  );
+  const headers: Record<string, string> = {};
+  for (const [name, value] of Object.entries(exchange.request.headers)) {
+    headers[name] = secretHeaders.has(name.toLowerCase()) ? MASK : value;
+  }
+  let body = exchange.request.body.replace(
+    /(<(\w+:)?Password\b[^>]*>)[^<]*(<\/(\w+:)?Password>)/g,
+    `$1${MASK}$3`,
+  );
+  for (const param of request.params) {
+    if (param.secret !== true || param.value === '') continue;
+    // A parameter's value is the whole text of its element.
+    body = body.split(`>${escapeXml(param.value)}<`).join(`>${MASK}<`);
+  }
+  return {
+    url: exchange.request.url,
+    method: 'POST',
+    headers,
+    body,
+    service: service.name,
+    port: port.name,
+    operation: operation.name,
+    soapVersion: port.soapVersion,
+    soapAction: operation.soapAction,
+  };
+}
+
+function escapeXml(value: string): string {
+  return value
+    .replace(/&/g, '&amp;')
+    .replace(/</g, '&lt;')
+    .replace(/>/g, '&gt;')
+    .replace(/"/g, '&quot;')
+    .replace(/'/g, '&apos;');
+}
+
+function classify(
+  invoked: { error: unknown; result: unknown },
+  exchange: Exchange,
+  request: SoapRequestRecord | undefined,
+  durationMs: number,
+): SoapOutcome {
+  const response = exchange.response;
+  if (request === undefined || response === undefined) {
+    return {
+      ...buildFailure(invoked.error),
+      durationMs,
+      ...(request === undefined ? {} : { request }),
+    };
+  }
+  const base = { durationMs, request, response };
+  const fault = faultOf(invoked.error);
+  if (fault !== undefined) {
+    const retryable = faultRetryable(fault.code);
+    return {
+      kind: 'fault',
+      ...base,
+      fault,
+      retryable,
+      message: `SOAP fault ${fault.code}${fault.subcode === undefined ? '' : ` (${fault.subcode})`}: ${fault.string}`,
+    };
+  }
+  const status = response.status;
+  if (status < 200 || status > 299) {
+    return {
+      kind: 'http_error',
+      ...base,
+      retryable: status >= 500 || status === 408 || status === 429,
+      message: `HTTP ${status} without a SOAP fault`,
+    };
+  }
+  if (invoked.error !== null) {
+    const text = invoked.error instanceof Error ? invoked.error.message : String(invoked.error);
+    return {
+      kind: 'invalid_response',
+      ...base,
+      retryable: false,
+      message: `HTTP ${status}, but the body is not a SOAP answer: ${text.split('\n')[0] ?? ''}`,
+    };
+  }
+  return {
+    kind: 'success',
+    ...base,
+    retryable: false,
+    result: simplify(invoked.result ?? null),
+    message: `HTTP ${status}`,
+  };
+}
+
+/** A failure before any response: the policy, the network, or the library refusing the input. */
+function buildFailure(error: unknown): SoapOutcome {
+  const errorCode = (error as { code?: unknown } | null)?.code;
+  const fromAxios =
+    typeof errorCode === 'string' || (error as { isAxiosError?: unknown })?.isAxiosError === true;
+  if (!fromAxios && error instanceof Error && !(error as { cause?: unknown }).cause) {
+    return {
+      kind: 'invalid',
+      retryable: false,
+      durationMs: 0,
+      message: `the SOAP library could not build the request: ${error.message}`,
+      problems: [{ field: 'config.params', message: error.message }],
+    };
+  }
+  const failure = transportFailure(error, false);
+  if (failure.kind === 'refused') {
+    return { kind: 'refused', retryable: false, durationMs: 0, message: failure.message };
+  }
+  if (failure.kind === 'timeout') {
+    return { kind: 'timeout', retryable: true, durationMs: 0, message: failure.message };
+  }
+  return {
+    kind: 'network_error',
+    retryable: failure.kind === 'network_error',
+    durationMs: 0,
+    message: failure.message,
+  };
+}
+
+/** The Fault the soap package found in the answer (it throws with the parsed envelope). */
+function faultOf(error: unknown): SoapFault | undefined {
+  const root = (error as { root?: unknown } | null)?.root as
+    { Envelope?: { Body?: { Fault?: Record<string, unknown> } } } | undefined;
+  const fault = root?.Envelope?.Body?.Fault;
+  if (fault === undefined || fault === null || typeof fault !== 'object') return undefined;
+  const detailOf = (value: unknown): { detail?: string } =>
+    value === undefined
+      ? {}
+      : { detail: typeof value === 'string' ? value : JSON.stringify(value) };
+  if ('faultcode' in fault || 'faultstring' in fault) {
+    return {
+      code: text(fault['faultcode']),
+      string: text(fault['faultstring']),
+      ...detailOf(fault['detail']),
+    };
+  }
+  const code = fault['Code'] as { Value?: unknown; Subcode?: { Value?: unknown } } | undefined;
+  const reason = fault['Reason'] as { Text?: unknown } | undefined;
+  const subcode = code?.Subcode?.Value;
+  return {
+    code: text(code?.Value),
+    ...(subcode === undefined ? {} : { subcode: text(subcode) }),
+    string: text(reason?.Text),
+    ...detailOf(fault['Detail']),
+  };
+}
+
+/**
+ * rpc/encoded answers type every value (`<receipt xsi:type="xsd:string">R-1</receipt>`), which
+ * the soap package parses as `{attributes: {'xsi:type'}, $value}`; IVR variables want `R-1`.
+ */
+function simplify(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(simplify);
+  if (value === null || typeof value !== 'object') return value;
+  const record = value as Record<string, unknown>;
+  const keys = Object.keys(record);
+  const attributes = record['attributes'];
+  if (
+    keys.length === 2 &&
+    '$value' in record &&
+    attributes !== null &&
+    typeof attributes === 'object' &&
+    Object.keys(attributes).every((name) => name.endsWith(':type'))
+  ) {
+    return record['$value'];
+  }
+  return Object.fromEntries(keys.map((key) => [key, simplify(record[key])]));
+}
+
+/** Text of a parsed element: a string, or `{$value}` when it had attributes (`xml:lang`). */
+function text(value: unknown): string {
+  if (Array.isArray(value)) return text(value[0]);
+  if (value !== null && typeof value === 'object' && '$value' in value) {
+    return String((value as { $value: unknown }).$value);
+  }
+  return value === undefined || value === null ? '' : String(value);
+}

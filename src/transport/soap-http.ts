@@ -1,0 +1,158 @@
+/**
+ * How the `soap` package reaches the network here: its own HttpClient (axios), handed the
+ * policy-checked Node agents of safe-connect.ts, no proxy from the environment, size caps, and
+ * a recording of the exchange, so Callhook's attempt log shows the request exactly as sent and
+ * the response exactly as received. Also: turning the errors that come out of it into reasons.
+ */
+import { HttpClient } from 'soap';
+import type { PolicyAgents } from './safe-connect.js';
+
+/** Request and response bodies larger than this are refused (a SOAP answer is never this big). */
+export const MAX_SOAP_RESPONSE_BYTES = 16 * 1024 * 1024;
+
+export interface Exchange {
+  request?: { url: string; headers: Record<string, string>; body: string };
+  response?: { status: number; headers: Record<string, string>; body: string };
+}
+
+type Callback = (error: unknown, response?: unknown, body?: unknown) => unknown;
+type Headers = Record<string, unknown>;
+
+/** What axios needs so every socket goes through the network policy. */
+function transportOptions(agents: PolicyAgents, maxRedirects: number): Record<string, unknown> {
+  return {
+    httpAgent: agents.httpAgent,
+    httpsAgent: agents.httpsAgent,
+    // A proxy from the environment would be the only address the policy checks.
+    proxy: false,
+    maxRedirects,
+    maxContentLength: MAX_SOAP_RESPONSE_BYTES,
+    maxBodyLength: MAX_SOAP_RESPONSE_BYTES,
+  };
+}
+
+/**
+ * The soap package's HttpClient, pinned to the policy agents, recording what it sends and
+ * receives in `exchange`. One instance per call (or per WSDL load), so the recording is that
+ * call's. Redirects are not followed for SOAP calls: axios would turn a redirected POST into a
+ * GET; a 3xx is reported as it is.
+ */
+export class RecordingHttpClient extends HttpClient {
+  readonly exchange: Exchange = {};
+
+  constructor(
+    private readonly agents: PolicyAgents,
+    private readonly extra: Record<string, unknown> = {},
+    private readonly maxRedirects = 0,
+  ) {
+    super({});
+  }
+
+  override buildRequest(rurl: string, data: unknown, exheaders?: Headers, exoptions: Headers = {}) {
+    const options = super.buildRequest(rurl, data, exheaders, {
+      ...exoptions,
+      ...this.extra,
+      ...transportOptions(this.agents, this.maxRedirects),
+    }) as { url: string; headers: Headers; data: unknown };
+    this.exchange.request = {
+      url: options.url,
+      headers: plainHeaders(options.headers),
+      body: typeof options.data === 'string' ? options.data : '',
+    };
+    return options;
+  }
+
+  override request(
+    rurl: string,
+    data: unknown,
+    callback: Callback,
+    exheaders?: Headers,
+    exoptions?: Headers,
+  ): ReturnType<HttpClient['request']> {
+    return super.request(
+      rurl,
+      data,
+      (error: unknown, response?: unknown, body?: unknown) => {
+        const res = response as { status?: unknown; headers?: unknown } | undefined;
+        if (error === null && typeof res?.status === 'number') {
+          this.exchange.response = {
+            status: res.status,
+            headers: plainHeaders(res.headers),
+            body: typeof body === 'string' ? body : '',
+          };
+        }
+        return callback(error, response, body);
+      },
+      exheaders,
+      exoptions,
+    );
+  }
+}
+
+/** Never sends: records the request the soap package built, then ends the call with `error`. */
+export class PreviewHttpClient extends RecordingHttpClient {
+  static readonly STOP = new Error('preview: not sent');
+
+  override request(
+    rurl: string,
+    data: unknown,
+    callback: Callback,
+    exheaders?: Headers,
+    exoptions?: Headers,
+  ): ReturnType<HttpClient['request']> {
+    this.buildRequest(rurl, data, exheaders, exoptions);
+    callback(PreviewHttpClient.STOP);
+    // The soap package ignores what request() returns on this path.
+    return Promise.resolve() as unknown as ReturnType<HttpClient['request']>;
+  }
+}
+
+export function plainHeaders(headers: unknown): Record<string, string> {
+  const out: Record<string, string> = {};
+  if (headers === null || typeof headers !== 'object') return out;
+  const source =
+    typeof (headers as { toJSON?: unknown }).toJSON === 'function'
+      ? ((headers as { toJSON(): unknown }).toJSON() as Record<string, unknown>)
+      : (headers as Record<string, unknown>);
+  for (const [name, value] of Object.entries(source)) {
+    if (value === undefined || value === null) continue;
+    out[name] = Array.isArray(value) ? value.map(String).join(', ') : String(value);
+  }
+  return out;
+}
+
+export type TransportFailure =
+  | { kind: 'refused'; message: string }
+  | { kind: 'timeout'; message: string }
+  | { kind: 'network_error'; message: string }
+  | { kind: 'too_large'; message: string };
+
+/**
+ * What went wrong below HTTP: the policy refused the address, the deadline passed, the body was
+ * too large, or the connection failed (refused, reset, DNS).
+ */
+export function transportFailure(error: unknown, deadlinePassed: boolean): TransportFailure {
+  const err = error as { code?: unknown; message?: unknown; reason?: unknown; cause?: unknown };
+  const cause = (err.cause ?? {}) as { code?: unknown; reason?: unknown };
+  const code = typeof err.code === 'string' ? err.code : '';
+  const message = typeof err.message === 'string' ? err.message : String(error);
+  if (code === 'ERR_CALLHOOK_NETWORK_POLICY' || cause.code === 'ERR_CALLHOOK_NETWORK_POLICY') {
+    const reason = typeof cause.reason === 'string' ? cause.reason : message;
+    return { kind: 'refused', message: reason };
+  }
+  if (
+    deadlinePassed ||
+    code === 'ECONNABORTED' ||
+    code === 'ETIMEDOUT' ||
+    code === 'ERR_CANCELED'
+  ) {
+    return { kind: 'timeout', message };
+  }
+  if (/maxContentLength|maxBodyLength/.test(message)) {
+    return {
+      kind: 'too_large',
+      message: `the answer is larger than ${MAX_SOAP_RESPONSE_BYTES} bytes`,
+    };
+  }
+  return { kind: 'network_error', message: code === '' ? message : `${code}: ${message}` };
+}
