@@ -31,6 +31,9 @@ import { AccountStore } from './store/account-store.js';
 import { campaignsRoutes } from './api/campaigns.routes.js';
 import { CampaignStore } from './store/campaign-store.js';
 import { IntegrationStore } from './store/integration-store.js';
+import { integrationsRoutes } from './api/integrations.routes.js';
+import { checkIntegration } from './api/integration-check.js';
+import { SecretBox, loadSecretKey } from './security/secret-box.js';
 
 export interface AppDeps {
   config: Config;
@@ -38,6 +41,8 @@ export interface AppDeps {
   logger: Logger;
   /** Injected in tests to drive sign-in throttling with a fake clock. */
   loginThrottle?: LoginThrottle;
+  /** Seals secrets at rest; built from CALLHOOK_SECRET_KEY or the data dir's key file if absent. */
+  secretBox?: SecretBox;
 }
 
 export type App = FastifyInstance<
@@ -93,7 +98,13 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   await app.register(rolesRoutes, { accounts });
   await app.register(apiKeysRoutes, { accounts });
 
+  const secretBox = deps.secretBox ?? new SecretBox(loadSecretKey(deps.config).key);
   const integrations = new IntegrationStore(deps.store);
+  await app.register(integrationsRoutes, {
+    integrations,
+    sealer: secretBox,
+    check: checkIntegration,
+  });
   const campaigns = new CampaignStore(deps.store.db);
   await app.register(campaignsRoutes, { store: deps.store, campaigns, integrations });
   return app;

@@ -3,6 +3,7 @@
  * named by field (all at once), templates checked by the token language, secrets sealed.
  */
 import { Value } from 'typebox/value';
+import { Settings } from 'typebox/system';
 import type { TSchema } from 'typebox';
 import type { ErrorDetail } from '../errors.js';
 import { HttpConfigIn, OptionsIn, SoapConfigIn } from './integrations.schemas.js';
@@ -13,6 +14,9 @@ import type {
   SoapConfig,
 } from '../domain/integration.js';
 import { parseHeaderLines } from '../domain/integration.js';
+
+// Report every problem of a definition, not only the first few (typebox stops at 8 by default).
+Settings.Set({ maxErrors: 200 });
 
 interface SchemaIssue {
   keyword: string;
@@ -40,9 +44,8 @@ export function checkShape<T>(
       for (const name of (issue.params['additionalProperties'] as string[] | undefined) ?? []) {
         problems.push({ field: `${base}.${name}`, message: 'is not a known field' });
       }
-    } else if (issue.keyword === 'anyOf' && problems.some((p) => p.field === base)) {
-      continue;
-    } else {
+    } else if (!problems.some((p) => p.field === base)) {
+      // One message per field: a union reports each branch it tried.
       problems.push({ field: base, message: issue.message });
     }
   }

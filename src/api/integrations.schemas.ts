@@ -1,5 +1,6 @@
 /** Integration shapes of the API (SPEC §2, §8.1), for validation and the OpenAPI document. */
 import { Type, type Static } from 'typebox';
+import { HTTP_METHODS, RESPONSE_ENCODINGS } from '../domain/integration.js';
 
 const Template = (description: string, maxLength = 65_536) =>
   Type.String({ maxLength, description });
@@ -7,16 +8,7 @@ const Template = (description: string, maxLength = 65_536) =>
 export const HttpConfigIn = Type.Object(
   {
     url: Template('Remote URL template; must render to an absolute http: or https: URL', 8192),
-    method: Type.Union(
-      [
-        Type.Literal('GET'),
-        Type.Literal('POST'),
-        Type.Literal('PUT'),
-        Type.Literal('DELETE'),
-        Type.Literal('PATCH'),
-      ],
-      { default: 'POST' },
-    ),
+    method: Type.Enum(HTTP_METHODS, { default: 'POST' }),
     body: Type.String({
       maxLength: 262_144,
       default: '',
@@ -27,10 +19,7 @@ export const HttpConfigIn = Type.Object(
       default: '',
       description: 'One `Name: value` per line; values are templates',
     }),
-    responseEncoding: Type.Union(
-      [Type.Literal('json'), Type.Literal('xml'), Type.Literal('text')],
-      { default: 'json' },
-    ),
+    responseEncoding: Type.Enum(RESPONSE_ENCODINGS, { default: 'json' }),
     maxRedirects: Type.Integer({ minimum: 0, maximum: 10, default: 0 }),
   },
   { additionalProperties: false },

@@ -122,6 +122,46 @@ const CASES: Record<string, Case> = {
     status: 204,
     otherOwner: async (c) => ({ url: `/api/v1/api-keys/${await c.newKeyId(c.other)}` }),
   },
+  'GET /api/v1/integrations': { ok: () => ({ url: '/api/v1/integrations' }), status: 200 },
+  'POST /api/v1/integrations': {
+    ok: () => ({
+      url: '/api/v1/integrations',
+      payload: { name: 'CRM', type: 'http', config: { url: 'https://crm.example/x' } },
+    }),
+    status: 201,
+  },
+  'GET /api/v1/integrations/:id': {
+    ok: async (c) => ({ url: `/api/v1/integrations/${await c.newIntegrationId(c.owner)}` }),
+    status: 200,
+    otherOwner: async (c) => ({ url: `/api/v1/integrations/${await c.newIntegrationId(c.other)}` }),
+  },
+  'PUT /api/v1/integrations/:id': {
+    ok: async (c) => ({
+      url: `/api/v1/integrations/${await c.newIntegrationId(c.owner)}`,
+      payload: { name: 'CRM', config: { url: 'https://crm.example/y' } },
+    }),
+    status: 200,
+    otherOwner: async (c) => ({
+      url: `/api/v1/integrations/${await c.newIntegrationId(c.other)}`,
+      payload: { name: 'CRM', config: { url: 'https://crm.example/y' } },
+    }),
+  },
+  'PATCH /api/v1/integrations/:id': {
+    ok: async (c) => ({
+      url: `/api/v1/integrations/${await c.newIntegrationId(c.owner)}`,
+      payload: { name: 'x' },
+    }),
+    status: 200,
+    otherOwner: async (c) => ({
+      url: `/api/v1/integrations/${await c.newIntegrationId(c.other)}`,
+      payload: { name: 'x' },
+    }),
+  },
+  'DELETE /api/v1/integrations/:id': {
+    ok: async (c) => ({ url: `/api/v1/integrations/${await c.newIntegrationId(c.owner)}` }),
+    status: 204,
+    otherOwner: async (c) => ({ url: `/api/v1/integrations/${await c.newIntegrationId(c.other)}` }),
+  },
   'GET /api/v1/campaigns': { ok: () => ({ url: '/api/v1/campaigns' }), status: 200 },
   'POST /api/v1/campaigns': {
     ok: () => ({ url: '/api/v1/campaigns', payload: { name: 'Spring', type: 'voice' } }),

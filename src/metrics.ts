@@ -1,0 +1,79 @@
+/**
+ * Prometheus metrics (`GET /metrics`). One registry per app instance, so tests and several apps
+ * in one process do not share counters. Gauges that describe the queue are collected from the
+ * store at scrape time (`collectQueue`), so every process reports the shared truth.
+ */
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+export interface QueueSnapshot {
+  pending: number;
+  oldestPendingAgeSeconds: number;
+  openCircuits: number;
+}
+
+export class Metrics {
+  readonly registry = new Registry();
+
+  readonly deliveries = new Counter({
+    name: 'callhook_deliveries_total',
+    help: 'Deliveries that reached a final state or were scheduled for retry, by integration and outcome',
+    labelNames: ['integration', 'outcome'] as const,
+    registers: [this.registry],
+  });
+
+  readonly attemptDuration = new Histogram({
+    name: 'callhook_attempt_duration_seconds',
+    help: 'Duration of delivery attempts (request sent to response read), by integration type',
+    labelNames: ['type'] as const,
+    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+    registers: [this.registry],
+  });
+
+  readonly eventsIngested = new Counter({
+    name: 'callhook_events_ingested_total',
+    help: 'Call events accepted, duplicated or rejected at ingest',
+    labelNames: ['result'] as const,
+    registers: [this.registry],
+  });
+
+  readonly ivrInvocations = new Counter({
+    name: 'callhook_ivr_invocations_total',
+    help: 'IVR invocations by outcome',
+    labelNames: ['outcome'] as const,
+    registers: [this.registry],
+  });
+
+  constructor(collectQueue?: () => Promise<QueueSnapshot>) {
+    collectDefaultMetrics({ register: this.registry, prefix: 'callhook_process_' });
+    if (collectQueue !== undefined) {
+      let snapshot: Promise<QueueSnapshot> | undefined;
+      // One store query per scrape, shared by the three gauges.
+      const read = () =>
+        (snapshot ??= collectQueue().finally(() => setImmediate(() => (snapshot = undefined))));
+      new Gauge({
+        name: 'callhook_queue_depth',
+        help: 'Pending deliveries',
+        registers: [this.registry],
+        async collect() {
+          this.set((await read()).pending);
+        },
+      });
+      new Gauge({
+        name: 'callhook_queue_oldest_pending_age_seconds',
+        help: 'Age of the oldest pending delivery that is due',
+        registers: [this.registry],
+        async collect() {
+          this.set((await read()).oldestPendingAgeSeconds);
+        },
+      });
+      new Gauge({
+        name: 'callhook_open_circuits',
+        help: 'Integrations whose circuit is open',
+        registers: [this.registry],
+        async collect() {
+          this.set((await read()).openCircuits);
+        },
+      });
+    }
+  }
+}

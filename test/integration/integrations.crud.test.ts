@@ -1,0 +1,226 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { createTestApp, type TestApp, type TestUser } from '../helpers/app.js';
+import { DIALECTS } from '../helpers/store.js';
+
+const crmPush = {
+  name: 'CRM push',
+  description: 'end of call to the CRM',
+  type: 'http',
+  config: {
+    url: 'https://crm.example/calls?phone={{contact.phone}}',
+    method: 'POST',
+    headers: 'Content-Type: application/json\nAuthorization: Bearer s3cr3t-token-value',
+    body: '{"status": "{{call.status}}", "name": "{{contact.firstName}}"}',
+    responseEncoding: 'json',
+  },
+  options: {
+    timeoutMs: 5000,
+    retry: { maxAttempts: 8 },
+    signing: { secret: `whsec_${Buffer.alloc(32, 7).toString('base64')}` },
+  },
+};
+
+describe.each(DIALECTS)('integrations on %s', (backend) => {
+  let t: TestApp | undefined;
+  let alice: TestUser;
+  afterEach(async () => {
+    await t?.close();
+    t = undefined;
+  });
+  const setup = async () => {
+    t = await createTestApp(backend);
+    alice = await t.user({ grants: ['integration'] });
+  };
+  const call = (
+    method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE',
+    url: string,
+    payload?: object,
+    who = alice,
+  ) =>
+    t!.app.inject({
+      method,
+      url,
+      headers: who.headers,
+      ...(payload === undefined ? {} : { payload }),
+    });
+
+  it('creates an integration with defaults, masks its secrets in every read', async () => {
+    await setup();
+    const res = await call('POST', '/api/v1/integrations', crmPush);
+    expect(res.statusCode, res.body).toBe(201);
+    const created = res.json();
+    expect(created).toMatchObject({
+      name: 'CRM push',
+      type: 'http',
+      version: 1,
+      enabled: true,
+      ownerId: alice.id,
+      config: {
+        method: 'POST',
+        maxRedirects: 0,
+        headers: 'Content-Type: application/json\nAuthorization: ••••',
+      },
+      options: {
+        timeoutMs: 5000,
+        retry: { maxAttempts: 8 },
+        responseVariables: [],
+        signing: { secret: '••••' },
+      },
+    });
+    const read = await call('GET', `/api/v1/integrations/${created.id}`);
+    const list = await call('GET', '/api/v1/integrations');
+    for (const body of [res.body, read.body, list.body]) {
+      expect(body).not.toContain('s3cr3t-token-value');
+      expect(body).not.toContain('whsec_');
+    }
+    expect(list.json().items).toHaveLength(1);
+  });
+
+  it('keeps a secret when an edit sends it back masked, and makes each update a new version', async () => {
+    await setup();
+    const created = (await call('POST', '/api/v1/integrations', crmPush)).json();
+    const patched = await call('PATCH', `/api/v1/integrations/${created.id}`, {
+      config: { url: 'https://crm.example/v2/calls' },
+    });
+    expect(patched.statusCode, patched.body).toBe(200);
+    expect(patched.json()).toMatchObject({
+      version: 2,
+      config: { url: 'https://crm.example/v2/calls' },
+    });
+    const stored = await t!.store.store.db
+      .selectFrom('integration_versions')
+      .select(['version', 'config', 'options'])
+      .where('integration_id', '=', created.id)
+      .orderBy('version')
+      .execute();
+    expect(stored.map((v) => v.version)).toEqual([1, 2]);
+    // The sealed Authorization value was carried over (not the mask, not re-typed).
+    const v2 = JSON.parse(stored[1]!.config) as { headers: string };
+    expect(v2.headers).toMatch(/^Content-Type: application\/json\nAuthorization: enc:v1:/);
+    expect(JSON.parse(stored[1]!.options).signing.secret).toMatch(/^enc:v1:/);
+
+    const replaced = await call('PUT', `/api/v1/integrations/${created.id}`, {
+      name: 'CRM push',
+      config: { ...crmPush.config, headers: 'Authorization: ••••\nX-Tenant: ••••' },
+    });
+    expect(replaced.statusCode).toBe(400);
+    expect(replaced.json().error.details).toEqual([
+      {
+        field: 'config.headers',
+        line: 2,
+        message: '"••••" keeps a stored secret, but there is none here: type the value',
+      },
+    ]);
+  });
+
+  it('stores no secret as plain text in the database', async () => {
+    await setup();
+    await call('POST', '/api/v1/integrations', crmPush);
+    if (backend === 'sqlite') {
+      await t!.store.store.close();
+      const files = fs.readdirSync(t!.store.location).map((f) => path.join(t!.store.location, f));
+      const bytes = Buffer.concat(
+        files.filter((f) => fs.statSync(f).isFile()).map((f) => fs.readFileSync(f)),
+      );
+      expect(bytes.includes('s3cr3t-token-value')).toBe(false);
+      expect(bytes.includes(crmPush.options.signing.secret)).toBe(false);
+      expect(bytes.includes('crm.example')).toBe(true);
+    } else {
+      const rows = await t!.store.store.db.selectFrom('integration_versions').selectAll().execute();
+      expect(JSON.stringify(rows)).not.toContain('s3cr3t-token-value');
+    }
+  });
+
+  it('names every wrong field at once', async () => {
+    await setup();
+    const res = await call('POST', '/api/v1/integrations', {
+      name: 'bad',
+      type: 'http',
+      config: { method: 'FETCH', headers: 'no colon here', responseEncoding: 'yaml', extra: 1 },
+      options: {
+        timeoutMs: 5,
+        retry: { maxAttempts: 0 },
+        successStatuses: [700],
+        signing: { secret: 'plain' },
+      },
+    });
+    expect(res.statusCode).toBe(400);
+    const fields = res.json().error.details.map((d: { field: string }) => d.field);
+    for (const field of [
+      'config.url',
+      'config.method',
+      'config.responseEncoding',
+      'config.extra',
+      'options.timeoutMs',
+      'options.retry.maxAttempts',
+      'options.successStatuses.0',
+    ]) {
+      expect(fields).toContain(field);
+    }
+    const noType = await call('POST', '/api/v1/integrations', { name: 'x', config: {} });
+    expect(noType.statusCode).toBe(400);
+    expect(noType.json().error.details).toContainEqual({
+      field: 'body.type',
+      message: expect.any(String),
+    });
+  });
+
+  it("answers 404 for another user's integration; admins see all", async () => {
+    await setup();
+    const created = (await call('POST', '/api/v1/integrations', crmPush)).json();
+    const bob = await t!.user({ grants: ['integration'] });
+    expect(
+      (await call('GET', `/api/v1/integrations/${created.id}`, undefined, bob)).statusCode,
+    ).toBe(404);
+    expect(
+      (await call('PATCH', `/api/v1/integrations/${created.id}`, { name: 'x' }, bob)).statusCode,
+    ).toBe(404);
+    expect(
+      (await call('DELETE', `/api/v1/integrations/${created.id}`, undefined, bob)).statusCode,
+    ).toBe(404);
+    expect((await call('GET', '/api/v1/integrations', undefined, bob)).json().items).toEqual([]);
+    const admin = await t!.user({ admin: true });
+    expect(
+      (await call('GET', `/api/v1/integrations/${created.id}`, undefined, admin)).statusCode,
+    ).toBe(200);
+  });
+
+  it('deletes: gone from reads, bindings removed, pending deliveries cancelled', async () => {
+    await setup();
+    const created = (await call('POST', '/api/v1/integrations', crmPush)).json();
+    const campaignUser = alice;
+    await t!.accounts.grantUser(campaignUser.id, 'campaign');
+    const campaign = (
+      await call('POST', '/api/v1/campaigns', { name: 'Spring', type: 'voice' })
+    ).json();
+    const bound = await call('PUT', `/api/v1/campaigns/${campaign.id}/bindings`, {
+      bindings: [{ integrationId: created.id, on: ['call.ended'] }],
+    });
+    expect(bound.statusCode).toBe(200);
+    expect((await call('DELETE', `/api/v1/integrations/${created.id}`)).statusCode).toBe(204);
+    expect((await call('GET', `/api/v1/integrations/${created.id}`)).statusCode).toBe(404);
+    expect((await call('GET', `/api/v1/campaigns/${campaign.id}/bindings`)).json()).toEqual({
+      bindings: [],
+    });
+    expect((await call('DELETE', `/api/v1/integrations/${created.id}`)).statusCode).toBe(404);
+  });
+
+  it('pages through the list with a cursor', async () => {
+    await setup();
+    for (let i = 0; i < 5; i += 1)
+      await call('POST', '/api/v1/integrations', { ...crmPush, name: `n${i}` });
+    const first = (await call('GET', '/api/v1/integrations?limit=2')).json();
+    expect(first.items.map((i: { name: string }) => i.name)).toEqual(['n0', 'n1']);
+    const second = (
+      await call('GET', `/api/v1/integrations?limit=2&cursor=${first.nextCursor}`)
+    ).json();
+    expect(second.items.map((i: { name: string }) => i.name)).toEqual(['n2', 'n3']);
+    const last = (
+      await call('GET', `/api/v1/integrations?limit=2&cursor=${second.nextCursor}`)
+    ).json();
+    expect(last).toMatchObject({ nextCursor: null });
+    expect(last.items).toHaveLength(1);
+  });
+});
