@@ -1,0 +1,230 @@
+/**
+ * Where a token stands in a JSON or XML body decides its escaping: inside a JSON string or
+ * outside, in XML text, an attribute value or a CDATA section. Decided once, at compile time,
+ * by following the template's literal text; the body's shape is then checked with every token
+ * replaced by a stand-in of the same length, so a parse error's offset is the template's own.
+ */
+import { XMLValidator } from 'fast-xml-parser';
+import type { Part } from './syntax.js';
+
+export type JsonPlacement = 'string' | 'value';
+export type XmlPlacement = 'text' | 'cdata' | { problem: string };
+
+/** For each expression part, in order: inside a JSON string or where a JSON value goes. */
+export function jsonPlacements(parts: readonly Part[]): JsonPlacement[] {
+  const out: JsonPlacement[] = [];
+  let inString = false;
+  let escaped = false;
+  for (const part of parts) {
+    if (part.kind === 'expr') {
+      out.push(inString ? 'string' : 'value');
+      escaped = false;
+      continue;
+    }
+    for (const ch of part.text) {
+      if (escaped) escaped = false;
+      else if (inString && ch === '\\') escaped = true;
+      else if (ch === '"') inString = !inString;
+    }
+  }
+  return out;
+}
+
+type XmlState = 'content' | 'tag' | 'attr' | 'comment' | 'cdata' | 'pi' | 'decl';
+
+const OPENERS: [string, XmlState][] = [
+  ['<!--', 'comment'],
+  ['<![CDATA[', 'cdata'],
+  ['<?', 'pi'],
+  ['<!', 'decl'],
+  ['<', 'tag'],
+];
+const CLOSERS: Partial<Record<XmlState, string>> = {
+  comment: '-->',
+  cdata: ']]>',
+  pi: '?>',
+  decl: '>',
+};
+const XML_STATE_NAMES: Partial<Record<XmlState, string>> = {
+  tag: "a tag's name or attribute list (put it in an attribute value or in element text)",
+  comment: 'an XML comment',
+  pi: 'a processing instruction',
+  decl: 'a declaration',
+};
+
+/** For each expression part: XML text (element content or attribute value), CDATA, or refused. */
+export function xmlPlacements(parts: readonly Part[]): XmlPlacement[] {
+  const out: XmlPlacement[] = [];
+  let state: XmlState = 'content';
+  let quote = '';
+  for (const part of parts) {
+    if (part.kind === 'expr') {
+      if (state === 'content' || state === 'attr') out.push('text');
+      else if (state === 'cdata') out.push('cdata');
+      else out.push({ problem: `a token cannot stand inside ${XML_STATE_NAMES[state] ?? state}` });
+      continue;
+    }
+    const text = part.text;
+    let i = 0;
+    while (i < text.length) {
+      const ch = text[i] ?? '';
+      if (state === 'content') {
+        const opener = ch === '<' ? OPENERS.find(([o]) => text.startsWith(o, i)) : undefined;
+        if (opener !== undefined) {
+          state = opener[1];
+          i += opener[0].length;
+          continue;
+        }
+      } else if (state === 'tag') {
+        if (ch === '"' || ch === "'") {
+          state = 'attr';
+          quote = ch;
+        } else if (ch === '>') state = 'content';
+      } else if (state === 'attr') {
+        if (ch === quote) state = 'tag';
+      } else {
+        const closer = CLOSERS[state] ?? '>';
+        if (text.startsWith(closer, i)) {
+          state = 'content';
+          i += closer.length;
+          continue;
+        }
+      }
+      i += 1;
+    }
+  }
+  return out;
+}
+
+/** The template with each expression replaced by `standIn(index, length)` (same length). */
+export function skeleton(
+  source: string,
+  parts: readonly Part[],
+  standIn: (index: number, length: number) => string,
+): string {
+  let out = '';
+  let index = 0;
+  for (const part of parts) {
+    if (part.kind === 'text') out += part.text;
+    else {
+      out += standIn(index, part.end - part.offset);
+      index += 1;
+    }
+  }
+  return out.length === source.length ? out : out.padEnd(source.length);
+}
+
+/** The first JSON syntax error in `text` (offset and message), or undefined when it is JSON. */
+export function jsonSyntaxError(text: string): { offset: number; message: string } | undefined {
+  let i = 0;
+  const fail = (message: string): never => {
+    throw new JsonShapeError(i, message);
+  };
+  const space = () => {
+    while (i < text.length && ' \t\n\r'.includes(text[i] ?? '')) i += 1;
+  };
+  const found = () => (i >= text.length ? 'the end' : JSON.stringify(text[i]));
+  const value = (depth: number): void => {
+    if (depth > 512) fail('nested too deeply');
+    space();
+    const ch = text[i];
+    if (ch === '{') {
+      i += 1;
+      space();
+      if (text[i] === '}') {
+        i += 1;
+        return;
+      }
+      for (;;) {
+        space();
+        if (text[i] !== '"') fail(`expected a quoted property name, found ${found()}`);
+        string();
+        space();
+        if (text[i] !== ':') fail(`expected \`:\` after the property name, found ${found()}`);
+        i += 1;
+        value(depth + 1);
+        space();
+        if (text[i] === ',') i += 1;
+        else if (text[i] === '}') {
+          i += 1;
+          return;
+        } else fail(`expected \`,\` or \`}\`, found ${found()}`);
+      }
+    } else if (ch === '[') {
+      i += 1;
+      space();
+      if (text[i] === ']') {
+        i += 1;
+        return;
+      }
+      for (;;) {
+        value(depth + 1);
+        space();
+        if (text[i] === ',') i += 1;
+        else if (text[i] === ']') {
+          i += 1;
+          return;
+        } else fail(`expected \`,\` or \`]\`, found ${found()}`);
+      }
+    } else if (ch === '"') {
+      string();
+    } else {
+      const match = /^(-?(0|[1-9]\d*)(\.\d+)?([eE][+-]?\d+)?|true|false|null)/.exec(
+        text.slice(i, i + 400),
+      );
+      if (match === null) fail(`expected a JSON value, found ${found()}`);
+      i += (match as RegExpExecArray)[0].length;
+    }
+  };
+  const string = () => {
+    i += 1;
+    while (i < text.length) {
+      const ch = text.charCodeAt(i);
+      if (ch === 0x22) {
+        i += 1;
+        return;
+      }
+      if (ch < 0x20) fail('a control character must be escaped inside a JSON string');
+      if (ch === 0x5c) {
+        const next = text[i + 1] ?? '';
+        if (next === 'u') {
+          if (!/^[0-9A-Fa-f]{4}$/.test(text.slice(i + 2, i + 6))) fail('bad \\u escape');
+          i += 6;
+          continue;
+        }
+        if (!'"\\/bfnrt'.includes(next) || next === '') fail('unknown escape in a JSON string');
+        i += 2;
+        continue;
+      }
+      i += 1;
+    }
+    fail('unterminated JSON string');
+  };
+  try {
+    value(0);
+    space();
+    if (i < text.length) fail(`unexpected ${found()} after the JSON value`);
+    return undefined;
+  } catch (error) {
+    if (error instanceof JsonShapeError) return { offset: error.offset, message: error.message };
+    throw error;
+  }
+}
+
+class JsonShapeError extends Error {
+  constructor(
+    readonly offset: number,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/** The first XML well-formedness error (1-based line and column in `text`), or undefined. */
+export function xmlSyntaxError(
+  text: string,
+): { line: number; column: number; message: string } | undefined {
+  const result = XMLValidator.validate(text);
+  if (result === true) return undefined;
+  return { line: result.err.line, column: result.err.col, message: result.err.msg };
+}

@@ -1,0 +1,469 @@
+/**
+ * `compileTemplate()`: parse a template once, check every token and filter against the catalog,
+ * decide each token's escaping from its context and place, and return either every problem at
+ * once or a template whose `render()` is a loop of lookups, filters and concatenation.
+ */
+import { findToken, TOKENS } from '../domain/tokens.js';
+import {
+  jsonPlacements,
+  jsonSyntaxError,
+  skeleton,
+  xmlPlacements,
+  xmlSyntaxError,
+} from './body-structure.js';
+import {
+  cdataEscape,
+  describeControl,
+  formEncode,
+  HEADER_FORBIDDEN,
+  headerWireValue,
+  jsonStringEscape,
+  percentEncode,
+  urlPrefixEncode,
+  wellFormed,
+  xmlEscape,
+  xmlSafe,
+} from './escapers.js';
+import {
+  FILTERS,
+  jsonLiteral,
+  toText,
+  type CompileFilterOptions,
+  type FilterFn,
+  type OutputKind,
+} from './filters.js';
+import { pathGetter, systemValues, type Getter, type RenderScope } from './scope.js';
+import { parseTemplate, type Part, type Subject } from './syntax.js';
+
+/** Where a template's output lands; each has its own escaping (docs/templating.md). */
+export const TEMPLATE_CONTEXTS = ['url', 'json', 'xml', 'form', 'text', 'header', 'soap'] as const;
+export type TemplateContext = (typeof TEMPLATE_CONTEXTS)[number];
+
+export interface TemplateProblem {
+  /** The integration field, e.g. `config.body`. */
+  field: string;
+  /** 1-based line and column in the field's text (columns count UTF-16 code units). */
+  line: number;
+  column: number;
+  message: string;
+}
+
+export interface RenderError {
+  field: string;
+  /** The line in the field's text (a header's line), when the failure belongs to one. */
+  line?: number;
+  message: string;
+}
+
+export type RenderResult = { ok: true; value: string } | { ok: false; error: RenderError };
+
+export interface CompileOptions extends CompileFilterOptions {
+  /** Named in every problem and render error, e.g. `config.url`. */
+  field: string;
+  /** Where the template starts inside the field's text (1-based); a header value starts mid-line. */
+  line?: number;
+  column?: number;
+}
+
+export interface CompiledTemplate {
+  readonly source: string;
+  readonly context: TemplateContext;
+  /** The token paths used, e.g. `contact.phone`, in order of first use. */
+  readonly tokens: readonly string[];
+  render(scope: RenderScope): RenderResult;
+}
+
+export type CompileResult =
+  { ok: true; template: CompiledTemplate } | { ok: false; problems: TemplateProblem[] };
+
+interface Piece {
+  get: Getter;
+  filters: FilterFn[];
+  emit: (value: unknown) => string;
+  /** `{{ … }}` as written, for render errors. */
+  text: string;
+}
+
+type Placement =
+  'url-base' | 'url' | 'form' | 'json-string' | 'json-value' | 'xml' | 'cdata' | 'soap' | 'plain';
+
+/**
+ * Compiles `source` for `context`.
+ *
+ * ### Example
+ * ```ts
+ * const result = compileTemplate('{"name": "{{contact.firstName}}"}', 'json', { field: 'config.body' });
+ * if (result.ok) result.template.render(scope); // {ok: true, value: '{"name": "Ana \\"A\\""}'}
+ * else result.problems; // [{field, line, column, message}, …]
+ * ```
+ */
+export function compileTemplate(
+  source: string,
+  context: TemplateContext,
+  options: CompileOptions,
+): CompileResult {
+  const { parts, problems: syntax } = parseTemplate(source);
+  const at = positioner(source, options);
+  const problems: TemplateProblem[] = syntax.map((p) => at(p.offset, p.message));
+  const exprs = parts.filter((p): p is Extract<Part, { kind: 'expr' }> => p.kind === 'expr');
+
+  const placements = placementsFor(context, parts, exprs, at, problems);
+  const misplaced = problems.length > syntax.length;
+  const pieces: Piece[] = [];
+  const tokens: string[] = [];
+  let usesSystem = false;
+  let hasRaw = false;
+  exprs.forEach((expr, index) => {
+    const get = subjectGetter(expr.subject, at, problems);
+    if (expr.subject.kind === 'path') {
+      const name = expr.subject.path.join('.');
+      if (!tokens.includes(name)) tokens.push(name);
+      usesSystem ||= expr.subject.path[0] === 'system';
+    }
+    const filters: FilterFn[] = [];
+    let output: OutputKind = 'value';
+    expr.filters.forEach((call, position) => {
+      const spec = FILTERS.get(call.name);
+      if (spec === undefined) {
+        problems.push(
+          at(
+            call.offset,
+            `unknown filter "${call.name}"${suggest(call.name, [...FILTERS.keys()])}`,
+          ),
+        );
+        return;
+      }
+      const last = position === expr.filters.length - 1;
+      if (spec.output === 'raw') {
+        hasRaw = true;
+        if (!last) problems.push(at(call.offset, '`raw` must be the last filter'));
+        if (context === 'header') {
+          problems.push(
+            at(
+              call.offset,
+              '`raw` is not allowed in header values: a header is never sent unchecked',
+            ),
+          );
+        }
+      }
+      if (call.args.length < spec.minArgs || call.args.length > spec.maxArgs) {
+        problems.push(
+          at(
+            call.offset,
+            `\`${spec.name}\` takes ${arity(spec.minArgs, spec.maxArgs)}${spec.args === '' ? '' : `: ${spec.name}:${spec.args}`}`,
+          ),
+        );
+        return;
+      }
+      const compiled = spec.compile(
+        call.args.map((a) => a.value),
+        options,
+      );
+      if (typeof compiled !== 'function') {
+        const arg = call.args[compiled.argIndex];
+        problems.push(at(arg?.offset ?? call.offset, `\`${spec.name}\`: ${compiled.message}`));
+        return;
+      }
+      filters.push(compiled);
+      if (last) output = spec.output;
+    });
+    const placement = placements[index];
+    if (placement === undefined) return;
+    pieces.push({
+      get,
+      filters,
+      emit: emitter(placement, output),
+      text: source.slice(expr.offset, expr.end),
+    });
+  });
+
+  if (context === 'url') checkUrlStart(parts, at, problems);
+  if (syntax.length === 0 && !misplaced && !hasRaw) {
+    checkBodyShape(source, context, parts, placements, at, problems);
+  }
+  if (problems.length > 0) return { ok: false, problems: sortProblems(problems) };
+
+  const sequence: (string | Piece)[] = [];
+  let next = 0;
+  for (const part of parts) {
+    if (part.kind === 'text') sequence.push(part.text);
+    else sequence.push(pieces[next++] as Piece);
+  }
+  return {
+    ok: true,
+    template: new Template(source, context, tokens, sequence, usesSystem, options),
+  };
+}
+
+class Template implements CompiledTemplate {
+  constructor(
+    readonly source: string,
+    readonly context: TemplateContext,
+    readonly tokens: readonly string[],
+    private readonly sequence: readonly (string | Piece)[],
+    private readonly usesSystem: boolean,
+    private readonly options: CompileOptions,
+  ) {}
+
+  render(scope: RenderScope): RenderResult {
+    if (this.usesSystem && scope.system === undefined) {
+      scope = { ...scope, system: systemValues(Date.now()) };
+    }
+    let out = '';
+    for (const item of this.sequence) {
+      if (typeof item === 'string') {
+        out += item;
+        continue;
+      }
+      let value = item.get(scope);
+      for (const filter of item.filters) value = filter(value);
+      out += item.emit(value);
+    }
+    if (this.context === 'header') return this.header(out, scope);
+    if (this.context === 'url') return this.url(out);
+    return { ok: true, value: out };
+  }
+
+  private fail(message: string): RenderResult {
+    const error: RenderError = { field: this.options.field, message };
+    if (this.options.line !== undefined) error.line = this.options.line;
+    return { ok: false, error };
+  }
+
+  private header(out: string, scope: RenderScope): RenderResult {
+    const bad = HEADER_FORBIDDEN.exec(out);
+    if (bad !== null) {
+      const culprit = this.sequence.find(
+        (item): item is Piece =>
+          typeof item !== 'string' && HEADER_FORBIDDEN.test(renderPiece(item, scope)),
+      );
+      return this.fail(
+        `the value would contain ${describeControl(bad[0])}${culprit === undefined ? '' : ` from ${culprit.text}`}; a header value cannot carry it, so the request is not sent`,
+      );
+    }
+    return { ok: true, value: headerWireValue(out.replace(/^[ \t]+|[ \t]+$/g, '')) };
+  }
+
+  private url(out: string): RenderResult {
+    let url: URL;
+    try {
+      url = new URL(out);
+    } catch {
+      return this.fail(
+        `renders "${out.slice(0, 200)}", which is not an absolute URL${this.baseHint()}`,
+      );
+    }
+    if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+      return this.fail(
+        `renders a ${url.protocol} URL; only http: and https: are sent${this.baseHint()}`,
+      );
+    }
+    if (hasDotSegment(out)) {
+      return this.fail('renders a path with a `.` or `..` segment, which would change the path');
+    }
+    return { ok: true, value: url.href };
+  }
+
+  private baseHint(): string {
+    const first = this.sequence[0];
+    return first !== undefined && typeof first !== 'string'
+      ? ` (its leading token ${first.text} must hold an absolute http(s) URL)`
+      : '';
+  }
+}
+
+function renderPiece(piece: Piece, scope: RenderScope): string {
+  let value = piece.get(scope);
+  for (const filter of piece.filters) value = filter(value);
+  return piece.emit(value);
+}
+
+/** True when the path of `url` (as written, before normalisation) has a `.` or `..` segment. */
+function hasDotSegment(url: string): boolean {
+  const authority = url.indexOf('//');
+  const start = url.indexOf('/', authority < 0 ? 0 : authority + 2);
+  if (start < 0) return false;
+  let end = url.length;
+  for (const stop of ['?', '#']) {
+    const index = url.indexOf(stop, start);
+    if (index >= 0 && index < end) end = index;
+  }
+  const path = url.slice(start, end);
+  if (!path.includes('.') && !/%2e/i.test(path)) return false;
+  return path.split(/[/\\]/).some((segment) => /^(\.|%2e){1,2}$/i.test(segment));
+}
+
+function subjectGetter(subject: Subject, at: Positioner, problems: TemplateProblem[]): Getter {
+  if (subject.kind === 'literal') {
+    const value = subject.value;
+    return () => value;
+  }
+  if (findToken(subject.path) === undefined) {
+    const candidates = TOKENS.map((t) => t.token.replace('.<name>', ''));
+    problems.push(
+      at(
+        subject.offset,
+        `unknown token "${subject.text}"${suggest(subject.path.join('.'), candidates)}`,
+      ),
+    );
+  }
+  return pathGetter(subject.path);
+}
+
+function placementsFor(
+  context: TemplateContext,
+  parts: readonly Part[],
+  exprs: readonly Extract<Part, { kind: 'expr' }>[],
+  at: Positioner,
+  problems: TemplateProblem[],
+): Placement[] {
+  switch (context) {
+    case 'url':
+      return exprs.map((expr) => (expr.offset === 0 ? 'url-base' : 'url'));
+    case 'json':
+      return jsonPlacements(parts).map((p) => (p === 'string' ? 'json-string' : 'json-value'));
+    case 'xml':
+      return xmlPlacements(parts).map((p, index) => {
+        if (typeof p === 'string') return p === 'cdata' ? 'cdata' : 'xml';
+        problems.push(at(exprs[index]?.offset ?? 0, p.problem));
+        return 'xml';
+      });
+    case 'form':
+      return exprs.map(() => 'form');
+    case 'soap':
+      return exprs.map(() => 'soap');
+    default:
+      return exprs.map(() => 'plain');
+  }
+}
+
+/** The function turning a filtered value into output text for one place in one context. */
+function emitter(placement: Placement, output: OutputKind): (value: unknown) => string {
+  if (output === 'raw') return toText;
+  switch (placement) {
+    case 'url-base':
+      return (value) => urlPrefixEncode(toText(value));
+    case 'url':
+      // `urlencode` output is already encoded: encoding it again would send `%252B`.
+      return output === 'urlencoded' ? toText : (value) => percentEncode(toText(value));
+    case 'form':
+      return output === 'urlencoded' ? toText : (value) => formEncode(toText(value));
+    case 'json-string':
+      return (value) => jsonStringEscape(toText(value));
+    case 'json-value':
+      return output === 'json' ? toText : jsonLiteral;
+    case 'xml':
+      return (value) => xmlEscape(toText(value));
+    case 'cdata':
+      return (value) => cdataEscape(toText(value));
+    case 'soap':
+      // The SOAP library XML-escapes when it builds the envelope; only what XML cannot carry
+      // at all is replaced here, so nothing is escaped twice.
+      return (value) => xmlSafe(toText(value));
+    case 'plain':
+      return (value) => wellFormed(toText(value));
+  }
+}
+
+function checkUrlStart(parts: readonly Part[], at: Positioner, problems: TemplateProblem[]): void {
+  const first = parts[0];
+  if (first?.kind === 'expr') return;
+  if (first === undefined || !/^\s*https?:\/\//i.test(first.text)) {
+    problems.push(at(0, 'must start with http:// or https://, or with a token holding a base URL'));
+    return;
+  }
+  if (parts.length === 1 && !URL.canParse(first.text.trim())) {
+    problems.push(at(0, 'is not a valid URL'));
+  }
+}
+
+function checkBodyShape(
+  source: string,
+  context: TemplateContext,
+  parts: readonly Part[],
+  placements: readonly Placement[],
+  at: Positioner,
+  problems: TemplateProblem[],
+): void {
+  if (source.trim() === '') return;
+  if (context === 'json') {
+    const text = skeleton(source, parts, (i, length) =>
+      placements[i] === 'json-value' ? 'null'.padEnd(length) : 'x'.repeat(length),
+    );
+    const error = jsonSyntaxError(text);
+    if (error !== undefined) problems.push(at(error.offset, `is not valid JSON: ${error.message}`));
+  } else if (context === 'xml') {
+    const error = xmlSyntaxError(skeleton(source, parts, (_i, length) => 'x'.repeat(length)));
+    if (error !== undefined) {
+      problems.push(
+        at(offsetOf(source, error.line, error.column), `is not well-formed XML: ${error.message}`),
+      );
+    }
+  }
+}
+
+type Positioner = (offset: number, message: string) => TemplateProblem;
+
+/** Turns offsets in `source` into the field's line and column. */
+function positioner(source: string, options: CompileOptions): Positioner {
+  const baseLine = options.line ?? 1;
+  const baseColumn = options.column ?? 1;
+  return (offset, message) => {
+    const before = source.slice(0, offset);
+    const newline = before.lastIndexOf('\n');
+    const line = baseLine + (before.match(/\n/g)?.length ?? 0);
+    const column = newline < 0 ? baseColumn + offset : offset - newline;
+    return { field: options.field, line, column, message };
+  };
+}
+
+function offsetOf(source: string, line: number, column: number): number {
+  let offset = 0;
+  for (let l = 1; l < line; l += 1) {
+    const next = source.indexOf('\n', offset);
+    if (next < 0) break;
+    offset = next + 1;
+  }
+  return Math.min(source.length, offset + column - 1);
+}
+
+function sortProblems(problems: TemplateProblem[]): TemplateProblem[] {
+  return problems.sort((a, b) => a.line - b.line || a.column - b.column);
+}
+
+function arity(min: number, max: number): string {
+  if (max === 0) return 'no arguments';
+  if (min === max) return `${min} argument${min === 1 ? '' : 's'}`;
+  return `${min} to ${max} arguments`;
+}
+
+/** ` (did you mean "x"?)` when a candidate is within two edits, else ''. */
+function suggest(name: string, candidates: readonly string[]): string {
+  let best: string | undefined;
+  let bestDistance = 3;
+  for (const candidate of candidates) {
+    const distance = editDistance(name.toLowerCase(), candidate.toLowerCase());
+    if (distance < bestDistance) {
+      best = candidate;
+      bestDistance = distance;
+    }
+  }
+  return best === undefined ? '' : ` (did you mean "${best}"?)`;
+}
+
+function editDistance(a: string, b: string): number {
+  if (Math.abs(a.length - b.length) > 2) return 3;
+  let previous = Array.from({ length: b.length + 1 }, (_, i) => i);
+  for (let i = 1; i <= a.length; i += 1) {
+    const current = [i];
+    for (let j = 1; j <= b.length; j += 1) {
+      current[j] = Math.min(
+        (previous[j] ?? 0) + 1,
+        (current[j - 1] ?? 0) + 1,
+        (previous[j - 1] ?? 0) + (a[i - 1] === b[j - 1] ? 0 : 1),
+      );
+    }
+    previous = current;
+  }
+  return previous[b.length] ?? 0;
+}

@@ -1,0 +1,165 @@
+/**
+ * The `date` filter's formats, compiled once: `iso`, `epoch`, `epochMs`, or a pattern such as
+ * `YYYY-MM-DD HH:mm:ss` in UTC or in a named time zone.
+ */
+
+export type DateFormatter = (ms: number) => string | number;
+
+/** Pattern letters; everything else that is a letter must be bracketed (`[at]`), except `T`. */
+const PATTERN = /\[([^\]]*)\]|YYYY|YY|MM|M|DD|D|HH|H|hh|h|mm|m|ss|s|SSS|A|a|ZZ|Z|X|x|T|[A-Za-z]/g;
+
+export const DATE_PATTERN_LETTERS =
+  'YYYY YY MM M DD D HH H hh h mm m ss s SSS A a Z ZZ X x; [text] is literal';
+
+interface Fields {
+  y: number;
+  mo: number;
+  d: number;
+  h: number;
+  mi: number;
+  s: number;
+  ms: number;
+  /** Offset from UTC in minutes. */
+  offset: number;
+  epoch: number;
+}
+
+const pad = (n: number, width = 2) => String(n).padStart(width, '0');
+
+function offsetText(minutes: number, colon: boolean): string {
+  const sign = minutes < 0 ? '-' : '+';
+  const abs = Math.abs(minutes);
+  return `${sign}${pad(Math.floor(abs / 60))}${colon ? ':' : ''}${pad(abs % 60)}`;
+}
+
+const PIECES: Record<string, (f: Fields) => string> = {
+  YYYY: (f) => pad(f.y, 4),
+  YY: (f) => pad(f.y % 100),
+  MM: (f) => pad(f.mo),
+  M: (f) => String(f.mo),
+  DD: (f) => pad(f.d),
+  D: (f) => String(f.d),
+  HH: (f) => pad(f.h),
+  H: (f) => String(f.h),
+  hh: (f) => pad(f.h % 12 === 0 ? 12 : f.h % 12),
+  h: (f) => String(f.h % 12 === 0 ? 12 : f.h % 12),
+  mm: (f) => pad(f.mi),
+  m: (f) => String(f.mi),
+  ss: (f) => pad(f.s),
+  s: (f) => String(f.s),
+  SSS: (f) => pad(f.ms, 3),
+  A: (f) => (f.h < 12 ? 'AM' : 'PM'),
+  a: (f) => (f.h < 12 ? 'am' : 'pm'),
+  Z: (f) => offsetText(f.offset, true),
+  ZZ: (f) => offsetText(f.offset, false),
+  X: (f) => String(Math.floor(f.epoch / 1000)),
+  x: (f) => String(f.epoch),
+  T: () => 'T',
+};
+
+/** Offset of `timeZone` from UTC at instant `ms`, in minutes. */
+function zoneOffset(format: Intl.DateTimeFormat, ms: number): number {
+  const parts: Record<string, number> = {};
+  for (const part of format.formatToParts(ms)) {
+    if (part.type !== 'literal') parts[part.type] = Number(part.value);
+  }
+  const wall = Date.UTC(
+    parts['year'] ?? 1970,
+    (parts['month'] ?? 1) - 1,
+    parts['day'] ?? 1,
+    parts['hour'] ?? 0,
+    parts['minute'] ?? 0,
+    parts['second'] ?? 0,
+  );
+  return Math.round((wall - (ms - (((ms % 1000) + 1000) % 1000))) / 60_000);
+}
+
+function fieldsOf(ms: number, zone: Intl.DateTimeFormat | undefined): Fields {
+  const offset = zone === undefined ? 0 : zoneOffset(zone, ms);
+  const local = new Date(ms + offset * 60_000);
+  return {
+    y: local.getUTCFullYear(),
+    mo: local.getUTCMonth() + 1,
+    d: local.getUTCDate(),
+    h: local.getUTCHours(),
+    mi: local.getUTCMinutes(),
+    s: local.getUTCSeconds(),
+    ms: local.getUTCMilliseconds(),
+    offset,
+    epoch: ms,
+  };
+}
+
+/** A formatter, or a message saying what is wrong with the format or the time zone. */
+export function compileDateFormat(
+  format: string,
+  timeZone: string | undefined,
+): DateFormatter | { error: string } {
+  let zone: Intl.DateTimeFormat | undefined;
+  if (timeZone !== undefined && timeZone !== 'UTC') {
+    try {
+      zone = new Intl.DateTimeFormat('en-US', {
+        timeZone,
+        hourCycle: 'h23',
+        year: 'numeric',
+        month: 'numeric',
+        day: 'numeric',
+        hour: 'numeric',
+        minute: 'numeric',
+        second: 'numeric',
+      });
+    } catch {
+      return { error: `unknown time zone "${timeZone}" (use an IANA name such as "Europe/Paris")` };
+    }
+  }
+  if (format === 'epoch') return (ms) => Math.floor(ms / 1000);
+  if (format === 'epochMs') return (ms) => ms;
+  if (format === 'iso') {
+    if (zone === undefined) return (ms) => new Date(ms).toISOString();
+    format = 'YYYY-MM-DDTHH:mm:ss.SSSZ';
+  }
+  const pieces: ((f: Fields) => string)[] = [];
+  let last = 0;
+  for (const match of format.matchAll(PATTERN)) {
+    const index = match.index;
+    if (index > last) {
+      const text = format.slice(last, index);
+      pieces.push(() => text);
+    }
+    last = index + match[0].length;
+    if (match[1] !== undefined) {
+      const text = match[1];
+      pieces.push(() => text);
+      continue;
+    }
+    const piece = PIECES[match[0]];
+    if (piece === undefined) {
+      return {
+        error: `unknown date pattern letter "${match[0]}" in "${format}": use "iso", "epoch", "epochMs" or a pattern of ${DATE_PATTERN_LETTERS}`,
+      };
+    }
+    pieces.push(piece);
+  }
+  if (last < format.length) {
+    const text = format.slice(last);
+    pieces.push(() => text);
+  }
+  return (ms) => {
+    const fields = fieldsOf(ms, zone);
+    let out = '';
+    for (const piece of pieces) out += piece(fields);
+    return out;
+  };
+}
+
+/**
+ * The instant a value names, in ms: a number (or a string of digits) is seconds since the epoch,
+ * like `system.timestamp`; a string is parsed as a date (RFC 3339 expected). Otherwise undefined.
+ */
+export function instantOf(value: unknown): number | undefined {
+  if (typeof value === 'number') return Number.isFinite(value) ? value * 1000 : undefined;
+  if (typeof value !== 'string' || value.trim() === '') return undefined;
+  if (/^\s*-?\d+(\.\d+)?\s*$/.test(value)) return Number(value) * 1000;
+  const ms = Date.parse(value);
+  return Number.isNaN(ms) ? undefined : ms;
+}
