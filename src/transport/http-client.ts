@@ -5,7 +5,9 @@
  * (refusal, timeout, reset, TLS error, any status) is never thrown. docs/transport.md has the
  * full behaviour.
  */
+import type { IncomingHttpHeaders } from 'node:http';
 import { Agent, type Dispatcher } from 'undici';
+import { Exchange, type BodyLimits } from './http-exchange.js';
 import type { NetworkPolicy } from './network-policy.js';
 import { NetworkPolicyError, policyConnector, type ConnectorOptions } from './safe-connect.js';
 
@@ -134,8 +136,7 @@ const METHOD = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
  */
 export class HttpClient {
   private readonly agent: Agent;
-  private readonly maxBodyBytes: number;
-  private readonly maxDrainBytes: number;
+  private readonly limits: BodyLimits;
   private readonly userAgent: string;
 
   constructor(options: HttpClientOptions) {
@@ -148,8 +149,10 @@ export class HttpClient {
       headersTimeout: 0,
       bodyTimeout: 0,
     });
-    this.maxBodyBytes = options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
-    this.maxDrainBytes = options.maxDrainBytes ?? DEFAULT_MAX_DRAIN_BYTES;
+    this.limits = {
+      maxBodyBytes: options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES,
+      maxDrainBytes: options.maxDrainBytes ?? DEFAULT_MAX_DRAIN_BYTES,
+    };
     this.userAgent = options.userAgent ?? 'Callhook/0.1';
   }
 
@@ -165,59 +168,79 @@ export class HttpClient {
       };
     }
 
-    const controller = new AbortController();
-    const timer = setTimeout(() => controller.abort(DEADLINE), request.timeoutMs);
-    const cancel = (): void => controller.abort(CANCELLED);
+    // One deadline for the whole chain of hops; the exchange in flight is the one it stops.
+    let current: Exchange | undefined;
+    let stopped: Error | undefined;
+    const stop = (reason: Error): void => {
+      stopped ??= reason;
+      current?.stop(reason);
+    };
+    const timer = setTimeout(stop, request.timeoutMs, DEADLINE);
+    const cancel = (): void => stop(CANCELLED);
     options.signal?.addEventListener('abort', cancel, { once: true });
-    if (options.signal?.aborted) cancel();
-    let phase: 'headers' | 'body' = 'headers';
+    if (options.signal?.aborted === true) cancel();
     let hop = first;
     let redirects = 0;
     try {
       for (;;) {
-        phase = 'headers';
-        const response = await this.agent.request({
-          origin: hop.url.origin,
-          path: hop.url.pathname + hop.url.search,
-          method: hop.method,
-          headers: hop.headers.flat(),
-          body: hop.body ?? null,
-          signal: controller.signal,
-        });
-        const location = response.headers['location'];
+        const exchange = new Exchange(this.limits);
+        current = exchange;
+        if (stopped !== undefined) exchange.stop(stopped);
+        else {
+          this.agent.dispatch(
+            {
+              origin: hop.url.origin,
+              path: hop.url.pathname + hop.url.search,
+              method: hop.method as Dispatcher.HttpMethod,
+              headers: hop.headers.flat(),
+              body: hop.body ?? null,
+            },
+            exchange,
+          );
+        }
+        const result = await exchange.result;
+        if (result.kind !== 'response') {
+          return outcomeOf(result.kind === 'failed' ? result.error : result.reason, {
+            durationMs: elapsed(started),
+            deadline:
+              result.kind === 'stopped' && result.reason === DEADLINE
+                ? request.timeoutMs
+                : undefined,
+            cancelled: result.kind === 'stopped' && result.reason === CANCELLED,
+            phase: result.phase,
+            hop: redirects > 0 ? hop.url.href : undefined,
+          });
+        }
+        const location = result.headers['location'];
         const next =
-          REDIRECT_STATUSES.has(response.statusCode) &&
+          REDIRECT_STATUSES.has(result.status) &&
           redirects < (request.maxRedirects ?? 0) &&
           typeof location === 'string'
-            ? redirectHop(hop, response.statusCode, location)
+            ? redirectHop(hop, result.status, location)
             : undefined;
-        if (next !== undefined) {
-          await response.body.dump().catch(() => undefined);
-          hop = next;
-          redirects += 1;
-          continue;
+        if (next === undefined) {
+          return {
+            kind: 'response',
+            status: result.status,
+            headers: headerList(result.headers),
+            body: result.body,
+            bodyTruncated: result.bytes > this.limits.maxBodyBytes,
+            bodyBytes: result.bytes,
+            durationMs: elapsed(started),
+            url: hop.url.href,
+            redirects,
+          };
         }
-        phase = 'body';
-        const body = await readBody(response.body, this.maxBodyBytes, this.maxDrainBytes);
-        return {
-          kind: 'response',
-          status: response.statusCode,
-          headers: headerList(response.headers),
-          body: body.kept,
-          bodyTruncated: body.bytes > this.maxBodyBytes,
-          bodyBytes: body.bytes,
-          durationMs: elapsed(started),
-          url: hop.url.href,
-          redirects,
-        };
+        hop = next;
+        redirects += 1;
       }
     } catch (error) {
-      const reason: unknown = controller.signal.reason;
+      // dispatch() throws synchronously for arguments undici refuses (and on a closed client).
       return outcomeOf(error, {
         durationMs: elapsed(started),
-        deadline: reason === DEADLINE ? request.timeoutMs : undefined,
-        cancelled: reason === CANCELLED,
-        phase,
+        deadline: undefined,
+        cancelled: false,
+        phase: 'headers',
         hop: redirects > 0 ? hop.url.href : undefined,
       });
     } finally {
@@ -301,54 +324,7 @@ function redirectHop(hop: Hop, status: number, location: string): Hop | undefine
   };
 }
 
-interface BodyRead {
-  kept: Buffer;
-  bytes: number;
-}
-
-/**
- * Keeps the first `max` bytes, counts and discards up to `drain` more (so the connection can be
- * reused), and past that destroys the stream, which drops the connection: memory stays at
- * `max` whatever the remote sends.
- */
-function readBody(
-  body: Dispatcher.ResponseData['body'],
-  max: number,
-  drain: number,
-): Promise<BodyRead> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let kept = 0;
-    let bytes = 0;
-    let settled = false;
-    const finish = (): void => {
-      if (settled) return;
-      settled = true;
-      const only = chunks.length === 1 ? chunks[0] : undefined;
-      resolve({ kept: only ?? Buffer.concat(chunks, kept), bytes });
-    };
-    body.on('data', (chunk: Buffer) => {
-      bytes += chunk.length;
-      if (kept < max) {
-        const part = chunk.length <= max - kept ? chunk : chunk.subarray(0, max - kept);
-        chunks.push(part);
-        kept += part.length;
-      }
-      if (bytes > max + drain) {
-        finish();
-        body.destroy();
-      }
-    });
-    body.on('end', finish);
-    body.on('error', (error) => {
-      if (settled) return;
-      settled = true;
-      reject(error);
-    });
-  });
-}
-
-function headerList(headers: Dispatcher.ResponseData['headers']): Header[] {
+function headerList(headers: IncomingHttpHeaders): Header[] {
   const list: Header[] = [];
   for (const [name, value] of Object.entries(headers)) {
     if (Array.isArray(value)) for (const one of value) list.push([name, one]);

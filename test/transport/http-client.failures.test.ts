@@ -51,6 +51,29 @@ describe('HttpClient turns a remote failure into an outcome', () => {
     if (outcome.kind === 'timeout') expect(outcome.durationMs).toBeLessThan(1_500);
   });
 
+  it('a request still queued for a busy connection times out at its own deadline', async () => {
+    open.server = await startServer(() => undefined);
+    const client = (open.client = new HttpClient({
+      policy: policyOpening('127.0.0.0/8'),
+      connectionsPerOrigin: 1,
+    }));
+    const busy = client.send({
+      method: 'GET',
+      url: open.server.origin,
+      headers: [],
+      timeoutMs: 1_000,
+    });
+    const queued = await client.send({
+      method: 'GET',
+      url: open.server.origin,
+      headers: [],
+      timeoutMs: 200,
+    });
+    expect(queued).toMatchObject({ kind: 'timeout', phase: 'headers' });
+    if (queued.kind === 'timeout') expect(queued.durationMs).toBeLessThan(900);
+    expect(await busy).toMatchObject({ kind: 'timeout' });
+  });
+
   it('a server that closes the connection mid-body is a network error', async () => {
     const { client, origin } = await serve((_request, response) => {
       response.writeHead(200, { 'content-length': '100000' });
