@@ -73,9 +73,15 @@ export function xmlEscape(text: string): string {
   return xmlSafe(text).replace(/[&<>"'\t\n\r]/g, (c) => XML_ENTITIES[c] ?? c);
 }
 
-/** Inside `<![CDATA[ … ]]>`: only `]]>` needs splitting; references are not read there. */
+/**
+ * Inside `<![CDATA[ … ]]>` references are not read, so what CDATA cannot hold leaves it for a
+ * moment: `]]>` is split across two sections, and a CR (which parsers turn into LF) is written
+ * as `&#13;` between two sections.
+ */
 export function cdataEscape(text: string): string {
-  return xmlSafe(text).replaceAll(']]>', ']]]]><![CDATA[>');
+  if (!/[\]\r\u0000-\u0008\u000B\u000C\u000E-\u001F\uD800-\uDFFF\uFFFE\uFFFF]/.test(text))
+    return text;
+  return xmlSafe(text).replaceAll(']]>', ']]]]><![CDATA[>').replaceAll('\r', ']]>&#13;<![CDATA[');
 }
 
 /** Characters a header value may not carry: NUL, CR, LF and the other controls except tab. */
