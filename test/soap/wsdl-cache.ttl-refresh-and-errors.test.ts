@@ -1,0 +1,199 @@
+/**
+ * The WSDL cache: one fetch per URL while fresh, re-fetch after the TTL, the stale WSDL kept when
+ * that fails, the refresh action, and a clear error (which document, what was wrong, retryable or
+ * not) for every way a WSDL can fail to load.
+ */
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { NetworkPolicy } from '../../src/transport/network-policy.js';
+import { createPolicyAgents, type PolicyAgents } from '../../src/transport/safe-connect.js';
+import { WsdlCache, type WsdlResult } from '../../src/transport/wsdl-cache.js';
+import { LOOPBACK_POLICY, closeServer, startFileServer, type FileServer } from './soap-servers.js';
+
+describe('the WSDL cache', () => {
+  let files: FileServer;
+  let agents: PolicyAgents;
+  let now = 0;
+
+  beforeAll(async () => {
+    files = await startFileServer();
+    agents = createPolicyAgents(LOOPBACK_POLICY);
+  });
+
+  afterEach(() => {
+    files.override.clear();
+    files.hits.clear();
+  });
+
+  afterAll(async () => {
+    agents?.httpAgent.destroy();
+    agents?.httpsAgent.destroy();
+    await files?.close();
+  });
+
+  const newCache = (options: { loadTimeoutMs?: number } = {}) =>
+    new WsdlCache({ agents, now: () => now, ttlMs: 60_000, failureTtlMs: 5_000, ...options });
+
+  function failureOf(result: WsdlResult) {
+    if (result.ok) throw new Error('expected a failure');
+    return result.failure;
+  }
+
+  it('fetches a WSDL once while it is fresh, concurrent callers sharing the fetch', async () => {
+    const cache = newCache();
+    const url = `${files.base}/wcf-main.wsdl`;
+    const results = await Promise.all([cache.get(url), cache.get(url), cache.get(url)]);
+    expect(results.every((result) => result.ok)).toBe(true);
+    await cache.get(url);
+    expect(files.hits.get('/wcf-main.wsdl')).toBe(1);
+    // Imports are part of the one load.
+    expect(files.hits.get('/wcf-common.xsd')).toBe(1);
+  });
+
+  it('re-fetches after the TTL, and keeps serving the old WSDL when that re-fetch fails', async () => {
+    const cache = newCache();
+    const url = `${files.base}/dotnet-tickets.wsdl`;
+    now = 1_000;
+    const first = await cache.get(url);
+    expect(first.ok).toBe(true);
+    now += 60_001;
+    files.override.set('/dotnet-tickets.wsdl', { status: 503, body: 'down for maintenance' });
+    const stale = await cache.get(url);
+    expect(stale.ok && first.ok && stale.loaded === first.loaded).toBe(true);
+    expect(files.hits.get('/dotnet-tickets.wsdl')).toBe(2);
+    files.override.clear();
+    const fresh = await cache.get(url);
+    expect(fresh.ok && first.ok && fresh.loaded !== first.loaded).toBe(true);
+    expect(fresh.ok && fresh.loaded.description.expiresAt).toBe(
+      new Date(now + 60_000).toISOString(),
+    );
+  });
+
+  it('refresh() fetches now and reports a failure, while calls keep the previous WSDL', async () => {
+    const cache = newCache();
+    const url = `${files.base}/bare-sms.wsdl`;
+    expect((await cache.get(url)).ok).toBe(true);
+    expect((await cache.refresh(url)).ok).toBe(true);
+    expect(files.hits.get('/bare-sms.wsdl')).toBe(2);
+    files.override.set('/bare-sms.wsdl', {
+      status: 200,
+      body: '<definitions><oops></definitions>',
+    });
+    const failed = failureOf(await cache.refresh(url));
+    expect(failed).toMatchObject({ kind: 'wsdl_invalid', documentUrl: url, retryable: false });
+    expect(failed.message).toMatch(/^not a WSDL the SOAP library can read: .*Line: 0/);
+    expect((await cache.get(url)).ok).toBe(true);
+  });
+
+  it('names the URL and status of a WSDL answered with 404 (not retryable) or 503 (retryable)', async () => {
+    const cache = newCache();
+    const missing = failureOf(await cache.get(`${files.base}/nope.wsdl`));
+    expect(missing).toEqual({
+      kind: 'wsdl_invalid',
+      wsdlUrl: `${files.base}/nope.wsdl`,
+      documentUrl: `${files.base}/nope.wsdl`,
+      message: 'answered HTTP 404: no such document',
+      retryable: false,
+    });
+    files.override.set('/busy.wsdl', { status: 503, body: '' });
+    expect(failureOf(await cache.get(`${files.base}/busy.wsdl`))).toMatchObject({
+      kind: 'wsdl_unreachable',
+      message: 'answered HTTP 503',
+      retryable: true,
+    });
+  });
+
+  it('remembers a failed load briefly instead of fetching again for every call', async () => {
+    const cache = newCache();
+    files.override.set('/flaky.wsdl', { status: 502, body: 'bad gateway' });
+    const url = `${files.base}/flaky.wsdl`;
+    await cache.get(url);
+    await cache.get(url);
+    expect(files.hits.get('/flaky.wsdl')).toBe(1);
+    now += 5_001;
+    await cache.get(url);
+    expect(files.hits.get('/flaky.wsdl')).toBe(2);
+  });
+
+  it('names the import that failed, not only the WSDL', async () => {
+    const cache = newCache();
+    files.override.set('/wcf-common.xsd', { status: 404, body: 'gone' });
+    expect(failureOf(await cache.get(`${files.base}/wcf-main.wsdl`))).toEqual({
+      kind: 'wsdl_invalid',
+      wsdlUrl: `${files.base}/wcf-main.wsdl`,
+      documentUrl: `${files.base}/wcf-common.xsd`,
+      message: 'answered HTTP 404: gone',
+      retryable: false,
+    });
+  });
+
+  it('refuses non-http WSDL URLs and file: imports, so a WSDL cannot read local files', async () => {
+    const cache = newCache();
+    expect(failureOf(await cache.get('file:///etc/passwd'))).toMatchObject({
+      kind: 'wsdl_invalid',
+      message: 'the WSDL URL must be http: or https:, not file:',
+    });
+    expect(failureOf(await cache.get('not a url'))).toMatchObject({
+      message: '"not a url" is not an absolute URL',
+    });
+    files.override.set('/local.wsdl', {
+      status: 200,
+      body: `<?xml version="1.0"?>
+        <definitions xmlns="http://schemas.xmlsoap.org/wsdl/" xmlns:xs="http://www.w3.org/2001/XMLSchema"
+          targetNamespace="urn:x"><types><xs:schema targetNamespace="urn:x">
+          <xs:import namespace="urn:y" schemaLocation="file:///etc/hostname"/></xs:schema></types></definitions>`,
+    });
+    expect(failureOf(await cache.get(`${files.base}/local.wsdl`))).toMatchObject({
+      kind: 'wsdl_invalid',
+      documentUrl: 'file:///etc/hostname',
+      message: 'imports and includes must be http: or https: URLs',
+    });
+  });
+
+  it('refuses a document with no SOAP service in it', async () => {
+    const cache = newCache();
+    files.override.set('/abstract.wsdl', {
+      status: 200,
+      body: '<definitions xmlns="http://schemas.xmlsoap.org/wsdl/" targetNamespace="urn:x"/>',
+    });
+    expect(failureOf(await cache.get(`${files.base}/abstract.wsdl`)).message).toBe(
+      'the WSDL defines no SOAP service (no <service> whose <port> uses a SOAP 1.1 or 1.2 binding)',
+    );
+  });
+
+  it('reports a closed port and a WSDL slower than the load timeout as unreachable (retryable)', async () => {
+    const cache = newCache({ loadTimeoutMs: 200 });
+    const probe = http.createServer();
+    await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
+    const port = (probe.address() as AddressInfo).port;
+    await closeServer(probe);
+    const closed = failureOf(await cache.get(`http://127.0.0.1:${port}/x.wsdl`));
+    expect(closed).toMatchObject({ kind: 'wsdl_unreachable', retryable: true });
+    expect(closed.message).toContain('ECONNREFUSED');
+
+    files.override.set('/slow.wsdl', { status: 200, body: '<x/>', delayMs: 2_000 });
+    const slow = failureOf(await cache.get(`${files.base}/slow.wsdl`));
+    expect(slow).toEqual({
+      kind: 'wsdl_unreachable',
+      wsdlUrl: `${files.base}/slow.wsdl`,
+      documentUrl: `${files.base}/slow.wsdl`,
+      message: 'no complete answer within 200 ms',
+      retryable: true,
+    });
+  });
+
+  it('refuses a WSDL on a range the network policy forbids, naming the range', async () => {
+    const strict = createPolicyAgents(new NetworkPolicy());
+    try {
+      const cache = new WsdlCache({ agents: strict });
+      const refused = failureOf(await cache.get(`${files.base}/dotnet-tickets.wsdl`));
+      expect(refused).toMatchObject({ kind: 'refused', retryable: false });
+      expect(refused.message).toContain('loopback');
+      expect(files.hits.get('/dotnet-tickets.wsdl')).toBeUndefined();
+    } finally {
+      strict.httpAgent.destroy();
+      strict.httpsAgent.destroy();
+    }
+  });
+});
