@@ -192,7 +192,7 @@ export class HttpClient {
               origin: hop.url.origin,
               path: hop.url.pathname + hop.url.search,
               method: hop.method as Dispatcher.HttpMethod,
-              headers: hop.headers.flat(),
+              headers: flatHeaders(hop.headers),
               body: hop.body ?? null,
             },
             exchange,
@@ -322,6 +322,17 @@ function redirectHop(hop: Hop, status: number, location: string): Hop | undefine
     headers,
     body: toGet ? undefined : hop.body,
   };
+}
+
+/** `[[n, v], …]` → `[n, v, …]` as undici takes them (a loop: `Array.prototype.flat` is slow). */
+function flatHeaders(headers: readonly (readonly [string, string])[]): string[] {
+  const flat: string[] = new Array<string>(headers.length * 2);
+  for (let i = 0; i < headers.length; i += 1) {
+    const header = headers[i] as readonly [string, string];
+    flat[2 * i] = header[0];
+    flat[2 * i + 1] = header[1];
+  }
+  return flat;
 }
 
 function headerList(headers: IncomingHttpHeaders): Header[] {
