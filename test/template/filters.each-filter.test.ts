@@ -1,0 +1,118 @@
+/** Each filter of docs/templating.md, on present, missing and odd values. */
+import { describe, expect, it } from 'vitest';
+import { compileTemplate, type TemplateContext } from '../../src/template/compile.js';
+import type { RenderScope } from '../../src/template/scope.js';
+
+const scope: RenderScope = {
+  call: {
+    id: 'c-9',
+    duration: 42,
+    startedAt: '2026-11-27T09:59:10.250Z',
+    status: 'answered',
+  },
+  contact: {
+    phone: '+1 (555) 123-4567',
+    firstName: '  Ana María ',
+    email: '',
+    custom: { plan: 'gold', nested: { a: [1, 'x'] }, localPhone: '06 12 34 56 78' },
+  },
+  system: { now: '2026-11-27T10:00:01.000Z', timestamp: 1795773601 },
+};
+
+const render = (source: string, context: TemplateContext = 'text', defaultCountry?: string) => {
+  const result = compileTemplate(source, context, {
+    field: 'f',
+    ...(defaultCountry === undefined ? {} : { defaultCountry }),
+  });
+  if (!result.ok) throw new Error(JSON.stringify(result.problems));
+  const rendered = result.template.render(scope);
+  if (!rendered.ok) throw new Error(rendered.error.message);
+  return rendered.value;
+};
+
+describe('filters', () => {
+  it('default: replaces a missing or empty value, keeps a present one, numbers stay numbers in JSON', () => {
+    expect(render('{{contact.email | default:"none"}}')).toBe('none');
+    expect(render('{{contact.lastName | default:"none"}}')).toBe('none');
+    expect(render('{{call.status | default:"none"}}')).toBe('answered');
+    expect(render('{"d": {{call.billsec | default:0}}}', 'json')).toBe('{"d": 0}');
+    expect(render('{{contact.lastName}}|{{contact.email}}')).toBe('|');
+  });
+
+  it('json: a JSON literal, outside or inside a JSON string', () => {
+    expect(render('{"c": {{contact.custom | json}}}', 'json')).toBe(
+      '{"c": {"plan":"gold","nested":{"a":[1,"x"]},"localPhone":"06 12 34 56 78"}}',
+    );
+    expect(render('{"c": "{{contact.custom.plan | json}}"}', 'json')).toBe('{"c": "\\"gold\\""}');
+    expect(render('{{call.duration | json}} {{contact.lastName | json}}')).toBe('42 null');
+    // Without a filter, a token outside quotes is still a JSON literal.
+    expect(render('[{{call.duration}}, {{call.status}}, {{contact.lastName}}]', 'json')).toBe(
+      '[42, "answered", null]',
+    );
+  });
+
+  it('date: iso, epoch, epochMs, patterns, time zones; unreadable is missing', () => {
+    expect(render('{{call.startedAt | date:"iso"}}')).toBe('2026-11-27T09:59:10.250Z');
+    expect(render('{{call.startedAt | date}}')).toBe('2026-11-27T09:59:10.250Z');
+    expect(render('{{call.startedAt | date:"epoch"}}')).toBe('1795773550');
+    expect(render('{{call.startedAt | date:"epochMs"}}')).toBe('1795773550250');
+    expect(render('{"at": {{call.startedAt | date:"epoch"}}}', 'json')).toBe('{"at": 1795773550}');
+    expect(render('{{call.startedAt | date:"DD/MM/YYYY [at] h:mm A ZZ"}}')).toBe(
+      '27/11/2026 at 9:59 AM +0000',
+    );
+    expect(render('{{call.startedAt | date:"YYYY-MM-DDTHH:mm:ssZ","America/New_York"}}')).toBe(
+      '2026-11-27T04:59:10-05:00',
+    );
+    expect(render('{{call.startedAt | date:"iso","Asia/Kolkata"}}')).toBe(
+      '2026-11-27T15:29:10.250+05:30',
+    );
+    expect(render('{{system.timestamp | date:"iso"}}')).toBe('2026-11-27T10:00:01.000Z');
+    expect(render('{{call.status | date:"iso" | default:"n/a"}}')).toBe('n/a');
+  });
+
+  it('upper, lower, trim', () => {
+    expect(render('{{contact.firstName | upper}}')).toBe('  ANA MARÍA ');
+    expect(render('{{contact.firstName | lower}}')).toBe('  ana maría ');
+    expect(render('[{{contact.firstName | trim}}]')).toBe('[Ana María]');
+    expect(render('{{contact.lastName | upper | default:"-"}}')).toBe('-');
+  });
+
+  it('digits: a phone number without punctuation', () => {
+    expect(render('{{contact.phone | digits}}')).toBe('15551234567');
+  });
+
+  it('e164: international as is, national numbers in the default or given country, else missing', () => {
+    expect(render('{{contact.phone | e164}}')).toBe('+15551234567');
+    expect(render('{{contact.custom.localPhone | e164:"FR"}}')).toBe('+33612345678');
+    expect(render('{{contact.custom.localPhone | e164}}', 'text', 'FR')).toBe('+33612345678');
+    expect(render('{{contact.custom.localPhone | e164 | default:"?"}}')).toBe('?');
+    expect(render('{{call.status | e164 | default:"?"}}', 'text', 'US')).toBe('?');
+  });
+
+  it('urlencode: encoded once, also in a URL or a form body', () => {
+    expect(render('{{contact.phone | urlencode}}')).toBe('%2B1%20%28555%29%20123-4567');
+    expect(render('https://x.example/?p={{contact.phone | urlencode}}', 'url')).toBe(
+      'https://x.example/?p=%2B1%20%28555%29%20123-4567',
+    );
+    expect(render('p={{contact.phone | urlencode}}', 'form')).toBe('p=%2B1%20%28555%29%20123-4567');
+    expect(render('{"u": "{{contact.phone | urlencode}}"}', 'json')).toBe(
+      '{"u": "%2B1%20%28555%29%20123-4567"}',
+    );
+  });
+
+  it('raw: pasted without escaping, where the user asked for it', () => {
+    expect(render('<a>{{contact.custom.plan | raw}}{{"<b/>" | raw}}</a>', 'xml')).toBe(
+      '<a>gold<b/></a>',
+    );
+    expect(render('{"x": {{"[1, 2]" | raw}}}', 'json')).toBe('{"x": [1, 2]}');
+  });
+
+  it('filters chain left to right', () => {
+    expect(render('{{contact.firstName | trim | upper | default:"X"}}')).toBe('ANA MARÍA');
+  });
+
+  it('reads own properties only: nothing outside the event', () => {
+    expect(render('[{{contact.custom.constructor}}{{contact.custom.__proto__}}]')).toBe('[]');
+    expect(render('[{{contact.custom.toString | default:"none"}}]')).toBe('[none]');
+  });
+});

@@ -1,0 +1,244 @@
+/**
+ * Saving an integration: every unknown token, unknown filter, bad filter argument and
+ * unterminated `{{` of every field is reported at once, each with field, line and column.
+ */
+import { describe, expect, it } from 'vitest';
+import { compileTemplate } from '../../src/template/compile.js';
+import { compileHttpRequest } from '../../src/template/http-request-template.js';
+import { compileSoapParams } from '../../src/template/soap-params-template.js';
+
+const problemsOf = (source: string, context: Parameters<typeof compileTemplate>[1] = 'text') => {
+  const result = compileTemplate(source, context, { field: 'config.body' });
+  return result.ok ? [] : result.problems;
+};
+
+describe('one template', () => {
+  it('reports every problem, in order, with line and column', () => {
+    const source = [
+      'Hello {{contact.fistName}} {{contact.phone | uper}}',
+      '  {{call.startedAt | date:"YYYY-QQ"}} {{call.startedAt | date:"iso","Mars/Olympus"}}',
+      '{{contact.phone | e164:"XX"}} {{call.id | default}} {{call.id | upper:"x"}} {{ nope }}',
+      'tail {{call.id',
+    ].join('\n');
+    expect(problemsOf(source)).toEqual([
+      {
+        field: 'config.body',
+        line: 1,
+        column: 9,
+        message: 'unknown token "contact.fistName" (did you mean "contact.firstName"?)',
+      },
+      {
+        field: 'config.body',
+        line: 1,
+        column: 46,
+        message: 'unknown filter "uper" (did you mean "upper"?)',
+      },
+      {
+        field: 'config.body',
+        line: 2,
+        column: 27,
+        message: expect.stringMatching(/^`date`: unknown date pattern letter "Q"/),
+      },
+      {
+        field: 'config.body',
+        line: 2,
+        column: 69,
+        message: expect.stringMatching(/^`date`: unknown time zone "Mars\/Olympus"/),
+      },
+      {
+        field: 'config.body',
+        line: 3,
+        column: 24,
+        message: '`e164`: "XX" is not a country code (ISO 3166 alpha-2, e.g. "US")',
+      },
+      {
+        field: 'config.body',
+        line: 3,
+        column: 43,
+        message: '`default` takes 1 argument: default:"text" or a number',
+      },
+      { field: 'config.body', line: 3, column: 65, message: '`upper` takes no arguments' },
+      { field: 'config.body', line: 3, column: 80, message: 'unknown token "nope"' },
+      {
+        field: 'config.body',
+        line: 4,
+        column: 6,
+        message: 'unterminated `{{`: no matching `}}`',
+      },
+    ]);
+  });
+
+  it('reports syntax errors inside an expression and goes on with the next one', () => {
+    expect(
+      problemsOf('{{ }} {{contact.}} {{call.id | }} {{call.id | default:x}} {{call.id "a"}}'),
+    ).toEqual([
+      expect.objectContaining({ column: 1, message: 'empty `{{ }}`: name a token' }),
+      expect.objectContaining({ column: 17, message: 'expected a name after `.`, found `}}`' }),
+      expect.objectContaining({
+        column: 32,
+        message: 'expected a filter name after `|`, found `}}`',
+      }),
+      expect.objectContaining({
+        column: 55,
+        message: 'expected a quoted string or a number, found "x"',
+      }),
+      expect.objectContaining({ column: 69, message: 'expected `|` or `}}`, found "\\""' }),
+    ]);
+    expect(problemsOf('{{call.id | default:"open}}')).toEqual([
+      expect.objectContaining({ column: 21, message: 'unterminated string' }),
+    ]);
+  });
+
+  it('accepts every catalog token, any custom field or IVR variable, and literal text', () => {
+    expect(
+      problemsOf(
+        '{{contact.custom.plan}} {{contact.custom["Plan type"]}} {{ivr.account}} {{contact.custom | json}} {{"{{"}}',
+      ),
+    ).toEqual([]);
+    expect(problemsOf('{{contact.custom.a.b}} {{ivr}} {{call}} {{call.id.x}}')).toHaveLength(4);
+  });
+
+  it('refuses `raw` in header values and anywhere but last', () => {
+    const header = compileTemplate('{{call.id | raw}}', 'header', { field: 'config.headers' });
+    expect(header.ok ? [] : header.problems.map((p) => p.message)).toEqual([
+      '`raw` is not allowed in header values: a header is never sent unchecked',
+    ]);
+    expect(problemsOf('{{call.id | raw | upper}}').map((p) => p.message)).toEqual([
+      '`raw` must be the last filter',
+    ]);
+  });
+
+  it('checks a JSON body’s shape with tokens standing in, and points at the error', () => {
+    expect(problemsOf('{"a": {{call.id}},\n "b": "{{call.id}}" "c": 1}', 'json')).toEqual([
+      {
+        field: 'config.body',
+        line: 2,
+        column: 21,
+        message: 'is not valid JSON: expected `,` or `}`, found "\\""',
+      },
+    ]);
+    expect(problemsOf('{"a": {{call.id | raw}} {{call.id | raw}}}', 'json')).toEqual([]);
+  });
+
+  it('checks an XML body’s shape and refuses tokens inside tags or comments', () => {
+    expect(problemsOf('<a>\n<b>{{call.id}}</c></a>', 'xml')).toEqual([
+      expect.objectContaining({
+        line: 2,
+        column: 15,
+        message: expect.stringMatching(/^is not well-formed XML/),
+      }),
+    ]);
+    expect(
+      problemsOf('<a {{call.id}}="1"><!-- {{call.id}} --></a>', 'xml').map((p) => p.message),
+    ).toEqual([
+      "a token cannot stand inside a tag's name or attribute list (put it in an attribute value or in element text)",
+      'a token cannot stand inside an XML comment',
+    ]);
+  });
+
+  it('requires a URL to start with http(s):// or a base-URL token', () => {
+    const url = (source: string) => {
+      const result = compileTemplate(source, 'url', { field: 'config.url' });
+      return result.ok ? [] : result.problems.map((p) => p.message);
+    };
+    expect(url('ftp://x/{{call.id}}')).toEqual([
+      'must start with http:// or https://, or with a token holding a base URL',
+    ]);
+    expect(url('https://crm.example/{{call.id}}')).toEqual([]);
+    expect(url('{{contact.custom.crmUrl}}/calls')).toEqual([]);
+  });
+});
+
+describe('a whole integration', () => {
+  it('reports the problems of URL, headers and body together, headers by their own line', () => {
+    const result = compileHttpRequest({
+      url: 'https://crm.example/{{call.idd}}',
+      method: 'POST',
+      headers: [
+        'Content-Type: application/json',
+        'X-Agent: {{contact.nam}}',
+        '',
+        'Bad Name: x',
+        'X-Ok:    {{call.id | raw}}',
+        'Content-Length: 12',
+        'no colon here',
+      ].join('\n'),
+      body: '{"status": "{{call.stauts}}"}',
+    });
+    expect(result.ok).toBe(false);
+    if (result.ok) return;
+    expect(result.problems).toEqual([
+      expect.objectContaining({ field: 'config.url', line: 1, column: 23 }),
+      expect.objectContaining({
+        field: 'config.headers',
+        line: 2,
+        column: 12,
+        message: expect.stringMatching(/^unknown token "contact.nam"/),
+      }),
+      expect.objectContaining({
+        field: 'config.headers',
+        line: 4,
+        column: 1,
+        message: expect.stringMatching(/is not a valid header name/),
+      }),
+      expect.objectContaining({
+        field: 'config.headers',
+        line: 5,
+        column: 22,
+        message: expect.stringMatching(/^`raw` is not allowed/),
+      }),
+      expect.objectContaining({
+        field: 'config.headers',
+        line: 6,
+        column: 1,
+        message: 'Content-Length is set by Callhook for every request; remove this line',
+      }),
+      expect.objectContaining({
+        field: 'config.headers',
+        line: 7,
+        column: 1,
+        message: 'expected `Name: value`',
+      }),
+      expect.objectContaining({
+        field: 'config.body',
+        line: 1,
+        column: 15,
+        message: expect.stringMatching(/^unknown token "call.stauts"/),
+      }),
+    ]);
+  });
+
+  it('refuses a templated or repeated Content-Type (it decides the body’s escaping)', () => {
+    const result = compileHttpRequest({
+      url: 'https://crm.example/',
+      method: 'POST',
+      headers: 'Content-Type: {{contact.custom.type}}\ncontent-type: text/plain',
+      body: '',
+    });
+    expect(result.ok ? [] : result.problems.map((p) => [p.line, p.column, p.message])).toEqual([
+      [1, 15, 'Content-Type must be literal: it decides how the body is escaped'],
+      [2, 1, 'Content-Type is already given on line 1'],
+    ]);
+  });
+
+  it('does not check the body of a GET (it is not sent)', () => {
+    const result = compileHttpRequest({
+      url: 'https://crm.example/',
+      method: 'GET',
+      headers: '',
+      body: '{{nonsense',
+    });
+    expect(result.ok).toBe(true);
+  });
+
+  it('names SOAP parameters by index', () => {
+    const result = compileSoapParams([
+      { name: 'phone', value: '{{contact.phone}}' },
+      { name: 'note', value: 'Call {{call.stat}}\n{{call.id | date:"x":"y"}}' },
+    ]);
+    expect(result.ok ? [] : result.problems.map((p) => [p.field, p.line, p.column])).toEqual([
+      ['config.params.1.value', 1, 8],
+      ['config.params.1.value', 2, 21],
+    ]);
+  });
+});
