@@ -216,6 +216,34 @@ export class SoapClient {
   }
 
   /**
+   * The save-time check of a SOAP integration (SPEC §2.2): the WSDL loads, the operation exists
+   * (narrowed by service/port), the parameter names fit its input. Returns problems with their
+   * field (`config.wsdlUrl`, `config.operation`, `config.params.2.name`, …); empty when it fits.
+   */
+  async checkConfig(config: {
+    wsdlUrl: string;
+    operation: string;
+    service?: string | undefined;
+    port?: string | undefined;
+    params: readonly { name: string }[];
+  }): Promise<SoapProblem[]> {
+    const found = await this.describe(config.wsdlUrl);
+    if (!found.ok) {
+      const { failure } = found;
+      const where =
+        failure.documentUrl === failure.wsdlUrl
+          ? ''
+          : ` (in ${failure.documentUrl}, which it imports)`;
+      return [
+        { field: 'config.wsdlUrl', message: `the WSDL cannot be used${where}: ${failure.message}` },
+      ];
+    }
+    const selected = selectOperation(found.description, config);
+    if (!selected.ok) return [selected.problem];
+    return checkParams(selected.selected.operation, config.params).problems;
+  }
+
+  /**
    * Calls the operation. Never throws for remote failures (see SoapOutcome).
    *
    * ### Examples

@@ -220,4 +220,43 @@ describe('describing WSDLs', () => {
       params: [{ name: 'PingText', path: 'PingText', type: 'string', required: true }],
     });
   });
+  it('checks a SOAP integration config at save time: WSDL, operation, parameter names', async () => {
+    const wsdlUrl = `${files.base}/dotnet-tickets.wsdl`;
+    expect(
+      await client.checkConfig({
+        wsdlUrl,
+        operation: 'CreateTicket',
+        port: 'TicketsSoap12',
+        params: [{ name: 'customer.address.city' }, { name: 'tags.string.0' }],
+      }),
+    ).toEqual([]);
+    expect(await client.checkConfig({ wsdlUrl, operation: 'Close', params: [] })).toEqual([
+      {
+        field: 'config.operation',
+        message:
+          'the WSDL offers no operation "Close" (operations: "CreateTicket", "GetBalance", "Fail", "Slow")',
+      },
+    ]);
+    expect(
+      await client.checkConfig({ wsdlUrl, operation: 'GetBalance', params: [{ name: 'account' }] }),
+    ).toEqual([
+      {
+        field: 'config.params.0.name',
+        message:
+          '"account": the input of "GetBalance" has no element "account" (it has "accountId")',
+      },
+    ]);
+    expect(
+      await client.checkConfig({
+        wsdlUrl: `${files.base}/missing.wsdl`,
+        operation: 'X',
+        params: [],
+      }),
+    ).toEqual([
+      {
+        field: 'config.wsdlUrl',
+        message: 'the WSDL cannot be used: answered HTTP 404: no such document',
+      },
+    ]);
+  });
 });
