@@ -3,9 +3,8 @@
  * example; every leaf of a SPEC §8.1 event is a token; `GET /api/v1/tokens` serves the catalog to
  * users with the `integration` permission.
  */
-import Fastify from 'fastify';
+import Fastify, { type FastifyInstance } from 'fastify';
 import cookie from '@fastify/cookie';
-import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { findToken, TOKENS } from '../../src/domain/tokens.js';
 import { tokensRoutes } from '../../src/api/tokens.routes.js';
@@ -119,15 +118,13 @@ describe('the catalog', () => {
 
 describe('GET /api/v1/tokens', () => {
   let store: TestStore;
-  let app: ReturnType<typeof Fastify>;
+  let app: FastifyInstance;
   const keys: Record<string, string> = {};
 
   beforeAll(async () => {
     store = await createTestStore('sqlite');
     const accounts = new AccountStore(store.store);
-    app = Fastify().withTypeProvider<TypeBoxTypeProvider>() as unknown as ReturnType<
-      typeof Fastify
-    >;
+    app = Fastify();
     app.setErrorHandler((error, _request, reply) => {
       if (error instanceof AppError)
         return reply.code(error.status).send(errorBody(error.code, error.message));
