@@ -259,4 +259,93 @@ describe('describing WSDLs', () => {
       },
     ]);
   });
+  it('reads extensions, choices, group and element refs, and cuts recursive types', async () => {
+    files.override.set('/schema-features.wsdl', {
+      status: 200,
+      body: `<?xml version="1.0"?>
+<definitions xmlns="http://schemas.xmlsoap.org/wsdl/" xmlns:soap="http://schemas.xmlsoap.org/wsdl/soap/"
+  xmlns:xs="http://www.w3.org/2001/XMLSchema" xmlns:t="urn:f" targetNamespace="urn:f">
+  <types><xs:schema targetNamespace="urn:f" elementFormDefault="qualified">
+    <xs:complexType name="Party"><xs:sequence><xs:element name="id" type="xs:string"/></xs:sequence></xs:complexType>
+    <xs:complexType name="Person"><xs:complexContent><xs:extension base="t:Party"><xs:sequence>
+      <xs:element name="email" type="xs:string" minOccurs="0"/></xs:sequence></xs:extension></xs:complexContent></xs:complexType>
+    <xs:group name="Contact"><xs:sequence><xs:element name="phone" type="xs:string"/></xs:sequence></xs:group>
+    <xs:complexType name="Node"><xs:sequence><xs:element name="label" type="xs:string"/>
+      <xs:element name="child" type="t:Node" minOccurs="0" maxOccurs="unbounded"/></xs:sequence></xs:complexType>
+    <xs:element name="Channel" type="xs:string"/>
+    <xs:element name="Notify"><xs:complexType><xs:sequence>
+      <xs:element name="who" type="t:Person"/>
+      <xs:choice><xs:element name="sms" type="xs:string"/><xs:element name="mail" type="xs:string"/></xs:choice>
+      <xs:group ref="t:Contact"/>
+      <xs:element ref="t:Channel"/>
+      <xs:element name="tree" type="t:Node" minOccurs="0"/>
+    </xs:sequence></xs:complexType></xs:element>
+  </xs:schema></types>
+  <message name="In"><part name="p" element="t:Notify"/></message>
+  <portType name="PT"><operation name="Notify"><input message="t:In"/></operation></portType>
+  <binding name="B" type="t:PT"><soap:binding transport="http://schemas.xmlsoap.org/soap/http"/>
+    <operation name="Notify"><soap:operation soapAction=""/><input><soap:body use="literal"/></input></operation></binding>
+  <service name="S"><port name="P" binding="t:B"><soap:address location="${files.base}/x"/></port></service>
+</definitions>`,
+    });
+    try {
+      const op = operation(await describeFixture('schema-features.wsdl'), 'P', 'Notify');
+      expect(op).toMatchObject({ hasOutput: false, soapAction: '', parameterStyle: 'wrapped' });
+      const summary = (specs: typeof op.params): unknown =>
+        specs.map((p) => [
+          p.path,
+          p.type,
+          p.required,
+          ...(p.children ? [summary(p.children)] : []),
+        ]);
+      expect(summary(op.params)).toEqual([
+        [
+          'who',
+          'Person',
+          true,
+          [
+            ['who.id', 'string', true],
+            ['who.email', 'string', false],
+          ],
+        ],
+        ['sms', 'string', false],
+        ['mail', 'string', false],
+        ['phone', 'string', true],
+        ['Channel', 'string', true],
+        [
+          'tree',
+          'Node',
+          false,
+          [
+            ['tree.label', 'string', true],
+            ['tree.child[]', 'Node', false, []],
+          ],
+        ],
+      ]);
+      expect(op.params[5]?.children?.[1]).toMatchObject({ recursive: true, repeated: true });
+    } finally {
+      files.override.clear();
+    }
+  });
+
+  it('holds a call to its deadline while the WSDL is still loading', async () => {
+    files.override.set('/slow-wsdl.wsdl', { status: 200, body: '<x/>', delayMs: 3_000 });
+    try {
+      const started = performance.now();
+      const outcome = await client.call({
+        wsdlUrl: `${files.base}/slow-wsdl.wsdl`,
+        operation: 'X',
+        params: [],
+        timeoutMs: 200,
+      });
+      expect(performance.now() - started).toBeLessThan(1_500);
+      expect(outcome).toMatchObject({
+        kind: 'timeout',
+        retryable: true,
+        message: `the WSDL ${files.base}/slow-wsdl.wsdl was not loaded within the 200 ms timeout`,
+      });
+    } finally {
+      files.override.clear();
+    }
+  });
 });
