@@ -98,7 +98,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   await app.register(rolesRoutes, { accounts });
   await app.register(apiKeysRoutes, { accounts });
 
-  const secretBox = deps.secretBox ?? new SecretBox(loadSecretKey(deps.config).key);
+  const secretBox = deps.secretBox ?? openSecretBox(deps.config, deps.logger);
   const integrations = new IntegrationStore(deps.store);
   await app.register(integrationsRoutes, {
     integrations,
@@ -169,4 +169,14 @@ function fieldOf(
   if (typeof params['missingProperty'] === 'string') parts.push(params['missingProperty']);
   if (typeof params['additionalProperty'] === 'string') parts.push(params['additionalProperty']);
   return [context ?? 'body', ...parts].join('.');
+}
+
+/** The box for secrets at rest, from CALLHOOK_SECRET_KEY or the data dir's key file. */
+function openSecretBox(config: Config, logger: Logger): SecretBox {
+  const loaded = loadSecretKey(config);
+  if (loaded.warning !== undefined) logger.warn(loaded.warning);
+  if (loaded.source === 'generated') {
+    logger.info({ file: loaded.file }, 'generated the key for secrets at rest; back it up with the database');
+  }
+  return new SecretBox(loaded.key);
 }
