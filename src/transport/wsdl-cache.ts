@@ -19,7 +19,8 @@ import { WSDL, type IOptions } from 'soap';
 import type { WsdlDescription } from '../domain/soap.js';
 import type { PolicyAgents } from './safe-connect.js';
 import { RecordingHttpClient, transportFailure } from './soap-http.js';
-import { describeServices, scanBindings } from './wsdl-describe.js';
+import { scanBindings } from './wsdl-bindings.js';
+import { describeServices } from './wsdl-describe.js';
 
 export interface LoadedWsdl {
   url: string;

@@ -1,0 +1,277 @@
+/**
+ * What a SOAP call came to (SoapOutcome), and how the exchange the soap package recorded is
+ * turned into one: the request as sent with secrets masked, SOAP faults read from the parsed
+ * envelope (1.1 and 1.2), HTTP statuses, and failures below HTTP.
+ */
+import type { SelectedOperation, SoapProblem, SoapVersion } from '../domain/soap.js';
+import { faultRetryable } from '../domain/soap.js';
+import { MASK, secretHeader } from '../domain/integration.js';
+import { transportFailure, type Exchange } from './soap-http.js';
+import type { WsdlFailure } from './wsdl-cache.js';
+
+/** The request as sent, secrets masked: what the attempt log and the test endpoint show. */
+export interface SoapRequestRecord {
+  url: string;
+  method: 'POST';
+  headers: Record<string, string>;
+  body: string;
+  service: string;
+  port: string;
+  operation: string;
+  soapVersion: SoapVersion;
+  soapAction: string;
+}
+
+export interface SoapResponseRecord {
+  status: number;
+  headers: Record<string, string>;
+  body: string;
+}
+
+export interface SoapFault {
+  /** As the server wrote it: `soap:Server`, `env:Sender`, `SOAP-ENV:Client.Auth`. */
+  code: string;
+  /** SOAP 1.2 subcode, when given. */
+  subcode?: string;
+  /** faultstring (1.1) or Reason/Text (1.2). */
+  string: string;
+  /** The fault's detail, as JSON text. */
+  detail?: string;
+}
+
+interface OutcomeBase {
+  /** Whether trying again later may succeed (see docs/soap.md, "Faults and retries"). */
+  retryable: boolean;
+  /** One line for people: what happened. */
+  message: string;
+  durationMs: number;
+  request?: SoapRequestRecord;
+  response?: SoapResponseRecord;
+}
+
+/**
+ * What one call came to:
+ * - `success`: HTTP 2xx with a SOAP body and no fault; `result` is the parsed output
+ *   (IVR variables read dotted paths into it);
+ * - `fault`: a SOAP Fault (whatever the HTTP status); Server/Receiver retryable;
+ * - `http_error`: a non-2xx answer without a fault; 408, 429 and 5xx retryable;
+ * - `invalid_response`: a 2xx answer that is not a SOAP envelope;
+ * - `timeout`, `network_error`: retryable; `refused`: the network policy said no;
+ * - `wsdl_unreachable` (retryable), `wsdl_invalid`: the WSDL could not be used;
+ * - `invalid`: the call itself does not fit the WSDL (unknown operation or parameter, a header
+ *   value with a line break); `problems` says where.
+ */
+export type SoapOutcome =
+  | (OutcomeBase & {
+      kind: 'success';
+      request: SoapRequestRecord;
+      response: SoapResponseRecord;
+      result: unknown;
+    })
+  | (OutcomeBase & {
+      kind: 'fault';
+      request: SoapRequestRecord;
+      response: SoapResponseRecord;
+      fault: SoapFault;
+    })
+  | (OutcomeBase & {
+      kind: 'http_error' | 'invalid_response';
+      request: SoapRequestRecord;
+      response: SoapResponseRecord;
+    })
+  | (OutcomeBase & { kind: 'timeout' | 'network_error' | 'refused' })
+  | (OutcomeBase & { kind: 'wsdl_unreachable' | 'wsdl_invalid'; wsdl: WsdlFailure })
+  | (OutcomeBase & { kind: 'invalid'; problems: SoapProblem[] });
+
+/** The request as the soap package built it, secrets masked. */
+export function recordOf(
+  exchange: Exchange,
+  selected: SelectedOperation,
+  request: {
+    params: readonly { value: string; secret?: boolean | undefined }[];
+    headers?: Readonly<Record<string, string>> | undefined;
+  },
+): SoapRequestRecord | undefined {
+  if (exchange.request === undefined) return undefined;
+  const { service, port, operation } = selected;
+  const secretHeaders = new Set(
+    Object.keys(request.headers ?? {})
+      .filter((name) => secretHeader(name))
+      .map((name) => name.toLowerCase()),
+  );
+  const headers: Record<string, string> = {};
+  for (const [name, value] of Object.entries(exchange.request.headers)) {
+    headers[name] = secretHeaders.has(name.toLowerCase()) ? MASK : value;
+  }
+  let body = exchange.request.body.replace(
+    /(<(\w+:)?Password\b[^>]*>)[^<]*(<\/(\w+:)?Password>)/g,
+    `$1${MASK}$3`,
+  );
+  for (const param of request.params) {
+    if (param.secret !== true || param.value === '') continue;
+    // A parameter's value is the whole text of its element.
+    body = body.split(`>${escapeXml(param.value)}<`).join(`>${MASK}<`);
+  }
+  return {
+    url: exchange.request.url,
+    method: 'POST',
+    headers,
+    body,
+    service: service.name,
+    port: port.name,
+    operation: operation.name,
+    soapVersion: port.soapVersion,
+    soapAction: operation.soapAction,
+  };
+}
+
+function escapeXml(value: string): string {
+  return value
+    .replace(/&/g, '&amp;')
+    .replace(/</g, '&lt;')
+    .replace(/>/g, '&gt;')
+    .replace(/"/g, '&quot;')
+    .replace(/'/g, '&apos;');
+}
+
+/** The outcome of an exchange that reached the soap package's callback. */
+export function classify(
+  invoked: { error: unknown; result: unknown },
+  exchange: Exchange,
+  request: SoapRequestRecord | undefined,
+  durationMs: number,
+): SoapOutcome {
+  const response = exchange.response;
+  if (request === undefined || response === undefined) {
+    return {
+      ...buildFailure(invoked.error),
+      durationMs,
+      ...(request === undefined ? {} : { request }),
+    };
+  }
+  const base = { durationMs, request, response };
+  const fault = faultOf(invoked.error);
+  if (fault !== undefined) {
+    const retryable = faultRetryable(fault.code);
+    return {
+      kind: 'fault',
+      ...base,
+      fault,
+      retryable,
+      message: `SOAP fault ${fault.code}${fault.subcode === undefined ? '' : ` (${fault.subcode})`}: ${fault.string}`,
+    };
+  }
+  const status = response.status;
+  if (status < 200 || status > 299) {
+    return {
+      kind: 'http_error',
+      ...base,
+      retryable: status >= 500 || status === 408 || status === 429,
+      message: `HTTP ${status} without a SOAP fault`,
+    };
+  }
+  if (invoked.error !== null) {
+    const text = invoked.error instanceof Error ? invoked.error.message : String(invoked.error);
+    return {
+      kind: 'invalid_response',
+      ...base,
+      retryable: false,
+      message: `HTTP ${status}, but the body is not a SOAP answer: ${text.split('\n')[0] ?? ''}`,
+    };
+  }
+  return {
+    kind: 'success',
+    ...base,
+    retryable: false,
+    result: simplify(invoked.result ?? null),
+    message: `HTTP ${status}`,
+  };
+}
+
+/** A failure before any response: the policy, the network, or the library refusing the input. */
+export function buildFailure(error: unknown): SoapOutcome {
+  const errorCode = (error as { code?: unknown } | null)?.code;
+  const fromAxios =
+    typeof errorCode === 'string' || (error as { isAxiosError?: unknown })?.isAxiosError === true;
+  if (!fromAxios && error instanceof Error && !(error as { cause?: unknown }).cause) {
+    return {
+      kind: 'invalid',
+      retryable: false,
+      durationMs: 0,
+      message: `the SOAP library could not build the request: ${error.message}`,
+      problems: [{ field: 'config.params', message: error.message }],
+    };
+  }
+  const failure = transportFailure(error, false);
+  if (failure.kind === 'refused') {
+    return { kind: 'refused', retryable: false, durationMs: 0, message: failure.message };
+  }
+  if (failure.kind === 'timeout') {
+    return { kind: 'timeout', retryable: true, durationMs: 0, message: failure.message };
+  }
+  return {
+    kind: 'network_error',
+    retryable: failure.kind === 'network_error',
+    durationMs: 0,
+    message: failure.message,
+  };
+}
+
+/** The Fault the soap package found in the answer (it throws with the parsed envelope). */
+function faultOf(error: unknown): SoapFault | undefined {
+  const root = (error as { root?: unknown } | null)?.root as
+    { Envelope?: { Body?: { Fault?: Record<string, unknown> } } } | undefined;
+  const fault = root?.Envelope?.Body?.Fault;
+  if (fault === undefined || fault === null || typeof fault !== 'object') return undefined;
+  const detailOf = (value: unknown): { detail?: string } =>
+    value === undefined
+      ? {}
+      : { detail: typeof value === 'string' ? value : JSON.stringify(value) };
+  if ('faultcode' in fault || 'faultstring' in fault) {
+    return {
+      code: text(fault['faultcode']),
+      string: text(fault['faultstring']),
+      ...detailOf(fault['detail']),
+    };
+  }
+  const code = fault['Code'] as { Value?: unknown; Subcode?: { Value?: unknown } } | undefined;
+  const reason = fault['Reason'] as { Text?: unknown } | undefined;
+  const subcode = code?.Subcode?.Value;
+  return {
+    code: text(code?.Value),
+    ...(subcode === undefined ? {} : { subcode: text(subcode) }),
+    string: text(reason?.Text),
+    ...detailOf(fault['Detail']),
+  };
+}
+
+/**
+ * rpc/encoded answers type every value (`<receipt xsi:type="xsd:string">R-1</receipt>`), which
+ * the soap package parses as `{attributes: {'xsi:type'}, $value}`; IVR variables want `R-1`.
+ */
+function simplify(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(simplify);
+  if (value === null || typeof value !== 'object') return value;
+  const record = value as Record<string, unknown>;
+  const keys = Object.keys(record);
+  const attributes = record['attributes'];
+  if (
+    keys.length === 2 &&
+    '$value' in record &&
+    attributes !== null &&
+    typeof attributes === 'object' &&
+    Object.keys(attributes).every((name) => name.endsWith(':type'))
+  ) {
+    return record['$value'];
+  }
+  return Object.fromEntries(keys.map((key) => [key, simplify(record[key])]));
+}
+
+/** Text of a parsed element: a string, or `{$value}` when it had attributes (`xml:lang`). */
+function text(value: unknown): string {
+  if (Array.isArray(value)) return text(value[0]);
+  if (value !== null && typeof value === 'object' && '$value' in value) {
+    return String((value as { $value: unknown }).$value);
+  }
+  return value === undefined || value === null ? '' : String(value);
+}
