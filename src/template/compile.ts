@@ -191,7 +191,9 @@ export function compileTemplate(
   }
   return {
     ok: true,
-    template: new Template(source, context, tokens, sequence, usesSystem, options),
+    template: new Template(source, context, tokens, sequence, usesSystem, options, {
+      canonical: context === 'url' && !hasRaw && isCanonicalUrl(parts),
+    }),
   };
 }
 
@@ -203,6 +205,7 @@ class Template implements CompiledTemplate {
     private readonly sequence: readonly (string | Piece)[],
     private readonly usesSystem: boolean,
     private readonly options: CompileOptions,
+    private readonly url_: { canonical: boolean },
   ) {}
 
   render(scope: RenderScope): RenderResult {
@@ -245,6 +248,11 @@ class Template implements CompiledTemplate {
   }
 
   private url(out: string): RenderResult {
+    if (this.url_.canonical) {
+      // Literal scheme and authority, escaped tokens: `out` is already its own href.
+      if (hasDotSegment(out)) return this.fail(DOT_SEGMENT);
+      return { ok: true, value: out };
+    }
     let url: URL;
     try {
       url = new URL(out);
@@ -258,9 +266,7 @@ class Template implements CompiledTemplate {
         `renders a ${url.protocol} URL; only http: and https: are sent${this.baseHint()}`,
       );
     }
-    if (hasDotSegment(out)) {
-      return this.fail('renders a path with a `.` or `..` segment, which would change the path');
-    }
+    if (hasDotSegment(out)) return this.fail(DOT_SEGMENT);
     return { ok: true, value: url.href };
   }
 
@@ -269,6 +275,25 @@ class Template implements CompiledTemplate {
     return first !== undefined && typeof first !== 'string'
       ? ` (its leading token ${first.text} must hold an absolute http(s) URL)`
       : '';
+  }
+}
+
+const DOT_SEGMENT = 'renders a path with a `.` or `..` segment, which would change the path';
+
+/**
+ * True when every render of this URL template is already what `new URL(…).href` would give, so
+ * the render can skip parsing: the scheme and authority are literal, and the template with its
+ * tokens replaced by letters is its own href. Escaped tokens only add `A-Z a-z 0-9 - . _ ~` and
+ * `%XX`, which the URL parser leaves as they are after the authority.
+ */
+function isCanonicalUrl(parts: readonly Part[]): boolean {
+  const first = parts[0];
+  if (first?.kind !== 'text' || !/^https?:\/\/[^/?#]+[/?#]/.test(first.text)) return false;
+  const sample = parts.map((p) => (p.kind === 'text' ? p.text : 'x')).join('');
+  try {
+    return new URL(sample).href === sample && !hasDotSegment(sample);
+  } catch {
+    return false;
   }
 }
 

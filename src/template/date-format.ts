@@ -57,6 +57,17 @@ const PIECES: Record<string, (f: Fields) => string> = {
   T: () => 'T',
 };
 
+const pad2 = (n: number) => (n < 10 ? `0${n}` : `${n}`);
+const pad3 = (n: number) => (n < 10 ? `00${n}` : n < 100 ? `0${n}` : `${n}`);
+
+/** Date#toISOString, written out: it is twice as fast, and `date:"iso"` is on the hot path. */
+function isoUtc(ms: number): string {
+  const d = new Date(ms);
+  const year = d.getUTCFullYear();
+  if (year < 1000 || year > 9999) return d.toISOString();
+  return `${year}-${pad2(d.getUTCMonth() + 1)}-${pad2(d.getUTCDate())}T${pad2(d.getUTCHours())}:${pad2(d.getUTCMinutes())}:${pad2(d.getUTCSeconds())}.${pad3(d.getUTCMilliseconds())}Z`;
+}
+
 /** Offset of `timeZone` from UTC at instant `ms`, in minutes. */
 function zoneOffset(format: Intl.DateTimeFormat, ms: number): number {
   const parts: Record<string, number> = {};
@@ -115,7 +126,7 @@ export function compileDateFormat(
   if (format === 'epoch') return (ms) => Math.floor(ms / 1000);
   if (format === 'epochMs') return (ms) => ms;
   if (format === 'iso') {
-    if (zone === undefined) return (ms) => new Date(ms).toISOString();
+    if (zone === undefined) return isoUtc;
     format = 'YYYY-MM-DDTHH:mm:ss.SSSZ';
   }
   const pieces: ((f: Fields) => string)[] = [];

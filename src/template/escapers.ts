@@ -10,13 +10,28 @@ export function wellFormed(text: string): string {
 
 const hex = (code: number) => `%${code.toString(16).toUpperCase().padStart(2, '0')}`;
 
+/** Each ASCII character as RFC 3986 component encoding writes it (a table: the hot path). */
+const PERCENT_ASCII = Array.from({ length: 128 }, (_, code) => {
+  const ch = String.fromCharCode(code);
+  return /[A-Za-z0-9\-._~]/.test(ch) ? ch : hex(code);
+});
+
 /**
  * RFC 3986 component encoding: everything but `A-Z a-z 0-9 - . _ ~` is percent-encoded as UTF-8,
  * so `+` is `%2B`, `/` is `%2F` and `&` is `%26`.
  */
 export function percentEncode(text: string): string {
   if (/^[A-Za-z0-9\-._~]*$/.test(text)) return text;
-  return encodeURIComponent(wellFormed(text)).replace(/[!'()*]/g, (c) => hex(c.charCodeAt(0)));
+  let out = '';
+  for (let i = 0; i < text.length; i += 1) {
+    const code = text.charCodeAt(i);
+    if (code >= 128) {
+      const rest = encodeURIComponent(wellFormed(text.slice(i)));
+      return out + rest.replace(/[!'()*]/g, (c) => hex(c.charCodeAt(0)));
+    }
+    out += PERCENT_ASCII[code];
+  }
+  return out;
 }
 
 /** application/x-www-form-urlencoded, as URLSearchParams writes it (space is `+`). */

@@ -195,6 +195,8 @@ describe('URL', () => {
         }
         if (!result.ok) throw new Error(result.error.message);
         const url = new URL(result.value);
+        // Rendered without parsing (literal authority), yet exactly what the parser would give.
+        expect(result.value).toBe(url.href);
         expect(url.origin).toBe('https://crm.example');
         expect(decodeURIComponent(url.pathname.split('/')[2] ?? '')).toBe(wellFormed(v));
         expect(url.searchParams.get('phone')).toBe(wellFormed(v));
