@@ -22,6 +22,7 @@ export interface Database {
   events: EventsTable;
   deliveries: DeliveriesTable;
   attempts: AttemptsTable;
+  delivery_lanes: DeliveryLanesTable;
 }
 
 export interface UsersTable {
@@ -166,6 +167,8 @@ export interface DeliveriesTable {
   created_at: number;
   updated_at: number;
   completed_at: number | null;
+  /** Attempts before the current retry budget (a replay or manual retry starts a new one). */
+  attempt_offset: Generated<number>;
 }
 
 export interface AttemptsTable {
@@ -181,4 +184,30 @@ export interface AttemptsTable {
   /** JSON: status, headers, first 64 KiB of the body; null when no response came. */
   response: string | null;
   error: string | null;
+}
+
+/** Per-integration delivery state shared by all workers (migration 0002, docs/delivery.md). */
+export interface DeliveryLanesTable {
+  integration_id: string;
+  /** Lower bound of the earliest `next_attempt_at` of the lane's pending deliveries. */
+  next_due_at: number;
+  /** The lane is not claimed before this (rate, concurrency, circuit, probe in flight). */
+  hold_until: Generated<number>;
+  hold_reason: 'rate' | 'concurrency' | 'circuit' | 'probe' | null;
+  /** Last claim that took from this lane: lanes are served least recently served first. */
+  served_at: Generated<number>;
+  /** The integration version the limits below were read from (0: never). */
+  limits_version: Generated<number>;
+  max_concurrency: Generated<number>;
+  rate_per_second: number | null;
+  lease_ms: Generated<number>;
+  /** Token bucket of the rate limit. */
+  tokens: Generated<number>;
+  refilled_at: Generated<number>;
+  circuit: Generated<'closed' | 'open' | 'half-open'>;
+  /** Open: end of the cool-down. Half-open: end of the probe's lease. */
+  circuit_until: Generated<number>;
+  consecutive_failures: Generated<number>;
+  failing_since: number | null;
+  updated_at: number;
 }

@@ -1,0 +1,327 @@
+/**
+ * Runs one integration once, whatever its type: open its secrets, render its templates (compiled
+ * once per version), send through the HTTP or SOAP client, and report the outcome with the
+ * request as sent (secrets masked) and the response. Deliveries, the test endpoint and IVR
+ * invocations all go through here.
+ */
+import { performance } from 'node:perf_hooks';
+import type { HttpClient } from '../transport/http-client.js';
+import type { SoapClient, SoapCallRequest } from '../transport/soap-client.js';
+import { maskIn } from '../security/secret-box.js';
+import type { HttpConfig, Integration, SoapConfig } from '../domain/integration.js';
+
+export type TypedConfig =
+  { type: 'http'; config: HttpConfig } | { type: 'soap'; config: SoapConfig };
+import { openSecrets, secretValues, type SecretSealer } from '../domain/integration-secrets.js';
+import {
+  compileHttpRequest,
+  compileHeaders,
+  type CompiledHttpRequest,
+  type CompiledHeaders,
+} from '../template/http-request-template.js';
+import { compileSoapParams, type CompiledSoapParams } from '../template/soap-params-template.js';
+import type { TemplateProblem } from '../template/compile.js';
+import type { CompileFilterOptions } from '../template/filters.js';
+import type { RenderScope } from '../template/scope.js';
+import { fromHttpOutcome, fromSoapOutcome, type DeliveryOutcome } from './outcome.js';
+import { activeSecrets, signWebhook } from './signing.js';
+
+export const RESPONSE_BODY_LIMIT = 64 * 1024;
+
+/** The request as sent (or as it would be sent), secrets masked. */
+export interface RecordedRequest {
+  method: string;
+  url: string;
+  headers: [string, string][];
+  body: string | null;
+}
+
+export interface RecordedResponse {
+  status: number;
+  headers: [string, string][];
+  /** The first 64 KiB, as text. */
+  body: string;
+  truncated: boolean;
+}
+
+export interface RunResult {
+  outcome: DeliveryOutcome;
+  request: RecordedRequest | null;
+  response: RecordedResponse | null;
+  /** The parsed SOAP result, for IVR variables. */
+  soapResult?: unknown;
+  durationMs: number;
+  version: number;
+}
+
+export interface RunOptions {
+  /** Sent as `Idempotency-Key`, and as `webhook-id` when signing (constant across retries). */
+  deliveryId?: string;
+  /** Overrides the integration's `timeoutMs` (IVR invocations). */
+  timeoutMs?: number;
+  signal?: AbortSignal;
+  now?: number;
+}
+
+type Compiled =
+  | { type: 'http'; request: CompiledHttpRequest; secrets: string[]; plain: Integration }
+  | {
+      type: 'soap';
+      params: CompiledSoapParams;
+      headers: CompiledHeaders;
+      secrets: string[];
+      plain: Integration;
+    };
+
+export interface IntegrationRunnerOptions {
+  http: HttpClient;
+  soap: SoapClient;
+  sealer: SecretSealer;
+  templates?: CompileFilterOptions;
+  /** Compiled versions kept (least recently used go first). */
+  cacheSize?: number;
+}
+
+export class IntegrationRunner {
+  private readonly compiled = new Map<string, Compiled>();
+
+  constructor(private readonly options: IntegrationRunnerOptions) {}
+
+  /** Template problems of a (plain or sealed) definition, as saving reports them. */
+  static check(integration: TypedConfig, templates: CompileFilterOptions = {}): TemplateProblem[] {
+    if (integration.type === 'http') {
+      const result = compileHttpRequest(integration.config, templates);
+      return result.ok ? [] : result.problems;
+    }
+    const params = compileSoapParams(integration.config.params, templates);
+    const headers = compileHeaders(integration.config.headers, templates);
+    return [...(params.ok ? [] : params.problems), ...(headers.ok ? [] : headers.problems)];
+  }
+
+  private compile(integration: Integration): Compiled | { problems: TemplateProblem[] } {
+    const key = `${integration.id}:${integration.version}`;
+    const cached = this.compiled.get(key);
+    if (cached !== undefined) {
+      this.compiled.delete(key);
+      this.compiled.set(key, cached);
+      return cached;
+    }
+    const opened = openSecrets(integration.config, integration.options, this.options.sealer);
+    const plain = { ...integration, ...opened } as Integration;
+    const secrets = secretValues(plain.config, plain.options);
+    let entry: Compiled;
+    if (plain.type === 'http') {
+      const request = compileHttpRequest(plain.config, this.options.templates ?? {});
+      if (!request.ok) return { problems: request.problems };
+      entry = { type: 'http', request: request.request, secrets, plain };
+    } else {
+      const params = compileSoapParams(plain.config.params, this.options.templates ?? {});
+      const headers = compileHeaders(plain.config.headers, this.options.templates ?? {});
+      if (!params.ok || !headers.ok) {
+        return {
+          problems: [
+            ...(params.ok ? [] : params.problems),
+            ...(headers.ok ? [] : headers.problems),
+          ],
+        };
+      }
+      entry = { type: 'soap', params: params.params, headers: headers.headers, secrets, plain };
+    }
+    this.compiled.set(key, entry);
+    if (this.compiled.size > (this.options.cacheSize ?? 1000)) {
+      this.compiled.delete(this.compiled.keys().next().value as string);
+    }
+    return entry;
+  }
+
+  /** Runs `integration` (as stored: sealed) for `scope`. Never throws for a remote's failure. */
+  async run(
+    integration: Integration,
+    scope: RenderScope,
+    options: RunOptions = {},
+  ): Promise<RunResult> {
+    return this.execute(integration, scope, options, true);
+  }
+
+  /** What `run` would send, without sending it (the test endpoint without `send`). */
+  async preview(
+    integration: Integration,
+    scope: RenderScope,
+    options: RunOptions = {},
+  ): Promise<RunResult> {
+    return this.execute(integration, scope, options, false);
+  }
+
+  private async execute(
+    integration: Integration,
+    scope: RenderScope,
+    options: RunOptions,
+    send: boolean,
+  ): Promise<RunResult> {
+    const started = performance.now();
+    const base = { version: integration.version, response: null };
+    const elapsed = () => Math.round((performance.now() - started) * 100) / 100;
+    const compiled = this.compile(integration);
+    if ('problems' in compiled) {
+      const reason = compiled.problems
+        .map((p) => `${p.field} ${p.line}:${p.column} ${p.message}`)
+        .join('; ');
+      return {
+        ...base,
+        outcome: { kind: 'render-error', reason },
+        request: null,
+        durationMs: elapsed(),
+      };
+    }
+    const now = options.now ?? Date.now();
+    const timeoutMs = options.timeoutMs ?? compiled.plain.options.timeoutMs;
+    const mask = (text: string) => maskIn(text, compiled.secrets);
+    const managed: [string, string][] = [];
+    if (options.deliveryId !== undefined) managed.push(['Idempotency-Key', options.deliveryId]);
+
+    if (compiled.type === 'http') {
+      const rendered = compiled.request.render(scope);
+      if (!rendered.ok) {
+        const { field, line, message } = rendered.error;
+        const where = line === undefined ? field : `${field} line ${line}`;
+        return {
+          ...base,
+          outcome: { kind: 'render-error', reason: `${where}: ${message}` },
+          request: null,
+          durationMs: elapsed(),
+        };
+      }
+      const { method, url, headers, body } = rendered.request;
+      const signing = compiled.plain.options.signing;
+      if (signing !== undefined) {
+        const id = options.deliveryId ?? `test_${now}`;
+        managed.push(
+          ...Object.entries(signWebhook(id, body ?? '', activeSecrets(signing, now), now)),
+        );
+      }
+      const allHeaders: [string, string][] = [...headers, ...managed];
+      const request: RecordedRequest = {
+        method,
+        url: mask(url),
+        headers: allHeaders.map(([n, v]) => [n, mask(v)]),
+        body: body === null ? null : mask(body),
+      };
+      if (!send)
+        return {
+          ...base,
+          outcome: { kind: 'response', status: 0, headers: [], durationMs: 0 },
+          request,
+          durationMs: elapsed(),
+        };
+      const outcome = await this.options.http.send(
+        {
+          method,
+          url,
+          headers: allHeaders,
+          ...(body === null ? {} : { body }),
+          timeoutMs,
+          maxRedirects: compiled.plain.type === 'http' ? compiled.plain.config.maxRedirects : 0,
+        },
+        options.signal === undefined ? {} : { signal: options.signal },
+      );
+      const response: RecordedResponse | null =
+        outcome.kind === 'response'
+          ? {
+              status: outcome.status,
+              headers: outcome.headers.map(([n, v]) => [n, v]),
+              body: outcome.body.toString('utf8'),
+              truncated: outcome.bodyTruncated,
+            }
+          : null;
+      return {
+        ...base,
+        outcome: fromHttpOutcome(outcome),
+        request,
+        response,
+        durationMs: elapsed(),
+      };
+    }
+
+    // SOAP: the library builds and signs nothing itself; custom headers go on the HTTP request.
+    const params = compiled.params.render(scope);
+    if (!params.ok) {
+      return {
+        ...base,
+        outcome: { kind: 'render-error', reason: `${params.error.field}: ${params.error.message}` },
+        request: null,
+        durationMs: elapsed(),
+      };
+    }
+    const headers = compiled.headers.render(scope);
+    if (!headers.ok) {
+      return {
+        ...base,
+        outcome: {
+          kind: 'render-error',
+          reason: `${headers.error.field}: ${headers.error.message}`,
+        },
+        request: null,
+        durationMs: elapsed(),
+      };
+    }
+    const config = compiled.plain.type === 'soap' ? compiled.plain.config : undefined!;
+    const secretParams = new Set(config.params.filter((p) => p.secret).map((p) => p.name));
+    const call: SoapCallRequest = {
+      wsdlUrl: config.wsdlUrl,
+      service: config.service,
+      port: config.port,
+      operation: config.operation,
+      params: params.params.map((p) => ({ ...p, secret: secretParams.has(p.name) })),
+      headers: Object.fromEntries([...headers.headers, ...managed]),
+      timeoutMs,
+      wsSecurity: config.wsSecurity,
+    };
+    if (!send) {
+      const preview = await this.options.soap.preview(call);
+      if (!preview.ok)
+        return {
+          ...base,
+          outcome: fromSoapOutcome(preview.outcome),
+          request: null,
+          durationMs: elapsed(),
+        };
+      return {
+        ...base,
+        outcome: { kind: 'response', status: 0, headers: [], durationMs: 0 },
+        request: soapRecord(preview.request, mask),
+        durationMs: elapsed(),
+      };
+    }
+    const outcome = await this.options.soap.call(call);
+    const request = outcome.request === undefined ? null : soapRecord(outcome.request, mask);
+    const response: RecordedResponse | null =
+      outcome.response === undefined
+        ? null
+        : {
+            status: outcome.response.status,
+            headers: Object.entries(outcome.response.headers),
+            body: outcome.response.body.slice(0, RESPONSE_BODY_LIMIT),
+            truncated: outcome.response.body.length > RESPONSE_BODY_LIMIT,
+          };
+    return {
+      ...base,
+      outcome: fromSoapOutcome(outcome),
+      request,
+      response,
+      ...(outcome.kind === 'success' ? { soapResult: outcome.result } : {}),
+      durationMs: elapsed(),
+    };
+  }
+}
+
+function soapRecord(
+  record: NonNullable<import('../transport/soap-client.js').SoapOutcome['request']>,
+  mask: (text: string) => string,
+): RecordedRequest {
+  return {
+    method: record.method,
+    url: mask(record.url),
+    headers: Object.entries(record.headers).map(([n, v]) => [n, mask(v)]),
+    body: mask(record.body),
+  };
+}

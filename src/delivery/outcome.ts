@@ -1,0 +1,153 @@
+/**
+ * What one attempt came to, independent of the transport that made it. The HTTP and SOAP
+ * clients' outcomes map onto this union (`fromHttpOutcome`, `fromSoapOutcome`); the retry policy
+ * and the circuit read only this.
+ */
+import type { HttpOutcome } from '../transport/http-client.js';
+import type { SoapOutcome } from '../transport/soap-client.js';
+
+export type HeaderPair = readonly [name: string, value: string];
+
+export type DeliveryOutcome =
+  /** The remote answered with an HTTP status (for SOAP: an answer without a Fault). */
+  | {
+      kind: 'response';
+      status: number;
+      /** Lower-case names. */
+      headers: readonly HeaderPair[];
+      body?: Buffer | string;
+      durationMs: number;
+    }
+  /** The whole-request deadline passed. */
+  | { kind: 'timeout'; message: string; durationMs: number }
+  /** Connection refused or reset, DNS failure, TLS error, an unreachable WSDL… */
+  | { kind: 'network-error'; code: string; message: string; durationMs: number }
+  /** The network policy refused the destination: retrying cannot help until the policy changes. */
+  | { kind: 'refused'; reason: string }
+  /** A SOAP Fault: Server/Receiver faults are retryable, Client/Sender ones are not. */
+  | {
+      kind: 'soap-fault';
+      retryable: boolean;
+      code: string;
+      message: string;
+      status?: number;
+      headers?: readonly HeaderPair[];
+      durationMs: number;
+    }
+  /**
+   * Nothing was sent because the request could not be built: a template that renders an invalid
+   * URL, a header value with a line break, a SOAP parameter the WSDL does not know.
+   */
+  | { kind: 'render-error'; reason: string };
+
+/** Maps an `HttpClient.send()` outcome. */
+export function fromHttpOutcome(outcome: HttpOutcome): DeliveryOutcome {
+  switch (outcome.kind) {
+    case 'response':
+      return {
+        kind: 'response',
+        status: outcome.status,
+        headers: outcome.headers,
+        body: outcome.body,
+        durationMs: outcome.durationMs,
+      };
+    case 'timeout':
+      return { kind: 'timeout', message: outcome.message, durationMs: outcome.durationMs };
+    case 'network-error':
+      return {
+        kind: 'network-error',
+        code: outcome.code,
+        message: outcome.message,
+        durationMs: outcome.durationMs,
+      };
+    case 'refused':
+      return { kind: 'refused', reason: outcome.reason };
+    case 'invalid-request':
+      return { kind: 'render-error', reason: outcome.reason };
+  }
+}
+
+/** Maps a `SoapClient.call()` outcome. */
+export function fromSoapOutcome(outcome: SoapOutcome): DeliveryOutcome {
+  const headersOf = (record: Record<string, string>): HeaderPair[] =>
+    Object.entries(record).map(([name, value]) => [name.toLowerCase(), value] as const);
+  switch (outcome.kind) {
+    case 'success':
+    case 'http_error':
+      return {
+        kind: 'response',
+        status: outcome.response.status,
+        headers: headersOf(outcome.response.headers),
+        body: outcome.response.body,
+        durationMs: outcome.durationMs,
+      };
+    case 'invalid_response':
+      // A 2xx that is not a SOAP envelope: the remote is up but answers the wrong thing.
+      return { kind: 'render-error', reason: outcome.message };
+    case 'fault':
+      return {
+        kind: 'soap-fault',
+        retryable: outcome.retryable,
+        code: outcome.fault.code,
+        message: outcome.message,
+        status: outcome.response.status,
+        headers: headersOf(outcome.response.headers),
+        durationMs: outcome.durationMs,
+      };
+    case 'timeout':
+      return { kind: 'timeout', message: outcome.message, durationMs: outcome.durationMs };
+    case 'network_error':
+    case 'wsdl_unreachable':
+      return {
+        kind: 'network-error',
+        code: outcome.kind === 'wsdl_unreachable' ? 'WSDL_UNREACHABLE' : 'NETWORK_ERROR',
+        message: outcome.message,
+        durationMs: outcome.durationMs,
+      };
+    case 'refused':
+      return { kind: 'refused', reason: outcome.message };
+    case 'wsdl_invalid':
+    case 'invalid':
+      return { kind: 'render-error', reason: outcome.message };
+  }
+}
+
+/**
+ * What an outcome says about the remote's health, for its circuit: `up` (it answered, even with a
+ * 4xx), `down` (a failure worth retrying: it is unreachable, slow or overloaded), `none` (nothing
+ * reached it).
+ */
+export function endpointHealth(outcome: DeliveryOutcome): 'up' | 'down' | 'none' {
+  switch (outcome.kind) {
+    case 'response':
+      return outcome.status === 408 || outcome.status === 429 || outcome.status >= 500
+        ? 'down'
+        : 'up';
+    case 'timeout':
+    case 'network-error':
+      return 'down';
+    case 'soap-fault':
+      return outcome.retryable ? 'down' : 'up';
+    case 'refused':
+    case 'render-error':
+      return 'none';
+  }
+}
+
+/** One line for people and for `deliveries.last_error`. */
+export function describeOutcome(outcome: DeliveryOutcome): string {
+  switch (outcome.kind) {
+    case 'response':
+      return `HTTP ${outcome.status}`;
+    case 'timeout':
+      return `timeout: ${outcome.message}`;
+    case 'network-error':
+      return `network error ${outcome.code}: ${outcome.message}`;
+    case 'refused':
+      return `refused by the network policy: ${outcome.reason}`;
+    case 'soap-fault':
+      return `SOAP fault ${outcome.code}: ${outcome.message}`;
+    case 'render-error':
+      return `request not sent: ${outcome.reason}`;
+  }
+}

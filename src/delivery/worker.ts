@@ -1,0 +1,264 @@
+/**
+ * The worker loop: claims batches from the queue, runs the injected `execute` (render + send) for
+ * each, records the attempt and applies the retry policy. Any number of workers, in any number of
+ * processes, share one queue; the limits live in the database (docs/delivery.md).
+ */
+import { randomUUID } from 'node:crypto';
+import type { Logger } from '../logger.js';
+import type { ClaimedDelivery } from '../store/delivery-store.js';
+import type { DeliveryQueue } from '../queue/delivery-queue.js';
+import {
+  describeOutcome,
+  endpointHealth,
+  type DeliveryOutcome,
+  type HeaderPair,
+} from './outcome.js';
+import { decide, retryPolicyOf, type RetryOptionsInput } from './retry-policy.js';
+
+/** Bytes of a response body kept in the attempt log. */
+export const MAX_LOGGED_BODY_BYTES = 64 * 1024;
+
+export interface ExecuteResult {
+  outcome: DeliveryOutcome;
+  /** The integration version the request was rendered with. */
+  integrationVersion: number;
+  /** The request as sent, secrets already masked (JSON-serialisable); null when none was built. */
+  request: unknown;
+  /** The integration's options: `retry` and `successStatuses` shape the retry policy. */
+  options?: RetryOptionsInput | undefined;
+}
+
+/**
+ * Renders and sends one delivery. Expected failures are outcomes; a throw is treated as a
+ * retryable internal error. `signal` aborts when the worker stops past its grace period.
+ */
+export type Execute = (delivery: ClaimedDelivery, signal: AbortSignal) => Promise<ExecuteResult>;
+
+export interface WorkerOptions {
+  queue: DeliveryQueue;
+  execute: Execute;
+  /** Lease owner name; default a random one. */
+  id?: string;
+  /** Deliveries in flight at once in this worker (default 32). */
+  concurrency?: number;
+  /** Sleep when nothing was due (default 200 ms); `notify()` wakes earlier. */
+  pollIntervalMs?: number;
+  /** How long `stop()` lets in-flight deliveries finish before aborting them (default 10 s). */
+  stopGraceMs?: number;
+  clock?: () => number;
+  random?: () => number;
+  logger?: Logger;
+}
+
+/**
+ * ### Examples
+ * ```ts
+ * const worker = new DeliveryWorker({ queue, execute: (d, signal) => send(d, signal) });
+ * worker.start();
+ * // on SIGTERM:
+ * await worker.stop();
+ * ```
+ */
+export class DeliveryWorker {
+  readonly id: string;
+  private readonly queue: DeliveryQueue;
+  private readonly execute: Execute;
+  private readonly concurrency: number;
+  private readonly pollIntervalMs: number;
+  private readonly stopGraceMs: number;
+  private readonly clock: () => number;
+  private readonly random: () => number;
+  private readonly logger: Logger | undefined;
+  private readonly inFlight = new Set<Promise<void>>();
+  private readonly abort = new AbortController();
+  private running = false;
+  private loopDone: Promise<void> = Promise.resolve();
+  private wake: (() => void) | undefined;
+
+  constructor(options: WorkerOptions) {
+    this.queue = options.queue;
+    this.execute = options.execute;
+    this.id = options.id ?? `worker-${randomUUID()}`;
+    this.concurrency = options.concurrency ?? 32;
+    this.pollIntervalMs = options.pollIntervalMs ?? 200;
+    this.stopGraceMs = options.stopGraceMs ?? 10_000;
+    this.clock = options.clock ?? Date.now;
+    this.random = options.random ?? Math.random;
+    this.logger = options.logger;
+  }
+
+  /** Starts claiming in the background. */
+  start(): void {
+    if (this.running) return;
+    this.running = true;
+    this.loopDone = this.loop();
+  }
+
+  /** Something was enqueued: claim now rather than at the next poll. */
+  notify(): void {
+    this.wake?.();
+  }
+
+  /** Deliveries being executed right now. */
+  get busy(): number {
+    return this.inFlight.size;
+  }
+
+  /**
+   * Claims one batch (up to the free slots) and runs it to the end; answers how many were claimed.
+   * For tests with an injected clock, and for one-shot tools.
+   */
+  async runOnce(): Promise<number> {
+    const batch = await this.queue.claim(this.id, this.concurrency - this.inFlight.size);
+    for (const delivery of batch) this.track(delivery);
+    await Promise.all([...this.inFlight]);
+    return batch.length;
+  }
+
+  /**
+   * Stops claiming, lets in-flight deliveries finish for `stopGraceMs`, then aborts the rest:
+   * those are released (due again at once) rather than counted as attempts.
+   */
+  async stop(): Promise<void> {
+    this.running = false;
+    this.wake?.();
+    await this.loopDone;
+    if (this.inFlight.size > 0) {
+      let timer: NodeJS.Timeout | undefined;
+      const grace = new Promise<void>((resolve) => {
+        timer = setTimeout(resolve, this.stopGraceMs);
+      });
+      await Promise.race([Promise.all([...this.inFlight]), grace]);
+      clearTimeout(timer);
+      this.abort.abort();
+      await Promise.all([...this.inFlight]);
+    }
+  }
+
+  private async loop(): Promise<void> {
+    while (this.running) {
+      const free = this.concurrency - this.inFlight.size;
+      let claimed = 0;
+      if (free > 0) {
+        try {
+          const batch = await this.queue.claim(this.id, free);
+          claimed = batch.length;
+          for (const delivery of batch) this.track(delivery);
+        } catch (error) {
+          this.logger?.error({ err: error, worker: this.id }, 'claiming deliveries failed');
+        }
+      }
+      if (!this.running) break;
+      // Something was claimed with slots to spare: more may be due in other lanes, look again.
+      if (claimed > 0 && claimed < free) continue;
+      await this.sleep();
+    }
+  }
+
+  private sleep(): Promise<void> {
+    return new Promise((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        this.wake = undefined;
+        resolve();
+      };
+      const timer = setTimeout(done, this.pollIntervalMs);
+      this.wake = done;
+    });
+  }
+
+  private track(delivery: ClaimedDelivery): void {
+    const task = this.run(delivery).finally(() => {
+      this.inFlight.delete(task);
+      // A slot freed: a saturated worker may claim again.
+      this.wake?.();
+    });
+    this.inFlight.add(task);
+  }
+
+  private async run(delivery: ClaimedDelivery): Promise<void> {
+    const log = this.logger?.child({
+      deliveryId: delivery.id,
+      integrationId: delivery.integrationId,
+    });
+    const startedAt = this.clock();
+    const started = performance.now();
+    let result: ExecuteResult;
+    try {
+      result = await this.execute(delivery, this.abort.signal);
+    } catch (error) {
+      log?.error({ err: error }, 'delivery execute threw');
+      result = {
+        outcome: {
+          kind: 'network-error',
+          code: 'EXECUTE_THREW',
+          message: error instanceof Error ? error.message : String(error),
+          durationMs: performance.now() - started,
+        },
+        integrationVersion: 0,
+        request: null,
+      };
+    }
+    try {
+      if (this.abort.signal.aborted) {
+        // Cut short by stop(): not the remote's fault, so not an attempt.
+        await this.queue.release([delivery]);
+        return;
+      }
+      const outcome = result.outcome;
+      const policy = retryPolicyOf(result.options);
+      const decision = decide(delivery.budgetAttempt, outcome, this.clock(), this.random, policy);
+      const durationMs =
+        'durationMs' in outcome && outcome.durationMs !== undefined
+          ? outcome.durationMs
+          : performance.now() - started;
+      const { applied } = await this.queue.complete(delivery, {
+        decision,
+        health: endpointHealth(outcome),
+        record: {
+          integrationVersion: result.integrationVersion,
+          startedAt,
+          durationMs,
+          request: JSON.stringify(result.request ?? null),
+          response: responseRecord(outcome),
+          error: decision.kind === 'succeeded' ? null : describeOutcome(outcome),
+        },
+        lastStatus: statusOf(outcome),
+        error: decision.kind === 'succeeded' ? null : decision.reason,
+      });
+      log?.debug(
+        { decision: decision.kind, applied, attempt: delivery.attempt },
+        'delivery attempt',
+      );
+    } catch (error) {
+      // The database is unreachable: the lease runs out and the delivery is claimed again.
+      log?.error({ err: error }, 'recording the delivery attempt failed');
+    }
+  }
+}
+
+function statusOf(outcome: DeliveryOutcome): number | null {
+  if (outcome.kind === 'response') return outcome.status;
+  if (outcome.kind === 'soap-fault') return outcome.status ?? null;
+  return null;
+}
+
+/** Status, headers and the first 64 KiB of the body, as JSON; null when nothing answered. */
+export function responseRecord(outcome: DeliveryOutcome): string | null {
+  let headers: readonly HeaderPair[] | undefined;
+  let body: Buffer | string | undefined;
+  let status: number | undefined;
+  if (outcome.kind === 'response') {
+    ({ status, headers, body } = outcome);
+  } else if (outcome.kind === 'soap-fault' && outcome.status !== undefined) {
+    status = outcome.status;
+    headers = outcome.headers;
+  } else return null;
+  const bytes = body === undefined ? Buffer.alloc(0) : Buffer.from(body);
+  return JSON.stringify({
+    status,
+    headers: headers ?? [],
+    body: bytes.subarray(0, MAX_LOGGED_BODY_BYTES).toString('utf8'),
+    bodyTruncated: bytes.length > MAX_LOGGED_BODY_BYTES,
+  });
+}

@@ -1,0 +1,245 @@
+/**
+ * The delivery queue over the store: enqueue inside the ingest transaction, claim with leases
+ * under every lane's limits, complete (the attempt row and the delivery's next state in one
+ * transaction), release, cancel, retry now, replay. docs/delivery.md tells the whole story.
+ */
+import type { Kysely } from 'kysely';
+import type { Store } from '../store/db.js';
+import type { Database } from '../store/schema.js';
+import {
+  cancelDelivery,
+  enqueueDeliveries,
+  finishDelivery,
+  insertAttempt,
+  inWriteTransaction,
+  releaseDelivery,
+  releaseSuccessor,
+  requeueFailed,
+  scheduleRetry,
+  toClaimed,
+  type AttemptInput,
+  type ClaimedDelivery,
+  type DeliveryInput,
+} from '../store/delivery-store.js';
+import {
+  countLeased,
+  disableIntegration,
+  earliestDue,
+  markLaneUntouched,
+  markLaneUp,
+  readLane,
+  readLimits,
+  updateLane,
+  type LaneRow,
+} from '../store/lane-store.js';
+import type { Decision } from '../delivery/retry-policy.js';
+import type { ClaimBackend } from './claim-backend.js';
+import {
+  DEFAULT_LANE_SETTINGS,
+  applyLimits,
+  laneAfterClaim,
+  laneAfterFailure,
+  limitsOf,
+  planLane,
+  type LaneSettings,
+} from './lanes.js';
+import { postgresClaim } from './postgres-claim.js';
+import { sqliteClaim } from './sqlite-claim.js';
+
+export interface QueueOptions {
+  /** Milliseconds since the epoch; tests inject a fake clock. */
+  clock?: () => number;
+  lanes?: Partial<LaneSettings>;
+}
+
+/** What an attempt came to, for `complete()`. */
+export interface CompletedAttempt {
+  decision: Decision;
+  /** What the attempt says about the remote (see `endpointHealth`). */
+  health: 'up' | 'down' | 'none';
+  /** The attempt log row; its number and outcome come from the claim and the decision. */
+  record: Omit<AttemptInput, 'attempt' | 'outcome'>;
+  /** HTTP status, when the remote answered one. */
+  lastStatus: number | null;
+  /** One line for the delivery's `last_error`; null on success. */
+  error: string | null;
+}
+
+export interface CompleteResult {
+  /** False when the lease was lost (cancelled, or re-claimed after it expired); the attempt is logged anyway. */
+  applied: boolean;
+  /** Set when this failure disabled the integration. */
+  disabled?: string;
+}
+
+export class DeliveryQueue {
+  private readonly clock: () => number;
+  private readonly settings: LaneSettings;
+  private readonly backend: ClaimBackend;
+
+  constructor(
+    private readonly store: Pick<Store, 'db' | 'backend' | 'beginExclusive'>,
+    options: QueueOptions = {},
+  ) {
+    this.clock = options.clock ?? Date.now;
+    this.settings = {
+      ...DEFAULT_LANE_SETTINGS,
+      ...options.lanes,
+      circuit: { ...DEFAULT_LANE_SETTINGS.circuit, ...options.lanes?.circuit },
+    };
+    this.backend = store.backend === 'postgres' ? postgresClaim : sqliteClaim;
+  }
+
+  /**
+   * Stores deliveries inside the caller's transaction (fits `EventStore`'s `Enqueue`).
+   *
+   * ### Examples
+   * ```ts
+   * const events = new EventStore(store.db, queue.enqueue);
+   * ```
+   */
+  readonly enqueue = (trx: Kysely<Database>, deliveries: readonly DeliveryInput[]) =>
+    enqueueDeliveries(trx, deliveries, this.clock());
+
+  /** Leases up to `max` due deliveries for `workerId`, honouring every lane's limits. */
+  async claim(workerId: string, max: number): Promise<ClaimedDelivery[]> {
+    if (max <= 0) return [];
+    const now = this.clock();
+    return inWriteTransaction(this.store, async (trx) => {
+      const lanes = await this.backend.lockDueLanes(trx, now, max);
+      if (lanes.length === 0) return [];
+      const stale = lanes.filter((lane) => lane.limits_version !== lane.integration_version);
+      if (stale.length > 0) {
+        const limits = await readLimits(
+          trx,
+          stale.map((lane) => lane.integration_id),
+        );
+        for (const lane of stale) {
+          const found = limits.get(lane.integration_id);
+          if (found === undefined) continue;
+          const patch = applyLimits(limitsOf(found.options, this.settings), found.version, now);
+          Object.assign(lane, patch);
+          await updateLane(trx, lane.integration_id, patch);
+        }
+      }
+      const leased = await countLeased(
+        trx,
+        lanes.map((lane) => lane.integration_id),
+        now,
+      );
+      const share = Math.max(1, Math.ceil(max / lanes.length));
+      let left = max;
+      const plans = lanes.map((lane) => {
+        const want = Math.min(share, left);
+        const plan = planLane(lane, leased.get(lane.integration_id) ?? 0, want, now);
+        left -= plan.take;
+        return { lane, plan, want };
+      });
+      const rows = await this.backend.claimFromLanes(
+        trx,
+        plans.filter(({ plan }) => plan.take > 0).map(({ plan }) => plan),
+        workerId,
+        now,
+      );
+      const took = new Map<string, number>();
+      for (const row of rows) took.set(row.integration_id, (took.get(row.integration_id) ?? 0) + 1);
+      for (const { lane, plan, want } of plans) {
+        // A lane this claim had no room left for keeps its turn.
+        if (want === 0) continue;
+        const count = took.get(lane.integration_id) ?? 0;
+        // Fewer due rows than allowed: the lane ran dry, so find when it is next due.
+        const earliest =
+          count < plan.take ? await earliestDue(trx, lane.integration_id) : undefined;
+        const inFlight = leased.get(lane.integration_id) ?? 0;
+        await updateLane(
+          trx,
+          lane.integration_id,
+          laneAfterClaim(lane, plan, count, inFlight, earliest, now),
+        );
+      }
+      return rows.map(toClaimed);
+    });
+  }
+
+  /** Records the attempt and moves the delivery on as `attempt.decision` says, in one transaction. */
+  async complete(claim: ClaimedDelivery, attempt: CompletedAttempt): Promise<CompleteResult> {
+    const now = this.clock();
+    return inWriteTransaction(this.store, async (trx) => {
+      const fields = { error: attempt.error, lastStatus: attempt.lastStatus, now };
+      const decision = attempt.decision;
+      const applied =
+        decision.kind === 'retry'
+          ? await scheduleRetry(trx, claim, Math.max(decision.at, now), fields)
+          : await finishDelivery(
+              trx,
+              claim,
+              decision.kind === 'succeeded' ? 'succeeded' : 'failed',
+              fields,
+            );
+      await insertAttempt(trx, claim.id, {
+        ...attempt.record,
+        attempt: claim.attempt,
+        outcome: decision.kind,
+      });
+      if (applied && decision.kind !== 'retry') {
+        await releaseSuccessor(trx, claim.integrationId, claim.orderingKey, now);
+      }
+      const result: CompleteResult = { applied };
+      if (attempt.health === 'up') await markLaneUp(trx, claim.integrationId, now);
+      else if (attempt.health === 'none') await markLaneUntouched(trx, claim.integrationId, now);
+      else {
+        const lane: LaneRow | undefined = await readLane(
+          trx,
+          claim.integrationId,
+          this.store.backend === 'postgres',
+        );
+        if (lane !== undefined) {
+          const next = laneAfterFailure(lane, now, this.settings);
+          await updateLane(trx, claim.integrationId, next.patch);
+          if (next.disable !== undefined) {
+            await disableIntegration(trx, claim.integrationId, next.disable, now);
+            result.disabled = next.disable;
+          }
+        }
+      }
+      return result;
+    });
+  }
+
+  /** Gives claimed deliveries back unattempted (shutdown before sending): due again now. */
+  async release(claims: readonly ClaimedDelivery[]): Promise<void> {
+    if (claims.length === 0) return;
+    const now = this.clock();
+    await inWriteTransaction(this.store, async (trx) => {
+      for (const claim of claims) {
+        if (await releaseDelivery(trx, claim, now)) {
+          await markLaneUntouched(trx, claim.integrationId, now);
+        }
+      }
+    });
+  }
+
+  /** Cancels a pending delivery (`ownerId` undefined: any owner's). False when it is not pending. */
+  async cancel(id: string, ownerId?: string): Promise<boolean> {
+    const now = this.clock();
+    return inWriteTransaction(this.store, (trx) => cancelDelivery(trx, id, ownerId, now));
+  }
+
+  /** A failed delivery goes back to pending, due now, with a fresh retry budget. */
+  async retryNow(id: string, ownerId?: string): Promise<boolean> {
+    const now = this.clock();
+    const ids = await inWriteTransaction(this.store, (trx) =>
+      requeueFailed(trx, { id }, ownerId, now),
+    );
+    return ids.length === 1;
+  }
+
+  /** Every failed delivery of an integration created at or after `since` goes back to pending. */
+  async replay(integrationId: string, since: number, ownerId?: string): Promise<number> {
+    const now = this.clock();
+    const ids = await inWriteTransaction(this.store, (trx) =>
+      requeueFailed(trx, { integrationId, since }, ownerId, now),
+    );
+    return ids.length;
+  }
+}

@@ -1,0 +1,53 @@
+/**
+ * Claiming on SQLite: the claim runs inside one `begin immediate` transaction, so it holds the
+ * database's write lock throughout and needs no row locks; per lane, one
+ * `UPDATE … WHERE id IN (SELECT … LIMIT n) RETURNING …`.
+ */
+import { sql, type Kysely } from 'kysely';
+import type { Database } from '../store/schema.js';
+import type { DeliveryRow } from '../store/delivery-store.js';
+import { FIRST_OF_ITS_KEY, type ClaimBackend, type DueLane } from './claim-backend.js';
+import type { LanePlan } from './lanes.js';
+
+export const sqliteClaim: ClaimBackend = {
+  async lockDueLanes(trx: Kysely<Database>, now: number, limit: number): Promise<DueLane[]> {
+    const result = await sql<DueLane>`
+      select l.*, i.version as integration_version
+      from delivery_lanes l
+      join integrations i on i.id = l.integration_id
+      where l.next_due_at <= ${now} and l.hold_until <= ${now}
+        and i.enabled = 1 and i.deleted_at is null
+      order by l.served_at, l.integration_id
+      limit ${limit}`.execute(trx);
+    return result.rows;
+  },
+
+  async claimFromLanes(
+    trx: Kysely<Database>,
+    plans: readonly LanePlan[],
+    workerId: string,
+    now: number,
+  ): Promise<DeliveryRow[]> {
+    const rows: DeliveryRow[] = [];
+    for (const plan of plans) {
+      const result = await sql<DeliveryRow>`
+        update deliveries set
+          lease_owner = ${workerId},
+          lease_until = ${plan.leaseUntil},
+          next_attempt_at = ${plan.leaseUntil},
+          attempts = attempts + 1,
+          updated_at = ${now}
+        where id in (
+          select d.id from deliveries d
+          where d.integration_id = ${plan.integrationId}
+            and d.status = 'pending'
+            and d.next_attempt_at <= ${now}
+            and ${sql.raw(FIRST_OF_ITS_KEY)}
+          order by d.next_attempt_at
+          limit ${plan.take})
+        returning *`.execute(trx);
+      rows.push(...result.rows);
+    }
+    return rows;
+  },
+};

@@ -1,0 +1,391 @@
+/**
+ * Deliveries and their attempts: the rows the queue (src/queue/) claims and completes. Claiming
+ * itself is backend-specific and lives in src/queue/{postgres,sqlite}-claim.ts; everything here is
+ * portable SQL. Every statement that reads pending rows spells `status = 'pending'` as a literal
+ * so SQLite can match the partial indexes (it does not look into bound parameters).
+ */
+import {
+  sql,
+  type Kysely,
+  type Selectable,
+  type UpdateQueryBuilder,
+  type UpdateResult,
+} from 'kysely';
+import type { Store } from './db.js';
+import type { Database, DeliveriesTable } from './schema.js';
+import { noteDue } from './lane-store.js';
+
+/**
+ * `next_attempt_at` of a delivery waiting behind an earlier pending one of the same call: far
+ * past any real time, so it sits at the end of the claim index and is never scanned.
+ */
+export const BLOCKED_AT = 8_640_000_000_000_000;
+
+export const PENDING = sql<boolean>`status = 'pending'`;
+
+export type DeliveryStatus = 'pending' | 'succeeded' | 'failed' | 'cancelled';
+export type DeliveryRow = Selectable<DeliveriesTable>;
+
+/** A delivery to store. `EventStore`'s `NewDelivery` fits. */
+export interface DeliveryInput {
+  id: string;
+  ownerId: string;
+  integrationId: string;
+  /** `event` (default), `campaign` or `ivr`. */
+  kind?: string;
+  eventId?: string | null;
+  campaignId?: string | null;
+  contactId?: string | null;
+  /** Deliveries of one integration with the same key go out one at a time, by `sequence`. */
+  orderingKey?: string | null;
+  sequence?: number;
+  /** Default: now. */
+  nextAttemptAt?: number;
+}
+
+/** A delivery under this worker's lease. `attempt` is the number of the attempt being made. */
+export interface ClaimedDelivery {
+  id: string;
+  ownerId: string;
+  integrationId: string;
+  kind: string;
+  eventId: string | null;
+  campaignId: string | null;
+  contactId: string | null;
+  orderingKey: string | null;
+  sequence: number;
+  /** 1-based over the delivery's whole life (the attempt log's numbering). */
+  attempt: number;
+  /** 1-based within the current retry budget (what the retry policy counts). */
+  budgetAttempt: number;
+  leaseOwner: string;
+  leaseUntil: number;
+  createdAt: number;
+}
+
+export function toClaimed(row: DeliveryRow): ClaimedDelivery {
+  return {
+    id: row.id,
+    ownerId: row.owner_id,
+    integrationId: row.integration_id,
+    kind: row.kind,
+    eventId: row.event_id,
+    campaignId: row.campaign_id,
+    contactId: row.contact_id,
+    orderingKey: row.ordering_key,
+    sequence: Number(row.sequence),
+    attempt: row.attempts,
+    budgetAttempt: row.attempts - row.attempt_offset,
+    leaseOwner: row.lease_owner ?? '',
+    leaseUntil: Number(row.lease_until),
+    createdAt: Number(row.created_at),
+  };
+}
+
+/** One attempt as the log keeps it. */
+export interface AttemptInput {
+  attempt: number;
+  integrationVersion: number;
+  startedAt: number;
+  durationMs: number;
+  /** `succeeded`, `retry` or `failed`: what the attempt led to. */
+  outcome: string;
+  /** JSON of the request as sent, secrets masked. */
+  request: string;
+  /** JSON of status, headers and the first 64 KiB of the body; null when nothing answered. */
+  response: string | null;
+  error: string | null;
+}
+
+const CHUNK = 500;
+
+/**
+ * Stores deliveries inside the caller's transaction, so an event and its deliveries commit
+ * together. A delivery behind an earlier pending one of the same integration and ordering key is
+ * stored blocked (`BLOCKED_AT`) and released when that one finishes.
+ *
+ * ### Examples
+ * ```ts
+ * await db.transaction().execute(async (trx) => {
+ *   await trx.insertInto('events').values(event).execute();
+ *   await enqueueDeliveries(trx, [{ id: uuidv7(), ownerId, integrationId, eventId: event.id }]);
+ * });
+ * ```
+ */
+export async function enqueueDeliveries(
+  trx: Kysely<Database>,
+  deliveries: readonly DeliveryInput[],
+  now: number = Date.now(),
+): Promise<void> {
+  if (deliveries.length === 0) return;
+  const laneKey = (integrationId: string, key: string) => `${integrationId}\u0000${key}`;
+  const keyed = deliveries.filter((d) => d.orderingKey != null);
+  // The earliest pending sequence already stored per integration and key.
+  const stored = new Map<string, number>();
+  if (keyed.length > 0) {
+    const rows = await trx
+      .selectFrom('deliveries')
+      .select(['integration_id', 'ordering_key', (eb) => eb.fn.min('sequence').as('first')])
+      .where(PENDING)
+      .where('ordering_key', 'is not', null)
+      .where('integration_id', 'in', [...new Set(keyed.map((d) => d.integrationId))])
+      .where('ordering_key', 'in', [...new Set(keyed.map((d) => d.orderingKey!))])
+      .groupBy(['integration_id', 'ordering_key'])
+      .execute();
+    for (const row of rows)
+      stored.set(laneKey(row.integration_id, row.ordering_key!), Number(row.first));
+  }
+  const blocked = new Set<DeliveryInput>();
+  const groups = new Map<string, DeliveryInput[]>();
+  for (const d of keyed) {
+    const key = laneKey(d.integrationId, d.orderingKey!);
+    groups.set(key, [...(groups.get(key) ?? []), d]);
+  }
+  for (const [key, group] of groups) {
+    group.sort((a, b) => (a.sequence ?? 0) - (b.sequence ?? 0) || (a.id < b.id ? -1 : 1));
+    const first = stored.get(key);
+    group.forEach((d, index) => {
+      if (index > 0 || (first !== undefined && first <= (d.sequence ?? 0))) blocked.add(d);
+    });
+  }
+  const due = new Map<string, number>();
+  const rows = deliveries.map((d) => {
+    const at = blocked.has(d) ? BLOCKED_AT : (d.nextAttemptAt ?? now);
+    due.set(d.integrationId, Math.min(due.get(d.integrationId) ?? BLOCKED_AT, at));
+    return {
+      id: d.id,
+      owner_id: d.ownerId,
+      integration_id: d.integrationId,
+      kind: d.kind ?? 'event',
+      event_id: d.eventId ?? null,
+      campaign_id: d.campaignId ?? null,
+      contact_id: d.contactId ?? null,
+      ordering_key: d.orderingKey ?? null,
+      sequence: d.sequence ?? 0,
+      status: 'pending',
+      attempts: 0,
+      next_attempt_at: at,
+      created_at: now,
+      updated_at: now,
+    };
+  });
+  for (let i = 0; i < rows.length; i += CHUNK)
+    await trx
+      .insertInto('deliveries')
+      .values(rows.slice(i, i + CHUNK))
+      .execute();
+  await noteDue(trx, due, now);
+}
+
+interface LeaseGuard {
+  id: string;
+  leaseOwner: string;
+  attempt: number;
+}
+
+type DeliveriesUpdate = UpdateQueryBuilder<Database, 'deliveries', 'deliveries', UpdateResult>;
+
+/** Only the claim that holds the lease may move a delivery on. */
+function guarded(query: DeliveriesUpdate, claim: LeaseGuard): DeliveriesUpdate {
+  return query
+    .where('id', '=', claim.id)
+    .where(PENDING)
+    .where('lease_owner', '=', claim.leaseOwner)
+    .where('attempts', '=', claim.attempt);
+}
+
+/** Ends a delivery (`succeeded`, `failed`); false when the lease was lost (cancelled, re-claimed). */
+export async function finishDelivery(
+  trx: Kysely<Database>,
+  claim: LeaseGuard,
+  status: 'succeeded' | 'failed',
+  fields: { error: string | null; lastStatus: number | null; now: number },
+): Promise<boolean> {
+  const result = await guarded(
+    trx.updateTable('deliveries').set({
+      status,
+      lease_owner: null,
+      lease_until: null,
+      last_error: fields.error,
+      last_status: fields.lastStatus,
+      updated_at: fields.now,
+      completed_at: fields.now,
+    }),
+    claim,
+  ).executeTakeFirst();
+  return Number(result.numUpdatedRows) === 1;
+}
+
+/** Schedules the next attempt at `at`; false when the lease was lost. */
+export async function scheduleRetry(
+  trx: Kysely<Database>,
+  claim: LeaseGuard & { integrationId: string },
+  at: number,
+  fields: { error: string | null; lastStatus: number | null; now: number },
+): Promise<boolean> {
+  const result = await guarded(
+    trx.updateTable('deliveries').set({
+      lease_owner: null,
+      lease_until: null,
+      next_attempt_at: at,
+      last_error: fields.error,
+      last_status: fields.lastStatus,
+      updated_at: fields.now,
+    }),
+    claim,
+  ).executeTakeFirst();
+  if (Number(result.numUpdatedRows) !== 1) return false;
+  await noteDue(trx, new Map([[claim.integrationId, at]]), fields.now);
+  return true;
+}
+
+/** Gives a claimed delivery back unattempted (shutdown): due now, the attempt not counted. */
+export async function releaseDelivery(
+  trx: Kysely<Database>,
+  claim: LeaseGuard & { integrationId: string },
+  now: number,
+): Promise<boolean> {
+  const result = await guarded(
+    trx.updateTable('deliveries').set((eb) => ({
+      lease_owner: null,
+      lease_until: null,
+      next_attempt_at: now,
+      attempts: eb('attempts', '-', 1),
+      updated_at: now,
+    })),
+    claim,
+  ).executeTakeFirst();
+  if (Number(result.numUpdatedRows) !== 1) return false;
+  await noteDue(trx, new Map([[claim.integrationId, now]]), now);
+  return true;
+}
+
+export async function insertAttempt(
+  trx: Kysely<Database>,
+  deliveryId: string,
+  attempt: AttemptInput,
+): Promise<void> {
+  await trx
+    .insertInto('attempts')
+    .values({
+      delivery_id: deliveryId,
+      attempt: attempt.attempt,
+      integration_version: attempt.integrationVersion,
+      started_at: attempt.startedAt,
+      duration_ms: attempt.durationMs,
+      outcome: attempt.outcome,
+      request: attempt.request,
+      response: attempt.response,
+      error: attempt.error,
+    })
+    .execute();
+}
+
+/**
+ * After a delivery with an ordering key leaves `pending`, the next one of its integration and
+ * key (if it was stored blocked) becomes due now.
+ */
+export async function releaseSuccessor(
+  trx: Kysely<Database>,
+  integrationId: string,
+  orderingKey: string | null,
+  now: number,
+): Promise<void> {
+  if (orderingKey === null) return;
+  const next = await trx
+    .selectFrom('deliveries')
+    .select(['id', 'next_attempt_at'])
+    .where('integration_id', '=', integrationId)
+    .where('ordering_key', '=', orderingKey)
+    .where(PENDING)
+    .orderBy('sequence')
+    .orderBy('id')
+    .limit(1)
+    .executeTakeFirst();
+  if (next === undefined || Number(next.next_attempt_at) !== BLOCKED_AT) return;
+  await trx
+    .updateTable('deliveries')
+    .set({ next_attempt_at: now, updated_at: now })
+    .where('id', '=', next.id)
+    .execute();
+  await noteDue(trx, new Map([[integrationId, now]]), now);
+}
+
+/** Cancels a pending delivery (a worker holding it finds its lease gone). */
+export async function cancelDelivery(
+  trx: Kysely<Database>,
+  id: string,
+  ownerId: string | undefined,
+  now: number,
+): Promise<boolean> {
+  let query = trx
+    .updateTable('deliveries')
+    .set({
+      status: 'cancelled',
+      lease_owner: null,
+      lease_until: null,
+      updated_at: now,
+      completed_at: now,
+    })
+    .where('id', '=', id)
+    .where(PENDING)
+    .returning(['integration_id', 'ordering_key']);
+  if (ownerId !== undefined) query = query.where('owner_id', '=', ownerId);
+  const row = await query.executeTakeFirst();
+  if (row === undefined) return false;
+  await releaseSuccessor(trx, row.integration_id, row.ordering_key, now);
+  return true;
+}
+
+/**
+ * Moves failed deliveries back to pending with a fresh retry budget, due now: one by id, or all
+ * of an integration created since a time. Answers the ids moved.
+ */
+export async function requeueFailed(
+  trx: Kysely<Database>,
+  filter: { id: string } | { integrationId: string; since: number },
+  ownerId: string | undefined,
+  now: number,
+): Promise<string[]> {
+  let query = trx
+    .updateTable('deliveries')
+    .set((eb) => ({
+      status: 'pending',
+      next_attempt_at: now,
+      attempt_offset: eb.ref('attempts'),
+      lease_owner: null,
+      lease_until: null,
+      updated_at: now,
+      completed_at: null,
+    }))
+    .where('status', '=', 'failed');
+  query =
+    'id' in filter
+      ? query.where('id', '=', filter.id)
+      : query
+          .where('integration_id', '=', filter.integrationId)
+          .where('created_at', '>=', filter.since);
+  if (ownerId !== undefined) query = query.where('owner_id', '=', ownerId);
+  const rows = await query.returning(['id', 'integration_id']).execute();
+  const due = new Map(rows.map((row) => [row.integration_id, now]));
+  await noteDue(trx, due, now);
+  return rows.map((row) => row.id);
+}
+
+/** Runs `fn` in a transaction that holds the write lock from its first statement. */
+export async function inWriteTransaction<T>(
+  store: Pick<Store, 'db' | 'beginExclusive'>,
+  fn: (trx: Kysely<Database>) => Promise<T>,
+): Promise<T> {
+  return store.db.connection().execute(async (conn) => {
+    await sql.raw(store.beginExclusive).execute(conn);
+    try {
+      const result = await fn(conn);
+      await sql`commit`.execute(conn);
+      return result;
+    } catch (error) {
+      await sql`rollback`.execute(conn).catch(() => undefined);
+      throw error;
+    }
+  });
+}

@@ -1,0 +1,184 @@
+/**
+ * Delivery lanes: one row per integration with the state its limits need across every worker
+ * process (token bucket, circuit, holds) and a lower bound of when its next delivery is due, so
+ * a claim looks at due lanes first and then at a few rows of each (docs/delivery.md).
+ */
+import { sql, type Kysely, type Selectable, type Updateable } from 'kysely';
+import type { Database, DeliveryLanesTable } from './schema.js';
+
+export type LaneRow = Selectable<DeliveryLanesTable>;
+export type LanePatch = Updateable<DeliveryLanesTable>;
+
+/** `next_due_at` of a lane with nothing pending. */
+export const NEVER = 8_640_000_000_000_000;
+
+/**
+ * Records that each integration has a delivery due at the given time: creates missing lanes and
+ * lowers `next_due_at`. The update only touches a lane whose bound is later, so on PostgreSQL an
+ * ingest does not lock a busy lane a claim is working on.
+ */
+export async function noteDue(
+  trx: Kysely<Database>,
+  due: ReadonlyMap<string, number>,
+  now: number,
+): Promise<void> {
+  if (due.size === 0) return;
+  const ids = [...due.keys()].sort();
+  await trx
+    .insertInto('delivery_lanes')
+    .values(ids.map((id) => ({ integration_id: id, next_due_at: due.get(id)!, updated_at: now })))
+    .onConflict((oc) => oc.column('integration_id').doNothing())
+    .execute();
+  for (const id of ids) {
+    const at = due.get(id)!;
+    await trx
+      .updateTable('delivery_lanes')
+      .set({ next_due_at: at })
+      .where('integration_id', '=', id)
+      .where('next_due_at', '>', at)
+      .execute();
+  }
+}
+
+/** The lanes whose integration has a newer version than their limits were read from. */
+export async function readLimits(
+  trx: Kysely<Database>,
+  integrationIds: readonly string[],
+): Promise<Map<string, { version: number; options: string }>> {
+  const result = new Map<string, { version: number; options: string }>();
+  if (integrationIds.length === 0) return result;
+  const rows = await trx
+    .selectFrom('integrations')
+    .innerJoin('integration_versions', (join) =>
+      join
+        .onRef('integration_versions.integration_id', '=', 'integrations.id')
+        .onRef('integration_versions.version', '=', 'integrations.version'),
+    )
+    .select(['integrations.id', 'integrations.version', 'integration_versions.options'])
+    .where('integrations.id', 'in', [...integrationIds])
+    .execute();
+  for (const row of rows) result.set(row.id, { version: row.version, options: row.options });
+  return result;
+}
+
+/** Deliveries of each integration under a live lease at `now`. */
+export async function countLeased(
+  trx: Kysely<Database>,
+  integrationIds: readonly string[],
+  now: number,
+): Promise<Map<string, number>> {
+  const counts = new Map<string, number>();
+  if (integrationIds.length === 0) return counts;
+  const rows = await trx
+    .selectFrom('deliveries')
+    .select(['integration_id', (eb) => eb.fn.countAll<number>().as('n')])
+    .where(sql<boolean>`status = 'pending' and lease_owner is not null`)
+    .where('integration_id', 'in', [...integrationIds])
+    .where('lease_until', '>', now)
+    .groupBy('integration_id')
+    .execute();
+  for (const row of rows) counts.set(row.integration_id, Number(row.n));
+  return counts;
+}
+
+/** The earliest `next_attempt_at` among an integration's pending deliveries, or `NEVER`. */
+export async function earliestDue(trx: Kysely<Database>, integrationId: string): Promise<number> {
+  const row = await trx
+    .selectFrom('deliveries')
+    .select('next_attempt_at')
+    .where('integration_id', '=', integrationId)
+    .where(sql<boolean>`status = 'pending'`)
+    .orderBy('next_attempt_at')
+    .limit(1)
+    .executeTakeFirst();
+  return row === undefined ? NEVER : Math.min(NEVER, Number(row.next_attempt_at));
+}
+
+export async function updateLane(
+  trx: Kysely<Database>,
+  integrationId: string,
+  patch: LanePatch,
+): Promise<void> {
+  await trx
+    .updateTable('delivery_lanes')
+    .set(patch)
+    .where('integration_id', '=', integrationId)
+    .execute();
+}
+
+/** Reads a lane; `lock` takes its row lock on PostgreSQL (SQLite holds the write lock already). */
+export async function readLane(
+  trx: Kysely<Database>,
+  integrationId: string,
+  lock: boolean,
+): Promise<LaneRow | undefined> {
+  const query = trx
+    .selectFrom('delivery_lanes')
+    .selectAll()
+    .where('integration_id', '=', integrationId);
+  return (lock ? query.forUpdate() : query).executeTakeFirst();
+}
+
+/**
+ * After a remote answered (`up`): resets the failure streak, closes the circuit and lifts holds
+ * that waited on an in-flight delivery. Touches the row only when something changes, so the
+ * common success does not write (or lock) the lane.
+ */
+export async function markLaneUp(
+  trx: Kysely<Database>,
+  integrationId: string,
+  now: number,
+): Promise<void> {
+  await trx
+    .updateTable('delivery_lanes')
+    .set({
+      consecutive_failures: 0,
+      failing_since: null,
+      circuit: 'closed',
+      circuit_until: 0,
+      hold_until: sql<number>`case when hold_reason = 'rate' then hold_until else 0 end`,
+      hold_reason: sql<null>`case when hold_reason = 'rate' then hold_reason else null end`,
+      updated_at: now,
+    })
+    .where('integration_id', '=', integrationId)
+    .where(
+      sql<boolean>`(consecutive_failures > 0 or circuit <> 'closed' or hold_reason in ('concurrency', 'probe', 'circuit'))`,
+    )
+    .execute();
+}
+
+/**
+ * After an attempt that never reached the remote: frees a concurrency hold, and a half-open
+ * circuit may probe again at once (the probe proved nothing).
+ */
+export async function markLaneUntouched(
+  trx: Kysely<Database>,
+  integrationId: string,
+  now: number,
+): Promise<void> {
+  await trx
+    .updateTable('delivery_lanes')
+    .set({
+      hold_until: 0,
+      hold_reason: null,
+      circuit_until: sql<number>`case when circuit = 'half-open' then 0 else circuit_until end`,
+      updated_at: now,
+    })
+    .where('integration_id', '=', integrationId)
+    .where('hold_reason', 'in', ['concurrency', 'probe'])
+    .execute();
+}
+
+/** Turns an integration off with the reason shown to its owner; its deliveries wait. */
+export async function disableIntegration(
+  trx: Kysely<Database>,
+  integrationId: string,
+  reason: string,
+  now: number,
+): Promise<void> {
+  await trx
+    .updateTable('integrations')
+    .set({ enabled: 0, disabled_reason: reason, updated_at: now })
+    .where('id', '=', integrationId)
+    .execute();
+}

@@ -1,0 +1,87 @@
+/** Shared set-up of the queue and delivery tests: an owner, integrations, deliveries, a clock. */
+import { uuidv7 } from 'uuidv7';
+import type { Store } from '../../src/store/db.js';
+import { AccountStore } from '../../src/store/account-store.js';
+import { IntegrationStore } from '../../src/store/integration-store.js';
+import { inWriteTransaction, type DeliveryInput } from '../../src/store/delivery-store.js';
+import type { DeliveryQueue } from '../../src/queue/delivery-queue.js';
+import type { IntegrationOptions } from '../../src/domain/integration.js';
+
+export const T0 = Date.parse('2026-11-27T10:00:00Z');
+
+/** A clock tests move by hand. */
+export class FakeClock {
+  constructor(public ms: number = T0) {}
+  readonly now = (): number => this.ms;
+  advance(ms: number): void {
+    this.ms += ms;
+  }
+}
+
+export async function seedOwner(store: Store): Promise<string> {
+  const user = await new AccountStore(store).createUser({
+    email: `owner-${uuidv7()}@example.test`,
+    name: 'Owner',
+    passwordHash: null,
+    admin: false,
+  });
+  return user.id;
+}
+
+export async function seedIntegration(
+  store: Store,
+  ownerId: string,
+  options: Partial<IntegrationOptions> = {},
+  url = 'http://127.0.0.1:9/hook',
+): Promise<string> {
+  const integration = await new IntegrationStore(store).create(ownerId, {
+    name: `hook-${uuidv7()}`,
+    description: '',
+    type: 'http',
+    enabled: true,
+    config: {
+      url,
+      method: 'POST',
+      body: '{}',
+      headers: '',
+      responseEncoding: 'json',
+      maxRedirects: 0,
+    },
+    options: { timeoutMs: 5_000, retry: { maxAttempts: 8 }, responseVariables: [], ...options },
+  });
+  return integration.id;
+}
+
+export function delivery(
+  ownerId: string,
+  integrationId: string,
+  extra: Partial<DeliveryInput> = {},
+): DeliveryInput {
+  return { id: uuidv7(), ownerId, integrationId, ...extra };
+}
+
+/** Enqueues in a transaction of its own, as the ingest route does inside its own. */
+export async function enqueue(
+  store: Store,
+  queue: DeliveryQueue,
+  deliveries: readonly DeliveryInput[],
+): Promise<void> {
+  await inWriteTransaction(store, (trx) => queue.enqueue(trx, deliveries));
+}
+
+export async function statusOf(store: Store, id: string) {
+  return store.db
+    .selectFrom('deliveries')
+    .selectAll()
+    .where('id', '=', id)
+    .executeTakeFirstOrThrow();
+}
+
+export async function attemptsOf(store: Store, id: string) {
+  return store.db
+    .selectFrom('attempts')
+    .selectAll()
+    .where('delivery_id', '=', id)
+    .orderBy('attempt')
+    .execute();
+}
