@@ -32,8 +32,11 @@ import { campaignsRoutes } from './api/campaigns.routes.js';
 import { CampaignStore } from './store/campaign-store.js';
 import { IntegrationStore } from './store/integration-store.js';
 import { integrationsRoutes } from './api/integrations.routes.js';
-import { checkIntegration } from './api/integration-check.js';
-import { SecretBox, loadSecretKey } from './security/secret-box.js';
+import { integrationTestRoutes } from './api/integration-test.routes.js';
+import { createIntegrationChecker } from './api/integration-check.js';
+import { tokensRoutes } from './api/tokens.routes.js';
+import { soapRoutes } from './api/soap.routes.js';
+import type { Services } from './services.js';
 
 export interface AppDeps {
   config: Config;
@@ -41,8 +44,8 @@ export interface AppDeps {
   logger: Logger;
   /** Injected in tests to drive sign-in throttling with a fake clock. */
   loginThrottle?: LoginThrottle;
-  /** Seals secrets at rest; built from CALLHOOK_SECRET_KEY or the data dir's key file if absent. */
-  secretBox?: SecretBox;
+  /** Shared with the workers of the same process (see services.ts). */
+  services: Services;
 }
 
 export type App = FastifyInstance<
@@ -98,13 +101,16 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   await app.register(rolesRoutes, { accounts });
   await app.register(apiKeysRoutes, { accounts });
 
-  const secretBox = deps.secretBox ?? openSecretBox(deps.config, deps.logger);
+  const { services } = deps;
   const integrations = new IntegrationStore(deps.store);
+  await app.register(tokensRoutes);
+  await app.register(soapRoutes, { soap: services.soap });
   await app.register(integrationsRoutes, {
     integrations,
-    sealer: secretBox,
-    check: checkIntegration,
+    sealer: services.secretBox,
+    check: createIntegrationChecker(services.soap, services.templates),
   });
+  await app.register(integrationTestRoutes, { integrations, runner: services.runner });
   const campaigns = new CampaignStore(deps.store.db);
   await app.register(campaignsRoutes, { store: deps.store, campaigns, integrations });
   return app;
@@ -169,14 +175,4 @@ function fieldOf(
   if (typeof params['missingProperty'] === 'string') parts.push(params['missingProperty']);
   if (typeof params['additionalProperty'] === 'string') parts.push(params['additionalProperty']);
   return [context ?? 'body', ...parts].join('.');
-}
-
-/** The box for secrets at rest, from CALLHOOK_SECRET_KEY or the data dir's key file. */
-function openSecretBox(config: Config, logger: Logger): SecretBox {
-  const loaded = loadSecretKey(config);
-  if (loaded.warning !== undefined) logger.warn(loaded.warning);
-  if (loaded.source === 'generated') {
-    logger.info({ file: loaded.file }, 'generated the key for secrets at rest; back it up with the database');
-  }
-  return new SecretBox(loaded.key);
 }

@@ -31,6 +31,8 @@ export interface Config {
   readonly adminEmail: string | undefined;
   readonly adminPassword: string | undefined;
   readonly logLevel: LogLevel;
+  /** ISO 3166 country the `e164` filter assumes for numbers written without `+`. */
+  readonly defaultCountry: string | undefined;
   /** `production` refuses to start without CALLHOOK_SECRET_KEY. */
   readonly mode: 'embedded' | 'production';
 }
@@ -145,6 +147,13 @@ export function loadConfig(env: Env = process.env): Config {
       );
   }
 
+  const defaultCountry = text('CALLHOOK_DEFAULT_COUNTRY')?.toUpperCase();
+  if (defaultCountry !== undefined && !/^[A-Z]{2}$/.test(defaultCountry)) {
+    problems.push(
+      `CALLHOOK_DEFAULT_COUNTRY must be a two-letter country code like US or FR, got "${defaultCountry}"`,
+    );
+  }
+
   if (problems.length > 0) throw new ConfigError(problems);
   return Object.freeze({
     host,
@@ -157,6 +166,7 @@ export function loadConfig(env: Env = process.env): Config {
     adminPassword,
     logLevel,
     mode,
+    defaultCountry,
   });
 }
 

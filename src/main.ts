@@ -10,6 +10,7 @@ import { createLogger, type Logger } from './logger.js';
 import { openStore, type Store } from './store/db.js';
 import { migrate } from './store/migrator.js';
 import { buildApp, type App } from './app.js';
+import { createServices, type Services } from './services.js';
 import { ensureFirstAdmin } from './auth/bootstrap.js';
 import { AccountStore } from './store/account-store.js';
 
@@ -32,8 +33,10 @@ export async function startService(
 ): Promise<RunningService> {
   let store: Store | undefined;
   let app: App | undefined;
+  let services: Services | undefined;
   const cleanup = async () => {
     await app?.close();
+    await services?.close();
     await store?.close();
   };
   const checkpoint = async () => {
@@ -51,7 +54,8 @@ export async function startService(
     const admin = await ensureFirstAdmin(new AccountStore(store), config);
     if (admin.created) announceFirstAdmin(admin.email, admin.generatedPassword, logger);
     await checkpoint();
-    app = await buildApp({ config, store, logger });
+    services = createServices(config, logger);
+    app = await buildApp({ config, store, logger, services });
     await checkpoint();
     await app.listen({ host: config.host, port: config.port });
     await checkpoint();

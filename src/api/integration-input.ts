@@ -13,7 +13,6 @@ import type {
   IntegrationType,
   SoapConfig,
 } from '../domain/integration.js';
-import { parseHeaderLines } from '../domain/integration.js';
 
 // Report every problem of a definition, not only the first few (typebox stops at 8 by default).
 Settings.Set({ maxErrors: 200 });
@@ -66,11 +65,6 @@ export function checkConfigAndOptions(
   );
   const optionsResult = checkShape<IntegrationOptions>(OptionsIn, options, 'options');
   const problems = [...configResult.problems, ...optionsResult.problems];
-  if (configResult.problems.length === 0) {
-    for (const p of parseHeaderLines(configResult.value.headers).problems) {
-      problems.push({ field: 'config.headers', line: p.line, column: 1, message: p.message });
-    }
-  }
   const opts = optionsResult.value;
   if (optionsResult.problems.length === 0) {
     const names = new Set<string>();

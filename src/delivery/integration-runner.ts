@@ -8,7 +8,13 @@ import { performance } from 'node:perf_hooks';
 import type { HttpClient } from '../transport/http-client.js';
 import type { SoapClient, SoapCallRequest } from '../transport/soap-client.js';
 import { maskIn } from '../security/secret-box.js';
-import type { HttpConfig, Integration, SoapConfig } from '../domain/integration.js';
+import {
+  MASK,
+  secretHeader,
+  type HttpConfig,
+  type Integration,
+  type SoapConfig,
+} from '../domain/integration.js';
 
 export type TypedConfig =
   { type: 'http'; config: HttpConfig } | { type: 'soap'; config: SoapConfig };
@@ -108,7 +114,10 @@ export class IntegrationRunner {
     }
     const opened = openSecrets(integration.config, integration.options, this.options.sealer);
     const plain = { ...integration, ...opened } as Integration;
-    const secrets = secretValues(plain.config, plain.options);
+    // A secret template's literal parts are secret; what its tokens render is event data.
+    const secrets = secretValues(plain.config, plain.options)
+      .flatMap((value) => value.split(/\{\{[\s\S]*?\}\}/))
+      .filter((part) => part.trim().length >= 4);
     let entry: Compiled;
     if (plain.type === 'http') {
       const request = compileHttpRequest(plain.config, this.options.templates ?? {});
@@ -203,7 +212,7 @@ export class IntegrationRunner {
       const request: RecordedRequest = {
         method,
         url: mask(url),
-        headers: allHeaders.map(([n, v]) => [n, mask(v)]),
+        headers: allHeaders.map(([n, v]) => [n, maskHeader(n, v, mask)]),
         body: body === null ? null : mask(body),
       };
       if (!send)
@@ -321,7 +330,21 @@ function soapRecord(
   return {
     method: record.method,
     url: mask(record.url),
-    headers: Object.entries(record.headers).map(([n, v]) => [n, mask(v)]),
+    headers: Object.entries(record.headers).map(([n, v]) => [n, maskHeader(n, v, mask)]),
     body: mask(record.body),
   };
 }
+
+/** Secret headers (all but the descriptive ones, see secretHeader()) are masked whole. */
+function maskHeader(name: string, value: string, mask: (text: string) => string): string {
+  if (MANAGED.has(name.toLowerCase())) return value;
+  return secretHeader(name) ? MASK : mask(value);
+}
+
+/** Set by Callhook itself and not secret: shown as sent. */
+const MANAGED = new Set([
+  'idempotency-key',
+  'webhook-id',
+  'webhook-timestamp',
+  'webhook-signature',
+]);

@@ -8,12 +8,14 @@ import { hashPassword } from '../../src/auth/passwords.js';
 import { newApiKey } from '../../src/auth/credentials.js';
 import type { Permission } from '../../src/domain/permissions.js';
 import { createTestStore, type TestStore } from './store.js';
+import { createServices, type Services } from '../../src/services.js';
 
 export interface TestApp {
   app: App;
   store: TestStore;
   config: Config;
   accounts: AccountStore;
+  services: Services;
   /** Every log line written, when `captureLogs` was asked for. */
   logs: string[];
   /** Creates a user with an API key; returns the id and `Authorization` header. */
@@ -55,7 +57,8 @@ export async function createTestApp(
     },
   });
   const logger = createLogger(config.logLevel, destination);
-  const app = await buildApp({ config, store: store.store, logger, ...options.deps });
+  const services = createServices(config, logger);
+  const app = await buildApp({ config, store: store.store, logger, services, ...options.deps });
   await app.ready();
   const accounts = new AccountStore(store.store);
   return {
@@ -85,8 +88,10 @@ export async function createTestApp(
         headers: { authorization: `Bearer ${key.key}` },
       };
     },
+    services,
     async close() {
       await app.close();
+      await services.close();
       await store.destroy().catch(() => undefined);
     },
   };

@@ -7,7 +7,10 @@ import { TEST_DATABASE_URL } from './store.js';
  * PostgreSQL tests must run, never skip silently.
  */
 export default async function setup(): Promise<void> {
-  execFileSync('npx', ['tsc', '-p', 'tsconfig.json'], { stdio: 'inherit' });
+  // CALLHOOK_TEST_SKIP_BUILD=1 reuses the dist/ at hand (a quicker local loop; CI always builds).
+  if (process.env['CALLHOOK_TEST_SKIP_BUILD'] !== '1') {
+    execFileSync('npx', ['tsc', '-p', 'tsconfig.json'], { stdio: 'inherit' });
+  }
   const client = new pg.Client({ connectionString: TEST_DATABASE_URL });
   try {
     await client.connect();

@@ -162,6 +162,30 @@ const CASES: Record<string, Case> = {
     status: 204,
     otherOwner: async (c) => ({ url: `/api/v1/integrations/${await c.newIntegrationId(c.other)}` }),
   },
+  'GET /api/v1/tokens': { ok: () => ({ url: '/api/v1/tokens' }), status: 200 },
+  'POST /api/v1/soap/describe': {
+    // No WSDL is reachable from here (the network policy refuses loopback): a clear 400.
+    ok: () => ({
+      url: '/api/v1/soap/describe',
+      payload: { wsdlUrl: 'http://127.0.0.1:9/ws?wsdl' },
+    }),
+    status: 400,
+  },
+  'POST /api/v1/soap/refresh': {
+    ok: () => ({ url: '/api/v1/soap/refresh', payload: { wsdlUrl: 'http://127.0.0.1:9/ws?wsdl' } }),
+    status: 400,
+  },
+  'POST /api/v1/integrations/:id/test': {
+    ok: async (c) => ({
+      url: `/api/v1/integrations/${await c.newIntegrationId(c.owner)}/test`,
+      payload: {},
+    }),
+    status: 200,
+    otherOwner: async (c) => ({
+      url: `/api/v1/integrations/${await c.newIntegrationId(c.other)}/test`,
+      payload: {},
+    }),
+  },
   'GET /api/v1/campaigns': { ok: () => ({ url: '/api/v1/campaigns' }), status: 200 },
   'POST /api/v1/campaigns': {
     ok: () => ({ url: '/api/v1/campaigns', payload: { name: 'Spring', type: 'voice' } }),
