@@ -5,6 +5,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { Logger } from '../logger.js';
+import type { Metrics } from '../metrics.js';
 import type { ClaimedDelivery } from '../store/delivery-store.js';
 import type { DeliveryQueue } from '../queue/delivery-queue.js';
 import {
@@ -26,6 +27,8 @@ export interface ExecuteResult {
   request: unknown;
   /** The integration's options: `retry` and `successStatuses` shape the retry policy. */
   options?: RetryOptionsInput | undefined;
+  /** `http` or `soap`: labels the attempt duration histogram. */
+  integrationType?: string | undefined;
 }
 
 /**
@@ -48,6 +51,8 @@ export interface WorkerOptions {
   clock?: () => number;
   random?: () => number;
   logger?: Logger;
+  /** Counts decisions per integration and times attempts. */
+  metrics?: Pick<Metrics, 'deliveries' | 'attemptDuration'>;
 }
 
 /**
@@ -69,6 +74,7 @@ export class DeliveryWorker {
   private readonly clock: () => number;
   private readonly random: () => number;
   private readonly logger: Logger | undefined;
+  private readonly metrics: WorkerOptions['metrics'];
   private readonly inFlight = new Set<Promise<void>>();
   private readonly abort = new AbortController();
   private running = false;
@@ -85,6 +91,7 @@ export class DeliveryWorker {
     this.clock = options.clock ?? Date.now;
     this.random = options.random ?? Math.random;
     this.logger = options.logger;
+    this.metrics = options.metrics;
   }
 
   /** Starts claiming in the background. */

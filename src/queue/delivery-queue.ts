@@ -27,6 +27,7 @@ import {
   earliestDue,
   markLaneUntouched,
   markLaneUp,
+  queueSnapshot,
   readLane,
   readLimits,
   updateLane,
@@ -217,6 +218,11 @@ export class DeliveryQueue {
         }
       }
     });
+  }
+
+  /** Pending count, age of the oldest due delivery, open circuits: for `Metrics`. */
+  snapshot(): Promise<{ pending: number; oldestPendingAgeSeconds: number; openCircuits: number }> {
+    return queueSnapshot(this.store.db, this.clock());
   }
 
   /** Cancels a pending delivery (`ownerId` undefined: any owner's). False when it is not pending. */

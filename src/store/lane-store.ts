@@ -182,3 +182,34 @@ export async function disableIntegration(
     .where('id', '=', integrationId)
     .execute();
 }
+
+/** Queue figures for `/metrics`, read from the shared store so every process reports the same. */
+export async function queueSnapshot(
+  db: Kysely<Database>,
+  now: number,
+): Promise<{ pending: number; oldestPendingAgeSeconds: number; openCircuits: number }> {
+  const pending = await db
+    .selectFrom('deliveries')
+    .select((eb) => eb.fn.countAll<number>().as('n'))
+    .where(sql<boolean>`status = 'pending'`)
+    .executeTakeFirstOrThrow();
+  // The earliest due time among pending deliveries (the claim index's first entry).
+  const oldest = await db
+    .selectFrom('deliveries')
+    .select('next_attempt_at')
+    .where(sql<boolean>`status = 'pending'`)
+    .orderBy('next_attempt_at')
+    .limit(1)
+    .executeTakeFirst();
+  const circuits = await db
+    .selectFrom('delivery_lanes')
+    .select((eb) => eb.fn.countAll<number>().as('n'))
+    .where('circuit', '<>', 'closed')
+    .executeTakeFirstOrThrow();
+  const due = oldest === undefined ? now : Math.min(now, Number(oldest.next_attempt_at));
+  return {
+    pending: Number(pending.n),
+    oldestPendingAgeSeconds: (now - due) / 1000,
+    openCircuits: Number(circuits.n),
+  };
+}
