@@ -37,6 +37,9 @@ import { createIntegrationChecker } from './api/integration-check.js';
 import { tokensRoutes } from './api/tokens.routes.js';
 import { soapRoutes } from './api/soap.routes.js';
 import type { Services } from './services.js';
+import { DeliveryQueue } from './queue/delivery-queue.js';
+import { EventStore } from './store/event-store.js';
+import { eventsRoutes } from './api/events.routes.js';
 
 export interface AppDeps {
   config: Config;
@@ -46,6 +49,10 @@ export interface AppDeps {
   loginThrottle?: LoginThrottle;
   /** Shared with the workers of the same process (see services.ts). */
   services: Services;
+  /** Stores deliveries (events ingest); one is made over `store` when absent. */
+  queue?: DeliveryQueue;
+  /** Called after events produced deliveries: wakes this process's worker at once. */
+  onEnqueued?: () => void;
 }
 
 export type App = FastifyInstance<
@@ -112,6 +119,13 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   });
   await app.register(integrationTestRoutes, { integrations, runner: services.runner });
   const campaigns = new CampaignStore(deps.store.db);
+  const queue = deps.queue ?? new DeliveryQueue(deps.store);
+  const events = new EventStore(deps.store.db, queue.enqueue);
+  await app.register(eventsRoutes, {
+    events,
+    metrics: services.metrics,
+    ...(deps.onEnqueued ? { onEnqueued: deps.onEnqueued } : {}),
+  });
   await app.register(campaignsRoutes, { store: deps.store, campaigns, integrations });
   return app;
 }

@@ -1,7 +1,7 @@
 /**
- * Process entry: load config → open store → migrate → start the API (and, later, workers).
- * Stops gracefully: on SIGTERM/SIGINT it stops taking work, lets in-flight requests finish and
- * closes the store. A signal during start-up stops after the current step (migrations are each
+ * Process entry: load config → open store → migrate → start the API and/or the delivery workers.
+ * Stops gracefully: on SIGTERM/SIGINT it stops taking work, lets in-flight requests and
+ * deliveries finish (or releases them) and closes the store. A signal during start-up stops after the current step (migrations are each
  * one transaction, so none is ever half applied).
  */
 import type { AddressInfo } from 'node:net';
@@ -13,10 +13,23 @@ import { buildApp, type App } from './app.js';
 import { createServices, type Services } from './services.js';
 import { ensureFirstAdmin } from './auth/bootstrap.js';
 import { AccountStore } from './store/account-store.js';
+import { IntegrationStore } from './store/integration-store.js';
+import { EventStore } from './store/event-store.js';
+import { CampaignStore } from './store/campaign-store.js';
+import { DeliveryQueue } from './queue/delivery-queue.js';
+import { DeliveryWorker } from './delivery/worker.js';
+import { createDeliveryExecutor } from './delivery/delivery-executor.js';
 
 export interface RunningService {
-  readonly url: string;
+  /** The API's URL; undefined for a worker-only process. */
+  readonly url: string | undefined;
   close(): Promise<void>;
+}
+
+/** What this process runs: the API (and console), the delivery workers, or both (default). */
+export interface Roles {
+  api: boolean;
+  worker: boolean;
 }
 
 export class StartAborted extends Error {
@@ -30,12 +43,16 @@ export async function startService(
   config: Config,
   logger: Logger,
   signal?: AbortSignal,
+  roles: Roles = { api: true, worker: true },
 ): Promise<RunningService> {
   let store: Store | undefined;
   let app: App | undefined;
   let services: Services | undefined;
+  let worker: DeliveryWorker | undefined;
+  // Stop taking work first (the listener, then claiming), let in-flight work finish, then close.
   const cleanup = async () => {
     await app?.close();
+    await worker?.stop();
     await services?.close();
     await store?.close();
   };
@@ -55,18 +72,51 @@ export async function startService(
     if (admin.created) announceFirstAdmin(admin.email, admin.generatedPassword, logger);
     await checkpoint();
     services = createServices(config, logger);
-    app = await buildApp({ config, store, logger, services });
-    await checkpoint();
-    await app.listen({ host: config.host, port: config.port });
+    const queue = new DeliveryQueue(store);
+    if (roles.worker) {
+      const integrations = new IntegrationStore(store);
+      worker = new DeliveryWorker({
+        queue,
+        logger,
+        execute: createDeliveryExecutor({
+          metrics: services.metrics,
+          integrations,
+          events: new EventStore(store.db, queue.enqueue),
+          campaigns: new CampaignStore(store.db),
+          runner: services.runner,
+        }),
+      });
+      worker.start();
+      logger.info({ workerId: worker.id }, 'delivery worker started');
+    }
+    if (roles.api) {
+      const notify = worker === undefined ? undefined : () => worker!.notify();
+      app = await buildApp({
+        config,
+        store,
+        logger,
+        services,
+        queue,
+        ...(notify ? { onEnqueued: notify } : {}),
+      });
+      await checkpoint();
+      await app.listen({ host: config.host, port: config.port });
+    }
     await checkpoint();
   } catch (error) {
     if (!(error instanceof StartAborted)) await cleanup().catch(() => undefined);
     throw error;
   }
-  const address = app.server.address() as AddressInfo;
-  const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
-  const url = `http://${host}:${address.port}`;
-  logger.info({ url, database: config.database.kind }, 'callhook listening');
+  let url: string | undefined;
+  if (app !== undefined) {
+    const address = app.server.address() as AddressInfo;
+    const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+    url = `http://${host}:${address.port}`;
+    logger.info(
+      { url, database: config.database.kind, worker: roles.worker },
+      'callhook listening',
+    );
+  }
   let closing: Promise<void> | undefined;
   return {
     url,
@@ -80,13 +130,14 @@ export async function startService(
  */
 export async function serveCommand(
   stop: AbortSignal,
+  roles: Roles = { api: true, worker: true },
   env: NodeJS.ProcessEnv = process.env,
 ): Promise<void> {
   const config = loadConfig(env);
   const logger = createLogger(config.logLevel);
   let service: RunningService;
   try {
-    service = await startService(config, logger, stop);
+    service = await startService(config, logger, stop, roles);
   } catch (error) {
     if (error instanceof StartAborted) {
       logger.info('start-up stopped by a signal; nothing half-written');

@@ -15,6 +15,7 @@ import {
   type CallEvent,
 } from '../domain/call-event.js';
 import { checkCallEvent } from './events.schemas.js';
+import type { Metrics } from '../metrics.js';
 
 const IngestAnswer = Type.Object({
   accepted: Type.Array(Type.String()),
@@ -69,9 +70,15 @@ function problemOf(value: unknown): { field?: string; error: string } | undefine
   return undefined;
 }
 
-export const eventsRoutes: FastifyPluginAsyncTypebox<{ events: EventStore }> = async (
+export interface EventsRoutesOptions {
+  events: EventStore;
+  metrics: Metrics;
+  onEnqueued?: () => void;
+}
+
+export const eventsRoutes: FastifyPluginAsyncTypebox<EventsRoutesOptions> = async (
   app,
-  { events: store },
+  { events: store, metrics, onEnqueued },
 ) => {
   app.post(
     '/api/v1/events',
@@ -161,6 +168,10 @@ export const eventsRoutes: FastifyPluginAsyncTypebox<{ events: EventStore }> = a
         },
         'events ingested',
       );
+      metrics.eventsIngested.inc({ result: 'accepted' }, result.accepted.length);
+      metrics.eventsIngested.inc({ result: 'duplicate' }, result.duplicates.length);
+      metrics.eventsIngested.inc({ result: 'rejected' }, rejected.length);
+      if (result.deliveries > 0) onEnqueued?.();
       rejected.sort((a, b) => a.index - b.index);
       return reply
         .code(202)

@@ -44,9 +44,17 @@ const program = new Command('callhook').description('Call-event integration serv
 
 program
   .command('serve')
-  .description('run the API and console (settings from CALLHOOK_* variables, see docs/config.md)')
-  .action(async () => {
-    await serveCommand(stopSignal.signal);
+  .description(
+    'run the API, console and delivery workers (settings: CALLHOOK_* variables, docs/config.md)',
+  )
+  .option('--api', 'run the API and console (without --worker: no delivery workers here)')
+  .option('--worker', 'run delivery workers (without --api: no listener here)')
+  .action(async (options: { api?: boolean; worker?: boolean }) => {
+    const both = options.api === undefined && options.worker === undefined;
+    await serveCommand(stopSignal.signal, {
+      api: both || options.api === true,
+      worker: both || options.worker === true,
+    });
   });
 
 program

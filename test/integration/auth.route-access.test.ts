@@ -162,6 +162,20 @@ const CASES: Record<string, Case> = {
     status: 204,
     otherOwner: async (c) => ({ url: `/api/v1/integrations/${await c.newIntegrationId(c.other)}` }),
   },
+  'POST /api/v1/events': {
+    ok: async (c) => ({
+      url: '/api/v1/events',
+      payload: {
+        id: `ev-${Math.random()}`,
+        type: 'call.ended',
+        occurredAt: '2026-11-27T10:00:00Z',
+        campaignId: await c.newCampaignId(c.owner),
+        call: { id: 'c-1', status: 'answered' },
+        contact: { phone: '+15551234567' },
+      },
+    }),
+    status: 202,
+  },
   'GET /api/v1/tokens': { ok: () => ({ url: '/api/v1/tokens' }), status: 200 },
   'POST /api/v1/soap/describe': {
     // No WSDL is reachable from here (the network policy refuses loopback): a clear 400.

@@ -1,0 +1,97 @@
+/**
+ * The worker's `execute` for event deliveries: the stored event, the campaign and the
+ * integration's current version (so fixing a wrong URL and replaying works) rendered and sent by
+ * the IntegrationRunner. Integration and campaign rows are cached for a moment, since a burst of
+ * deliveries reads the same few.
+ */
+import type { Execute, ExecuteResult } from './worker.js';
+import type { IntegrationRunner } from './integration-runner.js';
+import type { IntegrationStore } from '../store/integration-store.js';
+import type { EventStore } from '../store/event-store.js';
+import type { CampaignStore } from '../store/campaign-store.js';
+import type { Integration } from '../domain/integration.js';
+import type { Campaign } from '../domain/campaign.js';
+import { eventScope } from '../template/scope.js';
+import type { Metrics } from '../metrics.js';
+import { decide, retryPolicyOf } from './retry-policy.js';
+
+export interface DeliveryExecutorDeps {
+  integrations: IntegrationStore;
+  events: EventStore;
+  campaigns: CampaignStore;
+  runner: IntegrationRunner;
+  metrics?: Metrics;
+  /** How long an integration or campaign row is reused (default 1 s). */
+  cacheMs?: number;
+  clock?: () => number;
+}
+
+class ShortCache<T> {
+  private readonly entries = new Map<string, { at: number; value: Promise<T> }>();
+  constructor(
+    private readonly ttlMs: number,
+    private readonly clock: () => number,
+  ) {}
+
+  get(key: string, load: () => Promise<T>): Promise<T> {
+    const now = this.clock();
+    const hit = this.entries.get(key);
+    if (hit !== undefined && now - hit.at < this.ttlMs) return hit.value;
+    const value = load();
+    this.entries.set(key, { at: now, value });
+    if (this.entries.size > 10_000) this.entries.clear();
+    value.catch(() => this.entries.delete(key));
+    return value;
+  }
+}
+
+function notSent(reason: string): ExecuteResult {
+  return { outcome: { kind: 'render-error', reason }, integrationVersion: 0, request: null };
+}
+
+export function createDeliveryExecutor(deps: DeliveryExecutorDeps): Execute {
+  const clock = deps.clock ?? Date.now;
+  const integrations = new ShortCache<Integration | undefined>(deps.cacheMs ?? 1000, clock);
+  const campaigns = new ShortCache<Campaign | undefined>(deps.cacheMs ?? 1000, clock);
+  return async (delivery, signal) => {
+    const integration = await integrations.get(delivery.integrationId, () =>
+      deps.integrations.find(delivery.integrationId, undefined),
+    );
+    if (integration === undefined) return notSent('the integration was deleted');
+    if (delivery.eventId === null)
+      return notSent(`a ${delivery.kind} delivery has no event to render`);
+    const event = await deps.events.find(delivery.ownerId, delivery.eventId);
+    if (event === undefined) return notSent(`event ${delivery.eventId} is no longer stored`);
+    const campaign =
+      delivery.campaignId === null
+        ? undefined
+        : await campaigns.get(delivery.campaignId, () =>
+            deps.campaigns.find(delivery.campaignId!, undefined),
+          );
+    const scope = eventScope({
+      event,
+      integration,
+      now: clock(),
+      ...(campaign === undefined ? {} : { campaign }),
+    });
+    const result = await deps.runner.run(integration, scope, { deliveryId: delivery.id, signal });
+    if (deps.metrics !== undefined) {
+      const decision = decide(
+        delivery.budgetAttempt,
+        result.outcome,
+        clock(),
+        () => 0.5,
+        retryPolicyOf(integration.options),
+      );
+      deps.metrics.deliveries.inc({ integration: integration.id, outcome: decision.kind });
+      if (result.request !== null)
+        deps.metrics.attemptDuration.observe({ type: integration.type }, result.durationMs / 1000);
+    }
+    return {
+      outcome: result.outcome,
+      integrationVersion: result.version,
+      request: result.request,
+      options: integration.options,
+    };
+  };
+}

@@ -1,0 +1,216 @@
+import type { IncomingHttpHeaders } from 'node:http';
+import { afterEach, describe, expect, it } from 'vitest';
+import { createTestApp, type TestApp, type TestUser } from '../helpers/app.js';
+import { DIALECTS } from '../helpers/store.js';
+import { startServer, type TestServer } from '../transport/servers.js';
+import { DeliveryQueue } from '../../src/queue/delivery-queue.js';
+import { DeliveryWorker } from '../../src/delivery/worker.js';
+import { createDeliveryExecutor } from '../../src/delivery/delivery-executor.js';
+import { IntegrationStore } from '../../src/store/integration-store.js';
+import { EventStore } from '../../src/store/event-store.js';
+import { CampaignStore } from '../../src/store/campaign-store.js';
+
+const event = (id: string, overrides: Record<string, unknown> = {}) => ({
+  id,
+  type: 'call.ended',
+  occurredAt: '2026-11-27T10:00:00Z',
+  campaignId: 'spring',
+  call: { id: `c-${id}`, phone: '+15551234567', status: 'answered', duration: 42 },
+  contact: { id: 'k-3', phone: '+15551234567', firstName: 'Ana', custom: { plan: 'gold' } },
+  ...overrides,
+});
+
+describe.each(DIALECTS)('call events in, deliveries out, on %s', (backend) => {
+  let t: TestApp | undefined;
+  let server: TestServer | undefined;
+  let dialer: TestUser;
+  const received: { url: string; headers: IncomingHttpHeaders; body: string }[] = [];
+  afterEach(async () => {
+    await t?.close();
+    await server?.close();
+    t = undefined;
+    server = undefined;
+    received.length = 0;
+  });
+
+  const post = (url: string, payload: unknown, who = dialer) =>
+    t!.app.inject({ method: 'POST', url, headers: who.headers, payload: payload as object });
+
+  /** An integration pointing at a local receiver, bound to campaign `spring` for `on`. */
+  const setup = async (binding: { on: string[]; statuses?: string[] } = { on: ['call.ended'] }) => {
+    t = await createTestApp(backend, { env: { CALLHOOK_ALLOW_NETWORKS: '127.0.0.0/8' } });
+    dialer = await t.user({ grants: ['integration', 'campaign', 'event_ingest'] });
+    server = await startServer((req, res) => {
+      let body = '';
+      req.on('data', (c: Buffer) => (body += c.toString()));
+      req.on('end', () => {
+        received.push({ url: req.url!, headers: req.headers, body });
+        res.writeHead(200).end('ok');
+      });
+    });
+    const integration = await post('/api/v1/integrations', {
+      name: 'CRM',
+      type: 'http',
+      config: {
+        url: `${server.origin}/calls?phone={{contact.phone}}`,
+        headers: 'Content-Type: application/json',
+        body: '{"status": "{{call.status}}", "plan": "{{contact.custom.plan}}", "campaign": "{{campaign.name}}"}',
+      },
+    });
+    expect(integration.statusCode, integration.body).toBe(201);
+    expect(
+      (await post('/api/v1/campaigns', { id: 'spring', name: 'Spring', type: 'voice' })).statusCode,
+    ).toBe(201);
+    const bound = await t.app.inject({
+      method: 'PUT',
+      url: '/api/v1/campaigns/spring/bindings',
+      headers: dialer.headers,
+      payload: { bindings: [{ integrationId: integration.json().id, ...binding }] },
+    });
+    expect(bound.statusCode, bound.body).toBe(200);
+    return integration.json<{ id: string }>().id;
+  };
+
+  const deliveries = () =>
+    t!.store.store.db.selectFrom('deliveries').selectAll().orderBy('created_at').execute();
+
+  const worker = () => {
+    const store = t!.store.store;
+    const queue = new DeliveryQueue(store);
+    return new DeliveryWorker({
+      queue,
+      execute: createDeliveryExecutor({
+        integrations: new IntegrationStore(store),
+        events: new EventStore(store.db, queue.enqueue),
+        campaigns: new CampaignStore(store.db),
+        runner: t!.services.runner,
+      }),
+    });
+  };
+
+  it('stores an event and its delivery before answering 202, and accepts a repeated id once', async () => {
+    await setup();
+    const first = await post('/api/v1/events', event('ev-1'));
+    expect(first.statusCode, first.body).toBe(202);
+    expect(first.json()).toEqual({ accepted: ['ev-1'], duplicates: [], rejected: [] });
+    expect(await deliveries()).toHaveLength(1);
+    const again = await post('/api/v1/events', event('ev-1'));
+    expect(again.json()).toEqual({ accepted: [], duplicates: ['ev-1'], rejected: [] });
+    expect(await deliveries()).toHaveLength(1);
+  });
+
+  it('judges a batch event by event', async () => {
+    await setup();
+    const res = await post('/api/v1/events', {
+      events: [
+        event('a'),
+        event('b', { type: 'call.exploded' }),
+        event('c', { campaignId: 'nope' }),
+        event('a'),
+        { id: 'd' },
+        event('e', { occurredAt: 'yesterday at noon' }),
+        event('f', { call: { status: 'answered' } }),
+      ],
+    });
+    expect(res.statusCode).toBe(202);
+    const body = res.json();
+    expect(body.accepted).toEqual(['a', 'f']);
+    expect(body.duplicates).toEqual(['a']);
+    expect(body.rejected).toEqual([
+      { id: 'b', index: 1, field: 'type', error: expect.stringContaining('type') },
+      { id: 'c', index: 2, field: 'campaignId', error: 'unknown campaign nope' },
+      {
+        id: 'd',
+        index: 4,
+        field: expect.any(String),
+        error: expect.stringContaining('is required'),
+      },
+      { id: 'e', index: 5, field: 'occurredAt', error: expect.stringContaining('RFC 3339') },
+    ]);
+  });
+
+  it('refuses what is not an event or a batch, a batch over 1,000 and a body over 10 MiB', async () => {
+    await setup();
+    expect((await post('/api/v1/events', { hello: 'world' })).statusCode).toBe(400);
+    expect((await post('/api/v1/events', [1, 2])).statusCode).toBe(400);
+    const tooMany = await post('/api/v1/events', {
+      events: Array.from({ length: 1001 }, (_, i) => event(`x${i}`)),
+    });
+    expect(tooMany.statusCode).toBe(400);
+    expect(tooMany.json().error.details).toEqual([
+      { field: 'body.events', message: 'has 1001 events; at most 1000' },
+    ]);
+    const big = await post('/api/v1/events', {
+      events: [event('big', { contact: { note: 'x'.repeat(11 * 1024 * 1024) } })],
+    });
+    expect(big.statusCode).toBe(413);
+    // Other routes keep the 1 MiB limit.
+    const bigIntegration = await post('/api/v1/integrations', {
+      name: 'x',
+      type: 'http',
+      config: { url: 'https://a.example', body: 'x'.repeat(1_100_000) },
+    });
+    expect(bigIntegration.statusCode).toBe(413);
+    const single = await post('/api/v1/events', event('s', { type: 'nope' }));
+    expect(single.statusCode).toBe(400);
+    expect(single.json().error.details[0].field).toBe('body.type');
+  });
+
+  it("accepts events only for the caller's campaigns", async () => {
+    await setup();
+    const other = await t!.user({ grants: ['event_ingest'] });
+    const res = await post('/api/v1/events', { events: [event('z')] }, other);
+    expect(res.json().rejected).toEqual([
+      { id: 'z', index: 0, field: 'campaignId', error: 'unknown campaign spring' },
+    ]);
+    const admin = await t!.user({ admin: true });
+    expect((await post('/api/v1/events', { events: [event('z')] }, admin)).json().accepted).toEqual(
+      ['z'],
+    );
+  });
+
+  it('makes deliveries only for bound event types and statuses, and none for a disabled integration', async () => {
+    const integrationId = await setup({ on: ['call.ended'], statuses: ['answered'] });
+    await post('/api/v1/events', {
+      events: [
+        event('ended-answered'),
+        event('ended-busy', { call: { id: 'c2', status: 'busy' } }),
+        event('answered', { type: 'call.answered' }),
+      ],
+    });
+    expect((await deliveries()).map((d) => d.event_id)).toEqual(['ended-answered']);
+    await t!.app.inject({
+      method: 'PATCH',
+      url: `/api/v1/integrations/${integrationId}`,
+      headers: dialer.headers,
+      payload: { enabled: false },
+    });
+    await post('/api/v1/events', event('while-disabled'));
+    expect(await deliveries()).toHaveLength(1);
+  });
+
+  it('delivers the rendered request with an Idempotency-Key, and records the attempt', async () => {
+    await setup();
+    await post('/api/v1/events', event('ev-9'));
+    const w = worker();
+    expect(await w.runOnce()).toBe(1);
+    expect(received).toHaveLength(1);
+    const [request] = received;
+    expect(request!.url).toBe('/calls?phone=%2B15551234567');
+    expect(JSON.parse(request!.body)).toEqual({
+      status: 'answered',
+      plan: 'gold',
+      campaign: 'Spring',
+    });
+    const [delivery] = await deliveries();
+    expect(request!.headers['idempotency-key']).toBe(delivery!.id);
+    expect(delivery).toMatchObject({ status: 'succeeded', attempts: 1, last_status: 200 });
+    const attempts = await t!.store.store.db.selectFrom('attempts').selectAll().execute();
+    expect(attempts).toHaveLength(1);
+    expect(attempts[0]).toMatchObject({ attempt: 1, integration_version: 1, outcome: 'succeeded' });
+    expect(JSON.parse(attempts[0]!.request)).toMatchObject({
+      method: 'POST',
+      url: `${server!.origin}/calls?phone=%2B15551234567`,
+    });
+  });
+});
