@@ -78,8 +78,8 @@ export async function startService(
       worker = new DeliveryWorker({
         queue,
         logger,
+        metrics: services.metrics,
         execute: createDeliveryExecutor({
-          metrics: services.metrics,
           integrations,
           events: new EventStore(store.db, queue.enqueue),
           campaigns: new CampaignStore(store.db),

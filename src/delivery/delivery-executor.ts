@@ -12,15 +12,12 @@ import type { CampaignStore } from '../store/campaign-store.js';
 import type { Integration } from '../domain/integration.js';
 import type { Campaign } from '../domain/campaign.js';
 import { eventScope } from '../template/scope.js';
-import type { Metrics } from '../metrics.js';
-import { decide, retryPolicyOf } from './retry-policy.js';
 
 export interface DeliveryExecutorDeps {
   integrations: IntegrationStore;
   events: EventStore;
   campaigns: CampaignStore;
   runner: IntegrationRunner;
-  metrics?: Metrics;
   /** How long an integration or campaign row is reused (default 1 s). */
   cacheMs?: number;
   clock?: () => number;
