@@ -72,18 +72,6 @@ export function createDeliveryExecutor(deps: DeliveryExecutorDeps): Execute {
       ...(campaign === undefined ? {} : { campaign }),
     });
     const result = await deps.runner.run(integration, scope, { deliveryId: delivery.id, signal });
-    if (deps.metrics !== undefined) {
-      const decision = decide(
-        delivery.budgetAttempt,
-        result.outcome,
-        clock(),
-        () => 0.5,
-        retryPolicyOf(integration.options),
-      );
-      deps.metrics.deliveries.inc({ integration: integration.id, outcome: decision.kind });
-      if (result.request !== null)
-        deps.metrics.attemptDuration.observe({ type: integration.type }, result.durationMs / 1000);
-    }
     return {
       outcome: result.outcome,
       integrationVersion: result.version,
