@@ -99,7 +99,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   const accounts = new AccountStore(deps.store);
   installAuthorization(app, accounts);
 
-  await app.register(healthRoutes, { store: deps.store });
+  await app.register(healthRoutes, { store: deps.store, metrics: deps.services.metrics });
   app.get('/api/openapi.json', { config: { access: 'public' }, schema: { hide: true } }, async () =>
     app.swagger(),
   );

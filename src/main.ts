@@ -71,7 +71,7 @@ export async function startService(
     const admin = await ensureFirstAdmin(new AccountStore(store), config);
     if (admin.created) announceFirstAdmin(admin.email, admin.generatedPassword, logger);
     await checkpoint();
-    services = createServices(config, logger);
+    services = createServices(config, logger, store);
     const queue = new DeliveryQueue(store);
     if (roles.worker) {
       const integrations = new IntegrationStore(store);

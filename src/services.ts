@@ -12,6 +12,8 @@ import { SoapClient } from './transport/soap-client.js';
 import { createPolicyAgents } from './transport/safe-connect.js';
 import { IntegrationRunner } from './delivery/integration-runner.js';
 import { Metrics } from './metrics.js';
+import type { Store } from './store/db.js';
+import { DeliveryQueue } from './queue/delivery-queue.js';
 import type { CompileFilterOptions } from './template/filters.js';
 
 export interface Services {
@@ -29,6 +31,7 @@ export interface Services {
 export function createServices(
   config: Config,
   logger: Logger,
+  store: Store,
   overrides: { secretBox?: SecretBox } = {},
 ): Services {
   const secretBox = overrides.secretBox ?? openSecretBox(config, logger);
@@ -46,7 +49,7 @@ export function createServices(
     soap,
     runner,
     templates,
-    metrics: new Metrics(),
+    metrics: new Metrics(() => new DeliveryQueue(store).snapshot()),
     async close() {
       soap.close();
       agents.httpAgent.destroy();

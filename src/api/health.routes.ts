@@ -1,9 +1,22 @@
 import type { FastifyPluginAsync } from 'fastify';
 import type { Store } from '../store/db.js';
 import { errorBody } from '../errors.js';
+import type { Metrics } from '../metrics.js';
 
-/** `/healthz`: the process answers. `/readyz`: and its store is reachable. Both are public. */
-export const healthRoutes: FastifyPluginAsync<{ store: Store }> = async (app, { store }) => {
+/** `/healthz`: the process answers. `/readyz`: and its store is reachable. `/metrics`. All public. */
+export const healthRoutes: FastifyPluginAsync<{ store: Store; metrics: Metrics }> = async (
+  app,
+  { store, metrics },
+) => {
+  // Prometheus scrapes without credentials, like the health checks; it shows counts, no payloads.
+  app.get(
+    '/metrics',
+    { schema: { hide: true }, config: { access: 'public' } },
+    async (_request, reply) => {
+      const text = await metrics.registry.metrics();
+      return reply.type(metrics.registry.contentType).send(text);
+    },
+  );
   app.get('/healthz', { schema: { hide: true }, config: { access: 'public' } }, async () => ({
     status: 'ok',
   }));

@@ -57,7 +57,7 @@ export async function createTestApp(
     },
   });
   const logger = createLogger(config.logLevel, destination);
-  const services = createServices(config, logger);
+  const services = createServices(config, logger, store.store);
   const app = await buildApp({ config, store: store.store, logger, services, ...options.deps });
   await app.ready();
   const accounts = new AccountStore(store.store);

@@ -50,3 +50,21 @@ describe('the API surface', () => {
     expect(res.json()).toMatchObject({ openapi: '3.1.0', info: { title: 'Callhook API' } });
   });
 });
+
+describe('metrics', () => {
+  let t: TestApp | undefined;
+  afterEach(async () => {
+    await t?.close();
+    t = undefined;
+  });
+
+  it('serves Prometheus text with the queue gauges read from the store', async () => {
+    t = await createTestApp('sqlite');
+    const res = await t.app.inject('/metrics');
+    expect(res.statusCode).toBe(200);
+    expect(res.headers['content-type']).toMatch(/^text\/plain/);
+    expect(res.body).toMatch(/^callhook_queue_depth 0$/m);
+    expect(res.body).toMatch(/^callhook_open_circuits 0$/m);
+    expect(res.body).toContain('# TYPE callhook_attempt_duration_seconds histogram');
+  });
+});

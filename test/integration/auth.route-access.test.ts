@@ -35,6 +35,7 @@ interface Case {
 const CASES: Record<string, Case> = {
   'GET /healthz': { ok: () => ({ url: '/healthz' }), status: 200 },
   'GET /readyz': { ok: () => ({ url: '/readyz' }), status: 200 },
+  'GET /metrics': { ok: () => ({ url: '/metrics' }), status: 200 },
   'GET /api/openapi.json': { ok: () => ({ url: '/api/openapi.json' }), status: 200 },
   'POST /api/v1/auth/login': {
     ok: ({ owner }) => ({
