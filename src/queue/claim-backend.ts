@@ -27,6 +27,8 @@ export interface ClaimBackend {
     workerId: string,
     now: number,
   ): Promise<DeliveryRow[]>;
+  /** The backend's plan for the lease statement of one lane (EXPLAIN; nothing is changed). */
+  explainClaim(db: Kysely<Database>, plan: LanePlan, now: number): Promise<string>;
 }
 
 /** No earlier delivery of the same integration and key is still pending (or in flight). */

@@ -220,6 +220,16 @@ export class DeliveryQueue {
     });
   }
 
+  /**
+   * The database's plan for leasing from one integration's lane: tests and the benchmark check it
+   * walks the partial index rather than the backlog.
+   */
+  explainClaim(integrationId: string, take = 10): Promise<string> {
+    const now = this.clock();
+    const plan = { integrationId, take, probe: false, leaseUntil: now + 60_000, tokens: take };
+    return this.backend.explainClaim(this.store.db, plan, now);
+  }
+
   /** Pending count, age of the oldest due delivery, open circuits: for `Metrics`. */
   snapshot(): Promise<{ pending: number; oldestPendingAgeSeconds: number; openCircuits: number }> {
     return queueSnapshot(this.store.db, this.clock());

@@ -30,7 +30,19 @@ export const postgresClaim: ClaimBackend = {
     now: number,
   ): Promise<DeliveryRow[]> {
     if (plans.length === 0) return [];
-    const result = await sql<DeliveryRow>`
+    return (await claimStatement(plans, workerId, now).execute(trx)).rows;
+  },
+
+  async explainClaim(db: Kysely<Database>, plan: LanePlan, now: number): Promise<string> {
+    const result = await sql<{
+      'QUERY PLAN': string;
+    }>`explain ${claimStatement([plan], 'explain', now)}`.execute(db);
+    return result.rows.map((row) => row['QUERY PLAN']).join('\n');
+  },
+};
+
+function claimStatement(plans: readonly LanePlan[], workerId: string, now: number) {
+  return sql<DeliveryRow>`
       with picked as (
         select c.id, lane.lease_until
         from unnest(
@@ -57,7 +69,8 @@ export const postgresClaim: ClaimBackend = {
         updated_at = ${now}
       from picked
       where deliveries.id = picked.id
-      returning deliveries.*`.execute(trx);
-    return result.rows;
-  },
-};
+        -- Tells the planner the few ids up front, so it looks them up by primary key instead of
+        -- hashing the whole table (it cannot see how small the lateral limits are).
+        and deliveries.id = any(array(select id from picked))
+      returning deliveries.*`;
+}

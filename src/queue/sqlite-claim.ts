@@ -30,7 +30,21 @@ export const sqliteClaim: ClaimBackend = {
   ): Promise<DeliveryRow[]> {
     const rows: DeliveryRow[] = [];
     for (const plan of plans) {
-      const result = await sql<DeliveryRow>`
+      rows.push(...(await claimStatement(plan, workerId, now).execute(trx)).rows);
+    }
+    return rows;
+  },
+
+  async explainClaim(db: Kysely<Database>, plan: LanePlan, now: number): Promise<string> {
+    const result = await sql<{
+      detail: string;
+    }>`explain query plan ${claimStatement(plan, 'explain', now)}`.execute(db);
+    return result.rows.map((row) => row.detail).join('\n');
+  },
+};
+
+function claimStatement(plan: LanePlan, workerId: string, now: number) {
+  return sql<DeliveryRow>`
         update deliveries set
           lease_owner = ${workerId},
           lease_until = ${plan.leaseUntil},
@@ -45,9 +59,5 @@ export const sqliteClaim: ClaimBackend = {
             and ${sql.raw(FIRST_OF_ITS_KEY)}
           order by d.next_attempt_at
           limit ${plan.take})
-        returning *`.execute(trx);
-      rows.push(...result.rows);
-    }
-    return rows;
-  },
-};
+        returning *`;
+}

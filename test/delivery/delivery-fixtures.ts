@@ -56,7 +56,11 @@ export async function startReceiver(): Promise<Receiver> {
 export function undiciExecute(url: (integrationId: string) => string, timeoutMs = 2_000): Execute {
   return async (delivery, signal) => {
     const started = performance.now();
-    const headers = { 'content-type': 'application/json', 'idempotency-key': delivery.id };
+    const headers = {
+      'content-type': 'application/json',
+      'idempotency-key': delivery.id,
+      'x-worker-pid': String(process.pid),
+    };
     const body = JSON.stringify({ delivery: delivery.id, key: delivery.orderingKey });
     const sent = { method: 'POST', url: url(delivery.integrationId), headers, body };
     try {
