@@ -40,6 +40,8 @@ import type { Services } from './services.js';
 import { DeliveryQueue } from './queue/delivery-queue.js';
 import { EventStore } from './store/event-store.js';
 import { eventsRoutes } from './api/events.routes.js';
+import { deliveriesRoutes } from './api/deliveries.routes.js';
+import { DeliveryReadStore } from './store/delivery-read-store.js';
 
 export interface AppDeps {
   config: Config;
@@ -121,6 +123,12 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   const campaigns = new CampaignStore(deps.store.db);
   const queue = deps.queue ?? new DeliveryQueue(deps.store);
   const events = new EventStore(deps.store.db, queue.enqueue);
+  await app.register(deliveriesRoutes, {
+    deliveries: new DeliveryReadStore(deps.store.db),
+    queue,
+    integrations,
+    ...(deps.onEnqueued ? { onEnqueued: deps.onEnqueued } : {}),
+  });
   await app.register(eventsRoutes, {
     events,
     metrics: services.metrics,

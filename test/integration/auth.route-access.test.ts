@@ -11,6 +11,7 @@ import { PERMISSIONS } from '../../src/domain/permissions.js';
 import { newApiKey } from '../../src/auth/credentials.js';
 import { CampaignStore } from '../../src/store/campaign-store.js';
 import { IntegrationStore } from '../../src/store/integration-store.js';
+import { enqueueDeliveries } from '../../src/store/delivery-store.js';
 
 interface Ctx {
   t: TestApp;
@@ -21,6 +22,8 @@ interface Ctx {
   newKeyId(of: TestUser): Promise<string>;
   newCampaignId(of: TestUser): Promise<string>;
   newIntegrationId(of: TestUser): Promise<string>;
+  /** A delivery of `of`'s, in `status`. */
+  newDeliveryId(of: TestUser, status?: 'pending' | 'failed'): Promise<string>;
 }
 
 type Req = { url: string; payload?: unknown };
@@ -177,6 +180,45 @@ const CASES: Record<string, Case> = {
     }),
     status: 202,
   },
+  'GET /api/v1/deliveries': { ok: () => ({ url: '/api/v1/deliveries' }), status: 200 },
+  'GET /api/v1/deliveries/:id': {
+    ok: async (c) => ({ url: `/api/v1/deliveries/${await c.newDeliveryId(c.owner)}` }),
+    status: 200,
+    otherOwner: async (c) => ({ url: `/api/v1/deliveries/${await c.newDeliveryId(c.other)}` }),
+  },
+  'POST /api/v1/deliveries/:id/retry': {
+    ok: async (c) => ({
+      url: `/api/v1/deliveries/${await c.newDeliveryId(c.owner, 'failed')}/retry`,
+      payload: {},
+    }),
+    status: 202,
+    otherOwner: async (c) => ({
+      url: `/api/v1/deliveries/${await c.newDeliveryId(c.other, 'failed')}/retry`,
+      payload: {},
+    }),
+  },
+  'POST /api/v1/deliveries/:id/cancel': {
+    ok: async (c) => ({
+      url: `/api/v1/deliveries/${await c.newDeliveryId(c.owner)}/cancel`,
+      payload: {},
+    }),
+    status: 200,
+    otherOwner: async (c) => ({
+      url: `/api/v1/deliveries/${await c.newDeliveryId(c.other)}/cancel`,
+      payload: {},
+    }),
+  },
+  'POST /api/v1/integrations/:id/replay': {
+    ok: async (c) => ({
+      url: `/api/v1/integrations/${await c.newIntegrationId(c.owner)}/replay`,
+      payload: { since: '2026-01-01T00:00:00Z' },
+    }),
+    status: 202,
+    otherOwner: async (c) => ({
+      url: `/api/v1/integrations/${await c.newIntegrationId(c.other)}/replay`,
+      payload: { since: '2026-01-01T00:00:00Z' },
+    }),
+  },
   'GET /api/v1/tokens': { ok: () => ({ url: '/api/v1/tokens' }), status: 200 },
   'POST /api/v1/soap/describe': {
     // No WSDL is reachable from here (the network policy refuses loopback): a clear 400.
@@ -284,6 +326,19 @@ describe('every route declares and enforces its access', () => {
           options: { timeoutMs: 1000, retry: { maxAttempts: 3 }, responseVariables: [] },
         });
         return created.id;
+      },
+      async newDeliveryId(of, status = 'pending') {
+        const integrationId = await this.newIntegrationId(of);
+        const id = `d-${Math.random()}`;
+        await enqueueDeliveries(t.store.store.db, [{ id, ownerId: of.id, integrationId }]);
+        if (status === 'failed') {
+          await t.store.store.db
+            .updateTable('deliveries')
+            .set({ status: 'failed' })
+            .where('id', '=', id)
+            .execute();
+        }
+        return id;
       },
       async newKeyId(of) {
         const key = newApiKey();

@@ -1,92 +1,23 @@
-import type { IncomingHttpHeaders } from 'node:http';
 import { afterEach, describe, expect, it } from 'vitest';
-import { createTestApp, type TestApp, type TestUser } from '../helpers/app.js';
+import type { TestUser } from '../helpers/app.js';
 import { DIALECTS } from '../helpers/store.js';
-import { startServer, type TestServer } from '../transport/servers.js';
-import { DeliveryQueue } from '../../src/queue/delivery-queue.js';
-import { DeliveryWorker } from '../../src/delivery/worker.js';
-import { createDeliveryExecutor } from '../../src/delivery/delivery-executor.js';
-import { IntegrationStore } from '../../src/store/integration-store.js';
-import { EventStore } from '../../src/store/event-store.js';
-import { CampaignStore } from '../../src/store/campaign-store.js';
+import { callEvent, createPipeline, type Pipeline } from '../helpers/pipeline.js';
 
-const event = (id: string, overrides: Record<string, unknown> = {}) => ({
-  id,
-  type: 'call.ended',
-  occurredAt: '2026-11-27T10:00:00Z',
-  campaignId: 'spring',
-  call: { id: `c-${id}`, phone: '+15551234567', status: 'answered', duration: 42 },
-  contact: { id: 'k-3', phone: '+15551234567', firstName: 'Ana', custom: { plan: 'gold' } },
-  ...overrides,
-});
+const event = callEvent;
 
 describe.each(DIALECTS)('call events in, deliveries out, on %s', (backend) => {
-  let t: TestApp | undefined;
-  let server: TestServer | undefined;
-  let dialer: TestUser;
-  const received: { url: string; headers: IncomingHttpHeaders; body: string }[] = [];
+  let p: Pipeline | undefined;
   afterEach(async () => {
-    await t?.close();
-    await server?.close();
-    t = undefined;
-    server = undefined;
-    received.length = 0;
+    await p?.close();
+    p = undefined;
   });
-
-  const post = (url: string, payload: unknown, who = dialer) =>
-    t!.app.inject({ method: 'POST', url, headers: who.headers, payload: payload as object });
-
-  /** An integration pointing at a local receiver, bound to campaign `spring` for `on`. */
-  const setup = async (binding: { on: string[]; statuses?: string[] } = { on: ['call.ended'] }) => {
-    t = await createTestApp(backend, { env: { CALLHOOK_ALLOW_NETWORKS: '127.0.0.0/8' } });
-    dialer = await t.user({ grants: ['integration', 'campaign', 'event_ingest'] });
-    server = await startServer((req, res) => {
-      let body = '';
-      req.on('data', (c: Buffer) => (body += c.toString()));
-      req.on('end', () => {
-        received.push({ url: req.url!, headers: req.headers, body });
-        res.writeHead(200).end('ok');
-      });
-    });
-    const integration = await post('/api/v1/integrations', {
-      name: 'CRM',
-      type: 'http',
-      config: {
-        url: `${server.origin}/calls?phone={{contact.phone}}`,
-        headers: 'Content-Type: application/json',
-        body: '{"status": "{{call.status}}", "plan": "{{contact.custom.plan}}", "campaign": "{{campaign.name}}"}',
-      },
-    });
-    expect(integration.statusCode, integration.body).toBe(201);
-    expect(
-      (await post('/api/v1/campaigns', { id: 'spring', name: 'Spring', type: 'voice' })).statusCode,
-    ).toBe(201);
-    const bound = await t.app.inject({
-      method: 'PUT',
-      url: '/api/v1/campaigns/spring/bindings',
-      headers: dialer.headers,
-      payload: { bindings: [{ integrationId: integration.json().id, ...binding }] },
-    });
-    expect(bound.statusCode, bound.body).toBe(200);
-    return integration.json<{ id: string }>().id;
+  const post = (url: string, payload: unknown, who?: TestUser) => p!.post(url, payload, who);
+  const setup = async (binding?: { on: string[]; statuses?: string[] }) => {
+    p = await createPipeline(backend, binding === undefined ? {} : { binding });
+    return p.integrationId;
   };
-
   const deliveries = () =>
-    t!.store.store.db.selectFrom('deliveries').selectAll().orderBy('created_at').execute();
-
-  const worker = () => {
-    const store = t!.store.store;
-    const queue = new DeliveryQueue(store);
-    return new DeliveryWorker({
-      queue,
-      execute: createDeliveryExecutor({
-        integrations: new IntegrationStore(store),
-        events: new EventStore(store.db, queue.enqueue),
-        campaigns: new CampaignStore(store.db),
-        runner: t!.services.runner,
-      }),
-    });
-  };
+    p!.t.store.store.db.selectFrom('deliveries').selectAll().orderBy('created_at').execute();
 
   it('stores an event and its delivery before answering 202, and accepts a repeated id once', async () => {
     await setup();
@@ -158,12 +89,12 @@ describe.each(DIALECTS)('call events in, deliveries out, on %s', (backend) => {
 
   it("accepts events only for the caller's campaigns", async () => {
     await setup();
-    const other = await t!.user({ grants: ['event_ingest'] });
+    const other = await p!.t.user({ grants: ['event_ingest'] });
     const res = await post('/api/v1/events', { events: [event('z')] }, other);
     expect(res.json().rejected).toEqual([
       { id: 'z', index: 0, field: 'campaignId', error: 'unknown campaign spring' },
     ]);
-    const admin = await t!.user({ admin: true });
+    const admin = await p!.t.user({ admin: true });
     expect((await post('/api/v1/events', { events: [event('z')] }, admin)).json().accepted).toEqual(
       ['z'],
     );
@@ -179,10 +110,10 @@ describe.each(DIALECTS)('call events in, deliveries out, on %s', (backend) => {
       ],
     });
     expect((await deliveries()).map((d) => d.event_id)).toEqual(['ended-answered']);
-    await t!.app.inject({
+    await p!.t.app.inject({
       method: 'PATCH',
       url: `/api/v1/integrations/${integrationId}`,
-      headers: dialer.headers,
+      headers: p!.dialer.headers,
       payload: { enabled: false },
     });
     await post('/api/v1/events', event('while-disabled'));
@@ -192,10 +123,10 @@ describe.each(DIALECTS)('call events in, deliveries out, on %s', (backend) => {
   it('delivers the rendered request with an Idempotency-Key, and records the attempt', async () => {
     await setup();
     await post('/api/v1/events', event('ev-9'));
-    const w = worker();
+    const w = p!.worker();
     expect(await w.runOnce()).toBe(1);
-    expect(received).toHaveLength(1);
-    const [request] = received;
+    expect(p!.received).toHaveLength(1);
+    const [request] = p!.received;
     expect(request!.url).toBe('/calls?phone=%2B15551234567');
     expect(JSON.parse(request!.body)).toEqual({
       status: 'answered',
@@ -205,12 +136,12 @@ describe.each(DIALECTS)('call events in, deliveries out, on %s', (backend) => {
     const [delivery] = await deliveries();
     expect(request!.headers['idempotency-key']).toBe(delivery!.id);
     expect(delivery).toMatchObject({ status: 'succeeded', attempts: 1, last_status: 200 });
-    const attempts = await t!.store.store.db.selectFrom('attempts').selectAll().execute();
+    const attempts = await p!.t.store.store.db.selectFrom('attempts').selectAll().execute();
     expect(attempts).toHaveLength(1);
     expect(attempts[0]).toMatchObject({ attempt: 1, integration_version: 1, outcome: 'succeeded' });
     expect(JSON.parse(attempts[0]!.request)).toMatchObject({
       method: 'POST',
-      url: `${server!.origin}/calls?phone=%2B15551234567`,
+      url: `${p!.server.origin}/calls?phone=%2B15551234567`,
     });
   });
 });

@@ -1,0 +1,109 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { DIALECTS } from '../helpers/store.js';
+import { callEvent, createPipeline, type Pipeline } from '../helpers/pipeline.js';
+
+describe.each(DIALECTS)('the delivery log, retry, cancel and replay on %s', (backend) => {
+  let p: Pipeline | undefined;
+  afterEach(async () => {
+    await p?.close();
+    p = undefined;
+  });
+  const get = (url: string) => p!.t.app.inject({ url, headers: p!.dialer.headers });
+
+  it('lists a failed delivery with its attempt, retries it after the remote is fixed', async () => {
+    p = await createPipeline(backend, { integrationOptions: { retry: { maxAttempts: 1 } } });
+    p.respond = (res) => res.writeHead(500, { 'content-type': 'text/plain' }).end('database down');
+    await p.post('/api/v1/events', callEvent('ev-1'));
+    await p.worker().runOnce();
+
+    const failed = (await get('/api/v1/deliveries?status=failed')).json();
+    expect(failed.items).toHaveLength(1);
+    const [delivery] = failed.items;
+    expect(delivery).toMatchObject({
+      eventId: 'ev-1',
+      integrationId: p.integrationId,
+      status: 'failed',
+      attempts: 1,
+      lastStatus: 500,
+    });
+    const detail = (await get(`/api/v1/deliveries/${delivery.id}`)).json();
+    expect(detail.attemptLog).toHaveLength(1);
+    expect(detail.attemptLog[0]).toMatchObject({
+      attempt: 1,
+      integrationVersion: 1,
+      outcome: 'failed',
+      response: { status: 500, body: 'database down' },
+      request: { method: 'POST' },
+    });
+
+    p.respond = (res) => res.writeHead(200).end('ok');
+    const retried = await p.post(`/api/v1/deliveries/${delivery.id}/retry`, {});
+    expect(retried.statusCode, retried.body).toBe(202);
+    expect(retried.json()).toMatchObject({ status: 'pending' });
+    await p.worker().runOnce();
+    const after = (await get(`/api/v1/deliveries/${delivery.id}`)).json();
+    expect(after).toMatchObject({ status: 'succeeded', attempts: 2 });
+    expect(after.attemptLog.map((a: { outcome: string }) => a.outcome)).toEqual([
+      'failed',
+      'succeeded',
+    ]);
+    // Same Idempotency-Key on both attempts.
+    expect(p.received.map((r) => r.headers['idempotency-key'])).toEqual([delivery.id, delivery.id]);
+    const again = await p.post(`/api/v1/deliveries/${delivery.id}/retry`, {});
+    expect(again.statusCode).toBe(409);
+  });
+
+  it('replays every failed delivery since a time, rendered with the fixed integration', async () => {
+    p = await createPipeline(backend, { integrationOptions: { retry: { maxAttempts: 1 } } });
+    p.respond = (res, req) => res.writeHead(req.url.startsWith('/fixed') ? 200 : 404).end();
+    await p.post('/api/v1/events', { events: [callEvent('a'), callEvent('b'), callEvent('c')] });
+    await p.worker().runOnce();
+    expect((await get('/api/v1/deliveries?status=failed')).json().items).toHaveLength(3);
+
+    const fix = await p.t.app.inject({
+      method: 'PATCH',
+      url: `/api/v1/integrations/${p.integrationId}`,
+      headers: p.dialer.headers,
+      payload: { config: { url: `${p.server.origin}/fixed?phone={{contact.phone}}` } },
+    });
+    expect(fix.statusCode).toBe(200);
+    const bad = await p.post(`/api/v1/integrations/${p.integrationId}/replay`, {
+      since: 'last week',
+    });
+    expect(bad.statusCode).toBe(400);
+    const replay = await p.post(`/api/v1/integrations/${p.integrationId}/replay`, {
+      since: '2020-01-01T00:00:00Z',
+    });
+    expect(replay.statusCode).toBe(202);
+    expect(replay.json()).toMatchObject({ requeued: 3 });
+    await p.worker().runOnce();
+    const items = (await get('/api/v1/deliveries')).json().items as {
+      status: string;
+      id: string;
+    }[];
+    expect(items.map((i) => i.status)).toEqual(['succeeded', 'succeeded', 'succeeded']);
+    const log = (await get(`/api/v1/deliveries/${items[0]!.id}`)).json().attemptLog as {
+      integrationVersion: number;
+    }[];
+    expect(log.map((a) => a.integrationVersion)).toEqual([1, 2]);
+  });
+
+  it('cancels a pending delivery; another user sees none of it', async () => {
+    p = await createPipeline(backend);
+    await p.post('/api/v1/events', callEvent('x'));
+    const [delivery] = (await get('/api/v1/deliveries')).json().items;
+    const bob = await p.t.user({ grants: ['integration'] });
+    const asBob = (url: string, method: 'GET' | 'POST' = 'GET') =>
+      p!.t.app.inject({ method, url, headers: bob.headers });
+    expect((await asBob(`/api/v1/deliveries/${delivery.id}`)).statusCode).toBe(404);
+    expect((await asBob(`/api/v1/deliveries/${delivery.id}/cancel`, 'POST')).statusCode).toBe(404);
+    expect((await asBob('/api/v1/deliveries')).json().items).toEqual([]);
+
+    const cancelled = await p.post(`/api/v1/deliveries/${delivery.id}/cancel`, {});
+    expect(cancelled.statusCode).toBe(200);
+    expect(cancelled.json().status).toBe('cancelled');
+    expect(await p.worker().runOnce()).toBe(0);
+    expect(p.received).toEqual([]);
+    expect((await p.post(`/api/v1/deliveries/${delivery.id}/cancel`, {})).statusCode).toBe(409);
+  });
+});
