@@ -1,0 +1,299 @@
+/**
+ * `POST /api/v1/integrations/:id/invoke` (SPEC §5): an IVR step runs an integration while the
+ * caller waits and branches on the answer. One run within the deadline (a second try only after
+ * a connect failure, and only if the deadline leaves room), the response mapped into string
+ * variables, the invocation logged as a delivery of kind `ivr`. Always `200` once the
+ * integration is found: what went wrong is the `outcome`, since the IVR must go on either way.
+ * docs/ivr.md is the user's side of this.
+ */
+import { performance } from 'node:perf_hooks';
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { Type, type Static } from 'typebox';
+import { uuidv7 } from 'uuidv7';
+import { AppError } from '../errors.js';
+import { ownerScope } from '../auth/authorize.js';
+import type { Integration } from '../domain/integration.js';
+import { DEFAULT_IVR_TIMEOUT_MS } from '../domain/integration.js';
+import type { IntegrationStore } from '../store/integration-store.js';
+import type { IvrLogStore, IvrOutcome } from '../store/ivr-log-store.js';
+import type { IntegrationRunner, RunResult } from '../delivery/integration-runner.js';
+import type { DeliveryOutcome } from '../delivery/outcome.js';
+import { describeOutcome } from '../delivery/outcome.js';
+import { retryPolicyOf, type RetryPolicy } from '../delivery/retry-policy.js';
+import {
+  compileVariables,
+  mapVariables,
+  type CompiledVariable,
+} from '../delivery/response-variables.js';
+import type { IvrAnswerCache } from '../delivery/ivr-answer-cache.js';
+import type { Metrics } from '../metrics.js';
+import { systemValues, type RenderScope } from '../template/scope.js';
+import { IdParams } from './schemas.js';
+
+/** The longest deadline an invocation may ask for: a caller on hold for longer hangs up. */
+export const MAX_IVR_TIMEOUT_MS = 30_000;
+/** A connect failure is tried again only if at least this much of the deadline is left. */
+export const MIN_RETRY_BUDGET_MS = 100;
+/** Failures to connect at all: nothing reached the remote, so trying again is harmless. */
+const CONNECT_FAILURES = /^(ECONNREFUSED|EHOSTUNREACH|ENETUNREACH|EAI_AGAIN|EADDRNOTAVAIL)\b/;
+
+const Group = Type.Optional(Type.Record(Type.String(), Type.Unknown()));
+
+export const InvokeBody = Type.Object(
+  {
+    call: Group,
+    contact: Group,
+    campaign: Group,
+    variables: Type.Optional(
+      Type.Record(
+        Type.String({ maxLength: 100 }),
+        Type.Union([Type.String(), Type.Number(), Type.Boolean(), Type.Null()]),
+        { description: 'IVR variables collected so far; templates read them as {{ivr.<name>}}' },
+      ),
+    ),
+    timeoutMs: Type.Optional(
+      Type.Integer({
+        minimum: 100,
+        maximum: MAX_IVR_TIMEOUT_MS,
+        description: "The whole invocation's deadline; default: the integration's, at most 3000",
+      }),
+    ),
+  },
+  { additionalProperties: false },
+);
+export type InvokeBody = Static<typeof InvokeBody>;
+
+export const InvokeAnswer = Type.Object({
+  outcome: Type.Union([
+    Type.Literal('success'),
+    Type.Literal('failure'),
+    Type.Literal('timeout'),
+    Type.Literal('error'),
+  ]),
+  /** The remote's HTTP status; null when it did not answer. */
+  status: Type.Union([Type.Integer(), Type.Null()]),
+  variables: Type.Record(Type.String(), Type.String()),
+  durationMs: Type.Number(),
+  reason: Type.Optional(Type.String()),
+  deliveryId: Type.String(),
+  cached: Type.Optional(Type.Boolean()),
+});
+export type InvokeAnswer = Static<typeof InvokeAnswer>;
+
+export interface IvrRoutesOptions {
+  integrations: IntegrationStore;
+  runner: IntegrationRunner;
+  metrics: Metrics;
+  log: IvrLogStore;
+  /** The answer cache for integrations with `options.cacheTtlSeconds`; none: never cached. */
+  cache?: IvrAnswerCache;
+}
+
+/**
+ * The deadline of one invocation: the request's `timeoutMs` when given, else the integration's
+ * `timeoutMs` capped at 3 s (its own default, 10 s, suits deliveries, not a caller on hold).
+ */
+export function invokeDeadline(integration: Integration, requested: number | undefined): number {
+  return requested ?? Math.min(integration.options.timeoutMs, DEFAULT_IVR_TIMEOUT_MS);
+}
+
+/** What an IVR branches on, from one run's outcome; `reason` is null on success. */
+export function ivrOutcomeOf(
+  outcome: DeliveryOutcome,
+  policy: RetryPolicy,
+): { outcome: IvrOutcome; reason: string | null } {
+  switch (outcome.kind) {
+    case 'response': {
+      const statuses = policy.successStatuses;
+      const success = statuses
+        ? statuses.includes(outcome.status)
+        : outcome.status >= 200 && outcome.status <= 299;
+      return success
+        ? { outcome: 'success', reason: null }
+        : { outcome: 'failure', reason: `HTTP ${outcome.status} is not a success status` };
+    }
+    case 'soap-fault':
+      return { outcome: 'failure', reason: describeOutcome(outcome) };
+    case 'timeout':
+      return { outcome: 'timeout', reason: outcome.message };
+    case 'network-error':
+    case 'refused':
+    case 'render-error':
+      return { outcome: 'error', reason: describeOutcome(outcome) };
+  }
+}
+
+function connectFailed(outcome: DeliveryOutcome): boolean {
+  if (outcome.kind !== 'network-error') return false;
+  // HTTP reports the errno as the code; SOAP reports `NETWORK_ERROR` with `ECONNREFUSED: …`.
+  return CONNECT_FAILURES.test(outcome.code) || CONNECT_FAILURES.test(outcome.message);
+}
+
+const round = (ms: number) => Math.round(ms * 100) / 100;
+
+export const ivrRoutes: FastifyPluginAsyncTypebox<IvrRoutesOptions> = async (app, options) => {
+  const { integrations, runner, metrics, log, cache } = options;
+  // Response variable paths, split once per integration version.
+  const plans = new Map<string, CompiledVariable[]>();
+  const planOf = (integration: Integration): CompiledVariable[] => {
+    const key = `${integration.id}:${integration.version}`;
+    let plan = plans.get(key);
+    if (plan === undefined) {
+      plan = compileVariables(integration.options.responseVariables ?? []);
+      plans.set(key, plan);
+      if (plans.size > 1000) plans.delete(plans.keys().next().value!);
+    }
+    return plan;
+  };
+
+  app.addHook('onClose', async () => {
+    await log.flush();
+  });
+
+  app.post(
+    '/api/v1/integrations/:id/invoke',
+    {
+      config: { access: 'integration' },
+      schema: {
+        tags: ['integrations'],
+        summary: 'Run the integration now, for an IVR waiting on the answer (SPEC §5)',
+        params: IdParams,
+        body: InvokeBody,
+        response: { 200: InvokeAnswer },
+      },
+    },
+    async (request): Promise<InvokeAnswer> => {
+      const started = performance.now();
+      const startedAt = Date.now();
+      const integration = await integrations.find(request.params.id, ownerScope(request));
+      if (integration === undefined)
+        throw new AppError('NOT_FOUND', `No integration ${request.params.id}`);
+      const body = request.body;
+      const deadline = invokeDeadline(integration, body.timeoutMs);
+      const deliveryId = uuidv7();
+      const campaign = body.campaign ?? {};
+      const contact = body.contact ?? {};
+      const scope: RenderScope = {
+        call: body.call ?? {},
+        contact,
+        campaign,
+        event: {
+          id: deliveryId,
+          type: 'call.ivr_input',
+          occurredAt: new Date(startedAt).toISOString(),
+        },
+        integration: { id: integration.id, name: integration.name },
+        ivr: body.variables ?? {},
+        system: systemValues(startedAt),
+      };
+      const plan = planOf(integration);
+
+      const finish = (
+        outcome: IvrOutcome,
+        reason: string | null,
+        result: Pick<RunResult, 'request' | 'response' | 'version'>,
+        variables: Record<string, string>,
+        extra: { cachedFrom?: string } = {},
+      ): InvokeAnswer => {
+        const durationMs = round(performance.now() - started);
+        const status = result.response?.status ?? null;
+        metrics.ivrInvocations.inc({ outcome });
+        log.append({
+          id: deliveryId,
+          ownerId: integration.ownerId,
+          integrationId: integration.id,
+          integrationVersion: result.version,
+          campaignId: typeof campaign['id'] === 'string' ? campaign['id'] : null,
+          contactId: typeof contact['id'] === 'string' ? contact['id'] : null,
+          startedAt,
+          durationMs,
+          outcome,
+          status,
+          reason,
+          request: result.request,
+          response: result.response,
+          ...extra,
+        });
+        return {
+          outcome,
+          status,
+          // `status` and `body` are always there, and always the response's own.
+          variables: {
+            ...variables,
+            status: status === null ? '' : String(status),
+            body: result.response?.body ?? '',
+          },
+          durationMs,
+          ...(reason === null ? {} : { reason }),
+          deliveryId,
+          ...(extra.cachedFrom === undefined ? {} : { cached: true }),
+        };
+      };
+      const defaults = () => Object.fromEntries(plan.map((v) => [v.name, v.default]));
+
+      if (!integration.enabled) {
+        const why = integration.disabledReason === null ? '' : ` (${integration.disabledReason})`;
+        return finish(
+          'error',
+          `the integration is disabled${why}`,
+          { request: null, response: null, version: integration.version },
+          defaults(),
+        );
+      }
+
+      const ttl = integration.options.cacheTtlSeconds;
+      const cacheKey =
+        cache !== undefined && ttl !== undefined ? cache.keyOf(integration, scope) : undefined;
+      if (cacheKey !== undefined) {
+        const hit = cache!.get(cacheKey);
+        if (hit !== undefined) {
+          return finish(
+            'success',
+            null,
+            { request: hit.request, response: hit.response, version: integration.version },
+            { ...hit.variables },
+            { cachedFrom: hit.deliveryId },
+          );
+        }
+      }
+
+      let result = await runner.run(integration, scope, {
+        timeoutMs: deadline,
+        deliveryId,
+        now: startedAt,
+      });
+      const left = () => deadline - (performance.now() - started);
+      if (connectFailed(result.outcome) && left() >= MIN_RETRY_BUDGET_MS) {
+        result = await runner.run(integration, scope, {
+          timeoutMs: Math.floor(left()),
+          deliveryId,
+          now: startedAt,
+        });
+      }
+
+      const { outcome, reason } = ivrOutcomeOf(result.outcome, retryPolicyOf(integration.options));
+      const mapped =
+        result.response === null && result.soapResult === undefined
+          ? { values: defaults() }
+          : mapVariables(plan, {
+              encoding: integration.type === 'soap' ? 'soap' : integration.config.responseEncoding,
+              body: result.response?.body ?? null,
+              soapResult: result.soapResult,
+            });
+      if (outcome === 'success' && cacheKey !== undefined && mapped.problem === undefined) {
+        cache!.set(
+          cacheKey,
+          {
+            status: result.response?.status ?? 200,
+            variables: mapped.values,
+            deliveryId,
+            request: result.request,
+            response: result.response,
+          },
+          ttl!,
+        );
+      }
+      return finish(outcome, reason ?? mapped.problem ?? null, result, mapped.values);
+    },
+  );
+};

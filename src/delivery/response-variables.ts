@@ -1,0 +1,188 @@
+/**
+ * IVR variables from a response (SPEC §5): `responseVariables` `[{name, path, default?}]` read
+ * dotted paths out of the parsed body, so an IVR can branch on or speak an API's answer without
+ * code. Pure: the body in, strings out. docs/ivr.md describes the mapping for users.
+ *
+ * - `json`: `customer.balance`, `items.0.id` (or `items[0].id`); `""` is the whole document.
+ * - `xml`: parsed with fast-xml-parser, starting at the root element (`r.account.balance` for
+ *   `<r><account><balance>…`); attributes are `@name`; an element with attributes reads as its
+ *   text (`#text` names the text explicitly); namespace prefixes are dropped; repeated elements
+ *   are arrays, and index `0` of an element that appears once is the element itself.
+ * - `soap`: the same paths into the SOAP result object (`GetBalanceResult`), typed by the WSDL
+ *   (an `xs:decimal` 12.50 reads `12.5`); a path starting at `Envelope` reads the response
+ *   envelope as XML instead, text exactly as sent (`Envelope.Body.GetBalanceResponse.…`).
+ * - `text`: every variable is the whole body, trimmed (empty: the default); the path is not read.
+ */
+import { XMLParser, XMLValidator } from 'fast-xml-parser';
+import type { ResponseEncoding, ResponseVariable } from '../domain/integration.js';
+
+export type VariableSource = ResponseEncoding | 'soap';
+
+/** What a response offers for variables. `soapResult` is read when `encoding` is `soap`. */
+export interface ResponseInput {
+  encoding: VariableSource;
+  /** The body as text (the first 64 KiB); null when nothing answered. For SOAP, the envelope. */
+  body: string | null;
+  soapResult?: unknown;
+}
+
+export interface MappedVariables {
+  /** Every variable named by the integration, a string each (default or `""` when absent). */
+  values: Record<string, string>;
+  /** Why the body could not be read (invalid JSON or XML); the variables then hold defaults. */
+  problem?: string;
+}
+
+/** A variable's path split once: property names and array indexes. */
+export interface CompiledVariable {
+  name: string;
+  segments: readonly string[];
+  default: string;
+}
+
+/**
+ * Splits each path into segments: `items[0].id` and `items.0.id` are the same path.
+ *
+ * ### Example
+ * ```ts
+ * compileVariables([{ name: 'balance', path: 'customer.balance', default: '0' }]);
+ * // → [{ name: 'balance', segments: ['customer', 'balance'], default: '0' }]
+ * ```
+ */
+export function compileVariables(variables: readonly ResponseVariable[]): CompiledVariable[] {
+  return variables.map((variable) => ({
+    name: variable.name,
+    segments: variable.path
+      .replace(/\[(\d+)\]/g, '.$1')
+      .split('.')
+      .map((segment) => segment.trim())
+      .filter((segment) => segment !== ''),
+    default: variable.default ?? '',
+  }));
+}
+
+const xmlParser = new XMLParser({
+  ignoreAttributes: false,
+  attributeNamePrefix: '@',
+  textNodeName: '#text',
+  // Values stay text: an account number `007` or a balance `12.50` is spoken as sent.
+  parseTagValue: false,
+  parseAttributeValue: false,
+  removeNSPrefix: true,
+  ignoreDeclaration: true,
+  ignorePiTags: true,
+  trimValues: true,
+});
+
+type Parsed = { ok: true; root: unknown } | { ok: false; problem: string };
+
+function parse(input: ResponseInput): Parsed {
+  const body = input.body ?? '';
+  switch (input.encoding) {
+    case 'soap':
+      return { ok: true, root: input.soapResult };
+    case 'text': {
+      // An empty answer is no answer: the default applies.
+      const text = body.trim();
+      return { ok: true, root: text === '' ? undefined : text };
+    }
+    case 'json':
+      if (body.trim() === '') return { ok: true, root: undefined };
+      try {
+        return { ok: true, root: JSON.parse(body) as unknown };
+      } catch (error) {
+        return { ok: false, problem: `the body is not valid JSON: ${(error as Error).message}` };
+      }
+    case 'xml': {
+      if (body.trim() === '') return { ok: true, root: undefined };
+      const valid = XMLValidator.validate(body);
+      if (valid !== true) {
+        const { msg, line, col } = valid.err;
+        return {
+          ok: false,
+          problem: `the body is not valid XML: ${msg} (line ${line}, column ${col})`,
+        };
+      }
+      return { ok: true, root: xmlParser.parse(body) as unknown };
+    }
+  }
+}
+
+/**
+ * Maps a response onto the integration's variables.
+ *
+ * ### Example
+ * ```ts
+ * mapVariables(compileVariables([{ name: 'balance', path: 'r.account.balance' }]), {
+ *   encoding: 'xml', body: '<r><account><balance currency="EUR">12.50</balance></account></r>',
+ * });
+ * // → { values: { balance: '12.50' } }
+ * ```
+ */
+export function mapVariables(
+  variables: readonly CompiledVariable[],
+  input: ResponseInput,
+): MappedVariables {
+  const values: Record<string, string> = {};
+  if (variables.length === 0) return { values };
+  let parsed: Parsed | undefined;
+  let envelope: Parsed | undefined;
+  let problem: string | undefined;
+  for (const variable of variables) {
+    // SOAP paths from `Envelope` read the raw envelope, parsed only when a variable asks.
+    const fromEnvelope = input.encoding === 'soap' && variable.segments[0] === 'Envelope';
+    const source = fromEnvelope
+      ? (envelope ??= parse({ encoding: 'xml', body: input.body }))
+      : (parsed ??= parse(input));
+    if (!source.ok) {
+      problem ??= source.problem;
+      values[variable.name] = variable.default;
+      continue;
+    }
+    const lenient = input.encoding !== 'json';
+    const found =
+      input.encoding === 'text' ? source.root : follow(source.root, variable.segments, lenient);
+    values[variable.name] = asText(found, lenient) ?? variable.default;
+  }
+  return problem === undefined ? { values } : { values, problem };
+}
+
+function follow(root: unknown, segments: readonly string[], lenient: boolean): unknown {
+  let value = root;
+  for (const segment of segments) {
+    if (Array.isArray(value)) {
+      value = /^\d+$/.test(segment) ? value[Number(segment)] : undefined;
+    } else if (value !== null && typeof value === 'object') {
+      if (Object.hasOwn(value, segment)) value = (value as Record<string, unknown>)[segment];
+      // An XML element that appears once is not an array; `items.item.0` still finds it.
+      else if (lenient && segment === '0') continue;
+      else return undefined;
+    } else if (lenient && segment === '0' && value !== undefined) {
+      continue;
+    } else {
+      return undefined;
+    }
+    if (value === undefined) return undefined;
+  }
+  return value;
+}
+
+/** A found value as a string; undefined (the default applies) when absent or null. */
+function asText(value: unknown, xmlLike: boolean): string | undefined {
+  if (value === undefined || value === null) return undefined;
+  if (typeof value === 'string') return value;
+  // The soap package turns xs:dateTime into a Date.
+  if (value instanceof Date) return Number.isNaN(value.getTime()) ? undefined : value.toISOString();
+  if (typeof value === 'number' || typeof value === 'boolean' || typeof value === 'bigint') {
+    return String(value);
+  }
+  if (xmlLike && typeof value === 'object' && !Array.isArray(value)) {
+    // An element with attributes reads as its text; the soap package calls the text `$value`.
+    const record = value as Record<string, unknown>;
+    for (const key of ['#text', '$value']) {
+      const text = record[key];
+      if (typeof text === 'string' || typeof text === 'number') return String(text);
+    }
+  }
+  return JSON.stringify(value);
+}

@@ -1,0 +1,146 @@
+/**
+ * The log of IVR invocations (SPEC §5: "each invocation is logged like a delivery"). Each one is
+ * a `deliveries` row of kind `ivr`, already final (`succeeded` or `failed`, one attempt, never
+ * retried), with its single `attempts` row, so it lists with the deliveries and opens with the
+ * same attempt detail.
+ *
+ * The caller is on the line while Callhook answers, so the route does not wait for this write:
+ * `append()` queues the record and a writer stores what has queued in one transaction per batch
+ * (each invocation's two rows always together). `flush()` waits for everything queued so far.
+ */
+import type { Kysely } from 'kysely';
+import type { Store } from './db.js';
+import type { Database } from './schema.js';
+import type { RecordedRequest, RecordedResponse } from '../delivery/integration-runner.js';
+
+export type IvrOutcome = 'success' | 'failure' | 'timeout' | 'error';
+
+export interface IvrInvocationRecord {
+  /** The delivery id; also sent as `Idempotency-Key`. */
+  id: string;
+  /** The integration's owner (who sees it with their deliveries). */
+  ownerId: string;
+  integrationId: string;
+  /** 0 when nothing was rendered (a disabled integration). */
+  integrationVersion: number;
+  campaignId: string | null;
+  contactId: string | null;
+  startedAt: number;
+  durationMs: number;
+  outcome: IvrOutcome;
+  /** The HTTP status the remote answered, if it answered. */
+  status: number | null;
+  /** Why it was not a success; null on success. */
+  reason: string | null;
+  /** As sent, secrets masked; null when nothing was sent. */
+  request: RecordedRequest | null;
+  response: RecordedResponse | null;
+  /** Answered from the IVR answer cache: the invocation that asked the remote. */
+  cachedFrom?: string;
+}
+
+export interface IvrLogStoreOptions {
+  /** Records stored per transaction (default 500). */
+  batchSize?: number;
+  /** A batch could not be stored (the database is down): its records are lost, not retried. */
+  onError?: (error: unknown, lost: number) => void;
+}
+
+export class IvrLogStore {
+  private readonly db: Kysely<Database>;
+  private queued: IvrInvocationRecord[] = [];
+  private writing: Promise<void> | undefined;
+
+  constructor(
+    store: Pick<Store, 'db'>,
+    private readonly options: IvrLogStoreOptions = {},
+  ) {
+    this.db = store.db;
+  }
+
+  /** Queues `record`; it is stored with the next batch (started on the next turn). */
+  append(record: IvrInvocationRecord): void {
+    this.queued.push(record);
+    this.writing ??= new Promise<void>((resolve) => setImmediate(resolve)).then(() => this.drain());
+  }
+
+  /** Resolves when every record appended so far is stored (or reported lost). */
+  async flush(): Promise<void> {
+    while (this.writing !== undefined) await this.writing;
+  }
+
+  private async drain(): Promise<void> {
+    try {
+      while (this.queued.length > 0) {
+        const batch = this.queued.splice(0, this.options.batchSize ?? 500);
+        try {
+          await this.write(batch);
+        } catch (error) {
+          this.options.onError?.(error, batch.length);
+        }
+      }
+    } finally {
+      this.writing = undefined;
+    }
+  }
+
+  /** Stores `records` now, in one transaction: each delivery row with its attempt row. */
+  async write(records: readonly IvrInvocationRecord[]): Promise<void> {
+    if (records.length === 0) return;
+    await this.db.transaction().execute(async (trx) => {
+      await trx.insertInto('deliveries').values(records.map(deliveryRow)).execute();
+      await trx.insertInto('attempts').values(records.map(attemptRow)).execute();
+    });
+  }
+}
+
+function deliveryRow(record: IvrInvocationRecord) {
+  const completedAt = record.startedAt + Math.round(record.durationMs);
+  return {
+    id: record.id,
+    owner_id: record.ownerId,
+    integration_id: record.integrationId,
+    kind: 'ivr',
+    event_id: null,
+    campaign_id: record.campaignId,
+    contact_id: record.contactId,
+    ordering_key: null,
+    sequence: 0,
+    status: record.outcome === 'success' ? 'succeeded' : 'failed',
+    attempts: 1,
+    next_attempt_at: record.startedAt,
+    lease_owner: null,
+    lease_until: null,
+    last_error: record.reason,
+    last_status: record.status,
+    created_at: record.startedAt,
+    updated_at: completedAt,
+    completed_at: completedAt,
+  };
+}
+
+function attemptRow(record: IvrInvocationRecord) {
+  // The same shapes the worker logs (src/delivery/worker.ts), plus the IVR's own outcome.
+  const response =
+    record.response === null
+      ? null
+      : JSON.stringify({
+          status: record.response.status,
+          headers: record.response.headers,
+          body: record.response.body,
+          bodyTruncated: record.response.truncated,
+          ivrOutcome: record.outcome,
+          ...(record.cachedFrom === undefined ? {} : { cachedFrom: record.cachedFrom }),
+        });
+  return {
+    delivery_id: record.id,
+    attempt: 1,
+    integration_version: record.integrationVersion,
+    started_at: record.startedAt,
+    duration_ms: record.durationMs,
+    outcome: record.outcome === 'success' ? 'succeeded' : 'failed',
+    request: JSON.stringify(record.request),
+    response,
+    error: record.reason === null ? null : `${record.outcome}: ${record.reason}`,
+  };
+}

@@ -1,0 +1,148 @@
+/**
+ * The real app (`buildApp`) with the IVR invoke route, over a fresh store: the route is
+ * registered here when src/app.ts does not register it yet. Integrations are created through the
+ * API (so secrets are sealed as in production); invocations are read back from the store.
+ */
+import { Writable } from 'node:stream';
+import { sql } from 'kysely';
+import { expect } from 'vitest';
+import { buildApp, type App } from '../../src/app.js';
+import { loadConfig } from '../../src/config.js';
+import { createLogger } from '../../src/logger.js';
+import type { Backend } from '../../src/store/db.js';
+import { AccountStore } from '../../src/store/account-store.js';
+import { IntegrationStore } from '../../src/store/integration-store.js';
+import { IvrLogStore } from '../../src/store/ivr-log-store.js';
+import { hashPassword } from '../../src/auth/passwords.js';
+import { newApiKey } from '../../src/auth/credentials.js';
+import { createServices, type Services } from '../../src/services.js';
+import { ivrRoutes, type InvokeAnswer } from '../../src/api/ivr.routes.js';
+import { IvrAnswerCache } from '../../src/delivery/ivr-answer-cache.js';
+import { createTestStore, type TestStore } from '../helpers/store.js';
+
+export interface IvrTestApp {
+  app: App;
+  store: TestStore;
+  services: Services;
+  /** A user with the integration permission: `Authorization` header and id. */
+  user(): Promise<{ id: string; headers: { authorization: string } }>;
+  /** Creates an integration through the API; answers its id. */
+  create(
+    headers: { authorization: string },
+    definition: { type?: 'http' | 'soap'; config: object; options?: object; enabled?: boolean },
+  ): Promise<string>;
+  invoke(
+    headers: { authorization: string },
+    id: string,
+    payload?: object,
+  ): Promise<{ statusCode: number; answer: InvokeAnswer; body: string }>;
+  /** The delivery row and attempt rows of an invocation, once the log writer stored them. */
+  logged(
+    deliveryId: string,
+  ): Promise<{ delivery: Record<string, unknown>; attempts: Record<string, unknown>[] }>;
+  close(): Promise<void>;
+}
+
+let counter = 0;
+
+export async function createIvrTestApp(
+  backend: Backend,
+  env: Record<string, string> = { CALLHOOK_ALLOW_NETWORKS: '127.0.0.0/8' },
+  options: { cache?: IvrAnswerCache } = {},
+): Promise<IvrTestApp> {
+  const store = await createTestStore(backend);
+  const config = loadConfig({
+    CALLHOOK_DATA_DIR: store.location.startsWith('/') ? store.location : '/tmp',
+    CALLHOOK_LOG_LEVEL: 'silent',
+    ...env,
+  });
+  const logger = createLogger(
+    config.logLevel,
+    new Writable({ write: (_chunk, _encoding, done) => done() }),
+  );
+  const services = createServices(config, logger);
+  const app = await buildApp({ config, store: store.store, logger, services });
+  if (!app.hasRoute({ method: 'POST', url: '/api/v1/integrations/:id/invoke' })) {
+    await app.register(ivrRoutes, {
+      integrations: new IntegrationStore(store.store),
+      runner: services.runner,
+      metrics: services.metrics,
+      log: new IvrLogStore(store.store),
+      cache:
+        options.cache ??
+        new IvrAnswerCache({ sealer: services.secretBox, templates: services.templates }),
+    });
+  }
+  await app.ready();
+  const accounts = new AccountStore(store.store);
+  return {
+    app,
+    store,
+    services,
+    async user() {
+      counter += 1;
+      const email = `ivr${counter}-${Date.now()}@example.com`;
+      const user = await accounts.createUser({
+        email,
+        name: email,
+        admin: false,
+        passwordHash: await hashPassword('a-long-password'),
+      });
+      await accounts.grantUser(user.id, 'integration');
+      const key = newApiKey();
+      await accounts.createApiKey(user.id, { name: 'test', hash: key.hash, prefix: key.prefix });
+      return { id: user.id, headers: { authorization: `Bearer ${key.key}` } };
+    },
+    async create(headers, definition) {
+      const res = await app.inject({
+        method: 'POST',
+        url: '/api/v1/integrations',
+        headers,
+        payload: {
+          name: `ivr-${counter}`,
+          type: definition.type ?? 'http',
+          config: definition.config,
+          options: definition.options ?? {},
+          enabled: definition.enabled ?? true,
+        },
+      });
+      expect(res.statusCode, res.body).toBe(201);
+      return res.json<{ id: string }>().id;
+    },
+    async invoke(headers, id, payload = {}) {
+      const res = await app.inject({
+        method: 'POST',
+        url: `/api/v1/integrations/${id}/invoke`,
+        headers,
+        payload,
+      });
+      return { statusCode: res.statusCode, answer: res.json<InvokeAnswer>(), body: res.body };
+    },
+    async logged(deliveryId) {
+      const db = store.store.db;
+      for (let tries = 0; tries < 200; tries += 1) {
+        const delivery = await db
+          .selectFrom('deliveries')
+          .selectAll()
+          .where('id', '=', deliveryId)
+          .executeTakeFirst();
+        if (delivery !== undefined) {
+          const attempts = await db
+            .selectFrom('attempts')
+            .selectAll()
+            .where('delivery_id', '=', deliveryId)
+            .orderBy(sql.ref('attempt'))
+            .execute();
+          return { delivery, attempts };
+        }
+        await new Promise((resolve) => setTimeout(resolve, 10));
+      }
+      throw new Error(`invocation ${deliveryId} was not logged within 2 s`);
+    },
+    async close() {
+      await app.close();
+      await services.close();
+      await store.destroy().catch(() => undefined);
+    },
+  };
+}

@@ -1,0 +1,161 @@
+/**
+ * The mapping from a response to IVR variables, by encoding: dotted paths and indexes into JSON,
+ * XML from the root element with attributes and text addressable, SOAP results and envelopes,
+ * the whole body for text; absent values give the default (or an empty string); values are
+ * strings.
+ */
+import { describe, expect, it } from 'vitest';
+import { compileVariables, mapVariables } from '../../src/delivery/response-variables.js';
+import type { ResponseVariable } from '../../src/domain/integration.js';
+
+const map = (
+  variables: ResponseVariable[],
+  input: Parameters<typeof mapVariables>[1],
+): ReturnType<typeof mapVariables> => mapVariables(compileVariables(variables), input);
+
+describe('response variables', () => {
+  it('reads dotted paths and array indexes into JSON, as strings', () => {
+    const body = JSON.stringify({
+      customer: { balance: 12.5, name: 'Ana', vip: true, note: null },
+      items: [{ id: 'A-1' }, { id: 'A-2' }],
+      tags: ['x', 'y'],
+    });
+    const { values, problem } = map(
+      [
+        { name: 'balance', path: 'customer.balance' },
+        { name: 'name', path: 'customer.name' },
+        { name: 'vip', path: 'customer.vip' },
+        { name: 'first', path: 'items.0.id' },
+        { name: 'second', path: 'items[1].id' },
+        { name: 'tags', path: 'tags' },
+        { name: 'note', path: 'customer.note', default: 'none' },
+        { name: 'missing', path: 'customer.address.city', default: 'unknown' },
+        { name: 'empty', path: 'items.5.id' },
+        { name: 'whole', path: '' },
+      ],
+      { encoding: 'json', body },
+    );
+    expect(problem).toBeUndefined();
+    expect(values).toEqual({
+      balance: '12.5',
+      name: 'Ana',
+      vip: 'true',
+      first: 'A-1',
+      second: 'A-2',
+      tags: '["x","y"]',
+      note: 'none',
+      missing: 'unknown',
+      empty: '',
+      whole: body,
+    });
+  });
+
+  it('does not read inherited properties of JSON objects', () => {
+    const { values } = map([{ name: 'x', path: 'a.constructor', default: '-' }], {
+      encoding: 'json',
+      body: '{"a": {}}',
+    });
+    expect(values).toEqual({ x: '-' });
+  });
+
+  it('gives defaults and names the problem when the body is not valid JSON', () => {
+    const result = map([{ name: 'balance', path: 'balance', default: '0' }], {
+      encoding: 'json',
+      body: '<html>oops</html>',
+    });
+    expect(result.values).toEqual({ balance: '0' });
+    expect(result.problem).toMatch(/not valid JSON/);
+  });
+
+  it('reads XML from the root element, with attributes, text and repeated elements', () => {
+    const body = `<?xml version="1.0" encoding="UTF-8"?>
+      <ns:r xmlns:ns="urn:bank">
+        <ns:account id="007">
+          <ns:balance currency="EUR">0012.50</ns:balance>
+          <ns:owner>Ana &amp; Bo</ns:owner>
+          <ns:item><ns:id>I-1</ns:id></ns:item>
+          <ns:item><ns:id>I-2</ns:id></ns:item>
+          <ns:single><ns:id>S-1</ns:id></ns:single>
+        </ns:account>
+      </ns:r>`;
+    const { values, problem } = map(
+      [
+        { name: 'balance', path: 'r.account.balance' },
+        { name: 'text', path: 'r.account.balance.#text' },
+        { name: 'currency', path: 'r.account.balance.@currency' },
+        { name: 'account', path: 'r.account.@id' },
+        { name: 'owner', path: 'r.account.owner' },
+        { name: 'second', path: 'r.account.item.1.id' },
+        { name: 'single', path: 'r.account.single.0.id' },
+        { name: 'missing', path: 'r.account.overdraft', default: 'no' },
+      ],
+      { encoding: 'xml', body },
+    );
+    expect(problem).toBeUndefined();
+    expect(values).toEqual({
+      balance: '0012.50',
+      text: '0012.50',
+      currency: 'EUR',
+      account: '007',
+      owner: 'Ana & Bo',
+      second: 'I-2',
+      single: 'S-1',
+      missing: 'no',
+    });
+  });
+
+  it('names the line and column of invalid XML and gives defaults', () => {
+    const result = map([{ name: 'b', path: 'r.b', default: 'x' }], {
+      encoding: 'xml',
+      body: '<r>\n<b>1</c></r>',
+    });
+    expect(result.values).toEqual({ b: 'x' });
+    expect(result.problem).toMatch(/not valid XML: .*line 2/);
+  });
+
+  it('gives the whole body, trimmed, for text, whatever the path', () => {
+    const { values } = map(
+      [
+        { name: 'answer', path: '' },
+        { name: 'same', path: 'ignored.path' },
+      ],
+      { encoding: 'text', body: '  12.50\n' },
+    );
+    expect(values).toEqual({ answer: '12.50', same: '12.50' });
+    expect(
+      map([{ name: 'a', path: '', default: 'd' }], { encoding: 'text', body: '' }).values,
+    ).toEqual({ a: 'd' });
+  });
+
+  it('reads the SOAP result object, or the envelope as XML for paths from Envelope', () => {
+    const envelope =
+      '<soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/"><soap:Body>' +
+      '<GetBalanceResponse xmlns="urn:t"><GetBalanceResult>12.50</GetBalanceResult></GetBalanceResponse>' +
+      '</soap:Body></soap:Envelope>';
+    const { values } = map(
+      [
+        { name: 'typed', path: 'GetBalanceResult' },
+        { name: 'exact', path: 'Envelope.Body.GetBalanceResponse.GetBalanceResult' },
+        { name: 'ticket', path: 'Ticket.Id' },
+        { name: 'attr', path: 'Ticket.attributes.kind' },
+        { name: 'when', path: 'When' },
+      ],
+      {
+        encoding: 'soap',
+        body: envelope,
+        soapResult: {
+          GetBalanceResult: 12.5,
+          Ticket: { attributes: { kind: 'new' }, Id: 'T-1' },
+          When: new Date('2026-11-27T10:00:00Z'),
+        },
+      },
+    );
+    expect(values).toEqual({
+      typed: '12.5',
+      exact: '12.50',
+      ticket: 'T-1',
+      attr: 'new',
+      when: '2026-11-27T10:00:00.000Z',
+    });
+  });
+});
