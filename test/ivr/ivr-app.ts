@@ -48,7 +48,7 @@ let counter = 0;
 export async function createIvrTestApp(
   backend: Backend,
   env: Record<string, string> = { CALLHOOK_ALLOW_NETWORKS: '127.0.0.0/8' },
-  options: { cache?: IvrAnswerCache } = {},
+  options: { cacheClock?: () => number } = {},
 ): Promise<IvrTestApp> {
   const store = await createTestStore(backend);
   const config = loadConfig({
@@ -68,9 +68,11 @@ export async function createIvrTestApp(
       runner: services.runner,
       metrics: services.metrics,
       log: new IvrLogStore(store.store),
-      cache:
-        options.cache ??
-        new IvrAnswerCache({ sealer: services.secretBox, templates: services.templates }),
+      cache: new IvrAnswerCache({
+        sealer: services.secretBox,
+        templates: services.templates,
+        ...(options.cacheClock === undefined ? {} : { clock: options.cacheClock }),
+      }),
     });
   }
   await app.ready();

@@ -1,0 +1,235 @@
+/**
+ * An IVR invokes integrations against real local servers and gets the answer as variables: JSON,
+ * XML and text over HTTP, a SOAP service (the node `soap` package's server), with the IVR's own
+ * variables rendered into the request, `status` and `body` always present, and a missing path
+ * giving the default.
+ */
+import type { IncomingMessage } from 'node:http';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startServer, readRequest, type TestServer } from '../transport/servers.js';
+import { startNodeSoapServer, type NodeSoapServer } from '../soap/soap-servers.js';
+import { createIvrTestApp, type IvrTestApp } from './ivr-app.js';
+
+interface Seen {
+  url: string;
+  headers: IncomingMessage['headers'];
+  body: string;
+}
+
+describe('IVR invoke maps responses to variables', () => {
+  let t: IvrTestApp;
+  let server: TestServer;
+  let soap: NodeSoapServer;
+  let alice: { id: string; headers: { authorization: string } };
+  const seen: Seen[] = [];
+
+  beforeAll(async () => {
+    t = await createIvrTestApp('sqlite');
+    alice = await t.user();
+    soap = await startNodeSoapServer();
+    server = await startServer(async (req, res) => {
+      const body = await readRequest(req);
+      seen.push({ url: req.url!, headers: req.headers, body });
+      const url = new URL(req.url!, 'http://x');
+      const account = url.searchParams.get('account') ?? '';
+      if (url.pathname === '/json') {
+        res.writeHead(200, { 'content-type': 'application/json' }).end(
+          JSON.stringify({
+            customer: { account, balance: '12.50', name: 'Ana' },
+            items: [{ id: 'ORD-1' }, { id: 'ORD-2' }],
+          }),
+        );
+      } else if (url.pathname === '/xml') {
+        res
+          .writeHead(200, { 'content-type': 'application/xml' })
+          .end(
+            `<?xml version="1.0"?><r><account id="${account}"><balance currency="EUR">7.25</balance></account></r>`,
+          );
+      } else if (url.pathname === '/text') {
+        res.writeHead(200, { 'content-type': 'text/plain' }).end('open until 18:00\n');
+      } else {
+        res.writeHead(404, { 'content-type': 'application/json' }).end('{"error":"no such page"}');
+      }
+    });
+  });
+
+  afterAll(async () => {
+    await t?.close();
+    await server?.close();
+    await soap?.close();
+  });
+
+  it('maps a JSON answer, renders {{ivr.<name>}} into the request, and gives the default for a missing path', async () => {
+    const id = await t.create(alice.headers, {
+      config: {
+        method: 'POST',
+        url: `${server.origin}/json?account={{ivr.account}}`,
+        headers: 'Content-Type: application/json\nAuthorization: Bearer s3cr3t-token',
+        body: '{"account": "{{ivr.account}}", "phone": "{{call.phone}}", "campaign": "{{campaign.name}}"}',
+        responseEncoding: 'json',
+      },
+      options: {
+        responseVariables: [
+          { name: 'balance', path: 'customer.balance' },
+          { name: 'lastOrder', path: 'items.1.id' },
+          { name: 'overdraft', path: 'customer.overdraft', default: 'none' },
+          { name: 'missingNoDefault', path: 'customer.email' },
+        ],
+      },
+    });
+    const { statusCode, answer } = await t.invoke(alice.headers, id, {
+      call: { id: 'c-1', phone: '+15551234567' },
+      contact: { id: 'k-1', phone: '+15551234567' },
+      campaign: { id: 'camp-1', name: 'Spring' },
+      variables: { account: '0042' },
+    });
+    expect(statusCode).toBe(200);
+    expect(answer).toMatchObject({
+      outcome: 'success',
+      status: 200,
+      variables: {
+        balance: '12.50',
+        lastOrder: 'ORD-2',
+        overdraft: 'none',
+        missingNoDefault: '',
+        status: '200',
+      },
+    });
+    expect(answer.reason).toBeUndefined();
+    expect(JSON.parse(answer.variables['body']!)).toMatchObject({ customer: { account: '0042' } });
+    expect(answer.durationMs).toBeGreaterThan(0);
+    const request = seen.at(-1)!;
+    expect(request.url).toBe('/json?account=0042');
+    expect(JSON.parse(request.body)).toEqual({
+      account: '0042',
+      phone: '+15551234567',
+      campaign: 'Spring',
+    });
+    expect(request.headers['idempotency-key']).toBe(answer.deliveryId);
+  });
+
+  it('maps an XML answer from the root element, attributes included', async () => {
+    const id = await t.create(alice.headers, {
+      config: {
+        method: 'GET',
+        url: `${server.origin}/xml?account={{ivr.account}}`,
+        responseEncoding: 'xml',
+      },
+      options: {
+        responseVariables: [
+          { name: 'balance', path: 'r.account.balance' },
+          { name: 'currency', path: 'r.account.balance.@currency' },
+          { name: 'account', path: 'r.account.@id' },
+          { name: 'limit', path: 'r.account.limit', default: '100' },
+        ],
+      },
+    });
+    const { answer } = await t.invoke(alice.headers, id, { variables: { account: 7 } });
+    expect(answer).toMatchObject({
+      outcome: 'success',
+      status: 200,
+      variables: { balance: '7.25', currency: 'EUR', account: '7', limit: '100', status: '200' },
+    });
+    expect(answer.variables['body']).toContain('<balance currency="EUR">7.25</balance>');
+  });
+
+  it('gives the whole body for text', async () => {
+    const id = await t.create(alice.headers, {
+      config: { method: 'GET', url: `${server.origin}/text`, responseEncoding: 'text' },
+      options: { responseVariables: [{ name: 'hours', path: '' }] },
+    });
+    const { answer } = await t.invoke(alice.headers, id);
+    expect(answer).toMatchObject({
+      outcome: 'success',
+      variables: { hours: 'open until 18:00', body: 'open until 18:00\n', status: '200' },
+    });
+  });
+
+  it('answers failure with the status for a non-success status, variables still read from the body', async () => {
+    const id = await t.create(alice.headers, {
+      config: { method: 'GET', url: `${server.origin}/nope`, responseEncoding: 'json' },
+      options: {
+        responseVariables: [
+          { name: 'message', path: 'error' },
+          { name: 'balance', path: 'customer.balance', default: '0' },
+        ],
+      },
+    });
+    const { statusCode, answer } = await t.invoke(alice.headers, id);
+    expect(statusCode).toBe(200);
+    expect(answer).toMatchObject({
+      outcome: 'failure',
+      status: 404,
+      reason: 'HTTP 404 is not a success status',
+      variables: { message: 'no such page', balance: '0', status: '404' },
+    });
+  });
+
+  it('counts a status listed in successStatuses as success', async () => {
+    const id = await t.create(alice.headers, {
+      config: { method: 'GET', url: `${server.origin}/nope`, responseEncoding: 'json' },
+      options: { successStatuses: [200, 404] },
+    });
+    expect((await t.invoke(alice.headers, id)).answer.outcome).toBe('success');
+  });
+
+  it('maps a SOAP result, and the envelope text exactly for paths from Envelope', async () => {
+    const id = await t.create(alice.headers, {
+      type: 'soap',
+      config: {
+        wsdlUrl: `${soap.base}/dotnet?wsdl`,
+        operation: 'GetBalance',
+        service: 'Tickets',
+        port: 'TicketsSoap',
+        params: [{ name: 'accountId', value: '{{ivr.account}}' }],
+      },
+      options: {
+        responseVariables: [
+          { name: 'balance', path: 'GetBalanceResult' },
+          {
+            name: 'exact',
+            path: 'Envelope.Body.GetBalanceResponse.GetBalanceResult',
+          },
+          { name: 'currency', path: 'Currency', default: 'EUR' },
+        ],
+      },
+    });
+    const { answer } = await t.invoke(alice.headers, id, { variables: { account: 'A-9' } });
+    expect(answer, JSON.stringify(answer)).toMatchObject({
+      outcome: 'success',
+      status: 200,
+      variables: { balance: '12.5', currency: 'EUR', status: '200' },
+    });
+    expect(answer.variables['exact']).toMatch(/^12\.50?$/);
+    expect(answer.variables['body']).toContain('GetBalanceResponse');
+    expect(soap.calls.at(-1)).toMatchObject({
+      operation: 'GetBalance',
+      args: { accountId: 'A-9' },
+    });
+  });
+
+  it('answers failure with the fault for a SOAP fault', async () => {
+    const id = await t.create(alice.headers, {
+      type: 'soap',
+      config: {
+        wsdlUrl: `${soap.base}/dotnet?wsdl`,
+        operation: 'Fail',
+        service: 'Tickets',
+        port: 'TicketsSoap',
+        params: [{ name: 'kind', value: 'client' }],
+      },
+      options: {
+        responseVariables: [
+          { name: 'fault', path: 'Envelope.Body.Fault.faultstring', default: '-' },
+          { name: 'balance', path: 'GetBalanceResult', default: '0' },
+        ],
+      },
+    });
+    const { answer } = await t.invoke(alice.headers, id);
+    expect(answer).toMatchObject({
+      outcome: 'failure',
+      variables: { fault: 'account number is not valid', balance: '0' },
+    });
+    expect(answer.reason).toMatch(/SOAP fault .*account number is not valid/);
+  });
+});
