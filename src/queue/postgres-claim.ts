@@ -1,7 +1,7 @@
 /**
  * Claiming on PostgreSQL: lanes locked with `FOR UPDATE SKIP LOCKED` (two workers never claim
  * from one lane at once, so its limits are checked without races), then one statement that
- * leases the deliveries of every lane, itself `FOR UPDATE SKIP LOCKED`.
+ * leases the deliveries of every lane (a `FOR UPDATE SKIP LOCKED` CTE per lane).
  */
 import { sql, type Kysely } from 'kysely';
 import type { Database } from '../store/schema.js';
@@ -41,26 +41,29 @@ export const postgresClaim: ClaimBackend = {
   },
 };
 
+/**
+ * One CTE per lane with the lane's id and limit as bound values, so PostgreSQL plans each with
+ * the actual values (a lateral join over an array hides them, and the planner then walks every
+ * integration's rows by due time instead of this lane's index range).
+ */
 function claimStatement(plans: readonly LanePlan[], workerId: string, now: number) {
+  const lanes = plans.map(
+    (plan, index) => sql`${sql.id(`lane${index}`)} as (
+        select d.id, ${plan.leaseUntil}::bigint as lease_until from deliveries d
+        where d.integration_id = ${plan.integrationId}
+          and d.status = 'pending'
+          and d.next_attempt_at <= ${now}
+          and ${sql.raw(FIRST_OF_ITS_KEY)}
+        order by d.next_attempt_at
+        limit ${plan.take}
+        for update skip locked)`,
+  );
+  const union = sql.join(
+    plans.map((_, index) => sql`select * from ${sql.id(`lane${index}`)}`),
+    sql` union all `,
+  );
   return sql<DeliveryRow>`
-      with picked as (
-        select c.id, lane.lease_until
-        from unnest(
-          ${plans.map((p) => p.integrationId)}::text[],
-          ${plans.map((p) => p.take)}::int[],
-          ${plans.map((p) => p.leaseUntil)}::bigint[]
-        ) as lane(integration_id, take, lease_until)
-        cross join lateral (
-          select d.id from deliveries d
-          where d.integration_id = lane.integration_id
-            and d.status = 'pending'
-            and d.next_attempt_at <= ${now}
-            and ${sql.raw(FIRST_OF_ITS_KEY)}
-          order by d.next_attempt_at
-          limit lane.take
-          for update skip locked
-        ) c
-      )
+      with ${sql.join(lanes)}, picked as (${union})
       update deliveries set
         lease_owner = ${workerId},
         lease_until = picked.lease_until,
@@ -70,7 +73,7 @@ function claimStatement(plans: readonly LanePlan[], workerId: string, now: numbe
       from picked
       where deliveries.id = picked.id
         -- Tells the planner the few ids up front, so it looks them up by primary key instead of
-        -- hashing the whole table (it cannot see how small the lateral limits are).
+        -- hashing the whole table.
         and deliveries.id = any(array(select id from picked))
       returning deliveries.*`;
 }
