@@ -60,7 +60,7 @@ export async function createIvrTestApp(
     config.logLevel,
     new Writable({ write: (_chunk, _encoding, done) => done() }),
   );
-  const services = createServices(config, logger);
+  const services = createServices(config, logger, store.store);
   const app = await buildApp({ config, store: store.store, logger, services });
   if (!app.hasRoute({ method: 'POST', url: '/api/v1/integrations/:id/invoke' })) {
     await app.register(ivrRoutes, {
