@@ -201,8 +201,8 @@ async function run(backend: Backend) {
     const large = await measure(queue);
     const rssMb = process.memoryUsage().rss / 2 ** 20;
     const plan = await queue.explainClaim(integrations[0]!);
-    const index = /Scan using (deliveries_(?:lane|claim))/.exec(plan)?.[1];
-    const scansTable = /Seq Scan on deliveries|SCAN d(?! USING)/.test(plan);
+    const index = /(?:Scan using|USING INDEX) (deliveries_(?:lane|claim))/.exec(plan)?.[1];
+    const scansTable = /Seq Scan on deliveries|^SCAN (d|deliveries)\b/m.test(plan);
     return { small, large, rssMb, insertSeconds, index: scansTable ? undefined : index };
   } finally {
     await cleanup();
