@@ -7,7 +7,7 @@ import { randomUUID } from 'node:crypto';
 import type { Logger } from '../logger.js';
 import type { Metrics } from '../metrics.js';
 import type { ClaimedDelivery } from '../store/delivery-store.js';
-import type { DeliveryQueue } from '../queue/delivery-queue.js';
+import type { CompletedAttempt, CompleteResult, DeliveryQueue } from '../queue/delivery-queue.js';
 import {
   describeOutcome,
   endpointHealth,
@@ -42,7 +42,7 @@ export interface WorkerOptions {
   execute: Execute;
   /** Lease owner name; default a random one. */
   id?: string;
-  /** Deliveries in flight at once in this worker (default 32). */
+  /** Deliveries in flight at once in this worker (default 64). */
   concurrency?: number;
   /** Sleep when nothing was due (default 200 ms); `notify()` wakes earlier. */
   pollIntervalMs?: number;
@@ -80,18 +80,20 @@ export class DeliveryWorker {
   private running = false;
   private loopDone: Promise<void> = Promise.resolve();
   private wake: (() => void) | undefined;
+  private readonly completions: CompletionBatcher;
 
   constructor(options: WorkerOptions) {
     this.queue = options.queue;
     this.execute = options.execute;
     this.id = options.id ?? `worker-${randomUUID()}`;
-    this.concurrency = options.concurrency ?? 32;
+    this.concurrency = options.concurrency ?? 64;
     this.pollIntervalMs = options.pollIntervalMs ?? 200;
     this.stopGraceMs = options.stopGraceMs ?? 10_000;
     this.clock = options.clock ?? Date.now;
     this.random = options.random ?? Math.random;
     this.logger = options.logger;
     this.metrics = options.metrics;
+    this.completions = new CompletionBatcher((items) => this.queue.completeMany(items));
   }
 
   /** Starts claiming in the background. */
@@ -145,8 +147,12 @@ export class DeliveryWorker {
   private async loop(): Promise<void> {
     while (this.running) {
       const free = this.concurrency - this.inFlight.size;
+      // A busy worker waits for a quarter of its slots to free up, so each claim (a write
+      // transaction) takes a batch rather than one delivery at a time.
+      const worthClaiming =
+        this.inFlight.size === 0 ? 1 : Math.max(1, Math.floor(this.concurrency / 4));
       let claimed = 0;
-      if (free > 0) {
+      if (free >= worthClaiming) {
         try {
           const batch = await this.queue.claim(this.id, free);
           claimed = batch.length;
@@ -219,7 +225,7 @@ export class DeliveryWorker {
         'durationMs' in outcome && outcome.durationMs !== undefined
           ? outcome.durationMs
           : performance.now() - started;
-      const { applied } = await this.queue.complete(delivery, {
+      const { applied } = await this.completions.add(delivery, {
         decision,
         health: endpointHealth(outcome),
         record: {
@@ -268,4 +274,49 @@ export function responseRecord(outcome: DeliveryOutcome): string | null {
     body: bytes.subarray(0, MAX_LOGGED_BODY_BYTES).toString('utf8'),
     bodyTruncated: bytes.length > MAX_LOGGED_BODY_BYTES,
   });
+}
+
+type Completion = { claim: ClaimedDelivery; attempt: CompletedAttempt };
+
+/**
+ * Group commit: attempts that finish while a commit is under way wait for the next one, so a
+ * busy worker records many attempts per write transaction instead of one each.
+ */
+class CompletionBatcher {
+  private queued: {
+    item: Completion;
+    resolve: (r: CompleteResult) => void;
+    reject: (e: unknown) => void;
+  }[] = [];
+  private draining = false;
+
+  constructor(
+    private readonly flush: (items: Completion[]) => Promise<CompleteResult[]>,
+    private readonly maxBatch = 256,
+  ) {}
+
+  add(claim: ClaimedDelivery, attempt: CompletedAttempt): Promise<CompleteResult> {
+    return new Promise((resolve, reject) => {
+      this.queued.push({ item: { claim, attempt }, resolve, reject });
+      if (!this.draining) {
+        this.draining = true;
+        void this.drain();
+      }
+    });
+  }
+
+  private async drain(): Promise<void> {
+    // Completions of the same turn of the event loop join the first commit.
+    await new Promise((resolve) => setImmediate(resolve));
+    while (this.queued.length > 0) {
+      const batch = this.queued.splice(0, this.maxBatch);
+      try {
+        const results = await this.flush(batch.map((b) => b.item));
+        batch.forEach((b, i) => b.resolve(results[i]!));
+      } catch (error) {
+        for (const b of batch) b.reject(error);
+      }
+    }
+    this.draining = false;
+  }
 }

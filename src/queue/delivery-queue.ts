@@ -164,47 +164,78 @@ export class DeliveryQueue {
 
   /** Records the attempt and moves the delivery on as `attempt.decision` says, in one transaction. */
   async complete(claim: ClaimedDelivery, attempt: CompletedAttempt): Promise<CompleteResult> {
+    const [result] = await this.completeMany([{ claim, attempt }]);
+    return result!;
+  }
+
+  /**
+   * `complete()` for several attempts in one write transaction: a worker that finishes many
+   * deliveries at once pays for one commit, not one each.
+   */
+  async completeMany(
+    items: readonly { claim: ClaimedDelivery; attempt: CompletedAttempt }[],
+  ): Promise<CompleteResult[]> {
+    if (items.length === 0) return [];
     const now = this.clock();
     return inWriteTransaction(this.store, async (trx) => {
-      const fields = { error: attempt.error, lastStatus: attempt.lastStatus, now };
-      const decision = attempt.decision;
-      const applied =
-        decision.kind === 'retry'
-          ? await scheduleRetry(trx, claim, Math.max(decision.at, now), fields)
-          : await finishDelivery(
-              trx,
-              claim,
-              decision.kind === 'succeeded' ? 'succeeded' : 'failed',
-              fields,
-            );
-      await insertAttempt(trx, claim.id, {
-        ...attempt.record,
-        attempt: claim.attempt,
-        outcome: decision.kind,
-      });
-      if (applied && decision.kind !== 'retry') {
-        await releaseSuccessor(trx, claim.integrationId, claim.orderingKey, now);
+      const results: CompleteResult[] = [];
+      // Lanes already marked healthy in this batch (and not failed since): no need to again.
+      const up = new Set<string>();
+      for (const { claim, attempt } of items) {
+        results.push(await this.completeOne(trx, claim, attempt, now, up));
       }
-      const result: CompleteResult = { applied };
-      if (attempt.health === 'up') await markLaneUp(trx, claim.integrationId, now);
-      else if (attempt.health === 'none') await markLaneUntouched(trx, claim.integrationId, now);
-      else {
-        const lane: LaneRow | undefined = await readLane(
-          trx,
-          claim.integrationId,
-          this.store.backend === 'postgres',
-        );
-        if (lane !== undefined) {
-          const next = laneAfterFailure(lane, now, this.settings);
-          await updateLane(trx, claim.integrationId, next.patch);
-          if (next.disable !== undefined) {
-            await disableIntegration(trx, claim.integrationId, next.disable, now);
-            result.disabled = next.disable;
-          }
+      return results;
+    });
+  }
+
+  private async completeOne(
+    trx: Kysely<Database>,
+    claim: ClaimedDelivery,
+    attempt: CompletedAttempt,
+    now: number,
+    up: Set<string>,
+  ): Promise<CompleteResult> {
+    const fields = { error: attempt.error, lastStatus: attempt.lastStatus, now };
+    const decision = attempt.decision;
+    const applied =
+      decision.kind === 'retry'
+        ? await scheduleRetry(trx, claim, Math.max(decision.at, now), fields)
+        : await finishDelivery(
+            trx,
+            claim,
+            decision.kind === 'succeeded' ? 'succeeded' : 'failed',
+            fields,
+          );
+    await insertAttempt(trx, claim.id, {
+      ...attempt.record,
+      attempt: claim.attempt,
+      outcome: decision.kind,
+    });
+    if (applied && decision.kind !== 'retry') {
+      await releaseSuccessor(trx, claim.integrationId, claim.orderingKey, now);
+    }
+    const result: CompleteResult = { applied };
+    if (attempt.health === 'up') {
+      if (!up.has(claim.integrationId)) await markLaneUp(trx, claim.integrationId, now);
+      up.add(claim.integrationId);
+    } else if (attempt.health === 'none') await markLaneUntouched(trx, claim.integrationId, now);
+    else {
+      up.delete(claim.integrationId);
+      const lane: LaneRow | undefined = await readLane(
+        trx,
+        claim.integrationId,
+        this.store.backend === 'postgres',
+      );
+      if (lane !== undefined) {
+        const next = laneAfterFailure(lane, now, this.settings);
+        await updateLane(trx, claim.integrationId, next.patch);
+        if (next.disable !== undefined) {
+          await disableIntegration(trx, claim.integrationId, next.disable, now);
+          result.disabled = next.disable;
         }
       }
-      return result;
-    });
+    }
+    return result;
   }
 
   /** Gives claimed deliveries back unattempted (shutdown before sending): due again now. */

@@ -1,0 +1,231 @@
+/**
+ * End to end: call events ingested over HTTP → stored with their deliveries → delivered to a
+ * local keep-alive receiver → attempts recorded, on SQLite (one process) and on PostgreSQL (one
+ * API process, two worker processes), next to a bare undici client against the same receiver in
+ * the same run. Also batch ingest alone (API without workers), events stored per second.
+ *
+ * Targets: SQLite ≥ 50 % of the bare client's rate, PostgreSQL ≥ 35 %, ingest ≥ 20,000 events/s.
+ */
+import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import pg from 'pg';
+import { Pool } from 'undici';
+import type { BenchResult } from './run.js';
+import { median } from './stats.js';
+import { startReceiver, type Receiver } from './receiver.js';
+import { ApiClient, benchEvents, startCallhook, type CallhookProcess } from './callhook-process.js';
+
+const DELIVERIES = Number(process.env['BENCH_DELIVERIES'] ?? 20_000);
+const INGEST_EVENTS = Number(process.env['BENCH_INGEST_EVENTS'] ?? 50_000);
+const BATCH = 1000;
+const PG_URL =
+  process.env['CALLHOOK_TEST_DATABASE_URL'] ?? 'postgres://postgres@127.0.0.1:5432/test';
+
+async function bareRate(receiver: Receiver, count: number): Promise<number> {
+  const pool = new Pool(receiver.origin, { connections: 64 });
+  const body = JSON.stringify({
+    status: 'answered',
+    phone: '+15551234567',
+    name: 'Ana',
+    duration: 42,
+    campaign: 'Bench',
+  });
+  let next = 0;
+  const started = performance.now();
+  const worker = async () => {
+    while (next < count) {
+      next += 1;
+      const res = await pool.request({
+        method: 'POST',
+        path: '/calls?phone=%2B15551234567',
+        headers: { 'content-type': 'application/json', authorization: 'Bearer 0123456789abcdef' },
+        body,
+      });
+      await res.body.arrayBuffer();
+    }
+  };
+  await Promise.all(Array.from({ length: 64 }, worker));
+  const rate = count / ((performance.now() - started) / 1000);
+  await pool.close();
+  return rate;
+}
+
+async function postBatches(
+  api: ApiClient,
+  campaignId: string,
+  total: number,
+  offset: number,
+  parallel = 2,
+): Promise<void> {
+  let next = 0;
+  const poster = async () => {
+    while (next < total) {
+      const from = next;
+      next += BATCH;
+      const res = await api.call<{ accepted: string[] }>('POST', '/api/v1/events', {
+        events: benchEvents(campaignId, offset + from, Math.min(BATCH, total - from)),
+      });
+      if (res.status !== 202)
+        throw new Error(`ingest answered ${res.status}: ${JSON.stringify(res.json)}`);
+    }
+  };
+  await Promise.all(Array.from({ length: parallel }, poster));
+}
+
+async function queueDepth(api: ApiClient): Promise<number> {
+  const text = await (await fetch(`${api.url}/metrics`)).text();
+  const match = /^callhook_queue_depth (\d+)/m.exec(text);
+  return match === null ? Number.NaN : Number(match[1]);
+}
+
+/** Events in, until every delivery is recorded; deliveries per second over the whole span. */
+async function endToEnd(api: ApiClient, receiverOrigin: string, count: number): Promise<number> {
+  const campaignId = await api.setUpIntegration(receiverOrigin);
+  const started = performance.now();
+  await postBatches(api, campaignId, count, 0);
+  for (;;) {
+    if ((await queueDepth(api)) === 0) break;
+    await new Promise((resolve) => setTimeout(resolve, 25));
+  }
+  return count / ((performance.now() - started) / 1000);
+}
+
+/** Batch ingest alone: events (each with one delivery) stored per second. */
+async function ingestRate(api: ApiClient, receiverOrigin: string, count: number): Promise<number> {
+  const campaignId = await api.setUpIntegration(receiverOrigin);
+  await postBatches(api, campaignId, 2 * BATCH, 10_000_000); // warm-up
+  const started = performance.now();
+  await postBatches(api, campaignId, count, 0, 4);
+  return count / ((performance.now() - started) / 1000);
+}
+
+async function withSchema<T>(fn: (url: string) => Promise<T>): Promise<T> {
+  const schema = `bench_${process.pid}_${Date.now()}`;
+  const admin = new pg.Client({ connectionString: PG_URL });
+  await admin.connect();
+  await admin.query(`create schema ${schema}`);
+  try {
+    const url = new URL(PG_URL);
+    url.searchParams.set('options', `-c search_path=${schema}`);
+    return await fn(url.toString());
+  } finally {
+    await admin.query(`drop schema ${schema} cascade`);
+    await admin.end();
+  }
+}
+
+async function run<T>(processes: CallhookProcess[], fn: () => Promise<T>): Promise<T> {
+  try {
+    await Promise.all(processes.map((p) => p.ready));
+    return await fn();
+  } finally {
+    await Promise.all(processes.map((p) => p.stop()));
+  }
+}
+
+export default async function pipelineBench(): Promise<BenchResult> {
+  execFileSync('npx', ['tsc', '-p', 'tsconfig.json'], { stdio: 'inherit' });
+  const receiver = await startReceiver();
+  const dirs: string[] = [];
+  const dataDir = () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'callhook-bench-'));
+    dirs.push(dir);
+    return dir;
+  };
+  const bare: number[] = [];
+  const results: Record<string, number> = {};
+  try {
+    await bareRate(receiver, 5_000); // warm-up
+    bare.push(await bareRate(receiver, DELIVERIES));
+
+    {
+      const api = startCallhook([], { CALLHOOK_DATA_DIR: dataDir() });
+      results['sqlite'] = await run([api], async () => {
+        const client = new ApiClient(await api.ready);
+        await client.signIn();
+        const rate = await endToEnd(client, receiver.origin, DELIVERIES);
+        await client.close();
+        return rate;
+      });
+    }
+    bare.push(await bareRate(receiver, DELIVERIES));
+
+    results['postgres'] = await withSchema(async (url) => {
+      const api = startCallhook(['--api'], {
+        CALLHOOK_DATA_DIR: dataDir(),
+        CALLHOOK_DATABASE_URL: url,
+      });
+      await api.ready; // migrations done before the workers start
+      const workers = [1, 2].map(() =>
+        startCallhook(['--worker'], { CALLHOOK_DATA_DIR: dataDir(), CALLHOOK_DATABASE_URL: url }),
+      );
+      return run([api, ...workers], async () => {
+        const client = new ApiClient(await api.ready);
+        await client.signIn();
+        const rate = await endToEnd(client, receiver.origin, DELIVERIES);
+        await client.close();
+        return rate;
+      });
+    });
+    bare.push(await bareRate(receiver, DELIVERIES));
+
+    {
+      const api = startCallhook(['--api'], { CALLHOOK_DATA_DIR: dataDir() });
+      results['ingest-sqlite'] = await run([api], async () => {
+        const client = new ApiClient(await api.ready);
+        await client.signIn();
+        const rate = await ingestRate(client, receiver.origin, INGEST_EVENTS);
+        await client.close();
+        return rate;
+      });
+    }
+    results['ingest-postgres'] = await withSchema(async (url) => {
+      const api = startCallhook(['--api'], {
+        CALLHOOK_DATA_DIR: dataDir(),
+        CALLHOOK_DATABASE_URL: url,
+      });
+      return run([api], async () => {
+        const client = new ApiClient(await api.ready);
+        await client.signIn();
+        const rate = await ingestRate(client, receiver.origin, INGEST_EVENTS);
+        await client.close();
+        return rate;
+      });
+    });
+  } finally {
+    receiver.stop();
+    for (const dir of dirs) fs.rmSync(dir, { recursive: true, force: true });
+  }
+
+  const bareMedian = median(bare);
+  const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
+  const ratio = (n: number) => (n / bareMedian).toFixed(2);
+  const verdict = (ok: boolean) => (ok ? 'met' : 'NOT met');
+  const sqlite = results['sqlite']!;
+  const postgres = results['postgres']!;
+  const markdown = `
+${fmt(DELIVERIES)} call events posted in batches of ${BATCH} (2 clients) to a running \`callhook serve\`,
+each bound to one HTTP integration (URL, 5-token JSON body, 2 headers) that posts to a local
+keep-alive receiver (node:http in a child process); timed from the first POST until
+\`callhook_queue_depth\` reads 0 (every delivery sent and its attempt recorded). The bare client
+sends the same number of requests with undici (\`Pool\`, 64 connections) to the same receiver,
+measured between the runs (${bare.map(fmt).join(', ')} requests/s; median used).
+
+| path | deliveries/s | × bare undici | target |
+| --- | ---: | ---: | --- |
+| bare undici | ${fmt(bareMedian)} | 1.00 | |
+| Callhook, SQLite, one process (API + worker) | ${fmt(sqlite)} | ${ratio(sqlite)} | ≥ 0.50: ${verdict(sqlite / bareMedian >= 0.5)} |
+| Callhook, PostgreSQL, 1 API + 2 worker processes | ${fmt(postgres)} | ${ratio(postgres)} | ≥ 0.35: ${verdict(postgres / bareMedian >= 0.35)} |
+
+Batch ingest alone (\`serve --api\`, no worker; ${fmt(INGEST_EVENTS)} events in batches of ${BATCH}, 4 clients;
+each event stored with its delivery in one transaction before the 202):
+
+| store | events/s stored | target |
+| --- | ---: | --- |
+| SQLite | ${fmt(results['ingest-sqlite']!)} | ≥ 20,000: ${verdict(results['ingest-sqlite']! >= 20_000)} |
+| PostgreSQL | ${fmt(results['ingest-postgres']!)} | ≥ 20,000: ${verdict(results['ingest-postgres']! >= 20_000)} |
+`;
+  return { title: 'Deliveries end to end, and batch ingest', markdown };
+}
