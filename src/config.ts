@@ -31,6 +31,12 @@ export interface Config {
   readonly adminEmail: string | undefined;
   readonly adminPassword: string | undefined;
   readonly logLevel: LogLevel;
+  /**
+   * Minimum delivery lease: how long a claimed delivery stays with a worker before another may
+   * take it over (a crashed worker's deliveries wait this long). At least the attempt's timeout +
+   * min(15 s, this).
+   */
+  readonly leaseMs: number;
   /** ISO 3166 country the `e164` filter assumes for numbers written without `+`. */
   readonly defaultCountry: string | undefined;
   /** `production` refuses to start without CALLHOOK_SECRET_KEY. */
@@ -147,6 +153,17 @@ export function loadConfig(env: Env = process.env): Config {
       );
   }
 
+  let leaseMs = 60_000;
+  const rawLease = text('CALLHOOK_LEASE_SECONDS');
+  if (rawLease !== undefined) {
+    if (/^\d+$/.test(rawLease) && Number(rawLease) >= 1 && Number(rawLease) <= 3600)
+      leaseMs = Number(rawLease) * 1000;
+    else
+      problems.push(
+        `CALLHOOK_LEASE_SECONDS must be a whole number from 1 to 3600, got "${rawLease}"`,
+      );
+  }
+
   const defaultCountry = text('CALLHOOK_DEFAULT_COUNTRY')?.toUpperCase();
   if (defaultCountry !== undefined && !/^[A-Z]{2}$/.test(defaultCountry)) {
     problems.push(
@@ -167,6 +184,7 @@ export function loadConfig(env: Env = process.env): Config {
     logLevel,
     mode,
     defaultCountry,
+    leaseMs,
   });
 }
 

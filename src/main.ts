@@ -72,7 +72,9 @@ export async function startService(
     if (admin.created) announceFirstAdmin(admin.email, admin.generatedPassword, logger);
     await checkpoint();
     services = createServices(config, logger, store);
-    const queue = new DeliveryQueue(store);
+    const queue = new DeliveryQueue(store, {
+      lanes: { leaseMs: config.leaseMs, leaseMarginMs: Math.min(15_000, config.leaseMs) },
+    });
     if (roles.worker) {
       const integrations = new IntegrationStore(store);
       worker = new DeliveryWorker({

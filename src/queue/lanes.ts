@@ -22,8 +22,10 @@ export interface AutoDisableOptions {
 export interface LaneSettings {
   /** Concurrency of an integration without `maxConcurrency`, so one endpoint cannot take every slot. */
   defaultMaxConcurrency: number;
-  /** Minimum lease; an integration's lease is at least its `timeoutMs` + 15 s. */
+  /** Minimum lease; an integration's lease is at least its `timeoutMs` + `leaseMarginMs`. */
   leaseMs: number;
+  /** Time past an attempt's deadline before its lease may be taken over (default 15 s). */
+  leaseMarginMs: number;
   circuit: CircuitOptions;
   autoDisable: AutoDisableOptions | false;
 }
@@ -31,11 +33,11 @@ export interface LaneSettings {
 export const DEFAULT_LANE_SETTINGS: LaneSettings = {
   defaultMaxConcurrency: 16,
   leaseMs: 60_000,
+  leaseMarginMs: 15_000,
   circuit: { failureThreshold: 5, cooldownMs: 30_000 },
   autoDisable: { afterFailures: 50, afterMs: 24 * 60 * 60 * 1000 },
 };
 
-const LEASE_MARGIN_MS = 15_000;
 const DEFAULT_TIMEOUT_MS = 10_000;
 
 export interface LaneLimits {
@@ -61,7 +63,7 @@ export function limitsOf(optionsJson: string, settings: LaneSettings): LaneLimit
       positive(options['maxConcurrency']) ?? settings.defaultMaxConcurrency,
     ),
     ratePerSecond: positive(options['ratePerSecond']) ?? null,
-    leaseMs: Math.max(settings.leaseMs, timeoutMs + LEASE_MARGIN_MS),
+    leaseMs: Math.max(settings.leaseMs, timeoutMs + settings.leaseMarginMs),
   };
 }
 
