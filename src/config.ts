@@ -37,6 +37,8 @@ export interface Config {
    * min(15 s, this).
    */
   readonly leaseMs: number;
+  /** Attempt logs and event bodies older than this are pruned (milliseconds). */
+  readonly retentionMs: number;
   /** ISO 3166 country the `e164` filter assumes for numbers written without `+`. */
   readonly defaultCountry: string | undefined;
   /** `production` refuses to start without CALLHOOK_SECRET_KEY. */
@@ -164,6 +166,17 @@ export function loadConfig(env: Env = process.env): Config {
       );
   }
 
+  let retentionMs = 30 * 86_400_000;
+  const rawRetention = text('CALLHOOK_RETENTION_DAYS');
+  if (rawRetention !== undefined) {
+    if (/^\d+$/.test(rawRetention) && Number(rawRetention) >= 1)
+      retentionMs = Number(rawRetention) * 86_400_000;
+    else
+      problems.push(
+        `CALLHOOK_RETENTION_DAYS must be a whole number of days, at least 1, got "${rawRetention}"`,
+      );
+  }
+
   const defaultCountry = text('CALLHOOK_DEFAULT_COUNTRY')?.toUpperCase();
   if (defaultCountry !== undefined && !/^[A-Z]{2}$/.test(defaultCountry)) {
     problems.push(
@@ -185,6 +198,7 @@ export function loadConfig(env: Env = process.env): Config {
     mode,
     defaultCountry,
     leaseMs,
+    retentionMs,
   });
 }
 

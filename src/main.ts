@@ -19,6 +19,10 @@ import { CampaignStore } from './store/campaign-store.js';
 import { DeliveryQueue } from './queue/delivery-queue.js';
 import { DeliveryWorker } from './delivery/worker.js';
 import { createDeliveryExecutor } from './delivery/delivery-executor.js';
+import { pruneHistory } from './store/retention-store.js';
+
+/** How often a worker process prunes history past CALLHOOK_RETENTION_DAYS. */
+const PRUNE_INTERVAL_MS = 3600_000;
 
 export interface RunningService {
   /** The API's URL; undefined for a worker-only process. */
@@ -49,9 +53,11 @@ export async function startService(
   let app: App | undefined;
   let services: Services | undefined;
   let worker: DeliveryWorker | undefined;
+  let pruneTimer: NodeJS.Timeout | undefined;
   // Stop taking work first (the listener, then claiming), let in-flight work finish, then close.
   const cleanup = async () => {
     await app?.close();
+    clearInterval(pruneTimer);
     await worker?.stop();
     await services?.close();
     await store?.close();
@@ -90,6 +96,18 @@ export async function startService(
       });
       worker.start();
       logger.info({ workerId: worker.id }, 'delivery worker started');
+      const db = store.db;
+      const prune = () => {
+        pruneHistory(db, Date.now() - config.retentionMs).then(
+          (pruned) => {
+            if (pruned.attempts + pruned.events > 0)
+              logger.info(pruned, 'pruned old attempts and events');
+          },
+          (error: unknown) => logger.warn({ err: error }, 'pruning old history failed'),
+        );
+      };
+      pruneTimer = setInterval(prune, PRUNE_INTERVAL_MS);
+      pruneTimer.unref();
     }
     if (roles.api) {
       const notify = worker === undefined ? undefined : () => worker!.notify();

@@ -2,7 +2,7 @@
  * Idempotent event ingest: the events of a batch and the deliveries their bindings produce are
  * stored in one transaction, so an acknowledged event is never lost and never half-stored.
  */
-import { sql, type Kysely } from 'kysely';
+import type { Kysely } from 'kysely';
 import { uuidv7 } from 'uuidv7';
 import type { Database } from './schema.js';
 import type { Tx } from './db.js';
@@ -180,25 +180,5 @@ export class EventStore {
       .where('id', '=', id)
       .executeTakeFirst();
     return row && (JSON.parse(row.payload) as CallEvent);
-  }
-
-  /** Deletes events older than `before` that no pending delivery needs any more. */
-  async prune(before: number): Promise<number> {
-    const result = await this.db
-      .deleteFrom('events')
-      .where('received_at', '<', before)
-      .where(({ not, exists, selectFrom }) =>
-        not(
-          exists(
-            selectFrom('deliveries')
-              .select(sql<number>`1`.as('one'))
-              .whereRef('deliveries.event_id', '=', 'events.id')
-              .whereRef('deliveries.owner_id', '=', 'events.owner_id')
-              .where('deliveries.status', '=', 'pending'),
-          ),
-        ),
-      )
-      .executeTakeFirst();
-    return Number(result.numDeletedRows);
   }
 }
