@@ -87,6 +87,11 @@ export interface IvrRoutesOptions {
   log: IvrLogStore;
   /** The answer cache for integrations with `options.cacheTtlSeconds`; none: never cached. */
   cache?: IvrAnswerCache;
+  /**
+   * How long an integration read from the store serves further invocations (default 1000 ms,
+   * 0: read every time). An edit, a disable or a delete applies to IVR invocations after it.
+   */
+  integrationCacheMs?: number;
 }
 
 /**
@@ -133,6 +138,21 @@ const round = (ms: number) => Math.round(ms * 100) / 100;
 
 export const ivrRoutes: FastifyPluginAsyncTypebox<IvrRoutesOptions> = async (app, options) => {
   const { integrations, runner, metrics, log, cache } = options;
+  // A busy IVR asks for the same few integrations many times a second; the store is asked once
+  // per id and period. Ownership is checked on every request against the cached row.
+  const cacheMs = options.integrationCacheMs ?? 1000;
+  const rows = new Map<string, { at: number; row: Promise<Integration | undefined> }>();
+  const findIntegration = (id: string): Promise<Integration | undefined> => {
+    if (cacheMs <= 0) return integrations.find(id, undefined);
+    const now = performance.now();
+    const hit = rows.get(id);
+    if (hit !== undefined && now - hit.at < cacheMs) return hit.row;
+    const row = integrations.find(id, undefined);
+    rows.set(id, { at: now, row });
+    if (rows.size > 10_000) rows.delete(rows.keys().next().value!);
+    row.catch(() => rows.delete(id));
+    return row;
+  };
   // Response variable paths, split once per integration version.
   const plans = new Map<string, CompiledVariable[]>();
   const planOf = (integration: Integration): CompiledVariable[] => {
@@ -165,7 +185,9 @@ export const ivrRoutes: FastifyPluginAsyncTypebox<IvrRoutesOptions> = async (app
     async (request): Promise<InvokeAnswer> => {
       const started = performance.now();
       const startedAt = Date.now();
-      const integration = await integrations.find(request.params.id, ownerScope(request));
+      const owner = ownerScope(request);
+      const found = await findIntegration(request.params.id);
+      const integration = owner === undefined || found?.ownerId === owner ? found : undefined;
       if (integration === undefined)
         throw new AppError('NOT_FOUND', `No integration ${request.params.id}`);
       const body = request.body;

@@ -5,8 +5,12 @@
  * same attempt detail.
  *
  * The caller is on the line while Callhook answers, so the route does not wait for this write:
- * `append()` queues the record and a writer stores what has queued in one transaction per batch
- * (each invocation's two rows always together). `flush()` waits for everything queued so far.
+ * `append()` queues the record and a writer stores what has queued, every `flushDelayMs`, in one
+ * transaction per batch (each invocation's two rows always together). A commit on SQLite waits
+ * for the disk (`synchronous = FULL`) and blocks the event loop meanwhile, so one commit per
+ * invocation would cost every caller that wait; one per batch costs it rarely. `flush()` stores
+ * everything queued so far (the app's close calls it); a crash loses at most one batch of log
+ * lines, never a delivery.
  */
 import type { Kysely } from 'kysely';
 import type { Store } from './db.js';
@@ -42,6 +46,8 @@ export interface IvrInvocationRecord {
 export interface IvrLogStoreOptions {
   /** Records stored per transaction (default 500). */
   batchSize?: number;
+  /** How long a record may wait for its batch (default 100 ms); a full batch goes at once. */
+  flushDelayMs?: number;
   /** A batch could not be stored (the database is down): its records are lost, not retried. */
   onError?: (error: unknown, lost: number) => void;
 }
@@ -50,6 +56,7 @@ export class IvrLogStore {
   private readonly db: Kysely<Database>;
   private queued: IvrInvocationRecord[] = [];
   private writing: Promise<void> | undefined;
+  private timer: NodeJS.Timeout | undefined;
 
   constructor(
     store: Pick<Store, 'db'>,
@@ -58,15 +65,26 @@ export class IvrLogStore {
     this.db = store.db;
   }
 
-  /** Queues `record`; it is stored with the next batch (started on the next turn). */
+  /** Queues `record`; it is stored with the next batch. */
   append(record: IvrInvocationRecord): void {
     this.queued.push(record);
-    this.writing ??= new Promise<void>((resolve) => setImmediate(resolve)).then(() => this.drain());
+    if (this.queued.length >= (this.options.batchSize ?? 500)) this.start();
+    else if (this.timer === undefined && this.writing === undefined) {
+      this.timer = setTimeout(() => this.start(), this.options.flushDelayMs ?? 100);
+      this.timer.unref();
+    }
   }
 
   /** Resolves when every record appended so far is stored (or reported lost). */
   async flush(): Promise<void> {
+    if (this.queued.length > 0) this.start();
     while (this.writing !== undefined) await this.writing;
+  }
+
+  private start(): void {
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    this.writing ??= this.drain();
   }
 
   private async drain(): Promise<void> {
