@@ -27,8 +27,18 @@ export async function migrate(
     .addColumn('applied_at', 'bigint', (c) => c.notNull())
     .execute()
     .catch(async (error: unknown) => {
-      // Two processes racing on PostgreSQL can both try to create it; the loser sees a duplicate.
-      if (!store.isUniqueViolation(error)) throw error;
+      // Two processes racing on PostgreSQL can both try to create it; the loser sees "already
+      // exists" (or a duplicate type). Fine as long as the table is there now.
+      const there = await store.db
+        .selectFrom('callhook_migrations')
+        .select('name')
+        .limit(1)
+        .execute()
+        .then(
+          () => true,
+          () => false,
+        );
+      if (!there) throw error;
     });
 
   for (const migration of migrations) {
