@@ -105,6 +105,6 @@ describe('accounts from the command line and the first start', () => {
       body: JSON.stringify({ email: 'boss@example.com', password }),
     });
     expect(login.status).toBe(200);
-    expect((await login.json()).user.admin).toBe(true);
+    expect(((await login.json()) as { user: { admin: boolean } }).user.admin).toBe(true);
   });
 });

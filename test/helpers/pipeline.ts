@@ -4,6 +4,7 @@
  */
 import type { IncomingHttpHeaders, ServerResponse } from 'node:http';
 import { expect } from 'vitest';
+import type { Response as LightMyRequestResponse } from 'light-my-request';
 import { createTestApp, type TestApp, type TestUser } from './app.js';
 import { startServer, type TestServer } from '../transport/servers.js';
 import type { Backend } from '../../src/store/db.js';
@@ -28,7 +29,7 @@ export interface Pipeline {
   integrationId: string;
   /** What the receiver answers next (default 200 `ok`). */
   respond: (res: ServerResponse, request: ReceivedRequest) => void;
-  post(url: string, payload: unknown, who?: TestUser): ReturnType<TestApp['app']['inject']>;
+  post(url: string, payload: unknown, who?: TestUser): Promise<LightMyRequestResponse>;
   worker(): DeliveryWorker;
   close(): Promise<void>;
 }
@@ -56,8 +57,8 @@ export async function createPipeline(
     t,
     dialer,
     received,
-    respond: (res: ServerResponse) => res.writeHead(200).end('ok'),
-  } as Pipeline;
+    respond: (res: ServerResponse) => void res.writeHead(200).end('ok'),
+  } as unknown as Pipeline;
   pipeline.server = await startServer((req, res) => {
     let body = '';
     req.on('data', (c: Buffer) => (body += c.toString()));
