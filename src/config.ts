@@ -37,6 +37,12 @@ export interface Config {
    * min(15 s, this).
    */
   readonly leaseMs: number;
+  /**
+   * An integration failing this many consecutive attempts over at least `autoDisableAfterMs`
+   * without a success is disabled, with the reason shown; 0 turns auto-disable off.
+   */
+  readonly autoDisableAfterFailures: number;
+  readonly autoDisableAfterMs: number;
   /** Attempt logs and event bodies older than this are pruned (milliseconds). */
   readonly retentionMs: number;
   /** ISO 3166 country the `e164` filter assumes for numbers written without `+`. */
@@ -166,6 +172,22 @@ export function loadConfig(env: Env = process.env): Config {
       );
   }
 
+  const wholeNumber = (name: string, fallback: number, min: number, max: number): number => {
+    const raw = text(name);
+    if (raw === undefined) return fallback;
+    if (/^\d+$/.test(raw) && Number(raw) >= min && Number(raw) <= max) return Number(raw);
+    problems.push(`${name} must be a whole number from ${min} to ${max}, got "${raw}"`);
+    return fallback;
+  };
+  const autoDisableAfterFailures = wholeNumber(
+    'CALLHOOK_AUTO_DISABLE_AFTER_FAILURES',
+    50,
+    0,
+    1_000_000,
+  );
+  const autoDisableAfterMs =
+    wholeNumber('CALLHOOK_AUTO_DISABLE_AFTER_HOURS', 24, 0, 24 * 365) * 3_600_000;
+
   let retentionMs = 30 * 86_400_000;
   const rawRetention = text('CALLHOOK_RETENTION_DAYS');
   if (rawRetention !== undefined) {
@@ -199,6 +221,8 @@ export function loadConfig(env: Env = process.env): Config {
     defaultCountry,
     leaseMs,
     retentionMs,
+    autoDisableAfterFailures,
+    autoDisableAfterMs,
   });
 }
 

@@ -79,7 +79,17 @@ export async function startService(
     await checkpoint();
     services = createServices(config, logger, store);
     const queue = new DeliveryQueue(store, {
-      lanes: { leaseMs: config.leaseMs, leaseMarginMs: Math.min(15_000, config.leaseMs) },
+      lanes: {
+        leaseMs: config.leaseMs,
+        leaseMarginMs: Math.min(15_000, config.leaseMs),
+        autoDisable:
+          config.autoDisableAfterFailures === 0
+            ? false
+            : {
+                afterFailures: config.autoDisableAfterFailures,
+                afterMs: config.autoDisableAfterMs,
+              },
+      },
     });
     if (roles.worker) {
       const integrations = new IntegrationStore(store);
