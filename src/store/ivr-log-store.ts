@@ -8,11 +8,12 @@
  * `append()` queues the record and a writer stores what has queued, every `flushDelayMs`, in one
  * transaction per batch (each invocation's two rows always together). A commit on SQLite waits
  * for the disk (`synchronous = FULL`) and blocks the event loop meanwhile, so one commit per
- * invocation would cost every caller that wait; one per batch costs it rarely. `flush()` stores
- * everything queued so far (the app's close calls it); a crash loses at most one batch of log
- * lines, never a delivery.
+ * invocation would cost every caller that wait; one per batch costs it rarely (and on SQLite the
+ * batch's commit does not wait for the disk, see write()). `flush()` stores everything queued so
+ * far (the app's close calls it); a crash loses at most the batch being gathered, never a
+ * delivery.
  */
-import type { Kysely } from 'kysely';
+import { sql, type Kysely } from 'kysely';
 import type { Store } from './db.js';
 import type { Database } from './schema.js';
 import type { RecordedRequest, RecordedResponse } from '../delivery/integration-runner.js';
@@ -58,11 +59,14 @@ export class IvrLogStore {
   private writing: Promise<void> | undefined;
   private timer: NodeJS.Timeout | undefined;
 
+  private readonly sqlite: boolean;
+
   constructor(
-    store: Pick<Store, 'db'>,
+    store: Pick<Store, 'db' | 'backend'>,
     private readonly options: IvrLogStoreOptions = {},
   ) {
     this.db = store.db;
+    this.sqlite = store.backend === 'sqlite';
   }
 
   /** Queues `record`; it is stored with the next batch. */
@@ -105,9 +109,26 @@ export class IvrLogStore {
   /** Stores `records` now, in one transaction: each delivery row with its attempt row. */
   async write(records: readonly IvrInvocationRecord[]): Promise<void> {
     if (records.length === 0) return;
-    await this.db.transaction().execute(async (trx) => {
+    const insert = async (trx: Kysely<Database>) => {
       await trx.insertInto('deliveries').values(records.map(deliveryRow)).execute();
       await trx.insertInto('attempts').values(records.map(attemptRow)).execute();
+    };
+    if (!this.sqlite) {
+      await this.db.transaction().execute(insert);
+      return;
+    }
+    // better-sqlite3 commits on the event loop: with `synchronous = FULL` every commit waits for
+    // the disk while callers' answers wait behind it (tens of ms on a busy disk). These rows are
+    // a log, so their commit skips that flush: in WAL mode a crash of the process loses nothing,
+    // a power cut may lose the last batch. The connection is held throughout, so no other
+    // statement runs with the relaxed setting, and it is restored even when the insert fails.
+    await this.db.connection().execute(async (conn) => {
+      await sql`pragma synchronous = normal`.execute(conn);
+      try {
+        await conn.transaction().execute(insert);
+      } finally {
+        await sql`pragma synchronous = full`.execute(conn);
+      }
     });
   }
 }
