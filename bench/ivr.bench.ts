@@ -3,7 +3,8 @@
  * a child process) keeps 200 requests in flight, either to a receiver that answers in a fixed
  * time (direct) or to `POST /api/v1/integrations/:id/invoke` of a Callhook listening on a real
  * port (API key auth, render, policy-checked send, JSON mapped to a variable, the invocation
- * logged to SQLite), whose integration calls that same receiver. Added latency = the invoke
+ * logged to SQLite), whose integration calls that same receiver, or to a bare forwarding
+ * node:http server (the floor any second hop costs on the machine). Added latency = the invoke
  * path's percentile minus the direct path's, rounds interleaved.
  *
  * Target (issue 8): added p50 ≤ 0.5 ms, p99 ≤ 2 ms.
@@ -410,6 +411,10 @@ ${lines.join('\n')}
 With ${CONCURRENCY} in flight the receiver time sets the rate asked of Callhook (${CONCURRENCY} / receiver time:
 10,000/s at 20 ms). Where that rate times the CPU per invocation nears one core, invocations queue on
 the event loop and the added latency is queueing. "bare hop's own" is the floor any proxy pays here.
+The dialer's ${CONCURRENCY} loops start staggered over one receiver period, as independent callers
+would; started in lockstep, every wave of ${CONCURRENCY} arrives at once and waits for ${CONCURRENCY} × the CPU per
+invocation. Event-loop delay p99 shows stalls (GC, other processes on the machine) that every
+request in flight pays.
 `;
   return { title: 'IVR invoke: latency added over calling the receiver directly', markdown };
 }
