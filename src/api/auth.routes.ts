@@ -44,11 +44,13 @@ export const authRoutes: FastifyPluginAsyncTypebox<AuthRoutesOptions> = async (
           retryAfterSeconds,
         });
       }
+      // Counted as a failure before the (slow) check, so parallel guesses cannot all slip in
+      // before the first failure is recorded; a success clears it.
+      throttle.recordFailure(keys);
       const user = await accounts.findUserByEmail(email);
       // Verify against a dummy hash when there is no such user, so timing does not tell.
       const ok = await verifyPassword(password, user?.passwordHash ?? DUMMY_HASH);
       if (user === undefined || !ok || user.disabled || user.passwordHash === null) {
-        throttle.recordFailure(keys);
         request.log.warn(
           {
             email,

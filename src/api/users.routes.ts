@@ -36,6 +36,10 @@ export async function userDetail(accounts: AccountStore, user: UserModel) {
 }
 
 const access = { access: 'user_admin' } as const;
+
+function adminOnly(what: string): AppError {
+  return new AppError('FORBIDDEN', `Only an admin can ${what}`, { permission: 'admin' });
+}
 const tags = ['users'];
 
 export const usersRoutes: FastifyPluginAsyncTypebox<{ accounts: AccountStore }> = async (
@@ -79,6 +83,7 @@ export const usersRoutes: FastifyPluginAsyncTypebox<{ accounts: AccountStore }> 
     },
     async (request, reply) => {
       const { email, password, name, admin } = request.body;
+      if (admin && !principalOf(request).user.admin) throw adminOnly('create an admin');
       try {
         const user = await accounts.createUser({
           email,
@@ -123,8 +128,13 @@ export const usersRoutes: FastifyPluginAsyncTypebox<{ accounts: AccountStore }> 
       },
     },
     async (request) => {
-      await mustFindUser(request.params.id);
+      const target = await mustFindUser(request.params.id);
       const { password, ...rest } = request.body;
+      // `user_admin` manages users; only an admin makes admins or touches an admin's account.
+      if (!principalOf(request).user.admin) {
+        if (rest.admin !== undefined) throw adminOnly('change the admin flag');
+        if (target.admin) throw adminOnly("change an admin's account");
+      }
       if (
         request.params.id === principalOf(request).user.id &&
         (rest.disabled === true || rest.admin === false)

@@ -126,6 +126,29 @@ describe.each(DIALECTS)('grants and credentials on %s', (backend) => {
     expect(await status({ authorization: 'Basic abc' })).toBe(401);
   });
 
+  it('lets user_admin manage users but never make or take over an admin', async () => {
+    t = await createTestApp(backend);
+    const admin = await t.user({ admin: true });
+    const manager = await t.user({ grants: ['user_admin'] });
+    const patch = (id: string, payload: object, who = manager) =>
+      t!.app.inject({ method: 'PATCH', url: `/api/v1/users/${id}`, headers: who.headers, payload });
+    expect((await patch(manager.id, { admin: true })).statusCode).toBe(403);
+    expect((await patch(admin.id, { password: 'taken-over-1' })).statusCode).toBe(403);
+    expect((await patch(admin.id, { disabled: true })).statusCode).toBe(403);
+    const create = await t.app.inject({
+      method: 'POST',
+      url: '/api/v1/users',
+      headers: manager.headers,
+      payload: { email: 'new-admin@example.com', password: 'long-enough', name: 'N', admin: true },
+    });
+    expect(create.statusCode).toBe(403);
+    expect(create.json().error.message).toBe('Only an admin can create an admin');
+    // Ordinary users are theirs to manage; an admin may do all of it.
+    const plain = await t.user();
+    expect((await patch(plain.id, { name: 'Renamed', disabled: true })).statusCode).toBe(200);
+    expect((await patch(manager.id, { admin: true }, admin)).statusCode).toBe(200);
+  });
+
   it('refuses to let an admin disable themselves', async () => {
     t = await createTestApp(backend);
     const admin = await t.user({ admin: true });

@@ -98,6 +98,17 @@ describe('sign-in, sessions and secrets', () => {
     expect((await login(alice.email, alice.password)).statusCode).toBe(200);
   });
 
+  it('counts parallel guesses: a burst cannot slip past the throttle', async () => {
+    t = await createTestApp('sqlite');
+    const alice = await t.user();
+    const answers = await Promise.all(
+      Array.from({ length: 12 }, () => login(alice.email, 'wrong-password')),
+    );
+    const codes = answers.map((a) => a.statusCode);
+    expect(codes.filter((c) => c === 401).length).toBeLessThanOrEqual(5);
+    expect(codes.filter((c) => c === 429).length).toBeGreaterThanOrEqual(7);
+  });
+
   it('writes no password or key to any log line or later answer', async () => {
     t = await createTestApp('sqlite', { captureLogs: true });
     const admin = await t.user({ admin: true });
