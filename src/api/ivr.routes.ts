@@ -128,8 +128,12 @@ export function ivrOutcomeOf(
   }
 }
 
-function connectFailed(outcome: DeliveryOutcome): boolean {
-  if (outcome.kind !== 'network-error') return false;
+/**
+ * Whether an invocation tries once more: only after a failure to connect at all (nothing reached
+ * the remote) and only with at least MIN_RETRY_BUDGET_MS of the deadline left.
+ */
+export function retriesAfter(outcome: DeliveryOutcome, leftMs: number): boolean {
+  if (outcome.kind !== 'network-error' || leftMs < MIN_RETRY_BUDGET_MS) return false;
   // HTTP reports the errno as the code; SOAP reports `NETWORK_ERROR` with `ECONNREFUSED: …`.
   return CONNECT_FAILURES.test(outcome.code) || CONNECT_FAILURES.test(outcome.message);
 }
@@ -285,7 +289,7 @@ export const ivrRoutes: FastifyPluginAsyncTypebox<IvrRoutesOptions> = async (app
         now: startedAt,
       });
       const left = () => deadline - (performance.now() - started);
-      if (connectFailed(result.outcome) && left() >= MIN_RETRY_BUDGET_MS) {
+      if (retriesAfter(result.outcome, left())) {
         result = await runner.run(integration, scope, {
           timeoutMs: Math.floor(left()),
           deliveryId,
