@@ -4,6 +4,7 @@
  */
 import {
   MASK,
+  type HeaderLine,
   formatHeaderLines,
   parseHeaderLines,
   secretHeader,
@@ -41,27 +42,31 @@ function mapSecrets<C extends AnyConfig>(
   previous: { config: AnyConfig; options: IntegrationOptions } | undefined,
   fn: Transform,
 ): { config: C; options: IntegrationOptions } {
+  // A header's previous value is the one of the same name at the same rank (two `Cookie` lines
+  // keep their own values).
+  const ranked = (headers: readonly HeaderLine[]) => {
+    const seen = new Map<string, number>();
+    return headers.map((h) => {
+      const name = h.name.toLowerCase();
+      const rank = seen.get(name) ?? 0;
+      seen.set(name, rank + 1);
+      return { ...h, key: `${name}#${rank}` };
+    });
+  };
   const prevHeaders = new Map(
-    parseHeaderLines(previous?.config.headers ?? '').headers.map((h) => [
-      h.name.toLowerCase(),
-      h.value,
-    ]),
+    ranked(parseHeaderLines(previous?.config.headers ?? '').headers).map((h) => [h.key, h.value]),
   );
   const parsed = parseHeaderLines(config.headers);
+  const current = ranked(parsed.headers);
   const headers =
     parsed.problems.length > 0
       ? config.headers
       : formatHeaderLines(
-          parsed.headers.map((h) =>
+          current.map((h) =>
             secretHeader(h.name)
               ? {
                   name: h.name,
-                  value: fn(
-                    h.value,
-                    'config.headers',
-                    prevHeaders.get(h.name.toLowerCase()),
-                    h.line,
-                  ),
+                  value: fn(h.value, 'config.headers', prevHeaders.get(h.key), h.line),
                 }
               : h,
           ),
@@ -141,6 +146,27 @@ export function sealSecrets<C extends AnyConfig>(
     }
     return sealer.seal(value);
   });
+  // A mask where no secret is kept (a header that is not secret, a parameter no longer marked
+  // secret) would be sent as the literal "••••": refuse it rather than lose the value.
+  for (const h of parseHeaderLines(config.headers).headers) {
+    if (!secretHeader(h.name) && h.value === MASK) {
+      problems.push({
+        field: 'config.headers',
+        line: h.line,
+        message: `"${MASK}" is not a value: type it`,
+      });
+    }
+  }
+  if ('params' in config) {
+    config.params.forEach((p, i) => {
+      if (!p.secret && p.value === MASK) {
+        problems.push({
+          field: `config.params.${i}.value`,
+          message: `"${MASK}" is not a value: type it (or keep the parameter marked secret)`,
+        });
+      }
+    });
+  }
   return { ...result, problems };
 }
 

@@ -2,7 +2,7 @@
 import { uuidv7 } from 'uuidv7';
 import type { Kysely, Selectable } from 'kysely';
 import type { Database, IntegrationsTable } from './schema.js';
-import { unique, type Store } from './db.js';
+import { UniqueConflict, unique, type Store } from './db.js';
 import { pageOf } from './account-store.js';
 import { isoTime, type Page } from '../domain/accounts.js';
 import type { Integration, IntegrationOptions, IntegrationType } from '../domain/integration.js';
@@ -159,11 +159,9 @@ export class IntegrationStore {
     const stored = { config: JSON.stringify(next.config), options: JSON.stringify(next.options) };
     await unique(this.store, () =>
       this.db.transaction().execute(async (trx) => {
-        await trx
-          .insertInto('integration_versions')
-          .values({ integration_id: current.id, version, ...stored, created_at: now })
-          .execute();
-        await trx
+        // Guarded by the version read and by not being deleted: a concurrent edit or delete makes
+        // this a conflict (the caller reads again) instead of a write onto a stale row.
+        const moved = await trx
           .updateTable('integrations')
           .set({
             name: next.name,
@@ -176,10 +174,19 @@ export class IntegrationStore {
           })
           .where('id', '=', current.id)
           .where('version', '=', current.version)
+          .where('deleted_at', 'is', null)
+          .executeTakeFirst();
+        if (Number(moved.numUpdatedRows) !== 1)
+          throw new UniqueConflict(new Error('integration changed or deleted'));
+        await trx
+          .insertInto('integration_versions')
+          .values({ integration_id: current.id, version, ...stored, created_at: now })
           .execute();
       }),
     );
-    return (await this.find(current.id, undefined))!;
+    const saved = await this.find(current.id, undefined);
+    if (saved === undefined) throw new UniqueConflict(new Error('integration deleted'));
+    return saved;
   }
 
   /**

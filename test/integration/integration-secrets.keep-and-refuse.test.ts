@@ -1,0 +1,74 @@
+import { describe, expect, it } from 'vitest';
+import { randomBytes } from 'node:crypto';
+import { maskSecrets, openSecrets, sealSecrets } from '../../src/domain/integration-secrets.js';
+import { SecretBox } from '../../src/security/secret-box.js';
+import type { HttpConfig, IntegrationOptions, SoapConfig } from '../../src/domain/integration.js';
+
+const box = new SecretBox(randomBytes(32));
+const options: IntegrationOptions = {
+  timeoutMs: 1000,
+  retry: { maxAttempts: 1 },
+  responseVariables: [],
+};
+const http = (headers: string): HttpConfig => ({
+  url: 'https://x.example',
+  method: 'POST',
+  body: '',
+  headers,
+  responseEncoding: 'json',
+  maxRedirects: 0,
+});
+
+describe('secrets: sealed, masked, kept', () => {
+  it('round-trips: sealed at rest, masked in reads, opened for sending', () => {
+    const sealed = sealSecrets(
+      http('Content-Type: text/plain\nAuthorization: Bearer abcd'),
+      options,
+      box,
+    );
+    expect(sealed.problems).toEqual([]);
+    expect(sealed.config.headers).toMatch(/^Content-Type: text\/plain\nAuthorization: enc:v1:/);
+    expect(maskSecrets(sealed.config, options).config.headers).toBe(
+      'Content-Type: text/plain\nAuthorization: ••••',
+    );
+    expect(openSecrets(sealed.config, options, box).config.headers).toBe(
+      'Content-Type: text/plain\nAuthorization: Bearer abcd',
+    );
+  });
+
+  it('keeps each of two same-named secret headers when both come back masked', () => {
+    const first = sealSecrets(http('Cookie: a=AAAA\nCookie: b=BBBB'), options, box);
+    const again = sealSecrets(http('Cookie: ••••\nCookie: ••••'), options, box, first);
+    expect(again.problems).toEqual([]);
+    expect(openSecrets(again.config, options, box).config.headers).toBe(
+      'Cookie: a=AAAA\nCookie: b=BBBB',
+    );
+  });
+
+  it('refuses a mask where nothing secret is kept, instead of sending "••••"', () => {
+    const soap: SoapConfig = {
+      wsdlUrl: 'https://erp.example/ws?wsdl',
+      operation: 'Op',
+      params: [{ name: 'pin', value: '1234', secret: true }],
+      headers: '',
+      responseEncoding: 'xml',
+    };
+    const first = sealSecrets(soap, options, box);
+    const unticked = sealSecrets(
+      { ...soap, params: [{ name: 'pin', value: '••••', secret: false }] },
+      options,
+      box,
+      first,
+    );
+    expect(unticked.problems).toEqual([
+      {
+        field: 'config.params.0.value',
+        message: '"••••" is not a value: type it (or keep the parameter marked secret)',
+      },
+    ]);
+    const plainHeader = sealSecrets(http('Content-Type: ••••'), options, box);
+    expect(plainHeader.problems).toEqual([
+      { field: 'config.headers', line: 1, message: '"••••" is not a value: type it' },
+    ]);
+  });
+});
