@@ -97,6 +97,23 @@ for (const backend of DIALECTS) {
         bodyTruncated: false,
         ivrOutcome: 'success',
       });
+      // And it shows with the deliveries, marked as IVR.
+      const listed = await t.app.inject({
+        method: 'GET',
+        url: `/api/v1/deliveries?kind=ivr&integrationId=${id}`,
+        headers: alice.headers,
+      });
+      expect(listed.statusCode, listed.body).toBe(200);
+      expect(listed.json().items).toEqual([
+        expect.objectContaining({ id: answer.deliveryId, kind: 'ivr', status: 'succeeded' }),
+      ]);
+      const detail = await t.app.inject({
+        method: 'GET',
+        url: `/api/v1/deliveries/${answer.deliveryId}`,
+        headers: alice.headers,
+      });
+      expect(detail.statusCode, detail.body).toBe(200);
+      expect(detail.json().attemptLog).toHaveLength(1);
     });
 
     it('logs failures with the reason and counts invocations by outcome', async () => {
