@@ -5,6 +5,7 @@ import readline from 'node:readline';
 import { Pool } from 'undici';
 
 const BIN = path.resolve('dist/cli/index.js');
+const BENCH_KEY = '5e'.repeat(32);
 export const ADMIN = { email: 'bench@callhook.local', password: 'bench-password-1' };
 
 export interface CallhookProcess {

@@ -126,6 +126,12 @@ export function loadConfig(env: Env = process.env): Config {
     }
   } else if (mode === 'production') {
     problems.push('CALLHOOK_SECRET_KEY is required when CALLHOOK_MODE=production');
+  } else if (database.kind === 'postgres') {
+    // Processes sharing a PostgreSQL database must seal and open secrets with one key; a key
+    // generated per data dir would make each process unable to read the others' secrets.
+    problems.push(
+      'CALLHOOK_SECRET_KEY is required with PostgreSQL: every process must use the same key (e.g. `openssl rand -hex 32`)',
+    );
   }
 
   const allowNetworks: AllowedNetwork[] = [];

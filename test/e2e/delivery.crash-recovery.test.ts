@@ -200,6 +200,7 @@ describe('crash recovery: kill -9 under load', () => {
     const env: Env = {
       CALLHOOK_DATA_DIR: dataDir,
       CALLHOOK_DATABASE_URL: postgresUrlWithSchema(schema),
+      CALLHOOK_SECRET_KEY: 'cd'.repeat(32),
       CALLHOOK_ALLOW_NETWORKS: '127.0.0.0/8',
       CALLHOOK_LEASE_SECONDS: '2',
       CALLHOOK_LOG_LEVEL: 'info',

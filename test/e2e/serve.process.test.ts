@@ -116,6 +116,15 @@ describe('callhook serve (the real process)', () => {
     expect(p.logs.some((l) => l['msg'] === 'stopped')).toBe(true);
   });
 
+  it('refuses PostgreSQL without a shared CALLHOOK_SECRET_KEY', async () => {
+    const p = start({
+      CALLHOOK_DATA_DIR: tempDir(),
+      CALLHOOK_DATABASE_URL: 'postgres://postgres@127.0.0.1:5432/test',
+    });
+    expect((await p.exited).code).toBe(2);
+    expect(p.stderr.join('\n')).toContain('CALLHOOK_SECRET_KEY is required with PostgreSQL');
+  });
+
   it('runs on PostgreSQL from CALLHOOK_DATABASE_URL', async () => {
     const schema = `t_serve_${process.pid}`;
     try {
@@ -126,7 +135,11 @@ describe('callhook serve (the real process)', () => {
       await admin.connect();
       await admin.query(`create schema ${schema}`);
       await admin.end();
-      const p = start({ CALLHOOK_DATA_DIR: tempDir(), CALLHOOK_DATABASE_URL: pgUrl });
+      const p = start({
+        CALLHOOK_DATA_DIR: tempDir(),
+        CALLHOOK_DATABASE_URL: pgUrl,
+        CALLHOOK_SECRET_KEY: 'ab'.repeat(32),
+      });
       const url = await p.listening;
       expect((await fetch(`${url}/readyz`)).status).toBe(200);
       expect(await p.stop()).toEqual({ code: 0, signal: null });

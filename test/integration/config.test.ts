@@ -63,6 +63,12 @@ describe('loadConfig', () => {
     expect(config.dataDir).toBe('/tmp/x');
   });
 
+  it('asks PostgreSQL deployments for a shared secret key', () => {
+    expect(() => loadConfig({ CALLHOOK_DATABASE_URL: 'postgres://u@db/callhook' })).toThrow(
+      /CALLHOOK_SECRET_KEY is required with PostgreSQL/,
+    );
+  });
+
   it('refuses production mode without a secret key', () => {
     expect(() => loadConfig({ CALLHOOK_MODE: 'production' })).toThrow(
       /CALLHOOK_SECRET_KEY is required/,
