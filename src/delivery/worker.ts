@@ -16,6 +16,9 @@ import {
 } from './outcome.js';
 import { decide, retryPolicyOf, type RetryOptionsInput } from './retry-policy.js';
 
+/** How often a worker looks for parked deliveries that nothing will release (see unparkOrphans). */
+const SWEEP_INTERVAL_MS = 10_000;
+
 /** Bytes of a response body kept in the attempt log. */
 export const MAX_LOGGED_BODY_BYTES = 64 * 1024;
 
@@ -145,7 +148,22 @@ export class DeliveryWorker {
   }
 
   private async loop(): Promise<void> {
+    let lastSweep = this.clock();
     while (this.running) {
+      if (this.clock() - lastSweep >= SWEEP_INTERVAL_MS) {
+        lastSweep = this.clock();
+        await this.queue.sweepParked().then(
+          (released) => {
+            if (released > 0)
+              this.logger?.warn(
+                { released },
+                'released parked deliveries whose predecessors were done',
+              );
+          },
+          (error: unknown) =>
+            this.logger?.error({ err: error }, 'sweeping parked deliveries failed'),
+        );
+      }
       const free = this.concurrency - this.inFlight.size;
       // A busy worker waits for a quarter of its slots to free up, so each claim (a write
       // transaction) takes a batch rather than one delivery at a time.

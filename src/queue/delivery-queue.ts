@@ -13,6 +13,7 @@ import {
   finishSucceeded,
   insertAttempts,
   keysWithPending,
+  unparkOrphans,
   insertAttempt,
   inWriteTransaction,
   releaseDelivery,
@@ -186,7 +187,14 @@ export class DeliveryQueue {
       const up = new Set<string>();
       // The common case, successes of one worker, goes set-based: a few statements per batch
       // rather than five per delivery. Everything else takes the one-by-one path.
-      const fast = items.filter(
+      // One lock order for every worker (by integration, then delivery): two workers completing
+      // batches that touch the same lanes cannot deadlock.
+      const ordered = [...items].sort(
+        (a, b) =>
+          a.claim.integrationId.localeCompare(b.claim.integrationId) ||
+          a.claim.id.localeCompare(b.claim.id),
+      );
+      const fast = ordered.filter(
         ({ claim, attempt }) =>
           attempt.decision.kind === 'succeeded' &&
           attempt.health === 'up' &&
@@ -195,7 +203,7 @@ export class DeliveryQueue {
       if (fast.length > 1) {
         await this.completeSucceeded(trx, fast, now, up, results);
       }
-      for (const { claim, attempt } of items) {
+      for (const { claim, attempt } of ordered) {
         if (!results.has(claim))
           results.set(claim, await this.completeOne(trx, claim, attempt, now, up));
       }
@@ -299,6 +307,12 @@ export class DeliveryQueue {
       }
     }
     return result;
+  }
+
+  /** Releases parked deliveries whose earlier ones are no longer pending (see `unparkOrphans`). */
+  sweepParked(): Promise<number> {
+    const now = this.clock();
+    return inWriteTransaction(this.store, (trx) => unparkOrphans(trx, now));
   }
 
   /** Gives claimed deliveries back unattempted (shutdown before sending): due again now. */

@@ -486,3 +486,36 @@ export async function keysWithPending(
   }
   return found;
 }
+
+/**
+ * Makes due every parked delivery (stored behind an earlier one of its call) whose earlier
+ * deliveries are all gone from `pending`. Normally `releaseSuccessor` does this as the earlier one
+ * finishes; on PostgreSQL an ingest and a completion committing at the same moment can miss each
+ * other, so workers sweep now and then. Answers how many were released.
+ */
+export async function unparkOrphans(trx: Kysely<Database>, now: number): Promise<number> {
+  const rows = await trx
+    .updateTable('deliveries')
+    .set({ next_attempt_at: now, updated_at: now })
+    .where(PENDING)
+    .where('next_attempt_at', '=', BLOCKED_AT)
+    .where(({ not, exists, selectFrom }) =>
+      not(
+        exists(
+          selectFrom('deliveries as earlier')
+            .select(sql<number>`1`.as('one'))
+            .whereRef('earlier.integration_id', '=', 'deliveries.integration_id')
+            .whereRef('earlier.ordering_key', '=', 'deliveries.ordering_key')
+            .where(sql<boolean>`earlier.status = 'pending'`)
+            .where(
+              sql<boolean>`(earlier.sequence < deliveries.sequence or (earlier.sequence = deliveries.sequence and earlier.id < deliveries.id))`,
+            ),
+        ),
+      ),
+    )
+    .returning('integration_id')
+    .execute();
+  if (rows.length > 0)
+    await noteDue(trx, new Map(rows.map((row) => [row.integration_id, now])), now);
+  return rows.length;
+}
