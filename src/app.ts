@@ -37,6 +37,9 @@ import { createIntegrationChecker } from './api/integration-check.js';
 import { tokensRoutes } from './api/tokens.routes.js';
 import { soapRoutes } from './api/soap.routes.js';
 import type { Services } from './services.js';
+import { ivrRoutes } from './api/ivr.routes.js';
+import { IvrLogStore } from './store/ivr-log-store.js';
+import { IvrAnswerCache } from './delivery/ivr-answer-cache.js';
 import { DeliveryQueue } from './queue/delivery-queue.js';
 import { EventStore } from './store/event-store.js';
 import { eventsRoutes } from './api/events.routes.js';
@@ -53,6 +56,8 @@ export interface AppDeps {
   services: Services;
   /** Stores deliveries (events ingest); one is made over `store` when absent. */
   queue?: DeliveryQueue;
+  /** The IVR answer cache's clock (tests drive TTLs with it). */
+  ivrCacheClock?: () => number;
   /** Called after events produced deliveries: wakes this process's worker at once. */
   onEnqueued?: () => void;
 }
@@ -120,6 +125,22 @@ export async function buildApp(deps: AppDeps): Promise<App> {
     check: createIntegrationChecker(services.soap, services.templates),
   });
   await app.register(integrationTestRoutes, { integrations, runner: services.runner });
+  const ivrLog = new IvrLogStore(deps.store, {
+    onError: (err, lost) => deps.logger.error({ err, lost }, 'IVR invocation log lines not stored'),
+  });
+  // The last batch of IVR log lines is written before the store closes.
+  app.addHook('onClose', async () => ivrLog.flush());
+  await app.register(ivrRoutes, {
+    integrations,
+    runner: services.ivrRunner,
+    metrics: services.metrics,
+    log: ivrLog,
+    cache: new IvrAnswerCache({
+      sealer: services.secretBox,
+      templates: services.templates,
+      ...(deps.ivrCacheClock === undefined ? {} : { clock: deps.ivrCacheClock }),
+    }),
+  });
   const campaigns = new CampaignStore(deps.store.db);
   const queue = deps.queue ?? new DeliveryQueue(deps.store);
   const events = new EventStore(deps.store.db, queue.enqueue);

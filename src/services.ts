@@ -22,6 +22,8 @@ export interface Services {
   http: HttpClient;
   soap: SoapClient;
   runner: IntegrationRunner;
+  /** IVR invocations' own runner: callers never queue behind background deliveries' connections. */
+  ivrRunner: IntegrationRunner;
   /** Options every template compiles with (the default country of `e164`). */
   templates: CompileFilterOptions;
   metrics: Metrics;
@@ -42,12 +44,15 @@ export function createServices(
   const templates =
     config.defaultCountry === undefined ? {} : { defaultCountry: config.defaultCountry };
   const runner = new IntegrationRunner({ http, soap, sealer: secretBox, templates });
+  const ivrHttp = new HttpClient({ policy, userAgent: 'Callhook/0.1', connectionsPerOrigin: 256 });
+  const ivrRunner = new IntegrationRunner({ http: ivrHttp, soap, sealer: secretBox, templates });
   return {
     secretBox,
     policy,
     http,
     soap,
     runner,
+    ivrRunner,
     templates,
     metrics: new Metrics(() => new DeliveryQueue(store).snapshot()),
     async close() {
@@ -55,6 +60,7 @@ export function createServices(
       agents.httpAgent.destroy();
       agents.httpsAgent.destroy();
       await http.close();
+      await ivrHttp.close();
     },
   };
 }

@@ -119,6 +119,12 @@ export const deliveriesRoutes: FastifyPluginAsyncTypebox<DeliveriesRoutesOptions
     async (request, reply) => {
       const owner = ownerScope(request);
       const current = await mustFind(request.params.id, owner);
+      if (current.kind === 'ivr') {
+        throw new AppError(
+          'CONFLICT',
+          'An IVR invocation is answered once, while the caller waits; it cannot be retried',
+        );
+      }
       if (!(await queue.retryNow(current.id, owner))) {
         throw new AppError(
           'CONFLICT',

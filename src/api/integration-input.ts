@@ -69,6 +69,12 @@ export function checkConfigAndOptions(
   if (optionsResult.problems.length === 0) {
     const names = new Set<string>();
     opts.responseVariables.forEach((v, i) => {
+      if (v.name === 'status' || v.name === 'body') {
+        problems.push({
+          field: `options.responseVariables.${i}.name`,
+          message: `"${v.name}" is always set by Callhook (the response's ${v.name}); choose another name`,
+        });
+      }
       if (names.has(v.name))
         problems.push({
           field: `options.responseVariables.${i}.name`,

@@ -364,7 +364,9 @@ export async function requeueFailed(
       ? query.where('id', '=', filter.id)
       : query
           .where('integration_id', '=', filter.integrationId)
-          .where('created_at', '>=', filter.since);
+          .where('created_at', '>=', filter.since)
+          // IVR invocations are answered once, while the caller waits: never replayed.
+          .where('kind', '<>', 'ivr');
   if (ownerId !== undefined) query = query.where('owner_id', '=', ownerId);
   const rows = await query.returning(['id', 'integration_id']).execute();
   const due = new Map(rows.map((row) => [row.integration_id, now]));

@@ -208,6 +208,18 @@ const CASES: Record<string, Case> = {
       payload: {},
     }),
   },
+  'POST /api/v1/integrations/:id/invoke': {
+    // crm.example does not resolve here: the owner gets 200 with outcome `error`.
+    ok: async (c) => ({
+      url: `/api/v1/integrations/${await c.newIntegrationId(c.owner)}/invoke`,
+      payload: { variables: { account: '42' }, timeoutMs: 500 },
+    }),
+    status: 200,
+    otherOwner: async (c) => ({
+      url: `/api/v1/integrations/${await c.newIntegrationId(c.other)}/invoke`,
+      payload: { timeoutMs: 500 },
+    }),
+  },
   'POST /api/v1/integrations/:id/replay': {
     ok: async (c) => ({
       url: `/api/v1/integrations/${await c.newIntegrationId(c.owner)}/replay`,

@@ -11,13 +11,10 @@ import { loadConfig } from '../../src/config.js';
 import { createLogger } from '../../src/logger.js';
 import type { Backend } from '../../src/store/db.js';
 import { AccountStore } from '../../src/store/account-store.js';
-import { IntegrationStore } from '../../src/store/integration-store.js';
-import { IvrLogStore } from '../../src/store/ivr-log-store.js';
 import { hashPassword } from '../../src/auth/passwords.js';
 import { newApiKey } from '../../src/auth/credentials.js';
 import { createServices, type Services } from '../../src/services.js';
-import { ivrRoutes, type InvokeAnswer } from '../../src/api/ivr.routes.js';
-import { IvrAnswerCache } from '../../src/delivery/ivr-answer-cache.js';
+import type { InvokeAnswer } from '../../src/api/ivr.routes.js';
 import { createTestStore, type TestStore } from '../helpers/store.js';
 
 export interface IvrTestApp {
@@ -61,20 +58,13 @@ export async function createIvrTestApp(
     new Writable({ write: (_chunk, _encoding, done) => done() }),
   );
   const services = createServices(config, logger, store.store);
-  const app = await buildApp({ config, store: store.store, logger, services });
-  if (!app.hasRoute({ method: 'POST', url: '/api/v1/integrations/:id/invoke' })) {
-    await app.register(ivrRoutes, {
-      integrations: new IntegrationStore(store.store),
-      runner: services.runner,
-      metrics: services.metrics,
-      log: new IvrLogStore(store.store),
-      cache: new IvrAnswerCache({
-        sealer: services.secretBox,
-        templates: services.templates,
-        ...(options.cacheClock === undefined ? {} : { clock: options.cacheClock }),
-      }),
-    });
-  }
+  const app = await buildApp({
+    config,
+    store: store.store,
+    logger,
+    services,
+    ...(options.cacheClock === undefined ? {} : { ivrCacheClock: options.cacheClock }),
+  });
   await app.ready();
   const accounts = new AccountStore(store.store);
   return {
