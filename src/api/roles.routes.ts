@@ -50,9 +50,8 @@ export const rolesRoutes: FastifyPluginAsyncTypebox<{ accounts: AccountStore }> 
     async (request, reply) => {
       const { name, description, permissions } = request.body;
       try {
-        const role = await accounts.createRole({ name, description });
-        for (const permission of permissions) await accounts.grantRole(role.id, permission);
-        return reply.code(201).send(await mustFindRole(role.id));
+        const role = await accounts.createRole({ name, description, permissions });
+        return reply.code(201).send(role);
       } catch (error) {
         if (error instanceof UniqueConflict) throw nameTaken(name);
         throw error;

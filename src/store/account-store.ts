@@ -186,19 +186,35 @@ export class AccountStore {
 
   // ── roles ────────────────────────────────────────────────────────────────
 
-  async createRole(input: { name: string; description: string }): Promise<Role> {
+  /** A role and its grants, in one transaction. */
+  async createRole(input: {
+    name: string;
+    description: string;
+    permissions?: readonly Permission[];
+  }): Promise<Role> {
     const row = {
       id: uuidv7(),
       name: input.name,
       description: input.description,
       created_at: this.now(),
     };
-    await unique(this.store, () => this.db.insertInto('roles').values(row).execute());
+    const permissions = [...new Set(input.permissions ?? [])];
+    await unique(this.store, () =>
+      this.db.transaction().execute(async (trx) => {
+        await trx.insertInto('roles').values(row).execute();
+        if (permissions.length > 0) {
+          await trx
+            .insertInto('role_permissions')
+            .values(permissions.map((permission) => ({ role_id: row.id, permission })))
+            .execute();
+        }
+      }),
+    );
     return {
       id: row.id,
       name: row.name,
       description: row.description,
-      permissions: [],
+      permissions: [...permissions].sort(),
       createdAt: isoTime(row.created_at)!,
     };
   }

@@ -1,6 +1,8 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
 import SqliteDatabase from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startProcess, type ServiceProcess } from '../helpers/process.js';
@@ -88,18 +90,42 @@ describe('callhook serve (the real process)', () => {
     },
   );
 
-  it('exits cleanly on SIGTERM under load: every answered request was whole', async () => {
-    const p = start({ CALLHOOK_DATA_DIR: tempDir() });
+  it('exits cleanly on SIGTERM under write load: every answered write is whole, none is half', async () => {
+    const dataDir = tempDir();
+    const env = {
+      PATH: process.env['PATH'] ?? '',
+      CALLHOOK_DATA_DIR: dataDir,
+      CALLHOOK_LOG_LEVEL: 'warn',
+    };
+    const cli = (...args: string[]) =>
+      promisify(execFile)(process.execPath, [path.resolve('dist/cli/index.js'), ...args], { env });
+    await cli(
+      'users',
+      'create',
+      '--email',
+      'ops@example.com',
+      '--password',
+      'ops-password-1',
+      '--admin',
+    );
+    const key = (await cli('keys', 'create', '--email', 'ops@example.com')).stdout.trim();
+    const p = start({ CALLHOOK_DATA_DIR: dataDir });
     const url = await p.listening;
-    let ok = 0;
+    const created: string[] = [];
     let refused = 0;
+    let n = 0;
+    // Each write is a role with two grants: three rows in one transaction.
     const load = async () => {
       for (;;) {
+        n += 1;
         try {
-          const res = await fetch(`${url}/readyz`);
-          expect(res.status).toBe(200);
-          await res.json();
-          ok += 1;
+          const res = await fetch(`${url}/api/v1/roles`, {
+            method: 'POST',
+            headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
+            body: JSON.stringify({ name: `role-${n}`, permissions: ['integration', 'campaign'] }),
+          });
+          if (res.status === 201) created.push(((await res.json()) as { id: string }).id);
+          else expect(res.status).toBe(503);
         } catch {
           refused += 1;
           return;
@@ -107,13 +133,26 @@ describe('callhook serve (the real process)', () => {
       }
     };
     const clients = Array.from({ length: 8 }, load);
-    await new Promise((resolve) => setTimeout(resolve, 300));
+    await new Promise((resolve) => setTimeout(resolve, 500));
     const exit = await p.stop('SIGTERM');
     await Promise.all(clients);
     expect(exit).toEqual({ code: 0, signal: null });
-    expect(ok).toBeGreaterThan(10);
+    expect(created.length).toBeGreaterThan(10);
     expect(refused).toBe(8);
     expect(p.logs.some((l) => l['msg'] === 'stopped')).toBe(true);
+
+    const db = new SqliteDatabase(path.join(dataDir, 'callhook.db'), { readonly: true });
+    expect(db.pragma('integrity_check', { simple: true })).toBe('ok');
+    const roles = db.prepare('select id from roles').all() as { id: string }[];
+    // Every acknowledged role is there…
+    expect(roles.map((r) => r.id)).toEqual(expect.arrayContaining(created));
+    // …and no role (acknowledged or cut off) is there without both of its grants.
+    const grants = db
+      .prepare('select role_id, count(*) as n from role_permissions group by role_id')
+      .all() as { role_id: string; n: number }[];
+    const byRole = new Map(grants.map((g) => [g.role_id, g.n]));
+    expect(roles.filter((r) => byRole.get(r.id) !== 2)).toEqual([]);
+    db.close();
   });
 
   it('refuses PostgreSQL without a shared CALLHOOK_SECRET_KEY', async () => {
