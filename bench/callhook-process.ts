@@ -27,8 +27,8 @@ export function startCallhook(args: string[], env: Record<string, string>): Call
         CALLHOOK_ADMIN_EMAIL: ADMIN.email,
         CALLHOOK_ADMIN_PASSWORD: ADMIN.password,
         CALLHOOK_ALLOW_NETWORKS: '127.0.0.0/8',
-      // One key for every process of a run (required on PostgreSQL).
-      CALLHOOK_SECRET_KEY: BENCH_KEY,
+        // One key for every process of a run (required on PostgreSQL).
+        CALLHOOK_SECRET_KEY: BENCH_KEY,
         ...env,
       },
       stdio: ['ignore', 'pipe', 'inherit'],
