@@ -83,9 +83,9 @@ export class IntegrationStore {
     return toIntegration(row, version);
   }
 
-  /** The current version, or undefined when missing, deleted or not `ownerId`'s. */
-  async find(id: string, ownerId: string | undefined): Promise<Integration | undefined> {
-    let query = this.db
+  /** Integrations not deleted, each with its current version's config and options. */
+  private current() {
+    return this.db
       .selectFrom('integrations')
       .innerJoin('integration_versions', (join) =>
         join
@@ -94,8 +94,12 @@ export class IntegrationStore {
       )
       .selectAll('integrations')
       .select(['integration_versions.config', 'integration_versions.options'])
-      .where('integrations.id', '=', id)
       .where('integrations.deleted_at', 'is', null);
+  }
+
+  /** The current version, or undefined when missing, deleted or not `ownerId`'s. */
+  async find(id: string, ownerId: string | undefined): Promise<Integration | undefined> {
+    let query = this.current().where('integrations.id', '=', id);
     if (ownerId !== undefined) query = query.where('integrations.owner_id', '=', ownerId);
     const row = await query.executeTakeFirst();
     return row && toIntegration(row, row);
@@ -124,16 +128,7 @@ export class IntegrationStore {
     filter: IntegrationFilter,
     page: { cursor?: string | undefined; limit: number },
   ): Promise<Page<Integration>> {
-    let query = this.db
-      .selectFrom('integrations')
-      .innerJoin('integration_versions', (join) =>
-        join
-          .onRef('integration_versions.integration_id', '=', 'integrations.id')
-          .onRef('integration_versions.version', '=', 'integrations.version'),
-      )
-      .selectAll('integrations')
-      .select(['integration_versions.config', 'integration_versions.options'])
-      .where('integrations.deleted_at', 'is', null)
+    let query = this.current()
       .orderBy('integrations.id')
       .limit(page.limit + 1);
     if (filter.ownerId !== undefined)
