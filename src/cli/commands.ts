@@ -10,6 +10,8 @@ import { isPermission, PERMISSIONS, type Permission } from '../domain/permission
 import { generatePassword, newApiKey } from '../auth/credentials.js';
 import { hashPassword, MIN_PASSWORD_LENGTH } from '../auth/passwords.js';
 import { stopSignal } from './stop-signal.js';
+import { DeliveryQueue } from '../queue/delivery-queue.js';
+import { parseTimestamp } from '../domain/call-event.js';
 
 /** Thrown for a wrong use of a command: printed without a stack, exit code 2. */
 class UsageError extends Error {}
@@ -157,6 +159,38 @@ program
         prefix: created.prefix,
       });
       process.stdout.write(`${created.key}\n`);
+    });
+  });
+
+const deliveries = program.command('deliveries').description('send deliveries again');
+
+deliveries
+  .command('retry <deliveryId>')
+  .description('send a failed delivery again now, with a fresh retry budget')
+  .action(async (deliveryId: string) => {
+    await withStore(async (store) => {
+      if (!(await new DeliveryQueue(store).retryNow(deliveryId))) {
+        throw new UsageError(
+          `no failed delivery ${deliveryId} (only a failed delivery can be retried)`,
+        );
+      }
+      process.stdout.write(`delivery ${deliveryId} is pending again\n`);
+    });
+  });
+
+deliveries
+  .command('replay <integrationId>')
+  .description('send again every failed delivery of an integration created since a time')
+  .requiredOption('--since <time>', 'RFC 3339 time, e.g. 2026-11-27T00:00:00Z')
+  .action(async (integrationId: string, options: { since: string }) => {
+    const since = parseTimestamp(options.since);
+    if (since === undefined)
+      throw new UsageError(
+        `--since must be an RFC 3339 time like 2026-11-27T00:00:00Z, got "${options.since}"`,
+      );
+    await withStore(async (store) => {
+      const requeued = await new DeliveryQueue(store).replay(integrationId, since);
+      process.stdout.write(`${requeued} failed deliveries of ${integrationId} are pending again\n`);
     });
   });
 
