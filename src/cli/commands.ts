@@ -11,6 +11,7 @@ import { generatePassword, newApiKey } from '../auth/credentials.js';
 import { hashPassword, MIN_PASSWORD_LENGTH } from '../auth/passwords.js';
 import { stopSignal } from './stop-signal.js';
 import { DeliveryQueue } from '../queue/delivery-queue.js';
+import { simulate } from './simulate.js';
 import { parseTimestamp } from '../domain/call-event.js';
 
 /** Thrown for a wrong use of a command: printed without a stack, exit code 2. */
@@ -161,6 +162,52 @@ program
       process.stdout.write(`${created.key}\n`);
     });
   });
+
+program
+  .command('simulate')
+  .description('play a dialer against a running Callhook: call events for a campaign, at a rate')
+  .requiredOption('--key <apiKey>', 'API key with the event_ingest permission')
+  .requiredOption('--campaign <id>', 'the campaign the calls belong to')
+  .option('--url <url>', 'where Callhook listens', 'http://127.0.0.1:8080')
+  .option('--calls <n>', 'how many calls', '100')
+  .option('--rate <perSecond>', 'calls per second (0: as fast as answers come)', '10')
+  .option('--batch <n>', 'calls per request', '50')
+  .option('--lifecycle', 'also report call.started and call.answered', false)
+  .action(
+    async (options: {
+      key: string;
+      campaign: string;
+      url: string;
+      calls: string;
+      rate: string;
+      batch: string;
+      lifecycle: boolean;
+    }) => {
+      const number = (name: string, value: string, min: number) => {
+        const n = Number(value);
+        if (!Number.isFinite(n) || n < min)
+          throw new UsageError(`--${name} must be a number ≥ ${min}, got "${value}"`);
+        return n;
+      };
+      const report = await simulate({
+        url: options.url,
+        key: options.key,
+        campaign: options.campaign,
+        calls: Math.floor(number('calls', options.calls, 1)),
+        rate: number('rate', options.rate, 0),
+        // A request holds at most 1,000 events; with --lifecycle a call is up to three.
+        batch: Math.min(
+          options.lifecycle ? 333 : 1000,
+          Math.floor(number('batch', options.batch, 1)),
+        ),
+        lifecycle: options.lifecycle,
+      });
+      process.stdout.write(
+        `${report.calls} calls, ${report.events} events in ${report.seconds} s: ` +
+          `${report.accepted} accepted, ${report.duplicates} duplicates, ${report.rejected} rejected\n`,
+      );
+    },
+  );
 
 const deliveries = program.command('deliveries').description('send deliveries again');
 

@@ -1,0 +1,118 @@
+/**
+ * `callhook simulate`: plays a dialer against a running Callhook — call events for a campaign,
+ * at a set rate, in batches — and reports what was accepted. For demos and load tests.
+ */
+import { randomUUID } from 'node:crypto';
+import { Pool } from 'undici';
+
+export interface SimulateOptions {
+  url: string;
+  key: string;
+  campaign: string;
+  calls: number;
+  /** Calls per second (0: as fast as answers come). */
+  rate: number;
+  batch: number;
+  /** Also report call.started and call.answered before call.ended. */
+  lifecycle: boolean;
+  /** Injected for tests; defaults to Math.random. */
+  random?: () => number;
+}
+
+export interface SimulateReport {
+  calls: number;
+  events: number;
+  accepted: number;
+  duplicates: number;
+  rejected: number;
+  seconds: number;
+}
+
+const STATUSES = ['answered', 'answered', 'answered', 'no_answer', 'busy', 'failed'] as const;
+const NAMES = ['Ana', 'Bruno', 'Chloé', 'Dmitri', 'Eun-ji', 'Fatima', 'Gus', 'Hana'];
+
+function callEvents(
+  campaignId: string,
+  index: number,
+  lifecycle: boolean,
+  random: () => number,
+): object[] {
+  const callId = `sim-${randomUUID()}`;
+  const status = STATUSES[Math.floor(random() * STATUSES.length)]!;
+  const phone = `+1555${String(1_000_000 + Math.floor(random() * 8_999_999))}`;
+  const started = Date.now();
+  const duration = status === 'answered' ? 5 + Math.floor(random() * 300) : 0;
+  const contact = {
+    id: `k-${index}`,
+    phone,
+    firstName: NAMES[index % NAMES.length],
+    custom: { plan: random() < 0.5 ? 'gold' : 'silver' },
+  };
+  const call = { id: callId, phone, direction: 'outbound', attempt: 1 };
+  const event = (type: string, at: number, extra: object = {}) => ({
+    id: `${callId}:${type}`,
+    type,
+    occurredAt: new Date(at).toISOString(),
+    campaignId,
+    call: { ...call, ...extra },
+    contact,
+  });
+  const ended = event('call.ended', started + duration * 1000, {
+    status,
+    duration,
+    billsec: duration,
+  });
+  if (!lifecycle) return [ended];
+  const events = [event('call.started', started)];
+  if (status === 'answered') events.push(event('call.answered', started + 1000, { status }));
+  return [...events, ended];
+}
+
+export async function simulate(options: SimulateOptions): Promise<SimulateReport> {
+  const random = options.random ?? Math.random;
+  const pool = new Pool(options.url, { connections: 4 });
+  const report: SimulateReport = {
+    calls: 0,
+    events: 0,
+    accepted: 0,
+    duplicates: 0,
+    rejected: 0,
+    seconds: 0,
+  };
+  const started = performance.now();
+  try {
+    while (report.calls < options.calls) {
+      const take = Math.min(options.batch, options.calls - report.calls);
+      const events = Array.from({ length: take }, (_, i) =>
+        callEvents(options.campaign, report.calls + i, options.lifecycle, random),
+      ).flat();
+      const res = await pool.request({
+        method: 'POST',
+        path: '/api/v1/events',
+        headers: { authorization: `Bearer ${options.key}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ events }),
+      });
+      const text = await res.body.text();
+      if (res.statusCode !== 202)
+        throw new Error(`the service answered ${res.statusCode}: ${text}`);
+      const answer = JSON.parse(text) as {
+        accepted: string[];
+        duplicates: string[];
+        rejected: unknown[];
+      };
+      report.calls += take;
+      report.events += events.length;
+      report.accepted += answer.accepted.length;
+      report.duplicates += answer.duplicates.length;
+      report.rejected += answer.rejected.length;
+      if (options.rate > 0) {
+        const due = (report.calls / options.rate) * 1000 - (performance.now() - started);
+        if (due > 0) await new Promise((resolve) => setTimeout(resolve, due));
+      }
+    }
+  } finally {
+    await pool.close();
+  }
+  report.seconds = Math.round((performance.now() - started) / 10) / 100;
+  return report;
+}

@@ -1,0 +1,115 @@
+import { execFile } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { afterEach, describe, expect, it } from 'vitest';
+import { startProcess, type ServiceProcess } from '../helpers/process.js';
+import { startServer, type TestServer } from '../transport/servers.js';
+
+const run = promisify(execFile);
+const BIN = path.resolve('dist/cli/index.js');
+
+describe('callhook simulate', () => {
+  let service: ServiceProcess | undefined;
+  let receiver: TestServer | undefined;
+  let dataDir: string | undefined;
+  afterEach(async () => {
+    await service?.stop('SIGKILL');
+    await receiver?.close();
+    if (dataDir) fs.rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  it('plays a dialer: call lifecycles posted, accepted, and delivered to the bound integration', async () => {
+    let delivered = 0;
+    receiver = await startServer((req, res) => {
+      req.resume();
+      req.on('end', () => {
+        delivered += 1;
+        res.writeHead(200).end();
+      });
+    });
+    dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'callhook-sim-'));
+    const env = {
+      PATH: process.env['PATH'] ?? '',
+      CALLHOOK_DATA_DIR: dataDir,
+      CALLHOOK_LOG_LEVEL: 'warn',
+    };
+    const cli = (...args: string[]) => run(process.execPath, [BIN, ...args], { env });
+    await cli(
+      'users',
+      'create',
+      '--email',
+      'dialer@example.com',
+      '--password',
+      'dialer-password',
+      '--grant',
+      'integration',
+      'campaign',
+      'event_ingest',
+    );
+    const key = (await cli('keys', 'create', '--email', 'dialer@example.com')).stdout.trim();
+    service = startProcess(['serve'], {
+      CALLHOOK_DATA_DIR: dataDir,
+      CALLHOOK_ALLOW_NETWORKS: '127.0.0.0/8',
+    });
+    const url = await service.listening;
+    const headers = { authorization: `Bearer ${key}`, 'content-type': 'application/json' };
+    const integration = (await (
+      await fetch(`${url}/api/v1/integrations`, {
+        method: 'POST',
+        headers,
+        body: JSON.stringify({
+          name: 'CRM',
+          type: 'http',
+          config: { url: `${receiver.origin}/calls/{{call.id}}`, body: '{{call.status}}' },
+        }),
+      })
+    ).json()) as { id: string };
+    await fetch(`${url}/api/v1/campaigns`, {
+      method: 'POST',
+      headers,
+      body: JSON.stringify({ id: 'demo', name: 'Demo', type: 'voice' }),
+    });
+    await fetch(`${url}/api/v1/campaigns/demo/bindings`, {
+      method: 'PUT',
+      headers,
+      body: JSON.stringify({ bindings: [{ integrationId: integration.id, on: ['call.ended'] }] }),
+    });
+
+    const { stdout } = await cli(
+      'simulate',
+      '--url',
+      url,
+      '--key',
+      key,
+      '--campaign',
+      'demo',
+      '--calls',
+      '40',
+      '--rate',
+      '0',
+      '--batch',
+      '15',
+      '--lifecycle',
+    );
+    const match =
+      /^40 calls, (\d+) events in [\d.]+ s: (\d+) accepted, 0 duplicates, 0 rejected\n$/.exec(
+        stdout,
+      );
+    expect(match, stdout).not.toBeNull();
+    expect(Number(match![2])).toBe(Number(match![1]));
+    expect(Number(match![1])).toBeGreaterThanOrEqual(80);
+    const deadline = Date.now() + 10_000;
+    while (delivered < 40 && Date.now() < deadline)
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(delivered).toBe(40);
+
+    await expect(
+      cli('simulate', '--key', key, '--campaign', 'demo', '--calls', 'many'),
+    ).rejects.toMatchObject({
+      code: 2,
+      stderr: 'callhook: --calls must be a number ≥ 1, got "many"\n',
+    });
+  });
+});
