@@ -77,6 +77,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
     loggerInstance: deps.logger as FastifyBaseLogger,
     bodyLimit: DEFAULT_BODY_LIMIT,
     genReqId: () => randomUUID(),
+    trustProxy: deps.config.trustProxy,
     ajv: { customOptions: { allErrors: true, removeAdditional: false, coerceTypes: 'array' } },
   }).withTypeProvider<TypeBoxTypeProvider>();
 

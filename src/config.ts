@@ -45,6 +45,11 @@ export interface Config {
   readonly autoDisableAfterMs: number;
   /** Attempt logs and event bodies older than this are pruned (milliseconds). */
   readonly retentionMs: number;
+  /**
+   * Behind a TLS-terminating proxy: trust its `X-Forwarded-*` headers (client address for sign-in
+   * throttling, https for the session cookie's `Secure`). `true`, or a list of proxy addresses.
+   */
+  readonly trustProxy: boolean | string[];
   /** ISO 3166 country the `e164` filter assumes for numbers written without `+`. */
   readonly defaultCountry: string | undefined;
   /** `production` refuses to start without CALLHOOK_SECRET_KEY. */
@@ -205,6 +210,29 @@ export function loadConfig(env: Env = process.env): Config {
       );
   }
 
+  let trustProxy: boolean | string[] = false;
+  const rawProxy = text('CALLHOOK_TRUST_PROXY');
+  if (rawProxy !== undefined) {
+    if (rawProxy === 'true' || rawProxy === 'false') trustProxy = rawProxy === 'true';
+    else {
+      const entries = rawProxy.split(/[\s,]+/).filter(Boolean);
+      const bad = entries.filter((entry) => {
+        try {
+          if (entry.includes('/')) ipaddr.parseCIDR(entry);
+          else ipaddr.parse(entry);
+          return false;
+        } catch {
+          return true;
+        }
+      });
+      if (bad.length > 0) {
+        problems.push(
+          `CALLHOOK_TRUST_PROXY must be true, false or a list of addresses/CIDRs, got "${bad.join(', ')}"`,
+        );
+      } else trustProxy = entries;
+    }
+  }
+
   const defaultCountry = text('CALLHOOK_DEFAULT_COUNTRY')?.toUpperCase();
   if (defaultCountry !== undefined && !/^[A-Z]{2}$/.test(defaultCountry)) {
     problems.push(
@@ -225,6 +253,7 @@ export function loadConfig(env: Env = process.env): Config {
     logLevel,
     mode,
     defaultCountry,
+    trustProxy,
     leaseMs,
     retentionMs,
     autoDisableAfterFailures,

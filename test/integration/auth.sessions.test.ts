@@ -51,6 +51,19 @@ describe('sign-in, sessions and secrets', () => {
     expect(res.cookies[0]?.secure).toBeFalsy();
   });
 
+  it('marks the cookie Secure when a trusted proxy says the request came over TLS', async () => {
+    t = await createTestApp('sqlite', { env: { CALLHOOK_TRUST_PROXY: '127.0.0.1' } });
+    const alice = await t.user();
+    const res = await t.app.inject({
+      method: 'POST',
+      url: '/api/v1/auth/login',
+      payload: { email: alice.email, password: alice.password },
+      remoteAddress: '127.0.0.1',
+      headers: { 'x-forwarded-proto': 'https' },
+    });
+    expect(res.cookies[0]?.secure).toBe(true);
+  });
+
   it('refuses a cookie-signed change that does not come from the console origin', async () => {
     t = await createTestApp('sqlite');
     const alice = await t.user({ grants: ['user_admin'] });

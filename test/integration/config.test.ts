@@ -69,6 +69,18 @@ describe('loadConfig', () => {
     );
   });
 
+  it('reads CALLHOOK_TRUST_PROXY as a flag or a list of addresses', () => {
+    expect(loadConfig({}).trustProxy).toBe(false);
+    expect(loadConfig({ CALLHOOK_TRUST_PROXY: 'true' }).trustProxy).toBe(true);
+    expect(loadConfig({ CALLHOOK_TRUST_PROXY: '10.0.0.5, 10.0.1.0/24' }).trustProxy).toEqual([
+      '10.0.0.5',
+      '10.0.1.0/24',
+    ]);
+    expect(() => loadConfig({ CALLHOOK_TRUST_PROXY: 'proxy.lan' })).toThrow(
+      /CALLHOOK_TRUST_PROXY .*"proxy.lan"/,
+    );
+  });
+
   it('refuses production mode without a secret key', () => {
     expect(() => loadConfig({ CALLHOOK_MODE: 'production' })).toThrow(
       /CALLHOOK_SECRET_KEY is required/,
