@@ -10,10 +10,6 @@ import {
   cancelDelivery,
   enqueueDeliveries,
   finishDelivery,
-  finishSucceeded,
-  insertAttempts,
-  keysWithPending,
-  unparkOrphans,
   insertAttempt,
   inWriteTransaction,
   releaseDelivery,
@@ -25,6 +21,12 @@ import {
   type ClaimedDelivery,
   type DeliveryInput,
 } from '../store/delivery-store.js';
+import {
+  finishSucceeded,
+  insertAttempts,
+  keysWithPending,
+  unparkOrphans,
+} from '../store/delivery-batch-store.js';
 import {
   countLeased,
   disableIntegration,

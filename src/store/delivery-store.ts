@@ -14,6 +14,7 @@ import {
 import type { Store } from './db.js';
 import type { Database, DeliveriesTable } from './schema.js';
 import { noteDue } from './lane-store.js';
+import { insertAttempts } from './delivery-batch-store.js';
 
 /**
  * `next_attempt_at` of a delivery waiting behind an earlier pending one of the same call: far
@@ -97,7 +98,8 @@ export interface AttemptInput {
   error: string | null;
 }
 
-const CHUNK = 500;
+/** Rows per multi-row statement (well under both backends' parameter limits). */
+export const CHUNK = 500;
 
 /**
  * Stores deliveries inside the caller's transaction, so an event and its deliveries commit
@@ -265,20 +267,7 @@ export async function insertAttempt(
   deliveryId: string,
   attempt: AttemptInput,
 ): Promise<void> {
-  await trx
-    .insertInto('attempts')
-    .values({
-      delivery_id: deliveryId,
-      attempt: attempt.attempt,
-      integration_version: attempt.integrationVersion,
-      started_at: attempt.startedAt,
-      duration_ms: attempt.durationMs,
-      outcome: attempt.outcome,
-      request: attempt.request,
-      response: attempt.response,
-      error: attempt.error,
-    })
-    .execute();
+  await insertAttempts(trx, [{ ...attempt, deliveryId }]);
 }
 
 /**
@@ -390,134 +379,4 @@ export async function inWriteTransaction<T>(
       throw error;
     }
   });
-}
-
-/**
- * Ends several leased deliveries as `succeeded` in one statement (the group-commit fast path);
- * answers the ids whose lease still held. Each row is guarded like `finishDelivery`: pending,
- * leased by `leaseOwner`, at the claimed attempt.
- */
-export async function finishSucceeded(
-  trx: Kysely<Database>,
-  leaseOwner: string,
-  claims: readonly { id: string; attempt: number; lastStatus: number | null }[],
-  now: number,
-): Promise<Set<string>> {
-  const applied = new Set<string>();
-  // One statement per distinct status (nearly always one: 200).
-  const byStatus = new Map<number | null, { id: string; attempt: number }[]>();
-  for (const claim of claims)
-    byStatus.set(claim.lastStatus, [...(byStatus.get(claim.lastStatus) ?? []), claim]);
-  for (const [lastStatus, group] of byStatus) {
-    for (let i = 0; i < group.length; i += CHUNK) {
-      const pairs = group
-        .slice(i, i + CHUNK)
-        .map((c) => sql`(${c.id}, cast(${c.attempt} as integer))`);
-      const rows = await trx
-        .updateTable('deliveries')
-        .set({
-          status: 'succeeded',
-          lease_owner: null,
-          lease_until: null,
-          last_error: null,
-          last_status: lastStatus,
-          updated_at: now,
-          completed_at: now,
-        })
-        .where(PENDING)
-        .where('lease_owner', '=', leaseOwner)
-        .where(sql<boolean>`(id, attempts) in (values ${sql.join(pairs)})`)
-        .returning('id')
-        .execute();
-      for (const row of rows) applied.add(row.id);
-    }
-  }
-  return applied;
-}
-
-/** `insertAttempt` for many rows at once. */
-export async function insertAttempts(
-  trx: Kysely<Database>,
-  attempts: readonly (AttemptInput & { deliveryId: string })[],
-): Promise<void> {
-  for (let i = 0; i < attempts.length; i += CHUNK) {
-    await trx
-      .insertInto('attempts')
-      .values(
-        attempts.slice(i, i + CHUNK).map((a) => ({
-          delivery_id: a.deliveryId,
-          attempt: a.attempt,
-          integration_version: a.integrationVersion,
-          started_at: a.startedAt,
-          duration_ms: a.durationMs,
-          outcome: a.outcome,
-          request: a.request,
-          response: a.response,
-          error: a.error,
-        })),
-      )
-      .execute();
-  }
-}
-
-/**
- * Of these (integration, ordering key) pairs, the ones that still have a pending delivery: only
- * those can have a successor waiting, so `releaseSuccessor` runs for them alone.
- */
-export async function keysWithPending(
-  trx: Kysely<Database>,
-  keys: readonly { integrationId: string; orderingKey: string }[],
-): Promise<Set<string>> {
-  const found = new Set<string>();
-  if (keys.length === 0) return found;
-  const integrations = [...new Set(keys.map((k) => k.integrationId))];
-  for (let i = 0; i < keys.length; i += CHUNK) {
-    const rows = await trx
-      .selectFrom('deliveries')
-      .select(['integration_id', 'ordering_key'])
-      .where(PENDING)
-      .where('integration_id', 'in', integrations)
-      .where(
-        'ordering_key',
-        'in',
-        keys.slice(i, i + CHUNK).map((k) => k.orderingKey),
-      )
-      .groupBy(['integration_id', 'ordering_key'])
-      .execute();
-    for (const row of rows) found.add(`${row.integration_id}\u0000${row.ordering_key}`);
-  }
-  return found;
-}
-
-/**
- * Makes due every parked delivery (stored behind an earlier one of its call) whose earlier
- * deliveries are all gone from `pending`. Normally `releaseSuccessor` does this as the earlier one
- * finishes; on PostgreSQL an ingest and a completion committing at the same moment can miss each
- * other, so workers sweep now and then. Answers how many were released.
- */
-export async function unparkOrphans(trx: Kysely<Database>, now: number): Promise<number> {
-  const rows = await trx
-    .updateTable('deliveries')
-    .set({ next_attempt_at: now, updated_at: now })
-    .where(PENDING)
-    .where('next_attempt_at', '=', BLOCKED_AT)
-    .where(({ not, exists, selectFrom }) =>
-      not(
-        exists(
-          selectFrom('deliveries as earlier')
-            .select(sql<number>`1`.as('one'))
-            .whereRef('earlier.integration_id', '=', 'deliveries.integration_id')
-            .whereRef('earlier.ordering_key', '=', 'deliveries.ordering_key')
-            .where(sql<boolean>`earlier.status = 'pending'`)
-            .where(
-              sql<boolean>`(earlier.sequence < deliveries.sequence or (earlier.sequence = deliveries.sequence and earlier.id < deliveries.id))`,
-            ),
-        ),
-      ),
-    )
-    .returning('integration_id')
-    .execute();
-  if (rows.length > 0)
-    await noteDue(trx, new Map(rows.map((row) => [row.integration_id, now])), now);
-  return rows.length;
 }
