@@ -4,6 +4,7 @@ import { Type } from 'typebox';
 import { AppError } from '../errors.js';
 import type { AccountStore } from '../store/account-store.js';
 import { UniqueConflict } from '../store/db.js';
+import { grantRoutes } from './grants.routes.js';
 import { IdParams, PageQuery, Permission, Role, pageOf } from './schemas.js';
 
 const access = { access: 'user_admin' } as const;
@@ -103,47 +104,10 @@ export const rolesRoutes: FastifyPluginAsyncTypebox<{ accounts: AccountStore }> 
     },
   );
 
-  const grantParams = Type.Object({ id: IdParams.properties.id, permission: Permission });
-  app.put(
-    '/api/v1/roles/:id/permissions/:permission',
-    {
-      config: access,
-      schema: {
-        tags,
-        summary: 'Grant a permission to a role',
-        params: grantParams,
-        response: { 204: Type.Null() },
-      },
-    },
-    async (request, reply) => {
-      await mustFindRole(request.params.id);
-      await accounts.grantRole(request.params.id, request.params.permission);
-      request.log.info(
-        { roleId: request.params.id, permission: request.params.permission },
-        'role permission granted',
-      );
-      return reply.code(204).send(null);
-    },
-  );
-  app.delete(
-    '/api/v1/roles/:id/permissions/:permission',
-    {
-      config: access,
-      schema: {
-        tags,
-        summary: 'Remove a permission from a role',
-        params: grantParams,
-        response: { 204: Type.Null() },
-      },
-    },
-    async (request, reply) => {
-      await mustFindRole(request.params.id);
-      await accounts.revokeRole(request.params.id, request.params.permission);
-      request.log.info(
-        { roleId: request.params.id, permission: request.params.permission },
-        'role permission removed',
-      );
-      return reply.code(204).send(null);
-    },
-  );
+  await app.register(grantRoutes, {
+    subject: 'role',
+    mustFind: mustFindRole,
+    grant: (id, permission) => accounts.grantRole(id, permission),
+    revoke: (id, permission) => accounts.revokeRole(id, permission),
+  });
 };

@@ -8,16 +8,8 @@ import type { AccountStore } from '../store/account-store.js';
 import { UniqueConflict } from '../store/db.js';
 import { hashPassword } from '../auth/passwords.js';
 import { principalOf } from '../auth/authorize.js';
-import {
-  Email,
-  IdParams,
-  PageQuery,
-  Password,
-  Permission,
-  User,
-  UserDetail,
-  pageOf,
-} from './schemas.js';
+import { grantRoutes } from './grants.routes.js';
+import { Email, IdParams, PageQuery, Password, User, UserDetail, pageOf } from './schemas.js';
 
 export async function userDetail(accounts: AccountStore, user: UserModel) {
   const [permissions, effective, roleIds] = await Promise.all([
@@ -148,49 +140,12 @@ export const usersRoutes: FastifyPluginAsyncTypebox<{ accounts: AccountStore }> 
     },
   );
 
-  const grantParams = Type.Object({ id: IdParams.properties.id, permission: Permission });
-  app.put(
-    '/api/v1/users/:id/permissions/:permission',
-    {
-      config: access,
-      schema: {
-        tags,
-        summary: 'Grant a permission to a user',
-        params: grantParams,
-        response: { 204: Type.Null() },
-      },
-    },
-    async (request, reply) => {
-      await mustFindUser(request.params.id);
-      await accounts.grantUser(request.params.id, request.params.permission);
-      request.log.info(
-        { userId: request.params.id, permission: request.params.permission },
-        'permission granted',
-      );
-      return reply.code(204).send(null);
-    },
-  );
-  app.delete(
-    '/api/v1/users/:id/permissions/:permission',
-    {
-      config: access,
-      schema: {
-        tags,
-        summary: 'Remove a permission from a user',
-        params: grantParams,
-        response: { 204: Type.Null() },
-      },
-    },
-    async (request, reply) => {
-      await mustFindUser(request.params.id);
-      await accounts.revokeUser(request.params.id, request.params.permission);
-      request.log.info(
-        { userId: request.params.id, permission: request.params.permission },
-        'permission removed',
-      );
-      return reply.code(204).send(null);
-    },
-  );
+  await app.register(grantRoutes, {
+    subject: 'user',
+    mustFind: mustFindUser,
+    grant: (id, permission) => accounts.grantUser(id, permission),
+    revoke: (id, permission) => accounts.revokeUser(id, permission),
+  });
 
   const roleParams = Type.Object({ id: IdParams.properties.id, roleId: IdParams.properties.id });
   app.put(
