@@ -2,9 +2,8 @@ import { execFile } from 'node:child_process';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterEach, describe, expect, it } from 'vitest';
+import { createUserWithIntegration } from '../helpers/fixtures.js';
 import { createTestStore, type TestStore } from '../helpers/store.js';
-import { AccountStore } from '../../src/store/account-store.js';
-import { IntegrationStore } from '../../src/store/integration-store.js';
 import { enqueueDeliveries } from '../../src/store/delivery-store.js';
 
 const run = promisify(execFile);
@@ -19,27 +18,7 @@ describe('callhook deliveries retry | replay', () => {
 
   it('puts failed deliveries back to pending, one or all of an integration since a time', async () => {
     t = await createTestStore('sqlite');
-    const user = await new AccountStore(t.store).createUser({
-      email: 'a@example.com',
-      name: 'A',
-      passwordHash: null,
-      admin: true,
-    });
-    const integration = await new IntegrationStore(t.store).create(user.id, {
-      name: 'i',
-      description: '',
-      type: 'http',
-      enabled: true,
-      config: {
-        url: 'https://x.example',
-        method: 'POST',
-        body: '',
-        headers: '',
-        responseEncoding: 'json',
-        maxRedirects: 0,
-      },
-      options: { timeoutMs: 1000, retry: { maxAttempts: 3 }, responseVariables: [] },
-    });
+    const { user, integration } = await createUserWithIntegration(t.store, { admin: true });
     const db = t.store.db;
     await enqueueDeliveries(
       db,

@@ -10,7 +10,7 @@ import { installAuthorization } from '../../src/auth/authorize.js';
 import { PERMISSIONS } from '../../src/domain/permissions.js';
 import { newApiKey } from '../../src/auth/credentials.js';
 import { CampaignStore } from '../../src/store/campaign-store.js';
-import { IntegrationStore } from '../../src/store/integration-store.js';
+import { createHttpIntegration } from '../helpers/fixtures.js';
 import { enqueueDeliveries } from '../../src/store/delivery-store.js';
 
 interface Ctx {
@@ -322,22 +322,7 @@ describe('every route declares and enforces its access', () => {
         ).id;
       },
       async newIntegrationId(of) {
-        const created = await new IntegrationStore(t.store.store).create(of.id, {
-          name: 'i',
-          description: '',
-          type: 'http',
-          enabled: true,
-          config: {
-            url: 'https://crm.example/x',
-            method: 'POST',
-            body: '',
-            headers: '',
-            responseEncoding: 'json',
-            maxRedirects: 0,
-          },
-          options: { timeoutMs: 1000, retry: { maxAttempts: 3 }, responseVariables: [] },
-        });
-        return created.id;
+        return (await createHttpIntegration(t.store.store, of.id)).id;
       },
       async newDeliveryId(of, status = 'pending') {
         const integrationId = await this.newIntegrationId(of);

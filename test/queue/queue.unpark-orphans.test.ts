@@ -1,9 +1,8 @@
 import { afterEach, describe, expect, it } from 'vitest';
+import { createUserWithIntegration } from '../helpers/fixtures.js';
 import { DIALECTS, createTestStore, type TestStore } from '../helpers/store.js';
 import { DeliveryQueue } from '../../src/queue/delivery-queue.js';
 import { BLOCKED_AT } from '../../src/store/delivery-store.js';
-import { IntegrationStore } from '../../src/store/integration-store.js';
-import { AccountStore } from '../../src/store/account-store.js';
 
 describe.each(DIALECTS)('parked deliveries nothing would release, on %s', (backend) => {
   let t: TestStore | undefined;
@@ -14,27 +13,7 @@ describe.each(DIALECTS)('parked deliveries nothing would release, on %s', (backe
 
   it('are made due by the sweep; ones still behind a pending delivery stay parked', async () => {
     t = await createTestStore(backend);
-    const user = await new AccountStore(t.store).createUser({
-      email: 'a@example.com',
-      name: 'A',
-      passwordHash: null,
-      admin: false,
-    });
-    const integration = await new IntegrationStore(t.store).create(user.id, {
-      name: 'i',
-      description: '',
-      type: 'http',
-      enabled: true,
-      config: {
-        url: 'https://x.example',
-        method: 'POST',
-        body: '',
-        headers: '',
-        responseEncoding: 'json',
-        maxRedirects: 0,
-      },
-      options: { timeoutMs: 1000, retry: { maxAttempts: 3 }, responseVariables: [] },
-    });
+    const { user, integration } = await createUserWithIntegration(t.store);
     const queue = new DeliveryQueue(t.store);
     const base = { ownerId: user.id, integrationId: integration.id };
     await t.store.db.transaction().execute((trx) =>
