@@ -26,6 +26,7 @@ import {
   type CompiledVariable,
 } from '../delivery/response-variables.js';
 import type { IvrAnswerCache } from '../delivery/ivr-answer-cache.js';
+import { ShortCache } from '../delivery/short-cache.js';
 import type { Metrics } from '../metrics.js';
 import { systemValues, type RenderScope } from '../template/scope.js';
 import { IdParams } from './schemas.js';
@@ -145,18 +146,9 @@ export const ivrRoutes: FastifyPluginAsyncTypebox<IvrRoutesOptions> = async (app
   // A busy IVR asks for the same few integrations many times a second; the store is asked once
   // per id and period. Ownership is checked on every request against the cached row.
   const cacheMs = options.integrationCacheMs ?? 1000;
-  const rows = new Map<string, { at: number; row: Promise<Integration | undefined> }>();
-  const findIntegration = (id: string): Promise<Integration | undefined> => {
-    if (cacheMs <= 0) return integrations.find(id, undefined);
-    const now = performance.now();
-    const hit = rows.get(id);
-    if (hit !== undefined && now - hit.at < cacheMs) return hit.row;
-    const row = integrations.find(id, undefined);
-    rows.set(id, { at: now, row });
-    if (rows.size > 10_000) rows.delete(rows.keys().next().value!);
-    row.catch(() => rows.delete(id));
-    return row;
-  };
+  const rows = new ShortCache<Integration | undefined>(cacheMs, () => performance.now());
+  const findIntegration = (id: string): Promise<Integration | undefined> =>
+    rows.get(id, () => integrations.find(id, undefined));
   // Response variable paths, split once per integration version.
   const plans = new Map<string, CompiledVariable[]>();
   const planOf = (integration: Integration): CompiledVariable[] => {

@@ -12,6 +12,7 @@ import type { CampaignStore } from '../store/campaign-store.js';
 import type { Integration } from '../domain/integration.js';
 import type { Campaign } from '../domain/campaign.js';
 import { eventScope } from '../template/scope.js';
+import { ShortCache } from './short-cache.js';
 
 export interface DeliveryExecutorDeps {
   integrations: IntegrationStore;
@@ -21,25 +22,6 @@ export interface DeliveryExecutorDeps {
   /** How long an integration or campaign row is reused (default 1 s). */
   cacheMs?: number;
   clock?: () => number;
-}
-
-class ShortCache<T> {
-  private readonly entries = new Map<string, { at: number; value: Promise<T> }>();
-  constructor(
-    private readonly ttlMs: number,
-    private readonly clock: () => number,
-  ) {}
-
-  get(key: string, load: () => Promise<T>): Promise<T> {
-    const now = this.clock();
-    const hit = this.entries.get(key);
-    if (hit !== undefined && now - hit.at < this.ttlMs) return hit.value;
-    const value = load();
-    this.entries.set(key, { at: now, value });
-    if (this.entries.size > 10_000) this.entries.clear();
-    value.catch(() => this.entries.delete(key));
-    return value;
-  }
 }
 
 function notSent(reason: string): ExecuteResult {
