@@ -58,6 +58,8 @@ export interface AppDeps {
   queue?: DeliveryQueue;
   /** The IVR answer cache's clock (tests drive TTLs with it). */
   ivrCacheClock?: () => number;
+  /** The API key cache's monotonic clock (tests cross its 1 s window with it). */
+  authClock?: () => number;
   /** Called after events produced deliveries: wakes this process's worker at once. */
   onEnqueued?: () => void;
 }
@@ -105,7 +107,11 @@ export async function buildApp(deps: AppDeps): Promise<App> {
 
   await app.register(cookie);
   const accounts = new AccountStore(deps.store);
-  installAuthorization(app, accounts);
+  installAuthorization(
+    app,
+    accounts,
+    deps.authClock === undefined ? {} : { clock: deps.authClock },
+  );
 
   await app.register(healthRoutes, { store: deps.store, metrics: deps.services.metrics });
   app.get('/api/openapi.json', { config: { access: 'public' }, schema: { hide: true } }, async () =>

@@ -11,6 +11,7 @@ import type { Principal } from '../domain/accounts.js';
 import type { RouteAccess } from '../domain/permissions.js';
 import type { AccountStore } from '../store/account-store.js';
 import { SESSION_COOKIE, sha256Hex } from './credentials.js';
+import { ApiKeyCache, type ApiKeyCacheOptions } from './api-key-cache.js';
 
 declare module 'fastify' {
   interface FastifyContextConfig {
@@ -33,7 +34,17 @@ export interface RouteEntry {
 
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 
-export function installAuthorization(app: FastifyInstance, accounts: AccountStore): void {
+export function installAuthorization(
+  app: FastifyInstance,
+  accounts: AccountStore,
+  apiKeyCache: ApiKeyCacheOptions = {},
+): void {
+  // A verified API key serves its caller's next requests for up to a second (api-key-cache.ts).
+  const apiKeys = new ApiKeyCache(async (hash) => {
+    const user = await accounts.userByApiKeyHash(hash);
+    if (user === undefined) return null;
+    return { user, permissions: await accounts.effectivePermissions(user.id), via: 'api-key' };
+  }, apiKeyCache);
   app.decorateRequest('principal', null);
   const table: RouteEntry[] = [];
   app.decorate('routeTable', table);
@@ -52,7 +63,7 @@ export function installAuthorization(app: FastifyInstance, accounts: AccountStor
     // Unmatched URLs reach the not-found handler, which has no access of its own.
     const access = request.routeOptions.config.access;
     if (access === undefined || access === 'public') return;
-    const principal = await authenticate(request, accounts);
+    const principal = await authenticate(request, accounts, apiKeys);
     if (principal === null) throw new AppError('UNAUTHENTICATED');
     if (principal.via === 'session' && !SAFE_METHODS.has(request.method)) checkSameOrigin(request);
     if (access !== 'authenticated' && !principal.user.admin && !principal.permissions.has(access)) {
@@ -67,14 +78,13 @@ export function installAuthorization(app: FastifyInstance, accounts: AccountStor
 async function authenticate(
   request: FastifyRequest,
   accounts: AccountStore,
+  apiKeys: ApiKeyCache,
 ): Promise<Principal | null> {
   const authorization = request.headers.authorization;
   if (authorization !== undefined) {
     const match = /^Bearer\s+(\S+)$/i.exec(authorization);
     if (match === null) return null;
-    const user = await accounts.userByApiKeyHash(sha256Hex(match[1]!));
-    if (user === undefined) return null;
-    return { user, permissions: await accounts.effectivePermissions(user.id), via: 'api-key' };
+    return apiKeys.get(sha256Hex(match[1]!));
   }
   const token = request.cookies[SESSION_COOKIE];
   if (token === undefined || token === '') return null;

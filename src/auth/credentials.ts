@@ -1,12 +1,13 @@
 /** API keys and session tokens: long random strings, stored only as their SHA-256. */
-import { createHash, randomBytes } from 'node:crypto';
+import { hash, randomBytes } from 'node:crypto';
 
 export const API_KEY_PREFIX = 'chk_';
 export const SESSION_COOKIE = 'callhook_session';
 export const SESSION_TTL_MS = 7 * 24 * 3600 * 1000;
 
 export function sha256Hex(value: string): string {
-  return createHash('sha256').update(value).digest('hex');
+  // One-shot: no Hash object per call (this runs on every API-key request).
+  return hash('sha256', value, 'hex');
 }
 
 /** A new API key (shown once) with what is stored of it. */

@@ -27,6 +27,17 @@ export function normalizeEmail(email: string): string {
   return email.trim().toLowerCase();
 }
 
+let version = 0;
+
+/**
+ * Bumped by every change to who may do what (a user updated, a grant, a role, a revoked key), by
+ * any AccountStore of this process: caches of verified credentials (src/auth/api-key-cache.ts)
+ * drop what they read before it.
+ */
+export function accountsVersion(): number {
+  return version;
+}
+
 export class AccountStore {
   private readonly db: Kysely<Database>;
 
@@ -107,6 +118,7 @@ export class AccountStore {
     if (patch.disabled !== undefined) values.disabled = patch.disabled ? 1 : 0;
     if (patch.passwordHash !== undefined) values.password_hash = patch.passwordHash;
     await this.db.updateTable('users').set(values).where('id', '=', id).execute();
+    version += 1;
     if (patch.disabled === true || patch.passwordHash !== undefined) {
       await this.db.deleteFrom('sessions').where('user_id', '=', id).execute();
     }
@@ -121,6 +133,7 @@ export class AccountStore {
       .values({ user_id: userId, permission })
       .onConflict((oc) => oc.doNothing())
       .execute();
+    version += 1;
   }
 
   async revokeUser(userId: string, permission: Permission): Promise<void> {
@@ -129,6 +142,7 @@ export class AccountStore {
       .where('user_id', '=', userId)
       .where('permission', '=', permission)
       .execute();
+    version += 1;
   }
 
   async directPermissions(userId: string): Promise<Permission[]> {
@@ -164,6 +178,7 @@ export class AccountStore {
       .values({ user_id: userId, role_id: roleId })
       .onConflict((oc) => oc.doNothing())
       .execute();
+    version += 1;
   }
 
   async removeUserRole(userId: string, roleId: string): Promise<void> {
@@ -172,6 +187,7 @@ export class AccountStore {
       .where('user_id', '=', userId)
       .where('role_id', '=', roleId)
       .execute();
+    version += 1;
   }
 
   async userRoleIds(userId: string): Promise<string[]> {
@@ -273,6 +289,7 @@ export class AccountStore {
 
   async deleteRole(id: string): Promise<boolean> {
     const result = await this.db.deleteFrom('roles').where('id', '=', id).executeTakeFirst();
+    version += 1;
     return Number(result.numDeletedRows) > 0;
   }
 
@@ -282,6 +299,7 @@ export class AccountStore {
       .values({ role_id: roleId, permission })
       .onConflict((oc) => oc.doNothing())
       .execute();
+    version += 1;
   }
 
   async revokeRole(roleId: string, permission: Permission): Promise<void> {
@@ -290,6 +308,7 @@ export class AccountStore {
       .where('role_id', '=', roleId)
       .where('permission', '=', permission)
       .execute();
+    version += 1;
   }
 
   // ── API keys ─────────────────────────────────────────────────────────────
@@ -345,6 +364,7 @@ export class AccountStore {
       .where('user_id', '=', userId)
       .where('revoked_at', 'is', null)
       .executeTakeFirst();
+    version += 1;
     return Number(result.numUpdatedRows) > 0;
   }
 
