@@ -13,7 +13,7 @@
  * far (the app's close calls it); a crash loses at most the batch being gathered, never a
  * delivery.
  */
-import { sql, type Kysely } from 'kysely';
+import { CompiledQuery, sql, type Kysely } from 'kysely';
 import type { Store } from './db.js';
 import type { Database } from './schema.js';
 import type { RecordedRequest, RecordedResponse } from '../delivery/integration-runner.js';
@@ -60,6 +60,8 @@ export class IvrLogStore {
   private timer: NodeJS.Timeout | undefined;
 
   private readonly sqlite: boolean;
+  /** SQLite: the one-row inserts' SQL, compiled with the first batch. */
+  private statements: { delivery: string; attempt: string } | undefined;
 
   constructor(
     store: Pick<Store, 'db' | 'backend'>,
@@ -109,14 +111,29 @@ export class IvrLogStore {
   /** Stores `records` now, in one transaction: each delivery row with its attempt row. */
   async write(records: readonly IvrInvocationRecord[]): Promise<void> {
     if (records.length === 0) return;
-    const insert = async (trx: Kysely<Database>) => {
-      await trx.insertInto('deliveries').values(records.map(deliveryRow)).execute();
-      await trx.insertInto('attempts').values(records.map(attemptRow)).execute();
-    };
     if (!this.sqlite) {
-      await this.db.transaction().execute(insert);
+      // One multi-row insert per table: one round trip each, whatever the batch's size.
+      await this.db.transaction().execute(async (trx) => {
+        await trx.insertInto('deliveries').values(records.map(deliveryRow)).execute();
+        await trx.insertInto('attempts').values(records.map(attemptRow)).execute();
+      });
       return;
     }
+    // SQLite has no round trips to save. A multi-row insert's text differs with every batch size,
+    // so each batch prepared a new statement (and pushed the delivery worker's out of the
+    // statement cache): here the same one-row statements run once per record instead.
+    if (this.statements === undefined) {
+      const [first] = records as [IvrInvocationRecord];
+      const [delivery, attempt] = [deliveryRow(first), attemptRow(first)];
+      this.statements = {
+        delivery: oneRowInsert(
+          this.db.insertInto('deliveries').values(delivery).compile(),
+          delivery,
+        ),
+        attempt: oneRowInsert(this.db.insertInto('attempts').values(attempt).compile(), attempt),
+      };
+    }
+    const { delivery, attempt } = this.statements;
     // better-sqlite3 commits on the event loop: with `synchronous = FULL` every commit waits for
     // the disk while callers' answers wait behind it (tens of ms on a busy disk). These rows are
     // a log, so their commit skips that flush: in WAL mode a crash of the process loses nothing,
@@ -125,12 +142,28 @@ export class IvrLogStore {
     await this.db.connection().execute(async (conn) => {
       await sql`pragma synchronous = normal`.execute(conn);
       try {
-        await conn.transaction().execute(insert);
+        await conn.transaction().execute(async (trx) => {
+          for (const record of records) {
+            await trx.executeQuery(CompiledQuery.raw(delivery, Object.values(deliveryRow(record))));
+            await trx.executeQuery(CompiledQuery.raw(attempt, Object.values(attemptRow(record))));
+          }
+        });
       } finally {
         await sql`pragma synchronous = full`.execute(conn);
       }
     });
   }
+}
+
+/**
+ * The SQL of a one-row insert, to run again with another row's values in the same column order
+ * (the row builders below always set every column, in a fixed order).
+ */
+function oneRowInsert(compiled: CompiledQuery, row: object): string {
+  if (compiled.parameters.length !== Object.keys(row).length) {
+    throw new Error('a log row has a column without a value: its insert cannot be reused');
+  }
+  return compiled.sql;
 }
 
 function deliveryRow(record: IvrInvocationRecord) {
