@@ -9,11 +9,11 @@
 import { performance } from 'node:perf_hooks';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type, type Static } from 'typebox';
-import { uuidv7 } from 'uuidv7';
 import { AppError } from '../errors.js';
 import { ownerScope } from '../auth/authorize.js';
 import type { Integration } from '../domain/integration.js';
 import { DEFAULT_IVR_TIMEOUT_MS } from '../domain/integration.js';
+import { newId } from '../domain/ids.js';
 import type { IntegrationStore } from '../store/integration-store.js';
 import type { IvrLogStore, IvrOutcome } from '../store/ivr-log-store.js';
 import type { IntegrationRunner, RunResult } from '../delivery/integration-runner.js';
@@ -170,6 +170,10 @@ export const ivrRoutes: FastifyPluginAsyncTypebox<IvrRoutesOptions> = async (app
     '/api/v1/integrations/:id/invoke',
     {
       config: { access: 'integration' },
+      // Each invocation is logged as a delivery (IvrLogStore); Fastify's two `info` lines per
+      // request (received, completed) would repeat that on stdout hundreds of times a second.
+      // Warnings and errors are still logged, with the request id.
+      logLevel: 'warn',
       schema: {
         tags: ['integrations'],
         summary: 'Run the integration now, for an IVR waiting on the answer (SPEC §5)',
@@ -188,7 +192,7 @@ export const ivrRoutes: FastifyPluginAsyncTypebox<IvrRoutesOptions> = async (app
         throw new AppError('NOT_FOUND', `No integration ${request.params.id}`);
       const body = request.body;
       const deadline = invokeDeadline(integration, body.timeoutMs);
-      const deliveryId = uuidv7();
+      const deliveryId = newId();
       const campaign = body.campaign ?? {};
       const contact = body.contact ?? {};
       const scope: RenderScope = {
