@@ -149,15 +149,13 @@ export const ivrRoutes: FastifyPluginAsyncTypebox<IvrRoutesOptions> = async (app
   const rows = new ShortCache<Integration | undefined>(cacheMs, () => performance.now());
   const findIntegration = (id: string): Promise<Integration | undefined> =>
     rows.get(id, () => integrations.find(id, undefined));
-  // Response variable paths, split once per integration version.
-  const plans = new Map<string, CompiledVariable[]>();
+  // Response variable paths, split once per integration row read (the row is reused as above).
+  const plans = new WeakMap<Integration, CompiledVariable[]>();
   const planOf = (integration: Integration): CompiledVariable[] => {
-    const key = `${integration.id}:${integration.version}`;
-    let plan = plans.get(key);
+    let plan = plans.get(integration);
     if (plan === undefined) {
       plan = compileVariables(integration.options.responseVariables ?? []);
-      plans.set(key, plan);
-      if (plans.size > 1000) plans.delete(plans.keys().next().value!);
+      plans.set(integration, plan);
     }
     return plan;
   };
@@ -195,18 +193,15 @@ export const ivrRoutes: FastifyPluginAsyncTypebox<IvrRoutesOptions> = async (app
       const deliveryId = newId();
       const campaign = body.campaign ?? {};
       const contact = body.contact ?? {};
+      const system = systemValues(startedAt);
       const scope: RenderScope = {
         call: body.call ?? {},
         contact,
         campaign,
-        event: {
-          id: deliveryId,
-          type: 'call.ivr_input',
-          occurredAt: new Date(startedAt).toISOString(),
-        },
+        event: { id: deliveryId, type: 'call.ivr_input', occurredAt: system.now },
         integration: { id: integration.id, name: integration.name },
         ivr: body.variables ?? {},
-        system: systemValues(startedAt),
+        system,
       };
       const plan = planOf(integration);
 

@@ -90,6 +90,7 @@ export interface IntegrationRunnerOptions {
 
 export class IntegrationRunner {
   private readonly compiled = new Map<string, Compiled>();
+  private readonly byRow = new WeakMap<Integration, Compiled>();
 
   constructor(private readonly options: IntegrationRunnerOptions) {}
 
@@ -105,6 +106,15 @@ export class IntegrationRunner {
   }
 
   private compile(integration: Integration): Compiled | { problems: TemplateProblem[] } {
+    // The stores' short caches hand out the same row object for a while: no key to build.
+    const same = this.byRow.get(integration);
+    if (same !== undefined) return same;
+    const found = this.compileVersion(integration);
+    if (!('problems' in found)) this.byRow.set(integration, found);
+    return found;
+  }
+
+  private compileVersion(integration: Integration): Compiled | { problems: TemplateProblem[] } {
     const key = `${integration.id}:${integration.version}`;
     const cached = this.compiled.get(key);
     if (cached !== undefined) {
@@ -144,11 +154,7 @@ export class IntegrationRunner {
   }
 
   /** Runs `integration` (as stored: sealed) for `scope`. Never throws for a remote's failure. */
-  async run(
-    integration: Integration,
-    scope: RenderScope,
-    options: RunOptions = {},
-  ): Promise<RunResult> {
+  run(integration: Integration, scope: RenderScope, options: RunOptions = {}): Promise<RunResult> {
     return this.execute(integration, scope, options, true);
   }
 
@@ -243,7 +249,7 @@ export class IntegrationRunner {
             }
           : null;
       return {
-        ...base,
+        version: integration.version,
         outcome: fromHttpOutcome(outcome),
         request,
         response,
