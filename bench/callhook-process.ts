@@ -29,6 +29,7 @@ export function startCallhook(args: string[], env: Record<string, string>): Call
         CALLHOOK_ALLOW_NETWORKS: '127.0.0.0/8',
         // One key for every process of a run (required on PostgreSQL).
         CALLHOOK_SECRET_KEY: BENCH_KEY,
+        CALLHOOK_WORKER_CONCURRENCY: process.env['BENCH_WORKER_CONCURRENCY'] ?? '64',
         ...env,
       },
       stdio: ['ignore', 'pipe', 'inherit'],
@@ -117,7 +118,7 @@ export class ApiClient {
         headers: 'Content-Type: application/json\nAuthorization: Bearer 0123456789abcdef',
         body: '{"status": "{{call.status}}", "phone": "{{contact.phone}}", "name": "{{contact.firstName}}", "duration": {{call.duration | json}}, "campaign": "{{campaign.name}}"}',
       },
-      options: { maxConcurrency: 64, ...options },
+      options: { maxConcurrency: Number(process.env['BENCH_MAX_CONCURRENCY'] ?? 64), ...options },
     });
     if (integration.status !== 201)
       throw new Error(`integration: ${JSON.stringify(integration.json)}`);

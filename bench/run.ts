@@ -14,6 +14,8 @@ export interface BenchResult {
   title: string;
   /** Markdown body: a table of medians and ratios, and what the targets are. */
   markdown: string;
+  /** Only some of the bench's parts ran: printed, not recorded in docs/benchmarks.md. */
+  partial?: boolean;
 }
 
 const DOC = path.resolve('docs/benchmarks.md');
@@ -68,7 +70,9 @@ async function main(): Promise<void> {
       default: () => Promise<BenchResult>;
     };
     const result = await module.default();
-    writeSection(name, result, `npm run bench -- ${name}`);
+    // A trial run (BENCH_DRY=1, or a bench that ran only some of its parts) is printed, not recorded.
+    if (process.env['BENCH_DRY'] !== '1' && result.partial !== true)
+      writeSection(name, result, `npm run bench -- ${name}`);
     process.stdout.write(`${result.markdown.trim()}\n\n`);
   }
 }

@@ -37,6 +37,8 @@ export interface Config {
    * min(15 s, this).
    */
   readonly leaseMs: number;
+  /** Deliveries one worker process has in flight at once. */
+  readonly workerConcurrency: number;
   /**
    * An integration failing this many consecutive attempts over at least `autoDisableAfterMs`
    * without a success is disabled, with the reason shown; 0 turns auto-disable off.
@@ -190,6 +192,7 @@ export function loadConfig(env: Env = process.env): Config {
     problems.push(`${name} must be a whole number from ${min} to ${max}, got "${raw}"`);
     return fallback;
   };
+  const workerConcurrency = wholeNumber('CALLHOOK_WORKER_CONCURRENCY', 64, 1, 10_000);
   const autoDisableAfterFailures = wholeNumber(
     'CALLHOOK_AUTO_DISABLE_AFTER_FAILURES',
     50,
@@ -255,6 +258,7 @@ export function loadConfig(env: Env = process.env): Config {
     defaultCountry,
     trustProxy,
     leaseMs,
+    workerConcurrency,
     retentionMs,
     autoDisableAfterFailures,
     autoDisableAfterMs,

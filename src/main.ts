@@ -95,6 +95,7 @@ export async function startService(
       const integrations = new IntegrationStore(store);
       worker = new DeliveryWorker({
         queue,
+        concurrency: config.workerConcurrency,
         logger,
         metrics: services.metrics,
         execute: createDeliveryExecutor({

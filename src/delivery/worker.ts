@@ -19,6 +19,11 @@ import { decide, retryPolicyOf, type RetryOptionsInput } from './retry-policy.js
 /** How often a worker looks for parked deliveries that nothing will release (see unparkOrphans). */
 const SWEEP_INTERVAL_MS = 10_000;
 
+/** After busy claims, the first empty one is retried this soon, then at doubling intervals. */
+const FIRST_RETRY_MS = 5;
+/** Past this many empty claims in a row the worker is idle: it polls every pollIntervalMs. */
+const BUSY_IDLE_CLAIMS = 7;
+
 /** Bytes of a response body kept in the attempt log. */
 export const MAX_LOGGED_BODY_BYTES = 64 * 1024;
 
@@ -149,6 +154,8 @@ export class DeliveryWorker {
 
   private async loop(): Promise<void> {
     let lastSweep = this.clock();
+    // Empty claims in a row since the last one that found work (`BUSY_IDLE_CLAIMS` ends a streak).
+    let idleClaims = BUSY_IDLE_CLAIMS;
     while (this.running) {
       if (this.clock() - lastSweep >= SWEEP_INTERVAL_MS) {
         lastSweep = this.clock();
@@ -182,18 +189,27 @@ export class DeliveryWorker {
       if (!this.running) break;
       // Something was claimed with slots to spare: more may be due in other lanes, look again.
       if (claimed > 0 && claimed < free) continue;
-      await this.sleep();
+      // An empty claim right after busy ones is often a lane another process was claiming from
+      // (skipped, not empty): look again soon, backing off to the poll interval as it stays empty.
+      // (A worker with too few free slots to claim sleeps until one frees up.)
+      const claimedNow = free >= worthClaiming;
+      if (claimedNow) idleClaims = claimed > 0 ? 0 : Math.min(idleClaims + 1, BUSY_IDLE_CLAIMS);
+      await this.sleep(
+        !claimedNow || idleClaims === 0
+          ? this.pollIntervalMs
+          : Math.min(this.pollIntervalMs, FIRST_RETRY_MS * 2 ** (idleClaims - 1)),
+      );
     }
   }
 
-  private sleep(): Promise<void> {
+  private sleep(ms: number): Promise<void> {
     return new Promise((resolve) => {
       const done = () => {
         clearTimeout(timer);
         this.wake = undefined;
         resolve();
       };
-      const timer = setTimeout(done, this.pollIntervalMs);
+      const timer = setTimeout(done, ms);
       this.wake = done;
     });
   }

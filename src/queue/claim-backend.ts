@@ -30,12 +30,3 @@ export interface ClaimBackend {
   /** The backend's plan for the lease statement of one lane (EXPLAIN; nothing is changed). */
   explainClaim(db: Kysely<Database>, plan: LanePlan, now: number): Promise<string>;
 }
-
-/** No earlier delivery of the same integration and key is still pending (or in flight). */
-export const FIRST_OF_ITS_KEY = `not exists (
-      select 1 from deliveries e
-      where e.integration_id = d.integration_id
-        and e.ordering_key = d.ordering_key
-        and e.ordering_key is not null
-        and e.status = 'pending'
-        and (e.sequence < d.sequence or (e.sequence = d.sequence and e.id < d.id)))`;

@@ -12,6 +12,7 @@ import {
   finishDelivery,
   insertAttempt,
   inWriteTransaction,
+  laneKey,
   releaseDelivery,
   releaseSuccessor,
   requeueFailed,
@@ -250,7 +251,7 @@ export class DeliveryQueue {
       })),
     );
     for (const claim of keyed) {
-      if (waiting.has(`${claim.integrationId}\u0000${claim.orderingKey}`)) {
+      if (waiting.has(laneKey(claim.integrationId, claim.orderingKey!))) {
         await releaseSuccessor(trx, claim.integrationId, claim.orderingKey, now);
       }
     }

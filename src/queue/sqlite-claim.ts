@@ -5,8 +5,8 @@
  */
 import { sql, type Kysely } from 'kysely';
 import type { Database } from '../store/schema.js';
-import type { DeliveryRow } from '../store/delivery-store.js';
-import { FIRST_OF_ITS_KEY, type ClaimBackend, type DueLane } from './claim-backend.js';
+import { laneKeyOf, type DeliveryRow } from '../store/delivery-store.js';
+import type { ClaimBackend, DueLane } from './claim-backend.js';
 import type { LanePlan } from './lanes.js';
 
 export const sqliteClaim: ClaimBackend = {
@@ -56,7 +56,15 @@ function claimStatement(plan: LanePlan, workerId: string, now: number) {
           where d.integration_id = ${plan.integrationId}
             and d.status = 'pending'
             and d.next_attempt_at <= ${now}
-            and ${sql.raw(FIRST_OF_ITS_KEY)}
+            -- No earlier delivery of its integration and ordering key is pending or in flight:
+            -- a probe of deliveries_ordering, which is built on this lane key expression.
+            and not exists (
+              select 1 from deliveries e
+              where ${laneKeyOf('e')} = ${laneKeyOf('d')}
+                and e.ordering_key is not null
+                and e.status = 'pending'
+                and e.sequence <= d.sequence
+                and (e.sequence < d.sequence or e.id < d.id))
           order by d.next_attempt_at
           limit ${plan.take})
         returning *`;

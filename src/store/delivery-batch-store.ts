@@ -5,7 +5,14 @@
 import { sql, type Kysely } from 'kysely';
 import type { Database } from './schema.js';
 import { noteDue } from './lane-store.js';
-import { BLOCKED_AT, CHUNK, PENDING, type AttemptInput } from './delivery-store.js';
+import {
+  BLOCKED_AT,
+  CHUNK,
+  PENDING,
+  laneKey,
+  laneKeyOf,
+  type AttemptInput,
+} from './delivery-store.js';
 
 /**
  * Ends several leased deliveries as `succeeded` in one statement (the group-commit fast path);
@@ -76,30 +83,25 @@ export async function insertAttempts(
 }
 
 /**
- * Of these (integration, ordering key) pairs, the ones that still have a pending delivery: only
- * those can have a successor waiting, so `releaseSuccessor` runs for them alone.
+ * Of these (integration, ordering key) pairs, the lane keys (`laneKey`) that still have a pending
+ * delivery: only those can have a successor waiting, so `releaseSuccessor` runs for them alone.
  */
 export async function keysWithPending(
   trx: Kysely<Database>,
   keys: readonly { integrationId: string; orderingKey: string }[],
 ): Promise<Set<string>> {
   const found = new Set<string>();
-  if (keys.length === 0) return found;
-  const integrations = [...new Set(keys.map((k) => k.integrationId))];
-  for (let i = 0; i < keys.length; i += CHUNK) {
+  const wanted = [...new Set(keys.map((k) => laneKey(k.integrationId, k.orderingKey)))];
+  for (let i = 0; i < wanted.length; i += CHUNK) {
     const rows = await trx
       .selectFrom('deliveries')
-      .select(['integration_id', 'ordering_key'])
+      .select(laneKeyOf().as('lane_key'))
+      .distinct()
       .where(PENDING)
-      .where('integration_id', 'in', integrations)
-      .where(
-        'ordering_key',
-        'in',
-        keys.slice(i, i + CHUNK).map((k) => k.orderingKey),
-      )
-      .groupBy(['integration_id', 'ordering_key'])
+      .where('ordering_key', 'is not', null)
+      .where(laneKeyOf(), 'in', wanted.slice(i, i + CHUNK))
       .execute();
-    for (const row of rows) found.add(`${row.integration_id}\u0000${row.ordering_key}`);
+    for (const row of rows) found.add(row.lane_key);
   }
   return found;
 }
@@ -121,9 +123,8 @@ export async function unparkOrphans(trx: Kysely<Database>, now: number): Promise
         exists(
           selectFrom('deliveries as earlier')
             .select(sql<number>`1`.as('one'))
-            .whereRef('earlier.integration_id', '=', 'deliveries.integration_id')
-            .whereRef('earlier.ordering_key', '=', 'deliveries.ordering_key')
-            .where(sql<boolean>`earlier.status = 'pending'`)
+            .where(laneKeyOf('earlier'), '=', laneKeyOf('deliveries'))
+            .where(sql<boolean>`earlier.status = 'pending' and earlier.ordering_key is not null`)
             .where(
               sql<boolean>`(earlier.sequence < deliveries.sequence or (earlier.sequence = deliveries.sequence and earlier.id < deliveries.id))`,
             ),

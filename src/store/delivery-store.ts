@@ -24,6 +24,20 @@ export const BLOCKED_AT = 8_640_000_000_000_000;
 
 export const PENDING = sql<boolean>`status = 'pending'`;
 
+/**
+ * A delivery's lane key, `integration_id || ' ' || ordering_key`: the expression the
+ * `deliveries_ordering` index is built on (migration 0003), so every per-call ordering look-up
+ * compares it rather than the two columns. `alias`: the table's alias in the statement.
+ */
+export function laneKeyOf(alias?: string) {
+  const column = (name: string) => sql.ref(alias === undefined ? name : `${alias}.${name}`);
+  return sql<string>`(${column('integration_id')} || ' ' || ${column('ordering_key')})`;
+}
+
+/** The lane key of an integration and ordering key, as `laneKeyOf` computes it in SQL. */
+export const laneKey = (integrationId: string, orderingKey: string) =>
+  `${integrationId} ${orderingKey}`;
+
 export type DeliveryStatus = 'pending' | 'succeeded' | 'failed' | 'cancelled';
 export type DeliveryRow = Selectable<DeliveriesTable>;
 
@@ -120,22 +134,20 @@ export async function enqueueDeliveries(
   now: number = Date.now(),
 ): Promise<void> {
   if (deliveries.length === 0) return;
-  const laneKey = (integrationId: string, key: string) => `${integrationId}\u0000${key}`;
   const keyed = deliveries.filter((d) => d.orderingKey != null);
-  // The earliest pending sequence already stored per integration and key.
+  // The earliest pending sequence already stored per lane key.
   const stored = new Map<string, number>();
-  if (keyed.length > 0) {
+  const keys = [...new Set(keyed.map((d) => laneKey(d.integrationId, d.orderingKey!)))];
+  for (let i = 0; i < keys.length; i += CHUNK) {
     const rows = await trx
       .selectFrom('deliveries')
-      .select(['integration_id', 'ordering_key', (eb) => eb.fn.min('sequence').as('first')])
+      .select([laneKeyOf().as('lane_key'), (eb) => eb.fn.min('sequence').as('first')])
       .where(PENDING)
       .where('ordering_key', 'is not', null)
-      .where('integration_id', 'in', [...new Set(keyed.map((d) => d.integrationId))])
-      .where('ordering_key', 'in', [...new Set(keyed.map((d) => d.orderingKey!))])
-      .groupBy(['integration_id', 'ordering_key'])
+      .where(laneKeyOf(), 'in', keys.slice(i, i + CHUNK))
+      .groupBy(laneKeyOf())
       .execute();
-    for (const row of rows)
-      stored.set(laneKey(row.integration_id, row.ordering_key!), Number(row.first));
+    for (const row of rows) stored.set(row.lane_key, Number(row.first));
   }
   const blocked = new Set<DeliveryInput>();
   const groups = new Map<string, DeliveryInput[]>();
@@ -284,9 +296,9 @@ export async function releaseSuccessor(
   const next = await trx
     .selectFrom('deliveries')
     .select(['id', 'next_attempt_at'])
-    .where('integration_id', '=', integrationId)
-    .where('ordering_key', '=', orderingKey)
+    .where(laneKeyOf(), '=', laneKey(integrationId, orderingKey))
     .where(PENDING)
+    .where('ordering_key', 'is not', null)
     .orderBy('sequence')
     .orderBy('id')
     .limit(1)

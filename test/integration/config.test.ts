@@ -10,7 +10,9 @@ describe('loadConfig', () => {
       port: 8080,
       logLevel: 'info',
       mode: 'embedded',
+      workerConcurrency: 64,
     });
+    expect(loadConfig({ CALLHOOK_WORKER_CONCURRENCY: '256' }).workerConcurrency).toBe(256);
     expect(config.database).toEqual({ kind: 'sqlite', file: path.resolve('data/callhook.db') });
     expect(Object.isFrozen(config)).toBe(true);
   });
@@ -30,6 +32,7 @@ describe('loadConfig', () => {
         CALLHOOK_SECRET_KEY: 'short',
         CALLHOOK_ADMIN_EMAIL: 'not-an-email',
         CALLHOOK_ADMIN_PASSWORD: 'short',
+        CALLHOOK_WORKER_CONCURRENCY: '0',
       });
       expect.unreachable();
     } catch (error) {
@@ -43,6 +46,7 @@ describe('loadConfig', () => {
         'SECRET_KEY',
         'ADMIN_EMAIL',
         'ADMIN_PASSWORD',
+        'WORKER_CONCURRENCY',
       ]) {
         expect(text).toContain(`CALLHOOK_${name}`);
       }

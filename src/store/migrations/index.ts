@@ -2,6 +2,7 @@ import type { Kysely } from 'kysely';
 import type { Backend } from '../db.js';
 import { migration0001Core } from './0001-core.js';
 import { migration0002DeliveryLanes } from './0002-delivery-lanes.js';
+import { migration0003OrderingIndex } from './0003-ordering-index.js';
 
 /** A forward-only migration. Names sort in the order they run. */
 export interface Migration {
@@ -10,4 +11,8 @@ export interface Migration {
 }
 
 /** Every migration, in order. Add new ones at the end; never edit one that has shipped. */
-export const migrations: readonly Migration[] = [migration0001Core, migration0002DeliveryLanes];
+export const migrations: readonly Migration[] = [
+  migration0001Core,
+  migration0002DeliveryLanes,
+  migration0003OrderingIndex,
+];
