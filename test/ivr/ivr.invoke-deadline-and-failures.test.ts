@@ -8,9 +8,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startServer, type TestServer } from '../transport/servers.js';
 import { startNodeSoapServer, type NodeSoapServer } from '../soap/soap-servers.js';
+import { DIALECTS } from '../helpers/store.js';
 import { createIvrTestApp, type IvrTestApp } from './ivr-app.js';
 
-describe('IVR invoke under a deadline, and its failures', () => {
+describe.each(DIALECTS)('IVR invoke under a deadline, and its failures on %s', (backend) => {
   let t: IvrTestApp;
   let server: TestServer;
   let soap: NodeSoapServer;
@@ -20,7 +21,7 @@ describe('IVR invoke under a deadline, and its failures', () => {
   let hits = 0;
 
   beforeAll(async () => {
-    t = await createIvrTestApp('sqlite');
+    t = await createIvrTestApp(backend);
     alice = await t.user();
     bob = await t.user();
     soap = await startNodeSoapServer();

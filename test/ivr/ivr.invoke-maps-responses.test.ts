@@ -8,6 +8,7 @@ import type { IncomingMessage } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startServer, readRequest, type TestServer } from '../transport/servers.js';
 import { startNodeSoapServer, type NodeSoapServer } from '../soap/soap-servers.js';
+import { DIALECTS } from '../helpers/store.js';
 import { createIvrTestApp, type IvrTestApp } from './ivr-app.js';
 
 interface Seen {
@@ -16,7 +17,7 @@ interface Seen {
   body: string;
 }
 
-describe('IVR invoke maps responses to variables', () => {
+describe.each(DIALECTS)('IVR invoke maps responses to variables on %s', (backend) => {
   let t: IvrTestApp;
   let server: TestServer;
   let soap: NodeSoapServer;
@@ -24,7 +25,7 @@ describe('IVR invoke maps responses to variables', () => {
   const seen: Seen[] = [];
 
   beforeAll(async () => {
-    t = await createIvrTestApp('sqlite');
+    t = await createIvrTestApp(backend);
     alice = await t.user();
     soap = await startNodeSoapServer();
     server = await startServer(async (req, res) => {

@@ -5,13 +5,14 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestApp, type TestApp, type TestUser } from '../helpers/app.js';
+import { DIALECTS } from '../helpers/store.js';
 
-describe('request logging of IVR invocations', () => {
+describe.each(DIALECTS)('request logging of IVR invocations on %s', (backend) => {
   let t: TestApp;
   let alice: TestUser;
 
   beforeAll(async () => {
-    t = await createTestApp('sqlite', { captureLogs: true });
+    t = await createTestApp(backend, { captureLogs: true });
     alice = await t.user({ grants: ['integration'] });
   });
   afterAll(async () => {
