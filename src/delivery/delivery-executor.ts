@@ -12,6 +12,8 @@ import type { CampaignStore } from '../store/campaign-store.js';
 import type { Integration } from '../domain/integration.js';
 import type { Campaign } from '../domain/campaign.js';
 import { eventScope } from '../template/scope.js';
+import DataLoader from 'dataloader';
+import type { CallEvent } from '../domain/call-event.js';
 import { ShortCache } from './short-cache.js';
 
 export interface DeliveryExecutorDeps {
@@ -32,6 +34,11 @@ export function createDeliveryExecutor(deps: DeliveryExecutorDeps): Execute {
   const clock = deps.clock ?? Date.now;
   const integrations = new ShortCache<Integration | undefined>(deps.cacheMs ?? 1000, clock);
   const campaigns = new ShortCache<Campaign | undefined>(deps.cacheMs ?? 1000, clock);
+  // A worker starts a claimed batch in one tick: their events are read in one query, not one each.
+  const events = new DataLoader<{ ownerId: string; id: string }, CallEvent | undefined, string>(
+    (keys) => deps.events.findMany(keys),
+    { cache: false, maxBatchSize: 400 },
+  );
   return async (delivery, signal) => {
     const integration = await integrations.get(delivery.integrationId, () =>
       deps.integrations.find(delivery.integrationId, undefined),
@@ -39,7 +46,7 @@ export function createDeliveryExecutor(deps: DeliveryExecutorDeps): Execute {
     if (integration === undefined) return notSent('the integration was deleted');
     if (delivery.eventId === null)
       return notSent(`a ${delivery.kind} delivery has no event to render`);
-    const event = await deps.events.find(delivery.ownerId, delivery.eventId);
+    const event = await events.load({ ownerId: delivery.ownerId, id: delivery.eventId });
     if (event === undefined) return notSent(`event ${delivery.eventId} is no longer stored`);
     const campaign =
       delivery.campaignId === null

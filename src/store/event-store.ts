@@ -171,14 +171,30 @@ export class EventStore {
     return { accepted, duplicates, deliveries: deliveryCount };
   }
 
-  /** The stored event (as received), for rendering. */
-  async find(ownerId: string, id: string): Promise<CallEvent | undefined> {
-    const row = await this.db
-      .selectFrom('events')
-      .select('payload')
-      .where('owner_id', '=', ownerId)
-      .where('id', '=', id)
-      .executeTakeFirst();
-    return row && (JSON.parse(row.payload) as CallEvent);
+  /**
+   * Several events in one query, for a worker's batch of deliveries; in the order asked,
+   * `undefined` for those no longer stored.
+   */
+  async findMany(
+    keys: readonly { ownerId: string; id: string }[],
+  ): Promise<(CallEvent | undefined)[]> {
+    if (keys.length === 0) return [];
+    const found = new Map<string, CallEvent>();
+    const owners = [...new Set(keys.map((k) => k.ownerId))];
+    for (let i = 0; i < keys.length; i += CHUNK) {
+      const rows = await this.db
+        .selectFrom('events')
+        .select(['owner_id', 'id', 'payload'])
+        .where('owner_id', 'in', owners)
+        .where(
+          'id',
+          'in',
+          keys.slice(i, i + CHUNK).map((k) => k.id),
+        )
+        .execute();
+      for (const row of rows)
+        found.set(`${row.owner_id}\u0000${row.id}`, JSON.parse(row.payload) as CallEvent);
+    }
+    return keys.map((k) => found.get(`${k.ownerId}\u0000${k.id}`));
   }
 }
