@@ -6,7 +6,8 @@
  *
  * The caller is on the line while Callhook answers, so the route does not wait for this write:
  * `append()` queues the record and a writer stores what has queued, every `flushDelayMs`, in one
- * transaction per batch (each invocation's two rows always together). A commit on SQLite waits
+ * transaction per batch (each invocation's two rows always together; on SQLite small batches with
+ * a turn of the event loop between them, see SQLITE_BATCH_SIZE). A commit on SQLite waits
  * for the disk (`synchronous = FULL`) and blocks the event loop meanwhile, so one commit per
  * invocation would cost every caller that wait; one per batch costs it rarely (and on SQLite the
  * batch's commit does not wait for the disk, see write()). `flush()` stores everything queued so
@@ -44,8 +45,16 @@ export interface IvrInvocationRecord {
   cachedFrom?: string;
 }
 
+/**
+ * Records per transaction. better-sqlite3 runs a transaction on the event loop, so on SQLite a
+ * batch is kept small enough to take a millisecond or two (a 100-record batch held every waiting
+ * caller for ~10 ms on a busy machine), with a turn of the event loop between batches.
+ */
+export const SQLITE_BATCH_SIZE = 25;
+export const POSTGRES_BATCH_SIZE = 500;
+
 export interface IvrLogStoreOptions {
-  /** Records stored per transaction (default 500). */
+  /** Records stored per transaction (default 25 on SQLite, 500 on PostgreSQL). */
   batchSize?: number;
   /** How long a record may wait for its batch (default 100 ms); a full batch goes at once. */
   flushDelayMs?: number;
@@ -60,6 +69,7 @@ export class IvrLogStore {
   private timer: NodeJS.Timeout | undefined;
 
   private readonly sqlite: boolean;
+  private readonly batchSize: number;
   /** SQLite: the one-row inserts' SQL, compiled with the first batch. */
   private statements: { delivery: string; attempt: string } | undefined;
 
@@ -69,12 +79,13 @@ export class IvrLogStore {
   ) {
     this.db = store.db;
     this.sqlite = store.backend === 'sqlite';
+    this.batchSize = options.batchSize ?? (this.sqlite ? SQLITE_BATCH_SIZE : POSTGRES_BATCH_SIZE);
   }
 
   /** Queues `record`; it is stored with the next batch. */
   append(record: IvrInvocationRecord): void {
     this.queued.push(record);
-    if (this.queued.length >= (this.options.batchSize ?? 500)) this.start();
+    if (this.queued.length >= this.batchSize) this.start();
     else if (this.timer === undefined && this.writing === undefined) {
       this.timer = setTimeout(() => this.start(), this.options.flushDelayMs ?? 100);
       this.timer.unref();
@@ -96,12 +107,14 @@ export class IvrLogStore {
   private async drain(): Promise<void> {
     try {
       while (this.queued.length > 0) {
-        const batch = this.queued.splice(0, this.options.batchSize ?? 500);
+        const batch = this.queued.splice(0, this.batchSize);
         try {
           await this.write(batch);
         } catch (error) {
           this.options.onError?.(error, batch.length);
         }
+        // Requests that arrived during a SQLite write run before the next batch's.
+        if (this.sqlite && this.queued.length > 0) await new Promise(setImmediate);
       }
     } finally {
       this.writing = undefined;
