@@ -6,6 +6,12 @@ import { Pool } from 'undici';
 
 const BIN = path.resolve('dist/cli/index.js');
 const BENCH_KEY = '5e'.repeat(32);
+/**
+ * Deliveries in flight per worker process and for the bench integration. More than the HTTP
+ * client's 64 connections per origin, so claims and group commits take larger batches while the
+ * receiver still sees at most 64 connections per process.
+ */
+export const BENCH_CONCURRENCY = Number(process.env['BENCH_CONCURRENCY'] ?? 256);
 export const ADMIN = { email: 'bench@callhook.local', password: 'bench-password-1' };
 
 export interface CallhookProcess {
@@ -29,7 +35,8 @@ export function startCallhook(args: string[], env: Record<string, string>): Call
         CALLHOOK_ALLOW_NETWORKS: '127.0.0.0/8',
         // One key for every process of a run (required on PostgreSQL).
         CALLHOOK_SECRET_KEY: BENCH_KEY,
-        CALLHOOK_WORKER_CONCURRENCY: process.env['BENCH_WORKER_CONCURRENCY'] ?? '64',
+        CALLHOOK_WORKER_CONCURRENCY:
+          process.env['BENCH_WORKER_CONCURRENCY'] ?? String(BENCH_CONCURRENCY),
         ...env,
       },
       stdio: ['ignore', 'pipe', 'inherit'],
@@ -118,7 +125,7 @@ export class ApiClient {
         headers: 'Content-Type: application/json\nAuthorization: Bearer 0123456789abcdef',
         body: '{"status": "{{call.status}}", "phone": "{{contact.phone}}", "name": "{{contact.firstName}}", "duration": {{call.duration | json}}, "campaign": "{{campaign.name}}"}',
       },
-      options: { maxConcurrency: Number(process.env['BENCH_MAX_CONCURRENCY'] ?? 64), ...options },
+      options: { maxConcurrency: BENCH_CONCURRENCY, ...options },
     });
     if (integration.status !== 201)
       throw new Error(`integration: ${JSON.stringify(integration.json)}`);

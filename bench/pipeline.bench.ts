@@ -15,7 +15,13 @@ import { Pool } from 'undici';
 import type { BenchResult } from './run.js';
 import { median } from './stats.js';
 import { startReceiver, type Receiver } from './receiver.js';
-import { ApiClient, benchEvents, startCallhook, type CallhookProcess } from './callhook-process.js';
+import {
+  ApiClient,
+  BENCH_CONCURRENCY,
+  benchEvents,
+  startCallhook,
+  type CallhookProcess,
+} from './callhook-process.js';
 
 const DELIVERIES = Number(process.env['BENCH_DELIVERIES'] ?? 20_000);
 const INGEST_EVENTS = Number(process.env['BENCH_INGEST_EVENTS'] ?? 50_000);
@@ -93,7 +99,7 @@ async function endToEnd(api: ApiClient, receiverOrigin: string, count: number): 
   await postBatches(api, campaignId, count, 0);
   for (;;) {
     if ((await queueDepth(api)) === 0) break;
-    await new Promise((resolve) => setTimeout(resolve, 25));
+    await new Promise((resolve) => setTimeout(resolve, 100));
   }
   return count / ((performance.now() - started) / 1000);
 }
@@ -217,7 +223,10 @@ export default async function pipelineBench(): Promise<BenchResult> {
 ${fmt(DELIVERIES)} call events posted in batches of ${BATCH} (2 clients) to a running \`callhook serve\`,
 each bound to one HTTP integration (URL, 5-token JSON body, 2 headers) that posts to a local
 keep-alive receiver (node:http in a child process); timed from the first POST until
-\`callhook_queue_depth\` reads 0 (every delivery sent and its attempt recorded). The bare client
+\`callhook_queue_depth\` (polled every 100 ms) reads 0 (every delivery sent and its attempt recorded).
+Workers run with \`CALLHOOK_WORKER_CONCURRENCY=${BENCH_CONCURRENCY}\` and the integration with
+\`maxConcurrency: ${BENCH_CONCURRENCY}\`; each process's HTTP client keeps at most 64 connections to the
+receiver. The bare client
 sends the same number of requests with undici (\`Pool\`, 64 connections) to the same receiver,
 measured between the runs (${bare.map(fmt).join(', ')} requests/s; median used).
 

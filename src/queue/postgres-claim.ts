@@ -16,7 +16,13 @@
  */
 import { sql, type Kysely } from 'kysely';
 import type { Database } from '../store/schema.js';
-import { BLOCKED_AT, laneKey, laneKeyOf, type DeliveryRow } from '../store/delivery-store.js';
+import {
+  BLOCKED_AT,
+  firstPendingOfKeys,
+  firstPendingQuery,
+  laneKey,
+  type DeliveryRow,
+} from '../store/delivery-store.js';
 import type { ClaimBackend, DueLane } from './claim-backend.js';
 import type { LanePlan } from './lanes.js';
 
@@ -56,13 +62,9 @@ export const postgresClaim: ClaimBackend = {
           .map((c) => laneKey(c.integration_id, c.ordering_key!)),
       ),
     ];
-    const first = new Map<string, string>();
-    if (keys.length > 0) {
-      for (const row of (await firstOfKeysStatement(keys).execute(trx)).rows)
-        first.set(row.lane_key, row.id);
-    }
+    const first = await firstPendingOfKeys(trx, keys);
     const isFirst = (c: Candidate) =>
-      c.ordering_key === null || first.get(laneKey(c.integration_id, c.ordering_key)) === c.id;
+      c.ordering_key === null || first.get(laneKey(c.integration_id, c.ordering_key))?.id === c.id;
     const picked = candidates.filter(isFirst);
     // Due, but behind an earlier delivery of its call (one that arrived late): parked like a
     // delivery stored behind one, so it does not take a place in every claim until then.
@@ -94,7 +96,7 @@ export const postgresClaim: ClaimBackend = {
     const key = laneKey(plan.integrationId, 'call:explain');
     return [
       await explain(candidatesStatement([plan], now)),
-      await explain(firstOfKeysStatement([key])),
+      await explain(firstPendingQuery(true, [key])),
     ].join('\n');
   },
 };
@@ -120,14 +122,4 @@ function candidatesStatement(plans: readonly LanePlan[], now: number) {
     sql` union all `,
   );
   return sql<Candidate>`with ${sql.join(lanes)} ${union}`;
-}
-
-/** The first pending delivery (by sequence, then id) of each lane key. */
-function firstOfKeysStatement(keys: readonly string[]) {
-  return sql<{ lane_key: string; id: string }>`
-      select distinct on (${laneKeyOf()}) ${laneKeyOf()} as lane_key, id
-      from deliveries
-      where ${laneKeyOf()} = any(${keys}::text[])
-        and status = 'pending' and ordering_key is not null
-      order by ${laneKeyOf()}, sequence, id`;
 }

@@ -9,6 +9,7 @@ import {
   BLOCKED_AT,
   CHUNK,
   PENDING,
+  firstPendingOfKeys,
   laneKey,
   laneKeyOf,
   type AttemptInput,
@@ -90,20 +91,11 @@ export async function keysWithPending(
   trx: Kysely<Database>,
   keys: readonly { integrationId: string; orderingKey: string }[],
 ): Promise<Set<string>> {
-  const found = new Set<string>();
-  const wanted = [...new Set(keys.map((k) => laneKey(k.integrationId, k.orderingKey)))];
-  for (let i = 0; i < wanted.length; i += CHUNK) {
-    const rows = await trx
-      .selectFrom('deliveries')
-      .select(laneKeyOf().as('lane_key'))
-      .distinct()
-      .where(PENDING)
-      .where('ordering_key', 'is not', null)
-      .where(laneKeyOf(), 'in', wanted.slice(i, i + CHUNK))
-      .execute();
-    for (const row of rows) found.add(row.lane_key);
-  }
-  return found;
+  const first = await firstPendingOfKeys(
+    trx,
+    keys.map((k) => laneKey(k.integrationId, k.orderingKey)),
+  );
+  return new Set(first.keys());
 }
 
 /**

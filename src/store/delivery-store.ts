@@ -5,6 +5,7 @@
  * so SQLite can match the partial indexes (it does not look into bound parameters).
  */
 import {
+  PostgresAdapter,
   sql,
   type Kysely,
   type Selectable,
@@ -37,6 +38,52 @@ export function laneKeyOf(alias?: string) {
 /** The lane key of an integration and ordering key, as `laneKeyOf` computes it in SQL. */
 export const laneKey = (integrationId: string, orderingKey: string) =>
   `${integrationId} ${orderingKey}`;
+
+/**
+ * The first pending delivery (by sequence, then id) of each of these lane keys that has one.
+ *
+ * PostgreSQL: one probe of `deliveries_ordering` per key (a lateral subquery over the array of
+ * keys). Asked as one `in (…)` list, its planner costs hundreds of probes above a scan of every
+ * pending row (it has no statistics on the expression, and those of a queue table are stale), and
+ * scans them all. SQLite takes the `in (…)` list key by key through the index.
+ */
+export async function firstPendingOfKeys(
+  trx: Kysely<Database>,
+  keys: readonly string[],
+): Promise<Map<string, { id: string; sequence: number }>> {
+  const found = new Map<string, { id: string; sequence: number }>();
+  const unique = [...new Set(keys)];
+  const postgres = trx.getExecutor().adapter instanceof PostgresAdapter;
+  for (let i = 0; i < unique.length; i += CHUNK) {
+    const statement = firstPendingQuery(postgres, unique.slice(i, i + CHUNK));
+    for (const row of (await statement.execute(trx)).rows)
+      found.set(row.lane_key, { id: row.id, sequence: Number(row.sequence) });
+  }
+  return found;
+}
+
+/** The statement of `firstPendingOfKeys` for one chunk of keys (exported for EXPLAIN). */
+export function firstPendingQuery(postgres: boolean, keys: readonly string[]) {
+  type Row = { lane_key: string; id: string; sequence: number };
+  return postgres
+    ? sql<Row>`
+        select k.lane_key, f.id, f.sequence
+        from unnest(${keys}::text[]) as k(lane_key)
+        cross join lateral (
+          select d.id, d.sequence from deliveries d
+          where ${laneKeyOf('d')} = k.lane_key
+            and d.status = 'pending' and d.ordering_key is not null
+          order by d.sequence, d.id
+          limit 1) f`
+    : sql<Row>`
+        select lane_key, id, sequence from (
+          select ${laneKeyOf()} as lane_key, id, sequence,
+            row_number() over (partition by ${laneKeyOf()} order by sequence, id) as n
+          from deliveries
+          where status = 'pending' and ordering_key is not null
+            and ${laneKeyOf()} in (${sql.join(keys)}))
+        where n = 1`;
+}
 
 export type DeliveryStatus = 'pending' | 'succeeded' | 'failed' | 'cancelled';
 export type DeliveryRow = Selectable<DeliveriesTable>;
@@ -136,19 +183,10 @@ export async function enqueueDeliveries(
   if (deliveries.length === 0) return;
   const keyed = deliveries.filter((d) => d.orderingKey != null);
   // The earliest pending sequence already stored per lane key.
-  const stored = new Map<string, number>();
-  const keys = [...new Set(keyed.map((d) => laneKey(d.integrationId, d.orderingKey!)))];
-  for (let i = 0; i < keys.length; i += CHUNK) {
-    const rows = await trx
-      .selectFrom('deliveries')
-      .select([laneKeyOf().as('lane_key'), (eb) => eb.fn.min('sequence').as('first')])
-      .where(PENDING)
-      .where('ordering_key', 'is not', null)
-      .where(laneKeyOf(), 'in', keys.slice(i, i + CHUNK))
-      .groupBy(laneKeyOf())
-      .execute();
-    for (const row of rows) stored.set(row.lane_key, Number(row.first));
-  }
+  const stored = await firstPendingOfKeys(
+    trx,
+    keyed.map((d) => laneKey(d.integrationId, d.orderingKey!)),
+  );
   const blocked = new Set<DeliveryInput>();
   const groups = new Map<string, DeliveryInput[]>();
   for (const d of keyed) {
@@ -157,7 +195,7 @@ export async function enqueueDeliveries(
   }
   for (const [key, group] of groups) {
     group.sort((a, b) => (a.sequence ?? 0) - (b.sequence ?? 0) || (a.id < b.id ? -1 : 1));
-    const first = stored.get(key);
+    const first = stored.get(key)?.sequence;
     group.forEach((d, index) => {
       if (index > 0 || (first !== undefined && first <= (d.sequence ?? 0))) blocked.add(d);
     });
