@@ -5,7 +5,6 @@
  * so SQLite can match the partial indexes (it does not look into bound parameters).
  */
 import {
-  PostgresAdapter,
   sql,
   type Kysely,
   type Selectable,
@@ -15,6 +14,7 @@ import {
 import type { Store } from './db.js';
 import type { Database, DeliveriesTable } from './schema.js';
 import { noteDue } from './lane-store.js';
+import { isPostgres, unnestInsert, type ColumnType } from './bulk-insert.js';
 import { insertAttempts } from './delivery-batch-store.js';
 
 /**
@@ -53,7 +53,7 @@ export async function firstPendingOfKeys(
 ): Promise<Map<string, { id: string; sequence: number }>> {
   const found = new Map<string, { id: string; sequence: number }>();
   const unique = [...new Set(keys)];
-  const postgres = trx.getExecutor().adapter instanceof PostgresAdapter;
+  const postgres = isPostgres(trx);
   for (let i = 0; i < unique.length; i += CHUNK) {
     const statement = firstPendingQuery(postgres, unique.slice(i, i + CHUNK));
     for (const row of (await statement.execute(trx)).rows)
@@ -159,6 +159,24 @@ export interface AttemptInput {
   error: string | null;
 }
 
+/** The columns `enqueueDeliveries` writes, with their PostgreSQL types (see `unnestInsert`). */
+const NEW_DELIVERY_COLUMNS: readonly (readonly [string, ColumnType])[] = [
+  ['id', 'text'],
+  ['owner_id', 'text'],
+  ['integration_id', 'text'],
+  ['kind', 'text'],
+  ['event_id', 'text'],
+  ['campaign_id', 'text'],
+  ['contact_id', 'text'],
+  ['ordering_key', 'text'],
+  ['sequence', 'bigint'],
+  ['status', 'text'],
+  ['attempts', 'integer'],
+  ['next_attempt_at', 'bigint'],
+  ['created_at', 'bigint'],
+  ['updated_at', 'bigint'],
+];
+
 /** Rows per multi-row statement (well under both backends' parameter limits). */
 export const CHUNK = 500;
 
@@ -221,11 +239,15 @@ export async function enqueueDeliveries(
       updated_at: now,
     };
   });
-  for (let i = 0; i < rows.length; i += CHUNK)
-    await trx
-      .insertInto('deliveries')
-      .values(rows.slice(i, i + CHUNK))
-      .execute();
+  for (let i = 0; i < rows.length; i += CHUNK) {
+    if (isPostgres(trx))
+      await unnestInsert(trx, 'deliveries', NEW_DELIVERY_COLUMNS, rows.slice(i, i + CHUNK));
+    else
+      await trx
+        .insertInto('deliveries')
+        .values(rows.slice(i, i + CHUNK))
+        .execute();
+  }
   await noteDue(trx, due, now);
 }
 

@@ -2,10 +2,11 @@
  * Idempotent event ingest: the events of a batch and the deliveries their bindings produce are
  * stored in one transaction, so an acknowledged event is never lost and never half-stored.
  */
-import type { Kysely } from 'kysely';
+import { sql, type Kysely } from 'kysely';
 import { uuidv7 } from 'uuidv7';
 import type { Database } from './schema.js';
 import type { Tx } from './db.js';
+import { isPostgres, unnestInsert, type ColumnType } from './bulk-insert.js';
 import { bindingMatches, type Binding } from '../domain/campaign.js';
 import type { CallEvent } from '../domain/call-event.js';
 
@@ -42,6 +43,18 @@ interface CampaignBindings {
 }
 
 const CHUNK = 400;
+
+/** The columns of an ingested event, with their PostgreSQL types (see `unnestInsert`). */
+const EVENT_COLUMNS: readonly (readonly [string, ColumnType])[] = [
+  ['owner_id', 'text'],
+  ['id', 'text'],
+  ['type', 'text'],
+  ['campaign_id', 'text'],
+  ['call_id', 'text'],
+  ['occurred_at', 'bigint'],
+  ['payload', 'text'],
+  ['received_at', 'bigint'],
+];
 
 export class EventStore {
   constructor(
@@ -123,23 +136,30 @@ export class EventStore {
       const inserted = new Set<string>();
       for (let i = 0; i < fresh.length; i += CHUNK) {
         const chunk = fresh.slice(i, i + CHUNK);
-        const rows = await trx
-          .insertInto('events')
-          .values(
-            chunk.map(({ event, occurredAtMs }) => ({
-              owner_id: ownerOf(event),
-              id: event.id,
-              type: event.type,
-              campaign_id: event.campaignId,
-              call_id: typeof event.call.id === 'string' ? event.call.id : null,
-              occurred_at: occurredAtMs,
-              payload: JSON.stringify(event),
-              received_at: now,
-            })),
-          )
-          .onConflict((oc) => oc.columns(['owner_id', 'id']).doNothing())
-          .returning(['owner_id', 'id'])
-          .execute();
+        const values = chunk.map(({ event, occurredAtMs }) => ({
+          owner_id: ownerOf(event),
+          id: event.id,
+          type: event.type,
+          campaign_id: event.campaignId,
+          call_id: typeof event.call.id === 'string' ? event.call.id : null,
+          occurred_at: occurredAtMs,
+          payload: JSON.stringify(event),
+          received_at: now,
+        }));
+        const rows = isPostgres(trx)
+          ? await unnestInsert<{ owner_id: string; id: string }>(
+              trx,
+              'events',
+              EVENT_COLUMNS,
+              values,
+              sql`on conflict (owner_id, id) do nothing returning owner_id, id`,
+            )
+          : await trx
+              .insertInto('events')
+              .values(values)
+              .onConflict((oc) => oc.columns(['owner_id', 'id']).doNothing())
+              .returning(['owner_id', 'id'])
+              .execute();
         for (const row of rows) inserted.add(keyOf(row.owner_id, row.id));
       }
       const deliveries: NewDelivery[] = [];

@@ -30,6 +30,38 @@ describe.each(DIALECTS)('call events in, deliveries out, on %s', (backend) => {
     expect(await deliveries()).toHaveLength(1);
   });
 
+  it('stores every character of an event as sent, in a batch', async () => {
+    await setup();
+    // What array literals and VALUES lists must not mangle: quotes, backslashes, braces, commas,
+    // the word NULL, empty strings, non-Latin text and an astral character.
+    const tricky = ['"quoted" \\ back', '{a,b}', 'NULL', '', 'Ελληνικά עברית 日本語 😀', "it's"];
+    const batch = tricky.map((name, i) =>
+      event(`odd-${i}`, {
+        call: {
+          id: name === '' ? `c-${i}` : `${name}-${i}`,
+          phone: '+15551234567',
+          status: 'answered',
+        },
+        contact: { id: `k-${i}`, firstName: name, phone: '+15551234567' },
+      }),
+    );
+    const res = await post('/api/v1/events', { events: batch });
+    expect(res.statusCode, res.body).toBe(202);
+    const rows = await p!.t.store.store.db
+      .selectFrom('events')
+      .select(['id', 'call_id', 'payload'])
+      .where('id', 'like', 'odd-%')
+      .orderBy('id')
+      .execute();
+    expect(
+      rows.map(
+        (r) => (JSON.parse(r.payload) as { contact: { firstName: string } }).contact.firstName,
+      ),
+    ).toEqual(tricky);
+    expect(rows.map((r) => r.call_id)).toEqual(batch.map((e) => e.call.id));
+    expect(await deliveries()).toHaveLength(tricky.length);
+  });
+
   it('judges a batch event by event', async () => {
     await setup();
     const res = await post('/api/v1/events', {
