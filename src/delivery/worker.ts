@@ -21,7 +21,7 @@ const SWEEP_INTERVAL_MS = 10_000;
 
 /** After busy claims, the first empty one is retried this soon, then at doubling intervals. */
 const FIRST_RETRY_MS = 5;
-/** Past this many empty claims in a row the worker is idle: it polls every pollIntervalMs. */
+/** At this many empty claims in a row (5 … 160 ms apart) the worker is idle: it polls every pollIntervalMs. */
 const BUSY_IDLE_CLAIMS = 7;
 
 /** Bytes of a response body kept in the attempt log. */
@@ -187,15 +187,16 @@ export class DeliveryWorker {
         }
       }
       if (!this.running) break;
+      if (claimed > 0) idleClaims = 0;
       // Something was claimed with slots to spare: more may be due in other lanes, look again.
-      if (claimed > 0 && claimed < free) continue;
+      if (claimed < free && claimed > 0) continue;
       // An empty claim right after busy ones is often a lane another process was claiming from
       // (skipped, not empty): look again soon, backing off to the poll interval as it stays empty.
       // (A worker with too few free slots to claim sleeps until one frees up.)
       const claimedNow = free >= worthClaiming;
-      if (claimedNow) idleClaims = claimed > 0 ? 0 : Math.min(idleClaims + 1, BUSY_IDLE_CLAIMS);
+      if (claimedNow && claimed === 0) idleClaims = Math.min(idleClaims + 1, BUSY_IDLE_CLAIMS);
       await this.sleep(
-        !claimedNow || idleClaims === 0
+        !claimedNow || idleClaims === 0 || idleClaims === BUSY_IDLE_CLAIMS
           ? this.pollIntervalMs
           : Math.min(this.pollIntervalMs, FIRST_RETRY_MS * 2 ** (idleClaims - 1)),
       );
