@@ -176,8 +176,9 @@ export class DeliveryWorker {
       // transaction) takes a batch rather than one delivery at a time.
       const worthClaiming =
         this.inFlight.size === 0 ? 1 : Math.max(1, Math.floor(this.concurrency / 4));
+      const triedToClaim = free >= worthClaiming;
       let claimed = 0;
-      if (free >= worthClaiming) {
+      if (triedToClaim) {
         try {
           const batch = await this.queue.claim(this.id, free);
           claimed = batch.length;
@@ -189,14 +190,13 @@ export class DeliveryWorker {
       if (!this.running) break;
       if (claimed > 0) idleClaims = 0;
       // Something was claimed with slots to spare: more may be due in other lanes, look again.
-      if (claimed < free && claimed > 0) continue;
+      if (claimed > 0 && claimed < free) continue;
       // An empty claim right after busy ones is often a lane another process was claiming from
       // (skipped, not empty): look again soon, backing off to the poll interval as it stays empty.
       // (A worker with too few free slots to claim sleeps until one frees up.)
-      const claimedNow = free >= worthClaiming;
-      if (claimedNow && claimed === 0) idleClaims = Math.min(idleClaims + 1, BUSY_IDLE_CLAIMS);
+      if (triedToClaim && claimed === 0) idleClaims = Math.min(idleClaims + 1, BUSY_IDLE_CLAIMS);
       await this.sleep(
-        !claimedNow || idleClaims === 0 || idleClaims === BUSY_IDLE_CLAIMS
+        !triedToClaim || idleClaims === 0 || idleClaims === BUSY_IDLE_CLAIMS
           ? this.pollIntervalMs
           : Math.min(this.pollIntervalMs, FIRST_RETRY_MS * 2 ** (idleClaims - 1)),
       );

@@ -2,7 +2,7 @@
  * The two statements of a claim that differ between backends (one file per backend, like
  * Kysely's dialects): locking the due lanes, and leasing deliveries from them.
  */
-import type { Kysely } from 'kysely';
+import { sql, type Kysely } from 'kysely';
 import type { Database } from '../store/schema.js';
 import type { DeliveryRow } from '../store/delivery-store.js';
 import type { LaneRow } from '../store/lane-store.js';
@@ -29,4 +29,20 @@ export interface ClaimBackend {
   ): Promise<DeliveryRow[]>;
   /** The backend's plan for the lease statement of one lane (EXPLAIN; nothing is changed). */
   explainClaim(db: Kysely<Database>, plan: LanePlan, now: number): Promise<string>;
+}
+
+/**
+ * Due lanes without a hold, of enabled integrations, least recently served first; `lock`: with
+ * `FOR UPDATE SKIP LOCKED` on the lane rows (PostgreSQL).
+ */
+export function dueLanesQuery(now: number, limit: number, lock: boolean) {
+  return sql<DueLane>`
+      select l.*, i.version as integration_version
+      from delivery_lanes l
+      join integrations i on i.id = l.integration_id
+      where l.next_due_at <= ${now} and l.hold_until <= ${now}
+        and i.enabled = 1 and i.deleted_at is null
+      order by l.served_at, l.integration_id
+      limit ${limit}
+      ${lock ? sql`for update of l skip locked` : sql``}`;
 }

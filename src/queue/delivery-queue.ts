@@ -12,7 +12,6 @@ import {
   finishDelivery,
   insertAttempt,
   inWriteTransaction,
-  laneKey,
   releaseDelivery,
   releaseSuccessor,
   requeueFailed,
@@ -22,6 +21,7 @@ import {
   type ClaimedDelivery,
   type DeliveryInput,
 } from '../store/delivery-store.js';
+import { laneKey } from '../store/lane-keys.js';
 import {
   finishSucceeded,
   insertAttempts,

@@ -16,14 +16,9 @@
  */
 import { sql, type Kysely } from 'kysely';
 import type { Database } from '../store/schema.js';
-import {
-  BLOCKED_AT,
-  firstPendingOfKeys,
-  firstPendingQuery,
-  laneKey,
-  type DeliveryRow,
-} from '../store/delivery-store.js';
-import type { ClaimBackend, DueLane } from './claim-backend.js';
+import { BLOCKED_AT, type DeliveryRow } from '../store/delivery-store.js';
+import { firstPendingOfKeys, firstPendingQuery, laneKey } from '../store/lane-keys.js';
+import { dueLanesQuery, type ClaimBackend, type DueLane } from './claim-backend.js';
 import type { LanePlan } from './lanes.js';
 
 interface Candidate {
@@ -35,15 +30,7 @@ interface Candidate {
 
 export const postgresClaim: ClaimBackend = {
   async lockDueLanes(trx: Kysely<Database>, now: number, limit: number): Promise<DueLane[]> {
-    const result = await sql<DueLane>`
-      select l.*, i.version as integration_version
-      from delivery_lanes l
-      join integrations i on i.id = l.integration_id
-      where l.next_due_at <= ${now} and l.hold_until <= ${now}
-        and i.enabled = 1 and i.deleted_at is null
-      order by l.served_at, l.integration_id
-      limit ${limit}
-      for update of l skip locked`.execute(trx);
+    const result = await dueLanesQuery(now, limit, true).execute(trx);
     return result.rows;
   },
 

@@ -5,15 +5,8 @@
 import { sql, type Kysely } from 'kysely';
 import type { Database } from './schema.js';
 import { noteDue } from './lane-store.js';
-import {
-  BLOCKED_AT,
-  CHUNK,
-  PENDING,
-  firstPendingOfKeys,
-  laneKey,
-  laneKeyOf,
-  type AttemptInput,
-} from './delivery-store.js';
+import { BLOCKED_AT, CHUNK, PENDING, type AttemptInput } from './delivery-store.js';
+import { firstPendingOfKeys, laneKey, laneKeyOf } from './lane-keys.js';
 
 /**
  * Ends several leased deliveries as `succeeded` in one statement (the group-commit fast path);

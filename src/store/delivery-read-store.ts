@@ -3,7 +3,7 @@ import type { Kysely, Selectable } from 'kysely';
 import type { AttemptsTable, Database, DeliveriesTable } from './schema.js';
 import { pageOf } from './account-store.js';
 import { isoTime, type Page } from '../domain/accounts.js';
-import { BLOCKED_AT, type DeliveryStatus } from './delivery-store.js';
+import { BLOCKED_AT, deliveryIdentity, type DeliveryStatus } from './delivery-store.js';
 
 export interface DeliveryView {
   id: string;
@@ -50,13 +50,7 @@ function toView(row: Selectable<DeliveriesTable>): DeliveryView {
   const pending = row.status === 'pending';
   const waiting = pending && Number(row.next_attempt_at) >= BLOCKED_AT;
   return {
-    id: row.id,
-    ownerId: row.owner_id,
-    integrationId: row.integration_id,
-    kind: row.kind,
-    eventId: row.event_id,
-    campaignId: row.campaign_id,
-    contactId: row.contact_id,
+    ...deliveryIdentity(row),
     status: row.status as DeliveryStatus,
     attempts: row.attempts,
     nextAttemptAt: pending && !waiting ? isoTime(Number(row.next_attempt_at)) : null,

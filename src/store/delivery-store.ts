@@ -15,6 +15,7 @@ import type { Store } from './db.js';
 import type { Database, DeliveriesTable } from './schema.js';
 import { noteDue } from './lane-store.js';
 import { isPostgres, unnestInsert, type ColumnType } from './bulk-insert.js';
+import { firstPendingOfKeys, laneKey, laneKeyOf } from './lane-keys.js';
 import { insertAttempts } from './delivery-batch-store.js';
 
 /**
@@ -24,66 +25,6 @@ import { insertAttempts } from './delivery-batch-store.js';
 export const BLOCKED_AT = 8_640_000_000_000_000;
 
 export const PENDING = sql<boolean>`status = 'pending'`;
-
-/**
- * A delivery's lane key, `integration_id || ' ' || ordering_key`: the expression the
- * `deliveries_ordering` index is built on (migration 0003), so every per-call ordering look-up
- * compares it rather than the two columns. `alias`: the table's alias in the statement.
- */
-export function laneKeyOf(alias?: string) {
-  const column = (name: string) => sql.ref(alias === undefined ? name : `${alias}.${name}`);
-  return sql<string>`(${column('integration_id')} || ' ' || ${column('ordering_key')})`;
-}
-
-/** The lane key of an integration and ordering key, as `laneKeyOf` computes it in SQL. */
-export const laneKey = (integrationId: string, orderingKey: string) =>
-  `${integrationId} ${orderingKey}`;
-
-/**
- * The first pending delivery (by sequence, then id) of each of these lane keys that has one.
- *
- * PostgreSQL: one probe of `deliveries_ordering` per key (a lateral subquery over the array of
- * keys). Asked as one `in (…)` list, its planner costs hundreds of probes above a scan of every
- * pending row (it has no statistics on the expression, and those of a queue table are stale), and
- * scans them all. SQLite takes the `in (…)` list key by key through the index.
- */
-export async function firstPendingOfKeys(
-  trx: Kysely<Database>,
-  keys: readonly string[],
-): Promise<Map<string, { id: string; sequence: number }>> {
-  const found = new Map<string, { id: string; sequence: number }>();
-  const unique = [...new Set(keys)];
-  const postgres = isPostgres(trx);
-  for (let i = 0; i < unique.length; i += CHUNK) {
-    const statement = firstPendingQuery(postgres, unique.slice(i, i + CHUNK));
-    for (const row of (await statement.execute(trx)).rows)
-      found.set(row.lane_key, { id: row.id, sequence: Number(row.sequence) });
-  }
-  return found;
-}
-
-/** The statement of `firstPendingOfKeys` for one chunk of keys (exported for EXPLAIN). */
-export function firstPendingQuery(postgres: boolean, keys: readonly string[]) {
-  type Row = { lane_key: string; id: string; sequence: number };
-  return postgres
-    ? sql<Row>`
-        select k.lane_key, f.id, f.sequence
-        from unnest(${keys}::text[]) as k(lane_key)
-        cross join lateral (
-          select d.id, d.sequence from deliveries d
-          where ${laneKeyOf('d')} = k.lane_key
-            and d.status = 'pending' and d.ordering_key is not null
-          order by d.sequence, d.id
-          limit 1) f`
-    : sql<Row>`
-        select lane_key, id, sequence from (
-          select ${laneKeyOf()} as lane_key, id, sequence,
-            row_number() over (partition by ${laneKeyOf()} order by sequence, id) as n
-          from deliveries
-          where status = 'pending' and ordering_key is not null
-            and ${laneKeyOf()} in (${sql.join(keys)}))
-        where n = 1`;
-}
 
 export type DeliveryStatus = 'pending' | 'succeeded' | 'failed' | 'cancelled';
 export type DeliveryRow = Selectable<DeliveriesTable>;
@@ -125,7 +66,8 @@ export interface ClaimedDelivery {
   createdAt: number;
 }
 
-export function toClaimed(row: DeliveryRow): ClaimedDelivery {
+/** What every view of a delivery row starts with: the delivery and what it belongs to. */
+export function deliveryIdentity(row: DeliveryRow) {
   return {
     id: row.id,
     ownerId: row.owner_id,
@@ -134,6 +76,12 @@ export function toClaimed(row: DeliveryRow): ClaimedDelivery {
     eventId: row.event_id,
     campaignId: row.campaign_id,
     contactId: row.contact_id,
+  };
+}
+
+export function toClaimed(row: DeliveryRow): ClaimedDelivery {
+  return {
+    ...deliveryIdentity(row),
     orderingKey: row.ordering_key,
     sequence: Number(row.sequence),
     attempt: row.attempts,

@@ -44,6 +44,9 @@ interface CampaignBindings {
 
 const CHUNK = 400;
 
+/** An event's identity: ids are unique per owner. */
+const keyOf = (owner: string, id: string) => `${owner}\u0000${id}`;
+
 /** The columns of an ingested event, with their PostgreSQL types (see `unnestInsert`). */
 const EVENT_COLUMNS: readonly (readonly [string, ColumnType])[] = [
   ['owner_id', 'text'],
@@ -117,7 +120,6 @@ export class EventStore {
     campaigns: Map<string, CampaignBindings>,
   ): Promise<IngestResult> {
     const ownerOf = (event: CallEvent) => campaigns.get(event.campaignId)!.ownerId;
-    const keyOf = (owner: string, id: string) => `${owner}\u0000${id}`;
     const now = this.now();
     const accepted: string[] = [];
     const duplicates: string[] = [];
@@ -213,8 +215,8 @@ export class EventStore {
         )
         .execute();
       for (const row of rows)
-        found.set(`${row.owner_id}\u0000${row.id}`, JSON.parse(row.payload) as CallEvent);
+        found.set(keyOf(row.owner_id, row.id), JSON.parse(row.payload) as CallEvent);
     }
-    return keys.map((k) => found.get(`${k.ownerId}\u0000${k.id}`));
+    return keys.map((k) => found.get(keyOf(k.ownerId, k.id)));
   }
 }
