@@ -128,12 +128,24 @@ async function withSchema<T>(fn: (url: string) => Promise<T>): Promise<T> {
   }
 }
 
-async function run<T>(processes: CallhookProcess[], fn: () => Promise<T>): Promise<T> {
+/** Waits for `api` and `others`, signs in to `api`, measures, and stops them all. */
+async function run(
+  api: CallhookProcess,
+  others: CallhookProcess[],
+  measure: (client: ApiClient) => Promise<number>,
+): Promise<number> {
+  const all = [api, ...others];
   try {
-    await Promise.all(processes.map((p) => p.ready));
-    return await fn();
+    await Promise.all(all.map((p) => p.ready));
+    const client = new ApiClient(await api.ready);
+    await client.signIn();
+    try {
+      return await measure(client);
+    } finally {
+      await client.close();
+    }
   } finally {
-    await Promise.all(processes.map((p) => p.stop()));
+    await Promise.all(all.map((p) => p.stop()));
   }
 }
 
@@ -152,62 +164,38 @@ export default async function pipelineBench(): Promise<BenchResult> {
     await bareRate(receiver, 5_000); // warm-up
     bare.push(await bareRate(receiver, DELIVERIES));
 
-    if (PARTS.has('sqlite')) {
-      const api = startCallhook([], { CALLHOOK_DATA_DIR: dataDir() });
-      results['sqlite'] = await run([api], async () => {
-        const client = new ApiClient(await api.ready);
-        await client.signIn();
-        const rate = await endToEnd(client, receiver.origin, DELIVERIES);
-        await client.close();
-        return rate;
-      });
-    }
+    const e2e = (client: ApiClient) => endToEnd(client, receiver.origin, DELIVERIES);
+    const ingest = (client: ApiClient) => ingestRate(client, receiver.origin, INGEST_EVENTS);
+    if (PARTS.has('sqlite'))
+      results['sqlite'] = await run(startCallhook([], { CALLHOOK_DATA_DIR: dataDir() }), [], e2e);
     bare.push(await bareRate(receiver, DELIVERIES));
 
     if (PARTS.has('postgres'))
       results['postgres'] = await withSchema(async (url) => {
-        const api = startCallhook(['--api'], {
-          CALLHOOK_DATA_DIR: dataDir(),
-          CALLHOOK_DATABASE_URL: url,
-        });
+        const env = { CALLHOOK_DATA_DIR: dataDir(), CALLHOOK_DATABASE_URL: url };
+        const api = startCallhook(['--api'], env);
         await api.ready; // migrations done before the workers start
         const workers = [1, 2].map(() =>
-          startCallhook(['--worker'], { CALLHOOK_DATA_DIR: dataDir(), CALLHOOK_DATABASE_URL: url }),
+          startCallhook(['--worker'], { ...env, CALLHOOK_DATA_DIR: dataDir() }),
         );
-        return run([api, ...workers], async () => {
-          const client = new ApiClient(await api.ready);
-          await client.signIn();
-          const rate = await endToEnd(client, receiver.origin, DELIVERIES);
-          await client.close();
-          return rate;
-        });
+        return run(api, workers, e2e);
       });
     bare.push(await bareRate(receiver, DELIVERIES));
 
-    if (PARTS.has('ingest-sqlite')) {
-      const api = startCallhook(['--api'], { CALLHOOK_DATA_DIR: dataDir() });
-      results['ingest-sqlite'] = await run([api], async () => {
-        const client = new ApiClient(await api.ready);
-        await client.signIn();
-        const rate = await ingestRate(client, receiver.origin, INGEST_EVENTS);
-        await client.close();
-        return rate;
-      });
-    }
+    if (PARTS.has('ingest-sqlite'))
+      results['ingest-sqlite'] = await run(
+        startCallhook(['--api'], { CALLHOOK_DATA_DIR: dataDir() }),
+        [],
+        ingest,
+      );
     if (PARTS.has('ingest-postgres'))
-      results['ingest-postgres'] = await withSchema(async (url) => {
-        const api = startCallhook(['--api'], {
-          CALLHOOK_DATA_DIR: dataDir(),
-          CALLHOOK_DATABASE_URL: url,
-        });
-        return run([api], async () => {
-          const client = new ApiClient(await api.ready);
-          await client.signIn();
-          const rate = await ingestRate(client, receiver.origin, INGEST_EVENTS);
-          await client.close();
-          return rate;
-        });
-      });
+      results['ingest-postgres'] = await withSchema((url) =>
+        run(
+          startCallhook(['--api'], { CALLHOOK_DATA_DIR: dataDir(), CALLHOOK_DATABASE_URL: url }),
+          [],
+          ingest,
+        ),
+      );
   } finally {
     receiver.stop();
     for (const dir of dirs) fs.rmSync(dir, { recursive: true, force: true });
