@@ -135,8 +135,8 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   const ivrLog = new IvrLogStore(deps.store, {
     onError: (err, lost) => deps.logger.error({ err, lost }, 'IVR invocation log lines not stored'),
   });
-  // The last batch of IVR log lines is written before the store closes.
-  app.addHook('onClose', async () => ivrLog.flush());
+  // The last IVR log lines are stored, and the SQLite log thread stopped, before the store closes.
+  app.addHook('onClose', async () => ivrLog.close());
   await app.register(ivrRoutes, {
     integrations,
     runner: services.ivrRunner,

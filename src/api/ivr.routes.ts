@@ -160,10 +160,6 @@ export const ivrRoutes: FastifyPluginAsyncTypebox<IvrRoutesOptions> = async (app
     return plan;
   };
 
-  app.addHook('onClose', async () => {
-    await log.flush();
-  });
-
   app.post(
     '/api/v1/integrations/:id/invoke',
     {

@@ -4,6 +4,7 @@
  * processes, share one queue; the limits live in the database (docs/delivery.md).
  */
 import { randomUUID } from 'node:crypto';
+import { setMaxListeners } from 'node:events';
 import type { Logger } from '../logger.js';
 import type { Metrics } from '../metrics.js';
 import type { ClaimedDelivery } from '../store/delivery-store.js';
@@ -95,6 +96,9 @@ export class DeliveryWorker {
     this.execute = options.execute;
     this.id = options.id ?? `worker-${randomUUID()}`;
     this.concurrency = options.concurrency ?? 64;
+    // Every delivery in flight listens on the stop signal: as many listeners as the concurrency,
+    // not a leak (Node warns past 10).
+    setMaxListeners(this.concurrency + 1, this.abort.signal);
     this.pollIntervalMs = options.pollIntervalMs ?? 200;
     this.stopGraceMs = options.stopGraceMs ?? 10_000;
     this.clock = options.clock ?? Date.now;

@@ -15,6 +15,8 @@ export type Tx = Transaction<Database>;
 export interface BackendDriver {
   readonly backend: Backend;
   readonly db: Kysely<Database>;
+  /** SQLite: the database file, for a second connection in a worker thread (the IVR log). */
+  readonly file?: string;
   /** The statement that opens a transaction holding the database's write lock. */
   readonly beginExclusive: string;
   /** Extra statement run first inside an exclusive transaction (PostgreSQL: advisory lock). */

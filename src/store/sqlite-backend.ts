@@ -22,6 +22,7 @@ export function openSqlite(file: string): BackendDriver {
   return {
     backend: 'sqlite',
     db,
+    file,
     beginExclusive: 'begin immediate',
     lockStatement: undefined,
     isUniqueViolation: (error) =>

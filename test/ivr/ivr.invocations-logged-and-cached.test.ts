@@ -5,10 +5,9 @@
  * success answer within the TTL; a different account, a failure or an expired entry asks again.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestStore, DIALECTS } from '../helpers/store.js';
+import { DIALECTS } from '../helpers/store.js';
 import { startServer, type TestServer } from '../transport/servers.js';
 import { IvrAnswerCache } from '../../src/delivery/ivr-answer-cache.js';
-import { IvrLogStore } from '../../src/store/ivr-log-store.js';
 import { createIvrTestApp, type IvrTestApp } from './ivr-app.js';
 
 for (const backend of DIALECTS) {
@@ -195,34 +194,7 @@ for (const backend of DIALECTS) {
   });
 }
 
-describe('the IVR log writer', () => {
-  it('reports a batch it could not store instead of throwing', async () => {
-    const lost: number[] = [];
-    const test = await createTestStore('sqlite');
-    await test.store.close();
-    const log = new IvrLogStore(test.store, { onError: (_error, count) => lost.push(count) });
-    const record = {
-      id: 'x',
-      ownerId: 'o',
-      integrationId: 'i',
-      integrationVersion: 1,
-      campaignId: null,
-      contactId: null,
-      startedAt: 0,
-      durationMs: 1,
-      outcome: 'success' as const,
-      status: 200,
-      reason: null,
-      request: null,
-      response: null,
-    };
-    log.append(record);
-    log.append({ ...record, id: 'y' });
-    await log.flush();
-    expect(lost).toEqual([2]);
-    await test.destroy().catch(() => undefined);
-  });
-
+describe('the IVR answer cache', () => {
   it('keeps the newest answers when the cache is full', () => {
     const cache = new IvrAnswerCache({
       sealer: { seal: (s) => s, open: (s) => s },

@@ -1,0 +1,101 @@
+/**
+ * The SQLite side of the IVR invocation log, run in a worker thread that ivr-log-store.ts starts.
+ * It has its own connection to the database file, so its commits (and their wait for the disk)
+ * never hold the event loop that answers callers. Everything that has arrived when the thread gets
+ * to it is stored together, `batchSize` records per transaction, each invocation's two rows in
+ * the same one.
+ */
+import {
+  parentPort,
+  receiveMessageOnPort,
+  workerData,
+  type MessagePort,
+} from 'node:worker_threads';
+import SqliteDatabase from 'better-sqlite3';
+import { attemptRow, deliveryRow, type IvrInvocationRecord } from './ivr-log-rows.js';
+import type { FromLogThread, LogThreadData, ToLogThread } from './ivr-log-store.js';
+
+function serve(port: MessagePort, { file, batchSize }: LogThreadData): void {
+  let db: SqliteDatabase.Database | undefined;
+  let insert: { delivery: SqliteDatabase.Statement; attempt: SqliteDatabase.Statement } | undefined;
+
+  const open = (): SqliteDatabase.Database => {
+    if (db !== undefined) return db;
+    const opened = new SqliteDatabase(file, { fileMustExist: true });
+    opened.pragma('busy_timeout = 10000');
+    opened.pragma('foreign_keys = ON');
+    // A log line is not worth a wait for the disk: in WAL mode (set by the main connection) a
+    // crash of the process loses nothing committed; a power cut may lose the last batches.
+    opened.pragma('synchronous = NORMAL');
+    db = opened;
+    return opened;
+  };
+
+  const store = (records: IvrInvocationRecord[]): void => {
+    const connection = open();
+    insert ??= {
+      delivery: connection.prepare(insertOf('deliveries', deliveryRow(records[0]!))),
+      attempt: connection.prepare(insertOf('attempts', attemptRow(records[0]!))),
+    };
+    const { delivery, attempt } = insert;
+    connection.transaction(() => {
+      for (const record of records) {
+        delivery.run(deliveryRow(record));
+        attempt.run(attemptRow(record));
+      }
+    })();
+  };
+
+  const handle = (messages: ToLogThread[]): void => {
+    const records = messages.flatMap((message) =>
+      message.kind === 'records' ? message.records : [],
+    );
+    for (let start = 0; start < records.length; start += batchSize) {
+      const batch = records.slice(start, start + batchSize);
+      let reply: FromLogThread = { kind: 'stored', count: batch.length };
+      try {
+        store(batch);
+      } catch (error) {
+        reply = { kind: 'lost', count: batch.length, error: asError(error) };
+      }
+      port.postMessage(reply);
+    }
+    for (const message of messages) {
+      if (message.kind === 'flush') port.postMessage({ kind: 'flushed', id: message.id });
+      if (message.kind === 'close') {
+        db?.close();
+        port.close();
+        return;
+      }
+    }
+  };
+
+  port.on('message', (first: ToLogThread) => {
+    // What queued while the last batch was written goes into the next transaction together.
+    const messages = [first];
+    for (let next = receiveMessageOnPort(port); next !== undefined;) {
+      messages.push(next.message as ToLogThread);
+      next = receiveMessageOnPort(port);
+    }
+    handle(messages);
+  });
+}
+
+/** `insert into "t" ("a", "b") values (@a, @b)`: a row object's keys are its columns. */
+function insertOf(table: string, row: object): string {
+  const columns = Object.keys(row);
+  const names = columns.map((column) => `"${column}"`).join(', ');
+  return `insert into "${table}" (${names}) values (${columns.map((c) => `@${c}`).join(', ')})`;
+}
+
+/** Errors cross to the main thread as plain ones (a SqliteError's class does not). */
+function asError(error: unknown): Error {
+  if (!(error instanceof Error)) return new Error(String(error));
+  const plain = new Error(error.message);
+  const code = (error as { code?: unknown }).code;
+  if (typeof code === 'string') Object.assign(plain, { code });
+  return plain;
+}
+
+if (parentPort === null) throw new Error('ivr-log-thread.ts runs as a worker thread');
+serve(parentPort, workerData as LogThreadData);
