@@ -1,4 +1,6 @@
 import fs from 'node:fs';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { execFile } from 'node:child_process';
@@ -152,6 +154,70 @@ describe('callhook serve (the real process)', () => {
       .all() as { role_id: string; n: number }[];
     const byRole = new Map(grants.map((g) => [g.role_id, g.n]));
     expect(roles.filter((r) => byRole.get(r.id) !== 2)).toEqual([]);
+    db.close();
+  });
+
+  it('logs IVR invocations from its log thread, and stores the last ones when stopped', async () => {
+    const dataDir = tempDir();
+    const env = { PATH: process.env['PATH'] ?? '', CALLHOOK_DATA_DIR: dataDir };
+    const cli = (...args: string[]) =>
+      promisify(execFile)(process.execPath, [path.resolve('dist/cli/index.js'), ...args], { env });
+    await cli(
+      'users',
+      'create',
+      '--email',
+      'ivr@example.com',
+      '--password',
+      'ivr-password-1',
+      '--grant',
+      'integration',
+    );
+    const key = (await cli('keys', 'create', '--email', 'ivr@example.com')).stdout.trim();
+    const remote = http.createServer((_req, res) => res.end('{"balance":"7.25"}'));
+    await new Promise<void>((resolve) => remote.listen(0, '127.0.0.1', resolve));
+    try {
+      const p = start({ CALLHOOK_DATA_DIR: dataDir, CALLHOOK_ALLOW_NETWORKS: '127.0.0.0/8' });
+      const url = await p.listening;
+      const headers = { authorization: `Bearer ${key}`, 'content-type': 'application/json' };
+      const created = await fetch(`${url}/api/v1/integrations`, {
+        method: 'POST',
+        headers,
+        body: JSON.stringify({
+          name: 'Balance',
+          type: 'http',
+          config: {
+            method: 'GET',
+            url: `http://127.0.0.1:${(remote.address() as AddressInfo).port}/balance`,
+            responseEncoding: 'json',
+          },
+          options: { responseVariables: [{ name: 'balance', path: 'balance' }] },
+        }),
+      });
+      expect(created.status).toBe(201);
+      const { id } = (await created.json()) as { id: string };
+      const answers = await Promise.all(
+        Array.from({ length: 20 }, async () => {
+          const res = await fetch(`${url}/api/v1/integrations/${id}/invoke`, {
+            method: 'POST',
+            headers,
+            body: '{}',
+          });
+          return (await res.json()) as { outcome: string; variables: Record<string, string> };
+        }),
+      );
+      expect(answers.map((a) => `${a.outcome} ${a.variables['balance']}`)).toEqual(
+        Array.from({ length: 20 }, () => 'success 7.25'),
+      );
+      expect(await p.stop('SIGTERM')).toEqual({ code: 0, signal: null });
+    } finally {
+      remote.closeAllConnections();
+      await new Promise((resolve) => remote.close(resolve));
+    }
+    const db = new SqliteDatabase(path.join(dataDir, 'callhook.db'), { readonly: true });
+    expect(db.prepare("select count(*) n from deliveries where kind = 'ivr'").get()).toEqual({
+      n: 20,
+    });
+    expect(db.prepare('select count(*) n from attempts').get()).toEqual({ n: 20 });
     db.close();
   });
 
