@@ -86,7 +86,7 @@ export class DeliveryQueue {
   private readonly backend: ClaimBackend;
 
   constructor(
-    private readonly store: Pick<Store, 'db' | 'backend' | 'beginExclusive'>,
+    private readonly store: Pick<Store, 'db' | 'backend' | 'beginExclusive' | 'lazyCommit'>,
     options: QueueOptions = {},
   ) {
     this.clock = options.clock ?? Date.now;
@@ -113,60 +113,66 @@ export class DeliveryQueue {
   async claim(workerId: string, max: number): Promise<ClaimedDelivery[]> {
     if (max <= 0) return [];
     const now = this.clock();
-    return inWriteTransaction(this.store, async (trx) => {
-      const lanes = await this.backend.lockDueLanes(trx, now, max);
-      if (lanes.length === 0) return [];
-      const stale = lanes.filter((lane) => lane.limits_version !== lane.integration_version);
-      if (stale.length > 0) {
-        const limits = await readLimits(
-          trx,
-          stale.map((lane) => lane.integration_id),
-        );
-        for (const lane of stale) {
-          const found = limits.get(lane.integration_id);
-          if (found === undefined) continue;
-          const patch = applyLimits(limitsOf(found.options, this.settings), found.version, now);
-          Object.assign(lane, patch);
-          await updateLane(trx, lane.integration_id, patch);
+    // A lease lost in a power cut is claimed again: the commit need not wait for the disk.
+    return inWriteTransaction(
+      this.store,
+      async (trx) => {
+        const lanes = await this.backend.lockDueLanes(trx, now, max);
+        if (lanes.length === 0) return [];
+        const stale = lanes.filter((lane) => lane.limits_version !== lane.integration_version);
+        if (stale.length > 0) {
+          const limits = await readLimits(
+            trx,
+            stale.map((lane) => lane.integration_id),
+          );
+          for (const lane of stale) {
+            const found = limits.get(lane.integration_id);
+            if (found === undefined) continue;
+            const patch = applyLimits(limitsOf(found.options, this.settings), found.version, now);
+            Object.assign(lane, patch);
+            await updateLane(trx, lane.integration_id, patch);
+          }
         }
-      }
-      const leased = await countLeased(
-        trx,
-        lanes.map((lane) => lane.integration_id),
-        now,
-      );
-      const share = Math.max(1, Math.ceil(max / lanes.length));
-      let left = max;
-      const plans = lanes.map((lane) => {
-        const want = Math.min(share, left);
-        const plan = planLane(lane, leased.get(lane.integration_id) ?? 0, want, now);
-        left -= plan.take;
-        return { lane, plan, want };
-      });
-      const rows = await this.backend.claimFromLanes(
-        trx,
-        plans.filter(({ plan }) => plan.take > 0).map(({ plan }) => plan),
-        workerId,
-        now,
-      );
-      const took = new Map<string, number>();
-      for (const row of rows) took.set(row.integration_id, (took.get(row.integration_id) ?? 0) + 1);
-      for (const { lane, plan, want } of plans) {
-        // A lane this claim had no room left for keeps its turn.
-        if (want === 0) continue;
-        const count = took.get(lane.integration_id) ?? 0;
-        // Fewer due rows than allowed: the lane ran dry, so find when it is next due.
-        const earliest =
-          count < plan.take ? await earliestDue(trx, lane.integration_id) : undefined;
-        const inFlight = leased.get(lane.integration_id) ?? 0;
-        await updateLane(
+        const leased = await countLeased(
           trx,
-          lane.integration_id,
-          laneAfterClaim(lane, plan, count, inFlight, earliest, now),
+          lanes.map((lane) => lane.integration_id),
+          now,
         );
-      }
-      return rows.map(toClaimed);
-    });
+        const share = Math.max(1, Math.ceil(max / lanes.length));
+        let left = max;
+        const plans = lanes.map((lane) => {
+          const want = Math.min(share, left);
+          const plan = planLane(lane, leased.get(lane.integration_id) ?? 0, want, now);
+          left -= plan.take;
+          return { lane, plan, want };
+        });
+        const rows = await this.backend.claimFromLanes(
+          trx,
+          plans.filter(({ plan }) => plan.take > 0).map(({ plan }) => plan),
+          workerId,
+          now,
+        );
+        const took = new Map<string, number>();
+        for (const row of rows)
+          took.set(row.integration_id, (took.get(row.integration_id) ?? 0) + 1);
+        for (const { lane, plan, want } of plans) {
+          // A lane this claim had no room left for keeps its turn.
+          if (want === 0) continue;
+          const count = took.get(lane.integration_id) ?? 0;
+          // Fewer due rows than allowed: the lane ran dry, so find when it is next due.
+          const earliest =
+            count < plan.take ? await earliestDue(trx, lane.integration_id) : undefined;
+          const inFlight = leased.get(lane.integration_id) ?? 0;
+          await updateLane(
+            trx,
+            lane.integration_id,
+            laneAfterClaim(lane, plan, count, inFlight, earliest, now),
+          );
+        }
+        return rows.map(toClaimed);
+      },
+      { durable: false },
+    );
   }
 
   /** Records the attempt and moves the delivery on as `attempt.decision` says, in one transaction. */
@@ -184,34 +190,40 @@ export class DeliveryQueue {
   ): Promise<CompleteResult[]> {
     if (items.length === 0) return [];
     const now = this.clock();
-    return inWriteTransaction(this.store, async (trx) => {
-      const results = new Map<ClaimedDelivery, CompleteResult>();
-      // Lanes already marked healthy in this batch (and not failed since): no need to again.
-      const up = new Set<string>();
-      // The common case, successes of one worker, goes set-based: a few statements per batch
-      // rather than five per delivery. Everything else takes the one-by-one path.
-      // One lock order for every worker (by integration, then delivery): two workers completing
-      // batches that touch the same lanes cannot deadlock.
-      const ordered = [...items].sort(
-        (a, b) =>
-          a.claim.integrationId.localeCompare(b.claim.integrationId) ||
-          a.claim.id.localeCompare(b.claim.id),
-      );
-      const fast = ordered.filter(
-        ({ claim, attempt }) =>
-          attempt.decision.kind === 'succeeded' &&
-          attempt.health === 'up' &&
-          claim.leaseOwner === items[0]!.claim.leaseOwner,
-      );
-      if (fast.length > 1) {
-        await this.completeSucceeded(trx, fast, now, up, results);
-      }
-      for (const { claim, attempt } of ordered) {
-        if (!results.has(claim))
-          results.set(claim, await this.completeOne(trx, claim, attempt, now, up));
-      }
-      return items.map(({ claim }) => results.get(claim)!);
-    });
+    // An outcome lost in a power cut means a delivery sent again (at least once), never one lost:
+    // the commit need not wait for the disk.
+    return inWriteTransaction(
+      this.store,
+      async (trx) => {
+        const results = new Map<ClaimedDelivery, CompleteResult>();
+        // Lanes already marked healthy in this batch (and not failed since): no need to again.
+        const up = new Set<string>();
+        // The common case, successes of one worker, goes set-based: a few statements per batch
+        // rather than five per delivery. Everything else takes the one-by-one path.
+        // One lock order for every worker (by integration, then delivery): two workers completing
+        // batches that touch the same lanes cannot deadlock.
+        const ordered = [...items].sort(
+          (a, b) =>
+            a.claim.integrationId.localeCompare(b.claim.integrationId) ||
+            a.claim.id.localeCompare(b.claim.id),
+        );
+        const fast = ordered.filter(
+          ({ claim, attempt }) =>
+            attempt.decision.kind === 'succeeded' &&
+            attempt.health === 'up' &&
+            claim.leaseOwner === items[0]!.claim.leaseOwner,
+        );
+        if (fast.length > 1) {
+          await this.completeSucceeded(trx, fast, now, up, results);
+        }
+        for (const { claim, attempt } of ordered) {
+          if (!results.has(claim))
+            results.set(claim, await this.completeOne(trx, claim, attempt, now, up));
+        }
+        return items.map(({ claim }) => results.get(claim)!);
+      },
+      { durable: false },
+    );
   }
 
   private async completeSucceeded(

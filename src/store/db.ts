@@ -21,6 +21,16 @@ export interface BackendDriver {
   readonly beginExclusive: string;
   /** Extra statement run first inside an exclusive transaction (PostgreSQL: advisory lock). */
   readonly lockStatement: string | undefined;
+  /**
+   * Around a write transaction whose commit need not wait for the disk (claims and completions,
+   * which at-least-once delivery survives losing; docs/delivery.md, "Durability"): statements
+   * run before `begin`, right after it, and after the commit or rollback.
+   */
+  readonly lazyCommit: {
+    readonly before: readonly string[];
+    readonly inside: readonly string[];
+    readonly after: readonly string[];
+  };
   isUniqueViolation(error: unknown): boolean;
   close(): Promise<void>;
 }

@@ -383,20 +383,32 @@ export async function requeueFailed(
   return rows.map((row) => row.id);
 }
 
-/** Runs `fn` in a transaction that holds the write lock from its first statement. */
+/**
+ * Runs `fn` in a transaction that holds the write lock from its first statement. With
+ * `durable: false` its commit does not wait for the disk (`BackendDriver.lazyCommit`): for writes
+ * that at-least-once delivery survives losing in a power cut, never for what a client was told.
+ */
 export async function inWriteTransaction<T>(
-  store: Pick<Store, 'db' | 'beginExclusive'>,
+  store: Pick<Store, 'db' | 'beginExclusive' | 'lazyCommit'>,
   fn: (trx: Kysely<Database>) => Promise<T>,
+  options: { durable?: boolean } = {},
 ): Promise<T> {
+  const lazy = options.durable === false ? store.lazyCommit : undefined;
   return store.db.connection().execute(async (conn) => {
-    await sql.raw(store.beginExclusive).execute(conn);
+    for (const statement of lazy?.before ?? []) await sql.raw(statement).execute(conn);
     try {
-      const result = await fn(conn);
-      await sql`commit`.execute(conn);
-      return result;
-    } catch (error) {
-      await sql`rollback`.execute(conn).catch(() => undefined);
-      throw error;
+      await sql.raw(store.beginExclusive).execute(conn);
+      try {
+        for (const statement of lazy?.inside ?? []) await sql.raw(statement).execute(conn);
+        const result = await fn(conn);
+        await sql`commit`.execute(conn);
+        return result;
+      } catch (error) {
+        await sql`rollback`.execute(conn).catch(() => undefined);
+        throw error;
+      }
+    } finally {
+      for (const statement of lazy?.after ?? []) await sql.raw(statement).execute(conn);
     }
   });
 }

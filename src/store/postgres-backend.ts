@@ -48,6 +48,9 @@ export async function openPostgres(url: string, schema?: string): Promise<Backen
     db,
     beginExclusive: 'begin',
     lockStatement: `select pg_advisory_xact_lock(${MIGRATION_LOCK_ID})`,
+    // The commit returns before its WAL is flushed; the server flushes within
+    // wal_writer_delay, and a later ordinary commit flushes everything before it.
+    lazyCommit: { before: [], inside: ['set local synchronous_commit = off'], after: [] },
     isUniqueViolation: (error) =>
       typeof error === 'object' && error !== null && (error as { code?: unknown }).code === '23505',
     close: () => db.destroy(),

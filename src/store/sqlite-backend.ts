@@ -25,6 +25,14 @@ export function openSqlite(file: string): BackendDriver {
     file,
     beginExclusive: 'begin immediate',
     lockStatement: undefined,
+    // Per connection, and not changeable inside a transaction: set before, restored after. In
+    // WAL mode a commit under `normal` survives a crash of the process; a power cut may lose it,
+    // until the next `full` commit flushes the log with everything before it.
+    lazyCommit: {
+      before: ['pragma synchronous = normal'],
+      inside: [],
+      after: ['pragma synchronous = full'],
+    },
     isUniqueViolation: (error) =>
       error instanceof SqliteDatabase.SqliteError &&
       (error.code === 'SQLITE_CONSTRAINT_UNIQUE' || error.code === 'SQLITE_CONSTRAINT_PRIMARYKEY'),
