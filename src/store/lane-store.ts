@@ -193,20 +193,22 @@ export async function queueSnapshot(
     .select((eb) => eb.fn.countAll<number>().as('n'))
     .where(sql<boolean>`status = 'pending'`)
     .executeTakeFirstOrThrow();
-  // The earliest due time among pending deliveries (the claim index's first entry).
-  const oldest = await db
-    .selectFrom('deliveries')
-    .select('next_attempt_at')
-    .where(sql<boolean>`status = 'pending'`)
-    .orderBy('next_attempt_at')
-    .limit(1)
-    .executeTakeFirst();
+  // The earliest due time among pending deliveries: the first entry of each lane's part of
+  // `deliveries_lane`, one probe per lane (every pending delivery's integration has a lane).
+  const { rows } = await sql<{ next_attempt_at: number | string | null }>`
+    select min((
+      select d.next_attempt_at from deliveries d
+      where d.integration_id = l.integration_id and d.status = 'pending'
+      order by d.next_attempt_at
+      limit 1)) as next_attempt_at
+    from delivery_lanes l`.execute(db);
+  const oldest = rows[0]?.next_attempt_at ?? null;
   const circuits = await db
     .selectFrom('delivery_lanes')
     .select((eb) => eb.fn.countAll<number>().as('n'))
     .where('circuit', '<>', 'closed')
     .executeTakeFirstOrThrow();
-  const due = oldest === undefined ? now : Math.min(now, Number(oldest.next_attempt_at));
+  const due = oldest === null ? now : Math.min(now, Number(oldest));
   return {
     pending: Number(pending.n),
     oldestPendingAgeSeconds: (now - due) / 1000,
