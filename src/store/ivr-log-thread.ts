@@ -2,15 +2,10 @@
  * The SQLite side of the IVR invocation log, run in a worker thread that ivr-log-store.ts starts.
  * It has its own connection to the database file, so its commits (and their wait for the disk)
  * never hold the event loop that answers callers. Everything that has arrived when the thread gets
- * to it is stored together, `batchSize` records per transaction, each invocation's two rows in
- * the same one.
+ * to it is stored together, `batchSize` records per transaction (a millisecond apart), each
+ * invocation's two rows in the same one.
  */
-import {
-  parentPort,
-  receiveMessageOnPort,
-  workerData,
-  type MessagePort,
-} from 'node:worker_threads';
+import { parentPort, workerData, type MessagePort } from 'node:worker_threads';
 import SqliteDatabase from 'better-sqlite3';
 import { attemptRow, deliveryRow, type IvrInvocationRecord } from './ivr-log-rows.js';
 import type { FromLogThread, LogThreadData, ToLogThread } from './ivr-log-store.js';
@@ -46,11 +41,18 @@ function serve(port: MessagePort, { file, batchSize }: LogThreadData): void {
     })();
   };
 
-  const handle = (messages: ToLogThread[]): void => {
+  // Between two transactions the lock is left free for a moment: a write on the main connection
+  // waiting for it sleeps in SQLite's busy handler (1, 2, 5 ms…) and would otherwise find it
+  // taken again at every retry.
+  const pause = () => new Promise((resolve) => setTimeout(resolve, 1));
+
+  /** Stores the records of `messages` in order, then answers their flushes (or closes). */
+  const handle = async (messages: ToLogThread[]): Promise<boolean> => {
     const records = messages.flatMap((message) =>
       message.kind === 'records' ? message.records : [],
     );
     for (let start = 0; start < records.length; start += batchSize) {
+      if (start > 0) await pause();
       const batch = records.slice(start, start + batchSize);
       let reply: FromLogThread = { kind: 'stored', count: batch.length };
       try {
@@ -65,19 +67,28 @@ function serve(port: MessagePort, { file, batchSize }: LogThreadData): void {
       if (message.kind === 'close') {
         db?.close();
         port.close();
-        return;
+        return false;
       }
     }
+    return true;
   };
 
-  port.on('message', (first: ToLogThread) => {
-    // What queued while the last batch was written goes into the next transaction together.
-    const messages = [first];
-    for (let next = receiveMessageOnPort(port); next !== undefined;) {
-      messages.push(next.message as ToLogThread);
-      next = receiveMessageOnPort(port);
+  // Messages wait in `inbox` while a batch is written; what gathered meanwhile goes together.
+  let inbox: ToLogThread[] = [];
+  let draining = false;
+  const drain = async () => {
+    draining = true;
+    let open = true;
+    while (open && inbox.length > 0) {
+      const messages = inbox;
+      inbox = [];
+      open = await handle(messages);
     }
-    handle(messages);
+    draining = false;
+  };
+  port.on('message', (message: ToLogThread) => {
+    inbox.push(message);
+    if (!draining) void drain();
   });
 }
 
