@@ -11,6 +11,15 @@ import { startProcess, type ServiceProcess } from '../helpers/process.js';
 import { dropSchema, postgresUrlWithSchema } from '../helpers/store.js';
 import { migrations } from '../../src/store/migrations/index.js';
 
+/** The built `callhook` CLI run against the SQLite data in `dataDir`. */
+function cliIn(dataDir: string, env: Record<string, string> = {}) {
+  const full = { PATH: process.env['PATH'] ?? '', CALLHOOK_DATA_DIR: dataDir, ...env };
+  return (...args: string[]) =>
+    promisify(execFile)(process.execPath, [path.resolve('dist/cli/index.js'), ...args], {
+      env: full,
+    });
+}
+
 describe('callhook serve (the real process)', () => {
   const running: ServiceProcess[] = [];
   const dirs: string[] = [];
@@ -94,13 +103,7 @@ describe('callhook serve (the real process)', () => {
 
   it('exits cleanly on SIGTERM under write load: every answered write is whole, none is half', async () => {
     const dataDir = tempDir();
-    const env = {
-      PATH: process.env['PATH'] ?? '',
-      CALLHOOK_DATA_DIR: dataDir,
-      CALLHOOK_LOG_LEVEL: 'warn',
-    };
-    const cli = (...args: string[]) =>
-      promisify(execFile)(process.execPath, [path.resolve('dist/cli/index.js'), ...args], { env });
+    const cli = cliIn(dataDir, { CALLHOOK_LOG_LEVEL: 'warn' });
     await cli(
       'users',
       'create',
@@ -159,9 +162,7 @@ describe('callhook serve (the real process)', () => {
 
   it('logs IVR invocations from its log thread, and stores the last ones when stopped', async () => {
     const dataDir = tempDir();
-    const env = { PATH: process.env['PATH'] ?? '', CALLHOOK_DATA_DIR: dataDir };
-    const cli = (...args: string[]) =>
-      promisify(execFile)(process.execPath, [path.resolve('dist/cli/index.js'), ...args], { env });
+    const cli = cliIn(dataDir);
     await cli(
       'users',
       'create',

@@ -4,7 +4,7 @@ import type { Store } from '../../src/store/db.js';
 import { AccountStore } from '../../src/store/account-store.js';
 import { IntegrationStore } from '../../src/store/integration-store.js';
 import { inWriteTransaction, type DeliveryInput } from '../../src/store/delivery-store.js';
-import type { DeliveryQueue } from '../../src/queue/delivery-queue.js';
+import type { CompletedAttempt, DeliveryQueue } from '../../src/queue/delivery-queue.js';
 import type { IntegrationOptions } from '../../src/domain/integration.js';
 
 export const T0 = Date.parse('2026-11-27T10:00:00Z');
@@ -84,4 +84,13 @@ export async function attemptsOf(store: Store, id: string) {
     .where('delivery_id', '=', id)
     .orderBy('attempt')
     .execute();
+}
+
+/** An attempt log row as completions record it: started `at`, lasting `durationMs`. */
+export function attemptRecord(
+  at: number,
+  error: string | null = null,
+  durationMs = 1,
+): CompletedAttempt['record'] {
+  return { integrationVersion: 1, startedAt: at, durationMs, request: '{}', response: null, error };
 }

@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createTestStore, DIALECTS, type TestStore } from '../helpers/store.js';
-import { DeliveryQueue, type CompletedAttempt } from '../../src/queue/delivery-queue.js';
+import { DeliveryQueue } from '../../src/queue/delivery-queue.js';
 import {
   FakeClock,
   attemptsOf,
@@ -9,16 +9,10 @@ import {
   seedIntegration,
   seedOwner,
   statusOf,
+  attemptRecord,
 } from './queue-fixtures.js';
 
-const record = (at: number): CompletedAttempt['record'] => ({
-  integrationVersion: 1,
-  startedAt: at,
-  durationMs: 3,
-  request: '{}',
-  response: null,
-  error: null,
-});
+const record = (at: number) => attemptRecord(at, null, 3);
 
 describe.each(DIALECTS)('queue claim, lease and expiry on %s', (backend) => {
   let t: TestStore;

@@ -9,7 +9,14 @@ import { createTestStore, DIALECTS, type TestStore } from '../helpers/store.js';
 import type { Store } from '../../src/store/db.js';
 import { inWriteTransaction } from '../../src/store/delivery-store.js';
 import { DeliveryQueue } from '../../src/queue/delivery-queue.js';
-import { FakeClock, delivery, enqueue, seedIntegration, seedOwner } from './queue-fixtures.js';
+import {
+  FakeClock,
+  attemptRecord,
+  delivery,
+  enqueue,
+  seedIntegration,
+  seedOwner,
+} from './queue-fixtures.js';
 
 /** The connection's durability setting: SQLite `synchronous` (2 full, 1 normal), PG `synchronous_commit`. */
 async function durability(store: Store, trx = store.db): Promise<string> {
@@ -85,14 +92,7 @@ describe.each(DIALECTS)('lazy commits on %s', (backend) => {
       health: 'up',
       lastStatus: 400,
       error: 'HTTP 400',
-      record: {
-        integrationVersion: 1,
-        startedAt: clock.ms,
-        durationMs: 3,
-        request: '{}',
-        response: null,
-        error: 'HTTP 400',
-      },
+      record: attemptRecord(clock.ms, 'HTTP 400'),
     });
     expect(lazyTransactions).toBe(2);
     expect(await queue.retryNow(claimed!.id)).toBe(true);

@@ -9,6 +9,7 @@ import {
   seedIntegration,
   seedOwner,
   statusOf,
+  attemptRecord,
 } from './queue-fixtures.js';
 
 describe.each(DIALECTS)('limits and circuit on %s', (backend) => {
@@ -24,14 +25,7 @@ describe.each(DIALECTS)('limits and circuit on %s', (backend) => {
           ? { kind: 'succeeded' }
           : { kind: 'retry', at: clock.ms + retryInMs, reason: 'HTTP 503' },
       health,
-      record: {
-        integrationVersion: 1,
-        startedAt: clock.ms,
-        durationMs: 1,
-        request: '{}',
-        response: null,
-        error: null,
-      },
+      record: attemptRecord(clock.ms),
       lastStatus: health === 'up' ? 200 : 503,
       error: health === 'up' ? null : 'HTTP 503',
     });
@@ -158,14 +152,7 @@ describe.each(DIALECTS)('limits and circuit on %s', (backend) => {
       const result = await strict.complete(claim!, {
         decision: { kind: 'retry', at: clock.ms, reason: 'timeout' },
         health: 'down',
-        record: {
-          integrationVersion: 1,
-          startedAt: clock.ms,
-          durationMs: 1,
-          request: '{}',
-          response: null,
-          error: 'timeout',
-        },
+        record: attemptRecord(clock.ms, 'timeout'),
         lastStatus: null,
         error: 'timeout',
       });

@@ -2,7 +2,14 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createTestStore, DIALECTS, type TestStore } from '../helpers/store.js';
 import { DeliveryQueue, type CompletedAttempt } from '../../src/queue/delivery-queue.js';
 import type { ClaimedDelivery } from '../../src/store/delivery-store.js';
-import { FakeClock, delivery, enqueue, seedIntegration, seedOwner } from './queue-fixtures.js';
+import {
+  FakeClock,
+  delivery,
+  enqueue,
+  seedIntegration,
+  seedOwner,
+  attemptRecord,
+} from './queue-fixtures.js';
 
 describe.each(DIALECTS)('per-call ordering on %s', (backend) => {
   let t: TestStore;
@@ -15,14 +22,7 @@ describe.each(DIALECTS)('per-call ordering on %s', (backend) => {
     queue.complete(claim, {
       decision,
       health: 'up',
-      record: {
-        integrationVersion: 1,
-        startedAt: clock.ms,
-        durationMs: 1,
-        request: '{}',
-        response: null,
-        error: null,
-      },
+      record: attemptRecord(clock.ms),
       lastStatus: 200,
       error: null,
     });

@@ -6,7 +6,14 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createTestStore, DIALECTS, type TestStore } from '../helpers/store.js';
 import { DeliveryQueue } from '../../src/queue/delivery-queue.js';
-import { FakeClock, delivery, enqueue, seedIntegration, seedOwner } from './queue-fixtures.js';
+import {
+  FakeClock,
+  delivery,
+  enqueue,
+  seedIntegration,
+  seedOwner,
+  attemptRecord,
+} from './queue-fixtures.js';
 
 describe.each(DIALECTS)('queue snapshot on %s', (backend) => {
   let t: TestStore;
@@ -54,14 +61,7 @@ describe.each(DIALECTS)('queue snapshot on %s', (backend) => {
         health: 'up',
         lastStatus: 200,
         error: null,
-        record: {
-          integrationVersion: 1,
-          startedAt: clock.ms,
-          durationMs: 1,
-          request: '{}',
-          response: null,
-          error: null,
-        },
+        record: attemptRecord(clock.ms),
       });
     }
     const after = await queue.snapshot();
