@@ -1,5 +1,5 @@
 /**
- * Starting one of Callhook's worker threads (the SQLite IVR log, the SQLite delivery queue).
+ * Starting a worker thread of Callhook's (so far one: the SQLite IVR log, ivr-log-thread.ts).
  * Built, a thread runs its `.js` file. From the sources (tests, `tsx`) there is only the `.ts`
  * file, and Node 20 gives worker threads no `--import` loaders: the thread loads it through tsx's
  * own import.

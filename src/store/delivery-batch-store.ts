@@ -2,7 +2,8 @@
  * Set-based writes over many deliveries at once: the group-commit fast path of the queue and the
  * sweep of parked deliveries. The one-by-one writes are in delivery-store.ts.
  */
-import { sql, type Kysely } from 'kysely';
+import { CompiledQuery, sql, type Kysely } from 'kysely';
+import type { Backend } from './db.js';
 import type { Database } from './schema.js';
 import { noteDue } from './lane-store.js';
 import { BLOCKED_AT, CHUNK, PENDING, type AttemptInput } from './delivery-store.js';
@@ -98,27 +99,44 @@ export async function keysWithPending(
  * other, so workers sweep now and then. Answers how many were released.
  */
 export async function unparkOrphans(trx: Kysely<Database>, now: number): Promise<number> {
-  const rows = await trx
-    .updateTable('deliveries')
-    .set({ next_attempt_at: now, updated_at: now })
-    .where(PENDING)
-    .where('next_attempt_at', '=', BLOCKED_AT)
-    .where(({ not, exists, selectFrom }) =>
-      not(
-        exists(
-          selectFrom('deliveries as earlier')
-            .select(sql<number>`1`.as('one'))
-            .where(laneKeyOf('earlier'), '=', laneKeyOf('deliveries'))
-            .where(sql<boolean>`earlier.status = 'pending' and earlier.ordering_key is not null`)
-            .where(
-              sql<boolean>`(earlier.sequence < deliveries.sequence or (earlier.sequence = deliveries.sequence and earlier.id < deliveries.id))`,
-            ),
-        ),
-      ),
-    )
-    .returning('integration_id')
-    .execute();
+  const rows = await unparkQuery(trx, now).execute();
   if (rows.length > 0)
     await noteDue(trx, new Map(rows.map((row) => [row.integration_id, now])), now);
   return rows.length;
+}
+
+/** The sweep's statement (`explainSweep` shows its plan). */
+function unparkQuery(trx: Kysely<Database>, now: number) {
+  return (
+    trx
+      .updateTable('deliveries')
+      .set({ next_attempt_at: now, updated_at: now })
+      // Literally as in `deliveries_parked`'s predicate (migration 0004): a bound parameter would
+      // not match it, and the sweep would read every pending delivery.
+      .where(sql<boolean>`status = 'pending' and next_attempt_at = ${sql.lit(BLOCKED_AT)}`)
+      .where(({ not, exists, selectFrom }) =>
+        not(
+          exists(
+            selectFrom('deliveries as earlier')
+              .select(sql<number>`1`.as('one'))
+              .where(laneKeyOf('earlier'), '=', laneKeyOf('deliveries'))
+              .where(sql<boolean>`earlier.status = 'pending' and earlier.ordering_key is not null`)
+              .where(
+                sql<boolean>`(earlier.sequence < deliveries.sequence or (earlier.sequence = deliveries.sequence and earlier.id < deliveries.id))`,
+              ),
+          ),
+        ),
+      )
+      .returning('integration_id')
+  );
+}
+
+/** The plan of the sweep's statement, as the database would run it now. */
+export async function explainSweep(db: Kysely<Database>, backend: Backend): Promise<string> {
+  const compiled = unparkQuery(db, 0).compile();
+  const prefix = backend === 'sqlite' ? 'explain query plan ' : 'explain ';
+  const result = await db.executeQuery<Record<string, unknown>>(
+    CompiledQuery.raw(prefix + compiled.sql, [...compiled.parameters]),
+  );
+  return result.rows.map((row) => String(row['detail'] ?? row['QUERY PLAN'])).join('\n');
 }

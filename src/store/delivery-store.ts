@@ -408,7 +408,15 @@ export async function inWriteTransaction<T>(
         throw error;
       }
     } finally {
-      for (const statement of lazy?.after ?? []) await sql.raw(statement).execute(conn);
+      for (const statement of lazy?.after ?? []) {
+        // A connection left lazy would commit everything after without waiting for the disk.
+        await sql
+          .raw(statement)
+          .execute(conn)
+          .catch((error: unknown) => {
+            throw new Error(`could not restore durable commits ("${statement}")`, { cause: error });
+          });
+      }
     }
   });
 }

@@ -106,20 +106,29 @@ export type FromLogThread =
   | { kind: 'lost'; count: number; error: Error }
   | { kind: 'flushed'; id: number };
 
+/** One log thread and what it has not answered yet. */
+interface LogThread {
+  worker: Worker;
+  /** Records posted and not yet reported stored or lost. */
+  outstanding: number;
+  flushes: Map<number, () => void>;
+  ended: boolean;
+}
+
 /**
  * The main thread's end of the SQLite log thread, started at the first record. Records cross in
  * one message per POST_BATCH records or POST_DELAY_MS, whichever comes first: a message costs the
- * event loop about the same whatever it holds (one per invocation was ~30 µs of each, profiled). The thread keeps the process alive only while
- * records or a flush are outstanding, so an idle service can still exit.
+ * event loop about the same whatever it holds (one per invocation was ~30 µs of each, profiled).
+ * The thread keeps the process alive only while records or a flush are outstanding, so an idle
+ * service can still exit. A thread that dies has its outstanding records reported lost, and the
+ * next record starts another.
  */
 class SqliteLogThread implements LogWriter {
-  private worker: Worker | undefined;
+  private thread: LogThread | undefined;
   private queued: IvrInvocationRecord[] = [];
   private posting: NodeJS.Timeout | undefined;
-  /** Records posted and not yet reported stored or lost. */
-  private outstanding = 0;
   private nextFlush = 0;
-  private readonly flushes = new Map<number, () => void>();
+  private closed = false;
 
   constructor(
     private readonly data: LogThreadData,
@@ -127,6 +136,10 @@ class SqliteLogThread implements LogWriter {
   ) {}
 
   append(record: IvrInvocationRecord): void {
+    if (this.closed) {
+      this.onError(new Error('the IVR log is closed'), 1);
+      return;
+    }
     this.queued.push(record);
     if (this.queued.length >= POST_BATCH) this.post();
     else if (this.posting === undefined) {
@@ -137,21 +150,23 @@ class SqliteLogThread implements LogWriter {
 
   async flush(): Promise<void> {
     this.post();
-    if (this.worker === undefined) return;
+    const thread = this.thread;
+    if (thread === undefined) return;
     const id = (this.nextFlush += 1);
-    const done = new Promise<void>((resolve) => this.flushes.set(id, resolve));
+    const done = new Promise<void>((resolve) => thread.flushes.set(id, resolve));
     this.send({ kind: 'flush', id });
     await done;
   }
 
   async close(): Promise<void> {
+    this.closed = true;
     await this.flush();
-    const worker = this.worker;
-    if (worker === undefined) return;
-    this.worker = undefined;
-    worker.ref();
-    const exited = once(worker, 'exit');
-    worker.postMessage({ kind: 'close' } satisfies ToLogThread);
+    const thread = this.thread;
+    if (thread === undefined) return;
+    this.thread = undefined;
+    thread.worker.ref();
+    const exited = once(thread.worker, 'exit');
+    thread.worker.postMessage({ kind: 'close' } satisfies ToLogThread);
     await exited;
   }
 
@@ -161,42 +176,45 @@ class SqliteLogThread implements LogWriter {
     if (this.queued.length === 0) return;
     const records = this.queued;
     this.queued = [];
-    this.outstanding += records.length;
     this.send({ kind: 'records', records });
   }
 
   private send(message: ToLogThread): void {
-    const worker = (this.worker ??= this.start());
-    worker.ref();
-    worker.postMessage(message);
+    const thread = (this.thread ??= this.start());
+    if (message.kind === 'records') thread.outstanding += message.records.length;
+    thread.worker.ref();
+    thread.worker.postMessage(message);
   }
 
-  private start(): Worker {
+  private start(): LogThread {
     const worker = startThread(new URL('./ivr-log-thread.js', import.meta.url), this.data);
-    worker.on('message', (message: FromLogThread) => this.receive(message));
-    worker.on('error', (error) => this.stopped(worker, error));
-    worker.on('exit', (code) => this.stopped(worker, new Error(`the log thread exited (${code})`)));
-    return worker;
+    const thread: LogThread = { worker, outstanding: 0, flushes: new Map(), ended: false };
+    worker.on('message', (message: FromLogThread) => this.receive(thread, message));
+    worker.on('error', (error) => this.stopped(thread, error));
+    worker.on('exit', (code) => this.stopped(thread, new Error(`the log thread exited (${code})`)));
+    return thread;
   }
 
-  private receive(message: FromLogThread): void {
+  private receive(thread: LogThread, message: FromLogThread): void {
     if (message.kind === 'flushed') {
-      this.flushes.get(message.id)?.();
-      this.flushes.delete(message.id);
+      thread.flushes.get(message.id)?.();
+      thread.flushes.delete(message.id);
     } else {
-      this.outstanding -= message.count;
+      thread.outstanding -= message.count;
       if (message.kind === 'lost') this.onError(message.error, message.count);
     }
-    if (this.outstanding === 0 && this.flushes.size === 0) this.worker?.unref();
+    if (thread.outstanding === 0 && thread.flushes.size === 0) thread.worker.unref();
   }
 
-  /** The thread ended (closed, or died): what it still held is lost; waiters are released. */
-  private stopped(worker: Worker, error: Error): void {
-    if (this.worker === worker) this.worker = undefined;
-    if (this.outstanding > 0) this.onError(error, this.outstanding);
-    this.outstanding = 0;
-    for (const resolve of this.flushes.values()) resolve();
-    this.flushes.clear();
+  /** `thread` ended (closed, or died): what it still held is lost; its waiters are released. */
+  private stopped(thread: LogThread, error: Error): void {
+    if (thread.ended) return;
+    thread.ended = true;
+    if (this.thread === thread) this.thread = undefined;
+    if (thread.outstanding > 0) this.onError(error, thread.outstanding);
+    thread.outstanding = 0;
+    for (const resolve of thread.flushes.values()) resolve();
+    thread.flushes.clear();
   }
 }
 

@@ -45,6 +45,7 @@ function serve(port: MessagePort, { file, batchSize }: LogThreadData): void {
   // waiting for it sleeps in SQLite's busy handler (1, 2, 5 ms…) and would otherwise find it
   // taken again at every retry.
   const pause = () => new Promise((resolve) => setTimeout(resolve, 1));
+  let lastWrite = -Infinity;
 
   /** Stores the records of `messages` in order, then answers their flushes (or closes). */
   const handle = async (messages: ToLogThread[]): Promise<boolean> => {
@@ -52,7 +53,7 @@ function serve(port: MessagePort, { file, batchSize }: LogThreadData): void {
       message.kind === 'records' ? message.records : [],
     );
     for (let start = 0; start < records.length; start += batchSize) {
-      if (start > 0) await pause();
+      if (performance.now() - lastWrite < 1) await pause();
       const batch = records.slice(start, start + batchSize);
       let reply: FromLogThread = { kind: 'stored', count: batch.length };
       try {
@@ -60,6 +61,7 @@ function serve(port: MessagePort, { file, batchSize }: LogThreadData): void {
       } catch (error) {
         reply = { kind: 'lost', count: batch.length, error: asError(error) };
       }
+      lastWrite = performance.now();
       port.postMessage(reply);
     }
     for (const message of messages) {

@@ -48,7 +48,7 @@ export async function openPostgres(url: string, schema?: string): Promise<Backen
     db,
     beginExclusive: 'begin',
     lockStatement: `select pg_advisory_xact_lock(${MIGRATION_LOCK_ID})`,
-    // The commit returns before its WAL is flushed; the server flushes within
+    // The commit returns before its WAL is flushed; the server flushes within three times
     // wal_writer_delay, and a later ordinary commit flushes everything before it.
     lazyCommit: { before: [], inside: ['set local synchronous_commit = off'], after: [] },
     isUniqueViolation: (error) =>

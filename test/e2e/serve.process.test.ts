@@ -160,7 +160,7 @@ describe('callhook serve (the real process)', () => {
     db.close();
   });
 
-  it('logs IVR invocations from its log thread, and stores the last ones when stopped', async () => {
+  it('logs IVR invocations from its log thread, every one stored when stopped right after', async () => {
     const dataDir = tempDir();
     const cli = cliIn(dataDir);
     await cli(

@@ -112,7 +112,8 @@ export async function createIvrTestApp(
     },
     async logged(deliveryId) {
       const db = store.store.db;
-      for (let tries = 0; tries < 200; tries += 1) {
+      // The log is written after the answer (on SQLite by a thread that starts with the first).
+      for (let tries = 0; tries < 1000; tries += 1) {
         const delivery = await db
           .selectFrom('deliveries')
           .selectAll()
@@ -129,7 +130,7 @@ export async function createIvrTestApp(
         }
         await new Promise((resolve) => setTimeout(resolve, 10));
       }
-      throw new Error(`invocation ${deliveryId} was not logged within 2 s`);
+      throw new Error(`invocation ${deliveryId} was not logged within 10 s`);
     },
     async close() {
       await app.close();

@@ -68,6 +68,16 @@ describe.each(DIALECTS)('lazy commits on %s', (backend) => {
     expect(user.name).toBe('Owner');
   });
 
+  it('says so when durability cannot be restored after a lazy transaction', async () => {
+    const broken: Store = {
+      ...t.store,
+      lazyCommit: { ...t.store.lazyCommit, after: ['select * from no_such_table'] },
+    };
+    await expect(inWriteTransaction(broken, async () => 1, { durable: false })).rejects.toThrow(
+      'could not restore durable commits ("select * from no_such_table")',
+    );
+  });
+
   it('uses it for claims and completions, not for retry, cancel or enqueue', async () => {
     let lazyTransactions = 0;
     const counting: Store = Object.create(t.store, {
