@@ -15,7 +15,7 @@ import pg from 'pg';
 import { uuidv7 } from 'uuidv7';
 import { openStore, type Backend, type Store } from '../src/store/db.js';
 import { migrate } from '../src/store/migrator.js';
-import { inWriteTransaction } from '../src/store/delivery-store.js';
+import { inWriteTransaction } from '../src/store/write-transaction.js';
 import { DeliveryQueue } from '../src/queue/delivery-queue.js';
 import type { BenchResult } from './run.js';
 import { median, percentile } from './stats.js';

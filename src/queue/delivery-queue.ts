@@ -11,7 +11,6 @@ import {
   enqueueDeliveries,
   finishDelivery,
   insertAttempt,
-  inWriteTransaction,
   releaseDelivery,
   releaseSuccessor,
   requeueFailed,
@@ -21,6 +20,7 @@ import {
   type ClaimedDelivery,
   type DeliveryInput,
 } from '../store/delivery-store.js';
+import { inWriteTransaction } from '../store/write-transaction.js';
 import { laneKey } from '../store/lane-keys.js';
 import {
   finishSucceeded,

@@ -11,7 +11,6 @@ import {
   type UpdateQueryBuilder,
   type UpdateResult,
 } from 'kysely';
-import type { Store } from './db.js';
 import type { Database, DeliveriesTable } from './schema.js';
 import { noteDue } from './lane-store.js';
 import { isPostgres, unnestInsert, type ColumnType } from './bulk-insert.js';
@@ -381,42 +380,4 @@ export async function requeueFailed(
   const due = new Map(rows.map((row) => [row.integration_id, now]));
   await noteDue(trx, due, now);
   return rows.map((row) => row.id);
-}
-
-/**
- * Runs `fn` in a transaction that holds the write lock from its first statement. With
- * `durable: false` its commit does not wait for the disk (`BackendDriver.lazyCommit`): for writes
- * that at-least-once delivery survives losing in a power cut, never for what a client was told.
- */
-export async function inWriteTransaction<T>(
-  store: Pick<Store, 'db' | 'beginExclusive' | 'lazyCommit'>,
-  fn: (trx: Kysely<Database>) => Promise<T>,
-  options: { durable?: boolean } = {},
-): Promise<T> {
-  const lazy = options.durable === false ? store.lazyCommit : undefined;
-  return store.db.connection().execute(async (conn) => {
-    for (const statement of lazy?.before ?? []) await sql.raw(statement).execute(conn);
-    try {
-      await sql.raw(store.beginExclusive).execute(conn);
-      try {
-        for (const statement of lazy?.inside ?? []) await sql.raw(statement).execute(conn);
-        const result = await fn(conn);
-        await sql`commit`.execute(conn);
-        return result;
-      } catch (error) {
-        await sql`rollback`.execute(conn).catch(() => undefined);
-        throw error;
-      }
-    } finally {
-      for (const statement of lazy?.after ?? []) {
-        // A connection left lazy would commit everything after without waiting for the disk.
-        await sql
-          .raw(statement)
-          .execute(conn)
-          .catch((error: unknown) => {
-            throw new Error(`could not restore durable commits ("${statement}")`, { cause: error });
-          });
-      }
-    }
-  });
 }

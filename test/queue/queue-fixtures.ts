@@ -3,7 +3,8 @@ import { uuidv7 } from 'uuidv7';
 import type { Store } from '../../src/store/db.js';
 import { AccountStore } from '../../src/store/account-store.js';
 import { IntegrationStore } from '../../src/store/integration-store.js';
-import { inWriteTransaction, type DeliveryInput } from '../../src/store/delivery-store.js';
+import type { DeliveryInput } from '../../src/store/delivery-store.js';
+import { inWriteTransaction } from '../../src/store/write-transaction.js';
 import type { CompletedAttempt, DeliveryQueue } from '../../src/queue/delivery-queue.js';
 import type { IntegrationOptions } from '../../src/domain/integration.js';
 

@@ -7,7 +7,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { sql } from 'kysely';
 import { createTestStore, DIALECTS, type TestStore } from '../helpers/store.js';
 import type { Store } from '../../src/store/db.js';
-import { inWriteTransaction } from '../../src/store/delivery-store.js';
+import { inWriteTransaction } from '../../src/store/write-transaction.js';
 import { DeliveryQueue } from '../../src/queue/delivery-queue.js';
 import {
   FakeClock,
