@@ -187,7 +187,11 @@ export default async function ivrBench(): Promise<BenchResult> {
   });
   await accounts.grantUser(user.id, 'integration');
   const key = newApiKey();
-  await accounts.createApiKey(user.id, { name: 'dialer', hash: key.hash, prefix: key.prefix });
+  await accounts.credentials.createApiKey(user.id, {
+    name: 'dialer',
+    hash: key.hash,
+    prefix: key.prefix,
+  });
   const authorization = `Bearer ${key.key}`;
   const createIntegration = async (url: string): Promise<string> => {
     const created = await app.inject({

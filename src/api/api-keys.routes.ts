@@ -24,7 +24,7 @@ export const apiKeysRoutes: FastifyPluginAsyncTypebox<{ accounts: AccountStore }
       },
     },
     async (request) => ({
-      items: await accounts.listApiKeys(principalOf(request).user.id),
+      items: await accounts.credentials.listApiKeys(principalOf(request).user.id),
       nextCursor: null,
     }),
   );
@@ -45,7 +45,7 @@ export const apiKeysRoutes: FastifyPluginAsyncTypebox<{ accounts: AccountStore }
     },
     async (request, reply) => {
       const created = newApiKey();
-      const key = await accounts.createApiKey(principalOf(request).user.id, {
+      const key = await accounts.credentials.createApiKey(principalOf(request).user.id, {
         name: request.body.name,
         hash: created.hash,
         prefix: created.prefix,
@@ -67,7 +67,9 @@ export const apiKeysRoutes: FastifyPluginAsyncTypebox<{ accounts: AccountStore }
       },
     },
     async (request, reply) => {
-      if (!(await accounts.revokeApiKey(principalOf(request).user.id, request.params.id))) {
+      if (
+        !(await accounts.credentials.revokeApiKey(principalOf(request).user.id, request.params.id))
+      ) {
         throw new AppError('NOT_FOUND', `No active API key ${request.params.id}`);
       }
       return reply.code(204).send(null);

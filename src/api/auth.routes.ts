@@ -68,7 +68,7 @@ export const authRoutes: FastifyPluginAsyncTypebox<AuthRoutesOptions> = async (
       }
       throttle.recordSuccess(keys);
       const session = newSessionToken();
-      await accounts.createSession(user.id, session.hash, SESSION_TTL_MS);
+      await accounts.credentials.createSession(user.id, session.hash, SESSION_TTL_MS);
       void reply.setCookie(SESSION_COOKIE, session.token, {
         path: '/',
         httpOnly: true,
@@ -90,7 +90,7 @@ export const authRoutes: FastifyPluginAsyncTypebox<AuthRoutesOptions> = async (
     },
     async (request, reply) => {
       const token = request.cookies[SESSION_COOKIE];
-      if (token) await accounts.deleteSession(sha256Hex(token));
+      if (token) await accounts.credentials.deleteSession(sha256Hex(token));
       void reply.clearCookie(SESSION_COOKIE, { path: '/' });
       return reply.code(204).send(null);
     },

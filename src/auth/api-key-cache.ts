@@ -10,7 +10,7 @@
  * - Only keys that verified are kept; an unknown or revoked key is looked up every time.
  */
 import type { Principal } from '../domain/accounts.js';
-import { accountsVersion } from '../store/account-store.js';
+import { accountsVersion } from '../store/user-rows.js';
 
 export const API_KEY_CACHE_MS = 1000;
 

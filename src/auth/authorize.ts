@@ -41,7 +41,7 @@ export function installAuthorization(
 ): void {
   // A verified API key serves its caller's next requests for up to a second (api-key-cache.ts).
   const apiKeys = new ApiKeyCache(async (hash) => {
-    const user = await accounts.userByApiKeyHash(hash);
+    const user = await accounts.credentials.userByApiKeyHash(hash);
     if (user === undefined) return null;
     return { user, permissions: await accounts.effectivePermissions(user.id), via: 'api-key' };
   }, apiKeyCache);
@@ -88,7 +88,7 @@ async function authenticate(
   }
   const token = request.cookies[SESSION_COOKIE];
   if (token === undefined || token === '') return null;
-  const user = await accounts.userBySessionHash(sha256Hex(token));
+  const user = await accounts.credentials.userBySessionHash(sha256Hex(token));
   if (user === undefined) return null;
   return { user, permissions: await accounts.effectivePermissions(user.id), via: 'session' };
 }

@@ -154,7 +154,7 @@ program
       const accounts = new AccountStore(store);
       const id = await userIdByEmail(accounts, options.email);
       const created = newApiKey();
-      await accounts.createApiKey(id, {
+      await accounts.credentials.createApiKey(id, {
         name: options.name,
         hash: created.hash,
         prefix: created.prefix,

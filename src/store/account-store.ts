@@ -1,51 +1,33 @@
-/** Users, roles, grants, API keys and sessions. */
+/** Users, roles and grants; their API keys and sessions are in credential-store.ts. */
 import { uuidv7 } from 'uuidv7';
-import type { Kysely, Selectable, Updateable } from 'kysely';
+import type { Kysely, Updateable } from 'kysely';
 import { unique, type Store } from './db.js';
 import type { Database, UsersTable } from './schema.js';
-import type { ApiKey, Page, Role, User } from '../domain/accounts.js';
+import type { Page, Role, User } from '../domain/accounts.js';
 import { isoTime } from '../domain/accounts.js';
 import { isPermission, type Permission } from '../domain/permissions.js';
+import { CredentialStore } from './credential-store.js';
+import { noteAccountsChanged, toUser } from './user-rows.js';
 
 export interface UserWithHash extends User {
   passwordHash: string | null;
-}
-
-function toUser(row: Selectable<UsersTable>): User {
-  return {
-    id: row.id,
-    email: row.email,
-    name: row.name,
-    admin: row.admin === 1,
-    disabled: row.disabled === 1,
-    createdAt: isoTime(row.created_at)!,
-    updatedAt: isoTime(row.updated_at)!,
-  };
 }
 
 export function normalizeEmail(email: string): string {
   return email.trim().toLowerCase();
 }
 
-let version = 0;
-
-/**
- * Bumped by every change to who may do what (a user updated, a grant, a role, a revoked key), by
- * any AccountStore of this process: caches of verified credentials (src/auth/api-key-cache.ts)
- * drop what they read before it.
- */
-export function accountsVersion(): number {
-  return version;
-}
-
 export class AccountStore {
   private readonly db: Kysely<Database>;
+  /** The users' API keys and sign-in sessions. */
+  readonly credentials: CredentialStore;
 
   constructor(
     private readonly store: Store,
     private readonly now: () => number = Date.now,
   ) {
     this.db = store.db;
+    this.credentials = new CredentialStore(store.db, now);
   }
 
   // ── users ────────────────────────────────────────────────────────────────
@@ -118,7 +100,7 @@ export class AccountStore {
     if (patch.disabled !== undefined) values.disabled = patch.disabled ? 1 : 0;
     if (patch.passwordHash !== undefined) values.password_hash = patch.passwordHash;
     await this.db.updateTable('users').set(values).where('id', '=', id).execute();
-    version += 1;
+    noteAccountsChanged();
     if (patch.disabled === true || patch.passwordHash !== undefined) {
       await this.db.deleteFrom('sessions').where('user_id', '=', id).execute();
     }
@@ -133,7 +115,7 @@ export class AccountStore {
       .values({ user_id: userId, permission })
       .onConflict((oc) => oc.doNothing())
       .execute();
-    version += 1;
+    noteAccountsChanged();
   }
 
   async revokeUser(userId: string, permission: Permission): Promise<void> {
@@ -142,7 +124,7 @@ export class AccountStore {
       .where('user_id', '=', userId)
       .where('permission', '=', permission)
       .execute();
-    version += 1;
+    noteAccountsChanged();
   }
 
   async directPermissions(userId: string): Promise<Permission[]> {
@@ -178,7 +160,7 @@ export class AccountStore {
       .values({ user_id: userId, role_id: roleId })
       .onConflict((oc) => oc.doNothing())
       .execute();
-    version += 1;
+    noteAccountsChanged();
   }
 
   async removeUserRole(userId: string, roleId: string): Promise<void> {
@@ -187,7 +169,7 @@ export class AccountStore {
       .where('user_id', '=', userId)
       .where('role_id', '=', roleId)
       .execute();
-    version += 1;
+    noteAccountsChanged();
   }
 
   async userRoleIds(userId: string): Promise<string[]> {
@@ -289,7 +271,7 @@ export class AccountStore {
 
   async deleteRole(id: string): Promise<boolean> {
     const result = await this.db.deleteFrom('roles').where('id', '=', id).executeTakeFirst();
-    version += 1;
+    noteAccountsChanged();
     return Number(result.numDeletedRows) > 0;
   }
 
@@ -299,7 +281,7 @@ export class AccountStore {
       .values({ role_id: roleId, permission })
       .onConflict((oc) => oc.doNothing())
       .execute();
-    version += 1;
+    noteAccountsChanged();
   }
 
   async revokeRole(roleId: string, permission: Permission): Promise<void> {
@@ -308,113 +290,7 @@ export class AccountStore {
       .where('role_id', '=', roleId)
       .where('permission', '=', permission)
       .execute();
-    version += 1;
-  }
-
-  // ── API keys ─────────────────────────────────────────────────────────────
-
-  async createApiKey(
-    userId: string,
-    input: { name: string; hash: string; prefix: string },
-  ): Promise<ApiKey> {
-    const row = {
-      id: uuidv7(),
-      user_id: userId,
-      name: input.name,
-      key_hash: input.hash,
-      prefix: input.prefix,
-      created_at: this.now(),
-      last_used_at: null,
-      revoked_at: null,
-    };
-    await this.db.insertInto('api_keys').values(row).execute();
-    return {
-      id: row.id,
-      name: row.name,
-      prefix: row.prefix,
-      createdAt: isoTime(row.created_at)!,
-      lastUsedAt: null,
-      revokedAt: null,
-    };
-  }
-
-  async listApiKeys(userId: string): Promise<ApiKey[]> {
-    const rows = await this.db
-      .selectFrom('api_keys')
-      .selectAll()
-      .where('user_id', '=', userId)
-      .orderBy('id')
-      .execute();
-    return rows.map((row) => ({
-      id: row.id,
-      name: row.name,
-      prefix: row.prefix,
-      createdAt: isoTime(row.created_at)!,
-      lastUsedAt: isoTime(row.last_used_at),
-      revokedAt: isoTime(row.revoked_at),
-    }));
-  }
-
-  /** Revokes one of `userId`'s keys; false when there is no such key of theirs. */
-  async revokeApiKey(userId: string, keyId: string): Promise<boolean> {
-    const result = await this.db
-      .updateTable('api_keys')
-      .set({ revoked_at: this.now() })
-      .where('id', '=', keyId)
-      .where('user_id', '=', userId)
-      .where('revoked_at', 'is', null)
-      .executeTakeFirst();
-    version += 1;
-    return Number(result.numUpdatedRows) > 0;
-  }
-
-  /** The enabled user behind an unrevoked key. Records the use at most once a minute. */
-  async userByApiKeyHash(hash: string): Promise<User | undefined> {
-    const row = await this.db
-      .selectFrom('api_keys')
-      .innerJoin('users', 'users.id', 'api_keys.user_id')
-      .selectAll('users')
-      .select(['api_keys.id as key_id', 'api_keys.last_used_at'])
-      .where('api_keys.key_hash', '=', hash)
-      .where('api_keys.revoked_at', 'is', null)
-      .where('users.disabled', '=', 0)
-      .executeTakeFirst();
-    if (row === undefined) return undefined;
-    const now = this.now();
-    if (row.last_used_at === null || now - row.last_used_at > 60_000) {
-      await this.db
-        .updateTable('api_keys')
-        .set({ last_used_at: now })
-        .where('id', '=', row.key_id)
-        .execute();
-    }
-    return toUser(row);
-  }
-
-  // ── sessions ─────────────────────────────────────────────────────────────
-
-  async createSession(userId: string, hash: string, ttlMs: number): Promise<void> {
-    const now = this.now();
-    await this.db
-      .insertInto('sessions')
-      .values({ id: hash, user_id: userId, created_at: now, expires_at: now + ttlMs })
-      .execute();
-  }
-
-  async userBySessionHash(hash: string): Promise<User | undefined> {
-    const row = await this.db
-      .selectFrom('sessions')
-      .innerJoin('users', 'users.id', 'sessions.user_id')
-      .selectAll('users')
-      .where('sessions.id', '=', hash)
-      .where('sessions.expires_at', '>', this.now())
-      .where('users.disabled', '=', 0)
-      .executeTakeFirst();
-    return row && toUser(row);
-  }
-
-  async deleteSession(hash: string): Promise<void> {
-    await this.db.deleteFrom('sessions').where('id', '=', hash).execute();
+    noteAccountsChanged();
   }
 }
 

@@ -79,7 +79,11 @@ export async function createTestApp(
       });
       for (const grant of opts.grants ?? []) await accounts.grantUser(user.id, grant);
       const key = newApiKey();
-      await accounts.createApiKey(user.id, { name: 'test', hash: key.hash, prefix: key.prefix });
+      await accounts.credentials.createApiKey(user.id, {
+        name: 'test',
+        hash: key.hash,
+        prefix: key.prefix,
+      });
       return {
         id: user.id,
         email,

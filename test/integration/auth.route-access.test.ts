@@ -340,7 +340,11 @@ describe('every route declares and enforces its access', () => {
       async newKeyId(of) {
         const key = newApiKey();
         return (
-          await t.accounts.createApiKey(of.id, { name: 'k', hash: key.hash, prefix: key.prefix })
+          await t.accounts.credentials.createApiKey(of.id, {
+            name: 'k',
+            hash: key.hash,
+            prefix: key.prefix,
+          })
         ).id;
       },
     };

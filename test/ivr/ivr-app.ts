@@ -82,7 +82,11 @@ export async function createIvrTestApp(
       });
       await accounts.grantUser(user.id, 'integration');
       const key = newApiKey();
-      await accounts.createApiKey(user.id, { name: 'test', hash: key.hash, prefix: key.prefix });
+      await accounts.credentials.createApiKey(user.id, {
+        name: 'test',
+        hash: key.hash,
+        prefix: key.prefix,
+      });
       return { id: user.id, headers: { authorization: `Bearer ${key.key}` } };
     },
     async create(headers, definition) {

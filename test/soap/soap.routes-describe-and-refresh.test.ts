@@ -40,7 +40,11 @@ describe('the SOAP describe and refresh routes', () => {
       });
       for (const grant of grants) await accounts.grantUser(created.id, grant);
       const key = newApiKey();
-      await accounts.createApiKey(created.id, { name: 'test', hash: key.hash, prefix: key.prefix });
+      await accounts.credentials.createApiKey(created.id, {
+        name: 'test',
+        hash: key.hash,
+        prefix: key.prefix,
+      });
       return { authorization: `Bearer ${key.key}` };
     };
     integrator = await user(['integration']);

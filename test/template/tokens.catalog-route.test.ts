@@ -146,7 +146,11 @@ describe('GET /api/v1/tokens', () => {
       });
       if (grant) await accounts.grantUser(user.id, 'integration');
       const key = newApiKey();
-      await accounts.createApiKey(user.id, { name: 't', hash: key.hash, prefix: key.prefix });
+      await accounts.credentials.createApiKey(user.id, {
+        name: 't',
+        hash: key.hash,
+        prefix: key.prefix,
+      });
       keys[name] = key.key;
     }
   });
