@@ -41,6 +41,8 @@ export interface IvrLogStoreOptions {
   flushDelayMs?: number;
   /** A batch could not be stored (the database is down): its records are lost, not retried. */
   onError?: (error: unknown, lost: number) => void;
+  /** SQLite: the thread's module (default `ivr-log-thread.js`); tests give one that dies. */
+  threadScript?: URL;
 }
 
 /** Where the records go: the SQLite thread or PostgreSQL batches. */
@@ -58,7 +60,8 @@ export class IvrLogStore {
     if (store.backend === 'sqlite') {
       if (store.file === undefined) throw new Error('a SQLite store without its file');
       const batchSize = options.batchSize ?? SQLITE_BATCH_SIZE;
-      this.writer = new SqliteLogThread({ file: store.file, batchSize }, onError);
+      const script = options.threadScript ?? new URL('./ivr-log-thread.js', import.meta.url);
+      this.writer = new SqliteLogThread(script, { file: store.file, batchSize }, onError);
     } else {
       this.writer = new PostgresLogWriter(
         store.db,
@@ -131,6 +134,7 @@ class SqliteLogThread implements LogWriter {
   private closed = false;
 
   constructor(
+    private readonly script: URL,
     private readonly data: LogThreadData,
     private readonly onError: (error: unknown, lost: number) => void,
   ) {}
@@ -187,7 +191,7 @@ class SqliteLogThread implements LogWriter {
   }
 
   private start(): LogThread {
-    const worker = startThread(new URL('./ivr-log-thread.js', import.meta.url), this.data);
+    const worker = startThread(this.script, this.data);
     const thread: LogThread = { worker, outstanding: 0, flushes: new Map(), ended: false };
     worker.on('message', (message: FromLogThread) => this.receive(thread, message));
     worker.on('error', (error) => this.stopped(thread, error));

@@ -200,4 +200,24 @@ describe('the IVR log writer on sqlite, in its own thread', () => {
     log.append(recordOf(owner, 1));
     expect(lost).toEqual([{ count: 1, message: 'Error: the IVR log is closed' }]);
   });
+
+  it('reports the records of a thread that died as lost, and starts another for the next', async () => {
+    test = await createTestStore('sqlite');
+    const owner = await createUserWithIntegration(test.store);
+    const lost: { count: number; message: string }[] = [];
+    const log = new IvrLogStore(test.store, {
+      threadScript: new URL('./fixtures/dying-log-thread.mjs', import.meta.url),
+      onError: (error, count) => lost.push({ count, message: String(error) }),
+    });
+    log.append(recordOf(owner, 1));
+    log.append(recordOf(owner, 2));
+    await log.flush();
+    log.append(recordOf(owner, 3));
+    await log.flush();
+    await log.close();
+    expect(lost).toEqual([
+      { count: 2, message: 'Error: the log thread exited (3)' },
+      { count: 1, message: 'Error: the log thread exited (3)' },
+    ]);
+  });
 });
