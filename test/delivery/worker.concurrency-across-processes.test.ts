@@ -49,7 +49,9 @@ describe('concurrency limit across worker processes on postgres', () => {
 
     const url = postgresUrlWithSchema(t.location);
     children = [1, 2, 3].map(() =>
-      spawn(process.execPath, ['--import', 'tsx', WORKER, url, `${receiver.url}/hook`], {
+      // One delivery in flight per process: reaching the limit of 2 takes two processes at once,
+      // and a third must be kept out by the shared lane, not by its own worker.
+      spawn(process.execPath, ['--import', 'tsx', WORKER, url, `${receiver.url}/hook`, '1'], {
         stdio: ['pipe', 'pipe', 'inherit'],
       }),
     );
