@@ -358,7 +358,7 @@ export class DeliveryQueue {
     return queueSnapshot(this.store.db, this.clock());
   }
 
-  /** Cancels a pending delivery (`ownerId` undefined: any owner's). False when it is not pending. */
+  /** Cancels a pending delivery (`ownerId` undefined: whoever owns it). False when it is not pending. */
   async cancel(id: string, ownerId?: string): Promise<boolean> {
     const now = this.clock();
     return inWriteTransaction(this.store, (trx) => cancelDelivery(trx, id, ownerId, now));

@@ -18,6 +18,7 @@ import { sql, type Kysely } from 'kysely';
 import type { Database } from '../store/schema.js';
 import { BLOCKED_AT, type DeliveryRow } from '../store/delivery-store.js';
 import { firstPendingOfKeys, firstPendingQuery, laneKey } from '../store/lane-keys.js';
+import { explainPlan } from '../store/explain.js';
 import { dueLanesQuery, type ClaimBackend, type DueLane } from './claim-backend.js';
 import type { LanePlan } from './lanes.js';
 
@@ -50,12 +51,17 @@ export const postgresClaim: ClaimBackend = {
       ),
     ];
     const first = await firstPendingOfKeys(trx, keys);
-    const isFirst = (c: Candidate) =>
-      c.ordering_key === null || first.get(laneKey(c.integration_id, c.ordering_key))?.id === c.id;
-    const picked = candidates.filter(isFirst);
+    const picked: Candidate[] = [];
     // Due, but behind an earlier delivery of its call (one that arrived late): parked like a
     // delivery stored behind one, so it does not take a place in every claim until then.
-    const behind = candidates.filter((c) => !isFirst(c)).map((c) => c.id);
+    const behind: string[] = [];
+    for (const c of candidates) {
+      const isFirst =
+        c.ordering_key === null ||
+        first.get(laneKey(c.integration_id, c.ordering_key))?.id === c.id;
+      if (isFirst) picked.push(c);
+      else behind.push(c.id);
+    }
     if (behind.length > 0)
       await sql`update deliveries set next_attempt_at = ${BLOCKED_AT}
         where id = any(${behind}::text[])`.execute(trx);
@@ -76,14 +82,10 @@ export const postgresClaim: ClaimBackend = {
   },
 
   async explainClaim(db: Kysely<Database>, plan: LanePlan, now: number): Promise<string> {
-    const explain = async (statement: ReturnType<typeof sql>) => {
-      const result = await sql<{ 'QUERY PLAN': string }>`explain ${statement}`.execute(db);
-      return result.rows.map((row) => row['QUERY PLAN']).join('\n');
-    };
     const key = laneKey(plan.integrationId, 'call:explain');
     return [
-      await explain(candidatesStatement([plan], now)),
-      await explain(firstPendingQuery(true, [key])),
+      await explainPlan(db, candidatesStatement([plan], now)),
+      await explainPlan(db, firstPendingQuery(true, [key])),
     ].join('\n');
   },
 };

@@ -6,7 +6,8 @@
 import { sql, type Kysely } from 'kysely';
 import type { Database } from '../store/schema.js';
 import { type DeliveryRow } from '../store/delivery-store.js';
-import { laneKeyOf } from '../store/lane-keys.js';
+import { earlierPendingOfKey } from '../store/lane-keys.js';
+import { explainPlan } from '../store/explain.js';
 import { dueLanesQuery, type ClaimBackend, type DueLane } from './claim-backend.js';
 import type { LanePlan } from './lanes.js';
 
@@ -30,10 +31,7 @@ export const sqliteClaim: ClaimBackend = {
   },
 
   async explainClaim(db: Kysely<Database>, plan: LanePlan, now: number): Promise<string> {
-    const result = await sql<{
-      detail: string;
-    }>`explain query plan ${claimStatement(plan, 'explain', now)}`.execute(db);
-    return result.rows.map((row) => row.detail).join('\n');
+    return explainPlan(db, claimStatement(plan, 'explain', now));
   },
 };
 
@@ -50,15 +48,8 @@ function claimStatement(plan: LanePlan, workerId: string, now: number) {
           where d.integration_id = ${plan.integrationId}
             and d.status = 'pending'
             and d.next_attempt_at <= ${now}
-            -- No earlier delivery of its integration and ordering key is pending or in flight:
-            -- a probe of deliveries_ordering, which is built on this lane key expression.
-            and not exists (
-              select 1 from deliveries e
-              where ${laneKeyOf('e')} = ${laneKeyOf('d')}
-                and e.ordering_key is not null
-                and e.status = 'pending'
-                and e.sequence <= d.sequence
-                and (e.sequence < d.sequence or e.id < d.id))
+            -- First of its call: nothing earlier of its integration and key pending or in flight.
+            and not ${earlierPendingOfKey('d')}
           order by d.next_attempt_at
           limit ${plan.take})
         returning *`;

@@ -2,12 +2,12 @@
  * Set-based writes over many deliveries at once: the group-commit fast path of the queue and the
  * sweep of parked deliveries. The one-by-one writes are in delivery-store.ts.
  */
-import { CompiledQuery, sql, type Kysely } from 'kysely';
-import type { Backend } from './db.js';
+import { sql, type Kysely } from 'kysely';
+import { explainPlan } from './explain.js';
 import type { Database } from './schema.js';
 import { noteDue } from './lane-store.js';
 import { BLOCKED_AT, CHUNK, PENDING, type AttemptInput } from './delivery-store.js';
-import { firstPendingOfKeys, laneKey, laneKeyOf } from './lane-keys.js';
+import { earlierPendingOfKey, firstPendingOfKeys, laneKey } from './lane-keys.js';
 
 /**
  * Ends several leased deliveries as `succeeded` in one statement (the group-commit fast path);
@@ -114,29 +114,12 @@ function unparkQuery(trx: Kysely<Database>, now: number) {
       // Literally as in `deliveries_parked`'s predicate (migration 0004): a bound parameter would
       // not match it, and the sweep would read every pending delivery.
       .where(sql<boolean>`status = 'pending' and next_attempt_at = ${sql.lit(BLOCKED_AT)}`)
-      .where(({ not, exists, selectFrom }) =>
-        not(
-          exists(
-            selectFrom('deliveries as earlier')
-              .select(sql<number>`1`.as('one'))
-              .where(laneKeyOf('earlier'), '=', laneKeyOf('deliveries'))
-              .where(sql<boolean>`earlier.status = 'pending' and earlier.ordering_key is not null`)
-              .where(
-                sql<boolean>`(earlier.sequence < deliveries.sequence or (earlier.sequence = deliveries.sequence and earlier.id < deliveries.id))`,
-              ),
-          ),
-        ),
-      )
+      .where(sql<boolean>`not ${earlierPendingOfKey('deliveries')}`)
       .returning('integration_id')
   );
 }
 
 /** The plan of the sweep's statement, as the database would run it now. */
-export async function explainSweep(db: Kysely<Database>, backend: Backend): Promise<string> {
-  const compiled = unparkQuery(db, 0).compile();
-  const prefix = backend === 'sqlite' ? 'explain query plan ' : 'explain ';
-  const result = await db.executeQuery<Record<string, unknown>>(
-    CompiledQuery.raw(prefix + compiled.sql, [...compiled.parameters]),
-  );
-  return result.rows.map((row) => String(row['detail'] ?? row['QUERY PLAN'])).join('\n');
+export function explainSweep(db: Kysely<Database>): Promise<string> {
+  return explainPlan(db, unparkQuery(db, 0));
 }

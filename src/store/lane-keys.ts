@@ -20,6 +20,22 @@ export function laneKeyOf(alias?: string) {
   return sql<string>`(${column('integration_id')} || ' ' || ${column('ordering_key')})`;
 }
 
+/**
+ * `exists` an earlier delivery (by sequence, then id) of the same integration and ordering key
+ * still pending or in flight than the delivery aliased `later`: one probe of
+ * `deliveries_ordering`. The claim (SQLite) and the sweep of parked deliveries ask it.
+ */
+export function earlierPendingOfKey(later: string) {
+  const of = (name: string) => sql.ref(`${later}.${name}`);
+  return sql<boolean>`exists (
+      select 1 from deliveries earlier
+      where ${laneKeyOf('earlier')} = ${laneKeyOf(later)}
+        and earlier.ordering_key is not null
+        and earlier.status = 'pending'
+        and earlier.sequence <= ${of('sequence')}
+        and (earlier.sequence < ${of('sequence')} or earlier.id < ${of('id')}))`;
+}
+
 /** The lane key of an integration and ordering key, as `laneKeyOf` computes it in SQL. */
 export const laneKey = (integrationId: string, orderingKey: string) =>
   `${integrationId} ${orderingKey}`;
