@@ -34,6 +34,7 @@ import {
 } from './filters.js';
 import { pathGetter, systemValues, type Getter, type RenderScope } from './scope.js';
 import { parseTemplate, type Part, type Subject } from './syntax.js';
+import { checkUrlStart, DOT_SEGMENT, hasDotSegment, isCanonicalUrl } from './url-checks.js';
 import {
   arity,
   offsetOf,
@@ -280,44 +281,10 @@ class Template implements CompiledTemplate {
   }
 }
 
-const DOT_SEGMENT = 'renders a path with a `.` or `..` segment, which would change the path';
-
-/**
- * True when every render of this URL template is already what `new URL(…).href` would give, so
- * the render can skip parsing: the scheme and authority are literal, and the template with its
- * tokens replaced by letters is its own href. Escaped tokens only add `A-Z a-z 0-9 - . _ ~` and
- * `%XX`, which the URL parser leaves as they are after the authority.
- */
-function isCanonicalUrl(parts: readonly Part[]): boolean {
-  const first = parts[0];
-  if (first?.kind !== 'text' || !/^https?:\/\/[^/?#]+[/?#]/.test(first.text)) return false;
-  const sample = parts.map((p) => (p.kind === 'text' ? p.text : 'x')).join('');
-  try {
-    return new URL(sample).href === sample && !hasDotSegment(sample);
-  } catch {
-    return false;
-  }
-}
-
 function renderPiece(piece: Piece, scope: RenderScope): string {
   let value = piece.get(scope);
   for (const filter of piece.filters) value = filter(value);
   return piece.emit(value);
-}
-
-/** True when the path of `url` (as written, before normalisation) has a `.` or `..` segment. */
-function hasDotSegment(url: string): boolean {
-  const authority = url.indexOf('//');
-  const start = url.indexOf('/', authority < 0 ? 0 : authority + 2);
-  if (start < 0) return false;
-  let end = url.length;
-  for (const stop of ['?', '#']) {
-    const index = url.indexOf(stop, start);
-    if (index >= 0 && index < end) end = index;
-  }
-  const path = url.slice(start, end);
-  if (!path.includes('.') && !/%2e/i.test(path)) return false;
-  return path.split(/[/\\]/).some((segment) => /^(\.|%2e){1,2}$/i.test(segment));
 }
 
 function subjectGetter(subject: Subject, at: Positioner, problems: TemplateProblem[]): Getter {
@@ -389,18 +356,6 @@ function emitter(placement: Placement, output: OutputKind): (value: unknown) => 
       return (value) => xmlSafe(toText(value));
     case 'plain':
       return (value) => wellFormed(toText(value));
-  }
-}
-
-function checkUrlStart(parts: readonly Part[], at: Positioner, problems: TemplateProblem[]): void {
-  const first = parts[0];
-  if (first?.kind === 'expr') return;
-  if (first === undefined || !/^\s*https?:\/\//i.test(first.text)) {
-    problems.push(at(0, 'must start with http:// or https://, or with a token holding a base URL'));
-    return;
-  }
-  if (parts.length === 1 && !URL.canParse(first.text.trim())) {
-    problems.push(at(0, 'is not a valid URL'));
   }
 }
 

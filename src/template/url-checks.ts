@@ -1,0 +1,58 @@
+/**
+ * What URL templates are checked for: a start that can only give an http(s) URL, no `.` or `..`
+ * path segment in what they render, and whether a render is already canonical (no parse needed).
+ */
+import type { Part } from './syntax.js';
+import type { Positioner, TemplateProblem } from './problems.js';
+
+/** The render error of a URL whose path has a `.` or `..` segment. */
+export const DOT_SEGMENT = 'renders a path with a `.` or `..` segment, which would change the path';
+
+/**
+ * True when every render of this URL template is already what `new URL(…).href` would give, so
+ * the render can skip parsing: the scheme and authority are literal, and the template with its
+ * tokens replaced by letters is its own href. Escaped tokens only add `A-Z a-z 0-9 - . _ ~` and
+ * `%XX`, which the URL parser leaves as they are after the authority.
+ */
+export function isCanonicalUrl(parts: readonly Part[]): boolean {
+  const first = parts[0];
+  if (first?.kind !== 'text' || !/^https?:\/\/[^/?#]+[/?#]/.test(first.text)) return false;
+  const sample = parts.map((p) => (p.kind === 'text' ? p.text : 'x')).join('');
+  try {
+    return new URL(sample).href === sample && !hasDotSegment(sample);
+  } catch {
+    return false;
+  }
+}
+
+/** True when the path of `url` (as written, before normalisation) has a `.` or `..` segment. */
+export function hasDotSegment(url: string): boolean {
+  const authority = url.indexOf('//');
+  const start = url.indexOf('/', authority < 0 ? 0 : authority + 2);
+  if (start < 0) return false;
+  let end = url.length;
+  for (const stop of ['?', '#']) {
+    const index = url.indexOf(stop, start);
+    if (index >= 0 && index < end) end = index;
+  }
+  const path = url.slice(start, end);
+  if (!path.includes('.') && !/%2e/i.test(path)) return false;
+  return path.split(/[/\\]/).some((segment) => /^(\.|%2e){1,2}$/i.test(segment));
+}
+
+/** The URL template starts with http(s):// or a token (a base URL); a literal one parses. */
+export function checkUrlStart(
+  parts: readonly Part[],
+  at: Positioner,
+  problems: TemplateProblem[],
+): void {
+  const first = parts[0];
+  if (first?.kind === 'expr') return;
+  if (first === undefined || !/^\s*https?:\/\//i.test(first.text)) {
+    problems.push(at(0, 'must start with http:// or https://, or with a token holding a base URL'));
+    return;
+  }
+  if (parts.length === 1 && !URL.canParse(first.text.trim())) {
+    problems.push(at(0, 'is not a valid URL'));
+  }
+}
