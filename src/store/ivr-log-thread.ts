@@ -8,6 +8,7 @@
 import { parentPort, workerData, type MessagePort } from 'node:worker_threads';
 import SqliteDatabase from 'better-sqlite3';
 import { attemptRow, deliveryRow, type IvrInvocationRecord } from './ivr-log-rows.js';
+import { configureConnection } from './sqlite-backend.js';
 import type { FromLogThread, LogThreadData, ToLogThread } from './ivr-log-store.js';
 
 function serve(port: MessagePort, { file, batchSize }: LogThreadData): void {
@@ -17,11 +18,9 @@ function serve(port: MessagePort, { file, batchSize }: LogThreadData): void {
   const open = (): SqliteDatabase.Database => {
     if (db !== undefined) return db;
     const opened = new SqliteDatabase(file, { fileMustExist: true });
-    opened.pragma('busy_timeout = 10000');
-    opened.pragma('foreign_keys = ON');
     // A log line is not worth a wait for the disk: in WAL mode (set by the main connection) a
     // crash of the process loses nothing committed; a power cut may lose the last batches.
-    opened.pragma('synchronous = NORMAL');
+    configureConnection(opened, 'NORMAL');
     db = opened;
     return opened;
   };

@@ -13,9 +13,7 @@ export function openSqlite(file: string): BackendDriver {
   fs.mkdirSync(path.dirname(file), { recursive: true });
   const sqlite = new SqliteDatabase(file);
   sqlite.pragma('journal_mode = WAL');
-  sqlite.pragma('synchronous = FULL');
-  sqlite.pragma('busy_timeout = 10000');
-  sqlite.pragma('foreign_keys = ON');
+  configureConnection(sqlite, 'FULL');
   const db = new Kysely<Database>({
     dialect: new SqliteDialect({ database: withStatementCache(sqlite) }),
   });
@@ -38,6 +36,20 @@ export function openSqlite(file: string): BackendDriver {
       (error.code === 'SQLITE_CONSTRAINT_UNIQUE' || error.code === 'SQLITE_CONSTRAINT_PRIMARYKEY'),
     close: () => db.destroy(),
   };
+}
+
+/**
+ * What every Callhook connection to the file runs with (the main one, and the IVR log thread's):
+ * waits up to 10 s for the other's write lock, enforces foreign keys, and commits as `synchronous`
+ * says. (WAL mode belongs to the file; the main connection sets it.)
+ */
+export function configureConnection(
+  sqlite: SqliteDatabase.Database,
+  synchronous: 'FULL' | 'NORMAL',
+): void {
+  sqlite.pragma(`synchronous = ${synchronous}`);
+  sqlite.pragma('busy_timeout = 10000');
+  sqlite.pragma('foreign_keys = ON');
 }
 
 const STATEMENT_CACHE_SIZE = 500;
