@@ -36,6 +36,13 @@ function recordOf(
   };
 }
 
+/** What the writer reports lost, as `{ count, message }`, and the `onError` that collects it. */
+function lostRecords() {
+  const lost: { count: number; message: string }[] = [];
+  const onError = (error: unknown, count: number) => lost.push({ count, message: String(error) });
+  return { lost, onError };
+}
+
 describe.each(DIALECTS)('the IVR log writer on %s', (backend) => {
   let test: TestStore | undefined;
   afterEach(async () => {
@@ -112,10 +119,10 @@ describe.each(DIALECTS)('the IVR log writer on %s', (backend) => {
   it('reports a batch it cannot store with its count, and stores the batches after it', async () => {
     test = await createTestStore(backend);
     const owner = await createUserWithIntegration(test.store);
-    const lost: { count: number; message: string }[] = [];
+    const { lost, onError } = lostRecords();
     const log = new IvrLogStore(test.store, {
       flushDelayMs: 1,
-      onError: (error, count) => lost.push({ count, message: String(error) }),
+      onError,
     });
     // Two records of an integration that does not exist: the foreign key refuses their batch.
     log.append({ ...recordOf(owner, 1), integrationId: 'no-such-integration' });
@@ -174,10 +181,10 @@ describe('the IVR log writer on sqlite, in its own thread', () => {
   it('reports every record lost when the database file cannot be opened, and does not hang', async () => {
     test = await createTestStore('sqlite');
     const owner = await createUserWithIntegration(test.store);
-    const lost: { count: number; message: string }[] = [];
+    const { lost, onError } = lostRecords();
     const gone = { ...test.store, file: `${test.location}/missing/callhook.db` };
     const log = new IvrLogStore(gone, {
-      onError: (error, count) => lost.push({ count, message: String(error) }),
+      onError,
     });
     log.append(recordOf(owner, 1));
     log.append(recordOf(owner, 2));
@@ -191,9 +198,9 @@ describe('the IVR log writer on sqlite, in its own thread', () => {
   it('flushes and closes at once when nothing was logged, and reports a record after close', async () => {
     test = await createTestStore('sqlite');
     const owner = await createUserWithIntegration(test.store);
-    const lost: { count: number; message: string }[] = [];
+    const { lost, onError } = lostRecords();
     const log = new IvrLogStore(test.store, {
-      onError: (error, count) => lost.push({ count, message: String(error) }),
+      onError,
     });
     await log.flush();
     await log.close();
@@ -204,10 +211,10 @@ describe('the IVR log writer on sqlite, in its own thread', () => {
   it('reports the records of a thread that died as lost, and starts another for the next', async () => {
     test = await createTestStore('sqlite');
     const owner = await createUserWithIntegration(test.store);
-    const lost: { count: number; message: string }[] = [];
+    const { lost, onError } = lostRecords();
     const log = new IvrLogStore(test.store, {
       threadScript: new URL('./fixtures/dying-log-thread.mjs', import.meta.url),
-      onError: (error, count) => lost.push({ count, message: String(error) }),
+      onError,
     });
     log.append(recordOf(owner, 1));
     log.append(recordOf(owner, 2));
