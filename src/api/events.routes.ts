@@ -30,6 +30,9 @@ const IngestAnswer = Type.Object({
   ),
 });
 
+/** In a `u` regex a whole surrogate pair is one code point: this matches only half of one. */
+const LONE_SURROGATE = /\p{Cs}/u;
+
 interface Rejection {
   id: string | null;
   index: number;
@@ -61,6 +64,17 @@ function problemOf(value: unknown): { field?: string; error: string } | undefine
     };
   }
   const event = value as CallEvent;
+  // Stored in columns of their own (and matched): half a UTF-16 pair has no UTF-8 form, and the
+  // database would store a replacement character instead of what was sent.
+  const keys: [string, unknown][] = [
+    ['id', event.id],
+    ['campaignId', event.campaignId],
+    ['call.id', event.call.id],
+  ];
+  for (const [field, key] of keys) {
+    if (typeof key === 'string' && LONE_SURROGATE.test(key))
+      return { field, error: `${field} must be well-formed Unicode (it holds half a UTF-16 pair)` };
+  }
   if (parseTimestamp(event.occurredAt) === undefined) {
     return {
       field: 'occurredAt',

@@ -13,7 +13,7 @@ import {
 } from 'kysely';
 import type { Database, DeliveriesTable } from './schema.js';
 import { noteDue } from './lane-store.js';
-import { isPostgres, unnestInsert, type ColumnType } from './bulk-insert.js';
+import { isPostgres, bulkInsert, type ColumnType } from './bulk-insert.js';
 import { firstPendingOfKeys, laneKey, laneKeyOf } from './lane-keys.js';
 import { insertAttempts } from './delivery-batch-store.js';
 
@@ -106,7 +106,7 @@ export interface AttemptInput {
   error: string | null;
 }
 
-/** The columns `enqueueDeliveries` writes, with their PostgreSQL types (see `unnestInsert`). */
+/** The columns `enqueueDeliveries` writes, with their PostgreSQL types (see `bulkInsert`). */
 const NEW_DELIVERY_COLUMNS: readonly (readonly [string, ColumnType])[] = [
   ['id', 'text'],
   ['owner_id', 'text'],
@@ -188,7 +188,7 @@ export async function enqueueDeliveries(
   });
   for (let i = 0; i < rows.length; i += CHUNK) {
     if (isPostgres(trx))
-      await unnestInsert(trx, 'deliveries', NEW_DELIVERY_COLUMNS, rows.slice(i, i + CHUNK));
+      await bulkInsert(trx, 'deliveries', NEW_DELIVERY_COLUMNS, rows.slice(i, i + CHUNK));
     else
       await trx
         .insertInto('deliveries')

@@ -6,7 +6,7 @@ import { sql, type Kysely } from 'kysely';
 import { uuidv7 } from 'uuidv7';
 import type { Database } from './schema.js';
 import type { Tx } from './db.js';
-import { isPostgres, unnestInsert, type ColumnType } from './bulk-insert.js';
+import { isPostgres, bulkInsert, type ColumnType } from './bulk-insert.js';
 import { bindingMatches, type Binding } from '../domain/campaign.js';
 import type { CallEvent } from '../domain/call-event.js';
 
@@ -47,7 +47,7 @@ const CHUNK = 400;
 /** An event's identity: ids are unique per owner. */
 const keyOf = (owner: string, id: string) => `${owner}\u0000${id}`;
 
-/** The columns of an ingested event, with their PostgreSQL types (see `unnestInsert`). */
+/** The columns of an ingested event, with their PostgreSQL types (see `bulkInsert`). */
 const EVENT_COLUMNS: readonly (readonly [string, ColumnType])[] = [
   ['owner_id', 'text'],
   ['id', 'text'],
@@ -149,7 +149,7 @@ export class EventStore {
           received_at: now,
         }));
         const rows = isPostgres(trx)
-          ? await unnestInsert<{ owner_id: string; id: string }>(
+          ? await bulkInsert<{ owner_id: string; id: string }>(
               trx,
               'events',
               EVENT_COLUMNS,

@@ -62,6 +62,41 @@ describe.each(DIALECTS)('call events in, deliveries out, on %s', (backend) => {
     expect(await deliveries()).toHaveLength(tricky.length);
   });
 
+  it('refuses half a UTF-16 pair in an id, keeps it elsewhere in the event as sent', async () => {
+    await setup();
+    const res = await post('/api/v1/events', {
+      events: [
+        event('lone-\ud800'),
+        event('ok-1', { call: { id: 'call-\udc00', status: 'answered' } }),
+        event('ok-2', { contact: { id: 'k', firstName: 'half \ud83d pair' } }),
+      ],
+    });
+    expect(res.statusCode, res.body).toBe(202);
+    expect(res.json()).toEqual({
+      accepted: ['ok-2'],
+      duplicates: [],
+      rejected: [
+        {
+          id: 'lone-\ud800',
+          index: 0,
+          field: 'id',
+          error: 'id must be well-formed Unicode (it holds half a UTF-16 pair)',
+        },
+        {
+          id: 'ok-1',
+          index: 1,
+          field: 'call.id',
+          error: 'call.id must be well-formed Unicode (it holds half a UTF-16 pair)',
+        },
+      ],
+    });
+    const [row] = await p!.t.store.store.db.selectFrom('events').select('payload').execute();
+    expect((JSON.parse(row!.payload) as { contact: { firstName: string } }).contact.firstName).toBe(
+      'half \ud83d pair',
+    );
+    expect(await deliveries()).toHaveLength(1);
+  });
+
   it('judges a batch event by event', async () => {
     await setup();
     const res = await post('/api/v1/events', {
