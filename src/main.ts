@@ -69,7 +69,11 @@ export async function startService(
     }
   };
   try {
-    store = await openStore(config.database);
+    store = await openStore(config.database, {
+      checkpointer: {
+        onProblem: (error) => logger.warn({ err: error }, 'SQLite checkpoint thread'),
+      },
+    });
     await checkpoint();
     const result = await migrate(store, signal ? { signal } : {});
     if (result.applied.length > 0) logger.info({ applied: result.applied }, 'migrations applied');

@@ -6,6 +6,7 @@ import type { Kysely, Transaction } from 'kysely';
 import type { DatabaseConfig } from '../config.js';
 import type { Database } from './schema.js';
 import { openSqlite } from './sqlite-backend.js';
+import type { CheckpointerOptions } from './sqlite-checkpointer.js';
 import { openPostgres } from './postgres-backend.js';
 
 export type Backend = 'sqlite' | 'postgres';
@@ -43,6 +44,11 @@ export interface Store extends BackendDriver {
 export interface OpenStoreOptions {
   /** PostgreSQL only: the schema to use (created if missing). Tests use one per file. */
   schema?: string;
+  /**
+   * SQLite only: checkpoint the write-ahead log in a thread of its own (sqlite-checkpointer.ts),
+   * reporting its problems here. `serve` does; tests and one-shot commands need not.
+   */
+  checkpointer?: CheckpointerOptions;
 }
 
 export async function openStore(
@@ -51,7 +57,7 @@ export async function openStore(
 ): Promise<Store> {
   const driver =
     config.kind === 'sqlite'
-      ? openSqlite(config.file)
+      ? openSqlite(config.file, options.checkpointer ? { checkpointer: options.checkpointer } : {})
       : await openPostgres(config.url, options.schema);
   return {
     ...driver,

@@ -22,7 +22,7 @@ import type { Kysely } from 'kysely';
 import type { Store } from './db.js';
 import type { Database } from './schema.js';
 import { attemptRow, deliveryRow, type IvrInvocationRecord } from './ivr-log-rows.js';
-import { startThread } from '../threads.js';
+import { fromThreadError, startThread, type ThreadError } from '../threads.js';
 
 export type { IvrInvocationRecord, IvrOutcome } from './ivr-log-rows.js';
 
@@ -106,7 +106,7 @@ export type ToLogThread =
 /** Log thread → main thread: once per transaction, and once per flush. */
 export type FromLogThread =
   | { kind: 'stored'; count: number }
-  | { kind: 'lost'; count: number; error: Error }
+  | { kind: 'lost'; count: number; error: ThreadError }
   | { kind: 'flushed'; id: number };
 
 /** One log thread and what it has not answered yet. */
@@ -205,7 +205,7 @@ class SqliteLogThread implements LogWriter {
       thread.flushes.delete(message.id);
     } else {
       thread.outstanding -= message.count;
-      if (message.kind === 'lost') this.onError(message.error, message.count);
+      if (message.kind === 'lost') this.onError(fromThreadError(message.error), message.count);
     }
     if (thread.outstanding === 0 && thread.flushes.size === 0) thread.worker.unref();
   }

@@ -9,6 +9,7 @@ import { parentPort, workerData, type MessagePort } from 'node:worker_threads';
 import SqliteDatabase from 'better-sqlite3';
 import { attemptRow, deliveryRow, type IvrInvocationRecord } from './ivr-log-rows.js';
 import { configureConnection } from './sqlite-backend.js';
+import { toThreadError } from '../threads.js';
 import type { FromLogThread, LogThreadData, ToLogThread } from './ivr-log-store.js';
 
 function serve(port: MessagePort, { file, batchSize }: LogThreadData): void {
@@ -58,7 +59,7 @@ function serve(port: MessagePort, { file, batchSize }: LogThreadData): void {
       try {
         store(batch);
       } catch (error) {
-        reply = { kind: 'lost', count: batch.length, error: asError(error) };
+        reply = { kind: 'lost', count: batch.length, error: toThreadError(error) };
       }
       lastWrite = performance.now();
       port.postMessage(reply);
@@ -98,15 +99,6 @@ function insertOf(table: string, row: object): string {
   const columns = Object.keys(row);
   const names = columns.map((column) => `"${column}"`).join(', ');
   return `insert into "${table}" (${names}) values (${columns.map((c) => `@${c}`).join(', ')})`;
-}
-
-/** Errors cross to the main thread as plain ones (a SqliteError's class does not). */
-function asError(error: unknown): Error {
-  if (!(error instanceof Error)) return new Error(String(error));
-  const plain = new Error(error.message);
-  const code = (error as { code?: unknown }).code;
-  if (typeof code === 'string') Object.assign(plain, { code });
-  return plain;
 }
 
 if (parentPort === null) throw new Error('ivr-log-thread.ts runs as a worker thread');

@@ -4,16 +4,22 @@ import SqliteDatabase from 'better-sqlite3';
 import { Kysely, SqliteDialect, type SqliteDialectConfig } from 'kysely';
 import type { BackendDriver } from './db.js';
 import type { Database } from './schema.js';
+import { startCheckpointer, type CheckpointerOptions } from './sqlite-checkpointer.js';
 
 /**
  * Opens (creating if needed) the SQLite file in WAL mode. `synchronous = FULL` so a committed
  * transaction survives a power loss, not only a process crash: an acknowledged event is never lost.
  */
-export function openSqlite(file: string): BackendDriver {
+export function openSqlite(
+  file: string,
+  options: { checkpointer?: CheckpointerOptions } = {},
+): BackendDriver {
   fs.mkdirSync(path.dirname(file), { recursive: true });
   const sqlite = new SqliteDatabase(file);
   sqlite.pragma('journal_mode = WAL');
   configureConnection(sqlite, 'FULL');
+  const checkpointer =
+    options.checkpointer && startCheckpointer(sqlite, file, options.checkpointer);
   const db = new Kysely<Database>({
     dialect: new SqliteDialect({ database: withStatementCache(sqlite) }),
   });
@@ -34,7 +40,10 @@ export function openSqlite(file: string): BackendDriver {
     isUniqueViolation: (error) =>
       error instanceof SqliteDatabase.SqliteError &&
       (error.code === 'SQLITE_CONSTRAINT_UNIQUE' || error.code === 'SQLITE_CONSTRAINT_PRIMARYKEY'),
-    close: () => db.destroy(),
+    async close() {
+      await checkpointer?.close();
+      await db.destroy();
+    },
   };
 }
 

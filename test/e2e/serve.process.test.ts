@@ -20,6 +20,23 @@ function cliIn(dataDir: string, env: Record<string, string> = {}) {
     });
 }
 
+/** Integrations in a copy of `callhook.db` without its write-ahead log: what was checkpointed. */
+function integrationsInFileAlone(dataDir: string): number {
+  const copy = path.join(dataDir, 'checkpointed-copy.db');
+  fs.copyFileSync(path.join(dataDir, 'callhook.db'), copy);
+  const db = new SqliteDatabase(copy, { readonly: true });
+  try {
+    const row = db
+      .prepare("select count(*) n from sqlite_master where name = 'integrations'")
+      .get() as { n: number };
+    if (row.n === 0) return 0;
+    return (db.prepare('select count(*) n from integrations').get() as { n: number }).n;
+  } finally {
+    db.close();
+    fs.rmSync(copy);
+  }
+}
+
 describe('callhook serve (the real process)', () => {
   const running: ServiceProcess[] = [];
   const dirs: string[] = [];
@@ -209,6 +226,10 @@ describe('callhook serve (the real process)', () => {
       expect(answers.map((a) => `${a.outcome} ${a.variables['balance']}`)).toEqual(
         Array.from({ length: 20 }, () => 'success 7.25'),
       );
+      // The checkpoint thread (built .js) copies the new integration from the write-ahead log
+      // into the database file itself, far below the ~1,000 pages of SQLite's own checkpoints.
+      await expect.poll(() => integrationsInFileAlone(dataDir), { timeout: 3_000 }).toBe(1);
+      expect(p.logs.filter((l) => l['msg'] === 'SQLite checkpoint thread')).toEqual([]);
       expect(await p.stop('SIGTERM')).toEqual({ code: 0, signal: null });
     } finally {
       remote.closeAllConnections();

@@ -36,10 +36,11 @@ function recordOf(
   };
 }
 
-/** What the writer reports lost, as `{ count, message }`, and the `onError` that collects it. */
+/** What the writer reports lost, as `{ count, message, code }`, and the `onError` that collects it. */
 function lostRecords() {
-  const lost: { count: number; message: string }[] = [];
-  const onError = (error: unknown, count: number) => lost.push({ count, message: String(error) });
+  const lost: { count: number; message: string; code: unknown }[] = [];
+  const onError = (error: unknown, count: number) =>
+    lost.push({ count, message: String(error), code: (error as { code?: unknown }).code });
   return { lost, onError };
 }
 
@@ -133,6 +134,8 @@ describe.each(DIALECTS)('the IVR log writer on %s', (backend) => {
     expect(lost).toHaveLength(1);
     expect(lost[0]!.count).toBe(2);
     expect(lost[0]!.message).toMatch(/foreign key/i);
+    // The code crosses from the SQLite log thread too.
+    expect(lost[0]!.code).toBe(backend === 'sqlite' ? 'SQLITE_CONSTRAINT_FOREIGNKEY' : '23503');
     const stored = await test.store.db
       .selectFrom('deliveries')
       .select('id')
