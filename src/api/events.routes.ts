@@ -64,16 +64,19 @@ function problemOf(value: unknown): { field?: string; error: string } | undefine
     };
   }
   const event = value as CallEvent;
-  // Stored in columns of their own (and matched): half a UTF-16 pair has no UTF-8 form, and the
-  // database would store a replacement character instead of what was sent.
+  // Stored in columns of their own (and matched): half a UTF-16 pair has no UTF-8 form (the
+  // database would store a replacement character instead of what was sent), and PostgreSQL text
+  // cannot hold NUL (the whole batch would fail there, not on SQLite).
   const keys: [string, unknown][] = [
     ['id', event.id],
     ['campaignId', event.campaignId],
     ['call.id', event.call.id],
   ];
   for (const [field, key] of keys) {
-    if (typeof key === 'string' && LONE_SURROGATE.test(key))
+    if (typeof key !== 'string') continue;
+    if (LONE_SURROGATE.test(key))
       return { field, error: `${field} must be well-formed Unicode (it holds half a UTF-16 pair)` };
+    if (key.includes('\u0000')) return { field, error: `${field} must not contain NUL (\\u0000)` };
   }
   if (parseTimestamp(event.occurredAt) === undefined) {
     return {

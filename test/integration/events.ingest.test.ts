@@ -62,13 +62,15 @@ describe.each(DIALECTS)('call events in, deliveries out, on %s', (backend) => {
     expect(await deliveries()).toHaveLength(tricky.length);
   });
 
-  it('refuses half a UTF-16 pair in an id, keeps it elsewhere in the event as sent', async () => {
+  it('refuses half a UTF-16 pair or NUL in an id, keeps them elsewhere in the event as sent', async () => {
     await setup();
     const res = await post('/api/v1/events', {
       events: [
         event('lone-\ud800'),
         event('ok-1', { call: { id: 'call-\udc00', status: 'answered' } }),
-        event('ok-2', { contact: { id: 'k', firstName: 'half \ud83d pair' } }),
+        event('ok-2', { contact: { id: 'k', firstName: 'half \ud83d pair, NUL \u0000' } }),
+        event('nul-\u0000'),
+        event('ok-3', { campaignId: 'spring\u0000' }),
       ],
     });
     expect(res.statusCode, res.body).toBe(202);
@@ -88,11 +90,18 @@ describe.each(DIALECTS)('call events in, deliveries out, on %s', (backend) => {
           field: 'call.id',
           error: 'call.id must be well-formed Unicode (it holds half a UTF-16 pair)',
         },
+        { id: 'nul-\u0000', index: 3, field: 'id', error: 'id must not contain NUL (\\u0000)' },
+        {
+          id: 'ok-3',
+          index: 4,
+          field: 'campaignId',
+          error: 'campaignId must not contain NUL (\\u0000)',
+        },
       ],
     });
     const [row] = await p!.t.store.store.db.selectFrom('events').select('payload').execute();
     expect((JSON.parse(row!.payload) as { contact: { firstName: string } }).contact.firstName).toBe(
-      'half \ud83d pair',
+      'half \ud83d pair, NUL \u0000',
     );
     expect(await deliveries()).toHaveLength(1);
   });
