@@ -4,16 +4,18 @@
  * By default SQLite checkpoints in the connection that commits: every ~1,000 pages of log, one
  * commit also copies them into the database file and waits for the disk. On the main connection
  * that is the event loop, paid by whichever claim or completion crossed the line. With the
- * checkpointer, a thread does that copying every `intervalMs` and the main connection checkpoints
- * only as a fallback, at `fallbackPages`: it still does when the log has grown that far (the thread
- * copies pages, but only the writer, between two transactions, can finish a checkpoint so the
- * log starts over), and it takes the whole job back if the thread stops.
+ * checkpointer, a thread does that copying every `intervalMs` (the log starts over at the next
+ * write after a checkpoint that copied every frame, with no reader still on it) and the main
+ * connection checkpoints only as a safety net, at `fallbackPages`: when steady writes keep the
+ * thread from ever catching up, and for good if the thread stops.
  */
 import type SqliteDatabase from 'better-sqlite3';
 import { fromThreadError, startThread, type ThreadError } from '../threads.js';
 
 /** SQLite's own default for `wal_autocheckpoint`, restored when the thread stops. */
 const SQLITE_DEFAULT_PAGES = 1000;
+/** How long `close()` waits for a checkpoint under way before it ends the thread. */
+const CLOSE_TIMEOUT_MS = 5_000;
 
 export interface CheckpointThreadData {
   file: string;
@@ -49,10 +51,10 @@ export function startCheckpointer(
     options.threadScript ?? new URL('./checkpoint-thread.js', import.meta.url),
     data,
   );
-  // The thread never keeps the process alive; `close()` ends it.
+  // Between checkpoints the thread does not keep the process alive (`close()` holds it again).
   worker.unref();
   main.pragma(`wal_autocheckpoint = ${options.fallbackPages ?? 4000}`);
-  let closing = false;
+  let closing: Promise<void> | undefined;
   let failure: Error | undefined;
   const takeBack = () => {
     if (main.open) main.pragma(`wal_autocheckpoint = ${SQLITE_DEFAULT_PAGES}`);
@@ -65,7 +67,7 @@ export function startCheckpointer(
   const exited = new Promise<void>((resolve) =>
     worker.once('exit', (code) => {
       resolve();
-      if (closing) return;
+      if (closing !== undefined) return;
       takeBack();
       options.onProblem(
         new Error(`the checkpoint thread exited (${code}); the main connection checkpoints again`, {
@@ -75,12 +77,19 @@ export function startCheckpointer(
     }),
   );
   return {
-    async close() {
-      if (closing) return;
-      closing = true;
-      worker.postMessage({ kind: 'close' });
-      await exited;
-      takeBack();
+    close() {
+      closing ??= (async () => {
+        // Held while closing: an unreferenced thread may let the process exit while close() waits
+        // for it, before the rest of shutdown (the main connection's close, the last log lines).
+        worker.ref();
+        worker.postMessage({ kind: 'close' });
+        // A checkpoint stuck on the disk must not hold shutdown: the log is whole without it.
+        const timer = setTimeout(() => void worker.terminate(), CLOSE_TIMEOUT_MS);
+        await exited;
+        clearTimeout(timer);
+        takeBack();
+      })();
+      return closing;
     },
   };
 }

@@ -33,7 +33,7 @@ function integrationsInFileAlone(dataDir: string): number {
     return (db.prepare('select count(*) n from integrations').get() as { n: number }).n;
   } finally {
     db.close();
-    fs.rmSync(copy);
+    for (const file of [copy, `${copy}-wal`, `${copy}-shm`]) fs.rmSync(file, { force: true });
   }
 }
 
@@ -231,6 +231,8 @@ describe('callhook serve (the real process)', () => {
       await expect.poll(() => integrationsInFileAlone(dataDir), { timeout: 3_000 }).toBe(1);
       expect(p.logs.filter((l) => l['msg'] === 'SQLite checkpoint thread')).toEqual([]);
       expect(await p.stop('SIGTERM')).toEqual({ code: 0, signal: null });
+      // Shutdown ran to its end (closing the checkpoint thread did not let the process exit early).
+      expect(p.logs.some((l) => l['msg'] === 'stopped')).toBe(true);
     } finally {
       remote.closeAllConnections();
       await new Promise((resolve) => remote.close(resolve));

@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import SqliteDatabase from 'better-sqlite3';
+import { sql } from 'kysely';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startCheckpointer, type Checkpointer } from '../../src/store/sqlite-checkpointer.js';
 import { configureConnection } from '../../src/store/sqlite-backend.js';
@@ -36,10 +37,10 @@ describe('SQLite checkpointer (a thread copies the write-ahead log into the data
     return { db, file };
   };
 
-  /** ~2 MB in 50 commits: about 500 pages of log, under the fallback of 4,000. */
-  const writeSome = (db: SqliteDatabase.Database) => {
+  /** ~40 KB a commit: 50 commits are about 500 pages of log (under the fallback of 4,000). */
+  const writeSome = (db: SqliteDatabase.Database, commits = 50) => {
     const insert = db.prepare('insert into t (body) values (?)');
-    for (let i = 0; i < 50; i++) db.transaction(() => insert.run('x'.repeat(40_000)))();
+    for (let i = 0; i < commits; i++) db.transaction(() => insert.run('x'.repeat(40_000)))();
   };
   /** Pages of the database file itself (not counting the log). */
   const filePages = (file: string) => fs.statSync(file).size / 4096;
@@ -73,11 +74,14 @@ describe('SQLite checkpointer (a thread copies the write-ahead log into the data
     expect(filePages(file)).toBe(before);
   });
 
-  it('gives checkpoints back to the main connection when closed', async () => {
+  it('gives checkpoints back to the main connection when closed (twice at once: both wait)', async () => {
     const { db, file } = mainConnection();
     const checkpointer = startCheckpointer(db, file, { onProblem: () => undefined });
-    await checkpointer.close();
-    await checkpointer.close();
+    let closed = 0;
+    await Promise.all(
+      [checkpointer.close(), checkpointer.close()].map((p) => p.then(() => (closed += 1))),
+    );
+    expect(closed).toBe(2);
     expect(db.pragma('wal_autocheckpoint', { simple: true })).toBe(1000);
   });
 
@@ -110,10 +114,10 @@ describe('SQLite checkpointer (a thread copies the write-ahead log into the data
     );
     expect((problems[0]!.cause as Error).message).toBe('checkpoint thread fixture fails');
     expect(db.pragma('wal_autocheckpoint', { simple: true })).toBe(1000);
+    // Past SQLite's 1,000 pages, the main connection's own commit checkpoints (synchronously).
     const before = filePages(file);
-    db.pragma('wal_autocheckpoint = 100');
-    writeSome(db);
-    expect(filePages(file)).toBeGreaterThan(before);
+    writeSome(db, 120);
+    expect(filePages(file)).toBeGreaterThan(before + 500);
   });
 
   it('runs under openStore when asked, and the store closes it', async () => {
@@ -125,7 +129,14 @@ describe('SQLite checkpointer (a thread copies the write-ahead log into the data
       { kind: 'sqlite', file },
       { checkpointer: { intervalMs: 20, onProblem: (e) => problems.push(e) } },
     );
-    await store.ping().catch(() => undefined);
+    const autocheckpoint = async () =>
+      (await sql<{ wal_autocheckpoint: number }>`pragma wal_autocheckpoint`.execute(store.db))
+        .rows[0]!.wal_autocheckpoint;
+    expect(await autocheckpoint()).toBe(4000);
+    await sql`create table t (body text)`.execute(store.db);
+    const before = filePages(file);
+    await sql`insert into t values (${'x'.repeat(400_000)})`.execute(store.db);
+    await eventually(() => filePages(file) > before + 90);
     await store.close();
     expect(problems).toEqual([]);
   });
