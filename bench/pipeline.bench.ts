@@ -15,7 +15,7 @@ import { Pool } from 'undici';
 import type { BenchResult } from './run.js';
 import { median } from './stats.js';
 import { startReceiver, type Receiver } from './receiver.js';
-import { cpuMeter, pidsNamed } from './proc-cpu.js';
+import { cpuMeter, cpuMeterOfNamed } from './proc-cpu.js';
 import {
   ApiClient,
   BENCH_CONCURRENCY,
@@ -42,7 +42,7 @@ interface Run {
   /** The bare client (this process) or every Callhook process. */
   clientCpuUs: number;
   receiverCpuUs: number;
-  /** Every `postgres` process of the machine (PostgreSQL runs only). */
+  /** Every `postgres` process of the machine, the server's own (PostgreSQL runs only). */
   postgresCpuUs?: number;
 }
 
@@ -55,7 +55,7 @@ async function metered(
   const self = process.cpuUsage();
   const callhook = parties.callhook && cpuMeter(parties.callhook);
   const receiver = cpuMeter([parties.receiver.child.pid!]);
-  const postgres = parties.postgres ? cpuMeter(pidsNamed('postgres')) : undefined;
+  const postgres = parties.postgres ? cpuMeterOfNamed('postgres') : undefined;
   const started = performance.now();
   await work();
   const seconds = (performance.now() - started) / 1000;

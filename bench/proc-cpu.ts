@@ -41,3 +41,12 @@ export function cpuMeter(pids: readonly number[]): () => number {
   const before = total();
   return () => total() - before;
 }
+
+/**
+ * Starts counting the CPU of every process named `name`, those started meanwhile included (a
+ * PostgreSQL backend per new pool connection); one that ended meanwhile is left out.
+ */
+export function cpuMeterOfNamed(name: string): () => number {
+  const before = new Map(pidsNamed(name).map((pid) => [pid, cpuUsOf(pid)]));
+  return () => pidsNamed(name).reduce((sum, pid) => sum + cpuUsOf(pid) - (before.get(pid) ?? 0), 0);
+}
