@@ -22,7 +22,6 @@ import { createServices } from '../src/services.js';
 import { AccountStore } from '../src/store/account-store.js';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { hashPassword } from '../src/auth/passwords.js';
-import { newApiKey } from '../src/auth/credentials.js';
 import type { BenchResult } from './run.js';
 import {
   load as runLoad,
@@ -186,12 +185,7 @@ export default async function ivrBench(): Promise<BenchResult> {
     passwordHash: await hashPassword('a-long-password'),
   });
   await accounts.grantUser(user.id, 'integration');
-  const key = newApiKey();
-  await accounts.credentials.createApiKey(user.id, {
-    name: 'dialer',
-    hash: key.hash,
-    prefix: key.prefix,
-  });
+  const key = await accounts.credentials.createApiKey(user.id, 'dialer');
   const authorization = `Bearer ${key.key}`;
   const createIntegration = async (url: string): Promise<string> => {
     const created = await app.inject({

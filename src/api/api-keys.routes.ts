@@ -3,7 +3,6 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import { AppError } from '../errors.js';
 import type { AccountStore } from '../store/account-store.js';
-import { newApiKey } from '../auth/credentials.js';
 import { principalOf } from '../auth/authorize.js';
 import { ApiKey, IdParams } from './schemas.js';
 
@@ -44,14 +43,12 @@ export const apiKeysRoutes: FastifyPluginAsyncTypebox<{ accounts: AccountStore }
       },
     },
     async (request, reply) => {
-      const created = newApiKey();
-      const key = await accounts.credentials.createApiKey(principalOf(request).user.id, {
-        name: request.body.name,
-        hash: created.hash,
-        prefix: created.prefix,
-      });
+      const key = await accounts.credentials.createApiKey(
+        principalOf(request).user.id,
+        request.body.name,
+      );
       request.log.info({ keyId: key.id }, 'API key created');
-      return reply.code(201).send({ ...key, key: created.key });
+      return reply.code(201).send(key);
     },
   );
 

@@ -7,7 +7,7 @@ import { openStore, type Store, UniqueConflict } from '../store/db.js';
 import { migrate } from '../store/migrator.js';
 import { AccountStore } from '../store/account-store.js';
 import { isPermission, PERMISSIONS, type Permission } from '../domain/permissions.js';
-import { generatePassword, newApiKey } from '../auth/credentials.js';
+import { generatePassword } from '../auth/credentials.js';
 import { hashPassword, MIN_PASSWORD_LENGTH } from '../auth/passwords.js';
 import { stopSignal } from './stop-signal.js';
 import { DeliveryQueue } from '../queue/delivery-queue.js';
@@ -153,13 +153,8 @@ program
     await withStore(async (store) => {
       const accounts = new AccountStore(store);
       const id = await userIdByEmail(accounts, options.email);
-      const created = newApiKey();
-      await accounts.credentials.createApiKey(id, {
-        name: options.name,
-        hash: created.hash,
-        prefix: created.prefix,
-      });
-      process.stdout.write(`${created.key}\n`);
+      const { key } = await accounts.credentials.createApiKey(id, options.name);
+      process.stdout.write(`${key}\n`);
     });
   });
 

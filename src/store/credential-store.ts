@@ -5,6 +5,7 @@ import type { Database } from './schema.js';
 import type { ApiKey, User } from '../domain/accounts.js';
 import { isoTime } from '../domain/accounts.js';
 import { noteAccountsChanged, toUser } from './user-rows.js';
+import { newApiKey } from '../auth/credentials.js';
 
 export class CredentialStore {
   constructor(
@@ -14,16 +15,15 @@ export class CredentialStore {
 
   // ── API keys ─────────────────────────────────────────────────────────────
 
-  async createApiKey(
-    userId: string,
-    input: { name: string; hash: string; prefix: string },
-  ): Promise<ApiKey> {
+  /** A new API key for `userId`: stored as its hash, `key` (the secret) shown only now. */
+  async createApiKey(userId: string, name: string): Promise<ApiKey & { key: string }> {
+    const secret = newApiKey();
     const row = {
       id: uuidv7(),
       user_id: userId,
-      name: input.name,
-      key_hash: input.hash,
-      prefix: input.prefix,
+      name,
+      key_hash: secret.hash,
+      prefix: secret.prefix,
       created_at: this.now(),
       last_used_at: null,
       revoked_at: null,
@@ -36,6 +36,7 @@ export class CredentialStore {
       createdAt: isoTime(row.created_at)!,
       lastUsedAt: null,
       revokedAt: null,
+      key: secret.key,
     };
   }
 

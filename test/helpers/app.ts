@@ -5,7 +5,6 @@ import { createLogger } from '../../src/logger.js';
 import type { Backend } from '../../src/store/db.js';
 import { AccountStore } from '../../src/store/account-store.js';
 import { hashPassword } from '../../src/auth/passwords.js';
-import { newApiKey } from '../../src/auth/credentials.js';
 import type { Permission } from '../../src/domain/permissions.js';
 import { createTestStore, type TestStore } from './store.js';
 import { createServices, type Services } from '../../src/services.js';
@@ -78,12 +77,7 @@ export async function createTestApp(
         passwordHash: await hashPassword(password),
       });
       for (const grant of opts.grants ?? []) await accounts.grantUser(user.id, grant);
-      const key = newApiKey();
-      await accounts.credentials.createApiKey(user.id, {
-        name: 'test',
-        hash: key.hash,
-        prefix: key.prefix,
-      });
+      const key = await accounts.credentials.createApiKey(user.id, 'test');
       return {
         id: user.id,
         email,

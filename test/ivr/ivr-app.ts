@@ -12,7 +12,6 @@ import { createLogger } from '../../src/logger.js';
 import type { Backend } from '../../src/store/db.js';
 import { AccountStore } from '../../src/store/account-store.js';
 import { hashPassword } from '../../src/auth/passwords.js';
-import { newApiKey } from '../../src/auth/credentials.js';
 import { createServices, type Services } from '../../src/services.js';
 import type { InvokeAnswer } from '../../src/api/ivr.routes.js';
 import { createTestStore, type TestStore } from '../helpers/store.js';
@@ -81,12 +80,7 @@ export async function createIvrTestApp(
         passwordHash: await hashPassword('a-long-password'),
       });
       await accounts.grantUser(user.id, 'integration');
-      const key = newApiKey();
-      await accounts.credentials.createApiKey(user.id, {
-        name: 'test',
-        hash: key.hash,
-        prefix: key.prefix,
-      });
+      const key = await accounts.credentials.createApiKey(user.id, 'test');
       return { id: user.id, headers: { authorization: `Bearer ${key.key}` } };
     },
     async create(headers, definition) {

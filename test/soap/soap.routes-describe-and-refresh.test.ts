@@ -9,7 +9,6 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { soapRoutes } from '../../src/api/soap.routes.js';
 import { installAuthorization } from '../../src/auth/authorize.js';
-import { newApiKey } from '../../src/auth/credentials.js';
 import { hashPassword } from '../../src/auth/passwords.js';
 import type { Permission } from '../../src/domain/permissions.js';
 import { AppError, errorBody } from '../../src/errors.js';
@@ -39,12 +38,7 @@ describe('the SOAP describe and refresh routes', () => {
         passwordHash: await hashPassword('a-long-password'),
       });
       for (const grant of grants) await accounts.grantUser(created.id, grant);
-      const key = newApiKey();
-      await accounts.credentials.createApiKey(created.id, {
-        name: 'test',
-        hash: key.hash,
-        prefix: key.prefix,
-      });
+      const key = await accounts.credentials.createApiKey(created.id, 'test');
       return { authorization: `Bearer ${key.key}` };
     };
     integrator = await user(['integration']);

@@ -9,7 +9,6 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { findToken, TOKENS } from '../../src/domain/tokens.js';
 import { tokensRoutes } from '../../src/api/tokens.routes.js';
 import { installAuthorization } from '../../src/auth/authorize.js';
-import { newApiKey } from '../../src/auth/credentials.js';
 import { AppError, errorBody } from '../../src/errors.js';
 import { AccountStore } from '../../src/store/account-store.js';
 import { compileTemplate } from '../../src/template/compile.js';
@@ -145,12 +144,7 @@ describe('GET /api/v1/tokens', () => {
         passwordHash: 'x',
       });
       if (grant) await accounts.grantUser(user.id, 'integration');
-      const key = newApiKey();
-      await accounts.credentials.createApiKey(user.id, {
-        name: 't',
-        hash: key.hash,
-        prefix: key.prefix,
-      });
+      const key = await accounts.credentials.createApiKey(user.id, 't');
       keys[name] = key.key;
     }
   });
