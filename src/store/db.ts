@@ -25,11 +25,12 @@ export interface BackendDriver {
   /**
    * Around a write transaction whose commit need not wait for the disk (claims and completions,
    * which at-least-once delivery survives losing; docs/delivery.md, "Durability"): statements
-   * run before `begin`, right after it, and after the commit or rollback.
+   * run before the transaction, the one that opens it instead of `beginExclusive` (PostgreSQL:
+   * `begin` and the setting in one round trip), and those run after the commit or rollback.
    */
   readonly lazyCommit: {
     readonly before: readonly string[];
-    readonly inside: readonly string[];
+    readonly begin: string;
     readonly after: readonly string[];
   };
   isUniqueViolation(error: unknown): boolean;

@@ -50,7 +50,8 @@ export async function openPostgres(url: string, schema?: string): Promise<Backen
     lockStatement: `select pg_advisory_xact_lock(${MIGRATION_LOCK_ID})`,
     // The commit returns before its WAL is flushed; the server flushes within three times
     // wal_writer_delay, and a later ordinary commit flushes everything before it.
-    lazyCommit: { before: [], inside: ['set local synchronous_commit = off'], after: [] },
+    // One simple-protocol query, so one round trip (no parameters: pg sends it as it is).
+    lazyCommit: { before: [], begin: 'begin; set local synchronous_commit = off', after: [] },
     isUniqueViolation: (error) =>
       typeof error === 'object' && error !== null && (error as { code?: unknown }).code === '23505',
     close: () => db.destroy(),

@@ -34,7 +34,7 @@ export function openSqlite(
     // until the next `full` commit flushes the log with everything before it.
     lazyCommit: {
       before: ['pragma synchronous = normal'],
-      inside: [],
+      begin: 'begin immediate',
       after: ['pragma synchronous = full'],
     },
     isUniqueViolation: (error) =>

@@ -21,9 +21,8 @@ export async function inWriteTransaction<T>(
   return store.db.connection().execute(async (conn) => {
     for (const statement of lazy?.before ?? []) await sql.raw(statement).execute(conn);
     try {
-      await sql.raw(store.beginExclusive).execute(conn);
+      await sql.raw(lazy?.begin ?? store.beginExclusive).execute(conn);
       try {
-        for (const statement of lazy?.inside ?? []) await sql.raw(statement).execute(conn);
         const result = await fn(conn);
         await sql`commit`.execute(conn);
         return result;
