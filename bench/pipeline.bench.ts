@@ -258,6 +258,14 @@ export default async function pipelineBench(): Promise<BenchResult> {
   const us = (n: number | undefined) => (n === undefined ? '' : `${Math.round(n)} µs`);
   const cpuCells = (r: Run | undefined) =>
     `${us(r?.clientCpuUs)} | ${us(r?.postgresCpuUs)} | ${us(r?.receiverCpuUs)}`;
+  /** What the cores leave for Callhook (and PostgreSQL) per delivery at the target rate. */
+  const budgetLine = (name: string, target: number, r: Run | undefined) => {
+    if (r === undefined) return '';
+    const rate = target * bareMedian;
+    const budget = (os.cpus().length * 1e6) / rate - r.receiverCpuUs;
+    const used = r.clientCpuUs + (r.postgresCpuUs ?? 0);
+    return `At ${target} × the bare rate (${fmt(rate)}/s), with the receiver's CPU as measured, the cores leave at most ${us(budget)} per delivery for ${name === 'SQLite' ? 'Callhook' : 'Callhook and the PostgreSQL server'}, had nothing else a use for them; measured: ${us(used)} (${(used / budget).toFixed(1)} ×).`;
+  };
   const markdown = `
 ${fmt(DELIVERIES)} call events posted in batches of ${BATCH} (2 clients) to a running \`callhook serve\`,
 each bound to one HTTP integration (URL, 5-token JSON body, 2 headers) that posts to a local
@@ -280,8 +288,8 @@ divided by the deliveries: for Callhook, all its processes (ingest over HTTP, st
 rendering, sending, recording); for the bare client, the benchmark process. The machine has
 ${os.cpus().length} cores for everything in the table: a rate of R deliveries/s needs R × (the
 row's CPU) µs of core time per second, so the sum over a row, times its rate, nears
-${os.cpus().length} × 10⁶ µs/s where the machine is saturated. To reach the SQLite target, Callhook's
-CPU per delivery has to fit in what the receiver leaves of the cores at half the bare rate.
+${os.cpus().length} × 10⁶ µs/s where the machine is saturated. ${budgetLine('SQLite', 0.5, runs['sqlite'])}
+${budgetLine('PostgreSQL', 0.35, runs['postgres'])}
 
 Batch ingest alone (\`serve --api\`, no worker; ${fmt(INGEST_EVENTS)} events in batches of ${BATCH}, 4 clients;
 each event stored with its delivery in one transaction before the 202):
