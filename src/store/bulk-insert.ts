@@ -31,6 +31,17 @@ export async function bulkInsert<R>(
   tail: RawBuilder<unknown> = sql``,
 ): Promise<R[]> {
   if (rows.length === 0) return [];
+  // JSON has no NaN or Infinity: JSON.stringify would send them as null, without a word.
+  for (const [name, type] of columns) {
+    if (type === 'text') continue;
+    rows.forEach((row, index) => {
+      const value = row[name];
+      if (value !== null && value !== undefined && !Number.isFinite(value))
+        throw new TypeError(
+          `insert into ${table}: row ${index}, column ${name} is ${String(value)}, not a finite number`,
+        );
+    });
+  }
   const names = sql.join(columns.map(([name]) => sql.ref(name)));
   const shape = sql.join(columns.map(([name, type]) => sql`${sql.ref(name)} ${sql.raw(type)}`));
   const result = await sql<R>`

@@ -1,0 +1,84 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { bulkInsert, type ColumnType } from '../../src/store/bulk-insert.js';
+import { createTestStore, type TestStore } from '../helpers/store.js';
+
+const COLUMNS: readonly (readonly [string, ColumnType])[] = [
+  ['owner_id', 'text'],
+  ['id', 'text'],
+  ['type', 'text'],
+  ['campaign_id', 'text'],
+  ['call_id', 'text'],
+  ['occurred_at', 'bigint'],
+  ['payload', 'text'],
+  ['received_at', 'bigint'],
+];
+
+describe('bulk inserts on PostgreSQL (rows as one JSON parameter)', () => {
+  let t: TestStore;
+  beforeAll(async () => {
+    t = await createTestStore('postgres');
+    await t.store.db
+      .insertInto('users')
+      .values({
+        id: 'u1',
+        email: 'u1@example.com',
+        name: 'u1',
+        password_hash: 'x',
+        admin: 0,
+        disabled: 0,
+        created_at: 0,
+        updated_at: 0,
+      })
+      .execute();
+  });
+  afterAll(async () => t.destroy());
+
+  const row = (id: string, extra: Record<string, unknown> = {}) => ({
+    owner_id: 'u1',
+    id,
+    type: 'call.ended',
+    campaign_id: 'c',
+    occurred_at: 2 ** 53 - 1,
+    payload: '{"a":"\\\\ \\" \'"}',
+    received_at: 1,
+    ...extra,
+  });
+
+  it('stores every value as given: large integers, quotes and backslashes, null and missing', async () => {
+    await bulkInsert(t.store.db, 'events', COLUMNS, [
+      row('a', { call_id: null }),
+      row('b'),
+      row('c', { call_id: 'x' }),
+    ]);
+    const rows = await t.store.db
+      .selectFrom('events')
+      .select(['id', 'call_id', 'occurred_at', 'payload'])
+      .orderBy('id')
+      .execute();
+    expect(rows).toEqual(
+      ['a', 'b', 'c'].map((id) => ({
+        id,
+        call_id: id === 'c' ? 'x' : null,
+        occurred_at: 2 ** 53 - 1,
+        payload: '{"a":"\\\\ \\" \'"}',
+      })),
+    );
+  });
+
+  it.each([Number.NaN, Number.POSITIVE_INFINITY])(
+    'refuses %s in a number column, naming row and column, and sends nothing',
+    async (value) => {
+      await expect(
+        bulkInsert(t.store.db, 'events', COLUMNS, [row('ok'), row('bad', { received_at: value })]),
+      ).rejects.toThrow(
+        `insert into events: row 1, column received_at is ${String(value)}, not a finite number`,
+      );
+      const stored = await t.store.db
+        .selectFrom('events')
+        .select('id')
+        .where('id', 'in', ['ok', 'bad'])
+        .execute();
+      expect(stored).toEqual([]);
+    },
+  );
+});
