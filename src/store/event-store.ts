@@ -48,7 +48,7 @@ const CHUNK = 400;
 const keyOf = (owner: string, id: string) => `${owner}\u0000${id}`;
 
 /** The columns of an ingested event, with their PostgreSQL types (see `bulkInsert`). */
-const EVENT_COLUMNS: readonly (readonly [string, ColumnType])[] = [
+export const EVENT_COLUMNS: readonly (readonly [string, ColumnType])[] = [
   ['owner_id', 'text'],
   ['id', 'text'],
   ['type', 'text'],

@@ -1,17 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { bulkInsert, type ColumnType } from '../../src/store/bulk-insert.js';
+import { bulkInsert } from '../../src/store/bulk-insert.js';
+import { EVENT_COLUMNS } from '../../src/store/event-store.js';
 import { createTestStore, type TestStore } from '../helpers/store.js';
 
-const COLUMNS: readonly (readonly [string, ColumnType])[] = [
-  ['owner_id', 'text'],
-  ['id', 'text'],
-  ['type', 'text'],
-  ['campaign_id', 'text'],
-  ['call_id', 'text'],
-  ['occurred_at', 'bigint'],
-  ['payload', 'text'],
-  ['received_at', 'bigint'],
-];
+// The columns of an ingested event (the event store's own list).
+const COLUMNS = EVENT_COLUMNS;
 
 describe('bulk inserts on PostgreSQL (rows as one JSON parameter)', () => {
   let t: TestStore;
