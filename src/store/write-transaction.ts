@@ -21,12 +21,14 @@ export async function inWriteTransaction<T>(
   return store.db.connection().execute(async (conn) => {
     for (const statement of lazy?.before ?? []) await sql.raw(statement).execute(conn);
     try {
-      await sql.raw(lazy?.begin ?? store.beginExclusive).execute(conn);
       try {
+        // Inside: a lazy `begin` that fails after opening the transaction is rolled back too.
+        await sql.raw(lazy?.begin ?? store.beginExclusive).execute(conn);
         const result = await fn(conn);
         await sql`commit`.execute(conn);
         return result;
       } catch (error) {
+        // With no transaction open (its begin failed) this fails too, and says nothing new.
         await sql`rollback`.execute(conn).catch(() => undefined);
         throw error;
       }

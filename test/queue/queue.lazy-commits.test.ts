@@ -68,6 +68,30 @@ describe.each(DIALECTS)('lazy commits on %s', (backend) => {
     expect(user.name).toBe('Owner');
   });
 
+  // PostgreSQL only: its lazy `begin` is two statements; SQLite's is `begin immediate` alone.
+  if (backend === 'postgres')
+    it('rolls back a lazy transaction whose opening failed after its begin: the connection is clean', async () => {
+      // All on one connection: the one the failure happened on is the one checked after.
+      await t.store.db.connection().execute(async (conn) => {
+        const broken: Store = {
+          ...t.store,
+          db: conn,
+          lazyCommit: {
+            ...t.store.lazyCommit,
+            begin: 'begin; set local synchronous_commit = bogus',
+          },
+        };
+        await expect(inWriteTransaction(broken, async () => 1, { durable: false })).rejects.toThrow(
+          /synchronous_commit/,
+        );
+        // Left in the aborted transaction, every later statement would fail with "current
+        // transaction is aborted".
+        const { rows } = await sql<{ n: number }>`select 1 as n`.execute(conn);
+        expect(rows).toEqual([{ n: 1 }]);
+        expect(await inWriteTransaction({ ...t.store, db: conn }, async () => 2)).toBe(2);
+      });
+    });
+
   it('says so when durability cannot be restored after a lazy transaction', async () => {
     const broken: Store = {
       ...t.store,
