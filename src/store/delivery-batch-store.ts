@@ -4,6 +4,7 @@
  */
 import { sql, type Kysely } from 'kysely';
 import { explainPlan } from './explain.js';
+import { bulkInsert, isPostgres, type ColumnType } from './bulk-insert.js';
 import type { Database } from './schema.js';
 import { noteDue } from './lane-store.js';
 import { BLOCKED_AT, CHUNK, PENDING, type AttemptInput } from './delivery-store.js';
@@ -52,28 +53,43 @@ export async function finishSucceeded(
   return applied;
 }
 
-/** `insertAttempt` for many rows at once. */
+/** The columns `insertAttempts` writes, with their PostgreSQL types (see `bulkInsert`). */
+const ATTEMPT_COLUMNS: readonly (readonly [string, ColumnType])[] = [
+  ['delivery_id', 'text'],
+  ['attempt', 'integer'],
+  ['integration_version', 'integer'],
+  ['started_at', 'bigint'],
+  ['duration_ms', 'double precision'],
+  ['outcome', 'text'],
+  ['request', 'text'],
+  ['response', 'text'],
+  ['error', 'text'],
+];
+
+/**
+ * `insertAttempt` for many rows at once. PostgreSQL keeps Kysely's `VALUES` list: an error
+ * message may quote half a UTF-16 surrogate pair from a remote or a template, which pg sends as
+ * U+FFFD but `json_to_recordset` (bulkInsert) refuses, and with it the whole batch.
+ */
 export async function insertAttempts(
   trx: Kysely<Database>,
   attempts: readonly (AttemptInput & { deliveryId: string })[],
 ): Promise<void> {
+  const postgres = isPostgres(trx);
   for (let i = 0; i < attempts.length; i += CHUNK) {
-    await trx
-      .insertInto('attempts')
-      .values(
-        attempts.slice(i, i + CHUNK).map((a) => ({
-          delivery_id: a.deliveryId,
-          attempt: a.attempt,
-          integration_version: a.integrationVersion,
-          started_at: a.startedAt,
-          duration_ms: a.durationMs,
-          outcome: a.outcome,
-          request: a.request,
-          response: a.response,
-          error: a.error,
-        })),
-      )
-      .execute();
+    const rows = attempts.slice(i, i + CHUNK).map((a) => ({
+      delivery_id: a.deliveryId,
+      attempt: a.attempt,
+      integration_version: a.integrationVersion,
+      started_at: a.startedAt,
+      duration_ms: a.durationMs,
+      outcome: a.outcome,
+      request: a.request,
+      response: a.response,
+      error: a.error,
+    }));
+    if (postgres) await trx.insertInto('attempts').values(rows).execute();
+    else await bulkInsert(trx, 'attempts', ATTEMPT_COLUMNS, rows);
   }
 }
 

@@ -13,7 +13,7 @@ import {
 } from 'kysely';
 import type { Database, DeliveriesTable } from './schema.js';
 import { noteDue } from './lane-store.js';
-import { isPostgres, bulkInsert, type ColumnType } from './bulk-insert.js';
+import { bulkInsert, type ColumnType } from './bulk-insert.js';
 import { firstPendingOfKeys, laneKey, laneKeyOf } from './lane-keys.js';
 import { insertAttempts } from './delivery-batch-store.js';
 
@@ -186,15 +186,8 @@ export async function enqueueDeliveries(
       updated_at: now,
     };
   });
-  for (let i = 0; i < rows.length; i += CHUNK) {
-    if (isPostgres(trx))
-      await bulkInsert(trx, 'deliveries', NEW_DELIVERY_COLUMNS, rows.slice(i, i + CHUNK));
-    else
-      await trx
-        .insertInto('deliveries')
-        .values(rows.slice(i, i + CHUNK))
-        .execute();
-  }
+  for (let i = 0; i < rows.length; i += CHUNK)
+    await bulkInsert(trx, 'deliveries', NEW_DELIVERY_COLUMNS, rows.slice(i, i + CHUNK));
   await noteDue(trx, due, now);
 }
 

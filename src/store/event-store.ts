@@ -6,7 +6,7 @@ import { sql, type Kysely } from 'kysely';
 import { uuidv7 } from 'uuidv7';
 import type { Database } from './schema.js';
 import type { Tx } from './db.js';
-import { isPostgres, bulkInsert, type ColumnType } from './bulk-insert.js';
+import { bulkInsert, type ColumnType } from './bulk-insert.js';
 import { bindingMatches, type Binding } from '../domain/campaign.js';
 import type { CallEvent } from '../domain/call-event.js';
 
@@ -148,20 +148,13 @@ export class EventStore {
           payload: JSON.stringify(event),
           received_at: now,
         }));
-        const rows = isPostgres(trx)
-          ? await bulkInsert<{ owner_id: string; id: string }>(
-              trx,
-              'events',
-              EVENT_COLUMNS,
-              values,
-              sql`on conflict (owner_id, id) do nothing returning owner_id, id`,
-            )
-          : await trx
-              .insertInto('events')
-              .values(values)
-              .onConflict((oc) => oc.columns(['owner_id', 'id']).doNothing())
-              .returning(['owner_id', 'id'])
-              .execute();
+        const rows = await bulkInsert<{ owner_id: string; id: string }>(
+          trx,
+          'events',
+          EVENT_COLUMNS,
+          values,
+          sql`on conflict (owner_id, id) do nothing returning owner_id, id`,
+        );
         for (const row of rows) inserted.add(keyOf(row.owner_id, row.id));
       }
       const deliveries: NewDelivery[] = [];

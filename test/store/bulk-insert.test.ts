@@ -1,3 +1,4 @@
+import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bulkInsert } from '../../src/store/bulk-insert.js';
 import { EVENT_COLUMNS } from '../../src/store/event-store.js';
@@ -6,10 +7,10 @@ import { createTestStore, type TestStore } from '../helpers/store.js';
 // The columns of an ingested event (the event store's own list).
 const COLUMNS = EVENT_COLUMNS;
 
-describe('bulk inserts on PostgreSQL (rows as one JSON parameter)', () => {
+describe.each(['sqlite', 'postgres'] as const)('bulk inserts on %s', (backend) => {
   let t: TestStore;
   beforeAll(async () => {
-    t = await createTestStore('postgres');
+    t = await createTestStore(backend);
     await t.store.db
       .insertInto('users')
       .values({
@@ -56,6 +57,23 @@ describe('bulk inserts on PostgreSQL (rows as one JSON parameter)', () => {
         payload: '{"a":"\\\\ \\" \'"}',
       })),
     );
+  });
+
+  it('runs the tail: a conflicting row is skipped and only stored rows are returned', async () => {
+    const returned = await bulkInsert<{ id: string }>(
+      t.store.db,
+      'events',
+      COLUMNS,
+      [row('t1'), row('t2'), row('t1', { payload: 'second' })],
+      sql`on conflict (owner_id, id) do nothing returning id`,
+    );
+    expect(returned.map((r) => r.id).sort()).toEqual(['t1', 't2']);
+    const stored = await t.store.db
+      .selectFrom('events')
+      .select('payload')
+      .where('id', '=', 't1')
+      .executeTakeFirstOrThrow();
+    expect(stored.payload).toBe(row('t1').payload);
   });
 
   it.each([Number.NaN, Number.POSITIVE_INFINITY])(
