@@ -229,17 +229,17 @@ export class DeliveryWorker {
   }
 
   private async run(delivery: ClaimedDelivery): Promise<void> {
-    const log = this.logger?.child({
-      deliveryId: delivery.id,
-      integrationId: delivery.integrationId,
-    });
+    // Made when a line is written: a child logger per delivery (bindings redacted) cost ~1 % of a
+    // busy worker's CPU, for a debug line that is off by default.
+    const log = () =>
+      this.logger?.child({ deliveryId: delivery.id, integrationId: delivery.integrationId });
     const startedAt = this.clock();
     const started = performance.now();
     let result: ExecuteResult;
     try {
       result = await this.execute(delivery, this.abort.signal);
     } catch (error) {
-      log?.error({ err: error }, 'delivery execute threw');
+      log()?.error({ err: error }, 'delivery execute threw');
       result = {
         outcome: {
           kind: 'network-error',
@@ -278,13 +278,14 @@ export class DeliveryWorker {
         lastStatus: statusOf(outcome),
         error: decision.kind === 'succeeded' ? null : decision.reason,
       });
-      log?.debug(
-        { decision: decision.kind, applied, attempt: delivery.attempt },
-        'delivery attempt',
-      );
+      if (this.logger?.isLevelEnabled('debug'))
+        log()?.debug(
+          { decision: decision.kind, applied, attempt: delivery.attempt },
+          'delivery attempt',
+        );
     } catch (error) {
       // The database is unreachable: the lease runs out and the delivery is claimed again.
-      log?.error({ err: error }, 'recording the delivery attempt failed');
+      log()?.error({ err: error }, 'recording the delivery attempt failed');
     }
   }
 }

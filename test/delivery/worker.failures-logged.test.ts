@@ -1,0 +1,108 @@
+import { Writable } from 'node:stream';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { createTestStore, type TestStore } from '../helpers/store.js';
+import { createLogger } from '../../src/logger.js';
+import { DeliveryQueue } from '../../src/queue/delivery-queue.js';
+import { DeliveryWorker, type WorkerOptions } from '../../src/delivery/worker.js';
+import {
+  attemptsOf,
+  delivery,
+  enqueue,
+  seedIntegration,
+  seedOwner,
+  statusOf,
+} from '../queue/queue-fixtures.js';
+
+interface Line {
+  level: number;
+  msg: string;
+  deliveryId?: string;
+  integrationId?: string;
+  err?: { message: string };
+}
+
+// What a worker does when its own steps fail: an `execute` that throws is an attempt like a
+// network error, and a completion that cannot be stored leaves the delivery to its lease. Both
+// are logged with the delivery and integration they concern.
+describe('a worker whose execute or completion fails', () => {
+  let t: TestStore;
+  let queue: DeliveryQueue;
+  let worker: DeliveryWorker | undefined;
+  let owner: string;
+  let integration: string;
+  let lines: Line[];
+
+  beforeEach(async () => {
+    t = await createTestStore('sqlite');
+    queue = new DeliveryQueue(t.store);
+    owner = await seedOwner(t.store);
+    integration = await seedIntegration(t.store, owner);
+    lines = [];
+  });
+  afterEach(async () => {
+    await worker?.stop();
+    await t.destroy();
+  });
+
+  const start = (execute: WorkerOptions['execute']) => {
+    const sink = new Writable({
+      write(chunk: Buffer, _encoding, done) {
+        lines.push(JSON.parse(chunk.toString()) as Line);
+        done();
+      },
+    });
+    worker = new DeliveryWorker({ queue, execute, logger: createLogger('info', sink) });
+    worker.start();
+  };
+  const waitFor = async (done: () => boolean | Promise<boolean>, ms: number) => {
+    const until = performance.now() + ms;
+    while (!(await done()) && performance.now() < until) await new Promise((r) => setTimeout(r, 5));
+  };
+
+  it('records a throwing execute as a retryable attempt and logs it with the delivery', async () => {
+    const item = delivery(owner, integration);
+    await enqueue(t.store, queue, [item]);
+    start(() => Promise.reject(new Error('renderer blew up')));
+    await waitFor(async () => (await attemptsOf(t.store, item.id)).length === 1, 3_000);
+
+    const [attempt] = await attemptsOf(t.store, item.id);
+    expect(attempt?.outcome).toBe('retry');
+    expect(attempt?.error).toContain('renderer blew up');
+    expect((await statusOf(t.store, item.id)).status).toBe('pending');
+    const line = lines.find((l) => l.msg === 'delivery execute threw');
+    expect(line).toMatchObject({
+      level: 50,
+      deliveryId: item.id,
+      integrationId: integration,
+      err: { message: 'renderer blew up' },
+    });
+  });
+
+  it('logs a completion that cannot be stored, and leaves the delivery under its lease', async () => {
+    const item = delivery(owner, integration);
+    await enqueue(t.store, queue, [item]);
+    queue.completeMany = () => Promise.reject(new Error('disk I/O error'));
+    start(() =>
+      Promise.resolve({
+        outcome: { kind: 'response', status: 200, headers: [], body: '', durationMs: 1 },
+        integrationVersion: 1,
+        request: null,
+      }),
+    );
+    await waitFor(
+      () => lines.some((l) => l.msg === 'recording the delivery attempt failed'),
+      3_000,
+    );
+
+    expect(lines.find((l) => l.msg === 'recording the delivery attempt failed')).toMatchObject({
+      level: 50,
+      deliveryId: item.id,
+      integrationId: integration,
+      err: { message: 'disk I/O error' },
+    });
+    const row = await statusOf(t.store, item.id);
+    expect(row.status).toBe('pending');
+    expect(row.lease_owner).not.toBeNull();
+    expect(await attemptsOf(t.store, item.id)).toEqual([]);
+  });
+});
