@@ -87,7 +87,12 @@ export function decide(
     delay =
       asked !== undefined
         ? Math.min(asked, MAX_RETRY_AFTER_MS) * (1 + Math.abs(jitter - 1))
-        : Math.max(scheduled * THROTTLE_FACTOR, MIN_THROTTLE_PAUSE_MS) * jitter;
+        : // The floor holds after the jitter (a throttled remote gets at least its pause), and
+          // deliveries held at the floor still spread over +0–20 % of it.
+          Math.max(
+            scheduled * THROTTLE_FACTOR * jitter,
+            MIN_THROTTLE_PAUSE_MS * (1 + Math.abs(jitter - 1)),
+          );
   } else {
     delay = scheduled * jitter;
   }

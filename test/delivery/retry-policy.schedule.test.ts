@@ -81,6 +81,22 @@ describe('retry policy', () => {
     expect(delayOf(1, { kind: 'timeout', message: 'deadline', durationMs: 5000 })).toBe(30_000);
   });
 
+  it('keeps the 30 s pause after a 429 or a timeout whatever the jitter draws, spread above it', () => {
+    const timeout: DeliveryOutcome = { kind: 'timeout', message: 'deadline', durationMs: 5000 };
+    for (const random of [LOW, () => 0.25, MID, () => 0.75, HIGH]) {
+      for (const outcome of [status(429), timeout]) {
+        const delay = delayOf(1, outcome, random);
+        expect(delay).toBeGreaterThanOrEqual(30_000);
+        expect(delay).toBeLessThanOrEqual(36_000);
+      }
+    }
+    // Held at the floor, retries still spread instead of all landing at the same instant.
+    expect(delayOf(1, status(429), LOW)).toBe(36_000);
+    expect(delayOf(1, status(429), () => 0.75)).toBe(33_000);
+    // Above the floor the jitter still spreads: 2 × 30 min, −20 %.
+    expect(delayOf(3, status(429), LOW)).toBe(2_880_000);
+  });
+
   it('retries network errors and SOAP Server faults; not Client faults, refusals or render errors', () => {
     expect(
       delayOf(1, { kind: 'network-error', code: 'ECONNREFUSED', message: 'x', durationMs: 1 }),
