@@ -198,27 +198,38 @@ export class DeliveryQueue {
         const results = new Map<ClaimedDelivery, CompleteResult>();
         // Lanes already marked healthy in this batch (and not failed since): no need to again.
         const up = new Set<string>();
-        // The common case, successes of one worker, goes set-based: a few statements per batch
-        // rather than five per delivery. Everything else takes the one-by-one path.
         // One lock order for every worker (by integration, then delivery): two workers completing
-        // batches that touch the same lanes cannot deadlock.
+        // batches that touch the same lanes cannot deadlock. Every lane write of the batch happens
+        // in the pass by integration below, so lanes are taken in that order too.
         const ordered = [...items].sort(
           (a, b) =>
             a.claim.integrationId.localeCompare(b.claim.integrationId) ||
             a.claim.id.localeCompare(b.claim.id),
         );
+        // The common case, successes of one worker, goes set-based: a few statements per batch
+        // rather than five per delivery. Everything else takes the one-by-one path.
         const fast = ordered.filter(
           ({ claim, attempt }) =>
             attempt.decision.kind === 'succeeded' &&
             attempt.health === 'up' &&
             claim.leaseOwner === items[0]!.claim.leaseOwner,
         );
-        if (fast.length > 1) {
-          await this.completeSucceeded(trx, fast, now, up, results);
-        }
-        for (const { claim, attempt } of ordered) {
-          if (!results.has(claim))
-            results.set(claim, await this.completeOne(trx, claim, attempt, now, up));
+        const waiting =
+          fast.length > 1 ? await this.completeSucceeded(trx, fast, now, results) : undefined;
+        for (const group of byIntegration(ordered)) {
+          const integrationId = group[0]!.claim.integrationId;
+          if (waiting !== undefined && group.some(({ claim }) => results.has(claim))) {
+            for (const { claim } of group) {
+              if (waiting.has(claim.id))
+                await releaseSuccessor(trx, integrationId, claim.orderingKey, now);
+            }
+            await markLaneUp(trx, integrationId, now);
+            up.add(integrationId);
+          }
+          for (const { claim, attempt } of group) {
+            if (!results.has(claim))
+              results.set(claim, await this.completeOne(trx, claim, attempt, now, up));
+          }
         }
         return items.map(({ claim }) => results.get(claim)!);
       },
@@ -226,13 +237,18 @@ export class DeliveryQueue {
     );
   }
 
+  /**
+   * Stores a batch of one worker's successes set-based: the deliveries and their attempts, and
+   * each one's result. Answers the ids whose ordering key has a successor waiting; releasing it,
+   * like marking the lanes up, is left to the caller's pass by integration (lane writes in lock
+   * order).
+   */
   private async completeSucceeded(
     trx: Kysely<Database>,
     items: readonly { claim: ClaimedDelivery; attempt: CompletedAttempt }[],
     now: number,
-    up: Set<string>,
     results: Map<ClaimedDelivery, CompleteResult>,
-  ): Promise<void> {
+  ): Promise<Set<string>> {
     const applied = await finishSucceeded(
       trx,
       items[0]!.claim.leaseOwner,
@@ -252,26 +268,22 @@ export class DeliveryQueue {
         outcome: 'succeeded',
       })),
     );
+    for (const { claim } of items) results.set(claim, { applied: applied.has(claim.id) });
     const keyed = items
       .map(({ claim }) => claim)
       .filter((claim) => applied.has(claim.id) && claim.orderingKey !== null);
-    const waiting = await keysWithPending(
+    const pending = await keysWithPending(
       trx,
       keyed.map((claim) => ({
         integrationId: claim.integrationId,
         orderingKey: claim.orderingKey!,
       })),
     );
-    for (const claim of keyed) {
-      if (waiting.has(laneKey(claim.integrationId, claim.orderingKey!))) {
-        await releaseSuccessor(trx, claim.integrationId, claim.orderingKey, now);
-      }
-    }
-    for (const { claim } of items) {
-      if (!up.has(claim.integrationId)) await markLaneUp(trx, claim.integrationId, now);
-      up.add(claim.integrationId);
-      results.set(claim, { applied: applied.has(claim.id) });
-    }
+    return new Set(
+      keyed
+        .filter((claim) => pending.has(laneKey(claim.integrationId, claim.orderingKey!)))
+        .map((claim) => claim.id),
+    );
   }
 
   private async completeOne(
@@ -381,4 +393,17 @@ export class DeliveryQueue {
     );
     return ids.length;
   }
+}
+
+/** Runs of consecutive items of one integration (the items come sorted by integration). */
+function* byIntegration<T extends { claim: ClaimedDelivery }>(items: readonly T[]): Generator<T[]> {
+  let group: T[] = [];
+  for (const item of items) {
+    if (group.length > 0 && group[0]!.claim.integrationId !== item.claim.integrationId) {
+      yield group;
+      group = [];
+    }
+    group.push(item);
+  }
+  if (group.length > 0) yield group;
 }

@@ -14,8 +14,13 @@ export const NEVER = 8_640_000_000_000_000;
 
 /**
  * Records that each integration has a delivery due at the given time: creates missing lanes and
- * lowers `next_due_at`. The update only touches a lane whose bound is later, so on PostgreSQL an
- * ingest does not lock a busy lane a claim is working on.
+ * lowers `next_due_at`.
+ *
+ * The update writes (and on PostgreSQL locks) the lane even when its bound is already earlier: a
+ * claim holding the lane may be about to raise the bound past this transaction's uncommitted
+ * deliveries (it found the lane dry). Waiting for that claim's commit and then lowering the bound
+ * it wrote is what keeps those deliveries from being hidden until the next ingest. Lanes are
+ * taken in id order, as everywhere else.
  */
 export async function noteDue(
   trx: Kysely<Database>,
@@ -33,9 +38,10 @@ export async function noteDue(
     const at = due.get(id)!;
     await trx
       .updateTable('delivery_lanes')
-      .set({ next_due_at: at })
+      .set({
+        next_due_at: sql<number>`case when next_due_at > ${at} then ${at} else next_due_at end`,
+      })
       .where('integration_id', '=', id)
-      .where('next_due_at', '>', at)
       .execute();
   }
 }

@@ -1,0 +1,148 @@
+/**
+ * PostgreSQL only (SQLite runs one write transaction at a time): the lane rows that claims,
+ * ingests and completions share. A trigger holds a transaction at the chosen step (`pg_sleep`
+ * inside a lane update) so the other one runs in the window it would otherwise hit by chance.
+ */
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { sql } from 'kysely';
+import { createTestStore, type TestStore } from '../helpers/store.js';
+import { DeliveryQueue, type CompletedAttempt } from '../../src/queue/delivery-queue.js';
+import type { ClaimedDelivery } from '../../src/store/delivery-store.js';
+import { NEVER } from '../../src/store/lane-store.js';
+import {
+  FakeClock,
+  attemptRecord,
+  delivery,
+  enqueue,
+  seedIntegration,
+  seedOwner,
+} from './queue-fixtures.js';
+
+describe('lane locks on postgres', () => {
+  let t: TestStore;
+  let clock: FakeClock;
+  let queue: DeliveryQueue;
+  let owner: string;
+
+  beforeEach(async () => {
+    t = await createTestStore('postgres');
+    clock = new FakeClock();
+    queue = new DeliveryQueue(t.store, { clock: clock.now });
+    owner = await seedOwner(t.store);
+  });
+  afterEach(async () => {
+    await t.destroy();
+  });
+
+  /** Lane updates matching `condition` (over `old` and `new`) sleep `seconds` before they apply. */
+  async function pauseLaneUpdates(condition: string, seconds: number): Promise<void> {
+    await sql
+      .raw(
+        `create function pause_lane() returns trigger language plpgsql as $$
+         begin
+           if ${condition} then perform pg_sleep(${seconds}); end if;
+           return new;
+         end $$`,
+      )
+      .execute(t.store.db);
+    await sql
+      .raw(
+        `create trigger pause_lane before update on delivery_lanes
+         for each row execute function pause_lane()`,
+      )
+      .execute(t.store.db);
+  }
+
+  /** Waits until `count` backends of this test's schema sleep inside the trigger. */
+  async function untilPaused(count: number): Promise<void> {
+    for (let i = 0; i < 200; i++) {
+      const { rows } = await sql<{ n: string }>`
+        select count(*) as n from pg_stat_activity where wait_event = 'PgSleep'
+          and query like ${'%delivery_lanes%'}`.execute(t.store.db);
+      if (Number(rows[0]!.n) >= count) return;
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+    throw new Error(`${count} lane update(s) never reached the pause`);
+  }
+
+  const succeeded = (): CompletedAttempt => ({
+    decision: { kind: 'succeeded' },
+    health: 'up',
+    record: attemptRecord(clock.ms),
+    lastStatus: 200,
+    error: null,
+  });
+  const retried = (): CompletedAttempt => ({
+    decision: { kind: 'retry', at: clock.ms + 60_000, reason: 'HTTP 503' },
+    health: 'down',
+    record: attemptRecord(clock.ms, 'HTTP 503'),
+    lastStatus: 503,
+    error: 'HTTP 503',
+  });
+
+  it('a delivery stored while a claim runs its lane dry is not hidden behind the claim', async () => {
+    const integration = await seedIntegration(t.store, owner);
+    await enqueue(t.store, queue, [delivery(owner, integration)]);
+    const [first] = await queue.claim('w0', 10);
+    await queue.complete(first!, succeeded());
+    // The lane's bound is a lower bound: due now, with nothing pending, is a state a lane can be in.
+    await t.store.db
+      .updateTable('delivery_lanes')
+      .set({ next_due_at: clock.ms })
+      .where('integration_id', '=', integration)
+      .execute();
+    // The claim finds nothing, reads the earliest pending (none) and pauses before it writes "never".
+    await pauseLaneUpdates(
+      `new.next_due_at = ${NEVER} and old.next_due_at <> new.next_due_at`,
+      0.5,
+    );
+
+    const claiming = queue.claim('w1', 10);
+    await untilPaused(1);
+    const late = delivery(owner, integration);
+    await enqueue(t.store, queue, [late]);
+    expect(await claiming).toEqual([]);
+
+    const claimed = await queue.claim('w1', 10);
+    expect(claimed.map((claim) => claim.id)).toEqual([late.id]);
+  });
+
+  it('two workers completing mixed batches over the same lanes do not deadlock', async () => {
+    const [a, b] = [await seedIntegration(t.store, owner), await seedIntegration(t.store, owner)];
+    const batch = async (worker: string, twice: string, once: string) => {
+      await enqueue(t.store, queue, [
+        delivery(owner, twice),
+        delivery(owner, twice),
+        delivery(owner, once),
+      ]);
+      const claims = await queue.claim(worker, 10);
+      expect(claims).toHaveLength(3);
+      return claims;
+    };
+    // Worker 1: two successes on A (the set-based path) and a failure on B (one by one);
+    // worker 2 the other way round. Each lane has failed before, so a success writes it.
+    const w1 = await batch('w1', a!, b!);
+    const w2 = await batch('w2', b!, a!);
+    await t.store.db.updateTable('delivery_lanes').set({ consecutive_failures: 1 }).execute();
+    // Both hold their first lane (marked up) long enough for the other to take its own.
+    await pauseLaneUpdates('old.consecutive_failures > 0 and new.consecutive_failures = 0', 0.3);
+
+    const outcome = (claims: ClaimedDelivery[], succeeding: string) =>
+      claims.map((claim) => ({
+        claim,
+        attempt: claim.integrationId === succeeding ? succeeded() : retried(),
+      }));
+    const results = await Promise.allSettled([
+      queue.completeMany(outcome(w1, a!)),
+      queue.completeMany(outcome(w2, b!)),
+    ]);
+    expect(results.map((result) => result.status)).toEqual(['fulfilled', 'fulfilled']);
+    const { rows } = await sql<{ status: string; n: string }>`
+      select status, count(*) as n from attempts a join deliveries d on d.id = a.delivery_id
+      group by status order by status`.execute(t.store.db);
+    expect(rows.map((row) => [row.status, Number(row.n)])).toEqual([
+      ['pending', 2],
+      ['succeeded', 4],
+    ]);
+  });
+});
