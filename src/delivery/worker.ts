@@ -138,7 +138,8 @@ export class DeliveryWorker {
 
   /**
    * Stops claiming, lets in-flight deliveries finish for `stopGraceMs`, then aborts the rest:
-   * those are released (due again at once) rather than counted as attempts.
+   * those are released (due again at once) rather than counted as attempts, unless the remote
+   * answered all the same.
    */
   async stop(): Promise<void> {
     this.running = false;
@@ -252,12 +253,13 @@ export class DeliveryWorker {
       };
     }
     try {
-      if (this.abort.signal.aborted) {
-        // Cut short by stop(): not the remote's fault, so not an attempt.
+      const outcome = result.outcome;
+      if (this.abort.signal.aborted && !answered(outcome)) {
+        // Cut short by stop(): not the remote's fault, so not an attempt. (An answer that came in
+        // as the grace ran out is recorded like any other.)
         await this.queue.release([delivery]);
         return;
       }
-      const outcome = result.outcome;
       const policy = retryPolicyOf(result.options);
       const decision = decide(delivery.budgetAttempt, outcome, this.clock(), this.random, policy);
       const durationMs =
@@ -288,6 +290,11 @@ export class DeliveryWorker {
       log()?.error({ err: error }, 'recording the delivery attempt failed');
     }
   }
+}
+
+/** The remote answered: a status, or a SOAP fault. */
+function answered(outcome: DeliveryOutcome): boolean {
+  return outcome.kind === 'response' || outcome.kind === 'soap-fault';
 }
 
 function statusOf(outcome: DeliveryOutcome): number | null {
