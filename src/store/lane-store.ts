@@ -155,13 +155,20 @@ export async function markLaneUp(
 
 /**
  * After an attempt that never reached the remote: frees a concurrency hold, and a half-open
- * circuit may probe again at once (the probe proved nothing).
+ * circuit may probe again at once (the probe proved nothing). Which delivery was the probe is
+ * not recorded: a probe hold is lifted only when nothing else of the lane is out, so a delivery
+ * claimed before the circuit opened cannot let a second probe go while the first is out (that
+ * one's hold then ends with its lease).
  */
 export async function markLaneUntouched(
   trx: Kysely<Database>,
   integrationId: string,
   now: number,
 ): Promise<void> {
+  const nothingOut = sql<boolean>`not exists (
+    select 1 from deliveries
+    where integration_id = ${integrationId} and status = 'pending'
+      and lease_owner is not null and lease_until > ${now})`;
   await trx
     .updateTable('delivery_lanes')
     .set({
@@ -171,7 +178,12 @@ export async function markLaneUntouched(
       updated_at: now,
     })
     .where('integration_id', '=', integrationId)
-    .where('hold_reason', 'in', ['concurrency', 'probe'])
+    .where((eb) =>
+      eb.or([
+        eb('hold_reason', '=', 'concurrency'),
+        eb.and([eb('hold_reason', '=', 'probe'), nothingOut]),
+      ]),
+    )
     .execute();
 }
 

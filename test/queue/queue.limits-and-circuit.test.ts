@@ -136,6 +136,27 @@ describe.each(DIALECTS)('limits and circuit on %s', (backend) => {
     for (const item of items) expect((await statusOf(t.store, item.id)).status).not.toBe('failed');
   });
 
+  it('keeps the probe alone while it is out, when another delivery comes back untouched', async () => {
+    // Leases outlive the cool-down: what was claimed before the circuit opened is still out.
+    const integration = await seedIntegration(t.store, owner, { timeoutMs: 60_000 });
+    await enqueue(t.store, queue, many(integration, 6));
+    const first = await queue.claim('w1', 5);
+    expect(first).toHaveLength(5);
+    for (const claim of first.slice(0, 3)) await complete(claim, 'down');
+    clock.advance(10_000);
+    const [probe] = await queue.claim('w1', 10);
+    expect(probe).toBeDefined();
+    // Deliveries claimed before the circuit opened come back without reaching the remote
+    // (refused, not rendered): they prove nothing, and the probe is still out.
+    await complete(first[3]!, 'none');
+    expect(await queue.claim('w2', 10)).toHaveLength(0);
+    await complete(first[4]!, 'none');
+    expect(await queue.claim('w2', 10)).toHaveLength(0);
+    // The probe itself comes back untouched: nothing else is out, another probe goes at once.
+    await complete(probe!, 'none');
+    expect(await queue.claim('w2', 10)).toHaveLength(1);
+  });
+
   it('disables an integration after a long failing streak, with the reason; its deliveries wait', async () => {
     const strict = new DeliveryQueue(t.store, {
       clock: clock.now,
