@@ -80,7 +80,16 @@ export async function buildApp(deps: AppDeps): Promise<App> {
     bodyLimit: DEFAULT_BODY_LIMIT,
     genReqId: () => randomUUID(),
     trustProxy: deps.config.trustProxy,
-    ajv: { customOptions: { allErrors: true, removeAdditional: false, coerceTypes: 'array' } },
+    ajv: {
+      customOptions: {
+        allErrors: true,
+        removeAdditional: false,
+        coerceTypes: 'array',
+        // `type: [...]` lists: the way to accept several JSON types without coercing one into
+        // another (an IVR variable's value, src/api/ivr.routes.ts).
+        allowUnionTypes: true,
+      },
+    },
   }).withTypeProvider<TypeBoxTypeProvider>();
 
   app.setErrorHandler(errorHandler);
@@ -179,10 +188,17 @@ function errorHandler(
     return;
   }
   if (error.validation) {
-    const details = error.validation.map((issue) => ({
-      field: fieldOf(error.validationContext, issue.instancePath, issue.params),
-      message: issue.message ?? 'is invalid',
-    }));
+    // A property name that breaks `propertyNames` is reported twice by ajv: what is wrong (with
+    // the name in `propertyName`), then "property name must be valid". The first says it all.
+    const details = error.validation
+      .filter((issue) => issue.keyword !== 'propertyNames')
+      .map((issue) => ({
+        field: fieldOf(error.validationContext, issue.instancePath, {
+          ...issue.params,
+          ...('propertyName' in issue ? { propertyName: issue.propertyName } : {}),
+        }),
+        message: issue.message ?? 'is invalid',
+      }));
     void reply
       .code(400)
       .send(
@@ -215,7 +231,10 @@ function errorHandler(
   void reply.code(500).send(errorBody('INTERNAL'));
 }
 
-/** `body.config.url` from ajv's `/config/url`; names the missing property for `required`. */
+/**
+ * `body.config.url` from ajv's `/config/url`; names the missing property for `required`, the
+ * unknown one for `additionalProperties` and the offending name for `propertyNames`.
+ */
 function fieldOf(
   context: string | undefined,
   instancePath: string,
@@ -224,5 +243,6 @@ function fieldOf(
   const parts = instancePath.split('/').filter(Boolean);
   if (typeof params['missingProperty'] === 'string') parts.push(params['missingProperty']);
   if (typeof params['additionalProperty'] === 'string') parts.push(params['additionalProperty']);
+  if (typeof params['propertyName'] === 'string') parts.push(params['propertyName']);
   return [context ?? 'body', ...parts].join('.');
 }

@@ -9,7 +9,7 @@ import { ownerScope } from '../auth/authorize.js';
 import type { DeliveryReadStore } from '../store/delivery-read-store.js';
 import type { DeliveryQueue } from '../queue/delivery-queue.js';
 import type { IntegrationStore } from '../store/integration-store.js';
-import { parseTimestamp } from '../domain/call-event.js';
+import { parseTimestamp, timestampProblem } from '../domain/call-event.js';
 import { IdParams, PageQuery, pageOf } from './schemas.js';
 
 const access = { access: 'integration' } as const;
@@ -191,10 +191,7 @@ export const deliveriesRoutes: FastifyPluginAsyncTypebox<DeliveriesRoutesOptions
       const since = parseTimestamp(request.body.since);
       if (since === undefined) {
         throw new AppError('VALIDATION_FAILED', 'since is not a time', [
-          {
-            field: 'body.since',
-            message: 'must be an RFC 3339 date-time like 2026-11-27T00:00:00Z',
-          },
+          { field: 'body.since', message: timestampProblem(request.body.since)! },
         ]);
       }
       const requeued = await queue.replay(integration.id, since, owner);

@@ -11,7 +11,9 @@ import type { EventStore, AcceptedEvent } from '../store/event-store.js';
 import {
   EVENT_BODY_LIMIT,
   MAX_BATCH,
+  idProblem,
   parseTimestamp,
+  timestampProblem,
   type CallEvent,
 } from '../domain/call-event.js';
 import { checkCallEvent } from './events.schemas.js';
@@ -29,9 +31,6 @@ const IngestAnswer = Type.Object({
     }),
   ),
 });
-
-/** In a `u` regex a whole surrogate pair is one code point: this matches only half of one. */
-const LONE_SURROGATE = /\p{Cs}/u;
 
 interface Rejection {
   id: string | null;
@@ -64,26 +63,18 @@ function problemOf(value: unknown): { field?: string; error: string } | undefine
     };
   }
   const event = value as CallEvent;
-  // Stored in columns of their own (and matched): half a UTF-16 pair has no UTF-8 form (the
-  // database would store a replacement character instead of what was sent), and PostgreSQL text
-  // cannot hold NUL (the whole batch would fail there, not on SQLite).
+  // Stored in columns of their own (and matched).
   const keys: [string, unknown][] = [
     ['id', event.id],
     ['campaignId', event.campaignId],
     ['call.id', event.call.id],
   ];
   for (const [field, key] of keys) {
-    if (typeof key !== 'string') continue;
-    if (LONE_SURROGATE.test(key))
-      return { field, error: `${field} must be well-formed Unicode (it holds half a UTF-16 pair)` };
-    if (key.includes('\u0000')) return { field, error: `${field} must not contain NUL (\\u0000)` };
+    const problem = typeof key === 'string' ? idProblem(key) : undefined;
+    if (problem !== undefined) return { field, error: `${field} ${problem}` };
   }
-  if (parseTimestamp(event.occurredAt) === undefined) {
-    return {
-      field: 'occurredAt',
-      error: 'occurredAt must be an RFC 3339 date-time like 2026-11-27T10:00:00Z',
-    };
-  }
+  const when = timestampProblem(event.occurredAt);
+  if (when !== undefined) return { field: 'occurredAt', error: `occurredAt ${when}` };
   return undefined;
 }
 

@@ -45,13 +45,16 @@ export const integrationsRoutes: FastifyPluginAsyncTypebox<IntegrationRoutesOpti
     previous?: Integration,
   ): Promise<IntegrationInput> => {
     const shaped = checkConfigAndOptions(base.type, rawConfig, rawOptions);
-    const problems = [...shaped.problems];
+    const invalid = (problems: ErrorDetail[]) =>
+      new AppError('VALIDATION_FAILED', 'The integration is not valid', problems);
+    // Sealing walks the secrets as typed strings: a wrong shape (headers as an object, a numeric
+    // secret) must be answered before it, or it throws.
+    if (shaped.problems.length > 0) throw invalid(shaped.problems);
     const sealed = sealSecrets(shaped.config, shaped.options, sealer, previous);
-    problems.push(...sealed.problems);
+    const problems: ErrorDetail[] = [...sealed.problems];
     if (problems.length === 0)
       problems.push(...(await check(base.type, shaped.config, shaped.options)));
-    if (problems.length > 0)
-      throw new AppError('VALIDATION_FAILED', 'The integration is not valid', problems);
+    if (problems.length > 0) throw invalid(problems);
     return { ...base, config: sealed.config, options: sealed.options };
   };
 

@@ -9,11 +9,12 @@
 import { performance } from 'node:perf_hooks';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type, type Static } from 'typebox';
-import { AppError } from '../errors.js';
+import { AppError, type ErrorDetail } from '../errors.js';
 import { ownerScope } from '../auth/authorize.js';
 import type { Integration } from '../domain/integration.js';
 import { DEFAULT_IVR_TIMEOUT_MS } from '../domain/integration.js';
 import { newId } from '../domain/ids.js';
+import { idProblem } from '../domain/call-event.js';
 import type { IntegrationStore } from '../store/integration-store.js';
 import type { IvrLogStore, IvrOutcome } from '../store/ivr-log-store.js';
 import type { IntegrationRunner, RunResult } from '../delivery/integration-runner.js';
@@ -40,17 +41,30 @@ const CONNECT_FAILURES = /^(ECONNREFUSED|EHOSTUNREACH|ENETUNREACH|EAI_AGAIN|EADD
 
 const Group = Type.Optional(Type.Record(Type.String(), Type.Unknown()));
 
+/** The longest IVR variable name. */
+export const MAX_IVR_VARIABLE_NAME = 100;
+
+/**
+ * An IVR variable's value: one `type` list, not a union. The app's ajv coerces types, and in a
+ * union (`anyOf`) the first branch that coerces wins, so `Type.Union([String, Number, …])` took
+ * 42 as "42" and null as "" (`{{ivr.amount | json}}` rendered a string); any other order turns
+ * "0042" into 42. With a type list, ajv keeps a value whose type is listed as it is.
+ */
+const IvrValue = Type.Unsafe<string | number | boolean | null>({
+  type: ['string', 'number', 'boolean', 'null'],
+});
+
 export const InvokeBody = Type.Object(
   {
     call: Group,
     contact: Group,
     campaign: Group,
     variables: Type.Optional(
-      Type.Record(
-        Type.String({ maxLength: 100 }),
-        Type.Union([Type.String(), Type.Number(), Type.Boolean(), Type.Null()]),
-        { description: 'IVR variables collected so far; templates read them as {{ivr.<name>}}' },
-      ),
+      Type.Record(Type.String(), IvrValue, {
+        // A Record drops its key schema's limits; propertyNames is what ajv enforces on keys.
+        propertyNames: { maxLength: MAX_IVR_VARIABLE_NAME },
+        description: `IVR variables collected so far; templates read them as {{ivr.<name>}}. Names: at most ${MAX_IVR_VARIABLE_NAME} characters`,
+      }),
     ),
     timeoutMs: Type.Optional(
       Type.Integer({
@@ -141,6 +155,20 @@ export function retriesAfter(outcome: DeliveryOutcome, leftMs: number): boolean 
 
 const round = (ms: number) => Math.round(ms * 100) / 100;
 
+/**
+ * `contact.id` and `campaign.id` are logged in columns of their own: one the database cannot
+ * store (NUL on PostgreSQL) would lose the whole batch of log rows it is written with.
+ */
+function refuseUnstorableIds(body: InvokeBody): void {
+  const details: ErrorDetail[] = [];
+  for (const group of ['contact', 'campaign'] as const) {
+    const id = body[group]?.['id'];
+    const problem = typeof id === 'string' ? idProblem(id) : undefined;
+    if (problem !== undefined) details.push({ field: `body.${group}.id`, message: problem });
+  }
+  if (details.length > 0) throw new AppError('VALIDATION_FAILED', 'Invalid body', details);
+}
+
 export const ivrRoutes: FastifyPluginAsyncTypebox<IvrRoutesOptions> = async (app, options) => {
   const { integrations, runner, metrics, log, cache } = options;
   // A busy IVR asks for the same few integrations many times a second; the store is asked once
@@ -179,6 +207,7 @@ export const ivrRoutes: FastifyPluginAsyncTypebox<IvrRoutesOptions> = async (app
     async (request): Promise<InvokeAnswer> => {
       const started = performance.now();
       const startedAt = Date.now();
+      refuseUnstorableIds(request.body);
       const owner = ownerScope(request);
       const found = await findIntegration(request.params.id);
       const integration = owner === undefined || found?.ownerId === owner ? found : undefined;

@@ -12,7 +12,7 @@ import { hashPassword, MIN_PASSWORD_LENGTH } from '../auth/passwords.js';
 import { stopSignal } from './stop-signal.js';
 import { DeliveryQueue } from '../queue/delivery-queue.js';
 import { simulate } from './simulate.js';
-import { parseTimestamp } from '../domain/call-event.js';
+import { parseTimestamp, timestampProblem } from '../domain/call-event.js';
 
 /** Thrown for a wrong use of a command: printed without a stack, exit code 2. */
 class UsageError extends Error {}
@@ -227,9 +227,7 @@ deliveries
   .action(async (integrationId: string, options: { since: string }) => {
     const since = parseTimestamp(options.since);
     if (since === undefined)
-      throw new UsageError(
-        `--since must be an RFC 3339 time like 2026-11-27T00:00:00Z, got "${options.since}"`,
-      );
+      throw new UsageError(`--since ${timestampProblem(options.since)!}, got "${options.since}"`);
     await withStore(async (store) => {
       const requeued = await new DeliveryQueue(store).replay(integrationId, since);
       process.stdout.write(`${requeued} failed deliveries of ${integrationId} are pending again\n`);

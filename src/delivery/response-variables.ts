@@ -29,7 +29,10 @@ export interface ResponseInput {
 export interface MappedVariables {
   /** Every variable named by the integration, a string each (default or `""` when absent). */
   values: Record<string, string>;
-  /** Why the body could not be read (invalid JSON or XML); the variables then hold defaults. */
+  /**
+   * Why the body could not be read (invalid JSON or XML, or XML the parser refuses); the variables
+   * then hold defaults.
+   */
   problem?: string;
 }
 
@@ -103,7 +106,16 @@ function parse(input: ResponseInput): Parsed {
           problem: `the body is not valid XML: ${msg} (line ${line}, column ${col})`,
         };
       }
-      return { ok: true, root: xmlParser.parse(body) as unknown };
+      try {
+        return { ok: true, root: xmlParser.parse(body) as unknown };
+      } catch (error) {
+        // Well-formed, but refused by the parser: elements named `constructor`, `prototype` or
+        // `__proto__` (it guards against prototype pollution by throwing).
+        return {
+          ok: false,
+          problem: `the body could not be read as XML: ${(error as Error).message}`,
+        };
+      }
     }
   }
 }

@@ -31,6 +31,13 @@ export interface IvrInvocationRecord {
   cachedFrom?: string;
 }
 
+/**
+ * A reason as stored: PostgreSQL text cannot hold NUL, and a reason may quote a remote's body
+ * (`the body is not valid JSON: Unexpected token '\u0000', …`); one such row failed the insert
+ * of its whole batch. Written `\u0000` on both backends, as JSON would.
+ */
+const storable = (text: string): string => text.replaceAll('\u0000', '\\u0000');
+
 export function deliveryRow(record: IvrInvocationRecord) {
   const completedAt = record.startedAt + Math.round(record.durationMs);
   return {
@@ -48,7 +55,7 @@ export function deliveryRow(record: IvrInvocationRecord) {
     next_attempt_at: record.startedAt,
     lease_owner: null,
     lease_until: null,
-    last_error: record.reason,
+    last_error: record.reason === null ? null : storable(record.reason),
     last_status: record.status,
     created_at: record.startedAt,
     updated_at: completedAt,
@@ -78,6 +85,6 @@ export function attemptRow(record: IvrInvocationRecord) {
     outcome: record.outcome === 'success' ? 'succeeded' : 'failed',
     request: JSON.stringify(record.request),
     response,
-    error: record.reason === null ? null : `${record.outcome}: ${record.reason}`,
+    error: record.reason === null ? null : storable(`${record.outcome}: ${record.reason}`),
   };
 }

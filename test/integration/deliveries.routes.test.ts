@@ -71,6 +71,14 @@ describe.each(DIALECTS)('the delivery log, retry, cancel and replay on %s', (bac
       since: 'last week',
     });
     expect(bad.statusCode).toBe(400);
+    // Date.parse reads this as 2026-03-02: refused, not replayed from a day nobody asked for.
+    const impossible = await p.post(`/api/v1/integrations/${p.integrationId}/replay`, {
+      since: '2026-02-30T00:00:00Z',
+    });
+    expect(impossible.statusCode, impossible.body).toBe(400);
+    expect(impossible.json().error.details).toEqual([
+      { field: 'body.since', message: 'has no day 30 in 2026-02: that month has 28 days' },
+    ]);
     const replay = await p.post(`/api/v1/integrations/${p.integrationId}/replay`, {
       since: '2020-01-01T00:00:00Z',
     });

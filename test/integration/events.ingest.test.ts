@@ -136,6 +136,52 @@ describe.each(DIALECTS)('call events in, deliveries out, on %s', (backend) => {
     ]);
   });
 
+  it('refuses an occurredAt that is not on the calendar or the clock, naming the field', async () => {
+    await setup();
+    // Date.parse rolls these over (2026-02-30 is March 2, T24:00 the next day).
+    const at = {
+      feb30: '2026-02-30T10:00:00Z',
+      feb29: '2026-02-29T10:00:00Z',
+      apr31: '2026-04-31T10:00:00+02:00',
+      day00: '2026-01-00T10:00:00Z',
+      month13: '2026-13-01T10:00:00Z',
+      hour24: '2026-01-01T24:00:00Z',
+      offset24: '2026-01-01T10:00:00+24:00',
+      leapDay: '2024-02-29T10:00:00Z',
+      leap2000: '2000-02-29T23:59:59.999-05:30',
+    };
+    const res = await post('/api/v1/events', {
+      events: Object.entries(at).map(([id, occurredAt]) => event(id, { occurredAt })),
+    });
+    expect(res.statusCode, res.body).toBe(202);
+    const body = res.json();
+    expect(body.accepted).toEqual(['leapDay', 'leap2000']);
+    const rejection = (index: number, error: string) => ({
+      id: Object.keys(at)[index],
+      index,
+      field: 'occurredAt',
+      error: `occurredAt ${error}`,
+    });
+    expect(body.rejected).toEqual([
+      rejection(0, 'has no day 30 in 2026-02: that month has 28 days'),
+      rejection(1, 'has no day 29 in 2026-02: that month has 28 days'),
+      rejection(2, 'has no day 31 in 2026-04: that month has 30 days'),
+      rejection(3, 'has no day 00 in 2026-01: that month has 31 days'),
+      rejection(4, 'has no month 13: months run from 01 to 12'),
+      rejection(5, 'has no hour 24: hours run from 00 to 23'),
+      rejection(6, 'has no UTC offset +24:00: offsets run from -23:59 to +23:59'),
+    ]);
+    const stored = await p!.t.store.store.db
+      .selectFrom('events')
+      .select(['id', 'occurred_at'])
+      .orderBy('id')
+      .execute();
+    expect(stored.map((e) => [e.id, Number(e.occurred_at)])).toEqual([
+      ['leap2000', Date.UTC(2000, 1, 29, 23, 59, 59, 999) + 5.5 * 3_600_000],
+      ['leapDay', Date.UTC(2024, 1, 29, 10)],
+    ]);
+  });
+
   it('refuses what is not an event or a batch, a batch over 1,000 and a body over 10 MiB', async () => {
     await setup();
     expect((await post('/api/v1/events', { hello: 'world' })).statusCode).toBe(400);

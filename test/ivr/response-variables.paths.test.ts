@@ -113,6 +113,25 @@ describe('response variables', () => {
     expect(result.problem).toMatch(/not valid XML: .*line 2/);
   });
 
+  it('gives defaults and names the problem for elements the XML parser refuses', () => {
+    for (const name of ['constructor', 'prototype', '__proto__']) {
+      const body = `<r><b>1</b><${name}>x</${name}></r>`;
+      const xml = map([{ name: 'b', path: 'r.b', default: 'd' }], { encoding: 'xml', body });
+      expect(xml).toEqual({
+        values: { b: 'd' },
+        problem: expect.stringMatching(`could not be read as XML: .*"${name}"`),
+      });
+      // SOAP paths from `Envelope` read the raw envelope as XML, the same way.
+      const soap = map([{ name: 'b', path: 'Envelope.r.b', default: 'd' }], {
+        encoding: 'soap',
+        body,
+        soapResult: {},
+      });
+      expect(soap.values).toEqual({ b: 'd' });
+      expect(soap.problem).toMatch(/could not be read as XML/);
+    }
+  });
+
   it('gives the whole body, trimmed, for text, whatever the path', () => {
     const { values } = map(
       [
