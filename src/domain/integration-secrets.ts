@@ -4,7 +4,6 @@
  */
 import {
   MASK,
-  type HeaderLine,
   formatHeaderLines,
   parseHeaderLines,
   secretHeader,
@@ -28,45 +27,70 @@ export interface SecretProblem {
   message: string;
 }
 
-type Transform = (
-  value: string,
-  field: string,
-  previous: string | undefined,
-  line?: number,
-) => string;
+/**
+ * What a secret's masked value would keep: the stored value, nothing, or no telling which (two
+ * same-named secrets were stored and a different number came back).
+ */
+type Previous = string | undefined | { unclear: string };
 
-/** Applies `fn` to every secret value, passing the value of the same secret in `previous`. */
+type Transform = (value: string, field: string, previous: Previous, line?: number) => string;
+
+/**
+ * Matches the secrets of one name to those stored under it: one stored value is the one any mask
+ * keeps; several are matched by rank (the second `Cookie` line keeps the second stored one) as long
+ * as as many came back.
+ */
+function previousByName(stored: readonly { name: string; value: string }[], what: string) {
+  const byName = new Map<string, string[]>();
+  for (const { name, value } of stored) {
+    const values = byName.get(name.toLowerCase()) ?? [];
+    values.push(value);
+    byName.set(name.toLowerCase(), values);
+  }
+  return (current: readonly { name: string }[]) => {
+    const counts = new Map<string, number>();
+    for (const { name } of current)
+      counts.set(name.toLowerCase(), (counts.get(name.toLowerCase()) ?? 0) + 1);
+    const seen = new Map<string, number>();
+    return current.map(({ name }): Previous => {
+      const key = name.toLowerCase();
+      const rank = seen.get(key) ?? 0;
+      seen.set(key, rank + 1);
+      const values = byName.get(key) ?? [];
+      if (values.length <= 1) return values[0];
+      const came = counts.get(key)!;
+      if (came === values.length) return values[rank];
+      return {
+        unclear: `${values.length} "${name}" ${what} were stored and ${came} came back`,
+      };
+    });
+  };
+}
+
+/** Applies `fn` to every secret value, passing what its mask would keep in `previous`. */
 function mapSecrets<C extends AnyConfig>(
   config: C,
   options: IntegrationOptions,
   previous: { config: AnyConfig; options: IntegrationOptions } | undefined,
   fn: Transform,
 ): { config: C; options: IntegrationOptions } {
-  // A header's previous value is the one of the same name at the same rank (two `Cookie` lines
-  // keep their own values).
-  const ranked = (headers: readonly HeaderLine[]) => {
-    const seen = new Map<string, number>();
-    return headers.map((h) => {
-      const name = h.name.toLowerCase();
-      const rank = seen.get(name) ?? 0;
-      seen.set(name, rank + 1);
-      return { ...h, key: `${name}#${rank}` };
-    });
-  };
-  const prevHeaders = new Map(
-    ranked(parseHeaderLines(previous?.config.headers ?? '').headers).map((h) => [h.key, h.value]),
-  );
+  const secretLines = (headers: string) =>
+    parseHeaderLines(headers).headers.filter((h) => secretHeader(h.name));
   const parsed = parseHeaderLines(config.headers);
-  const current = ranked(parsed.headers);
+  const headerPrevious = previousByName(
+    secretLines(previous?.config.headers ?? ''),
+    'lines',
+  )(parsed.headers.filter((h) => secretHeader(h.name)));
+  let secretRank = 0;
   const headers =
     parsed.problems.length > 0
       ? config.headers
       : formatHeaderLines(
-          current.map((h) =>
+          parsed.headers.map((h) =>
             secretHeader(h.name)
               ? {
                   name: h.name,
-                  value: fn(h.value, 'config.headers', prevHeaders.get(h.key), h.line),
+                  value: fn(h.value, 'config.headers', headerPrevious[secretRank++], h.line),
                 }
               : h,
           ),
@@ -74,20 +98,18 @@ function mapSecrets<C extends AnyConfig>(
   let next: AnyConfig = { ...config, headers };
   if ('params' in next) {
     const soap = next;
-    const prevParams = new Map(
-      previous !== undefined && 'params' in previous.config
-        ? previous.config.params.map((p) => [p.name, p.value])
-        : [],
-    );
-    const prevWs =
-      previous !== undefined && 'params' in previous.config
-        ? previous.config.wsSecurity
-        : undefined;
+    const prevSoap =
+      previous !== undefined && 'params' in previous.config ? previous.config : undefined;
+    const paramPrevious = previousByName(
+      (prevSoap?.params ?? []).filter((p) => p.secret),
+      'parameters',
+    )(soap.params.filter((p) => p.secret));
+    let paramRank = 0;
     next = {
       ...soap,
       params: soap.params.map((p, i) =>
         p.secret
-          ? { ...p, value: fn(p.value, `config.params.${i}.value`, prevParams.get(p.name)) }
+          ? { ...p, value: fn(p.value, `config.params.${i}.value`, paramPrevious[paramRank++]) }
           : p,
       ),
       ...(soap.wsSecurity === undefined
@@ -98,7 +120,7 @@ function mapSecrets<C extends AnyConfig>(
               password: fn(
                 soap.wsSecurity.password,
                 'config.wsSecurity.password',
-                prevWs?.password,
+                prevSoap?.wsSecurity?.password,
               ),
             },
           }),
@@ -136,11 +158,11 @@ export function sealSecrets<C extends AnyConfig>(
   const problems: SecretProblem[] = [];
   const result = mapSecrets(config, options, previousSealed, (value, field, previous, line) => {
     if (value === MASK) {
-      if (previous !== undefined) return previous;
+      if (typeof previous === 'string') return previous;
       problems.push({
         field,
         ...(line === undefined ? {} : { line }),
-        message: `"${MASK}" keeps a stored secret, but there is none here: type the value`,
+        message: `"${MASK}" keeps a stored secret, but ${previous === undefined ? 'there is none here' : previous.unclear}: type the value`,
       });
       return value;
     }

@@ -45,6 +45,76 @@ describe('secrets: sealed, masked, kept', () => {
     );
   });
 
+  it('refuses a mask it cannot match once a same-named secret was added or removed', () => {
+    const first = sealSecrets(http('Cookie: a=AAAA\nCookie: b=BBBB'), options, box);
+    // The first Cookie line removed: "••••" could mean either stored value.
+    const removed = sealSecrets(http('Cookie: ••••'), options, box, first);
+    expect(removed.problems).toEqual([
+      {
+        field: 'config.headers',
+        line: 1,
+        message:
+          '"••••" keeps a stored secret, but 2 "Cookie" lines were stored and 1 came back: type the value',
+      },
+    ]);
+    // Typed values need no match; a single stored line still matches its mask.
+    expect(sealSecrets(http('Cookie: c=CCCC'), options, box, first).problems).toEqual([]);
+    const single = sealSecrets(http('Authorization: Bearer abcd'), options, box);
+    const added = sealSecrets(
+      http('Authorization: ••••\nAuthorization: Bearer efgh'),
+      options,
+      box,
+      single,
+    );
+    expect(added.problems).toEqual([]);
+    expect(openSecrets(added.config, options, box).config.headers).toBe(
+      'Authorization: Bearer abcd\nAuthorization: Bearer efgh',
+    );
+  });
+
+  it('keeps each of two same-named secret SOAP parameters, in order', () => {
+    const soap = (params: SoapConfig['params']): SoapConfig => ({
+      wsdlUrl: 'https://erp.example/ws?wsdl',
+      operation: 'Op',
+      params,
+      headers: '',
+      responseEncoding: 'xml',
+    });
+    const first = sealSecrets(
+      soap([
+        { name: 'pin', value: '1111', secret: true },
+        { name: 'pin', value: '2222', secret: true },
+      ]),
+      options,
+      box,
+    );
+    const again = sealSecrets(
+      soap([
+        { name: 'pin', value: '••••', secret: true },
+        { name: 'pin', value: '••••', secret: true },
+      ]),
+      options,
+      box,
+      first,
+    );
+    expect(again.problems).toEqual([]);
+    const opened = openSecrets(again.config, options, box).config;
+    expect(opened.params.map((p) => p.value)).toEqual(['1111', '2222']);
+    const removed = sealSecrets(
+      soap([{ name: 'pin', value: '••••', secret: true }]),
+      options,
+      box,
+      first,
+    );
+    expect(removed.problems).toEqual([
+      {
+        field: 'config.params.0.value',
+        message:
+          '"••••" keeps a stored secret, but 2 "pin" parameters were stored and 1 came back: type the value',
+      },
+    ]);
+  });
+
   it('refuses a mask where nothing secret is kept, instead of sending "••••"', () => {
     const soap: SoapConfig = {
       wsdlUrl: 'https://erp.example/ws?wsdl',
