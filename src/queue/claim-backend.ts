@@ -27,6 +27,11 @@ export interface ClaimBackend {
     workerId: string,
     now: number,
   ): Promise<DeliveryRow[]>;
+  /**
+   * Whether a claim that ran a lane dry may raise its due mark now: on PostgreSQL, only when no
+   * transaction that is noting deliveries due on the lane is open (see `noteDue`).
+   */
+  mayRaiseDueMark(trx: Kysely<Database>, integrationId: string): Promise<boolean>;
   /** The backend's plan for the lease statement of one lane (EXPLAIN; nothing is changed). */
   explainClaim(db: Kysely<Database>, plan: LanePlan, now: number): Promise<string>;
 }

@@ -32,6 +32,7 @@ import {
   countLeased,
   disableIntegration,
   earliestDue,
+  laneOrder,
   markLaneUntouched,
   markLaneUp,
   queueSnapshot,
@@ -159,9 +160,12 @@ export class DeliveryQueue {
           // A lane this claim had no room left for keeps its turn.
           if (want === 0) continue;
           const count = took.get(lane.integration_id) ?? 0;
-          // Fewer due rows than allowed: the lane ran dry, so find when it is next due.
+          // Fewer due rows than allowed: the lane ran dry, so find when it is next due (unless
+          // deliveries are being stored for it right now: then it stays due).
           const earliest =
-            count < plan.take ? await earliestDue(trx, lane.integration_id) : undefined;
+            count < plan.take && (await this.backend.mayRaiseDueMark(trx, lane.integration_id))
+              ? await earliestDue(trx, lane.integration_id)
+              : undefined;
           const inFlight = leased.get(lane.integration_id) ?? 0;
           await updateLane(
             trx,
@@ -203,8 +207,8 @@ export class DeliveryQueue {
         // in the pass by integration below, so lanes are taken in that order too.
         const ordered = [...items].sort(
           (a, b) =>
-            a.claim.integrationId.localeCompare(b.claim.integrationId) ||
-            a.claim.id.localeCompare(b.claim.id),
+            laneOrder(a.claim.integrationId, b.claim.integrationId) ||
+            laneOrder(a.claim.id, b.claim.id),
         );
         // The common case, successes of one worker, goes set-based: a few statements per batch
         // rather than five per delivery. Everything else takes the one-by-one path.

@@ -19,6 +19,7 @@ import type { Database } from '../store/schema.js';
 import { BLOCKED_AT, type DeliveryRow } from '../store/delivery-store.js';
 import { firstPendingOfKeys, firstPendingQuery, laneKey } from '../store/lane-keys.js';
 import { explainPlan } from '../store/explain.js';
+import { DUE_MARK_LOCK } from '../store/lane-store.js';
 import { dueLanesQuery, type ClaimBackend, type DueLane } from './claim-backend.js';
 import type { LanePlan } from './lanes.js';
 
@@ -79,6 +80,16 @@ export const postgresClaim: ClaimBackend = {
       where deliveries.id = picked.id and deliveries.id = any(${ids}::text[])
       returning deliveries.*`.execute(trx);
     return result.rows;
+  },
+
+  async mayRaiseDueMark(trx: Kysely<Database>, integrationId: string): Promise<boolean> {
+    // Held to the claim's commit: a transaction noting deliveries due on the lane from now on
+    // waits for it, then lowers the raised mark.
+    const { rows } = await sql<{ locked: boolean }>`
+      select pg_try_advisory_xact_lock(${DUE_MARK_LOCK}, hashtext(${integrationId})) as locked`.execute(
+      trx,
+    );
+    return rows[0]!.locked;
   },
 
   async explainClaim(db: Kysely<Database>, plan: LanePlan, now: number): Promise<string> {

@@ -30,6 +30,9 @@ export const sqliteClaim: ClaimBackend = {
     return rows;
   },
 
+  // One write transaction at a time: nothing uncommitted can be behind the claim's reads.
+  mayRaiseDueMark: () => Promise.resolve(true),
+
   async explainClaim(db: Kysely<Database>, plan: LanePlan, now: number): Promise<string> {
     return explainPlan(db, claimStatement(plan, 'explain', now));
   },

@@ -7,6 +7,7 @@ import { uuidv7 } from 'uuidv7';
 import type { Database } from './schema.js';
 import type { Tx } from './db.js';
 import { bulkInsert, type ColumnType } from './bulk-insert.js';
+import { laneOrder } from './lane-store.js';
 import { bindingMatches, type Binding } from '../domain/campaign.js';
 import type { CallEvent } from '../domain/call-event.js';
 
@@ -179,6 +180,9 @@ export class EventStore {
           });
         }
       }
+      // Chunks in integration order (a stable sort keeps each call's events in order): lanes are
+      // then taken in one order across the chunks, as by every other transaction.
+      deliveries.sort((a, b) => laneOrder(a.integrationId, b.integrationId));
       for (let i = 0; i < deliveries.length; i += CHUNK)
         await this.enqueue(trx, deliveries.slice(i, i + CHUNK));
       deliveryCount = deliveries.length;

@@ -5,6 +5,7 @@
  */
 import { sql, type Kysely, type Selectable, type Updateable } from 'kysely';
 import type { Database, DeliveryLanesTable } from './schema.js';
+import { isPostgres } from './bulk-insert.js';
 
 export type LaneRow = Selectable<DeliveryLanesTable>;
 export type LanePatch = Updateable<DeliveryLanesTable>;
@@ -13,14 +14,27 @@ export type LanePatch = Updateable<DeliveryLanesTable>;
 export const NEVER = 8_640_000_000_000_000;
 
 /**
+ * The one order every transaction takes lane rows in (integration id, code unit by code unit), so
+ * no two can wait for each other's lanes.
+ */
+export const laneOrder = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
+
+/**
+ * Advisory lock class of a lane's due mark on PostgreSQL (two-key form, `hashtext` of the
+ * integration id as the second key; the migration lock uses the one-key form, another space).
+ */
+export const DUE_MARK_LOCK = 0x4c616e65; // "Lane"
+
+/**
  * Records that each integration has a delivery due at the given time: creates missing lanes and
- * lowers `next_due_at`.
+ * lowers `next_due_at`. The update only touches a lane whose bound is later, so an ingest does not
+ * lock a busy lane a claim is working on.
  *
- * The update writes (and on PostgreSQL locks) the lane even when its bound is already earlier: a
- * claim holding the lane may be about to raise the bound past this transaction's uncommitted
- * deliveries (it found the lane dry). Waiting for that claim's commit and then lowering the bound
- * it wrote is what keeps those deliveries from being hidden until the next ingest. Lanes are
- * taken in id order, as everywhere else.
+ * On PostgreSQL a claim that found a lane dry raises its bound from what it can see, which leaves
+ * out this transaction's uncommitted deliveries. So first each lane's due-mark lock is taken in
+ * share mode (ingests never wait for one another): a claim raises the bound only when it gets that
+ * lock exclusively (`mayRaiseDueMark`), so either it leaves the bound alone while this
+ * transaction is open, or this one waits for its commit and then lowers what it wrote.
  */
 export async function noteDue(
   trx: Kysely<Database>,
@@ -28,7 +42,11 @@ export async function noteDue(
   now: number,
 ): Promise<void> {
   if (due.size === 0) return;
-  const ids = [...due.keys()].sort();
+  const ids = [...due.keys()].sort(laneOrder);
+  if (isPostgres(trx)) {
+    await sql`select pg_advisory_xact_lock_shared(${DUE_MARK_LOCK}, hashtext(id))
+      from unnest(cast(${ids} as text[])) as lane(id)`.execute(trx);
+  }
   await trx
     .insertInto('delivery_lanes')
     .values(ids.map((id) => ({ integration_id: id, next_due_at: due.get(id)!, updated_at: now })))
@@ -38,10 +56,9 @@ export async function noteDue(
     const at = due.get(id)!;
     await trx
       .updateTable('delivery_lanes')
-      .set({
-        next_due_at: sql<number>`case when next_due_at > ${at} then ${at} else next_due_at end`,
-      })
+      .set({ next_due_at: at })
       .where('integration_id', '=', id)
+      .where('next_due_at', '>', at)
       .execute();
   }
 }

@@ -9,6 +9,7 @@ import { createTestStore, type TestStore } from '../helpers/store.js';
 import { DeliveryQueue, type CompletedAttempt } from '../../src/queue/delivery-queue.js';
 import type { ClaimedDelivery } from '../../src/store/delivery-store.js';
 import { NEVER } from '../../src/store/lane-store.js';
+import { inWriteTransaction } from '../../src/store/write-transaction.js';
 import {
   FakeClock,
   attemptRecord,
@@ -34,13 +35,19 @@ describe('lane locks on postgres', () => {
     await t.destroy();
   });
 
-  /** Lane updates matching `condition` (over `old` and `new`) sleep `seconds` before they apply. */
+  /**
+   * Lane updates matching `condition` (over `old` and `new`) sleep `seconds` before they apply,
+   * their connection named after this test's schema meanwhile (other tests may run alongside).
+   */
   async function pauseLaneUpdates(condition: string, seconds: number): Promise<void> {
     await sql
       .raw(
         `create function pause_lane() returns trigger language plpgsql as $$
          begin
-           if ${condition} then perform pg_sleep(${seconds}); end if;
+           if ${condition} then
+             perform set_config('application_name', 'paused ${t.location}', true);
+             perform pg_sleep(${seconds});
+           end if;
            return new;
          end $$`,
       )
@@ -53,12 +60,14 @@ describe('lane locks on postgres', () => {
       .execute(t.store.db);
   }
 
-  /** Waits until `count` backends of this test's schema sleep inside the trigger. */
+  /** Waits until `count` transactions of this test sleep inside the trigger. */
   async function untilPaused(count: number): Promise<void> {
     for (let i = 0; i < 200; i++) {
       const { rows } = await sql<{ n: string }>`
-        select count(*) as n from pg_stat_activity where wait_event = 'PgSleep'
-          and query like ${'%delivery_lanes%'}`.execute(t.store.db);
+        select count(*) as n from pg_stat_activity
+        where wait_event = 'PgSleep' and application_name = ${`paused ${t.location}`}`.execute(
+        t.store.db,
+      );
       if (Number(rows[0]!.n) >= count) return;
       await new Promise((resolve) => setTimeout(resolve, 10));
     }
@@ -105,6 +114,34 @@ describe('lane locks on postgres', () => {
 
     const claimed = await queue.claim('w1', 10);
     expect(claimed.map((claim) => claim.id)).toEqual([late.id]);
+  });
+
+  it('an open ingest holds up neither another ingest nor a claim of the same integration', async () => {
+    const integration = await seedIntegration(t.store, owner);
+    const first = delivery(owner, integration);
+    await enqueue(t.store, queue, [first]);
+    let finish!: () => void;
+    const held = new Promise<void>((resolve) => (finish = resolve));
+    let stored!: () => void;
+    const storing = new Promise<void>((resolve) => (stored = resolve));
+    const open = inWriteTransaction(t.store, async (trx) => {
+      await queue.enqueue(trx, [delivery(owner, integration)]);
+      stored();
+      await held;
+    });
+    try {
+      await storing;
+      const other = delivery(owner, integration);
+      const started = performance.now();
+      await enqueue(t.store, queue, [other]);
+      expect(performance.now() - started).toBeLessThan(1_000);
+      const claimed = await queue.claim('w1', 10);
+      expect(claimed.map((claim) => claim.id).sort()).toEqual([first.id, other.id].sort());
+    } finally {
+      finish();
+      await open;
+    }
+    expect(await queue.claim('w1', 10)).toHaveLength(1);
   });
 
   it('two workers completing mixed batches over the same lanes do not deadlock', async () => {
