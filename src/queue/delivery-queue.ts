@@ -35,6 +35,7 @@ import {
   laneOrder,
   markLaneUntouched,
   markLaneUp,
+  noteDue,
   queueSnapshot,
   readLane,
   readLimits,
@@ -200,11 +201,9 @@ export class DeliveryQueue {
       this.store,
       async (trx) => {
         const results = new Map<ClaimedDelivery, CompleteResult>();
-        // Lanes already marked healthy in this batch (and not failed since): no need to again.
-        const up = new Set<string>();
-        // One lock order for every worker (by integration, then delivery): two workers completing
-        // batches that touch the same lanes cannot deadlock. Every lane write of the batch happens
-        // in the pass by integration below, so lanes are taken in that order too.
+        // One lock order for every worker: delivery rows first (by integration, then id), lane
+        // rows last (by integration, `laneOrder`), so two workers completing batches over the same
+        // lanes, or a completion and a cancel, cannot wait for each other's rows.
         const ordered = [...items].sort(
           (a, b) =>
             laneOrder(a.claim.integrationId, b.claim.integrationId) ||
@@ -218,21 +217,33 @@ export class DeliveryQueue {
             attempt.health === 'up' &&
             claim.leaseOwner === items[0]!.claim.leaseOwner,
         );
-        const waiting =
-          fast.length > 1 ? await this.completeSucceeded(trx, fast, now, results) : undefined;
+        const batched = new Set(fast.length > 1 ? fast.map(({ claim }) => claim) : []);
+        // Lanes with a delivery due again (a retry, a successor released): the earliest time each.
+        const due = new Map<string, number>();
+        const noteLater = (integrationId: string, at: number) =>
+          due.set(integrationId, Math.min(due.get(integrationId) ?? at, at));
+        if (batched.size > 0) {
+          for (const claim of await this.completeSucceeded(trx, fast, now, results)) {
+            if (await releaseSuccessor(trx, claim.integrationId, claim.orderingKey, now))
+              noteLater(claim.integrationId, now);
+          }
+        }
+        for (const { claim, attempt } of ordered) {
+          if (!batched.has(claim))
+            results.set(claim, await this.storeOutcome(trx, claim, attempt, now, noteLater));
+        }
+        await noteDue(trx, due, now);
+        // Lanes already marked healthy in this batch (and not failed since): no need to again.
+        const up = new Set<string>();
         for (const group of byIntegration(ordered)) {
           const integrationId = group[0]!.claim.integrationId;
-          if (waiting !== undefined && group.some(({ claim }) => results.has(claim))) {
-            for (const { claim } of group) {
-              if (waiting.has(claim.id))
-                await releaseSuccessor(trx, integrationId, claim.orderingKey, now);
-            }
+          if (group.some(({ claim }) => batched.has(claim))) {
             await markLaneUp(trx, integrationId, now);
             up.add(integrationId);
           }
           for (const { claim, attempt } of group) {
-            if (!results.has(claim))
-              results.set(claim, await this.completeOne(trx, claim, attempt, now, up));
+            if (!batched.has(claim))
+              await this.noteHealth(trx, claim, attempt.health, now, up, results.get(claim)!);
           }
         }
         return items.map(({ claim }) => results.get(claim)!);
@@ -243,16 +254,15 @@ export class DeliveryQueue {
 
   /**
    * Stores a batch of one worker's successes set-based: the deliveries and their attempts, and
-   * each one's result. Answers the ids whose ordering key has a successor waiting; releasing it,
-   * like marking the lanes up, is left to the caller's pass by integration (lane writes in lock
-   * order).
+   * each one's result. Answers the claims whose ordering key has a successor waiting, for the
+   * caller to release.
    */
   private async completeSucceeded(
     trx: Kysely<Database>,
     items: readonly { claim: ClaimedDelivery; attempt: CompletedAttempt }[],
     now: number,
     results: Map<ClaimedDelivery, CompleteResult>,
-  ): Promise<Set<string>> {
+  ): Promise<ClaimedDelivery[]> {
     const applied = await finishSucceeded(
       trx,
       items[0]!.claim.leaseOwner,
@@ -283,44 +293,54 @@ export class DeliveryQueue {
         orderingKey: claim.orderingKey!,
       })),
     );
-    return new Set(
-      keyed
-        .filter((claim) => pending.has(laneKey(claim.integrationId, claim.orderingKey!)))
-        .map((claim) => claim.id),
-    );
+    return keyed.filter((claim) => pending.has(laneKey(claim.integrationId, claim.orderingKey!)));
   }
 
-  private async completeOne(
+  /**
+   * Moves one delivery on as its decision says and logs the attempt: delivery rows only. A lane
+   * with a delivery due again is passed to `noteLater`; lane writes come after every delivery's.
+   */
+  private async storeOutcome(
     trx: Kysely<Database>,
     claim: ClaimedDelivery,
     attempt: CompletedAttempt,
     now: number,
-    up: Set<string>,
+    noteLater: (integrationId: string, at: number) => void,
   ): Promise<CompleteResult> {
     const fields = { error: attempt.error, lastStatus: attempt.lastStatus, now };
     const decision = attempt.decision;
-    const applied =
-      decision.kind === 'retry'
-        ? await scheduleRetry(trx, claim, Math.max(decision.at, now), fields)
-        : await finishDelivery(
-            trx,
-            claim,
-            decision.kind === 'succeeded' ? 'succeeded' : 'failed',
-            fields,
-          );
+    let applied: boolean;
+    if (decision.kind === 'retry') {
+      const at = Math.max(decision.at, now);
+      applied = await scheduleRetry(trx, claim, at, fields);
+      if (applied) noteLater(claim.integrationId, at);
+    } else {
+      const status = decision.kind === 'succeeded' ? 'succeeded' : 'failed';
+      applied = await finishDelivery(trx, claim, status, fields);
+      if (applied && (await releaseSuccessor(trx, claim.integrationId, claim.orderingKey, now)))
+        noteLater(claim.integrationId, now);
+    }
     await insertAttempt(trx, claim.id, {
       ...attempt.record,
       attempt: claim.attempt,
       outcome: decision.kind,
     });
-    if (applied && decision.kind !== 'retry') {
-      await releaseSuccessor(trx, claim.integrationId, claim.orderingKey, now);
-    }
-    const result: CompleteResult = { applied };
-    if (attempt.health === 'up') {
+    return { applied };
+  }
+
+  /** What an attempt says about the remote, written to its lane (the circuit, holds, streak). */
+  private async noteHealth(
+    trx: Kysely<Database>,
+    claim: ClaimedDelivery,
+    health: CompletedAttempt['health'],
+    now: number,
+    up: Set<string>,
+    result: CompleteResult,
+  ): Promise<void> {
+    if (health === 'up') {
       if (!up.has(claim.integrationId)) await markLaneUp(trx, claim.integrationId, now);
       up.add(claim.integrationId);
-    } else if (attempt.health === 'none') await markLaneUntouched(trx, claim.integrationId, now);
+    } else if (health === 'none') await markLaneUntouched(trx, claim.integrationId, now);
     else {
       up.delete(claim.integrationId);
       const lane: LaneRow | undefined = await readLane(
@@ -337,7 +357,6 @@ export class DeliveryQueue {
         }
       }
     }
-    return result;
   }
 
   /** Releases parked deliveries whose earlier ones are no longer pending (see `unparkOrphans`). */
@@ -351,11 +370,12 @@ export class DeliveryQueue {
     if (claims.length === 0) return;
     const now = this.clock();
     await inWriteTransaction(this.store, async (trx) => {
-      for (const claim of claims) {
-        if (await releaseDelivery(trx, claim, now)) {
-          await markLaneUntouched(trx, claim.integrationId, now);
-        }
-      }
+      // Delivery rows, then lanes in lane order, as in completeMany.
+      const released: ClaimedDelivery[] = [];
+      for (const claim of claims) if (await releaseDelivery(trx, claim, now)) released.push(claim);
+      const lanes = [...new Set(released.map((claim) => claim.integrationId))].sort(laneOrder);
+      await noteDue(trx, new Map(lanes.map((id) => [id, now])), now);
+      for (const id of lanes) await markLaneUntouched(trx, id, now);
     });
   }
 

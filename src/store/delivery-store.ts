@@ -230,10 +230,13 @@ export async function finishDelivery(
   return Number(result.numUpdatedRows) === 1;
 }
 
-/** Schedules the next attempt at `at`; false when the lease was lost. */
+/**
+ * Schedules the next attempt at `at`; false when the lease was lost. The lane's due mark is the
+ * caller's to lower (`noteDue`), with its other lane writes.
+ */
 export async function scheduleRetry(
   trx: Kysely<Database>,
-  claim: LeaseGuard & { integrationId: string },
+  claim: LeaseGuard,
   at: number,
   fields: { error: string | null; lastStatus: number | null; now: number },
 ): Promise<boolean> {
@@ -248,15 +251,16 @@ export async function scheduleRetry(
     }),
     claim,
   ).executeTakeFirst();
-  if (Number(result.numUpdatedRows) !== 1) return false;
-  await noteDue(trx, new Map([[claim.integrationId, at]]), fields.now);
-  return true;
+  return Number(result.numUpdatedRows) === 1;
 }
 
-/** Gives a claimed delivery back unattempted (shutdown): due now, the attempt not counted. */
+/**
+ * Gives a claimed delivery back unattempted (shutdown): due now, the attempt not counted. The
+ * lane's due mark is the caller's to lower (`noteDue`).
+ */
 export async function releaseDelivery(
   trx: Kysely<Database>,
-  claim: LeaseGuard & { integrationId: string },
+  claim: LeaseGuard,
   now: number,
 ): Promise<boolean> {
   const result = await guarded(
@@ -269,9 +273,7 @@ export async function releaseDelivery(
     })),
     claim,
   ).executeTakeFirst();
-  if (Number(result.numUpdatedRows) !== 1) return false;
-  await noteDue(trx, new Map([[claim.integrationId, now]]), now);
-  return true;
+  return Number(result.numUpdatedRows) === 1;
 }
 
 export async function insertAttempt(
@@ -284,15 +286,16 @@ export async function insertAttempt(
 
 /**
  * After a delivery with an ordering key leaves `pending`, the next one of its integration and
- * key (if it was stored blocked) becomes due now.
+ * key (if it was stored blocked) becomes due now. True when one did: the lane's due mark is then
+ * the caller's to lower (`noteDue`).
  */
 export async function releaseSuccessor(
   trx: Kysely<Database>,
   integrationId: string,
   orderingKey: string | null,
   now: number,
-): Promise<void> {
-  if (orderingKey === null) return;
+): Promise<boolean> {
+  if (orderingKey === null) return false;
   const next = await trx
     .selectFrom('deliveries')
     .select(['id', 'next_attempt_at'])
@@ -303,13 +306,13 @@ export async function releaseSuccessor(
     .orderBy('id')
     .limit(1)
     .executeTakeFirst();
-  if (next === undefined || Number(next.next_attempt_at) !== BLOCKED_AT) return;
+  if (next === undefined || Number(next.next_attempt_at) !== BLOCKED_AT) return false;
   await trx
     .updateTable('deliveries')
     .set({ next_attempt_at: now, updated_at: now })
     .where('id', '=', next.id)
     .execute();
-  await noteDue(trx, new Map([[integrationId, now]]), now);
+  return true;
 }
 
 /** Cancels a pending delivery (a worker holding it finds its lease gone). */
@@ -334,7 +337,8 @@ export async function cancelDelivery(
   if (ownerId !== undefined) query = query.where('owner_id', '=', ownerId);
   const row = await query.executeTakeFirst();
   if (row === undefined) return false;
-  await releaseSuccessor(trx, row.integration_id, row.ordering_key, now);
+  if (await releaseSuccessor(trx, row.integration_id, row.ordering_key, now))
+    await noteDue(trx, new Map([[row.integration_id, now]]), now);
   return true;
 }
 

@@ -36,13 +36,19 @@ describe('lane locks on postgres', () => {
   });
 
   /**
-   * Lane updates matching `condition` (over `old` and `new`) sleep `seconds` before they apply,
-   * their connection named after this test's schema meanwhile (other tests may run alongside).
+   * Updates of `table` matching `condition` (over `old` and `new`) sleep `seconds`, their
+   * connection named after this test's schema meanwhile (other tests may run alongside): `before`
+   * the row is written, or `after` (its row lock then held through the sleep).
    */
-  async function pauseLaneUpdates(condition: string, seconds: number): Promise<void> {
+  async function pauseUpdates(
+    table: 'delivery_lanes' | 'deliveries',
+    when: 'before' | 'after',
+    condition: string,
+    seconds: number,
+  ): Promise<void> {
     await sql
       .raw(
-        `create function pause_lane() returns trigger language plpgsql as $$
+        `create function pause_${table}() returns trigger language plpgsql as $$
          begin
            if ${condition} then
              perform set_config('application_name', 'paused ${t.location}', true);
@@ -54,11 +60,13 @@ describe('lane locks on postgres', () => {
       .execute(t.store.db);
     await sql
       .raw(
-        `create trigger pause_lane before update on delivery_lanes
-         for each row execute function pause_lane()`,
+        `create trigger pause_${table} ${when} update on ${table}
+         for each row execute function pause_${table}()`,
       )
       .execute(t.store.db);
   }
+  const pauseLaneUpdates = (condition: string, seconds: number) =>
+    pauseUpdates('delivery_lanes', 'before', condition, seconds);
 
   /** Waits until `count` transactions of this test sleep inside the trigger. */
   async function untilPaused(count: number): Promise<void> {
@@ -181,5 +189,37 @@ describe('lane locks on postgres', () => {
       ['pending', 2],
       ['succeeded', 4],
     ]);
+  });
+
+  it('a completion and a cancel of one of its deliveries do not deadlock', async () => {
+    const integration = await seedIntegration(t.store, owner);
+    // b1 has a successor of its call parked behind it: cancelling b1 releases it (a lane write).
+    const b0 = delivery(owner, integration, { orderingKey: 'call:0', sequence: 1 });
+    const b1 = delivery(owner, integration, { orderingKey: 'call:1', sequence: 1 });
+    const next = delivery(owner, integration, { orderingKey: 'call:1', sequence: 2 });
+    await enqueue(t.store, queue, [b0, b1, next]);
+    const claims = await queue.claim('w1', 10);
+    expect(claims.map((claim) => claim.id).sort()).toEqual([b0.id, b1.id].sort());
+    // The cancel holds b1's row a while after updating it.
+    await pauseUpdates('deliveries', 'after', `new.status = 'cancelled'`, 0.5);
+
+    const cancelling = queue.cancel(b1.id);
+    await untilPaused(1);
+    // The completion: b0 failed (its lane's failure streak is written), b1 succeeded.
+    const completing = queue.completeMany(
+      claims.map((claim) => ({
+        claim,
+        attempt: claim.id === b0.id ? retried() : succeeded(),
+      })),
+    );
+    const results = await Promise.allSettled([cancelling, completing]);
+    expect(results.map((result) => result.status)).toEqual(['fulfilled', 'fulfilled']);
+    expect(results[0]).toEqual({ status: 'fulfilled', value: true });
+    // b1 was cancelled first: its success came too late to apply, and its successor is due.
+    const byId = new Map(claims.map((claim, i) => [claim.id, i]));
+    const completed = (results[1] as PromiseFulfilledResult<{ applied: boolean }[]>).value;
+    expect(completed[byId.get(b1.id)!]).toEqual({ applied: false });
+    expect(completed[byId.get(b0.id)!]).toEqual({ applied: true });
+    expect((await queue.claim('w2', 10)).map((claim) => claim.id)).toEqual([next.id]);
   });
 });
