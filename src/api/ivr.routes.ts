@@ -320,6 +320,7 @@ export const ivrRoutes: FastifyPluginAsyncTypebox<IvrRoutesOptions> = async (app
           : mapVariables(plan, {
               encoding: integration.type === 'soap' ? 'soap' : integration.config.responseEncoding,
               body: result.response?.body ?? null,
+              truncated: result.response?.truncated ?? false,
               soapResult: result.soapResult,
             });
       if (outcome === 'success' && cacheKey !== undefined && mapped.problem === undefined) {

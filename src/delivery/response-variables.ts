@@ -6,8 +6,9 @@
  * - `json`: `customer.balance`, `items.0.id` (or `items[0].id`); `""` is the whole document.
  * - `xml`: parsed with fast-xml-parser, starting at the root element (`r.account.balance` for
  *   `<r><account><balance>…`); attributes are `@name`; an element with attributes reads as its
- *   text (`#text` names the text explicitly); namespace prefixes are dropped; repeated elements
- *   are arrays, and index `0` of an element that appears once is the element itself.
+ *   text (`#text` names the text explicitly, with or without attributes; an empty element's is
+ *   `""`); character references (`&#233;`) are decoded; namespace prefixes are dropped; repeated
+ *   elements are arrays, and index `0` of an element that appears once is the element itself.
  * - `soap`: the same paths into the SOAP result object (`GetBalanceResult`), typed by the WSDL
  *   (an `xs:decimal` 12.50 reads `12.5`); a path starting at `Envelope` reads the response
  *   envelope as XML instead, text exactly as sent (`Envelope.Body.GetBalanceResponse.…`).
@@ -23,6 +24,8 @@ export interface ResponseInput {
   encoding: VariableSource;
   /** The body as text (the first 64 KiB); null when nothing answered. For SOAP, the envelope. */
   body: string | null;
+  /** True when the body was longer than what `body` holds. */
+  truncated?: boolean;
   soapResult?: unknown;
 }
 
@@ -30,8 +33,8 @@ export interface MappedVariables {
   /** Every variable named by the integration, a string each (default or `""` when absent). */
   values: Record<string, string>;
   /**
-   * Why the body could not be read (invalid JSON or XML, or XML the parser refuses); the variables
-   * then hold defaults.
+   * Why the body could not be read (invalid JSON or XML, cut at 64 KiB, or XML the parser
+   * refuses); the variables then hold defaults.
    */
   problem?: string;
 }
@@ -75,12 +78,25 @@ const xmlParser = new XMLParser({
   ignoreDeclaration: true,
   ignorePiTags: true,
   trimValues: true,
+  // Decodes character references (`&#233;`, `&#xE9;`), and HTML's named entities (`&nbsp;`).
+  // Entities a DOCTYPE defines stay bounded by the parser's limits (no nested expansion, at most
+  // 100,000 characters expanded).
+  htmlEntities: true,
 });
+
+/** Only the first 64 KiB of a body are kept (RESPONSE_BODY_LIMIT): a longer one arrives cut. */
+const CUT = 'the body was cut at 64 KiB (only that much is kept), so it is not a whole';
+
+/** Some Windows services start UTF-8 with a byte order mark, which JSON.parse refuses. */
+function withoutBom(body: string): string {
+  return body.charCodeAt(0) === 0xfeff ? body.slice(1) : body;
+}
 
 type Parsed = { ok: true; root: unknown } | { ok: false; problem: string };
 
 function parse(input: ResponseInput): Parsed {
-  const body = input.body ?? '';
+  const body = withoutBom(input.body ?? '');
+  const cut = input.truncated === true;
   switch (input.encoding) {
     case 'soap':
       return { ok: true, root: input.soapResult };
@@ -94,12 +110,14 @@ function parse(input: ResponseInput): Parsed {
       try {
         return { ok: true, root: JSON.parse(body) as unknown };
       } catch (error) {
+        if (cut) return { ok: false, problem: `${CUT} JSON document` };
         return { ok: false, problem: `the body is not valid JSON: ${(error as Error).message}` };
       }
     case 'xml': {
       if (body.trim() === '') return { ok: true, root: undefined };
       const valid = XMLValidator.validate(body);
       if (valid !== true) {
+        if (cut) return { ok: false, problem: `${CUT} XML document` };
         const { msg, line, col } = valid.err;
         return {
           ok: false,
@@ -144,22 +162,23 @@ export function mapVariables(
     // SOAP paths from `Envelope` read the raw envelope, parsed only when a variable asks.
     const fromEnvelope = input.encoding === 'soap' && variable.segments[0] === 'Envelope';
     const source = fromEnvelope
-      ? (envelope ??= parse({ encoding: 'xml', body: input.body }))
+      ? (envelope ??= parse({ ...input, encoding: 'xml' }))
       : (parsed ??= parse(input));
     if (!source.ok) {
       problem ??= source.problem;
       values[variable.name] = variable.default;
       continue;
     }
-    const lenient = input.encoding !== 'json';
+    const shape = fromEnvelope ? 'xml' : input.encoding;
     const found =
-      input.encoding === 'text' ? source.root : follow(source.root, variable.segments, lenient);
-    values[variable.name] = asText(found, lenient) ?? variable.default;
+      input.encoding === 'text' ? source.root : follow(source.root, variable.segments, shape);
+    values[variable.name] = asText(found, shape) ?? variable.default;
   }
   return problem === undefined ? { values } : { values, problem };
 }
 
-function follow(root: unknown, segments: readonly string[], lenient: boolean): unknown {
+function follow(root: unknown, segments: readonly string[], shape: VariableSource): unknown {
+  const lenient = shape !== 'json';
   let value = root;
   for (const segment of segments) {
     if (Array.isArray(value)) {
@@ -168,8 +187,13 @@ function follow(root: unknown, segments: readonly string[], lenient: boolean): u
       if (Object.hasOwn(value, segment)) value = (value as Record<string, unknown>)[segment];
       // An XML element that appears once is not an array; `items.item.0` still finds it.
       else if (lenient && segment === '0') continue;
+      // The parser has no `#text` for an element without text (`<b a="1"/>`): it is empty.
+      else if (shape === 'xml' && segment === '#text') value = '';
       else return undefined;
     } else if (lenient && segment === '0' && value !== undefined) {
+      continue;
+    } else if (shape === 'xml' && segment === '#text' && typeof value === 'string') {
+      // An element without attributes is its text already.
       continue;
     } else {
       return undefined;
@@ -180,7 +204,7 @@ function follow(root: unknown, segments: readonly string[], lenient: boolean): u
 }
 
 /** A found value as a string; undefined (the default applies) when absent or null. */
-function asText(value: unknown, xmlLike: boolean): string | undefined {
+function asText(value: unknown, shape: VariableSource): string | undefined {
   if (value === undefined || value === null) return undefined;
   if (typeof value === 'string') return value;
   // The soap package turns xs:dateTime into a Date.
@@ -188,13 +212,15 @@ function asText(value: unknown, xmlLike: boolean): string | undefined {
   if (typeof value === 'number' || typeof value === 'boolean' || typeof value === 'bigint') {
     return String(value);
   }
-  if (xmlLike && typeof value === 'object' && !Array.isArray(value)) {
+  if (shape !== 'json' && typeof value === 'object' && !Array.isArray(value)) {
     // An element with attributes reads as its text; the soap package calls the text `$value`.
     const record = value as Record<string, unknown>;
     for (const key of ['#text', '$value']) {
       const text = record[key];
       if (typeof text === 'string' || typeof text === 'number') return String(text);
     }
+    // Attributes and no text (`<balance currency="EUR"/>`): an empty element, like `<b/>`.
+    if (shape === 'xml' && Object.keys(record).every((key) => key.startsWith('@'))) return '';
   }
   return JSON.stringify(value);
 }
