@@ -232,11 +232,14 @@ export class DeliveryQueue {
           if (!batched.has(claim))
             results.set(claim, await this.storeOutcome(trx, claim, attempt, now, noteLater));
         }
-        await noteDue(trx, due, now);
         // Lanes already marked healthy in this batch (and not failed since): no need to again.
         const up = new Set<string>();
         for (const group of byIntegration(ordered)) {
           const integrationId = group[0]!.claim.integrationId;
+          // Each lane's writes together, lanes in order: one pass, or two workers could each hold
+          // a lane the other's second pass wants.
+          const at = due.get(integrationId);
+          if (at !== undefined) await noteDue(trx, new Map([[integrationId, at]]), now);
           if (group.some(({ claim }) => batched.has(claim))) {
             await markLaneUp(trx, integrationId, now);
             up.add(integrationId);
@@ -374,8 +377,10 @@ export class DeliveryQueue {
       const released: ClaimedDelivery[] = [];
       for (const claim of claims) if (await releaseDelivery(trx, claim, now)) released.push(claim);
       const lanes = [...new Set(released.map((claim) => claim.integrationId))].sort(laneOrder);
-      await noteDue(trx, new Map(lanes.map((id) => [id, now])), now);
-      for (const id of lanes) await markLaneUntouched(trx, id, now);
+      for (const id of lanes) {
+        await noteDue(trx, new Map([[id, now]]), now);
+        await markLaneUntouched(trx, id, now);
+      }
     });
   }
 

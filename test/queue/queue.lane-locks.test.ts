@@ -222,4 +222,41 @@ describe('lane locks on postgres', () => {
     expect(completed[byId.get(b0.id)!]).toEqual({ applied: true });
     expect((await queue.claim('w2', 10)).map((claim) => claim.id)).toEqual([next.id]);
   });
+
+  it('mixed batches whose retries lower the due marks do not deadlock either', async () => {
+    const [a, b] = [await seedIntegration(t.store, owner), await seedIntegration(t.store, owner)];
+    const batch = async (worker: string, twice: string, once: string) => {
+      await enqueue(t.store, queue, [
+        delivery(owner, twice),
+        delivery(owner, twice),
+        delivery(owner, once),
+      ]);
+      return queue.claim(worker, 10);
+    };
+    const w1 = await batch('w1', a!, b!);
+    const w2 = await batch('w2', b!, a!);
+    await t.store.db.updateTable('delivery_lanes').set({ consecutive_failures: 1 }).execute();
+    // A retry sooner than the lease end lowers the lane's due mark (a lane write); each worker
+    // holds the lane it lowered a while.
+    const soon = clock.ms + 1_000;
+    await pauseUpdates(
+      'delivery_lanes',
+      'after',
+      `new.next_due_at = ${soon} and old.next_due_at <> new.next_due_at`,
+      0.3,
+    );
+    const outcome = (claims: ClaimedDelivery[], succeeding: string) =>
+      claims.map((claim) => ({
+        claim,
+        attempt:
+          claim.integrationId === succeeding
+            ? succeeded()
+            : { ...retried(), decision: { kind: 'retry' as const, at: soon, reason: 'HTTP 503' } },
+      }));
+    const results = await Promise.allSettled([
+      queue.completeMany(outcome(w1, a!)),
+      queue.completeMany(outcome(w2, b!)),
+    ]);
+    expect(results.map((result) => result.status)).toEqual(['fulfilled', 'fulfilled']);
+  });
 });
