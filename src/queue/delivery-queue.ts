@@ -9,46 +9,35 @@ import type { Database } from '../store/schema.js';
 import {
   cancelDelivery,
   enqueueDeliveries,
-  finishDelivery,
-  insertAttempt,
   releaseDelivery,
-  releaseSuccessor,
   requeueFailed,
-  scheduleRetry,
   toClaimed,
-  type AttemptInput,
   type ClaimedDelivery,
   type DeliveryInput,
 } from '../store/delivery-store.js';
 import { inWriteTransaction } from '../store/write-transaction.js';
-import { laneKey } from '../store/lane-keys.js';
-import {
-  finishSucceeded,
-  insertAttempts,
-  keysWithPending,
-  unparkOrphans,
-} from '../store/delivery-batch-store.js';
+import { unparkOrphans } from '../store/delivery-batch-store.js';
 import {
   countLeased,
-  disableIntegration,
   earliestDue,
   laneOrder,
   markLaneUntouched,
-  markLaneUp,
   noteDue,
   queueSnapshot,
-  readLane,
   readLimits,
   updateLane,
-  type LaneRow,
 } from '../store/lane-store.js';
-import type { Decision } from '../delivery/retry-policy.js';
 import type { ClaimBackend } from './claim-backend.js';
+import {
+  completeBatch,
+  type CompleteResult,
+  type Completed,
+  type CompletedAttempt,
+} from './completion.js';
 import {
   DEFAULT_LANE_SETTINGS,
   applyLimits,
   laneAfterClaim,
-  laneAfterFailure,
   limitsOf,
   planLane,
   type LaneSettings,
@@ -56,30 +45,12 @@ import {
 import { postgresClaim } from './postgres-claim.js';
 import { sqliteClaim } from './sqlite-claim.js';
 
+export type { CompleteResult, CompletedAttempt } from './completion.js';
+
 export interface QueueOptions {
   /** Milliseconds since the epoch; tests inject a fake clock. */
   clock?: () => number;
   lanes?: Partial<LaneSettings>;
-}
-
-/** What an attempt came to, for `complete()`. */
-export interface CompletedAttempt {
-  decision: Decision;
-  /** What the attempt says about the remote (see `endpointHealth`). */
-  health: 'up' | 'down' | 'none';
-  /** The attempt log row; its number and outcome come from the claim and the decision. */
-  record: Omit<AttemptInput, 'attempt' | 'outcome'>;
-  /** HTTP status, when the remote answered one. */
-  lastStatus: number | null;
-  /** One line for the delivery's `last_error`; null on success. */
-  error: string | null;
-}
-
-export interface CompleteResult {
-  /** False when the lease was lost (cancelled, or re-claimed after it expired); the attempt is logged anyway. */
-  applied: boolean;
-  /** Set when this failure disabled the integration. */
-  disabled?: string;
 }
 
 export class DeliveryQueue {
@@ -190,176 +161,15 @@ export class DeliveryQueue {
    * `complete()` for several attempts in one write transaction: a worker that finishes many
    * deliveries at once pays for one commit, not one each.
    */
-  async completeMany(
-    items: readonly { claim: ClaimedDelivery; attempt: CompletedAttempt }[],
-  ): Promise<CompleteResult[]> {
-    if (items.length === 0) return [];
+  completeMany(items: readonly Completed[]): Promise<CompleteResult[]> {
+    if (items.length === 0) return Promise.resolve([]);
     const now = this.clock();
+    const context = { settings: this.settings, lockLanes: this.store.backend === 'postgres' };
     // An outcome lost in a power cut means a delivery sent again (at least once), never one lost:
     // the commit need not wait for the disk.
-    return inWriteTransaction(
-      this.store,
-      async (trx) => {
-        const results = new Map<ClaimedDelivery, CompleteResult>();
-        // One lock order for every worker: delivery rows first (by integration, then id), lane
-        // rows last (by integration, `laneOrder`), so two workers completing batches over the same
-        // lanes, or a completion and a cancel, cannot wait for each other's rows.
-        const ordered = [...items].sort(
-          (a, b) =>
-            laneOrder(a.claim.integrationId, b.claim.integrationId) ||
-            laneOrder(a.claim.id, b.claim.id),
-        );
-        // The common case, successes of one worker, goes set-based: a few statements per batch
-        // rather than five per delivery. Everything else takes the one-by-one path.
-        const fast = ordered.filter(
-          ({ claim, attempt }) =>
-            attempt.decision.kind === 'succeeded' &&
-            attempt.health === 'up' &&
-            claim.leaseOwner === items[0]!.claim.leaseOwner,
-        );
-        const batched = new Set(fast.length > 1 ? fast.map(({ claim }) => claim) : []);
-        // Lanes with a delivery due again (a retry, a successor released): the earliest time each.
-        const due = new Map<string, number>();
-        const noteLater = (integrationId: string, at: number) =>
-          due.set(integrationId, Math.min(due.get(integrationId) ?? at, at));
-        if (batched.size > 0) {
-          for (const claim of await this.completeSucceeded(trx, fast, now, results)) {
-            if (await releaseSuccessor(trx, claim.integrationId, claim.orderingKey, now))
-              noteLater(claim.integrationId, now);
-          }
-        }
-        for (const { claim, attempt } of ordered) {
-          if (!batched.has(claim))
-            results.set(claim, await this.storeOutcome(trx, claim, attempt, now, noteLater));
-        }
-        // Lanes already marked healthy in this batch (and not failed since): no need to again.
-        const up = new Set<string>();
-        for (const group of byIntegration(ordered)) {
-          const integrationId = group[0]!.claim.integrationId;
-          // Each lane's writes together, lanes in order: one pass, or two workers could each hold
-          // a lane the other's second pass wants.
-          const at = due.get(integrationId);
-          if (at !== undefined) await noteDue(trx, new Map([[integrationId, at]]), now);
-          if (group.some(({ claim }) => batched.has(claim))) {
-            await markLaneUp(trx, integrationId, now);
-            up.add(integrationId);
-          }
-          for (const { claim, attempt } of group) {
-            if (!batched.has(claim))
-              await this.noteHealth(trx, claim, attempt.health, now, up, results.get(claim)!);
-          }
-        }
-        return items.map(({ claim }) => results.get(claim)!);
-      },
-      { durable: false },
-    );
-  }
-
-  /**
-   * Stores a batch of one worker's successes set-based: the deliveries and their attempts, and
-   * each one's result. Answers the claims whose ordering key has a successor waiting, for the
-   * caller to release.
-   */
-  private async completeSucceeded(
-    trx: Kysely<Database>,
-    items: readonly { claim: ClaimedDelivery; attempt: CompletedAttempt }[],
-    now: number,
-    results: Map<ClaimedDelivery, CompleteResult>,
-  ): Promise<ClaimedDelivery[]> {
-    const applied = await finishSucceeded(
-      trx,
-      items[0]!.claim.leaseOwner,
-      items.map(({ claim, attempt }) => ({
-        id: claim.id,
-        attempt: claim.attempt,
-        lastStatus: attempt.lastStatus,
-      })),
-      now,
-    );
-    await insertAttempts(
-      trx,
-      items.map(({ claim, attempt }) => ({
-        ...attempt.record,
-        deliveryId: claim.id,
-        attempt: claim.attempt,
-        outcome: 'succeeded',
-      })),
-    );
-    for (const { claim } of items) results.set(claim, { applied: applied.has(claim.id) });
-    const keyed = items
-      .map(({ claim }) => claim)
-      .filter((claim) => applied.has(claim.id) && claim.orderingKey !== null);
-    const pending = await keysWithPending(
-      trx,
-      keyed.map((claim) => ({
-        integrationId: claim.integrationId,
-        orderingKey: claim.orderingKey!,
-      })),
-    );
-    return keyed.filter((claim) => pending.has(laneKey(claim.integrationId, claim.orderingKey!)));
-  }
-
-  /**
-   * Moves one delivery on as its decision says and logs the attempt: delivery rows only. A lane
-   * with a delivery due again is passed to `noteLater`; lane writes come after every delivery's.
-   */
-  private async storeOutcome(
-    trx: Kysely<Database>,
-    claim: ClaimedDelivery,
-    attempt: CompletedAttempt,
-    now: number,
-    noteLater: (integrationId: string, at: number) => void,
-  ): Promise<CompleteResult> {
-    const fields = { error: attempt.error, lastStatus: attempt.lastStatus, now };
-    const decision = attempt.decision;
-    let applied: boolean;
-    if (decision.kind === 'retry') {
-      const at = Math.max(decision.at, now);
-      applied = await scheduleRetry(trx, claim, at, fields);
-      if (applied) noteLater(claim.integrationId, at);
-    } else {
-      const status = decision.kind === 'succeeded' ? 'succeeded' : 'failed';
-      applied = await finishDelivery(trx, claim, status, fields);
-      if (applied && (await releaseSuccessor(trx, claim.integrationId, claim.orderingKey, now)))
-        noteLater(claim.integrationId, now);
-    }
-    await insertAttempt(trx, claim.id, {
-      ...attempt.record,
-      attempt: claim.attempt,
-      outcome: decision.kind,
+    return inWriteTransaction(this.store, (trx) => completeBatch(trx, items, now, context), {
+      durable: false,
     });
-    return { applied };
-  }
-
-  /** What an attempt says about the remote, written to its lane (the circuit, holds, streak). */
-  private async noteHealth(
-    trx: Kysely<Database>,
-    claim: ClaimedDelivery,
-    health: CompletedAttempt['health'],
-    now: number,
-    up: Set<string>,
-    result: CompleteResult,
-  ): Promise<void> {
-    if (health === 'up') {
-      if (!up.has(claim.integrationId)) await markLaneUp(trx, claim.integrationId, now);
-      up.add(claim.integrationId);
-    } else if (health === 'none') await markLaneUntouched(trx, claim.integrationId, now);
-    else {
-      up.delete(claim.integrationId);
-      const lane: LaneRow | undefined = await readLane(
-        trx,
-        claim.integrationId,
-        this.store.backend === 'postgres',
-      );
-      if (lane !== undefined) {
-        const next = laneAfterFailure(lane, now, this.settings);
-        await updateLane(trx, claim.integrationId, next.patch);
-        if (next.disable !== undefined) {
-          await disableIntegration(trx, claim.integrationId, next.disable, now);
-          result.disabled = next.disable;
-        }
-      }
-    }
   }
 
   /** Releases parked deliveries whose earlier ones are no longer pending (see `unparkOrphans`). */
@@ -422,17 +232,4 @@ export class DeliveryQueue {
     );
     return ids.length;
   }
-}
-
-/** Runs of consecutive items of one integration (the items come sorted by integration). */
-function* byIntegration<T extends { claim: ClaimedDelivery }>(items: readonly T[]): Generator<T[]> {
-  let group: T[] = [];
-  for (const item of items) {
-    if (group.length > 0 && group[0]!.claim.integrationId !== item.claim.integrationId) {
-      yield group;
-      group = [];
-    }
-    group.push(item);
-  }
-  if (group.length > 0) yield group;
 }

@@ -44,6 +44,8 @@ export async function noteDue(
   if (due.size === 0) return;
   const ids = [...due.keys()].sort(laneOrder);
   if (isPostgres(trx)) {
+    // Its own statement, before the update: a statement's snapshot is taken when it starts, so an
+    // update in the same statement as the lock could still read the bound the claim replaced.
     await sql`select pg_advisory_xact_lock_shared(${DUE_MARK_LOCK}, hashtext(id))
       from unnest(cast(${ids} as text[])) as lane(id)`.execute(trx);
   }

@@ -90,6 +90,29 @@ describe.each(DIALECTS)('queue claim, lease and expiry on %s', (backend) => {
     expect((await attemptsOf(t.store, item.id)).map((a) => a.attempt)).toEqual([1, 2]);
   });
 
+  it('refuses a batch that completes one delivery twice, and stores none of it', async () => {
+    const items = [1, 2].map(() => delivery(owner, integration));
+    await enqueue(t.store, queue, items);
+    const [a, b] = await queue.claim('w1', 2);
+    const done = (claim: typeof a) => ({
+      claim: claim!,
+      attempt: {
+        decision: { kind: 'succeeded' as const },
+        health: 'up' as const,
+        record: record(clock.ms),
+        lastStatus: 200,
+        error: null,
+      },
+    });
+    await expect(queue.completeMany([done(a), done(b), done(a)])).rejects.toThrow(
+      `delivery ${a!.id} is completed twice in one batch`,
+    );
+    for (const item of items) {
+      expect((await statusOf(t.store, item.id)).status).toBe('pending');
+      expect(await attemptsOf(t.store, item.id)).toEqual([]);
+    }
+  });
+
   it('retry(at) makes a delivery due again at that time, release at once without counting', async () => {
     const item = delivery(owner, integration);
     await enqueue(t.store, queue, [item]);
