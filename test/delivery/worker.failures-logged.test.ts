@@ -1,17 +1,10 @@
 import { Writable } from 'node:stream';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { createTestStore, type TestStore } from '../helpers/store.js';
+import type { TestStore } from '../helpers/store.js';
 import { createLogger } from '../../src/logger.js';
-import { DeliveryQueue } from '../../src/queue/delivery-queue.js';
+import type { DeliveryQueue } from '../../src/queue/delivery-queue.js';
 import { DeliveryWorker, type WorkerOptions } from '../../src/delivery/worker.js';
-import {
-  attemptsOf,
-  delivery,
-  enqueue,
-  seedIntegration,
-  seedOwner,
-  statusOf,
-} from '../queue/queue-fixtures.js';
+import { attemptsOf, delivery, enqueue, seedQueue, statusOf } from '../queue/queue-fixtures.js';
 
 interface Line {
   level: number;
@@ -33,10 +26,7 @@ describe('a worker whose execute or completion fails', () => {
   let lines: Line[];
 
   beforeEach(async () => {
-    t = await createTestStore('sqlite');
-    queue = new DeliveryQueue(t.store);
-    owner = await seedOwner(t.store);
-    integration = await seedIntegration(t.store, owner);
+    ({ t, queue, owner, integration } = await seedQueue('sqlite'));
     lines = [];
   });
   afterEach(async () => {

@@ -1,14 +1,13 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { createTestStore, DIALECTS, type TestStore } from '../helpers/store.js';
-import { DeliveryQueue } from '../../src/queue/delivery-queue.js';
+import { DIALECTS, type TestStore } from '../helpers/store.js';
+import type { DeliveryQueue } from '../../src/queue/delivery-queue.js';
 import { DeliveryWorker } from '../../src/delivery/worker.js';
 import {
   FakeClock,
   attemptsOf,
   delivery,
   enqueue,
-  seedIntegration,
-  seedOwner,
+  seedQueue,
   statusOf,
 } from '../queue/queue-fixtures.js';
 import { startReceiver, undiciExecute, type Receiver } from './delivery-fixtures.js';
@@ -23,18 +22,15 @@ describe.each(DIALECTS)('worker against a real endpoint on %s', (backend) => {
   let integration: string;
 
   beforeEach(async () => {
-    t = await createTestStore(backend);
-    receiver = await startReceiver();
     clock = new FakeClock();
-    queue = new DeliveryQueue(t.store, { clock: clock.now });
+    ({ t, queue, owner, integration } = await seedQueue(backend, { clock: clock.now }));
+    receiver = await startReceiver();
     worker = new DeliveryWorker({
       queue,
       execute: undiciExecute(() => `${receiver.url}/hook`),
       clock: clock.now,
       random: () => 0.5,
     });
-    owner = await seedOwner(t.store);
-    integration = await seedIntegration(t.store, owner);
   });
   afterEach(async () => {
     await worker.stop();

@@ -1,16 +1,9 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { createTestStore, type TestStore } from '../helpers/store.js';
-import { DeliveryQueue } from '../../src/queue/delivery-queue.js';
+import type { TestStore } from '../helpers/store.js';
+import type { DeliveryQueue } from '../../src/queue/delivery-queue.js';
 import { DeliveryWorker, type ExecuteResult } from '../../src/delivery/worker.js';
 import type { DeliveryOutcome } from '../../src/delivery/outcome.js';
-import {
-  attemptsOf,
-  delivery,
-  enqueue,
-  seedIntegration,
-  seedOwner,
-  statusOf,
-} from '../queue/queue-fixtures.js';
+import { attemptsOf, delivery, enqueue, seedQueue, statusOf } from '../queue/queue-fixtures.js';
 
 // stop() lets in-flight deliveries finish for its grace period, then aborts them. What the abort
 // cut short is given back unattempted; what the remote answered anyway is recorded.
@@ -21,10 +14,7 @@ describe('a worker stopping past its grace period', () => {
   let integration: string;
 
   beforeEach(async () => {
-    t = await createTestStore('sqlite');
-    queue = new DeliveryQueue(t.store);
-    owner = await seedOwner(t.store);
-    integration = await seedIntegration(t.store, owner);
+    ({ t, queue, owner, integration } = await seedQueue('sqlite'));
   });
   afterEach(async () => {
     await t.destroy();

@@ -1,4 +1,5 @@
 import { Writable } from 'node:stream';
+import { afterEach } from 'vitest';
 import { buildApp, type App, type AppDeps } from '../../src/app.js';
 import { loadConfig, type Config } from '../../src/config.js';
 import { createLogger } from '../../src/logger.js';
@@ -91,6 +92,44 @@ export async function createTestApp(
       await app.close();
       await services.close();
       await store.destroy().catch(() => undefined);
+    },
+  };
+}
+
+/** A fresh app per test, with its first user, for one describe block. */
+export interface AppPerTest {
+  /** Builds this test's app over a fresh store, and `alice` on it; call it first in each test. */
+  setup(): Promise<void>;
+  /** This test's app (after `setup()`). */
+  readonly t: TestApp;
+  /** A user of this test's app with the grants asked for (after `setup()`). */
+  readonly alice: TestUser;
+}
+
+/**
+ * Registers the describe block's afterEach that closes the app its test built with `setup()`:
+ * each test that calls it gets a fresh app on `backend` and a user `alice` with `grants`.
+ */
+export function useAppPerTest(backend: Backend, grants: Permission[]): AppPerTest {
+  let t: TestApp | undefined;
+  let alice: TestUser | undefined;
+  afterEach(async () => {
+    await t?.close();
+    t = undefined;
+    alice = undefined;
+  });
+  return {
+    async setup() {
+      t = await createTestApp(backend);
+      alice = await t.user({ grants });
+    },
+    get t() {
+      if (t === undefined) throw new Error('call setup() first');
+      return t;
+    },
+    get alice() {
+      if (alice === undefined) throw new Error('call setup() first');
+      return alice;
     },
   };
 }

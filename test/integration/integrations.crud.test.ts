@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
-import { createTestApp, type TestApp, type TestUser } from '../helpers/app.js';
+import { describe, expect, it } from 'vitest';
+import { useAppPerTest } from '../helpers/app.js';
 import { DIALECTS } from '../helpers/store.js';
 
 const crmPush = {
@@ -23,23 +23,15 @@ const crmPush = {
 };
 
 describe.each(DIALECTS)('integrations on %s', (backend) => {
-  let t: TestApp | undefined;
-  let alice: TestUser;
-  afterEach(async () => {
-    await t?.close();
-    t = undefined;
-  });
-  const setup = async () => {
-    t = await createTestApp(backend);
-    alice = await t.user({ grants: ['integration'] });
-  };
+  const fresh = useAppPerTest(backend, ['integration']);
+  const { setup } = fresh;
   const call = (
     method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE',
     url: string,
     payload?: object,
-    who = alice,
+    who = fresh.alice,
   ) =>
-    t!.app.inject({
+    fresh.t.app.inject({
       method,
       url,
       headers: who.headers,
@@ -56,7 +48,7 @@ describe.each(DIALECTS)('integrations on %s', (backend) => {
       type: 'http',
       version: 1,
       enabled: true,
-      ownerId: alice.id,
+      ownerId: fresh.alice.id,
       config: {
         method: 'POST',
         maxRedirects: 0,
@@ -89,7 +81,7 @@ describe.each(DIALECTS)('integrations on %s', (backend) => {
       version: 2,
       config: { url: 'https://crm.example/v2/calls' },
     });
-    const stored = await t!.store.store.db
+    const stored = await fresh.t.store.store.db
       .selectFrom('integration_versions')
       .select(['version', 'config', 'options'])
       .where('integration_id', '=', created.id)
@@ -119,8 +111,10 @@ describe.each(DIALECTS)('integrations on %s', (backend) => {
     await setup();
     await call('POST', '/api/v1/integrations', crmPush);
     if (backend === 'sqlite') {
-      await t!.store.store.close();
-      const files = fs.readdirSync(t!.store.location).map((f) => path.join(t!.store.location, f));
+      await fresh.t.store.store.close();
+      const files = fs
+        .readdirSync(fresh.t.store.location)
+        .map((f) => path.join(fresh.t.store.location, f));
       const bytes = Buffer.concat(
         files.filter((f) => fs.statSync(f).isFile()).map((f) => fs.readFileSync(f)),
       );
@@ -128,7 +122,10 @@ describe.each(DIALECTS)('integrations on %s', (backend) => {
       expect(bytes.includes(crmPush.options.signing.secret)).toBe(false);
       expect(bytes.includes('crm.example')).toBe(true);
     } else {
-      const rows = await t!.store.store.db.selectFrom('integration_versions').selectAll().execute();
+      const rows = await fresh.t.store.store.db
+        .selectFrom('integration_versions')
+        .selectAll()
+        .execute();
       expect(JSON.stringify(rows)).not.toContain('s3cr3t-token-value');
     }
   });
@@ -170,7 +167,7 @@ describe.each(DIALECTS)('integrations on %s', (backend) => {
   it("answers 404 for another user's integration; admins see all", async () => {
     await setup();
     const created = (await call('POST', '/api/v1/integrations', crmPush)).json();
-    const bob = await t!.user({ grants: ['integration'] });
+    const bob = await fresh.t.user({ grants: ['integration'] });
     expect(
       (await call('GET', `/api/v1/integrations/${created.id}`, undefined, bob)).statusCode,
     ).toBe(404);
@@ -181,7 +178,7 @@ describe.each(DIALECTS)('integrations on %s', (backend) => {
       (await call('DELETE', `/api/v1/integrations/${created.id}`, undefined, bob)).statusCode,
     ).toBe(404);
     expect((await call('GET', '/api/v1/integrations', undefined, bob)).json().items).toEqual([]);
-    const admin = await t!.user({ admin: true });
+    const admin = await fresh.t.user({ admin: true });
     expect(
       (await call('GET', `/api/v1/integrations/${created.id}`, undefined, admin)).statusCode,
     ).toBe(200);
@@ -190,8 +187,8 @@ describe.each(DIALECTS)('integrations on %s', (backend) => {
   it('deletes: gone from reads, bindings removed, pending deliveries cancelled', async () => {
     await setup();
     const created = (await call('POST', '/api/v1/integrations', crmPush)).json();
-    const campaignUser = alice;
-    await t!.accounts.grantUser(campaignUser.id, 'campaign');
+    const campaignUser = fresh.alice;
+    await fresh.t.accounts.grantUser(campaignUser.id, 'campaign');
     const campaign = (
       await call('POST', '/api/v1/campaigns', { name: 'Spring', type: 'voice' })
     ).json();

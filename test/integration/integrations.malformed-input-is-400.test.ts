@@ -1,5 +1,5 @@
-import { afterEach, describe, expect, it } from 'vitest';
-import { createTestApp, type TestApp, type TestUser } from '../helpers/app.js';
+import { describe, expect, it } from 'vitest';
+import { useAppPerTest } from '../helpers/app.js';
 import { DIALECTS } from '../helpers/store.js';
 import { IntegrationStore } from '../../src/store/integration-store.js';
 
@@ -63,18 +63,10 @@ const soapCases: { title: string; config: object; field: string }[] = [
 ];
 
 describe.each(DIALECTS)('malformed integration definitions on %s', (backend) => {
-  let t: TestApp | undefined;
-  let alice: TestUser;
-  afterEach(async () => {
-    await t?.close();
-    t = undefined;
-  });
-  const setup = async () => {
-    t = await createTestApp(backend);
-    alice = await t.user({ grants: ['integration'] });
-  };
+  const fresh = useAppPerTest(backend, ['integration']);
+  const { setup } = fresh;
   const call = (method: 'POST' | 'PUT' | 'PATCH', url: string, payload: object) =>
-    t!.app.inject({ method, url, headers: alice.headers, payload });
+    fresh.t.app.inject({ method, url, headers: fresh.alice.headers, payload });
   /** What each request answered: status, error code and whether `details` names the field. */
   const outcome = (res: { statusCode: number; body: string }, field: string) => {
     const body = JSON.parse(res.body) as {
@@ -120,14 +112,14 @@ describe.each(DIALECTS)('malformed integration definitions on %s', (backend) => 
   it('answers 400 naming the field, not 500, on create, replace and patch (soap)', async () => {
     await setup();
     // Stored directly: saving through the API would fetch the WSDL, which plays no part here.
-    const stored = await new IntegrationStore(t!.store.store).create(alice.id, {
+    const stored = await new IntegrationStore(fresh.t.store.store).create(fresh.alice.id, {
       name: soap.name,
       description: '',
       type: 'soap',
       enabled: true,
       config: {
         ...soap.config,
-        params: [{ name: 'pin', value: t!.services.secretBox.seal('1234'), secret: true }],
+        params: [{ name: 'pin', value: fresh.t.services.secretBox.seal('1234'), secret: true }],
         headers: '',
         responseEncoding: 'xml',
       },

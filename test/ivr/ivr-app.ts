@@ -3,9 +3,10 @@
  * registered here when src/app.ts does not register it yet. Integrations are created through the
  * API (so secrets are sealed as in production); invocations are read back from the store.
  */
+import type { RequestListener } from 'node:http';
 import { Writable } from 'node:stream';
 import { sql } from 'kysely';
-import { expect } from 'vitest';
+import { afterAll, beforeAll, expect } from 'vitest';
 import { buildApp, type App } from '../../src/app.js';
 import { loadConfig } from '../../src/config.js';
 import { createLogger } from '../../src/logger.js';
@@ -15,13 +16,20 @@ import { hashPassword } from '../../src/auth/passwords.js';
 import { createServices, type Services } from '../../src/services.js';
 import type { InvokeAnswer } from '../../src/api/ivr.routes.js';
 import { createTestStore, type TestStore } from '../helpers/store.js';
+import { startServer, type TestServer } from '../transport/servers.js';
+
+/** A user made by {@link IvrTestApp.user}: its id and `Authorization` header. */
+export interface IvrUser {
+  id: string;
+  headers: { authorization: string };
+}
 
 export interface IvrTestApp {
   app: App;
   store: TestStore;
   services: Services;
   /** A user with the integration permission: `Authorization` header and id. */
-  user(): Promise<{ id: string; headers: { authorization: string } }>;
+  user(): Promise<IvrUser>;
   /** Creates an integration through the API; answers its id. */
   create(
     headers: { authorization: string },
@@ -134,6 +142,49 @@ export async function createIvrTestApp(
       await app.close();
       await services.close();
       await store.destroy().catch(() => undefined);
+    },
+  };
+}
+
+/** An IVR test app, its user and the remote its integrations call, for one describe block. */
+export interface IvrAppWithServer {
+  t: IvrTestApp;
+  /** A user with the integration permission. */
+  alice: IvrUser;
+  server: TestServer;
+}
+
+/**
+ * Registers the describe block's beforeAll and afterAll: an IVR test app on `backend` with a user
+ * `alice`, and a local server answering with `handler`; both closed after the block. The fields
+ * are there once the beforeAll has run: read them in tests and later hooks.
+ */
+export function useIvrAppWithServer(backend: Backend, handler: RequestListener): IvrAppWithServer {
+  let t: IvrTestApp | undefined;
+  let alice: IvrUser | undefined;
+  let server: TestServer | undefined;
+  beforeAll(async () => {
+    t = await createIvrTestApp(backend);
+    alice = await t.user();
+    server = await startServer(handler);
+  });
+  afterAll(async () => {
+    await t?.close();
+    await server?.close();
+  });
+  const ready = <T>(value: T | undefined, name: string): T => {
+    if (value === undefined) throw new Error(`${name} is set up by beforeAll, read it in tests`);
+    return value;
+  };
+  return {
+    get t() {
+      return ready(t, 't');
+    },
+    get alice() {
+      return ready(alice, 'alice');
+    },
+    get server() {
+      return ready(server, 'server');
     },
   };
 }

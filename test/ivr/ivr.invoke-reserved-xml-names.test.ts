@@ -3,37 +3,23 @@
  * An IVR invocation whose remote answers such XML is answered and logged like one whose body is
  * not valid XML: variables take their defaults and `reason` says why.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { DIALECTS } from '../helpers/store.js';
-import { startServer, type TestServer } from '../transport/servers.js';
-import { createIvrTestApp, type IvrTestApp } from './ivr-app.js';
+import { useIvrAppWithServer } from './ivr-app.js';
 
 describe.each(DIALECTS)('IVR invoke with reserved XML element names on %s', (backend) => {
-  let t: IvrTestApp;
-  let server: TestServer;
-  let alice: { id: string; headers: { authorization: string } };
-
-  beforeAll(async () => {
-    t = await createIvrTestApp(backend);
-    alice = await t.user();
-    server = await startServer((req, res) => {
-      const name = new URL(req.url!, 'http://x').pathname.slice(1);
-      res
-        .writeHead(200, { 'content-type': 'application/xml' })
-        .end(`<?xml version="1.0"?><r><balance>7.25</balance><${name}>1</${name}></r>`);
-    });
-  });
-
-  afterAll(async () => {
-    await t?.close();
-    await server?.close();
+  const ivr = useIvrAppWithServer(backend, (req, res) => {
+    const name = new URL(req.url!, 'http://x').pathname.slice(1);
+    res
+      .writeHead(200, { 'content-type': 'application/xml' })
+      .end(`<?xml version="1.0"?><r><balance>7.25</balance><${name}>1</${name}></r>`);
   });
 
   it.each(['constructor', 'prototype', '__proto__'])(
     'answers <%s> with defaults and a reason, and logs the invocation',
     async (name) => {
-      const id = await t.create(alice.headers, {
-        config: { method: 'GET', url: `${server.origin}/${name}`, responseEncoding: 'xml' },
+      const id = await ivr.t.create(ivr.alice.headers, {
+        config: { method: 'GET', url: `${ivr.server.origin}/${name}`, responseEncoding: 'xml' },
         options: {
           responseVariables: [
             { name: 'balance', path: 'r.balance', default: '0' },
@@ -41,7 +27,7 @@ describe.each(DIALECTS)('IVR invoke with reserved XML element names on %s', (bac
           ],
         },
       });
-      const { statusCode, answer, body } = await t.invoke(alice.headers, id, {
+      const { statusCode, answer, body } = await ivr.t.invoke(ivr.alice.headers, id, {
         contact: { id: 'k-1' },
       });
       expect(statusCode, body).toBe(200);
@@ -52,7 +38,7 @@ describe.each(DIALECTS)('IVR invoke with reserved XML element names on %s', (bac
       });
       expect(answer.variables['body']).toContain(`<${name}>1</${name}>`);
       expect(answer.reason).toMatch(new RegExp(`could not be read as XML: .*"${name}"`));
-      const { delivery, attempts } = await t.logged(answer.deliveryId);
+      const { delivery, attempts } = await ivr.t.logged(answer.deliveryId);
       expect(delivery).toMatchObject({ kind: 'ivr', integration_id: id, contact_id: 'k-1' });
       expect(attempts).toHaveLength(1);
     },

@@ -4,30 +4,35 @@
  * document does not stop it being read.
  */
 import { describe, expect, it } from 'vitest';
-import { compileVariables, mapVariables } from '../../src/delivery/response-variables.js';
+import {
+  compileVariables,
+  mapVariables,
+  type CompiledVariable,
+} from '../../src/delivery/response-variables.js';
 
 const plan = compileVariables([{ name: 'first', path: 'items.0.id', default: 'd' }]);
 const xmlPlan = compileVariables([{ name: 'first', path: 'r.item.0', default: 'd' }]);
 
+/**
+ * Maps `body`, cut at 64 KiB, with `variables`: `first` takes its default and the problem says the
+ * body was cut, not that it is `invalid`.
+ */
+function expectCut(
+  variables: readonly CompiledVariable[],
+  encoding: 'json' | 'xml',
+  body: string,
+  invalid: RegExp,
+): void {
+  const { values, problem } = mapVariables(variables, { encoding, body, truncated: true });
+  expect(values).toEqual({ first: 'd' });
+  expect(problem).toMatch(/cut at 64 KiB/);
+  expect(problem).not.toMatch(invalid);
+}
+
 describe('bodies cut at 64 KiB or starting with a byte order mark', () => {
   it('says a JSON or XML body was cut at 64 KiB when what was kept does not parse', () => {
-    const json = mapVariables(plan, {
-      encoding: 'json',
-      body: '{"items":[{"id":"A-1"},{"id":"A-',
-      truncated: true,
-    });
-    expect(json.values).toEqual({ first: 'd' });
-    expect(json.problem).toMatch(/cut at 64 KiB/);
-    expect(json.problem).not.toMatch(/not valid JSON/);
-
-    const xml = mapVariables(xmlPlan, {
-      encoding: 'xml',
-      body: '<r><item>a</item><item>b</it',
-      truncated: true,
-    });
-    expect(xml.values).toEqual({ first: 'd' });
-    expect(xml.problem).toMatch(/cut at 64 KiB/);
-    expect(xml.problem).not.toMatch(/not valid XML/);
+    expectCut(plan, 'json', '{"items":[{"id":"A-1"},{"id":"A-', /not valid JSON/);
+    expectCut(xmlPlan, 'xml', '<r><item>a</item><item>b</it', /not valid XML/);
 
     // SOAP paths from `Envelope` read the kept part of the envelope the same way.
     const soap = mapVariables(compileVariables([{ name: 'x', path: 'Envelope.Body.x' }]), {

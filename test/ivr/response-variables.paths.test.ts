@@ -5,13 +5,7 @@
  * strings.
  */
 import { describe, expect, it } from 'vitest';
-import { compileVariables, mapVariables } from '../../src/delivery/response-variables.js';
-import type { ResponseVariable } from '../../src/domain/integration.js';
-
-const map = (
-  variables: ResponseVariable[],
-  input: Parameters<typeof mapVariables>[1],
-): ReturnType<typeof mapVariables> => mapVariables(compileVariables(variables), input);
+import { expectMapped, expectXml, mapResponse, mapXml } from './map-response.js';
 
 describe('response variables', () => {
   it('reads dotted paths and array indexes into JSON, as strings', () => {
@@ -20,7 +14,7 @@ describe('response variables', () => {
       items: [{ id: 'A-1' }, { id: 'A-2' }],
       tags: ['x', 'y'],
     });
-    const { values, problem } = map(
+    expectMapped(
       [
         { name: 'balance', path: 'customer.balance' },
         { name: 'name', path: 'customer.name' },
@@ -34,24 +28,23 @@ describe('response variables', () => {
         { name: 'whole', path: '' },
       ],
       { encoding: 'json', body },
+      {
+        balance: '12.5',
+        name: 'Ana',
+        vip: 'true',
+        first: 'A-1',
+        second: 'A-2',
+        tags: '["x","y"]',
+        note: 'none',
+        missing: 'unknown',
+        empty: '',
+        whole: body,
+      },
     );
-    expect(problem).toBeUndefined();
-    expect(values).toEqual({
-      balance: '12.5',
-      name: 'Ana',
-      vip: 'true',
-      first: 'A-1',
-      second: 'A-2',
-      tags: '["x","y"]',
-      note: 'none',
-      missing: 'unknown',
-      empty: '',
-      whole: body,
-    });
   });
 
   it('does not read inherited properties of JSON objects', () => {
-    const { values } = map([{ name: 'x', path: 'a.constructor', default: '-' }], {
+    const { values } = mapResponse([{ name: 'x', path: 'a.constructor', default: '-' }], {
       encoding: 'json',
       body: '{"a": {}}',
     });
@@ -59,7 +52,7 @@ describe('response variables', () => {
   });
 
   it('gives defaults and names the problem when the body is not valid JSON', () => {
-    const result = map([{ name: 'balance', path: 'balance', default: '0' }], {
+    const result = mapResponse([{ name: 'balance', path: 'balance', default: '0' }], {
       encoding: 'json',
       body: '<html>oops</html>',
     });
@@ -78,7 +71,7 @@ describe('response variables', () => {
           <ns:single><ns:id>S-1</ns:id></ns:single>
         </ns:account>
       </ns:r>`;
-    const { values, problem } = map(
+    expectXml(
       [
         { name: 'balance', path: 'r.account.balance' },
         { name: 'text', path: 'r.account.balance.#text' },
@@ -89,23 +82,22 @@ describe('response variables', () => {
         { name: 'single', path: 'r.account.single.0.id' },
         { name: 'missing', path: 'r.account.overdraft', default: 'no' },
       ],
-      { encoding: 'xml', body },
+      body,
+      {
+        balance: '0012.50',
+        text: '0012.50',
+        currency: 'EUR',
+        account: '007',
+        owner: 'Ana & Bo',
+        second: 'I-2',
+        single: 'S-1',
+        missing: 'no',
+      },
     );
-    expect(problem).toBeUndefined();
-    expect(values).toEqual({
-      balance: '0012.50',
-      text: '0012.50',
-      currency: 'EUR',
-      account: '007',
-      owner: 'Ana & Bo',
-      second: 'I-2',
-      single: 'S-1',
-      missing: 'no',
-    });
   });
 
   it('names the line and column of invalid XML and gives defaults', () => {
-    const result = map([{ name: 'b', path: 'r.b', default: 'x' }], {
+    const result = mapResponse([{ name: 'b', path: 'r.b', default: 'x' }], {
       encoding: 'xml',
       body: '<r>\n<b>1</c></r>',
     });
@@ -116,13 +108,13 @@ describe('response variables', () => {
   it('gives defaults and names the problem for elements the XML parser refuses', () => {
     for (const name of ['constructor', 'prototype', '__proto__']) {
       const body = `<r><b>1</b><${name}>x</${name}></r>`;
-      const xml = map([{ name: 'b', path: 'r.b', default: 'd' }], { encoding: 'xml', body });
+      const xml = mapXml([{ name: 'b', path: 'r.b', default: 'd' }], body);
       expect(xml).toEqual({
         values: { b: 'd' },
         problem: expect.stringMatching(`could not be read as XML: .*"${name}"`),
       });
       // SOAP paths from `Envelope` read the raw envelope as XML, the same way.
-      const soap = map([{ name: 'b', path: 'Envelope.r.b', default: 'd' }], {
+      const soap = mapResponse([{ name: 'b', path: 'Envelope.r.b', default: 'd' }], {
         encoding: 'soap',
         body,
         soapResult: {},
@@ -133,7 +125,7 @@ describe('response variables', () => {
   });
 
   it('gives the whole body, trimmed, for text, whatever the path', () => {
-    const { values } = map(
+    const { values } = mapResponse(
       [
         { name: 'answer', path: '' },
         { name: 'same', path: 'ignored.path' },
@@ -142,7 +134,7 @@ describe('response variables', () => {
     );
     expect(values).toEqual({ answer: '12.50', same: '12.50' });
     expect(
-      map([{ name: 'a', path: '', default: 'd' }], { encoding: 'text', body: '' }).values,
+      mapResponse([{ name: 'a', path: '', default: 'd' }], { encoding: 'text', body: '' }).values,
     ).toEqual({ a: 'd' });
   });
 
@@ -151,7 +143,7 @@ describe('response variables', () => {
       '<soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/"><soap:Body>' +
       '<GetBalanceResponse xmlns="urn:t"><GetBalanceResult>12.50</GetBalanceResult></GetBalanceResponse>' +
       '</soap:Body></soap:Envelope>';
-    const { values } = map(
+    const { values } = mapResponse(
       [
         { name: 'typed', path: 'GetBalanceResult' },
         { name: 'exact', path: 'Envelope.Body.GetBalanceResponse.GetBalanceResult' },

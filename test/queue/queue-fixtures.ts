@@ -1,12 +1,17 @@
 /** Shared set-up of the queue and delivery tests: an owner, integrations, deliveries, a clock. */
 import { uuidv7 } from 'uuidv7';
-import type { Store } from '../../src/store/db.js';
+import type { Backend, Store } from '../../src/store/db.js';
 import { AccountStore } from '../../src/store/account-store.js';
 import { IntegrationStore } from '../../src/store/integration-store.js';
 import type { DeliveryInput } from '../../src/store/delivery-store.js';
 import { inWriteTransaction } from '../../src/store/write-transaction.js';
-import type { CompletedAttempt, DeliveryQueue } from '../../src/queue/delivery-queue.js';
+import {
+  DeliveryQueue,
+  type CompletedAttempt,
+  type QueueOptions,
+} from '../../src/queue/delivery-queue.js';
 import type { IntegrationOptions } from '../../src/domain/integration.js';
+import { createTestStore, type TestStore } from '../helpers/store.js';
 
 export const T0 = Date.parse('2026-11-27T10:00:00Z');
 
@@ -51,6 +56,34 @@ export async function seedIntegration(
     options: { timeoutMs: 5_000, retry: { maxAttempts: 8 }, responseVariables: [], ...options },
   });
   return integration.id;
+}
+
+/** A fresh store, a queue over it, an owner and one integration of theirs. */
+export interface SeededQueue {
+  t: TestStore;
+  queue: DeliveryQueue;
+  owner: string;
+  integration: string;
+}
+
+/**
+ * A fresh store on `backend` with a queue over it (given `options`), an owner and an integration
+ * of theirs: the usual start of a queue or worker test. The test destroys `t` when done.
+ */
+export async function seedQueue(
+  backend: Backend,
+  options: QueueOptions = {},
+): Promise<SeededQueue> {
+  const t = await createTestStore(backend);
+  try {
+    const queue = new DeliveryQueue(t.store, options);
+    const owner = await seedOwner(t.store);
+    const integration = await seedIntegration(t.store, owner);
+    return { t, queue, owner, integration };
+  } catch (error) {
+    await t.destroy();
+    throw error;
+  }
 }
 
 export function delivery(

@@ -1,13 +1,12 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { createTestStore, DIALECTS, type TestStore } from '../helpers/store.js';
-import { DeliveryQueue } from '../../src/queue/delivery-queue.js';
+import { DIALECTS, type TestStore } from '../helpers/store.js';
+import type { DeliveryQueue } from '../../src/queue/delivery-queue.js';
 import {
   FakeClock,
   attemptsOf,
   delivery,
   enqueue,
-  seedIntegration,
-  seedOwner,
+  seedQueue,
   statusOf,
   attemptRecord,
 } from './queue-fixtures.js';
@@ -22,11 +21,11 @@ describe.each(DIALECTS)('queue claim, lease and expiry on %s', (backend) => {
   let integration: string;
 
   beforeEach(async () => {
-    t = await createTestStore(backend);
     clock = new FakeClock();
-    queue = new DeliveryQueue(t.store, { clock: clock.now, lanes: { leaseMs: 30_000 } });
-    owner = await seedOwner(t.store);
-    integration = await seedIntegration(t.store, owner);
+    ({ t, queue, owner, integration } = await seedQueue(backend, {
+      clock: clock.now,
+      lanes: { leaseMs: 30_000 },
+    }));
   });
   afterEach(async () => {
     await t.destroy();

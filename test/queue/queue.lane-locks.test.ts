@@ -110,6 +110,32 @@ describe('lane locks on postgres', () => {
     error: 'HTTP 503',
   });
 
+  /**
+   * Two integrations, A and B, and the claims of two workers: `w1` two deliveries of A and one
+   * of B, `w2` two of B and one of A. Both lanes are then marked as having failed once.
+   */
+  async function mixedBatches(): Promise<{
+    a: string;
+    b: string;
+    w1: ClaimedDelivery[];
+    w2: ClaimedDelivery[];
+  }> {
+    const a = await seedIntegration(t.store, owner);
+    const b = await seedIntegration(t.store, owner);
+    const batch = async (worker: string, twice: string, once: string) => {
+      await enqueue(t.store, queue, [
+        delivery(owner, twice),
+        delivery(owner, twice),
+        delivery(owner, once),
+      ]);
+      return queue.claim(worker, 10);
+    };
+    const w1 = await batch('w1', a, b);
+    const w2 = await batch('w2', b, a);
+    await t.store.db.updateTable('delivery_lanes').set({ consecutive_failures: 1 }).execute();
+    return { a, b, w1, w2 };
+  }
+
   it('a delivery stored while a claim runs its lane dry is not hidden behind the claim', async () => {
     const integration = await seedIntegration(t.store, owner);
     await enqueue(t.store, queue, [delivery(owner, integration)]);
@@ -165,22 +191,11 @@ describe('lane locks on postgres', () => {
   });
 
   it('two workers completing mixed batches over the same lanes do not deadlock', async () => {
-    const [a, b] = [await seedIntegration(t.store, owner), await seedIntegration(t.store, owner)];
-    const batch = async (worker: string, twice: string, once: string) => {
-      await enqueue(t.store, queue, [
-        delivery(owner, twice),
-        delivery(owner, twice),
-        delivery(owner, once),
-      ]);
-      const claims = await queue.claim(worker, 10);
-      expect(claims).toHaveLength(3);
-      return claims;
-    };
     // Worker 1: two successes on A (the set-based path) and a failure on B (one by one);
     // worker 2 the other way round. Each lane has failed before, so a success writes it.
-    const w1 = await batch('w1', a!, b!);
-    const w2 = await batch('w2', b!, a!);
-    await t.store.db.updateTable('delivery_lanes').set({ consecutive_failures: 1 }).execute();
+    const { a, b, w1, w2 } = await mixedBatches();
+    expect(w1).toHaveLength(3);
+    expect(w2).toHaveLength(3);
     // Both hold their first lane (marked up) long enough for the other to take its own.
     await pauseLaneUpdates('old.consecutive_failures > 0 and new.consecutive_failures = 0', 0.3);
 
@@ -190,8 +205,8 @@ describe('lane locks on postgres', () => {
         attempt: claim.integrationId === succeeding ? succeeded() : retried(),
       }));
     const results = await Promise.allSettled([
-      queue.completeMany(outcome(w1, a!)),
-      queue.completeMany(outcome(w2, b!)),
+      queue.completeMany(outcome(w1, a)),
+      queue.completeMany(outcome(w2, b)),
     ]);
     expect(results.map((result) => result.status)).toEqual(['fulfilled', 'fulfilled']);
     const { rows } = await sql<{ status: string; n: string }>`
@@ -236,18 +251,7 @@ describe('lane locks on postgres', () => {
   });
 
   it('mixed batches whose retries lower the due marks do not deadlock either', async () => {
-    const [a, b] = [await seedIntegration(t.store, owner), await seedIntegration(t.store, owner)];
-    const batch = async (worker: string, twice: string, once: string) => {
-      await enqueue(t.store, queue, [
-        delivery(owner, twice),
-        delivery(owner, twice),
-        delivery(owner, once),
-      ]);
-      return queue.claim(worker, 10);
-    };
-    const w1 = await batch('w1', a!, b!);
-    const w2 = await batch('w2', b!, a!);
-    await t.store.db.updateTable('delivery_lanes').set({ consecutive_failures: 1 }).execute();
+    const { a, b, w1, w2 } = await mixedBatches();
     // A retry sooner than the lease end lowers the lane's due mark (a lane write); each worker
     // holds the lane it lowered a while.
     const soon = clock.ms + 1_000;
@@ -266,8 +270,8 @@ describe('lane locks on postgres', () => {
             : { ...retried(), decision: { kind: 'retry' as const, at: soon, reason: 'HTTP 503' } },
       }));
     const results = await Promise.allSettled([
-      queue.completeMany(outcome(w1, a!)),
-      queue.completeMany(outcome(w2, b!)),
+      queue.completeMany(outcome(w1, a)),
+      queue.completeMany(outcome(w2, b)),
     ]);
     expect(results.map((result) => result.status)).toEqual(['fulfilled', 'fulfilled']);
   });
