@@ -67,6 +67,16 @@ export function compileVariables(variables: readonly ResponseVariable[]): Compil
   }));
 }
 
+/**
+ * XML element names that every JS object already has (`toString`, `constructor`, `__proto__`…)
+ * and `prototype`. fast-xml-parser refuses some (throws) and renames others (`__toString`, which
+ * an element of that very name would then share), guarding against prototype pollution. Such an
+ * element is stored under its name behind a NUL instead, which no XML name can contain, and a
+ * path segment naming one reads it there: `r.toString` finds `<r><toString>`.
+ */
+const OBJECT_NAMES = new Set([...Object.getOwnPropertyNames(Object.prototype), 'prototype']);
+const hidden = (name: string): string => (OBJECT_NAMES.has(name) ? `\u0000${name}` : name);
+
 const xmlParser = new XMLParser({
   ignoreAttributes: false,
   attributeNamePrefix: '@',
@@ -82,6 +92,7 @@ const xmlParser = new XMLParser({
   // Entities a DOCTYPE defines stay bounded by the parser's limits (no nested expansion, at most
   // 100,000 characters expanded).
   htmlEntities: true,
+  transformTagName: hidden,
 });
 
 /** Only the first 64 KiB of a body are kept (RESPONSE_BODY_LIMIT): a longer one arrives cut. */
@@ -127,8 +138,7 @@ function parse(input: ResponseInput): Parsed {
       try {
         return { ok: true, root: xmlParser.parse(body) as unknown };
       } catch (error) {
-        // Well-formed, but refused by the parser: elements named `constructor`, `prototype` or
-        // `__proto__` (it guards against prototype pollution by throwing).
+        // Well-formed, but refused by the parser (nested deeper than its limit, say).
         return {
           ok: false,
           problem: `the body could not be read as XML: ${(error as Error).message}`,
@@ -180,7 +190,8 @@ export function mapVariables(
 function follow(root: unknown, segments: readonly string[], shape: VariableSource): unknown {
   const lenient = shape !== 'json';
   let value = root;
-  for (const segment of segments) {
+  for (const path of segments) {
+    const segment = shape === 'xml' ? hidden(path) : path;
     if (Array.isArray(value)) {
       value = /^\d+$/.test(segment) ? value[Number(segment)] : undefined;
     } else if (value !== null && typeof value === 'object') {
@@ -222,5 +233,16 @@ function asText(value: unknown, shape: VariableSource): string | undefined {
     // Attributes and no text (`<balance currency="EUR"/>`): an empty element, like `<b/>`.
     if (shape === 'xml' && Object.keys(record).every((key) => key.startsWith('@'))) return '';
   }
-  return JSON.stringify(value);
+  return JSON.stringify(value, shape === 'xml' ? withNamesShown : undefined);
+}
+
+/** JSON.stringify's replacer for parsed XML: element names as they were sent (see `hidden`). */
+function withNamesShown(this: unknown, _key: string, value: unknown): unknown {
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) return value;
+  const entries = Object.entries(value);
+  if (!entries.some(([key]) => key.startsWith('\u0000'))) return value;
+  // fromEntries defines each key as an own property, `__proto__` included.
+  return Object.fromEntries(
+    entries.map(([key, inner]) => [key.startsWith('\u0000') ? key.slice(1) : key, inner]),
+  );
 }

@@ -5,7 +5,7 @@
  * strings.
  */
 import { describe, expect, it } from 'vitest';
-import { expectMapped, expectXml, mapResponse, mapXml } from './map-response.js';
+import { expectMapped, expectXml, mapResponse } from './map-response.js';
 
 describe('response variables', () => {
   it('reads dotted paths and array indexes into JSON, as strings', () => {
@@ -105,23 +105,52 @@ describe('response variables', () => {
     expect(result.problem).toMatch(/not valid XML: .*line 2/);
   });
 
-  it('gives defaults and names the problem for elements the XML parser refuses', () => {
-    for (const name of ['constructor', 'prototype', '__proto__']) {
-      const body = `<r><b>1</b><${name}>x</${name}></r>`;
-      const xml = mapXml([{ name: 'b', path: 'r.b', default: 'd' }], body);
-      expect(xml).toEqual({
-        values: { b: 'd' },
-        problem: expect.stringMatching(`could not be read as XML: .*"${name}"`),
-      });
-      // SOAP paths from `Envelope` read the raw envelope as XML, the same way.
-      const soap = mapResponse([{ name: 'b', path: 'Envelope.r.b', default: 'd' }], {
-        encoding: 'soap',
+  it('reads elements named like the properties every object has', () => {
+    const names = [
+      'constructor',
+      'prototype',
+      '__proto__',
+      'toString',
+      'hasOwnProperty',
+      'valueOf',
+    ];
+    for (const name of names) {
+      const body = `<r><b>1</b><${name} unit="x">v</${name}><__${name}>u</__${name}></r>`;
+      expectXml(
+        [
+          { name: 'b', path: 'r.b', default: 'd' },
+          { name: 'named', path: `r.${name}`, default: 'd' },
+          { name: 'unit', path: `r.${name}.@unit`, default: 'd' },
+          // fast-xml-parser's own renaming (`__toString`) would have made these two one.
+          { name: 'prefixed', path: `r.__${name}`, default: 'd' },
+          { name: 'whole', path: 'r' },
+        ],
         body,
-        soapResult: {},
-      });
-      expect(soap.values).toEqual({ b: 'd' });
-      expect(soap.problem).toMatch(/could not be read as XML/);
+        {
+          b: '1',
+          named: 'v',
+          unit: 'x',
+          prefixed: 'u',
+          whole: JSON.stringify({
+            b: '1',
+            [name]: { '#text': 'v', '@unit': 'x' },
+            [`__${name}`]: 'u',
+          }),
+        },
+      );
+      // SOAP paths from `Envelope` read the raw envelope as XML, the same way.
+      expectMapped(
+        [{ name: 'named', path: `Envelope.r.${name}`, default: 'd' }],
+        {
+          encoding: 'soap',
+          body: `<s:Envelope xmlns:s="urn:s">${body}</s:Envelope>`,
+          soapResult: {},
+        },
+        { named: 'v' },
+      );
     }
+    // Not inherited: an element without such a child finds nothing.
+    expectXml([{ name: 'x', path: 'r.toString', default: '-' }], '<r><b>1</b></r>', { x: '-' });
   });
 
   it('gives the whole body, trimmed, for text, whatever the path', () => {
