@@ -29,10 +29,9 @@ import { compileSoapParams, type CompiledSoapParams } from '../template/soap-par
 import type { TemplateProblem } from '../template/compile.js';
 import type { CompileFilterOptions } from '../template/filters.js';
 import type { RenderScope } from '../template/scope.js';
+import { bodyText, KEPT_BODY_BYTES } from '../transport/body-text.js';
 import { fromHttpOutcome, fromSoapOutcome, type DeliveryOutcome } from './outcome.js';
 import { activeSecrets, signWebhook } from './signing.js';
-
-export const RESPONSE_BODY_LIMIT = 64 * 1024;
 
 /** The request as sent (or as it would be sent), secrets masked. */
 export interface RecordedRequest {
@@ -239,15 +238,16 @@ export class IntegrationRunner {
         },
         options.signal === undefined ? {} : { signal: options.signal },
       );
-      const response: RecordedResponse | null =
-        outcome.kind === 'response'
-          ? {
-              status: outcome.status,
-              headers: outcome.headers.map(([n, v]) => [n, v]),
-              body: outcome.body.toString('utf8'),
-              truncated: outcome.bodyTruncated,
-            }
-          : null;
+      let response: RecordedResponse | null = null;
+      if (outcome.kind === 'response') {
+        const { text, truncated } = bodyText(outcome.body, KEPT_BODY_BYTES, outcome.bodyTruncated);
+        response = {
+          status: outcome.status,
+          headers: outcome.headers.map(([n, v]) => [n, v]),
+          body: text,
+          truncated,
+        };
+      }
       return {
         version: integration.version,
         outcome: fromHttpOutcome(outcome),
@@ -309,15 +309,16 @@ export class IntegrationRunner {
     }
     const outcome = await this.options.soap.call(call);
     const request = outcome.request === undefined ? null : soapRecord(outcome.request, mask);
-    const response: RecordedResponse | null =
-      outcome.response === undefined
-        ? null
-        : {
-            status: outcome.response.status,
-            headers: Object.entries(outcome.response.headers),
-            body: outcome.response.body.slice(0, RESPONSE_BODY_LIMIT),
-            truncated: outcome.response.body.length > RESPONSE_BODY_LIMIT,
-          };
+    let response: RecordedResponse | null = null;
+    if (outcome.response !== undefined) {
+      const { text, truncated } = bodyText(outcome.response.body, KEPT_BODY_BYTES);
+      response = {
+        status: outcome.response.status,
+        headers: Object.entries(outcome.response.headers),
+        body: text,
+        truncated,
+      };
+    }
     return {
       ...base,
       outcome: fromSoapOutcome(outcome),

@@ -16,6 +16,8 @@ export type DeliveryOutcome =
       /** Lower-case names. */
       headers: readonly HeaderPair[];
       body?: Buffer | string;
+      /** `body` is only the start of a longer body (the HTTP client keeps the first 64 KiB). */
+      bodyTruncated?: boolean;
       durationMs: number;
     }
   /** The whole-request deadline passed. */
@@ -49,6 +51,7 @@ export function fromHttpOutcome(outcome: HttpOutcome): DeliveryOutcome {
         status: outcome.status,
         headers: outcome.headers,
         body: outcome.body,
+        bodyTruncated: outcome.bodyTruncated,
         durationMs: outcome.durationMs,
       };
     case 'timeout':

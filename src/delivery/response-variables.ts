@@ -95,7 +95,7 @@ const xmlParser = new XMLParser({
   transformTagName: hidden,
 });
 
-/** Only the first 64 KiB of a body are kept (RESPONSE_BODY_LIMIT): a longer one arrives cut. */
+/** Only the first 64 KiB of a body are kept (KEPT_BODY_BYTES): a longer one arrives cut. */
 const CUT = 'the body was cut at 64 KiB (only that much is kept), so it is not a whole';
 
 /** Some Windows services start UTF-8 with a byte order mark, which JSON.parse refuses. */

@@ -9,6 +9,7 @@ import type { Logger } from '../logger.js';
 import type { Metrics } from '../metrics.js';
 import type { ClaimedDelivery } from '../store/delivery-store.js';
 import type { CompletedAttempt, CompleteResult, DeliveryQueue } from '../queue/delivery-queue.js';
+import { bodyText, KEPT_BODY_BYTES } from '../transport/body-text.js';
 import {
   describeOutcome,
   endpointHealth,
@@ -24,9 +25,6 @@ const SWEEP_INTERVAL_MS = 10_000;
 const FIRST_RETRY_MS = 5;
 /** At this many empty claims in a row (5 … 160 ms apart) the worker is idle: it polls every pollIntervalMs. */
 const BUSY_IDLE_CLAIMS = 7;
-
-/** Bytes of a response body kept in the attempt log. */
-export const MAX_LOGGED_BODY_BYTES = 64 * 1024;
 
 export interface ExecuteResult {
   outcome: DeliveryOutcome;
@@ -306,21 +304,19 @@ function statusOf(outcome: DeliveryOutcome): number | null {
 /** Status, headers and the first 64 KiB of the body, as JSON; null when nothing answered. */
 export function responseRecord(outcome: DeliveryOutcome): string | null {
   let headers: readonly HeaderPair[] | undefined;
-  let body: Buffer | string | undefined;
+  let body: Buffer | string = '';
+  let cut = false;
   let status: number | undefined;
   if (outcome.kind === 'response') {
-    ({ status, headers, body } = outcome);
+    ({ status, headers } = outcome);
+    body = outcome.body ?? '';
+    cut = outcome.bodyTruncated === true;
   } else if (outcome.kind === 'soap-fault' && outcome.status !== undefined) {
     status = outcome.status;
     headers = outcome.headers;
   } else return null;
-  const bytes = body === undefined ? Buffer.alloc(0) : Buffer.from(body);
-  return JSON.stringify({
-    status,
-    headers: headers ?? [],
-    body: bytes.subarray(0, MAX_LOGGED_BODY_BYTES).toString('utf8'),
-    bodyTruncated: bytes.length > MAX_LOGGED_BODY_BYTES,
-  });
+  const { text, truncated } = bodyText(body, KEPT_BODY_BYTES, cut);
+  return JSON.stringify({ status, headers: headers ?? [], body: text, bodyTruncated: truncated });
 }
 
 type Completion = { claim: ClaimedDelivery; attempt: CompletedAttempt };

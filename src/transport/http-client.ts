@@ -7,12 +7,13 @@
  */
 import type { IncomingHttpHeaders } from 'node:http';
 import { Agent, type Dispatcher } from 'undici';
+import { KEPT_BODY_BYTES } from './body-text.js';
 import { Exchange, type BodyLimits } from './http-exchange.js';
 import type { NetworkPolicy } from './network-policy.js';
 import { NetworkPolicyError, policyConnector, type ConnectorOptions } from './safe-connect.js';
 
-/** Bytes of a response body kept in the outcome. */
-export const DEFAULT_MAX_BODY_BYTES = 64 * 1024;
+/** Bytes of a response body kept in the outcome: what the attempt log and IVR variables keep. */
+export const DEFAULT_MAX_BODY_BYTES = KEPT_BODY_BYTES;
 /** Bytes read and thrown away past the kept part before the connection is dropped instead. */
 export const DEFAULT_MAX_DRAIN_BYTES = 1024 * 1024;
 

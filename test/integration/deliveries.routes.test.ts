@@ -114,4 +114,19 @@ describe.each(DIALECTS)('the delivery log, retry, cancel and replay on %s', (bac
     expect(p.received).toEqual([]);
     expect((await p.post(`/api/v1/deliveries/${delivery.id}/cancel`, {})).statusCode).toBe(409);
   });
+
+  it('logs the first 64 KiB of a longer answer, says it was cut, and ends it at a whole character', async () => {
+    p = await createPipeline(backend);
+    // 1 + 2 × 50,000 bytes: the 64 KiB cut falls inside the 32,768th `é`.
+    const answer = `x${'é'.repeat(50_000)}`;
+    p.respond = (res) => res.writeHead(200, { 'content-type': 'text/plain' }).end(answer);
+    await p.post('/api/v1/events', callEvent('ev-long'));
+    await p.worker().runOnce();
+
+    const [delivery] = (await get('/api/v1/deliveries')).json().items;
+    const detail = (await get(`/api/v1/deliveries/${delivery.id}`)).json();
+    const { response } = detail.attemptLog[0];
+    expect(response).toMatchObject({ status: 200, bodyTruncated: true });
+    expect(response.body).toBe(`x${'é'.repeat(32_767)}`);
+  });
 });

@@ -1,0 +1,43 @@
+import { describe, expect, it } from 'vitest';
+import { bodyText } from '../../src/transport/body-text.js';
+
+// A body kept only in part ends at a whole character, never in U+FFFD.
+describe('bodyText', () => {
+  it('keeps a body within the limit as it is', () => {
+    expect(bodyText(Buffer.from('añb'), 4)).toEqual({ text: 'añb', truncated: false });
+    expect(bodyText('añb', 4)).toEqual({ text: 'añb', truncated: false });
+    expect(bodyText('', 0)).toEqual({ text: '', truncated: false });
+  });
+
+  it('leaves out a character the limit splits, from bytes and from text', () => {
+    // `é` is 2 bytes, `€` 3, `😀` 4: a limit inside each leaves it out whole.
+    for (const [char, bytes] of [
+      ['é', 2],
+      ['€', 3],
+      ['😀', 4],
+    ] as const) {
+      for (let inside = 1; inside < bytes; inside += 1) {
+        const body = `ab${char}cd`;
+        const expected = { text: 'ab', truncated: true };
+        expect(bodyText(Buffer.from(body), 2 + inside), `${char} cut after ${inside}`).toEqual(
+          expected,
+        );
+        expect(bodyText(body, 2 + inside)).toEqual(expected);
+      }
+      expect(bodyText(`ab${char}cd`, 2 + bytes)).toEqual({ text: `ab${char}`, truncated: true });
+    }
+  });
+
+  it('says a body the client already cut is truncated, and still ends it whole', () => {
+    const start = Buffer.from('abé').subarray(0, 3);
+    expect(bodyText(start, 1024, true)).toEqual({ text: 'ab', truncated: true });
+    expect(bodyText('abc', 1024, true)).toEqual({ text: 'abc', truncated: true });
+  });
+
+  it('shows bytes that are not UTF-8 inside the kept part as U+FFFD, as a decoder does', () => {
+    const body = Buffer.from([0x61, 0xff, 0x62]);
+    expect(bodyText(body, 3)).toEqual({ text: 'a\uFFFDb', truncated: false });
+    // Complete but invalid at the end of a whole body: not held back.
+    expect(bodyText(Buffer.from([0x61, 0xc3]), 2)).toEqual({ text: 'a\uFFFD', truncated: false });
+  });
+});
