@@ -35,6 +35,7 @@ const SCOPE = eventScope({
     id: 'ev-1',
     type: 'call.ended',
     occurredAt: '2026-11-27T10:00:00Z',
+    campaignId: 'spring',
     call: {
       id: 'c-9',
       phone: '+15551234567',

@@ -29,7 +29,7 @@ import {
 import type { IvrAnswerCache } from '../delivery/ivr-answer-cache.js';
 import { ShortCache } from '../delivery/short-cache.js';
 import type { Metrics } from '../metrics.js';
-import { systemValues, type RenderScope } from '../template/scope.js';
+import { callWithCampaign, systemValues, type RenderScope } from '../template/scope.js';
 import { IdParams } from './schemas.js';
 
 /** The longest deadline an invocation may ask for: a caller on hold for longer hangs up. */
@@ -220,7 +220,8 @@ export const ivrRoutes: FastifyPluginAsyncTypebox<IvrRoutesOptions> = async (app
       const contact = body.contact ?? {};
       const system = systemValues(startedAt);
       const scope: RenderScope = {
-        call: body.call ?? {},
+        // `{{call.campaignId}}` reads the campaign sent with the invocation, as for an event.
+        call: callWithCampaign(body.call ?? {}, campaign['id']),
         contact,
         campaign,
         event: { id: deliveryId, type: 'call.ivr_input', occurredAt: system.now },

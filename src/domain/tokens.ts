@@ -78,7 +78,12 @@ const contact = (
 
 export const TOKENS: readonly TokenSpec[] = [
   call('id', 'string', 'The dialer’s call id.', 'c-9'),
-  call('campaignId', 'string', 'The campaign that placed the call.', 'spring-2026'),
+  call(
+    'campaignId',
+    'string',
+    "The campaign that placed the call: the call's own campaignId, else the event's (an IVR invocation's: campaign.id).",
+    'spring-2026',
+  ),
   call('phone', 'phone', 'The number dialed.', '+15551234567'),
   call('callerId', 'phone', 'The caller id presented.', '+15557654321'),
   call('direction', 'string', 'Which way the call went.', 'outbound', ['outbound', 'inbound']),

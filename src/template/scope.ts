@@ -24,8 +24,22 @@ export function systemValues(ms: number): SystemValues {
 }
 
 /**
- * The scope of a delivery: the event's own `call` and `contact`, the campaign and integration
- * rows, and the IVR variables of an invocation.
+ * `call.campaignId` is a call token, but a dialer names the campaign once per event, beside the
+ * call (`{"campaignId": …, "call": {…}}`, SPEC §8.1). A call without a `campaignId` of its own
+ * reads that one; one with its own keeps it.
+ */
+export function callWithCampaign(
+  call: Readonly<Record<string, unknown>>,
+  campaignId: unknown,
+): Readonly<Record<string, unknown>> {
+  if (Object.hasOwn(call, 'campaignId') || campaignId === undefined) return call;
+  return { ...call, campaignId };
+}
+
+/**
+ * The scope of a delivery: the event's own `call` (with the event's `campaignId`, see
+ * callWithCampaign) and `contact`, the campaign and integration rows, and the IVR variables of an
+ * invocation.
  *
  * ### Example
  * ```ts
@@ -33,7 +47,7 @@ export function systemValues(ms: number): SystemValues {
  * ```
  */
 export function eventScope(input: {
-  event: Pick<CallEvent, 'id' | 'type' | 'occurredAt' | 'call' | 'contact'> & {
+  event: Pick<CallEvent, 'id' | 'type' | 'occurredAt' | 'campaignId' | 'call' | 'contact'> & {
     ivr?: Record<string, string>;
   };
   campaign?: { id: string; name: string; type: string };
@@ -44,7 +58,7 @@ export function eventScope(input: {
 }): RenderScope {
   const { event } = input;
   const scope: RenderScope = {
-    call: event.call,
+    call: callWithCampaign(event.call, event.campaignId),
     contact: event.contact,
     event: { id: event.id, type: event.type, occurredAt: event.occurredAt },
     system: systemValues(input.now ?? Date.now()),

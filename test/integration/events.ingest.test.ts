@@ -266,4 +266,24 @@ describe.each(DIALECTS)('call events in, deliveries out, on %s', (backend) => {
       url: `${p!.server.origin}/calls?phone=%2B15551234567`,
     });
   });
+
+  it("renders {{call.campaignId}} from the event's campaignId, or the call's own", async () => {
+    const id = await setup();
+    const patched = await p!.t.app.inject({
+      method: 'PATCH',
+      url: `/api/v1/integrations/${id}`,
+      headers: p!.dialer.headers,
+      payload: { config: { url: `${p!.server.origin}/calls?campaign={{call.campaignId}}` } },
+    });
+    expect(patched.statusCode, patched.body).toBe(200);
+    const own = event('ev-own');
+    await post('/api/v1/events', {
+      events: [event('ev-top'), { ...own, call: { ...own.call, campaignId: 'as-dialed' } }],
+    });
+    expect(await p!.worker().runOnce()).toBe(2);
+    expect(p!.received.map((r) => r.url).sort()).toEqual([
+      '/calls?campaign=as-dialed',
+      '/calls?campaign=spring',
+    ]);
+  });
 });

@@ -66,7 +66,7 @@ describe.each(DIALECTS)('IVR invoke maps responses to variables on %s', (backend
         method: 'POST',
         url: `${server.origin}/json?account={{ivr.account}}`,
         headers: 'Content-Type: application/json\nAuthorization: Bearer s3cr3t-token',
-        body: '{"account": "{{ivr.account}}", "phone": "{{call.phone}}", "campaign": "{{campaign.name}}"}',
+        body: '{"account": "{{ivr.account}}", "phone": "{{call.phone}}", "campaign": "{{campaign.name}}", "campaignId": "{{call.campaignId}}"}',
         responseEncoding: 'json',
       },
       options: {
@@ -105,6 +105,8 @@ describe.each(DIALECTS)('IVR invoke maps responses to variables on %s', (backend
       account: '0042',
       phone: '+15551234567',
       campaign: 'Spring',
+      // The call has no campaignId of its own: the invocation's campaign is the call's.
+      campaignId: 'camp-1',
     });
     expect(request.headers['idempotency-key']).toBe(answer.deliveryId);
   });

@@ -18,6 +18,7 @@ const scope: RenderScope = eventScope({
     id: 'ev-1',
     type: 'call.ended',
     occurredAt: '2026-11-27T10:00:00Z',
+    campaignId: 'cmp-1',
     call: { id: 'c-9', phone: '+15551234567', status: 'answered', duration: 42 },
     contact: {
       id: 'k-3',
@@ -74,6 +75,14 @@ describe('the body context comes from Content-Type', () => {
       ],
       body: '{"status": "answered", "name": "Ana \\"A\\" & <B>"}',
     });
+  });
+
+  it("reads call.campaignId from the event's campaignId unless the call has its own", () => {
+    const url = 'https://crm.example/c/{{call.campaignId}}';
+    expect(renderOk({ url }).url).toBe('https://crm.example/c/cmp-1');
+    const event = { id: 'e', type: 'call.ended' as const, occurredAt: '', contact: {} };
+    const own = eventScope({ event: { ...event, campaignId: 'cmp-1', call: { campaignId: 'x' } } });
+    expect(renderOk({ url }, own).url).toBe('https://crm.example/c/x');
   });
 
   it('escapes the same token for XML, form and text bodies', () => {
