@@ -192,6 +192,18 @@ export class IntegrationRunner {
     const mask = (text: string) => maskIn(text, compiled.secrets);
     const managed: [string, string][] = [];
     if (options.deliveryId !== undefined) managed.push(['Idempotency-Key', options.deliveryId]);
+    // Standard Webhooks headers over the body as sent: for SOAP, the envelope the library builds.
+    const signing = compiled.plain.options.signing;
+    const sign =
+      signing === undefined
+        ? undefined
+        : (body: string | Buffer) =>
+            signWebhook(
+              options.deliveryId ?? `test_${now}`,
+              body,
+              activeSecrets(signing, now),
+              now,
+            );
 
     if (compiled.type === 'http') {
       const rendered = compiled.request.render(scope);
@@ -206,13 +218,7 @@ export class IntegrationRunner {
         };
       }
       const { method, url, headers, body } = rendered.request;
-      const signing = compiled.plain.options.signing;
-      if (signing !== undefined) {
-        const id = options.deliveryId ?? `test_${now}`;
-        managed.push(
-          ...Object.entries(signWebhook(id, body ?? '', activeSecrets(signing, now), now)),
-        );
-      }
+      if (sign !== undefined) managed.push(...Object.entries(sign(body ?? '')));
       const allHeaders: [string, string][] = [...headers, ...managed];
       const request: RecordedRequest = {
         method,
@@ -257,7 +263,7 @@ export class IntegrationRunner {
       };
     }
 
-    // SOAP: the library builds and signs nothing itself; custom headers go on the HTTP request.
+    // SOAP: custom headers and the signature (over the envelope) go on the HTTP request.
     const params = compiled.params.render(scope);
     if (!params.ok) {
       return {
@@ -288,6 +294,7 @@ export class IntegrationRunner {
       operation: config.operation,
       params: params.params.map((p) => ({ ...p, secret: secretParams.has(p.name) })),
       headers: Object.fromEntries([...headers.headers, ...managed]),
+      sign,
       timeoutMs,
       wsSecurity: config.wsSecurity,
     };

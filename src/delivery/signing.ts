@@ -46,11 +46,12 @@ export function activeSecrets(signing: SigningOptions, now: number): string[] {
   return secrets;
 }
 
-export interface SignatureHeaders {
+/** A type, not an interface: it is a header record (`Record<string, string>`) as well. */
+export type SignatureHeaders = {
   'webhook-id': string;
   'webhook-timestamp': string;
   'webhook-signature': string;
-}
+};
 
 /**
  * Signs one request body. `id` is the delivery id (constant across retries, as the standard

@@ -21,7 +21,7 @@ import {
 } from '../domain/soap.js';
 import type { NetworkPolicy } from './network-policy.js';
 import { createPolicyAgents, type PolicyAgents } from './safe-connect.js';
-import { PreviewHttpClient, RecordingHttpClient } from './soap-http.js';
+import { PreviewHttpClient, RecordingHttpClient, type BodySigner } from './soap-http.js';
 import {
   buildFailure,
   classify,
@@ -58,8 +58,10 @@ export interface SoapCallRequest {
   port?: string | undefined;
   operation: string;
   params: readonly SoapCallParam[];
-  /** Extra HTTP headers (e.g. `Authorization`, `Idempotency-Key`, signing headers). */
+  /** Extra HTTP headers (e.g. `Authorization`, `Idempotency-Key`). */
   headers?: Readonly<Record<string, string>> | undefined;
+  /** Headers signed over the envelope as sent (Standard Webhooks), added to the HTTP request. */
+  sign?: BodySigner | undefined;
   /** Whole-call deadline, the WSDL load included when it is not cached. */
   timeoutMs: number;
   /** WS-Security UsernameToken in the SOAP header. */
@@ -210,7 +212,7 @@ export class SoapClient {
         };
       }
       if (!prepared.ok) return { ...prepared.outcome, durationMs: elapsed() } as SoapOutcome;
-      const http = new RecordingHttpClient(this.agents);
+      const http = new RecordingHttpClient(this.agents, {}, 0, request.sign);
       const remaining = Math.max(1, request.timeoutMs - elapsed());
       const invoked = await Promise.race([
         invoke(prepared.value, request, http, { signal: abort.signal, timeout: remaining }),
@@ -240,7 +242,7 @@ export class SoapClient {
     const prepared = await this.prepare(request);
     if (!prepared.ok)
       return { ok: false, outcome: { ...prepared.outcome, durationMs: 0 } as SoapOutcome };
-    const http = new PreviewHttpClient(this.agents);
+    const http = new PreviewHttpClient(this.agents, {}, 0, request.sign);
     const invoked = await invoke(prepared.value, request, http, {});
     const record = recordOf(http.exchange, prepared.value.selected, request);
     if (record === undefined) {

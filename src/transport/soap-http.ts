@@ -18,6 +18,12 @@ export interface Exchange {
 type Callback = (error: unknown, response?: unknown, body?: unknown) => unknown;
 type Headers = Record<string, unknown>;
 
+/**
+ * Headers computed over the request body exactly as it goes out (the envelope the soap package
+ * built, WS-Security included): Standard Webhooks signing.
+ */
+export type BodySigner = (body: string | Buffer) => Readonly<Record<string, string>>;
+
 /** What axios needs so every socket goes through the network policy. */
 function transportOptions(agents: PolicyAgents, maxRedirects: number): Record<string, unknown> {
   return {
@@ -44,6 +50,7 @@ export class RecordingHttpClient extends HttpClient {
     private readonly agents: PolicyAgents,
     private readonly extra: Record<string, unknown> = {},
     private readonly maxRedirects = 0,
+    private readonly sign?: BodySigner,
   ) {
     super({});
   }
@@ -54,6 +61,11 @@ export class RecordingHttpClient extends HttpClient {
       ...this.extra,
       ...transportOptions(this.agents, this.maxRedirects),
     }) as { url: string; headers: Headers; data: unknown };
+    if (
+      this.sign !== undefined &&
+      (typeof options.data === 'string' || Buffer.isBuffer(options.data))
+    )
+      Object.assign(options.headers, this.sign(options.data));
     this.exchange.request = {
       url: options.url,
       headers: plainHeaders(options.headers),

@@ -113,6 +113,8 @@ export interface NodeCall {
   args: Record<string, unknown>;
   headers: http.IncomingHttpHeaders;
   soapHeaders: unknown;
+  /** The request body as received (the envelope). */
+  body: string;
 }
 
 export interface NodeSoapServer {
@@ -122,13 +124,26 @@ export interface NodeSoapServer {
 }
 
 /**
+ * A request that keeps its body as received: the soap package reads the body itself and keeps
+ * only what it parsed, and takes over the server's `request` listeners.
+ */
+class RecordedRequest extends http.IncomingMessage {
+  readonly chunks: Buffer[] = [];
+
+  override push(chunk: unknown, encoding?: BufferEncoding): boolean {
+    if (Buffer.isBuffer(chunk)) this.chunks.push(chunk);
+    return super.push(chunk, encoding);
+  }
+}
+
+/**
  * The node `soap` package's server with the .NET-style service (`/dotnet`) and the rpc/literal
  * one (`/rpc-literal`). `Slow` answers after `ms` milliseconds; `Fail` faults.
  */
 export async function startNodeSoapServer(): Promise<NodeSoapServer> {
   const calls: NodeCall[] = [];
   const timers = new Set<NodeJS.Timeout>();
-  const server = http.createServer();
+  const server = http.createServer({ IncomingMessage: RecordedRequest });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   type Handler = (
@@ -144,7 +159,8 @@ export async function startNodeSoapServer(): Promise<NodeSoapServer> {
       handler: (args: Record<string, unknown>) => unknown,
     ): Handler =>
     (args, _callback, soapHeaders, req) => {
-      calls.push({ service, operation, args, headers: req.headers, soapHeaders });
+      const body = Buffer.concat((req as RecordedRequest).chunks).toString('utf8');
+      calls.push({ service, operation, args, headers: req.headers, soapHeaders, body });
       return handler(args);
     };
   const tickets = {
