@@ -65,6 +65,7 @@ export function createDeliveryExecutor(deps: DeliveryExecutorDeps): Execute {
       outcome: result.outcome,
       integrationVersion: result.version,
       request: result.request,
+      response: result.response,
       options: integration.options,
     };
   };

@@ -49,6 +49,16 @@ export interface RecordedResponse {
   truncated: boolean;
 }
 
+/** A response as an attempt's log row holds it (deliveries and IVR invocations alike). */
+export function loggedResponse(response: RecordedResponse) {
+  return {
+    status: response.status,
+    headers: response.headers,
+    body: response.body,
+    bodyTruncated: response.truncated,
+  };
+}
+
 export interface RunResult {
   outcome: DeliveryOutcome;
   request: RecordedRequest | null;

@@ -17,6 +17,7 @@ import {
   type HeaderPair,
 } from './outcome.js';
 import { decide, retryPolicyOf, type RetryOptionsInput } from './retry-policy.js';
+import { loggedResponse, type RecordedResponse } from './integration-runner.js';
 
 /** How often a worker looks for parked deliveries that nothing will release (see unparkOrphans). */
 const SWEEP_INTERVAL_MS = 10_000;
@@ -32,6 +33,11 @@ export interface ExecuteResult {
   integrationVersion: number;
   /** The request as sent, secrets already masked (JSON-serialisable); null when none was built. */
   request: unknown;
+  /**
+   * The response as received (first 64 KiB), a SOAP fault's or a non-SOAP answer's included;
+   * null when nothing answered. Absent: what `outcome` holds of it.
+   */
+  response?: RecordedResponse | null | undefined;
   /** The integration's options: `retry` and `successStatuses` shape the retry policy. */
   options?: RetryOptionsInput | undefined;
   /** `http` or `soap`: labels the attempt duration histogram. */
@@ -264,6 +270,7 @@ export class DeliveryWorker {
         'durationMs' in outcome && outcome.durationMs !== undefined
           ? outcome.durationMs
           : performance.now() - started;
+      const response = result.response === undefined ? responseOf(outcome) : result.response;
       const { applied } = await this.completions.add(delivery, {
         decision,
         health: endpointHealth(outcome),
@@ -272,7 +279,7 @@ export class DeliveryWorker {
           startedAt,
           durationMs,
           request: JSON.stringify(result.request ?? null),
-          response: responseRecord(outcome),
+          response: response === null ? null : JSON.stringify(loggedResponse(response)),
           error: decision.kind === 'succeeded' ? null : describeOutcome(outcome),
         },
         lastStatus: statusOf(outcome),
@@ -301,8 +308,11 @@ function statusOf(outcome: DeliveryOutcome): number | null {
   return null;
 }
 
-/** Status, headers and the first 64 KiB of the body, as JSON; null when nothing answered. */
-export function responseRecord(outcome: DeliveryOutcome): string | null {
+/**
+ * Status, headers and the first 64 KiB of the body, from an outcome, for an execute that gives no
+ * `response` of its own; null when nothing answered.
+ */
+function responseOf(outcome: DeliveryOutcome): RecordedResponse | null {
   let headers: readonly HeaderPair[] | undefined;
   let body: Buffer | string = '';
   let cut = false;
@@ -316,7 +326,7 @@ export function responseRecord(outcome: DeliveryOutcome): string | null {
     headers = outcome.headers;
   } else return null;
   const { text, truncated } = bodyText(body, KEPT_BODY_BYTES, cut);
-  return JSON.stringify({ status, headers: headers ?? [], body: text, bodyTruncated: truncated });
+  return { status, headers: (headers ?? []).map(([n, v]) => [n, v]), body: text, truncated };
 }
 
 type Completion = { claim: ClaimedDelivery; attempt: CompletedAttempt };

@@ -3,7 +3,11 @@
  * kind `ivr` and its one `attempts` row. Shared by the in-process writer (PostgreSQL) and the
  * SQLite writer thread (ivr-log-thread.ts), so both store the same values.
  */
-import type { RecordedRequest, RecordedResponse } from '../delivery/integration-runner.js';
+import {
+  loggedResponse,
+  type RecordedRequest,
+  type RecordedResponse,
+} from '../delivery/integration-runner.js';
 
 export type IvrOutcome = 'success' | 'failure' | 'timeout' | 'error';
 
@@ -69,10 +73,7 @@ export function attemptRow(record: IvrInvocationRecord) {
     record.response === null
       ? null
       : JSON.stringify({
-          status: record.response.status,
-          headers: record.response.headers,
-          body: record.response.body,
-          bodyTruncated: record.response.truncated,
+          ...loggedResponse(record.response),
           ivrOutcome: record.outcome,
           ...(record.cachedFrom === undefined ? {} : { cachedFrom: record.cachedFrom }),
         });

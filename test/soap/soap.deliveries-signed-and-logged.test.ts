@@ -1,0 +1,98 @@
+/**
+ * SOAP deliveries end to end against the node soap server. With `options.signing` they are signed
+ * like HTTP ones (SPEC §2.3, §4): Standard Webhooks headers over the envelope exactly as it went
+ * out, WS-Security header included, checked against the reference library's own signature of the
+ * body the server got. A fault's attempt log holds the fault envelope as received.
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+import { Webhook } from 'standardwebhooks';
+import { DIALECTS } from '../helpers/store.js';
+import { callEvent, createPipeline, type Pipeline } from '../helpers/pipeline.js';
+import { startNodeSoapServer, type NodeSoapServer } from './soap-servers.js';
+
+const secret = `whsec_${Buffer.alloc(32, 7).toString('base64')}`;
+
+describe.each(DIALECTS)('SOAP deliveries on %s', (backend) => {
+  let p: Pipeline | undefined;
+  let soap: NodeSoapServer | undefined;
+  afterEach(async () => {
+    await p?.close();
+    await soap?.close();
+    p = soap = undefined;
+  });
+
+  /** A SOAP integration on the node soap server's .NET service, bound to campaign `spring`. */
+  const bindSoap = async (config: object, options: object = {}) => {
+    p = await createPipeline(backend);
+    soap = await startNodeSoapServer();
+    const created = await p.post('/api/v1/integrations', {
+      name: 'Tickets',
+      type: 'soap',
+      config: {
+        wsdlUrl: `${soap.base}/dotnet?wsdl`,
+        service: 'Tickets',
+        port: 'TicketsSoap',
+        ...config,
+      },
+      options,
+    });
+    expect(created.statusCode, created.body).toBe(201);
+    const integrationId = created.json<{ id: string }>().id;
+    const bound = await p.t.app.inject({
+      method: 'PUT',
+      url: '/api/v1/campaigns/spring/bindings',
+      headers: p.dialer.headers,
+      payload: { bindings: [{ integrationId, on: ['call.ended'] }] },
+    });
+    expect(bound.statusCode, bound.body).toBe(200);
+    return { p, soap, integrationId };
+  };
+  const get = (url: string) => p!.t.app.inject({ url, headers: p!.dialer.headers });
+
+  it('carries webhook-id, -timestamp and -signature over the envelope as sent', async () => {
+    const { p, soap, integrationId } = await bindSoap(
+      {
+        operation: 'CreateTicket',
+        params: [{ name: 'phone', value: '{{contact.phone}}' }],
+        wsSecurity: { username: 'dialer', password: 'pw' },
+      },
+      { signing: { secret } },
+    );
+
+    await p.post('/api/v1/events', callEvent('ev-soap'));
+    expect(await p.worker().runOnce()).toBe(1);
+
+    expect(soap.calls).toHaveLength(1);
+    const [call] = soap.calls;
+    expect(call!.body).toContain('wsse:Security');
+    const [delivery] = (await get('/api/v1/deliveries')).json().items;
+    expect(delivery).toMatchObject({ integrationId, status: 'succeeded' });
+    const id = String(call!.headers['webhook-id']);
+    const timestamp = Number(call!.headers['webhook-timestamp']);
+    expect(id).toBe(delivery.id);
+    expect(call!.headers['webhook-signature']).toBe(
+      new Webhook(secret).sign(id, new Date(timestamp * 1000), call!.body),
+    );
+    // The attempt log shows the headers as sent.
+    const { attemptLog } = (await get(`/api/v1/deliveries/${delivery.id}`)).json();
+    const logged = Object.fromEntries(attemptLog[0].request.headers);
+    expect(logged).toMatchObject({ 'webhook-id': id, 'webhook-timestamp': String(timestamp) });
+  });
+
+  it("logs a fault's envelope as received with the failed attempt", async () => {
+    const { p, integrationId } = await bindSoap({
+      operation: 'Fail',
+      params: [{ name: 'kind', value: 'client' }],
+    });
+    await p.post('/api/v1/events', callEvent('ev-fault'));
+    expect(await p.worker().runOnce()).toBe(1);
+
+    const [delivery] = (await get('/api/v1/deliveries')).json().items;
+    // The node soap package answers a thrown fault with HTTP 200.
+    expect(delivery).toMatchObject({ integrationId, status: 'failed', lastStatus: 200 });
+    const { attemptLog } = (await get(`/api/v1/deliveries/${delivery.id}`)).json();
+    expect(attemptLog[0].error).toMatch(/account number is not valid/);
+    expect(attemptLog[0].response).toMatchObject({ status: 200, bodyTruncated: false });
+    expect(attemptLog[0].response.body).toMatch(/<(\w+:)?Fault>.*account number is not valid/s);
+  });
+});
