@@ -23,6 +23,9 @@ const CampaignOut = Type.Object({
 
 const BindingBody = Type.Object(
   {
+    campaignId: Type.Optional(
+      Type.String({ description: "The campaign in the path; optional, as a GET's answer has it" }),
+    ),
     integrationId: Type.String({ minLength: 1, maxLength: 100 }),
     on: Type.Array(Type.Enum(CALL_EVENT_TYPES), { minItems: 1, uniqueItems: true }),
     statuses: Type.Optional(
@@ -35,6 +38,17 @@ const Bindings = Type.Object(
   { bindings: Type.Array(BindingBody, { maxItems: 100 }) },
   { additionalProperties: false },
 );
+/** What a binding reads as (SPEC §1: `{campaignId, integrationId, on, statuses?}`). */
+const BindingsOut = Type.Object({
+  bindings: Type.Array(
+    Type.Object({
+      campaignId: Type.String(),
+      integrationId: Type.String(),
+      on: Type.Array(Type.String()),
+      statuses: Type.Optional(Type.Array(Type.String())),
+    }),
+  ),
+});
 
 export interface CampaignRoutesOptions {
   store: Store;
@@ -46,6 +60,9 @@ export const campaignsRoutes: FastifyPluginAsyncTypebox<CampaignRoutesOptions> =
   app,
   { store, campaigns, integrations },
 ) => {
+  const bindingsOf = async (campaignId: string) => ({
+    bindings: (await campaigns.bindings(campaignId)).map((binding) => ({ campaignId, ...binding })),
+  });
   const mustFind = async (id: string, owner: string | undefined) => {
     const campaign = await campaigns.find(id, owner);
     if (campaign === undefined) throw new AppError('NOT_FOUND', `No campaign ${id}`);
@@ -138,10 +155,10 @@ export const campaignsRoutes: FastifyPluginAsyncTypebox<CampaignRoutesOptions> =
 
   app.get(
     '/api/v1/campaigns/:id/bindings',
-    { config: access, schema: { tags, params: IdParams, response: { 200: Bindings } } },
+    { config: access, schema: { tags, params: IdParams, response: { 200: BindingsOut } } },
     async (request) => {
-      await mustFind(request.params.id, ownerScope(request));
-      return { bindings: await campaigns.bindings(request.params.id) };
+      const campaign = await mustFind(request.params.id, ownerScope(request));
+      return bindingsOf(campaign.id);
     },
   );
 
@@ -154,7 +171,7 @@ export const campaignsRoutes: FastifyPluginAsyncTypebox<CampaignRoutesOptions> =
         summary: "Replace the campaign's bindings: which integrations run on which call events",
         params: IdParams,
         body: Bindings,
-        response: { 200: Bindings },
+        response: { 200: BindingsOut },
       },
     },
     async (request) => {
@@ -163,6 +180,12 @@ export const campaignsRoutes: FastifyPluginAsyncTypebox<CampaignRoutesOptions> =
       // A binding may only name integrations the campaign's owner can see.
       const problems: ErrorDetail[] = [];
       for (const [index, binding] of request.body.bindings.entries()) {
+        if (binding.campaignId !== undefined && binding.campaignId !== campaign.id) {
+          problems.push({
+            field: `body.bindings.${index}.campaignId`,
+            message: `is ${binding.campaignId}, but these are the bindings of campaign ${campaign.id}`,
+          });
+        }
         const integration = await integrations.find(
           binding.integrationId,
           owner ?? campaign.ownerId,
@@ -177,7 +200,7 @@ export const campaignsRoutes: FastifyPluginAsyncTypebox<CampaignRoutesOptions> =
       if (problems.length > 0)
         throw new AppError('VALIDATION_FAILED', 'The bindings are not valid', problems);
       await campaigns.replaceBindings(campaign.id, request.body.bindings);
-      return { bindings: await campaigns.bindings(campaign.id) };
+      return bindingsOf(campaign.id);
     },
   );
 };
