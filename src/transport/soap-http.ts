@@ -24,16 +24,23 @@ type Headers = Record<string, unknown>;
  */
 export type BodySigner = (body: string | Buffer) => Readonly<Record<string, string>>;
 
-/** What axios needs so every socket goes through the network policy. */
-function transportOptions(agents: PolicyAgents, maxRedirects: number): Record<string, unknown> {
+/** Size caps; a caller may ask for tighter ones (the WSDL fetcher's per-document cap). */
+const SIZE_CAPS = {
+  maxContentLength: MAX_SOAP_RESPONSE_BYTES,
+  maxBodyLength: MAX_SOAP_RESPONSE_BYTES,
+};
+
+/** What axios needs so every socket goes through the network policy, and the body goes as built. */
+function pinnedOptions(agents: PolicyAgents, maxRedirects: number): Record<string, unknown> {
   return {
     httpAgent: agents.httpAgent,
     httpsAgent: agents.httpsAgent,
     // A proxy from the environment would be the only address the policy checks.
     proxy: false,
     maxRedirects,
-    maxContentLength: MAX_SOAP_RESPONSE_BYTES,
-    maxBodyLength: MAX_SOAP_RESPONSE_BYTES,
+    // The envelope goes out byte for byte as built and signed: axios would otherwise re-encode a
+    // string body as JSON when a custom header says `Content-Type: application/json`.
+    transformRequest: [(data: unknown) => data],
   };
 }
 
@@ -58,8 +65,10 @@ export class RecordingHttpClient extends HttpClient {
   override buildRequest(rurl: string, data: unknown, exheaders?: Headers, exoptions: Headers = {}) {
     const options = super.buildRequest(rurl, data, exheaders, {
       ...exoptions,
+      ...SIZE_CAPS,
       ...this.extra,
-      ...transportOptions(this.agents, this.maxRedirects),
+      // Last, so nothing replaces them.
+      ...pinnedOptions(this.agents, this.maxRedirects),
     }) as { url: string; headers: Headers; data: unknown };
     if (
       this.sign !== undefined &&

@@ -73,6 +73,20 @@ describe('SOAP calls to the node soap server', () => {
       expect(outcome.response.body).toContain('NODE-1');
     });
 
+    it('sends the envelope as built, even when a custom header says the body is JSON', async () => {
+      const outcome = await client.call({
+        wsdlUrl,
+        operation: 'GetBalance',
+        timeoutMs: 5_000,
+        params: [{ name: 'accountId', value: 'A-1' }],
+        headers: { 'Content-Type': 'application/json' },
+      });
+      const call = server.calls.at(-1);
+      // Re-encoded, it would arrive as a JSON string: `"<?xml …"`.
+      expect(call?.body).toMatch(/^<\?xml|^<(\w+:)?Envelope/);
+      expect(outcome.request?.body).toBe(call?.body);
+    });
+
     it('adds a WS-Security UsernameToken and masks its password and secret values in the record', async () => {
       const outcome = expectSuccess(
         await client.call({

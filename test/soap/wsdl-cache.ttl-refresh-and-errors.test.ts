@@ -32,7 +32,7 @@ describe('the WSDL cache', () => {
     await files?.close();
   });
 
-  const newCache = (options: { loadTimeoutMs?: number } = {}) =>
+  const newCache = (options: { loadTimeoutMs?: number; maxDocumentBytes?: number } = {}) =>
     new WsdlCache({ agents, now: () => now, ttlMs: 60_000, failureTtlMs: 5_000, ...options });
 
   function failureOf(result: WsdlResult) {
@@ -160,6 +160,15 @@ describe('the WSDL cache', () => {
     expect(failureOf(await cache.get(`${files.base}/abstract.wsdl`)).message).toBe(
       'the WSDL defines no SOAP service (no <service> whose <port> uses a SOAP 1.1 or 1.2 binding)',
     );
+  });
+
+  it('refuses a document over its size cap, naming the cap', async () => {
+    const cache = newCache({ maxDocumentBytes: 1_000 });
+    files.override.set('/big.wsdl', { status: 200, body: `<x>${'a'.repeat(2_000)}</x>` });
+    expect(failureOf(await cache.get(`${files.base}/big.wsdl`))).toMatchObject({
+      kind: 'wsdl_invalid',
+      message: 'larger than 1000 bytes',
+    });
   });
 
   it('reports a closed port and a WSDL slower than the load timeout as unreachable (retryable)', async () => {
