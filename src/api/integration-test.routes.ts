@@ -12,8 +12,7 @@ import type { IntegrationRunner, RunResult } from '../delivery/integration-runne
 import { decide, retryPolicyOf } from '../delivery/retry-policy.js';
 import { describeOutcome } from '../delivery/outcome.js';
 import { TOKENS } from '../domain/tokens.js';
-import type { RenderScope } from '../template/scope.js';
-import { systemValues } from '../template/scope.js';
+import { callWithCampaign, systemValues, type RenderScope } from '../template/scope.js';
 import { IdParams } from './schemas.js';
 
 const Group = Type.Optional(Type.Record(Type.String(), Type.Unknown()));
@@ -118,10 +117,13 @@ export const integrationTestRoutes: FastifyPluginAsyncTypebox<{
       const base = sampleScope();
       const sample = request.body.sample ?? {};
       const now = Date.now();
+      const campaign = merge(base['campaign'], sample.campaign);
+      // `call.campaignId` follows the sample's campaign, as a delivery's follows its event's.
+      const { campaignId: _example, ...call } = base['call'] ?? {};
       const scope: RenderScope = {
-        call: merge(base['call'], sample.call),
+        call: callWithCampaign(merge(call, sample.call), campaign['id']),
         contact: merge(base['contact'], sample.contact),
-        campaign: merge(base['campaign'], sample.campaign),
+        campaign,
         event: merge(base['event'], sample.event),
         integration: { id: integration.id, name: integration.name },
         ivr: merge(base['ivr'], sample.ivr),

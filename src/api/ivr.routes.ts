@@ -133,6 +133,7 @@ export function ivrOutcomeOf(
         : { outcome: 'failure', reason: `HTTP ${outcome.status} is not a success status` };
     }
     case 'soap-fault':
+    case 'not-soap':
       return { outcome: 'failure', reason: describeOutcome(outcome) };
     case 'timeout':
       return { outcome: 'timeout', reason: outcome.message };

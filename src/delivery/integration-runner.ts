@@ -30,34 +30,10 @@ import type { TemplateProblem } from '../template/compile.js';
 import type { CompileFilterOptions } from '../template/filters.js';
 import type { RenderScope } from '../template/scope.js';
 import { bodyText, KEPT_BODY_BYTES } from '../transport/body-text.js';
+import type { RecordedRequest, RecordedResponse } from './recorded.js';
+
 import { fromHttpOutcome, fromSoapOutcome, type DeliveryOutcome } from './outcome.js';
 import { activeSecrets, signWebhook } from './signing.js';
-
-/** The request as sent (or as it would be sent), secrets masked. */
-export interface RecordedRequest {
-  method: string;
-  url: string;
-  headers: [string, string][];
-  body: string | null;
-}
-
-export interface RecordedResponse {
-  status: number;
-  headers: [string, string][];
-  /** The first 64 KiB, as text. */
-  body: string;
-  truncated: boolean;
-}
-
-/** A response as an attempt's log row holds it (deliveries and IVR invocations alike). */
-export function loggedResponse(response: RecordedResponse) {
-  return {
-    status: response.status,
-    headers: response.headers,
-    body: response.body,
-    bodyTruncated: response.truncated,
-  };
-}
 
 export interface RunResult {
   outcome: DeliveryOutcome;

@@ -21,7 +21,7 @@ import {
 import { compileSoapParams, type CompiledSoapParams } from '../template/soap-params-template.js';
 import type { CompileFilterOptions } from '../template/filters.js';
 import type { RenderScope } from '../template/scope.js';
-import type { RecordedRequest, RecordedResponse } from './integration-runner.js';
+import type { RecordedRequest, RecordedResponse } from './recorded.js';
 
 /** A success answer as the IVR got it, with what the attempt log showed for it. */
 export interface CachedAnswer {

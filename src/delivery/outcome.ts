@@ -37,6 +37,18 @@ export type DeliveryOutcome =
       durationMs: number;
     }
   /**
+   * A SOAP call answered 2xx with a body that is not a SOAP envelope (a proxy's or a login page):
+   * the remote answered, but not as its WSDL says. Not retried: the same request meets the same
+   * page.
+   */
+  | {
+      kind: 'not-soap';
+      status: number;
+      headers: readonly HeaderPair[];
+      message: string;
+      durationMs: number;
+    }
+  /**
    * Nothing was sent because the request could not be built: a template that renders an invalid
    * URL, a header value with a line break, a SOAP parameter the WSDL does not know.
    */
@@ -85,8 +97,13 @@ export function fromSoapOutcome(outcome: SoapOutcome): DeliveryOutcome {
         durationMs: outcome.durationMs,
       };
     case 'invalid_response':
-      // A 2xx that is not a SOAP envelope: the remote is up but answers the wrong thing.
-      return { kind: 'render-error', reason: outcome.message };
+      return {
+        kind: 'not-soap',
+        status: outcome.response.status,
+        headers: headersOf(outcome.response.headers),
+        message: outcome.message,
+        durationMs: outcome.durationMs,
+      };
     case 'fault':
       return {
         kind: 'soap-fault',
@@ -131,6 +148,8 @@ export function endpointHealth(outcome: DeliveryOutcome): 'up' | 'down' | 'none'
       return 'down';
     case 'soap-fault':
       return outcome.retryable ? 'down' : 'up';
+    case 'not-soap':
+      return 'up';
     case 'refused':
     case 'render-error':
       return 'none';
@@ -150,6 +169,8 @@ export function describeOutcome(outcome: DeliveryOutcome): string {
       return `refused by the network policy: ${outcome.reason}`;
     case 'soap-fault':
       return `SOAP fault ${outcome.code}: ${outcome.message}`;
+    case 'not-soap':
+      return outcome.message;
     case 'render-error':
       return `request not sent: ${outcome.reason}`;
   }

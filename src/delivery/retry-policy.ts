@@ -119,6 +119,7 @@ function classify(outcome: DeliveryOutcome, policy: RetryPolicy): Class {
       return 'retry';
     case 'soap-fault':
       return outcome.retryable ? 'retry' : 'final';
+    case 'not-soap':
     case 'refused':
     case 'render-error':
       return 'final';

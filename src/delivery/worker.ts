@@ -10,14 +10,9 @@ import type { Metrics } from '../metrics.js';
 import type { ClaimedDelivery } from '../store/delivery-store.js';
 import type { CompletedAttempt, CompleteResult, DeliveryQueue } from '../queue/delivery-queue.js';
 import { bodyText, KEPT_BODY_BYTES } from '../transport/body-text.js';
-import {
-  describeOutcome,
-  endpointHealth,
-  type DeliveryOutcome,
-  type HeaderPair,
-} from './outcome.js';
+import { describeOutcome, endpointHealth, type DeliveryOutcome } from './outcome.js';
 import { decide, retryPolicyOf, type RetryOptionsInput } from './retry-policy.js';
-import { loggedResponse, type RecordedResponse } from './integration-runner.js';
+import { loggedResponse, type RecordedResponse } from './recorded.js';
 
 /** How often a worker looks for parked deliveries that nothing will release (see unparkOrphans). */
 const SWEEP_INTERVAL_MS = 10_000;
@@ -299,12 +294,15 @@ export class DeliveryWorker {
 
 /** The remote answered: a status, or a SOAP fault. */
 function answered(outcome: DeliveryOutcome): boolean {
-  return outcome.kind === 'response' || outcome.kind === 'soap-fault';
+  return (
+    outcome.kind === 'response' || outcome.kind === 'soap-fault' || outcome.kind === 'not-soap'
+  );
 }
 
 function statusOf(outcome: DeliveryOutcome): number | null {
   if (outcome.kind === 'response') return outcome.status;
   if (outcome.kind === 'soap-fault') return outcome.status ?? null;
+  if (outcome.kind === 'not-soap') return outcome.status;
   return null;
 }
 
@@ -313,20 +311,16 @@ function statusOf(outcome: DeliveryOutcome): number | null {
  * `response` of its own; null when nothing answered.
  */
 function responseOf(outcome: DeliveryOutcome): RecordedResponse | null {
-  let headers: readonly HeaderPair[] | undefined;
-  let body: Buffer | string = '';
-  let cut = false;
-  let status: number | undefined;
-  if (outcome.kind === 'response') {
-    ({ status, headers } = outcome);
-    body = outcome.body ?? '';
-    cut = outcome.bodyTruncated === true;
-  } else if (outcome.kind === 'soap-fault' && outcome.status !== undefined) {
-    status = outcome.status;
-    headers = outcome.headers;
-  } else return null;
-  const { text, truncated } = bodyText(body, KEPT_BODY_BYTES, cut);
-  return { status, headers: (headers ?? []).map(([n, v]) => [n, v]), body: text, truncated };
+  const status = statusOf(outcome);
+  if (status === null) return null;
+  const headers = 'headers' in outcome ? (outcome.headers ?? []) : [];
+  const response = outcome.kind === 'response' ? outcome : undefined;
+  const { text, truncated } = bodyText(
+    response?.body ?? '',
+    KEPT_BODY_BYTES,
+    response?.bodyTruncated === true,
+  );
+  return { status, headers: headers.map(([n, v]) => [n, v]), body: text, truncated };
 }
 
 type Completion = { claim: ClaimedDelivery; attempt: CompletedAttempt };

@@ -7,7 +7,7 @@ import {
   loggedResponse,
   type RecordedRequest,
   type RecordedResponse,
-} from '../delivery/integration-runner.js';
+} from '../delivery/recorded.js';
 
 export type IvrOutcome = 'success' | 'failure' | 'timeout' | 'error';
 

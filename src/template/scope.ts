@@ -26,13 +26,15 @@ export function systemValues(ms: number): SystemValues {
 /**
  * `call.campaignId` is a call token, but a dialer names the campaign once per event, beside the
  * call (`{"campaignId": …, "call": {…}}`, SPEC §8.1). A call without a `campaignId` of its own
- * reads that one; one with its own keeps it.
+ * (absent or null) reads that one; one with its own keeps it, `""` included.
  */
 export function callWithCampaign(
   call: Readonly<Record<string, unknown>>,
   campaignId: unknown,
 ): Readonly<Record<string, unknown>> {
-  if (Object.hasOwn(call, 'campaignId') || campaignId === undefined) return call;
+  const own = Object.hasOwn(call, 'campaignId') ? call['campaignId'] : undefined;
+  if (own !== undefined && own !== null) return call;
+  if (campaignId === undefined || campaignId === null) return call;
   return { ...call, campaignId };
 }
 

@@ -98,6 +98,17 @@ describe('testing an integration before relying on it', () => {
     expect(res.body).not.toContain('very-secret');
   });
 
+  it("renders {{call.campaignId}} from the sample's campaign unless the sample call has its own", async () => {
+    await setup();
+    const id = await create({ url: 'https://crm.example/c/{{call.campaignId}}' });
+    const urlOf = async (sample: object) => (await test(id, { sample })).json().request.url;
+    expect(await urlOf({})).toBe('https://crm.example/c/spring-2026');
+    expect(await urlOf({ campaign: { id: 'autumn' } })).toBe('https://crm.example/c/autumn');
+    expect(await urlOf({ campaign: { id: 'autumn' }, call: { campaignId: 'own' } })).toBe(
+      'https://crm.example/c/own',
+    );
+  });
+
   it('sends with send: true through the transport and shows the answer; signed when signing is on', async () => {
     await setup({ CALLHOOK_ALLOW_NETWORKS: '127.0.0.0/8' });
     const secret = `whsec_${Buffer.alloc(32, 3).toString('base64')}`;

@@ -8,28 +8,38 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { Webhook } from 'standardwebhooks';
 import { DIALECTS } from '../helpers/store.js';
 import { callEvent, createPipeline, type Pipeline } from '../helpers/pipeline.js';
-import { startNodeSoapServer, type NodeSoapServer } from './soap-servers.js';
+import {
+  startFileServer,
+  startNodeSoapServer,
+  type FileServer,
+  type NodeSoapServer,
+} from './soap-servers.js';
 
 const secret = `whsec_${Buffer.alloc(32, 7).toString('base64')}`;
 
 describe.each(DIALECTS)('SOAP deliveries on %s', (backend) => {
   let p: Pipeline | undefined;
   let soap: NodeSoapServer | undefined;
+  let files: FileServer | undefined;
   afterEach(async () => {
     await p?.close();
     await soap?.close();
-    p = soap = undefined;
+    await files?.close();
+    p = soap = files = undefined;
   });
 
-  /** A SOAP integration on the node soap server's .NET service, bound to campaign `spring`. */
-  const bindSoap = async (config: object, options: object = {}) => {
+  /**
+   * A SOAP integration on the .NET-style service, bound to campaign `spring`: the node soap
+   * server's, or the WSDL `wsdlUrl` gives.
+   */
+  const bindSoap = async (config: object, options: object = {}, wsdlUrl?: string) => {
     p = await createPipeline(backend);
     soap = await startNodeSoapServer();
     const created = await p.post('/api/v1/integrations', {
       name: 'Tickets',
       type: 'soap',
       config: {
-        wsdlUrl: `${soap.base}/dotnet?wsdl`,
+        wsdlUrl: wsdlUrl ?? `${soap.base}/dotnet?wsdl`,
         service: 'Tickets',
         port: 'TicketsSoap',
         ...config,
@@ -94,5 +104,27 @@ describe.each(DIALECTS)('SOAP deliveries on %s', (backend) => {
     expect(attemptLog[0].error).toMatch(/account number is not valid/);
     expect(attemptLog[0].response).toMatchObject({ status: 200, bodyTruncated: false });
     expect(attemptLog[0].response.body).toMatch(/<(\w+:)?Fault>.*account number is not valid/s);
+  });
+
+  it('fails at once on a 2xx answer that is not SOAP, logging the page', async () => {
+    // The WSDL's service address is the file server's /dotnet, which answers a sign-in page.
+    files = await startFileServer();
+    files.override.set('/dotnet', { status: 200, body: '<html><body>Sign in</body></html>' });
+    const { p } = await bindSoap(
+      { operation: 'GetBalance', params: [{ name: 'accountId', value: 'A-1' }] },
+      {},
+      `${files.base}/dotnet-tickets.wsdl`,
+    );
+    await p.post('/api/v1/events', callEvent('ev-page'));
+    expect(await p.worker().runOnce()).toBe(1);
+
+    const [delivery] = (await get('/api/v1/deliveries')).json().items;
+    expect(delivery).toMatchObject({ status: 'failed', attempts: 1, lastStatus: 200 });
+    const { attemptLog } = (await get(`/api/v1/deliveries/${delivery.id}`)).json();
+    expect(attemptLog[0].error).toMatch(/^HTTP 200, but the body is not a SOAP answer/);
+    expect(attemptLog[0].response).toMatchObject({
+      status: 200,
+      body: '<html><body>Sign in</body></html>',
+    });
   });
 });

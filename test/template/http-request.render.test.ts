@@ -83,6 +83,17 @@ describe('the body context comes from Content-Type', () => {
     const event = { id: 'e', type: 'call.ended' as const, occurredAt: '', contact: {} };
     const own = eventScope({ event: { ...event, campaignId: 'cmp-1', call: { campaignId: 'x' } } });
     expect(renderOk({ url }, own).url).toBe('https://crm.example/c/x');
+    // null is none of its own; "" is the dialer's own value, kept.
+    const none = eventScope({
+      event: { ...event, campaignId: 'cmp-1', call: { campaignId: null } },
+    });
+    expect(renderOk({ url }, none).url).toBe('https://crm.example/c/cmp-1');
+    const empty = eventScope({
+      event: { ...event, campaignId: 'cmp-1', call: { campaignId: '' } },
+    });
+    expect(renderOk({ url: 'https://crm.example/c?id={{call.campaignId}}' }, empty).url).toBe(
+      'https://crm.example/c?id=',
+    );
   });
 
   it('escapes the same token for XML, form and text bodies', () => {
