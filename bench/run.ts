@@ -2,8 +2,11 @@
  * `npm run bench [name…]`: runs every `bench/*.bench.ts` (or the named ones) and writes each
  * result into its own section of docs/benchmarks.md, with the machine and the command.
  *
- * A bench file exports `default async function (): Promise<BenchResult>`.
+ * A bench file exports `default async function (): Promise<BenchResult>`. With more than one to
+ * run, each runs in a process of its own, as `npm run bench -- <name>` would: one bench's heap,
+ * JIT state and RSS are not the next one's (the queue bench reports RSS).
  */
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -62,6 +65,16 @@ async function main(): Promise<void> {
     .filter((name) => wanted.length === 0 || wanted.includes(name))
     .sort();
   if (files.length === 0) throw new Error(`no benchmark named ${wanted.join(', ')} in bench/`);
+  if (files.length > 1) {
+    for (const name of files) {
+      // The same node, with the same loader flags (tsx), on this script with one name.
+      const run = spawnSync(process.execPath, [...process.execArgv, process.argv[1]!, name], {
+        stdio: 'inherit',
+      });
+      if (run.status !== 0) throw new Error(`bench ${name} failed (exit ${String(run.status)})`);
+    }
+    return;
+  }
   for (const name of files) {
     process.stdout.write(`bench ${name}…\n`);
     const module = (await import(
