@@ -71,7 +71,10 @@ async function main(): Promise<void> {
       const run = spawnSync(process.execPath, [...process.execArgv, process.argv[1]!, name], {
         stdio: 'inherit',
       });
-      if (run.status !== 0) throw new Error(`bench ${name} failed (exit ${String(run.status)})`);
+      if (run.status !== 0) {
+        const why = run.error?.message ?? run.signal ?? `exit ${String(run.status)}`;
+        throw new Error(`bench ${name} failed (${why})`);
+      }
     }
     return;
   }

@@ -67,6 +67,7 @@ export function createDeliveryExecutor(deps: DeliveryExecutorDeps): Execute {
       request: result.request,
       response: result.response,
       options: integration.options,
+      integrationType: integration.type,
     };
   };
 }

@@ -280,6 +280,17 @@ export class DeliveryWorker {
         lastStatus: statusOf(outcome),
         error: decision.kind === 'succeeded' ? null : decision.reason,
       });
+      // An attempt that sent something has a duration; a delivery counts once its next state holds.
+      if (result.request !== null && result.request !== undefined)
+        this.metrics?.attemptDuration.observe(
+          { type: result.integrationType ?? 'unknown' },
+          durationMs / 1000,
+        );
+      if (applied)
+        this.metrics?.deliveries.inc({
+          integration: delivery.integrationId,
+          outcome: decision.kind,
+        });
       if (this.logger?.isLevelEnabled('debug'))
         log()?.debug(
           { decision: decision.kind, applied, attempt: delivery.attempt },

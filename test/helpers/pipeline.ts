@@ -102,6 +102,7 @@ export async function createPipeline(
     const queue = new DeliveryQueue(store);
     return new DeliveryWorker({
       queue,
+      metrics: t.services.metrics,
       execute: createDeliveryExecutor({
         integrations: new IntegrationStore(store),
         events: new EventStore(store.db, queue.enqueue),

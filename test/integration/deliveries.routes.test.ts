@@ -129,4 +129,21 @@ describe.each(DIALECTS)('the delivery log, retry, cancel and replay on %s', (bac
     expect(response).toMatchObject({ status: 200, bodyTruncated: true });
     expect(response.body).toBe(`x${'é'.repeat(32_767)}`);
   });
+
+  it('counts deliveries by integration and outcome, and attempt durations by type, on /metrics', async () => {
+    p = await createPipeline(backend, { integrationOptions: { retry: { maxAttempts: 1 } } });
+    p.respond = (res, req) => res.writeHead(req.body.includes('busy') ? 500 : 200).end();
+    await p.post('/api/v1/events', {
+      events: [callEvent('ok'), callEvent('no', { call: { id: 'c-no', status: 'busy' } })],
+    });
+    expect(await p.worker().runOnce()).toBe(2);
+
+    const metrics = (await p.t.app.inject('/metrics')).body;
+    const id = p.integrationId;
+    expect(metrics).toContain(
+      `callhook_deliveries_total{integration="${id}",outcome="succeeded"} 1`,
+    );
+    expect(metrics).toContain(`callhook_deliveries_total{integration="${id}",outcome="failed"} 1`);
+    expect(metrics).toMatch(/^callhook_attempt_duration_seconds_count\{type="http"\} 2$/m);
+  });
 });
