@@ -78,19 +78,16 @@ async function main(): Promise<void> {
     }
     return;
   }
-  for (const name of files) {
-    process.stdout.write(`bench ${name}…\n`);
-    const module = (await import(
-      pathToFileURL(path.resolve('bench', `${name}.bench.ts`)).href
-    )) as {
-      default: () => Promise<BenchResult>;
-    };
-    const result = await module.default();
-    // A trial run (BENCH_DRY=1, or a bench that ran only some of its parts) is printed, not recorded.
-    if (process.env['BENCH_DRY'] !== '1' && result.partial !== true)
-      writeSection(name, result, `npm run bench -- ${name}`);
-    process.stdout.write(`${result.markdown.trim()}\n\n`);
-  }
+  const name = files[0]!;
+  process.stdout.write(`bench ${name}…\n`);
+  const module = (await import(pathToFileURL(path.resolve('bench', `${name}.bench.ts`)).href)) as {
+    default: () => Promise<BenchResult>;
+  };
+  const result = await module.default();
+  // A trial run (BENCH_DRY=1, or a bench that ran only some of its parts) is printed, not recorded.
+  if (process.env['BENCH_DRY'] !== '1' && result.partial !== true)
+    writeSection(name, result, `npm run bench -- ${name}`);
+  process.stdout.write(`${result.markdown.trim()}\n\n`);
 }
 
 await main();

@@ -40,14 +40,7 @@ const Bindings = Type.Object(
 );
 /** What a binding reads as (SPEC §1: `{campaignId, integrationId, on, statuses?}`). */
 const BindingsOut = Type.Object({
-  bindings: Type.Array(
-    Type.Object({
-      campaignId: Type.String(),
-      integrationId: Type.String(),
-      on: Type.Array(Type.String()),
-      statuses: Type.Optional(Type.Array(Type.String())),
-    }),
-  ),
+  bindings: Type.Array(Type.Object({ ...BindingBody.properties, campaignId: Type.String() })),
 });
 
 export interface CampaignRoutesOptions {

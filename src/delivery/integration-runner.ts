@@ -29,9 +29,7 @@ import { compileSoapParams, type CompiledSoapParams } from '../template/soap-par
 import type { TemplateProblem } from '../template/compile.js';
 import type { CompileFilterOptions } from '../template/filters.js';
 import type { RenderScope } from '../template/scope.js';
-import { bodyText, KEPT_BODY_BYTES } from '../transport/body-text.js';
-import type { RecordedRequest, RecordedResponse } from './recorded.js';
-
+import { recordResponse, type RecordedRequest, type RecordedResponse } from './recorded.js';
 import { fromHttpOutcome, fromSoapOutcome, type DeliveryOutcome } from './outcome.js';
 import { activeSecrets, signWebhook } from './signing.js';
 
@@ -230,16 +228,10 @@ export class IntegrationRunner {
         },
         options.signal === undefined ? {} : { signal: options.signal },
       );
-      let response: RecordedResponse | null = null;
-      if (outcome.kind === 'response') {
-        const { text, truncated } = bodyText(outcome.body, KEPT_BODY_BYTES, outcome.bodyTruncated);
-        response = {
-          status: outcome.status,
-          headers: outcome.headers.map(([n, v]) => [n, v]),
-          body: text,
-          truncated,
-        };
-      }
+      const response =
+        outcome.kind === 'response'
+          ? recordResponse(outcome.status, outcome.headers, outcome.body, outcome.bodyTruncated)
+          : null;
       return {
         version: integration.version,
         outcome: fromHttpOutcome(outcome),
@@ -302,16 +294,11 @@ export class IntegrationRunner {
     }
     const outcome = await this.options.soap.call(call);
     const request = outcome.request === undefined ? null : soapRecord(outcome.request, mask);
-    let response: RecordedResponse | null = null;
-    if (outcome.response !== undefined) {
-      const { text, truncated } = bodyText(outcome.response.body, KEPT_BODY_BYTES);
-      response = {
-        status: outcome.response.status,
-        headers: Object.entries(outcome.response.headers),
-        body: text,
-        truncated,
-      };
-    }
+    const answer = outcome.response;
+    const response =
+      answer === undefined
+        ? null
+        : recordResponse(answer.status, Object.entries(answer.headers), answer.body);
     return {
       ...base,
       outcome: fromSoapOutcome(outcome),

@@ -1,8 +1,8 @@
 /**
  * A request and a response as Callhook records them: in the attempt log of a delivery or an IVR
- * invocation, and in the test endpoint's answer. No dependencies, so the IVR log thread loads only
- * this.
+ * invocation, and in the test endpoint's answer. Small on purpose: the IVR log thread loads it.
  */
+import { bodyText, KEPT_BODY_BYTES } from '../transport/body-text.js';
 
 /** The request as sent (or as it would be sent), secrets masked. */
 export interface RecordedRequest {
@@ -18,6 +18,20 @@ export interface RecordedResponse {
   /** The first 64 KiB, as text. */
   body: string;
   truncated: boolean;
+}
+
+/**
+ * A response as recorded: its status, headers and first 64 KiB as text (see bodyText; `cut`: the
+ * client already kept only the start of a longer body).
+ */
+export function recordResponse(
+  status: number,
+  headers: Iterable<readonly [string, string]>,
+  body: Buffer | string,
+  cut = false,
+): RecordedResponse {
+  const { text, truncated } = bodyText(body, KEPT_BODY_BYTES, cut);
+  return { status, headers: Array.from(headers, ([n, v]) => [n, v]), body: text, truncated };
 }
 
 /** A response as an attempt's log row holds it (deliveries and IVR invocations alike). */

@@ -9,10 +9,9 @@ import type { Logger } from '../logger.js';
 import type { Metrics } from '../metrics.js';
 import type { ClaimedDelivery } from '../store/delivery-store.js';
 import type { CompletedAttempt, CompleteResult, DeliveryQueue } from '../queue/delivery-queue.js';
-import { bodyText, KEPT_BODY_BYTES } from '../transport/body-text.js';
 import { describeOutcome, endpointHealth, type DeliveryOutcome } from './outcome.js';
 import { decide, retryPolicyOf, type RetryOptionsInput } from './retry-policy.js';
-import { loggedResponse, type RecordedResponse } from './recorded.js';
+import { loggedResponse, recordResponse, type RecordedResponse } from './recorded.js';
 
 /** How often a worker looks for parked deliveries that nothing will release (see unparkOrphans). */
 const SWEEP_INTERVAL_MS = 10_000;
@@ -326,12 +325,7 @@ function responseOf(outcome: DeliveryOutcome): RecordedResponse | null {
   if (status === null) return null;
   const headers = 'headers' in outcome ? (outcome.headers ?? []) : [];
   const response = outcome.kind === 'response' ? outcome : undefined;
-  const { text, truncated } = bodyText(
-    response?.body ?? '',
-    KEPT_BODY_BYTES,
-    response?.bodyTruncated === true,
-  );
-  return { status, headers: headers.map(([n, v]) => [n, v]), body: text, truncated };
+  return recordResponse(status, headers, response?.body ?? '', response?.bodyTruncated === true);
 }
 
 type Completion = { claim: ClaimedDelivery; attempt: CompletedAttempt };

@@ -212,7 +212,7 @@ export class SoapClient {
         };
       }
       if (!prepared.ok) return { ...prepared.outcome, durationMs: elapsed() } as SoapOutcome;
-      const http = new RecordingHttpClient(this.agents, {}, 0, request.sign);
+      const http = new RecordingHttpClient(this.agents, { sign: request.sign });
       const remaining = Math.max(1, request.timeoutMs - elapsed());
       const invoked = await Promise.race([
         invoke(prepared.value, request, http, { signal: abort.signal, timeout: remaining }),
@@ -242,7 +242,7 @@ export class SoapClient {
     const prepared = await this.prepare(request);
     if (!prepared.ok)
       return { ok: false, outcome: { ...prepared.outcome, durationMs: 0 } as SoapOutcome };
-    const http = new PreviewHttpClient(this.agents, {}, 0, request.sign);
+    const http = new PreviewHttpClient(this.agents, { sign: request.sign });
     const invoked = await invoke(prepared.value, request, http, {});
     const record = recordOf(http.exchange, prepared.value.selected, request);
     if (record === undefined) {

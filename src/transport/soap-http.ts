@@ -53,13 +53,26 @@ function pinnedOptions(agents: PolicyAgents, maxRedirects: number): Record<strin
 export class RecordingHttpClient extends HttpClient {
   readonly exchange: Exchange = {};
 
+  private readonly extra: Record<string, unknown>;
+  private readonly maxRedirects: number;
+  private readonly sign: BodySigner | undefined;
+
+  /**
+   * `extra`: axios options of the caller's (a signal, a timeout, a tighter size cap);
+   * `maxRedirects`: 0 unless given; `sign`: headers over the body as sent.
+   */
   constructor(
     private readonly agents: PolicyAgents,
-    private readonly extra: Record<string, unknown> = {},
-    private readonly maxRedirects = 0,
-    private readonly sign?: BodySigner,
+    options: {
+      extra?: Record<string, unknown>;
+      maxRedirects?: number;
+      sign?: BodySigner | undefined;
+    } = {},
   ) {
     super({});
+    this.extra = options.extra ?? {};
+    this.maxRedirects = options.maxRedirects ?? 0;
+    this.sign = options.sign;
   }
 
   override buildRequest(rurl: string, data: unknown, exheaders?: Headers, exoptions: Headers = {}) {

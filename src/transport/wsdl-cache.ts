@@ -206,15 +206,14 @@ export async function loadWsdl(
   const abort = new AbortController();
   let timedOut = false;
   const documents: { url: string; body: string }[] = [];
-  const fetcher = new RecordingHttpClient(
-    agents,
-    {
+  const fetcher = new RecordingHttpClient(agents, {
+    extra: {
       signal: abort.signal,
       timeout: settings.loadTimeoutMs,
       maxContentLength: settings.maxDocumentBytes,
     },
-    5,
-  );
+    maxRedirects: 5,
+  });
   // Every document (the WSDL and each import) goes through here.
   const httpClient = {
     request(

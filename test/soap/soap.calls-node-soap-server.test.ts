@@ -7,7 +7,11 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { NetworkPolicy } from '../../src/transport/network-policy.js';
-import { SoapClient, type SoapOutcome } from '../../src/transport/soap-client.js';
+import {
+  SoapClient,
+  type SoapCallRequest,
+  type SoapOutcome,
+} from '../../src/transport/soap-client.js';
 import {
   closeServer,
   LOOPBACK_POLICY,
@@ -34,6 +38,10 @@ describe('SOAP calls to the node soap server', () => {
     await server?.close();
   });
 
+  /** A call to the .NET-style service with a 5 s deadline. */
+  const callService = (request: Omit<SoapCallRequest, 'wsdlUrl' | 'timeoutMs'>) =>
+    client.call({ wsdlUrl, timeoutMs: 5_000, ...request });
+
   function expectSuccess(outcome: SoapOutcome): Extract<SoapOutcome, { kind: 'success' }> {
     if (outcome.kind !== 'success') {
       throw new Error(
@@ -46,10 +54,8 @@ describe('SOAP calls to the node soap server', () => {
   describe('document/literal wrapped against the node soap server', () => {
     it('delivers nested parameters and awkward text intact, with custom HTTP headers', async () => {
       const outcome = expectSuccess(
-        await client.call({
-          wsdlUrl,
+        await callService({
           operation: 'CreateTicket',
-          timeoutMs: 5_000,
           params: [
             { name: 'note', value: AWKWARD },
             { name: 'priority', value: '2' },
@@ -74,10 +80,8 @@ describe('SOAP calls to the node soap server', () => {
     });
 
     it('sends the envelope as built, even when a custom header says the body is JSON', async () => {
-      const outcome = await client.call({
-        wsdlUrl,
+      const outcome = await callService({
         operation: 'GetBalance',
-        timeoutMs: 5_000,
         params: [{ name: 'accountId', value: 'A-1' }],
         headers: { 'Content-Type': 'application/json' },
       });
@@ -89,10 +93,8 @@ describe('SOAP calls to the node soap server', () => {
 
     it('adds a WS-Security UsernameToken and masks its password and secret values in the record', async () => {
       const outcome = expectSuccess(
-        await client.call({
-          wsdlUrl,
+        await callService({
           operation: 'GetBalance',
-          timeoutMs: 5_000,
           params: [{ name: 'accountId', value: 'acct-secret-77', secret: true }],
           headers: { Authorization: 'Basic c2VjcmV0', 'Content-Language': 'en' },
           wsSecurity: { username: 'ivr', password: 'pa55<word>' },
@@ -112,10 +114,8 @@ describe('SOAP calls to the node soap server', () => {
     });
 
     it('reports soap:Server faults as retryable and soap:Client faults as not', async () => {
-      const server500 = await client.call({
-        wsdlUrl,
+      const server500 = await callService({
         operation: 'Fail',
-        timeoutMs: 5_000,
         params: [{ name: 'kind', value: 'server' }],
       });
       expect(server500).toMatchObject({
@@ -123,10 +123,8 @@ describe('SOAP calls to the node soap server', () => {
         retryable: true,
         fault: { code: 'soap:Server', string: 'database is down, try later' },
       });
-      const client400 = await client.call({
-        wsdlUrl,
+      const client400 = await callService({
         operation: 'Fail',
-        timeoutMs: 5_000,
         params: [{ name: 'kind', value: 'client' }],
       });
       expect(client400).toMatchObject({
@@ -155,11 +153,9 @@ describe('SOAP calls to the node soap server', () => {
     it('keeps SOAP 1.1 and 1.2 apart when calls on both ports of one cached WSDL interleave', async () => {
       const outcomes = await Promise.all(
         Array.from({ length: 20 }, (_, i) =>
-          client.call({
-            wsdlUrl,
+          callService({
             port: i % 2 === 0 ? 'TicketsSoap' : 'TicketsSoap12',
             operation: 'GetBalance',
-            timeoutMs: 5_000,
             params: [{ name: 'accountId', value: `a${i}` }],
           }),
         ),
@@ -267,18 +263,14 @@ describe('SOAP calls to the node soap server', () => {
   describe('failures around the call', () => {
     it('refuses an unknown operation and a header value with a line break, without sending', async () => {
       const before = server.calls.length;
-      const unknown = await client.call({
-        wsdlUrl,
+      const unknown = await callService({
         operation: 'Nope',
-        timeoutMs: 5_000,
         params: [],
       });
       expect(unknown).toMatchObject({ kind: 'invalid', retryable: false });
       expect(unknown.message).toContain('the WSDL offers no operation "Nope"');
-      const header = await client.call({
-        wsdlUrl,
+      const header = await callService({
         operation: 'GetBalance',
-        timeoutMs: 5_000,
         params: [],
         headers: { 'X-Note': 'a\r\nX-Injected: 1' },
       });
@@ -290,10 +282,8 @@ describe('SOAP calls to the node soap server', () => {
     });
 
     it('refuses an endpoint the network policy forbids before connecting', async () => {
-      const outcome = await client.call({
-        wsdlUrl,
+      const outcome = await callService({
         operation: 'GetBalance',
-        timeoutMs: 5_000,
         params: [],
         endpoint: 'http://169.254.169.254/latest/meta-data',
       });
@@ -332,10 +322,8 @@ describe('SOAP calls to the node soap server', () => {
       const origin = `http://127.0.0.1:${(plain.address() as AddressInfo).port}`;
       try {
         const call = (path: string) =>
-          client.call({
-            wsdlUrl,
+          callService({
             operation: 'GetBalance',
-            timeoutMs: 5_000,
             params: [],
             endpoint: origin + path,
           });
@@ -360,10 +348,8 @@ describe('SOAP calls to the node soap server', () => {
       await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
       const port = (probe.address() as AddressInfo).port;
       await new Promise<void>((resolve) => probe.close(() => resolve()));
-      const outcome = await client.call({
-        wsdlUrl,
+      const outcome = await callService({
         operation: 'GetBalance',
-        timeoutMs: 5_000,
         params: [],
         endpoint: `http://127.0.0.1:${port}/dotnet`,
       });
