@@ -293,11 +293,15 @@ function subjectGetter(subject: Subject, at: Positioner, problems: TemplateProbl
     return () => value;
   }
   if (findToken(subject.path) === undefined) {
+    const name = subject.path.join('.');
+    const group = TOKENS.find((t) => t.wildcard && t.token === `${name}.<name>`);
     const candidates = TOKENS.map((t) => t.token.replace('.<name>', ''));
     problems.push(
       at(
         subject.offset,
-        `unknown token "${subject.text}"${suggest(subject.path.join('.'), candidates)}`,
+        group === undefined
+          ? `unknown token "${subject.text}"${suggest(name, candidates)}`
+          : `"${subject.text}" is a group, not a value: name one of its values, as in {{${group.token}}}`,
       ),
     );
   }

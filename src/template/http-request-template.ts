@@ -12,6 +12,7 @@ import {
   type TemplateContext,
   type TemplateProblem,
 } from './compile.js';
+import { HEADER_FORBIDDEN } from './escapers.js';
 import type { CompileFilterOptions } from './filters.js';
 import { systemValues, type RenderScope } from './scope.js';
 
@@ -97,6 +98,14 @@ export function compileHeaders(
       return problem(1, `${name} is set by Callhook for every request; remove this line`);
     }
     const rest = raw.slice(colon + 1);
+    const control = HEADER_FORBIDDEN.exec(rest);
+    if (control !== null) {
+      const code = control[0].charCodeAt(0).toString(16).toUpperCase().padStart(4, '0');
+      return problem(
+        colon + 2 + control.index,
+        `the value holds the control character U+${code}, which no header can carry`,
+      );
+    }
     const lead = rest.length - rest.trimStart().length;
     const source = rest.trim();
     const column = colon + 2 + lead;
@@ -190,7 +199,11 @@ export function compileHttpRequest(
   options: CompileFilterOptions = {},
 ): { ok: true; request: CompiledHttpRequest } | { ok: false; problems: TemplateProblem[] } {
   const method = input.method.toUpperCase();
-  const url = compileTemplate(input.url.trim(), 'url', { ...options, field: 'config.url' });
+  const url = compileTemplate(input.url.trim(), 'url', {
+    ...options,
+    field: 'config.url',
+    ...startOf(input.url),
+  });
   const headers = compileHeaders(input.headers, options);
   const contentType = headers.ok ? headers.headers.contentType : contentTypeOf(input.headers);
   const bodyContext = bodyContextFor(contentType);
@@ -211,6 +224,18 @@ export function compileHttpRequest(
       headers.headers,
       body?.template,
     ),
+  };
+}
+
+/** Where `text.trim()` starts in `text`, if not at its start: problems then point into the field. */
+function startOf(text: string): { line?: number; column?: number } {
+  const lead = text.length - text.trimStart().length;
+  if (lead === 0) return {};
+  const before = text.slice(0, lead);
+  const newline = before.lastIndexOf('\n');
+  return {
+    line: 1 + (before.match(/\n/g)?.length ?? 0),
+    column: newline < 0 ? 1 + lead : lead - newline,
   };
 }
 

@@ -28,19 +28,29 @@ export function isCanonicalUrl(parts: readonly Part[]): boolean {
 /** True when the path of `url` (as written, before normalisation) has a `.` or `..` segment. */
 export function hasDotSegment(url: string): boolean {
   const authority = url.indexOf('//');
-  const start = url.indexOf('/', authority < 0 ? 0 : authority + 2);
-  if (start < 0) return false;
-  let end = url.length;
-  for (const stop of ['?', '#']) {
-    const index = url.indexOf(stop, start);
-    if (index >= 0 && index < end) end = index;
-  }
-  const path = url.slice(start, end);
+  // The path starts at the first `/` after the authority, unless a query or fragment comes
+  // first: `https://h?next=/a/../b` has no path, and its query is not one.
+  const after = authority < 0 ? 0 : authority + 2;
+  const pathEnd = (from: number) => {
+    let end = url.length;
+    for (const stop of ['?', '#']) {
+      const index = url.indexOf(stop, from);
+      if (index >= 0 && index < end) end = index;
+    }
+    return end;
+  };
+  const start = url.indexOf('/', after);
+  if (start < 0 || start > pathEnd(after)) return false;
+  const path = url.slice(start, pathEnd(start));
   if (!path.includes('.') && !/%2e/i.test(path)) return false;
   return path.split(/[/\\]/).some((segment) => /^(\.|%2e){1,2}$/i.test(segment));
 }
 
-/** The URL template starts with http(s):// or a token (a base URL); a literal one parses. */
+/**
+ * The URL template starts with http(s):// or a token (a base URL), and with its tokens filled in
+ * it parses: a literal part no value can repair (a space in the host) would fail every render. A
+ * password in the URL is refused: the URL is not kept secret, an `Authorization` header is.
+ */
 export function checkUrlStart(
   parts: readonly Part[],
   at: Positioner,
@@ -52,7 +62,20 @@ export function checkUrlStart(
     problems.push(at(0, 'must start with http:// or https://, or with a token holding a base URL'));
     return;
   }
-  if (parts.length === 1 && !URL.canParse(first.text.trim())) {
+  // Escaped token values only add `A-Z a-z 0-9 - . _ ~` and `%XX`: a letter stands for any.
+  const sample = parts
+    .map((p) => (p.kind === 'text' ? p.text : 'x'))
+    .join('')
+    .trim();
+  const url = URL.canParse(sample) ? new URL(sample) : undefined;
+  if (url === undefined) {
     problems.push(at(0, 'is not a valid URL'));
+  } else if (url.password !== '') {
+    problems.push(
+      at(
+        0,
+        'has a password in it, which would be stored and shown in clear: send it in an `Authorization: Basic …` header, which is kept secret',
+      ),
+    );
   }
 }

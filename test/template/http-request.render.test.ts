@@ -163,6 +163,22 @@ describe('the URL rule', () => {
   });
 });
 
+describe('a query or fragment is not a path', () => {
+  it('renders a URL without a path whose query or fragment holds `/../`', () => {
+    for (const url of [
+      'https://crm.example?next=/a/../b&id={{call.id}}',
+      'https://crm.example#/./{{call.id}}',
+    ]) {
+      const result = compile({ url }).render({ call: { id: '7' } });
+      expect(result.ok, url).toBe(true);
+    }
+    const path = compile({ url: 'https://crm.example/a/{{call.id}}?next=/x/../y' }).render({
+      call: { id: '..' },
+    });
+    expect(path.ok).toBe(false);
+  });
+});
+
 describe('headers', () => {
   it('refuses the delivery when a value would carry CR, LF or NUL, naming header and token', () => {
     const compiled = compile({ headers: 'Accept: */*\nX-Name: Dr {{contact.firstName}}' });

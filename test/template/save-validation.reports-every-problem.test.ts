@@ -147,6 +147,30 @@ describe('one template', () => {
     expect(url('https://crm.example/{{call.id}}')).toEqual([]);
     expect(url('{{contact.custom.crmUrl}}/calls')).toEqual([]);
   });
+
+  it('refuses a URL that no token value could make valid, and a password in the URL', () => {
+    const url = (source: string) => {
+      const result = compileTemplate(source, 'url', { field: 'config.url' });
+      return result.ok ? [] : result.problems.map((p) => p.message);
+    };
+    // Every render of these would fail: a space in the host, a port that is not a number.
+    expect(url('http://exa mple.com/{{call.id}}')).toEqual(['is not a valid URL']);
+    expect(url('https://crm.example:80x/{{call.id}}')).toEqual(['is not a valid URL']);
+    const password = [
+      'has a password in it, which would be stored and shown in clear: send it in an `Authorization: Basic …` header, which is kept secret',
+    ];
+    expect(url('https://bob:hunter2@crm.example/calls')).toEqual(password);
+    expect(url('https://bob:{{contact.custom.pin}}@crm.example/{{call.id}}')).toEqual(password);
+    // A user name alone is not a secret; a token in the host stands for any host name.
+    expect(url('https://bob@crm.example/{{call.id}}')).toEqual([]);
+    expect(url('https://{{contact.custom.tenant}}.crm.example/calls')).toEqual([]);
+  });
+
+  it('says a bare group names no value', () => {
+    expect(problemsOf('{{ivr}}').map((p) => p.message)).toEqual([
+      '"ivr" is a group, not a value: name one of its values, as in {{ivr.<name>}}',
+    ]);
+  });
 });
 
 describe('a whole integration', () => {
@@ -205,6 +229,50 @@ describe('a whole integration', () => {
         column: 15,
         message: expect.stringMatching(/^unknown token "call.stauts"/),
       }),
+    ]);
+  });
+
+  it('points into the field when the URL starts with blank lines or spaces', () => {
+    const result = compileHttpRequest({
+      method: 'GET',
+      url: '\n  https://crm.example/{{call.idd}}',
+      headers: '',
+      body: '',
+    });
+    expect(result.ok ? [] : result.problems).toEqual([
+      expect.objectContaining({ field: 'config.url', line: 2, column: 25 }),
+    ]);
+    const spaces = compileHttpRequest({
+      method: 'GET',
+      url: '   https://crm.example/{{call.idd}}',
+      headers: '',
+      body: '',
+    });
+    expect(spaces.ok ? [] : spaces.problems).toEqual([
+      expect.objectContaining({ field: 'config.url', line: 1, column: 26 }),
+    ]);
+  });
+
+  it('refuses a control character written into a header value, by line and column', () => {
+    const result = compileHttpRequest({
+      method: 'GET',
+      url: 'https://crm.example/',
+      headers: 'Accept: text/plain\nX-Note: a\rb {{call.id}}\nX-Nul: \u0000',
+      body: '',
+    });
+    expect(result.ok ? [] : result.problems).toEqual([
+      {
+        field: 'config.headers',
+        line: 2,
+        column: 10,
+        message: 'the value holds the control character U+000D, which no header can carry',
+      },
+      {
+        field: 'config.headers',
+        line: 3,
+        column: 8,
+        message: 'the value holds the control character U+0000, which no header can carry',
+      },
     ]);
   });
 
