@@ -134,10 +134,13 @@ function mapSecrets<C extends AnyConfig>(
       secret: fn(options.signing.secret, 'options.signing.secret', prev?.secret),
     };
     if (options.signing.previousSecret !== undefined) {
+      // A rotation: with a new secret typed, the mask in previousSecret keeps the secret stored
+      // until now (a console never holds it to send it back); otherwise the stored previous one.
+      const rotating = options.signing.secret !== MASK && prev !== undefined;
       signing.previousSecret = fn(
         options.signing.previousSecret,
         'options.signing.previousSecret',
-        prev?.previousSecret,
+        rotating ? prev.secret : prev?.previousSecret,
       );
     }
     nextOptions = { ...options, signing };

@@ -142,3 +142,45 @@ describe('secrets: sealed, masked, kept', () => {
     ]);
   });
 });
+
+describe('signing secret rotation', () => {
+  const secret = (fill: number) => `whsec_${Buffer.alloc(32, fill).toString('base64')}`;
+  const signing = (signing: IntegrationOptions['signing']): IntegrationOptions => ({
+    ...options,
+    signing,
+  });
+  const opened = (sealed: { config: HttpConfig; options: IntegrationOptions }) =>
+    openSecrets(sealed.config, sealed.options, box).options.signing;
+
+  it('keeps the secret stored until now as previousSecret when a new one is typed beside the mask', () => {
+    const first = sealSecrets(http(''), signing({ secret: secret(1) }), box);
+    const rotated = sealSecrets(
+      http(''),
+      signing({
+        secret: secret(2),
+        previousSecret: '••••',
+        previousExpiresAt: '2030-01-01T00:00:00Z',
+      }),
+      box,
+      first,
+    );
+    expect(rotated.problems).toEqual([]);
+    expect(opened(rotated)).toEqual({
+      secret: secret(2),
+      previousSecret: secret(1),
+      previousExpiresAt: '2030-01-01T00:00:00Z',
+    });
+    // Saved again as read (both masked): both kept.
+    const again = sealSecrets(
+      http(''),
+      signing({
+        secret: '••••',
+        previousSecret: '••••',
+        previousExpiresAt: '2030-01-01T00:00:00Z',
+      }),
+      box,
+      rotated,
+    );
+    expect(opened(again)).toEqual(opened(rotated));
+  });
+});
