@@ -6,6 +6,7 @@ import { Value } from 'typebox/value';
 import { Settings } from 'typebox/system';
 import type { TSchema } from 'typebox';
 import type { ErrorDetail } from '../errors.js';
+import { signingKey, SigningSecretError } from '../delivery/signing.js';
 import { HttpConfigIn, OptionsIn, SoapConfigIn } from './integrations.schemas.js';
 import type {
   HttpConfig,
@@ -88,7 +89,7 @@ export function checkConfigAndOptions(
         if (secret !== undefined && secret !== '••••' && !isSigningSecret(secret)) {
           problems.push({
             field: `options.signing.${key}`,
-            message: 'must be whsec_ followed by base64 of 24 to 64 bytes',
+            message: 'must be whsec_ followed by base64 (with its = padding) of 24 to 64 bytes',
           });
         }
       }
@@ -97,9 +98,13 @@ export function checkConfigAndOptions(
   return { config: configResult.value, options: opts, problems };
 }
 
+/** A secret `signingKey` reads (what signs must be what was saved), of 24 to 64 bytes. */
 function isSigningSecret(secret: string): boolean {
-  const match = /^whsec_([A-Za-z0-9+/=]+)$/.exec(secret);
-  if (match === null) return false;
-  const bytes = Buffer.from(match[1]!, 'base64').length;
-  return bytes >= 24 && bytes <= 64;
+  try {
+    const bytes = signingKey(secret).length;
+    return bytes >= 24 && bytes <= 64;
+  } catch (error) {
+    if (error instanceof SigningSecretError) return false;
+    throw error;
+  }
 }

@@ -31,7 +31,7 @@ import type { CompileFilterOptions } from '../template/filters.js';
 import type { RenderScope } from '../template/scope.js';
 import { recordResponse, type RecordedRequest, type RecordedResponse } from './recorded.js';
 import { fromHttpOutcome, fromSoapOutcome, type DeliveryOutcome } from './outcome.js';
-import { activeSecrets, signWebhook } from './signing.js';
+import { activeSecrets, signingProblems, signWebhook } from './signing.js';
 
 export interface RunResult {
   outcome: DeliveryOutcome;
@@ -111,6 +111,11 @@ export class IntegrationRunner {
     const secrets = secretValues(plain.config, plain.options)
       .flatMap((value) => value.split(/\{\{[\s\S]*?\}\}/))
       .filter((part) => part.trim().length >= 4);
+    // A secret that cannot sign (saved before the save-time check) fails the delivery at once.
+    const signing = signingProblems(plain.options.signing);
+    if (signing.length > 0) {
+      return { problems: signing.map((p) => ({ ...p, line: 1, column: 1 })) };
+    }
     let entry: Compiled;
     if (plain.type === 'http') {
       const request = compileHttpRequest(plain.config, this.options.templates ?? {});

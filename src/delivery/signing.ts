@@ -33,6 +33,28 @@ export function signingKey(secret: string, field = 'options.signing.secret'): Bu
 }
 
 /**
+ * What is wrong with the secrets of `signing` (each the message of `signingKey`), by field: a
+ * saved integration is checked with this, so a secret accepted is one that can sign.
+ */
+export function signingProblems(
+  signing: SigningOptions | undefined,
+): { field: string; message: string }[] {
+  const problems: { field: string; message: string }[] = [];
+  for (const key of ['secret', 'previousSecret'] as const) {
+    const secret = signing?.[key];
+    if (secret === undefined) continue;
+    const field = `options.signing.${key}`;
+    try {
+      signingKey(secret, field);
+    } catch (error) {
+      if (!(error instanceof SigningSecretError)) throw error;
+      problems.push({ field, message: error.message });
+    }
+  }
+  return problems;
+}
+
+/**
  * The secrets that sign at `now`: the current one, and the previous one while its grace period
  * (`previousExpiresAt`, RFC 3339) has not ended.
  */

@@ -145,7 +145,7 @@ describe('secrets: sealed, masked, kept', () => {
 
 describe('signing secret rotation', () => {
   const secret = (fill: number) => `whsec_${Buffer.alloc(32, fill).toString('base64')}`;
-  const signing = (signing: IntegrationOptions['signing']): IntegrationOptions => ({
+  const signing = (signing: NonNullable<IntegrationOptions['signing']>): IntegrationOptions => ({
     ...options,
     signing,
   });

@@ -42,6 +42,12 @@ const httpCases: { title: string; config?: object; options?: object; field: stri
     field: 'options.signing.secret',
   },
   {
+    // Base64 without its `=` padding: it passed the save check, then every signing threw.
+    title: 'an unpadded signing secret',
+    options: { signing: { secret: http.options.signing.secret.replace(/=+$/, '') } },
+    field: 'options.signing.secret',
+  },
+  {
     title: 'a numeric previous signing secret',
     options: { signing: { secret: http.options.signing.secret, previousSecret: 42 } },
     field: 'options.signing.previousSecret',
@@ -144,5 +150,40 @@ describe.each(DIALECTS)('malformed integration definitions on %s', (backend) => 
       for (const m of ['POST', 'PUT', 'PATCH']) want[`${m} ${c.title}`] = expected(c.field);
     }
     expect(got).toEqual(want);
+  });
+
+  it('renders a stored signing secret that cannot sign as an error naming it, not a 500', async () => {
+    await setup();
+    // Stored directly, as one saved before the save-time check could be.
+    const stored = await new IntegrationStore(fresh.t.store.store).create(fresh.alice.id, {
+      name: 'Signed',
+      description: '',
+      type: 'http',
+      enabled: true,
+      config: {
+        url: 'https://crm.example/calls',
+        method: 'POST',
+        headers: '',
+        body: '',
+        responseEncoding: 'json',
+        maxRedirects: 0,
+      },
+      options: {
+        timeoutMs: 1000,
+        retry: { maxAttempts: 5 },
+        responseVariables: [],
+        signing: { secret: fresh.t.services.secretBox.seal('whsec_c2hvcnQ') },
+      },
+    });
+    const res = await fresh.t.app.inject({
+      method: 'POST',
+      url: `/api/v1/integrations/${stored.id}/test`,
+      headers: fresh.alice.headers,
+      payload: {},
+    });
+    expect(res.statusCode, res.body).toBe(200);
+    expect(res.json()).toMatchObject({
+      error: expect.stringContaining('options.signing.secret'),
+    });
   });
 });
