@@ -73,6 +73,14 @@ describe('retry policy', () => {
     expect(delayOf(1, status(429, [['retry-after', '120']]), LOW)).toBeGreaterThanOrEqual(120_000);
     expect(retryAfterMs([['retry-after', 'soon']], NOW)).toBeUndefined();
     expect(retryAfterMs([['retry-after', new Date(NOW - 5_000).toUTCString()]], NOW)).toBe(0);
+    // Neither delta seconds nor a date: unreadable (a 429 then pauses as without the header), not
+    // a date in 2001 that would mean "retry now".
+    for (const value of ['1.5', '-5', '120.5', '2026']) {
+      expect(retryAfterMs([['retry-after', value]], NOW), value).toBeUndefined();
+    }
+    // The obsolete HTTP date forms are still dates.
+    expect(retryAfterMs([['retry-after', 'Sunday, 06-Nov-94 08:49:37 GMT']], NOW)).toBe(0);
+    expect(retryAfterMs([['retry-after', 'Sun Nov  6 08:49:37 1994']], NOW)).toBe(0);
   });
 
   it('pauses longer after a 429 without Retry-After or a timeout', () => {
