@@ -75,7 +75,7 @@ describe('retry policy', () => {
     expect(retryAfterMs([['retry-after', new Date(NOW - 5_000).toUTCString()]], NOW)).toBe(0);
     // Neither delta seconds nor a date: unreadable (a 429 then pauses as without the header), not
     // a date in 2001 that would mean "retry now".
-    for (const value of ['1.5', '-5', '120.5', '2026']) {
+    for (const value of ['1.5', '-5', '120.5', '2026-11-27']) {
       expect(retryAfterMs([['retry-after', value]], NOW), value).toBeUndefined();
     }
     // The obsolete HTTP date forms are still dates.
