@@ -235,7 +235,7 @@ export const ivrRoutes: FastifyPluginAsyncTypebox<IvrRoutesOptions> = async (app
       const finish = (
         outcome: IvrOutcome,
         reason: string | null,
-        result: Pick<RunResult, 'request' | 'response' | 'version'>,
+        result: Pick<RunResult, 'request' | 'response' | 'answerBody' | 'version'>,
         variables: Record<string, string>,
         extra: { cachedFrom?: string } = {},
       ): InvokeAnswer => {
@@ -265,7 +265,7 @@ export const ivrRoutes: FastifyPluginAsyncTypebox<IvrRoutesOptions> = async (app
           variables: {
             ...variables,
             status: status === null ? '' : String(status),
-            body: result.response?.body ?? '',
+            body: result.answerBody ?? result.response?.body ?? '',
           },
           durationMs,
           ...(reason === null ? {} : { reason }),
@@ -294,7 +294,12 @@ export const ivrRoutes: FastifyPluginAsyncTypebox<IvrRoutesOptions> = async (app
           return finish(
             'success',
             null,
-            { request: hit.request, response: hit.response, version: integration.version },
+            {
+              request: hit.request,
+              response: hit.response,
+              ...(hit.answerBody === undefined ? {} : { answerBody: hit.answerBody }),
+              version: integration.version,
+            },
             { ...hit.variables },
             { cachedFrom: hit.deliveryId },
           );
@@ -321,7 +326,7 @@ export const ivrRoutes: FastifyPluginAsyncTypebox<IvrRoutesOptions> = async (app
           ? { values: defaults() }
           : mapVariables(plan, {
               encoding: integration.type === 'soap' ? 'soap' : integration.config.responseEncoding,
-              body: result.response?.body ?? null,
+              body: result.answerBody ?? result.response?.body ?? null,
               truncated: result.response?.truncated ?? false,
               soapResult: result.soapResult,
             });
@@ -334,6 +339,7 @@ export const ivrRoutes: FastifyPluginAsyncTypebox<IvrRoutesOptions> = async (app
             deliveryId,
             request: result.request,
             response: result.response,
+            ...(result.answerBody === undefined ? {} : { answerBody: result.answerBody }),
           },
           ttl!,
         );

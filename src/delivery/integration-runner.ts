@@ -37,6 +37,11 @@ export interface RunResult {
   outcome: DeliveryOutcome;
   request: RecordedRequest | null;
   response: RecordedResponse | null;
+  /**
+   * The response body as received, when it held a secret that `response.body` (logged, shown)
+   * has masked: what IVR variables read. Undefined: the same as `response.body`.
+   */
+  answerBody?: string;
   /** The parsed SOAP result, for IVR variables. */
   soapResult?: unknown;
   durationMs: number;
@@ -241,7 +246,7 @@ export class IntegrationRunner {
         version: integration.version,
         outcome: fromHttpOutcome(outcome),
         request,
-        response,
+        ...maskResponse(response, compiled.secrets, mask),
         durationMs: elapsed(),
       };
     }
@@ -308,11 +313,32 @@ export class IntegrationRunner {
       ...base,
       outcome: fromSoapOutcome(outcome),
       request,
-      response,
+      ...maskResponse(response, compiled.secrets, mask),
       ...(outcome.kind === 'success' ? { soapResult: outcome.result } : {}),
       durationMs: elapsed(),
     };
   }
+}
+
+/**
+ * A remote that echoes a secret back (a header quoted in an error page) must not put it in the
+ * attempt log or the test answer: the recorded response has the integration's secrets masked, as
+ * the request has. The body as received is kept beside it for IVR variables when they differ.
+ */
+function maskResponse(
+  response: RecordedResponse | null,
+  secrets: readonly string[],
+  mask: (text: string) => string,
+): { response: RecordedResponse | null; answerBody?: string } {
+  if (response === null || secrets.length === 0) return { response };
+  const masked: RecordedResponse = {
+    ...response,
+    headers: response.headers.map(([n, v]) => [n, mask(v)]),
+    body: mask(response.body),
+  };
+  return masked.body === response.body
+    ? { response: masked }
+    : { response: masked, answerBody: response.body };
 }
 
 function soapRecord(

@@ -31,6 +31,8 @@ export interface CachedAnswer {
   deliveryId: string;
   request: RecordedRequest | null;
   response: RecordedResponse | null;
+  /** The body as received, when the recorded one has secrets masked (see RunResult). */
+  answerBody?: string;
 }
 
 export interface IvrAnswerCacheOptions {

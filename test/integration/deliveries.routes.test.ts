@@ -130,6 +130,35 @@ describe.each(DIALECTS)('the delivery log, retry, cancel and replay on %s', (bac
     expect(response.body).toBe(`x${'é'.repeat(32_767)}`);
   });
 
+  it('masks a secret the remote echoes back, in the attempt log and the test answer', async () => {
+    p = await createPipeline(backend);
+    const patched = await p.t.app.inject({
+      method: 'PATCH',
+      url: `/api/v1/integrations/${p.integrationId}`,
+      headers: p.dialer.headers,
+      payload: {
+        config: { headers: 'Content-Type: application/json\nX-Api-Key: key-echoed-4242' },
+      },
+    });
+    expect(patched.statusCode, patched.body).toBe(200);
+    p.respond = (res, request) => {
+      const key = String(request.headers['x-api-key']);
+      res.writeHead(400, { 'x-echo': key }).end(`unknown key ${key}`);
+    };
+    await p.post('/api/v1/events', callEvent('ev-echo'));
+    await p.worker().runOnce();
+
+    const [delivery] = (await get('/api/v1/deliveries')).json().items;
+    const detail = await get(`/api/v1/deliveries/${delivery.id}`);
+    const { response } = detail.json().attemptLog[0];
+    expect(response).toMatchObject({ status: 400, body: 'unknown key ••••' });
+    expect(response.headers).toContainEqual(['x-echo', '••••']);
+    expect(detail.body).not.toContain('key-echoed-4242');
+    const tested = await p.post(`/api/v1/integrations/${p.integrationId}/test`, { send: true });
+    expect(tested.json().response).toMatchObject({ body: 'unknown key ••••' });
+    expect(tested.body).not.toContain('key-echoed-4242');
+  });
+
   it('counts deliveries by integration and outcome, and attempt durations by type, on /metrics', async () => {
     p = await createPipeline(backend, { integrationOptions: { retry: { maxAttempts: 1 } } });
     p.respond = (res, req) => res.writeHead(req.body.includes('busy') ? 500 : 200).end();

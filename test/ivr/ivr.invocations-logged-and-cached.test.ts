@@ -22,6 +22,14 @@ for (const backend of DIALECTS) {
     beforeAll(async () => {
       server = await startServer((req, res) => {
         asked.push(req.url!);
+        if (req.url!.startsWith('/echo')) {
+          // A remote that quotes the request's key back, in a header and in the body.
+          const key = String(req.headers['x-api-key']);
+          res
+            .writeHead(200, { 'content-type': 'application/json', 'x-echo': key })
+            .end(JSON.stringify({ youSent: key }));
+          return;
+        }
         const account = new URL(req.url!, 'http://x').searchParams.get('account');
         if (fail) {
           res.writeHead(503).end('busy');
@@ -43,6 +51,30 @@ for (const backend of DIALECTS) {
     afterAll(async () => {
       await t?.close();
       await server?.close();
+    });
+
+    it('masks a secret the remote echoes in the log; the variables read it as received', async () => {
+      const id = await t.create(alice.headers, {
+        config: {
+          method: 'GET',
+          url: `${server.origin}/echo`,
+          headers: 'X-Api-Key: key-echoed-987654',
+        },
+        options: { responseVariables: [{ name: 'sent', path: 'youSent' }] },
+      });
+      const { answer } = await t.invoke(alice.headers, id, {});
+      expect(answer).toMatchObject({
+        outcome: 'success',
+        variables: { sent: 'key-echoed-987654', body: '{"youSent":"key-echoed-987654"}' },
+      });
+      const { attempts } = await t.logged(answer.deliveryId);
+      const response = JSON.parse(attempts[0]!['response'] as string) as {
+        headers: [string, string][];
+        body: string;
+      };
+      expect(response.body).toBe('{"youSent":"••••"}');
+      expect(response.headers).toContainEqual(['x-echo', '••••']);
+      expect(JSON.stringify(attempts)).not.toContain('key-echoed-987654');
     });
 
     it('logs the invocation as an ivr delivery with its attempt, secrets masked', async () => {
