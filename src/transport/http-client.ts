@@ -119,8 +119,28 @@ const BODY_HEADERS = new Set([
   'content-location',
   'transfer-encoding',
 ]);
-/** Dropped when a redirect leaves the origin, as browsers and curl do. */
-const CREDENTIAL_HEADERS = new Set(['authorization', 'cookie', 'proxy-authorization']);
+/**
+ * What a redirect to another origin keeps: headers that describe the request, and those Callhook
+ * sets on every request. Browsers and curl drop `Authorization` and `Cookie`; any other header may
+ * carry a credential too (`X-Api-Key`), and integrations hold every other header secret (see
+ * `secretHeader` in src/domain/integration.ts), so none of them follows the request elsewhere.
+ */
+const CROSS_ORIGIN_HEADERS = new Set([
+  'accept',
+  'accept-charset',
+  'accept-encoding',
+  'accept-language',
+  'cache-control',
+  'content-language',
+  'content-length',
+  'content-type',
+  'soapaction',
+  'user-agent',
+  'idempotency-key',
+  'webhook-id',
+  'webhook-timestamp',
+  'webhook-signature',
+]);
 const METHOD = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
 
 /**
@@ -315,7 +335,7 @@ function redirectHop(hop: Hop, status: number, location: string): Hop | undefine
     const lower = name.toLowerCase();
     if (lower === 'host') return false;
     if (toGet && BODY_HEADERS.has(lower)) return false;
-    return sameOrigin || !CREDENTIAL_HEADERS.has(lower);
+    return sameOrigin || CROSS_ORIGIN_HEADERS.has(lower);
   });
   return {
     url,

@@ -34,6 +34,8 @@ beforeAll(async () => {
             path: url.pathname,
             body,
             authorization: request.headers.authorization ?? null,
+            apiKey: request.headers['x-api-key'] ?? null,
+            idempotencyKey: request.headers['idempotency-key'] ?? null,
             contentType: request.headers['content-type'] ?? null,
           }),
         );
@@ -132,9 +134,10 @@ describe('HttpClient and redirects', () => {
     expect(followed).toMatchObject({ kind: 'response', status: 200, redirects: 2 });
   });
 
-  it('drops credentials when a redirect leaves the origin', async () => {
+  it('keeps only describing headers when a redirect leaves the origin', async () => {
     const outcome = await client.send({
       ...post,
+      headers: [...post.headers, ['X-Api-Key', 'k-123456'], ['Idempotency-Key', 'd-1']],
       url: to(307, `${other.origin}/elsewhere`),
       maxRedirects: 1,
     });
@@ -147,9 +150,24 @@ describe('HttpClient and redirects', () => {
       expect(JSON.parse(outcome.body.toString())).toMatchObject({
         method: 'POST',
         authorization: null,
+        apiKey: null,
+        idempotencyKey: 'd-1',
+        contentType: 'application/json',
         body: '{"a":1}',
       });
     }
+    // The same origin keeps them all.
+    const same = await client.send({
+      ...post,
+      headers: [...post.headers, ['X-Api-Key', 'k-123456']],
+      url: to(307, `${server.origin}/here`),
+      maxRedirects: 1,
+    });
+    if (same.kind !== 'response') throw new Error(same.kind);
+    expect(JSON.parse(same.body.toString())).toMatchObject({
+      authorization: 'Bearer s3cret',
+      apiKey: 'k-123456',
+    });
   });
 
   it('answers a redirect it cannot follow (not http or https) as the response', async () => {
