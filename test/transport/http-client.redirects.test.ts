@@ -94,6 +94,8 @@ describe('HttpClient and redirects', () => {
           path: '/landing',
           body: '{"a":1}',
           authorization: 'Bearer s3cret',
+          apiKey: null,
+          idempotencyKey: null,
           contentType: 'application/json',
         });
       }
