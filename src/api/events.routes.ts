@@ -43,8 +43,32 @@ function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
+/** How deep an event's objects and arrays may nest: deeper, storing it (JSON) would overflow. */
+export const MAX_EVENT_DEPTH = 64;
+
+/** The top-level field of `event` whose values nest deeper than `limit`, if any (no recursion). */
+function tooDeep(event: Record<string, unknown>, limit: number): string | undefined {
+  for (const [field, top] of Object.entries(event)) {
+    const stack: [unknown, number][] = [[top, 1]];
+    while (stack.length > 0) {
+      const [value, depth] = stack.pop()!;
+      if (typeof value !== 'object' || value === null) continue;
+      if (depth > limit) return field;
+      for (const child of Object.values(value)) stack.push([child, depth + 1]);
+    }
+  }
+  return undefined;
+}
+
 /** The first problem of an event, named by field. */
 function problemOf(value: unknown): { field?: string; error: string } | undefined {
+  const deep = isRecord(value) ? tooDeep(value, MAX_EVENT_DEPTH) : undefined;
+  if (deep !== undefined) {
+    return {
+      field: deep,
+      error: `${deep} nests objects or arrays deeper than ${MAX_EVENT_DEPTH} levels`,
+    };
+  }
   if (!checkCallEvent.Check(value)) {
     const issues = [...checkCallEvent.Errors(value)] as unknown as {
       instancePath: string;

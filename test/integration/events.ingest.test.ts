@@ -136,6 +136,42 @@ describe.each(DIALECTS)('call events in, deliveries out, on %s', (backend) => {
     ]);
   });
 
+  it('rejects an event nested too deep to store, and keeps the rest of its batch', async () => {
+    await setup();
+    // 6,000 nested arrays (12 KB): JSON.stringify overflowed the stack, a 500 for the batch.
+    // Sent as text: the test's own JSON.stringify would overflow too.
+    const nested = `${'['.repeat(6000)}${']'.repeat(6000)}`;
+    const deep = JSON.stringify(
+      event('deep', { call: { id: 'c-deep', status: 'answered', extra: 'NESTED' } }),
+    ).replace('"NESTED"', nested);
+    const fine = JSON.stringify(
+      event('fine', { call: { id: 'c-fine', status: 'answered', extra: { a: { b: [[1]] } } } }),
+    );
+    const send = (payload: string) =>
+      p!.t.app.inject({
+        method: 'POST',
+        url: '/api/v1/events',
+        headers: { ...p!.dialer.headers, 'content-type': 'application/json' },
+        payload,
+      });
+    const res = await send(`{"events": [${fine}, ${deep}]}`);
+    expect(res.statusCode, res.body).toBe(202);
+    expect(res.json()).toMatchObject({
+      accepted: ['fine'],
+      rejected: [
+        {
+          id: 'deep',
+          index: 1,
+          field: 'call',
+          error: 'call nests objects or arrays deeper than 64 levels',
+        },
+      ],
+    });
+    const single = await send(deep);
+    expect(single.statusCode).toBe(400);
+    expect(single.json().error.details).toEqual([expect.objectContaining({ field: 'body.call' })]);
+  });
+
   it('refuses an occurredAt that is not on the calendar or the clock, naming the field', async () => {
     await setup();
     // Date.parse rolls these over (2026-02-30 is March 2, T24:00 the next day).
