@@ -46,15 +46,28 @@ function isRecord(value: unknown): value is Record<string, unknown> {
 /** How deep an event's objects and arrays may nest: deeper, storing it (JSON) would overflow. */
 export const MAX_EVENT_DEPTH = 64;
 
-/** The top-level field of `event` whose values nest deeper than `limit`, if any (no recursion). */
+/**
+ * The top-level field of `event` whose values nest deeper than `limit`, if any. A loop over two
+ * stacks (objects, depths) rather than recursion: the input decides the depth.
+ */
 function tooDeep(event: Record<string, unknown>, limit: number): string | undefined {
-  for (const [field, top] of Object.entries(event)) {
-    const stack: [unknown, number][] = [[top, 1]];
-    while (stack.length > 0) {
-      const [value, depth] = stack.pop()!;
-      if (typeof value !== 'object' || value === null) continue;
+  const objects: object[] = [];
+  const depths: number[] = [];
+  for (const field in event) {
+    const top = event[field];
+    if (typeof top !== 'object' || top === null) continue;
+    objects.push(top);
+    depths.push(1);
+    while (objects.length > 0) {
+      const value = objects.pop()!;
+      const depth = depths.pop()!;
       if (depth > limit) return field;
-      for (const child of Object.values(value)) stack.push([child, depth + 1]);
+      for (const child of Object.values(value)) {
+        if (typeof child === 'object' && child !== null) {
+          objects.push(child as object);
+          depths.push(depth + 1);
+        }
+      }
     }
   }
   return undefined;
