@@ -101,6 +101,16 @@ export async function buildApp(deps: AppDeps): Promise<App> {
       );
   });
 
+  // PostgreSQL keeps no NUL in text: an id, cursor or filter holding `%00` would fail its query
+  // (a 500); it is refused here, for every route, before anything reads it.
+  app.addHook('onRequest', async (request) => {
+    if (/%00/i.test(request.url)) {
+      throw new AppError('VALIDATION_FAILED', 'The URL holds a NUL character', [
+        { field: 'url', message: 'holds %00, which no id or filter can contain' },
+      ]);
+    }
+  });
+
   await app.register(swagger, {
     openapi: {
       openapi: '3.1.0',
