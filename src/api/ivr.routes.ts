@@ -154,6 +154,10 @@ export function retriesAfter(outcome: DeliveryOutcome, leftMs: number): boolean 
   return CONNECT_FAILURES.test(outcome.code) || CONNECT_FAILURES.test(outcome.message);
 }
 
+/** An id as its log column keeps it: a string, or a number as templates render it (`5`). */
+const loggedId = (id: unknown): string | null =>
+  typeof id === 'string' ? id : typeof id === 'number' ? String(id) : null;
+
 const round = (ms: number) => Math.round(ms * 100) / 100;
 
 /**
@@ -247,8 +251,8 @@ export const ivrRoutes: FastifyPluginAsyncTypebox<IvrRoutesOptions> = async (app
           ownerId: integration.ownerId,
           integrationId: integration.id,
           integrationVersion: result.version,
-          campaignId: typeof campaign['id'] === 'string' ? campaign['id'] : null,
-          contactId: typeof contact['id'] === 'string' ? contact['id'] : null,
+          campaignId: loggedId(campaign['id']),
+          contactId: loggedId(contact['id']),
           startedAt,
           durationMs,
           outcome,

@@ -53,7 +53,7 @@ for (const backend of DIALECTS) {
       await server?.close();
     });
 
-    it('masks a secret the remote echoes in the log; the variables read it as received', async () => {
+    it('masks a secret the remote echoes in the log (variables read it as received); logs numeric ids', async () => {
       const id = await t.create(alice.headers, {
         config: {
           method: 'GET',
@@ -62,12 +62,17 @@ for (const backend of DIALECTS) {
         },
         options: { responseVariables: [{ name: 'sent', path: 'youSent' }] },
       });
-      const { answer } = await t.invoke(alice.headers, id, {});
+      // Numeric ids (as a dialer may send them) are logged as templates render them.
+      const { answer } = await t.invoke(alice.headers, id, {
+        contact: { id: 5 },
+        campaign: { id: 12 },
+      });
       expect(answer).toMatchObject({
         outcome: 'success',
         variables: { sent: 'key-echoed-987654', body: '{"youSent":"key-echoed-987654"}' },
       });
-      const { attempts } = await t.logged(answer.deliveryId);
+      const { delivery, attempts } = await t.logged(answer.deliveryId);
+      expect(delivery).toMatchObject({ contact_id: '5', campaign_id: '12' });
       const response = JSON.parse(attempts[0]!['response'] as string) as {
         headers: [string, string][];
         body: string;
