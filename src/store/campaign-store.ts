@@ -84,9 +84,11 @@ export class CampaignStore {
     return this.db.transaction().execute(async (trx) => {
       let query = trx.deleteFrom('campaigns').where('id', '=', id);
       if (ownerId !== undefined) query = query.where('owner_id', '=', ownerId);
-      await trx.deleteFrom('bindings').where('campaign_id', '=', id).execute();
       const result = await query.executeTakeFirst();
-      return Number(result.numDeletedRows) > 0;
+      // Bindings go only with a campaign the caller may delete: a refused delete touches nothing.
+      if (Number(result.numDeletedRows) === 0) return false;
+      await trx.deleteFrom('bindings').where('campaign_id', '=', id).execute();
+      return true;
     });
   }
 

@@ -5,6 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import { DIALECTS } from '../helpers/store.js';
 import { useAppPerTest } from '../helpers/app.js';
+import { CampaignStore } from '../../src/store/campaign-store.js';
 
 describe.each(DIALECTS)('campaign bindings on %s', (backend) => {
   const app = useAppPerTest(backend, ['integration', 'campaign']);
@@ -73,5 +74,35 @@ describe.each(DIALECTS)('campaign bindings on %s', (backend) => {
     expect((await call('GET', '/api/v1/campaigns/spring/bindings')).json()).toEqual({
       bindings: [{ campaignId: 'spring', integrationId, on: ['call.ended'] }],
     });
+  });
+  it("keeps another user's campaign and its bindings when a non-admin's DELETE of it is refused", async () => {
+    const { integrationId } = await setup();
+    await call('PUT', '/api/v1/campaigns/spring/bindings', {
+      bindings: [{ integrationId, on: ['call.ended'] }],
+    });
+    const mallory = await app.t.user({ grants: ['campaign'] });
+    const del = await app.t.app.inject({
+      method: 'DELETE',
+      url: '/api/v1/campaigns/spring',
+      headers: mallory.headers,
+    });
+    expect(del.statusCode, del.body).toBe(404);
+    expect((await call('GET', '/api/v1/campaigns/spring/bindings')).json()).toEqual({
+      bindings: [{ campaignId: 'spring', integrationId, on: ['call.ended'] }],
+    });
+  });
+
+  it('deletes an own campaign together with its bindings', async () => {
+    const { integrationId } = await setup();
+    await call('PUT', '/api/v1/campaigns/spring/bindings', {
+      bindings: [{ integrationId, on: ['call.ended'] }],
+    });
+    const del = await app.t.app.inject({
+      method: 'DELETE',
+      url: '/api/v1/campaigns/spring',
+      headers: app.alice.headers,
+    });
+    expect(del.statusCode, del.body).toBe(204);
+    expect(await new CampaignStore(app.t.store.store.db).bindings('spring')).toEqual([]);
   });
 });
