@@ -122,15 +122,18 @@ export const usersRoutes: FastifyPluginAsyncTypebox<{ accounts: AccountStore }> 
     async (request) => {
       const target = await mustFindUser(request.params.id);
       const { password, ...rest } = request.body;
-      // `user_admin` manages users; only an admin makes admins or touches an admin's account.
-      if (!principalOf(request).user.admin) {
+      // `user_admin` manages users; only an admin makes admins, touches an admin's account or
+      // sets another user's password (which would let a user_admin sign in as anyone and read
+      // their integrations).
+      const caller = principalOf(request).user;
+      if (!caller.admin) {
         if (rest.admin !== undefined) throw adminOnly('change the admin flag');
         if (target.admin) throw adminOnly("change an admin's account");
+        if (password !== undefined && target.id !== caller.id) {
+          throw adminOnly("set another user's password");
+        }
       }
-      if (
-        request.params.id === principalOf(request).user.id &&
-        (rest.disabled === true || rest.admin === false)
-      ) {
+      if (request.params.id === caller.id && (rest.disabled === true || rest.admin === false)) {
         throw new AppError('CONFLICT', 'You cannot disable yourself or remove your own admin flag');
       }
       const patch =

@@ -149,6 +149,36 @@ describe.each(DIALECTS)('grants and credentials on %s', (backend) => {
     expect((await patch(manager.id, { admin: true }, admin)).statusCode).toBe(200);
   });
 
+  it("lets only an admin set another user's password; a user_admin still sets their own", async () => {
+    t = await createTestApp(backend);
+    const admin = await t.user({ admin: true });
+    const manager = await t.user({ grants: ['user_admin'] });
+    const bob = await t.user({ grants: ['integration'] });
+    const patch = (id: string, payload: object, who = manager) =>
+      t!.app.inject({ method: 'PATCH', url: `/api/v1/users/${id}`, headers: who.headers, payload });
+    const login = async (email: string, password: string) =>
+      (
+        await t!.app.inject({
+          method: 'POST',
+          url: '/api/v1/auth/login',
+          payload: { email, password },
+        })
+      ).statusCode;
+
+    const takeover = await patch(bob.id, { password: 'attacker-pass' });
+    expect(takeover.statusCode).toBe(403);
+    expect(takeover.json().error.message).toBe("Only an admin can set another user's password");
+    expect(await login(bob.email, 'attacker-pass')).toBe(401);
+    expect(await login(bob.email, bob.password)).toBe(200);
+    // The rest of a plain user's account stays the user_admin's to manage.
+    expect((await patch(bob.id, { name: 'Bob' })).statusCode).toBe(200);
+
+    expect((await patch(manager.id, { password: 'my-own-new-pass' })).statusCode).toBe(200);
+    expect(await login(manager.email, 'my-own-new-pass')).toBe(200);
+    expect((await patch(bob.id, { password: 'set-by-admin' }, admin)).statusCode).toBe(200);
+    expect(await login(bob.email, 'set-by-admin')).toBe(200);
+  });
+
   it('refuses to let an admin disable themselves', async () => {
     t = await createTestApp(backend);
     const admin = await t.user({ admin: true });
