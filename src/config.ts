@@ -145,13 +145,9 @@ export function loadConfig(env: Env = process.env): Config {
   const rawNetworks = text('CALLHOOK_ALLOW_NETWORKS');
   if (rawNetworks !== undefined) {
     for (const cidr of rawNetworks.split(/[\s,]+/).filter(Boolean)) {
-      try {
-        allowNetworks.push({ cidr, range: ipaddr.parseCIDR(cidr) });
-      } catch {
-        problems.push(
-          `CALLHOOK_ALLOW_NETWORKS has "${cidr}", which is not a CIDR like 10.1.0.0/16`,
-        );
-      }
+      const network = parseAllowedNetwork(cidr);
+      if (typeof network === 'string') problems.push(network);
+      else allowNetworks.push(network);
     }
   }
 
@@ -272,4 +268,44 @@ function parseSecretKey(raw: string): Buffer | undefined {
     if (key.length === 32) return key;
   }
   return undefined;
+}
+
+/**
+ * One CALLHOOK_ALLOW_NETWORKS entry, or the problem with it. Only a four-part decimal IPv4 or an
+ * IPv6 address is taken before the `/`: inet_aton's shorthands would open another range than the
+ * one written (`10/8` is 0.0.0.0/8, `192.168.1/24` is 192.168.0.0/24, `010.0.0.0/8` is octal
+ * 8.0.0.0/8). An address with host bits set is refused too, as the range it opens is wider than
+ * it looks (`10.1.2.3/8` opens all of 10.0.0.0/8).
+ */
+function parseAllowedNetwork(cidr: string): AllowedNetwork | string {
+  const problem = (why: string) => `CALLHOOK_ALLOW_NETWORKS has "${cidr}", ${why}`;
+  const notCidr = problem('which is not a CIDR like 10.1.0.0/16 or fd00:1::/64');
+  const match = /^([^/]+)\/(0|[1-9]\d{0,2})$/.exec(cidr);
+  if (match === null) return notCidr;
+  const address = match[1]!;
+  const prefix = Number(match[2]);
+  let range: [ipaddr.IPv4 | ipaddr.IPv6, number];
+  if (address.includes(':')) {
+    // An embedded IPv4 tail (::ffff:10.0.0.0) must be four-part decimal as well; no zone id.
+    const tail = address.slice(address.lastIndexOf(':') + 1);
+    const tailOk = !tail.includes('.') || ipaddr.IPv4.isValidFourPartDecimal(tail);
+    if (address.includes('%') || !tailOk || !ipaddr.IPv6.isValid(address) || prefix > 128) {
+      return notCidr;
+    }
+    range = [ipaddr.IPv6.parse(address), prefix];
+  } else {
+    if (!ipaddr.IPv4.isValidFourPartDecimal(address)) {
+      return problem('whose address is not four decimal numbers like 10.1.0.0 (no shorthand)');
+    }
+    if (prefix > 32) return notCidr;
+    range = [ipaddr.IPv4.parse(address), prefix];
+  }
+  const network =
+    range[0].kind() === 'ipv4'
+      ? ipaddr.IPv4.networkAddressFromCIDR(cidr)
+      : ipaddr.IPv6.networkAddressFromCIDR(cidr);
+  if (network.toString() !== range[0].toString()) {
+    return problem(`which has host bits set; write its network, ${network.toString()}/${prefix}`);
+  }
+  return { cidr, range };
 }

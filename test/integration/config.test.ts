@@ -67,6 +67,40 @@ describe('loadConfig', () => {
     expect(config.dataDir).toBe('/tmp/x');
   });
 
+  it('refuses CALLHOOK_ALLOW_NETWORKS shorthands and host bits, naming the entry', () => {
+    const problems = (value: string): readonly string[] => {
+      try {
+        loadConfig({ CALLHOOK_ALLOW_NETWORKS: value });
+      } catch (error) {
+        if (error instanceof ConfigError) return error.problems;
+        throw error;
+      }
+      return [];
+    };
+    // inet_aton would read these as 0.0.0.0/8, 192.168.0.0/24 and 8.0.0.0/8.
+    for (const entry of ['10/8', '192.168.1/24', '010.0.0.0/8', '0x0a.0.0.0/8', '10.0.0.0/08']) {
+      const found = problems(entry);
+      expect(found, entry).toHaveLength(1);
+      expect(found[0]).toContain(`CALLHOOK_ALLOW_NETWORKS has "${entry}"`);
+    }
+    for (const entry of ['10.0.0.0/33', 'fd00::/129', 'fe80::%eth0/64', '::ffff:010.0.0.0/104']) {
+      expect(problems(entry), entry).toHaveLength(1);
+    }
+    expect(problems('10.1.2.3/8')).toEqual([
+      'CALLHOOK_ALLOW_NETWORKS has "10.1.2.3/8", which has host bits set; write its network, 10.0.0.0/8',
+    ]);
+    expect(problems('fd00:1::5/64')[0]).toContain('write its network, fd00:1::/64');
+    const ok = loadConfig({
+      CALLHOOK_ALLOW_NETWORKS: '10.20.30.40/32 0.0.0.0/0 ::ffff:10.0.0.0/104 fd00:1::/64',
+    });
+    expect(ok.allowNetworks.map((n) => n.range[0].toString())).toEqual([
+      '10.20.30.40',
+      '0.0.0.0',
+      '::ffff:a00:0',
+      'fd00:1::',
+    ]);
+  });
+
   it('asks PostgreSQL deployments for a shared secret key', () => {
     expect(() => loadConfig({ CALLHOOK_DATABASE_URL: 'postgres://u@db/callhook' })).toThrow(
       /CALLHOOK_SECRET_KEY is required with PostgreSQL/,
