@@ -93,15 +93,19 @@ async function authenticate(
   return { user, permissions: await accounts.effectivePermissions(user.id), via: 'session' };
 }
 
-/** A cookie-authenticated change must come from the console's own origin. */
+/**
+ * A cookie-authenticated change must come from the console's own origin: the scheme and host the
+ * browser used. Fastify's `request.protocol` and `request.host` give them, reading
+ * X-Forwarded-Proto and X-Forwarded-Host only from a proxy CALLHOOK_TRUST_PROXY trusts (a client's
+ * own X-Forwarded-Host is ignored), so the console works behind a proxy that rewrites Host.
+ */
 function checkSameOrigin(request: FastifyRequest): void {
   const source = request.headers.origin ?? request.headers.referer;
-  const host = request.headers.host;
-  if (source !== undefined && host !== undefined) {
+  const host = request.host;
+  if (source !== undefined && host !== '') {
     try {
-      const origin = new URL(source);
-      // Compare as URLs so a default port written out (`localhost:80`) still matches.
-      if (origin.host === new URL(`${origin.protocol}//${host}`).host) return;
+      // Compare as URL origins so a default port written out (`localhost:80`) still matches.
+      if (new URL(source).origin === new URL(`${request.protocol}://${host}`).origin) return;
     } catch {
       // fall through: an unparsable Origin is not our origin
     }

@@ -85,6 +85,46 @@ describe('sign-in, sessions and secrets', () => {
     expect((await create(alice.headers)).statusCode).toBe(201);
   });
 
+  it("takes the console's origin from a trusted proxy's X-Forwarded-Host/Proto, never from a client's", async () => {
+    t = await createTestApp('sqlite', { env: { CALLHOOK_TRUST_PROXY: '127.0.0.1' } });
+    const alice = await t.user({ grants: ['user_admin'] });
+    const cookie = (await login(alice.email, alice.password)).cookies[0]!;
+    const base = { cookie: `callhook_session=${cookie.value}` };
+    const create = (headers: Record<string, string>, remoteAddress: string) =>
+      t!.app.inject({
+        method: 'POST',
+        url: '/api/v1/roles',
+        headers: { ...base, ...headers },
+        remoteAddress,
+        payload: { name: `r${Math.random()}` },
+      });
+    // The proxy rewrites Host to the upstream address and says what the browser used.
+    const proxied = {
+      host: '127.0.0.1:8080',
+      'x-forwarded-host': 'callhook.example.com',
+      'x-forwarded-proto': 'https',
+    };
+    const fromProxy = (origin: string) => create({ ...proxied, origin }, '127.0.0.1');
+    expect((await fromProxy('https://callhook.example.com')).statusCode).toBe(201);
+    expect((await fromProxy('https://callhook.example.com:443')).statusCode).toBe(201);
+    expect((await fromProxy('http://callhook.example.com')).statusCode).toBe(403);
+    expect((await fromProxy('https://evil.example')).statusCode).toBe(403);
+    // A client that is not the trusted proxy cannot name the host it is checked against.
+    const forged = await create(
+      { host: 'localhost:80', 'x-forwarded-host': 'evil.example', origin: 'https://evil.example' },
+      '10.9.9.9',
+    );
+    expect(forged.json().error.code).toBe('CSRF_REJECTED');
+    expect(
+      (
+        await create(
+          { 'x-forwarded-host': 'evil.example', origin: 'http://localhost:80' },
+          '10.9.9.9',
+        )
+      ).statusCode,
+    ).toBe(201);
+  });
+
   it('slows password guessing per account and per address, and lets the owner in after the pause', async () => {
     let now = 1_000_000;
     t = await createTestApp('sqlite', {
