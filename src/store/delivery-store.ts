@@ -344,7 +344,7 @@ export async function cancelDelivery(
 
 /**
  * Moves failed deliveries back to pending with a fresh retry budget, due now: one by id, or all
- * of an integration created since a time. Answers the ids moved.
+ * of an integration created since a time. Answers the ids moved. IVR invocations are never moved.
  */
 export async function requeueFailed(
   trx: Kysely<Database>,
@@ -363,15 +363,15 @@ export async function requeueFailed(
       updated_at: now,
       completed_at: null,
     }))
-    .where('status', '=', 'failed');
+    .where('status', '=', 'failed')
+    // IVR invocations are answered once, while the caller waits: never retried or replayed.
+    .where('kind', '<>', 'ivr');
   query =
     'id' in filter
       ? query.where('id', '=', filter.id)
       : query
           .where('integration_id', '=', filter.integrationId)
-          .where('created_at', '>=', filter.since)
-          // IVR invocations are answered once, while the caller waits: never replayed.
-          .where('kind', '<>', 'ivr');
+          .where('created_at', '>=', filter.since);
   if (ownerId !== undefined) query = query.where('owner_id', '=', ownerId);
   const rows = await query.returning(['id', 'integration_id']).execute();
   const due = new Map(rows.map((row) => [row.integration_id, now]));

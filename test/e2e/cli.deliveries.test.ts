@@ -5,6 +5,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { createUserWithIntegration } from '../helpers/fixtures.js';
 import { createTestStore, type TestStore } from '../helpers/store.js';
 import { enqueueDeliveries } from '../../src/store/delivery-store.js';
+import { deliveryRow } from '../../src/store/ivr-log-rows.js';
 
 const run = promisify(execFile);
 const BIN = path.resolve('dist/cli/index.js');
@@ -45,7 +46,11 @@ describe('callhook deliveries retry | replay', () => {
     expect(await status()).toEqual({ d1: 'pending', d2: 'failed', d3: 'failed' });
     await expect(cli('deliveries', 'retry', 'd1')).rejects.toMatchObject({
       code: 2,
-      stderr: 'callhook: no failed delivery d1 (only a failed delivery can be retried)\n',
+      stderr: 'callhook: delivery d1 is pending; only a failed delivery can be retried\n',
+    });
+    await expect(cli('deliveries', 'retry', 'nope')).rejects.toMatchObject({
+      code: 2,
+      stderr: 'callhook: no delivery nope\n',
     });
     await expect(
       cli('deliveries', 'replay', integration.id, '--since', 'yesterday'),
@@ -59,5 +64,46 @@ describe('callhook deliveries retry | replay', () => {
     );
     expect(replay.stdout).toBe(`2 failed deliveries of ${integration.id} are pending again\n`);
     expect(await status()).toEqual({ d1: 'pending', d2: 'pending', d3: 'pending' });
+  });
+
+  it('refuses to retry an IVR invocation, with exit code 2, and leaves it failed', async () => {
+    t = await createTestStore('sqlite');
+    const { user, integration } = await createUserWithIntegration(t.store, { admin: true });
+    const invocation = deliveryRow({
+      id: 'ivr1',
+      ownerId: user.id,
+      integrationId: integration.id,
+      integrationVersion: 1,
+      campaignId: null,
+      contactId: null,
+      startedAt: Date.now(),
+      durationMs: 5,
+      outcome: 'error',
+      status: null,
+      reason: 'connection refused',
+      request: null,
+      response: null,
+    });
+    await t.store.db.insertInto('deliveries').values(invocation).execute();
+    await expect(
+      run(process.execPath, [BIN, 'deliveries', 'retry', 'ivr1'], {
+        env: {
+          PATH: process.env['PATH'] ?? '',
+          CALLHOOK_DATA_DIR: t.location,
+          CALLHOOK_LOG_LEVEL: 'warn',
+        },
+      }),
+    ).rejects.toMatchObject({
+      code: 2,
+      stdout: '',
+      stderr:
+        'callhook: ivr1 is an IVR invocation: it is answered once, while the caller waits, and cannot be retried\n',
+    });
+    const row = await t.store.db
+      .selectFrom('deliveries')
+      .select('status')
+      .where('id', '=', 'ivr1')
+      .executeTakeFirstOrThrow();
+    expect(row.status).toBe('failed');
   });
 });
