@@ -7,7 +7,7 @@ import { Type } from 'typebox';
 import { AppError } from '../errors.js';
 import { ownerScope } from '../auth/authorize.js';
 import type { DeliveryReadStore } from '../store/delivery-read-store.js';
-import type { DeliveryQueue } from '../queue/delivery-queue.js';
+import { whyNotRetried, type DeliveryQueue } from '../queue/delivery-queue.js';
 import type { IntegrationStore } from '../store/integration-store.js';
 import { parseTimestamp, timestampProblem } from '../domain/call-event.js';
 import { IdParams, PageQuery, pageOf } from './schemas.js';
@@ -119,17 +119,8 @@ export const deliveriesRoutes: FastifyPluginAsyncTypebox<DeliveriesRoutesOptions
     async (request, reply) => {
       const owner = ownerScope(request);
       const current = await mustFind(request.params.id, owner);
-      if (current.kind === 'ivr') {
-        throw new AppError(
-          'CONFLICT',
-          'An IVR invocation is answered once, while the caller waits; it cannot be retried',
-        );
-      }
       if (!(await queue.retryNow(current.id, owner))) {
-        throw new AppError(
-          'CONFLICT',
-          `Delivery ${current.id} is ${current.status}; only a failed delivery can be retried`,
-        );
+        throw new AppError('CONFLICT', whyNotRetried(current));
       }
       onEnqueued?.();
       const { attemptLog: _log, ...delivery } = await mustFind(current.id, owner);

@@ -10,7 +10,7 @@ import { isPermission, PERMISSIONS, type Permission } from '../domain/permission
 import { generatePassword } from '../auth/credentials.js';
 import { hashPassword, MIN_PASSWORD_LENGTH } from '../auth/passwords.js';
 import { stopSignal } from './stop-signal.js';
-import { DeliveryQueue } from '../queue/delivery-queue.js';
+import { DeliveryQueue, whyNotRetried } from '../queue/delivery-queue.js';
 import { DeliveryReadStore } from '../store/delivery-read-store.js';
 import { simulate } from './simulate.js';
 import { parseTimestamp, timestampProblem } from '../domain/call-event.js';
@@ -215,14 +215,7 @@ deliveries
       if (!(await new DeliveryQueue(store).retryNow(deliveryId))) {
         const delivery = await new DeliveryReadStore(store.db).find(deliveryId, undefined);
         if (delivery === undefined) throw new UsageError(`no delivery ${deliveryId}`);
-        if (delivery.kind === 'ivr') {
-          throw new UsageError(
-            `${deliveryId} is an IVR invocation: it is answered once, while the caller waits, and cannot be retried`,
-          );
-        }
-        throw new UsageError(
-          `delivery ${deliveryId} is ${delivery.status}; only a failed delivery can be retried`,
-        );
+        throw new UsageError(whyNotRetried(delivery));
       }
       process.stdout.write(`delivery ${deliveryId} is pending again\n`);
     });

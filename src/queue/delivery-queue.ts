@@ -233,3 +233,14 @@ export class DeliveryQueue {
     return ids.length;
   }
 }
+
+/** Why `retryNow` moved nothing, for a delivery that exists (the API's 409, the CLI's error). */
+export function whyNotRetried(delivery: { id: string; kind: string; status: string }): string {
+  if (delivery.kind === 'ivr') {
+    return `${delivery.id} is an IVR invocation: it is answered once, while the caller waits, and cannot be retried`;
+  }
+  if (delivery.status === 'failed') {
+    return `delivery ${delivery.id} belongs to a deleted integration: nothing would send it`;
+  }
+  return `delivery ${delivery.id} is ${delivery.status}; only a failed delivery can be retried`;
+}

@@ -344,7 +344,8 @@ export async function cancelDelivery(
 
 /**
  * Moves failed deliveries back to pending with a fresh retry budget, due now: one by id, or all
- * of an integration created since a time. Answers the ids moved. IVR invocations are never moved.
+ * of an integration created since a time. Answers the ids moved. IVR invocations and the
+ * deliveries of a deleted integration are never moved.
  */
 export async function requeueFailed(
   trx: Kysely<Database>,
@@ -365,7 +366,11 @@ export async function requeueFailed(
     }))
     .where('status', '=', 'failed')
     // IVR invocations are answered once, while the caller waits: never retried or replayed.
-    .where('kind', '<>', 'ivr');
+    .where('kind', '<>', 'ivr')
+    // A deleted integration's deliveries are never claimed: pending again, they would wait forever.
+    .where('integration_id', 'in', (eb) =>
+      eb.selectFrom('integrations').select('id').where('deleted_at', 'is', null),
+    );
   query =
     'id' in filter
       ? query.where('id', '=', filter.id)

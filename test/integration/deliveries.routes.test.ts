@@ -53,6 +53,29 @@ describe.each(DIALECTS)('the delivery log, retry, cancel and replay on %s', (bac
     expect(again.statusCode).toBe(409);
   });
 
+  it('refuses to retry a failed delivery of a deleted integration (nothing would send it)', async () => {
+    p = await createPipeline(backend, { integrationOptions: { retry: { maxAttempts: 1 } } });
+    p.respond = (res) => res.writeHead(500).end('down');
+    await p.post('/api/v1/events', callEvent('ev-gone'));
+    await p.worker().runOnce();
+    const [delivery] = (await get('/api/v1/deliveries?status=failed')).json().items;
+    const deleted = await p.t.app.inject({
+      method: 'DELETE',
+      url: `/api/v1/integrations/${p.integrationId}`,
+      headers: p.dialer.headers,
+    });
+    expect(deleted.statusCode).toBe(204);
+
+    const retried = await p.post(`/api/v1/deliveries/${delivery.id}/retry`, {});
+    expect(retried.statusCode).toBe(409);
+    expect(retried.json().error.message).toBe(
+      `delivery ${delivery.id} belongs to a deleted integration: nothing would send it`,
+    );
+    expect((await get(`/api/v1/deliveries/${delivery.id}`)).json()).toMatchObject({
+      status: 'failed',
+    });
+  });
+
   it('replays every failed delivery since a time, rendered with the fixed integration', async () => {
     p = await createPipeline(backend, { integrationOptions: { retry: { maxAttempts: 1 } } });
     p.respond = (res, req) => res.writeHead(req.url.startsWith('/fixed') ? 200 : 404).end();
