@@ -35,7 +35,9 @@ export const authRoutes: FastifyPluginAsyncTypebox<AuthRoutesOptions> = async (
     },
     async (request, reply) => {
       const { email, password } = request.body;
-      const keys = [`account:${email.trim().toLowerCase()}`, `address:${request.ip}`];
+      const account = `account:${email.trim().toLowerCase()}`;
+      const address = `address:${request.ip}`;
+      const keys = [account, address];
       const wait = throttle.waitMs(keys);
       if (wait > 0) {
         const retryAfterSeconds = Math.ceil(wait / 1000);
@@ -45,7 +47,8 @@ export const authRoutes: FastifyPluginAsyncTypebox<AuthRoutesOptions> = async (
         });
       }
       // Counted as a failure before the (slow) check, so parallel guesses cannot all slip in
-      // before the first failure is recorded; a success clears it.
+      // before the first failure is recorded; a success clears the account's count and takes
+      // back this attempt's from the address.
       throttle.recordFailure(keys);
       const user = await accounts.findUserByEmail(email);
       // Verify against a dummy hash when there is no such user, so timing does not tell.
@@ -66,7 +69,7 @@ export const authRoutes: FastifyPluginAsyncTypebox<AuthRoutesOptions> = async (
         );
         throw new AppError('INVALID_CREDENTIALS');
       }
-      throttle.recordSuccess(keys);
+      throttle.recordSuccess([account], [address]);
       const session = newSessionToken();
       await accounts.credentials.createSession(user.id, session.hash, SESSION_TTL_MS);
       void reply.setCookie(SESSION_COOKIE, session.token, {

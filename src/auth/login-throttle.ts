@@ -58,8 +58,19 @@ export class LoginThrottle {
     if (this.entries.size > 100_000) this.prune(now);
   }
 
-  recordSuccess(keys: readonly string[]): void {
-    for (const key of keys) this.entries.delete(key);
+  /**
+   * A sign-in succeeded: `cleared` keys (the account) start over; `undone` keys (the address) only
+   * lose the failure counted in advance for this attempt. Clearing the address too would let one
+   * address guess at many accounts, signing into its own between guesses to reset the count.
+   */
+  recordSuccess(cleared: readonly string[], undone: readonly string[] = []): void {
+    for (const key of cleared) this.entries.delete(key);
+    for (const key of undone) {
+      const entry = this.entries.get(key);
+      if (entry === undefined) continue;
+      entry.failures -= 1;
+      if (entry.failures <= 0) this.entries.delete(key);
+    }
   }
 
   private live(key: string, now: number): Entry | undefined {

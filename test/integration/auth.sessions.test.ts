@@ -151,6 +151,32 @@ describe('sign-in, sessions and secrets', () => {
     expect((await login(alice.email, alice.password)).statusCode).toBe(200);
   });
 
+  it('keeps an address throttled across accounts though it signs into its own between guesses', async () => {
+    t = await createTestApp('sqlite');
+    const mallory = await t.user();
+    const victims = await Promise.all([t.user(), t.user(), t.user()]);
+    // Two guesses at each victim, each followed by a sign-in to mallory's own account: the
+    // successes do not reset the address's count.
+    const codes: number[] = [];
+    for (const victim of victims) {
+      for (let i = 0; i < 2; i += 1) codes.push((await login(victim.email, 'guess')).statusCode);
+      codes.push((await login(mallory.email, mallory.password)).statusCode);
+    }
+    expect(codes.slice(0, 6)).toEqual([401, 401, 200, 401, 401, 200]);
+    expect(codes.slice(6)).toContain(429);
+    // Many successful sign-ins from one address (an office behind NAT) are never throttled.
+    const office = await t.user();
+    for (let i = 0; i < 8; i += 1) {
+      const res = await t.app.inject({
+        method: 'POST',
+        url: '/api/v1/auth/login',
+        payload: { email: office.email, password: office.password },
+        remoteAddress: '10.1.1.1',
+      });
+      expect(res.statusCode).toBe(200);
+    }
+  });
+
   it('counts parallel guesses: a burst cannot slip past the throttle', async () => {
     t = await createTestApp('sqlite');
     const alice = await t.user();
