@@ -152,6 +152,17 @@ describe.each(DIALECTS)('IVR invoke under a deadline, and its failures on %s', (
     expect(hits).toBe(before);
   });
 
+  it('takes no body at all as an invocation with nothing to pass', async () => {
+    const id = await sleeper(0);
+    const res = await t.app.inject({
+      method: 'POST',
+      url: `/api/v1/integrations/${id}/invoke`,
+      headers: alice.headers,
+    });
+    expect(res.statusCode, res.body).toBe(200);
+    expect(res.json()).toMatchObject({ outcome: 'success', variables: { late: 'true' } });
+  });
+
   it("answers 404 for another user's integration and 400 for a bad body", async () => {
     const id = await sleeper(0);
     const other = await t.invoke(bob.headers, id);
