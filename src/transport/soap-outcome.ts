@@ -248,10 +248,14 @@ function faultOf(error: unknown): SoapFault | undefined {
 /**
  * rpc/encoded answers type every value (`<receipt xsi:type="xsd:string">R-1</receipt>`), which
  * the soap package parses as `{attributes: {'xsi:type'}, $value}`; IVR variables want `R-1`.
+ * Only plain objects are rebuilt: the soap package gives xs:dateTime and xs:date as Date
+ * objects, which IVR variables read as ISO 8601 (rebuilt, a Date would become `{}`).
  */
 function simplify(value: unknown): unknown {
   if (Array.isArray(value)) return value.map(simplify);
   if (value === null || typeof value !== 'object') return value;
+  const prototype: unknown = Object.getPrototypeOf(value);
+  if (prototype !== Object.prototype && prototype !== null) return value;
   const record = value as Record<string, unknown>;
   const keys = Object.keys(record);
   const attributes = record['attributes'];

@@ -1,0 +1,87 @@
+/**
+ * What an IVR gets from SOAP answers a stub service writes by hand (the .NET-style WSDL, its
+ * GetBalance result typed per WSDL path): dates as ISO 8601, a fault's reason with its code once,
+ * and a 2xx answer that is not a SOAP envelope reported as a failure that says what came back.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { fixture } from '../soap/soap-servers.js';
+import { readRequest, startServer, type TestServer } from '../transport/servers.js';
+import { createIvrTestApp, type IvrTestApp, type IvrUser } from './ivr-app.js';
+
+const SOAP11 = 'http://schemas.xmlsoap.org/soap/envelope/';
+const SOAP12 = 'http://www.w3.org/2003/05/soap-envelope';
+const envelope11 = (inner: string) =>
+  `<?xml version="1.0"?><soap:Envelope xmlns:soap="${SOAP11}"><soap:Body>${inner}</soap:Body></soap:Envelope>`;
+const envelope12 = (inner: string) =>
+  `<?xml version="1.0"?><env:Envelope xmlns:env="${SOAP12}"><env:Body>${inner}</env:Body></env:Envelope>`;
+const balance = (value: string) =>
+  envelope11(
+    `<GetBalanceResponse xmlns="http://callhook.test/tickets/"><GetBalanceResult>${value}</GetBalanceResult></GetBalanceResponse>`,
+  );
+
+describe('IVR invoke of a SOAP service reads what it answered', () => {
+  let t: IvrTestApp;
+  let alice: IvrUser;
+  let server: TestServer;
+  let reply = { status: 200, type: 'text/xml', body: '' };
+
+  beforeAll(async () => {
+    t = await createIvrTestApp('sqlite');
+    alice = await t.user();
+    server = await startServer(async (req, res) => {
+      await readRequest(req);
+      const url = new URL(req.url ?? '/', server.origin);
+      if (req.method === 'GET') {
+        // /datetime.wsdl, /date.wsdl: GetBalanceResult typed s:dateTime, s:date.
+        const type = url.pathname.slice(1).replace(/\.wsdl$/, '');
+        const wsdl = fixture('dotnet-tickets.wsdl', server.origin);
+        res
+          .writeHead(200, { 'content-type': 'text/xml' })
+          .end(
+            type === 'decimal'
+              ? wsdl
+              : wsdl.replace(
+                  'name="GetBalanceResult" type="s:decimal"',
+                  `name="GetBalanceResult" type="s:${type}"`,
+                ),
+          );
+        return;
+      }
+      res.writeHead(reply.status, { 'content-type': reply.type }).end(reply.body);
+    });
+  });
+
+  afterAll(async () => {
+    await t?.close();
+    await server?.close();
+  });
+
+  const integration = (type: string, port = 'TicketsSoap') =>
+    t.create(alice.headers, {
+      type: 'soap',
+      config: {
+        wsdlUrl: `${server.origin}/${type}.wsdl`,
+        service: 'Tickets',
+        port,
+        operation: 'GetBalance',
+        params: [{ name: 'accountId', value: 'A-1' }],
+      },
+      options: { responseVariables: [{ name: 'when', path: 'GetBalanceResult', default: '-' }] },
+    });
+
+  it('reads an xs:dateTime and an xs:date result as ISO 8601', async () => {
+    reply = { status: 200, type: 'text/xml', body: balance('2026-11-27T10:00:00Z') };
+    const dateTime = await t.invoke(alice.headers, await integration('dateTime'));
+    expect(dateTime.answer, dateTime.body).toMatchObject({
+      outcome: 'success',
+      variables: { when: '2026-11-27T10:00:00.000Z' },
+    });
+
+    reply = { status: 200, type: 'text/xml', body: balance('2026-11-27') };
+    const date = await t.invoke(alice.headers, await integration('date'));
+    expect(date.answer, date.body).toMatchObject({
+      outcome: 'success',
+      variables: { when: '2026-11-27T00:00:00.000Z' },
+    });
+  });
+});
