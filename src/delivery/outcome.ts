@@ -30,7 +30,11 @@ export type DeliveryOutcome =
   | {
       kind: 'soap-fault';
       retryable: boolean;
+      /** As the server wrote it: `soap:Server`, `env:Sender`. */
       code: string;
+      /** The SOAP 1.2 subcode, when given. */
+      subcode?: string;
+      /** The fault string (1.1 faultstring, 1.2 Reason/Text), without the code. */
       message: string;
       status?: number;
       headers?: readonly HeaderPair[];
@@ -109,7 +113,8 @@ export function fromSoapOutcome(outcome: SoapOutcome): DeliveryOutcome {
         kind: 'soap-fault',
         retryable: outcome.retryable,
         code: outcome.fault.code,
-        message: outcome.message,
+        ...(outcome.fault.subcode === undefined ? {} : { subcode: outcome.fault.subcode }),
+        message: outcome.fault.string,
         status: outcome.response.status,
         headers: headersOf(outcome.response.headers),
         durationMs: outcome.durationMs,
@@ -168,7 +173,7 @@ export function describeOutcome(outcome: DeliveryOutcome): string {
     case 'refused':
       return `refused by the network policy: ${outcome.reason}`;
     case 'soap-fault':
-      return `SOAP fault ${outcome.code}: ${outcome.message}`;
+      return `SOAP fault ${outcome.code}${outcome.subcode === undefined ? '' : ` (${outcome.subcode})`}: ${outcome.message}`;
     case 'not-soap':
       return outcome.message;
     case 'render-error':

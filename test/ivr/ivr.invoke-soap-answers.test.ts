@@ -84,4 +84,33 @@ describe('IVR invoke of a SOAP service reads what it answered', () => {
       variables: { when: '2026-11-27T00:00:00.000Z' },
     });
   });
+
+  it("gives a fault's code once in the reason, with a SOAP 1.2 subcode", async () => {
+    reply = {
+      status: 500,
+      type: 'text/xml',
+      body: envelope11(
+        '<soap:Fault><faultcode>soap:Server</faultcode><faultstring>db down</faultstring></soap:Fault>',
+      ),
+    };
+    const v11 = await t.invoke(alice.headers, await integration('decimal'));
+    expect(v11.answer).toMatchObject({
+      outcome: 'failure',
+      reason: 'SOAP fault soap:Server: db down',
+    });
+
+    reply = {
+      status: 500,
+      type: 'application/soap+xml',
+      body: envelope12(
+        '<env:Fault><env:Code><env:Value>env:Receiver</env:Value><env:Subcode><env:Value>x:Db</env:Value></env:Subcode></env:Code>' +
+          '<env:Reason><env:Text xml:lang="en">db down</env:Text></env:Reason></env:Fault>',
+      ),
+    };
+    const v12 = await t.invoke(alice.headers, await integration('decimal', 'TicketsSoap12'));
+    expect(v12.answer).toMatchObject({
+      outcome: 'failure',
+      reason: 'SOAP fault env:Receiver (x:Db): db down',
+    });
+  });
 });
