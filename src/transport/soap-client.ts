@@ -228,7 +228,7 @@ export class SoapClient {
           ...(record === undefined ? {} : { request: record }),
         };
       }
-      return classify(invoked, http.exchange, record, elapsed());
+      return classify(invoked, http.exchange, record, elapsed(), prepared.value.selected.operation);
     } finally {
       clearTimeout(timer);
     }

@@ -55,7 +55,8 @@ interface OutcomeBase {
  *   (IVR variables read dotted paths into it);
  * - `fault`: a SOAP Fault (whatever the HTTP status); Server/Receiver retryable;
  * - `http_error`: a non-2xx answer without a fault; 408, 429 and 5xx retryable;
- * - `invalid_response`: a 2xx answer that is not a SOAP envelope;
+ * - `invalid_response`: a 2xx answer that is not a SOAP envelope, or an empty one from an
+ *   operation that has an output;
  * - `timeout`, `network_error`: retryable; `refused`: the network policy said no;
  * - `wsdl_unreachable` (retryable), `wsdl_invalid`: the WSDL could not be used;
  * - `invalid`: the call itself does not fit the WSDL (unknown operation or parameter, a header
@@ -134,12 +135,16 @@ function escapeXml(value: string): string {
     .replace(/'/g, '&apos;');
 }
 
-/** The outcome of an exchange that reached the soap package's callback. */
+/**
+ * The outcome of an exchange that reached the soap package's callback. `operation` says whether
+ * an answer is expected: only a one-way operation (no output) may be answered with an empty body.
+ */
 export function classify(
   invoked: { error: unknown; result: unknown },
   exchange: Exchange,
   request: SoapRequestRecord | undefined,
   durationMs: number,
+  operation: { name: string; hasOutput: boolean },
 ): SoapOutcome {
   const response = exchange.response;
   if (request === undefined || response === undefined) {
@@ -170,14 +175,39 @@ export function classify(
       message: `HTTP ${status} without a SOAP fault`,
     };
   }
+  const notSoap = (message: string): SoapOutcome => ({
+    kind: 'invalid_response',
+    ...base,
+    retryable: false,
+    message,
+  });
+  if (response.body.trim() === '') {
+    // A one-way operation's answer is HTTP 202 (or 200) with no envelope (WS-I Basic Profile).
+    if (!operation.hasOutput) {
+      return {
+        kind: 'success',
+        ...base,
+        retryable: false,
+        result: null,
+        message: `HTTP ${status}`,
+      };
+    }
+    return notSoap(
+      `HTTP ${status} with an empty body, but ${operation.name} answers with a SOAP envelope`,
+    );
+  }
+  // The soap package accepts any XML (and JSON) as an answer: `<status>ok</status>` would read
+  // as a success with no result.
+  if (!isSoapEnvelope(response.body)) {
+    const type = contentType(response.headers);
+    return notSoap(
+      `HTTP ${status}, but the body is not a SOAP answer${type === '' ? '' : ` (${type})`}: ${snippet(response.body)}`,
+    );
+  }
   if (invoked.error !== null) {
-    const text = invoked.error instanceof Error ? invoked.error.message : String(invoked.error);
-    return {
-      kind: 'invalid_response',
-      ...base,
-      retryable: false,
-      message: `HTTP ${status}, but the body is not a SOAP answer: ${text.split('\n')[0] ?? ''}`,
-    };
+    return notSoap(
+      `HTTP ${status}, but the body is not a SOAP answer: ${errorText(invoked.error).split('\n')[0] ?? ''}`,
+    );
   }
   return {
     kind: 'success',
@@ -186,6 +216,54 @@ export function classify(
     result: simplify(invoked.result ?? null),
     message: `HTTP ${status}`,
   };
+}
+
+const ENVELOPE_NAMESPACES = new Set([
+  'http://schemas.xmlsoap.org/soap/envelope/',
+  'http://www.w3.org/2003/05/soap-envelope',
+]);
+
+/**
+ * Whether the document's root element is a SOAP 1.1 or 1.2 Envelope. The root declares its own
+ * prefix (nothing outside it can), so its start tag says all.
+ */
+export function isSoapEnvelope(body: string): boolean {
+  // Skip a BOM, the XML declaration, processing instructions, comments and a doctype.
+  const start =
+    /^\uFEFF?(?:\s+|<\?[\s\S]*?\?>|<!--[\s\S]*?-->|<!DOCTYPE[^>]*>)*<([\w.-]+:)?Envelope\b([^>]*)>/.exec(
+      body,
+    );
+  if (start === null) return false;
+  const prefix = start[1]?.slice(0, -1);
+  const attributes = start[2] ?? '';
+  const declaration = new RegExp(
+    `\\sxmlns${prefix === undefined ? '' : `:${prefix.replace(/[.-]/g, '\\$&')}`}\\s*=\\s*(["'])(.*?)\\1`,
+  ).exec(attributes);
+  return declaration !== null && ENVELOPE_NAMESPACES.has(declaration[2] ?? '');
+}
+
+function contentType(headers: Record<string, string>): string {
+  const entry = Object.entries(headers).find(([name]) => name.toLowerCase() === 'content-type');
+  return (entry?.[1] ?? '').split(';')[0]?.trim() ?? '';
+}
+
+/** The start of a body, on one line, for a message. */
+function snippet(body: string): string {
+  const flat = body.replace(/\s+/g, ' ').trim();
+  return flat.length > 200 ? `${flat.slice(0, 200)}…` : flat;
+}
+
+/** An error's message; never `[object Object]`. */
+function errorText(error: unknown): string {
+  if (error instanceof Error) return error.message;
+  if (typeof error === 'string') return error;
+  const message = (error as { message?: unknown } | null)?.message;
+  if (typeof message === 'string') return message;
+  try {
+    return JSON.stringify(error) ?? String(error);
+  } catch {
+    return String(error);
+  }
 }
 
 /** A failure before any response: the policy, the network, or the library refusing the input. */

@@ -113,4 +113,33 @@ describe('IVR invoke of a SOAP service reads what it answered', () => {
       reason: 'SOAP fault env:Receiver (x:Db): db down',
     });
   });
+
+  it('answers failure, saying what came back, for a 2xx answer that is not a SOAP envelope', async () => {
+    const id = await integration('decimal');
+    const cases: [typeof reply, RegExp][] = [
+      [
+        { status: 200, type: 'text/xml', body: '<?xml version="1.0"?><status>ok</status>' },
+        /^HTTP 200, but the body is not a SOAP answer \(text\/xml\): <\?xml version="1\.0"\?><status>ok<\/status>$/,
+      ],
+      [
+        { status: 200, type: 'text/plain', body: 'OK' },
+        /^HTTP 200, but the body is not a SOAP answer \(text\/plain\): OK$/,
+      ],
+      [
+        { status: 200, type: 'application/json', body: '{"a":1}' },
+        /^HTTP 200, but the body is not a SOAP answer \(application\/json\): \{"a":1\}$/,
+      ],
+      [
+        { status: 200, type: 'text/xml', body: '' },
+        /^HTTP 200 with an empty body, but GetBalance answers with a SOAP envelope$/,
+      ],
+    ];
+    for (const [answer, reason] of cases) {
+      reply = answer;
+      const { answer: got } = await t.invoke(alice.headers, id);
+      expect(got.outcome, `${answer.type} ${JSON.stringify(answer.body)}`).toBe('failure');
+      expect(got.reason).toMatch(reason);
+      expect(got.variables['status']).toBe('200');
+    }
+  });
 });
