@@ -3,6 +3,7 @@
  * turned into one: the request as sent with secrets masked, SOAP faults read from the parsed
  * envelope (1.1 and 1.2), HTTP statuses, and failures below HTTP.
  */
+import { xmlEscape } from 'soap/lib/utils.js';
 import type { SelectedOperation, SoapProblem, SoapVersion } from '../domain/soap.js';
 import { faultRetryable } from '../domain/soap.js';
 import { MASK, secretHeader } from '../domain/integration.js';
@@ -110,8 +111,9 @@ export function recordOf(
   );
   for (const param of request.params) {
     if (param.secret !== true || param.value === '') continue;
-    // A parameter's value is the whole text of its element.
-    body = body.split(`>${escapeXml(param.value)}<`).join(`>${MASK}<`);
+    // A parameter's value is the whole text of its element, written as the soap package
+    // escapes it.
+    body = body.split(`>${escapeText(param.value)}<`).join(`>${MASK}<`);
   }
   return {
     url: exchange.request.url,
@@ -126,14 +128,12 @@ export function recordOf(
   };
 }
 
-function escapeXml(value: string): string {
-  return value
-    .replace(/&/g, '&amp;')
-    .replace(/</g, '&lt;')
-    .replace(/>/g, '&gt;')
-    .replace(/"/g, '&quot;')
-    .replace(/'/g, '&apos;');
-}
+/**
+ * The soap package's own escaping of element text: besides `& < > " '` it writes tab, CR and LF
+ * as `&#x9;`, `&#xD;`, `&#xA;`, and passes a whole `<![CDATA[…]]>` value through as it is. A
+ * secret is found in the envelope only in exactly that form.
+ */
+const escapeText = xmlEscape as (value: string) => string;
 
 /**
  * The outcome of an exchange that reached the soap package's callback. `operation` says whether
