@@ -3,9 +3,11 @@
  * runs the same WSDL for every call, and an IVR caller must not wait for a WSDL download, so the
  * parsed WSDL and its description are cached:
  *
- * - fresh for `ttlMs` (default 1 hour), then re-fetched on the next use;
- * - if that re-fetch fails, the previous WSDL goes on serving (a WSDL server that is down must
- *   not stop a SOAP service that is up) and the next use tries again;
+ * - fresh for `ttlMs` (default 1 hour); the first use after that still gets the cached WSDL at
+ *   once and starts a re-fetch in the background (a WSDL server that is down or hangs must not
+ *   stop, or slow, a SOAP service that is up);
+ * - if that re-fetch fails, the previous WSDL goes on serving, and the re-fetch is tried again on
+ *   a use after `failureTtlMs`;
  * - a failed first load is remembered for `failureTtlMs` (default 5 s), so a burst of calls to a
  *   dead WSDL makes one request, not one per call;
  * - `refresh(url)` re-fetches now (the console's "refresh WSDL" action) and reports its failure;
@@ -70,6 +72,8 @@ interface Entry {
   loaded?: LoadedWsdl;
   failure?: { failure: WsdlFailure; until: number };
   inflight?: Promise<WsdlResult>;
+  /** Counts the loads started; only the newest one stores what it got. */
+  generation: number;
 }
 
 export class WsdlCache {
@@ -83,25 +87,32 @@ export class WsdlCache {
     this.now = now ?? Date.now;
   }
 
-  /** The parsed WSDL at `url`, from the cache when fresh. Never throws. */
+  /**
+   * The parsed WSDL at `url`. Never throws. A WSDL past its TTL is answered at once while it is
+   * fetched again in the background (stale-while-revalidate): a caller never waits on a WSDL
+   * server when a copy exists, however slow that server is.
+   */
   async get(url: string): Promise<WsdlResult> {
     const entry = this.touch(url);
     const now = this.now();
-    if (entry.loaded !== undefined && now < entry.loaded.expiresAt) {
+    const failed = entry.failure !== undefined && now < entry.failure.until;
+    if (entry.loaded !== undefined) {
+      // A re-fetch that failed is not tried again before failureTtlMs.
+      if (now >= entry.loaded.expiresAt && !failed) void this.load(url, entry);
       return { ok: true, loaded: entry.loaded };
     }
-    if (entry.failure !== undefined && now < entry.failure.until && entry.loaded === undefined) {
-      return { ok: false, failure: entry.failure.failure };
-    }
-    const result = await this.load(url, entry);
-    if (!result.ok && entry.loaded !== undefined) return { ok: true, loaded: entry.loaded };
-    return result;
+    if (failed && entry.failure !== undefined) return { ok: false, failure: entry.failure.failure };
+    return this.load(url, entry);
   }
 
-  /** Re-fetches now. On failure the previous WSDL (if any) keeps serving calls. */
+  /**
+   * Re-fetches now and waits for the new document. On failure the previous WSDL (if any) keeps
+   * serving calls.
+   */
   async refresh(url: string): Promise<WsdlResult> {
     const entry = this.touch(url);
-    // A load already running may predate the change the user wants picked up.
+    // A load already running may predate the change the user wants picked up: start another,
+    // whose result supersedes it.
     delete entry.inflight;
     return this.load(url, entry);
   }
@@ -116,7 +127,7 @@ export class WsdlCache {
   }
 
   private touch(url: string): Entry {
-    const entry = this.entries.get(url) ?? {};
+    const entry = this.entries.get(url) ?? { generation: 0 };
     // Re-inserting moves the key to the end: Map order is the LRU order.
     this.entries.delete(url);
     this.entries.set(url, entry);
@@ -127,10 +138,16 @@ export class WsdlCache {
     return entry;
   }
 
-  /** One load per URL at a time: concurrent callers share it. */
+  /**
+   * One load per URL at a time: concurrent callers share it. A load that `refresh` superseded
+   * still answers its own callers but stores nothing, so it cannot overwrite the newer WSDL.
+   */
   private load(url: string, entry: Entry): Promise<WsdlResult> {
     if (entry.inflight !== undefined) return entry.inflight;
+    entry.generation += 1;
+    const generation = entry.generation;
     const inflight = loadWsdl(url, this.options.agents, this.settings).then((result) => {
+      const newest = entry.generation === generation;
       if (entry.inflight === inflight) delete entry.inflight;
       const now = this.now();
       if (result.ok) {
@@ -144,11 +161,15 @@ export class WsdlCache {
             expiresAt: new Date(now + this.settings.ttlMs).toISOString(),
           },
         };
-        entry.loaded = loaded;
-        delete entry.failure;
+        if (newest) {
+          entry.loaded = loaded;
+          delete entry.failure;
+        }
         return { ok: true, loaded } as const;
       }
-      entry.failure = { failure: result.failure, until: now + this.settings.failureTtlMs };
+      if (newest) {
+        entry.failure = { failure: result.failure, until: now + this.settings.failureTtlMs };
+      }
       return { ok: false, failure: result.failure } as const;
     });
     entry.inflight = inflight;

@@ -1,15 +1,22 @@
 /**
- * The WSDL cache: one fetch per URL while fresh, re-fetch after the TTL, the stale WSDL kept when
- * that fails, the refresh action, and a clear error (which document, what was wrong, retryable or
- * not) for every way a WSDL can fail to load.
+ * The WSDL cache: one fetch per URL while fresh, the stale WSDL answered at once after the TTL
+ * while it is fetched again in the background (and kept when that fails), the refresh action and
+ * its race with an older load, and a clear error (which
+ * document, what was wrong, retryable or not) for every way a WSDL can fail to load.
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { NetworkPolicy } from '../../src/transport/network-policy.js';
 import { createPolicyAgents, type PolicyAgents } from '../../src/transport/safe-connect.js';
 import { WsdlCache, type WsdlResult } from '../../src/transport/wsdl-cache.js';
-import { LOOPBACK_POLICY, closeServer, startFileServer, type FileServer } from './soap-servers.js';
+import {
+  LOOPBACK_POLICY,
+  closeServer,
+  fixture,
+  startFileServer,
+  type FileServer,
+} from './soap-servers.js';
 
 describe('the WSDL cache', () => {
   let files: FileServer;
@@ -51,23 +58,83 @@ describe('the WSDL cache', () => {
     expect(files.hits.get('/wcf-common.xsd')).toBe(1);
   });
 
-  it('re-fetches after the TTL, and keeps serving the old WSDL when that re-fetch fails', async () => {
+  function loadedOf(result: WsdlResult) {
+    if (!result.ok) throw new Error(`expected a WSDL, got: ${result.failure.message}`);
+    return result.loaded;
+  }
+
+  const operations = (result: WsdlResult) =>
+    loadedOf(result)
+      .description.services.flatMap((service) => service.ports)
+      .flatMap((port) => port.operations.map((op) => op.name));
+
+  it('after the TTL answers the old WSDL at once and re-fetches it in the background', async () => {
     const cache = newCache();
     const url = `${files.base}/dotnet-tickets.wsdl`;
     now = 1_000;
-    const first = await cache.get(url);
-    expect(first.ok).toBe(true);
+    const first = loadedOf(await cache.get(url));
     now += 60_001;
-    files.override.set('/dotnet-tickets.wsdl', { status: 503, body: 'down for maintenance' });
-    const stale = await cache.get(url);
-    expect(stale.ok && first.ok && stale.loaded === first.loaded).toBe(true);
+    // The WSDL server now takes 1.5 s: the stale copy is answered without waiting for it.
+    files.override.set('/dotnet-tickets.wsdl', {
+      status: 200,
+      body: fixture('dotnet-tickets.wsdl', files.base),
+      delayMs: 1_500,
+    });
+    const started = performance.now();
+    expect(loadedOf(await cache.get(url))).toBe(first);
+    expect(loadedOf(await cache.get(url))).toBe(first);
+    expect(performance.now() - started).toBeLessThan(500);
+    // One re-fetch, shared; its result replaces the old WSDL once it arrives.
+    await vi.waitFor(async () => expect(loadedOf(await cache.get(url))).not.toBe(first), {
+      timeout: 5_000,
+      interval: 50,
+    });
     expect(files.hits.get('/dotnet-tickets.wsdl')).toBe(2);
-    files.override.clear();
-    const fresh = await cache.get(url);
-    expect(fresh.ok && first.ok && fresh.loaded !== first.loaded).toBe(true);
-    expect(fresh.ok && fresh.loaded.description.expiresAt).toBe(
+    expect(loadedOf(await cache.get(url)).description.expiresAt).toBe(
       new Date(now + 60_000).toISOString(),
     );
+  });
+
+  it('keeps the old WSDL when the re-fetch fails, and tries again only after failureTtlMs', async () => {
+    const cache = newCache();
+    const url = `${files.base}/dotnet-tickets.wsdl`;
+    now = 1_000;
+    const first = loadedOf(await cache.get(url));
+    now += 60_001;
+    files.override.set('/dotnet-tickets.wsdl', { status: 503, body: 'down for maintenance' });
+    expect(loadedOf(await cache.get(url))).toBe(first);
+    // The failed re-fetch is remembered: uses within failureTtlMs do not fetch again.
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    for (let i = 0; i < 5; i += 1) expect(loadedOf(await cache.get(url))).toBe(first);
+    expect(files.hits.get('/dotnet-tickets.wsdl')).toBe(2);
+    files.override.clear();
+    now += 5_001;
+    expect(loadedOf(await cache.get(url))).toBe(first);
+    await vi.waitFor(async () => expect(loadedOf(await cache.get(url))).not.toBe(first), {
+      timeout: 5_000,
+      interval: 50,
+    });
+    expect(files.hits.get('/dotnet-tickets.wsdl')).toBe(3);
+  });
+
+  it('keeps the refreshed WSDL when an older, slower load finishes after the refresh', async () => {
+    const cache = newCache();
+    const url = `${files.base}/race.wsdl`;
+    const before = fixture('dotnet-tickets.wsdl', files.base);
+    files.override.set('/race.wsdl', { status: 200, body: before, delayMs: 400 });
+    const slow = cache.get(url);
+    await vi.waitFor(() => expect(files.hits.get('/race.wsdl')).toBe(1));
+    // The service renamed GetBalance; the user refreshes while the first load is still running.
+    files.override.set('/race.wsdl', {
+      status: 200,
+      body: before.replaceAll('"GetBalance"', '"GetAccountBalance"'),
+    });
+    const refreshed = await cache.refresh(url);
+    expect(operations(refreshed)).toContain('GetAccountBalance');
+    // The older load still answers its own caller with what it read...
+    expect(operations(await slow)).toContain('GetBalance');
+    // ...but the cache keeps the refreshed WSDL.
+    expect(loadedOf(await cache.get(url))).toBe(loadedOf(refreshed));
   });
 
   it('refresh() fetches now and reports a failure, while calls keep the previous WSDL', async () => {
