@@ -227,6 +227,9 @@ export async function loadWsdl(
   const abort = new AbortController();
   let timedOut = false;
   const documents: { url: string; body: string }[] = [];
+  // Where each document was finally read from, after redirects: the base its relative imports
+  // resolve against (the soap package would use the URL it asked for).
+  const finalUrls = new Map<string, string>();
   const fetcher = new RecordingHttpClient(agents, {
     extra: {
       signal: abort.signal,
@@ -290,7 +293,9 @@ export async function loadWsdl(
             );
           }
           const text = typeof body === 'string' ? body : '';
-          documents.push({ url: docUrl, body: text });
+          const finalUrl = finalUrlOf(response) ?? docUrl;
+          finalUrls.set(docUrl, finalUrl);
+          documents.push({ url: finalUrl, body: text });
           return callback(null, response, text);
         },
         exheaders,
@@ -303,7 +308,12 @@ export async function loadWsdl(
     httpClient: httpClient as unknown as NonNullable<IOptions['httpClient']>,
     wsdl_options: {
       // Imports and includes may only be fetched over http(s), like the WSDL itself.
-      overrideImportLocation: (location: string) => {
+      overrideImportLocation: (resolved: string, parentUri?: string, written?: string) => {
+        const base = parentUri === undefined ? undefined : finalUrls.get(parentUri);
+        const location =
+          base !== undefined && written !== undefined && !/^https?:/i.test(written)
+            ? new URL(written, base).toString()
+            : resolved;
         if (!/^https?:\/\//i.test(location)) {
           throw new WsdlDocumentError(
             location,
@@ -386,6 +396,13 @@ export async function loadWsdl(
   } finally {
     clearTimeout(timer);
   }
+}
+
+/** The URL a response finally came from (follow-redirects records it on the last response). */
+function finalUrlOf(response: unknown): string | undefined {
+  const last = (response as { request?: { res?: { responseUrl?: unknown } } } | undefined)?.request
+    ?.res?.responseUrl;
+  return typeof last === 'string' && last !== '' ? last : undefined;
 }
 
 function snippet(body: string): string {

@@ -1,7 +1,7 @@
 /**
  * The WSDL cache: one fetch per URL while fresh, the stale WSDL answered at once after the TTL
  * while it is fetched again in the background (and kept when that fails), the refresh action and
- * its race with an older load, and a clear error (which
+ * its race with an older load, relative imports after a redirect, and a clear error (which
  * document, what was wrong, retryable or not) for every way a WSDL can fail to load.
  */
 import http from 'node:http';
@@ -135,6 +135,48 @@ describe('the WSDL cache', () => {
     expect(operations(await slow)).toContain('GetBalance');
     // ...but the cache keeps the refreshed WSDL.
     expect(loadedOf(await cache.get(url))).toBe(loadedOf(refreshed));
+  });
+
+  it('resolves relative imports against the URL a redirect led to, and lists that URL', async () => {
+    // /moved → /sub/wcf-main.wsdl, which imports wcf-abstract.wsdl → /deep/wcf-abstract.wsdl,
+    // which imports wcf-types.xsd (→ wcf-common.xsd): each relative to where it really is.
+    const redirects: Record<string, string> = {
+      '/moved': '/sub/wcf-main.wsdl',
+      '/sub/wcf-abstract.wsdl': '/deep/wcf-abstract.wsdl',
+    };
+    const server = http.createServer((req, res) => {
+      const path = new URL(req.url ?? '/', 'http://x').pathname;
+      const target = redirects[path];
+      if (target !== undefined) {
+        res.writeHead(path === '/moved' ? 301 : 302, { location: target }).end();
+        return;
+      }
+      const match = /^\/(sub\/wcf-main\.wsdl|deep\/wcf-[a-z]+\.(wsdl|xsd))$/.exec(path);
+      if (match === null) {
+        res.writeHead(404).end('no such document');
+        return;
+      }
+      res
+        .writeHead(200, { 'content-type': 'text/xml' })
+        .end(fixture(path.split('/')[2] ?? '', origin));
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    try {
+      const result = await newCache().get(`${origin}/moved`);
+      const { description } = loadedOf(result);
+      expect(description.wsdlUrl).toBe(`${origin}/moved`);
+      expect([...description.documents].sort()).toEqual([
+        `${origin}/deep/wcf-abstract.wsdl`,
+        `${origin}/deep/wcf-common.xsd`,
+        `${origin}/deep/wcf-types.xsd`,
+        `${origin}/sub/wcf-main.wsdl`,
+      ]);
+      expect(description.documents[0]).toBe(`${origin}/sub/wcf-main.wsdl`);
+      expect(operations(result).length).toBeGreaterThan(0);
+    } finally {
+      await closeServer(server);
+    }
   });
 
   it('refresh() fetches now and reports a failure, while calls keep the previous WSDL', async () => {
