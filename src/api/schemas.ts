@@ -1,6 +1,7 @@
 /** Schemas shared by several route plugins. */
 import { Type, type Static } from 'typebox';
 import { PERMISSIONS } from '../domain/permissions.js';
+import { MIN_PASSWORD_LENGTH } from '../auth/passwords.js';
 
 export const Permission = Type.Union([
   Type.Literal('integration'),
@@ -71,5 +72,10 @@ export const ApiKey = Type.Object({
   revokedAt: Type.Union([Type.String(), Type.Null()]),
 });
 
+/*
+ * A user's fields as the API takes them; `callhook users create` checks its options against the
+ * same schemas, so the two accept the same values.
+ */
 export const Email = Type.String({ minLength: 3, maxLength: 254, pattern: '^[^\\s@]+@[^\\s@]+$' });
-export const Password = Type.String({ minLength: 8, maxLength: 1024 });
+export const Password = Type.String({ minLength: MIN_PASSWORD_LENGTH, maxLength: 1024 });
+export const UserName = Type.String({ minLength: 1, maxLength: 200 });

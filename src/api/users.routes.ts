@@ -9,7 +9,16 @@ import { UniqueConflict } from '../store/db.js';
 import { hashPassword } from '../auth/passwords.js';
 import { principalOf } from '../auth/authorize.js';
 import { grantRoutes } from './grants.routes.js';
-import { Email, IdParams, PageQuery, Password, User, UserDetail, pageOf } from './schemas.js';
+import {
+  Email,
+  IdParams,
+  PageQuery,
+  Password,
+  User,
+  UserDetail,
+  UserName,
+  pageOf,
+} from './schemas.js';
 
 export async function userDetail(accounts: AccountStore, user: UserModel) {
   const [permissions, effective, roleIds] = await Promise.all([
@@ -65,7 +74,7 @@ export const usersRoutes: FastifyPluginAsyncTypebox<{ accounts: AccountStore }> 
           {
             email: Email,
             password: Password,
-            name: Type.String({ minLength: 1, maxLength: 200 }),
+            name: UserName,
             admin: Type.Boolean({ default: false }),
           },
           { additionalProperties: false },
@@ -109,7 +118,7 @@ export const usersRoutes: FastifyPluginAsyncTypebox<{ accounts: AccountStore }> 
         params: IdParams,
         body: Type.Object(
           {
-            name: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })),
+            name: Type.Optional(UserName),
             admin: Type.Optional(Type.Boolean()),
             disabled: Type.Optional(Type.Boolean()),
             password: Type.Optional(Password),

@@ -1,5 +1,7 @@
 /** The `callhook` command table. */
 import { Command, InvalidArgumentError } from 'commander';
+import type { TString } from 'typebox';
+import { Value } from 'typebox/value';
 import { ConfigError, loadConfig } from '../config.js';
 import { createLogger } from '../logger.js';
 import { serveCommand } from '../main.js';
@@ -8,7 +10,8 @@ import { migrate } from '../store/migrator.js';
 import { AccountStore } from '../store/account-store.js';
 import { isPermission, PERMISSIONS, type Permission } from '../domain/permissions.js';
 import { generatePassword } from '../auth/credentials.js';
-import { hashPassword, MIN_PASSWORD_LENGTH } from '../auth/passwords.js';
+import { hashPassword } from '../auth/passwords.js';
+import { Email, Password, UserName } from '../api/schemas.js';
 import { stopSignal } from './stop-signal.js';
 import { DeliveryQueue, whyNotRetried } from '../queue/delivery-queue.js';
 import { DeliveryReadStore } from '../store/delivery-read-store.js';
@@ -36,6 +39,24 @@ function permissionArg(value: string): Permission {
     );
   }
   return value;
+}
+
+/** A string schema's length rule, e.g. `8 to 1024 characters`. */
+function lengthOf(schema: TString): string {
+  const { minLength = 0, maxLength } = schema as { minLength?: number; maxLength?: number };
+  return `${minLength} to ${maxLength ?? 'any number of'} characters`;
+}
+
+/**
+ * Checks an option against the API's schema for the same field (`src/api/schemas.ts`), so the
+ * command takes what the API takes. Names the option; echoes the value unless it is a password.
+ */
+function checkOption(flag: string, schema: TString, value: string, what?: string): void {
+  if (Value.Check(schema, value)) return;
+  const length = lengthOf(schema);
+  const rule = what === undefined ? length : `${what} (${length})`;
+  const got = flag === '--password' ? '' : `, got "${value}"`;
+  throw new UsageError(`${flag} must be ${rule}${got}`);
 }
 
 async function userIdByEmail(accounts: AccountStore, email: string): Promise<string> {
@@ -82,8 +103,8 @@ users
   .command('create')
   .description('create a user; without --password one is generated and printed once')
   .requiredOption('--email <email>', 'sign-in email')
-  .option('--name <name>', 'display name')
-  .option('--password <password>', `password (at least ${MIN_PASSWORD_LENGTH} characters)`)
+  .option('--name <name>', 'display name (default: the email)')
+  .option('--password <password>', `password (${lengthOf(Password)})`)
   .option('--admin', 'make the user an admin', false)
   .option('--grant <permission...>', 'permissions to grant', [])
   .action(
@@ -94,9 +115,12 @@ users
       admin: boolean;
       grant: string[];
     }) => {
-      if (options.password !== undefined && options.password.length < MIN_PASSWORD_LENGTH) {
-        throw new UsageError(`--password must be at least ${MIN_PASSWORD_LENGTH} characters`);
+      checkOption('--email', Email, options.email, 'an email address like ops@example.com');
+      if (options.name !== undefined) checkOption('--name', UserName, options.name);
+      else if (!Value.Check(UserName, options.email)) {
+        throw new UsageError('--name is required when the email is too long to serve as the name');
       }
+      if (options.password !== undefined) checkOption('--password', Password, options.password);
       const grants = options.grant.map(permissionArg);
       const password = options.password ?? generatePassword();
       await withStore(async (store) => {

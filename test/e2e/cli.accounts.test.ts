@@ -85,6 +85,43 @@ describe('accounts from the command line and the first start', () => {
     });
   });
 
+  it('refuses users create options the API would refuse, naming the option, and creates no one', async () => {
+    const dir = dataDir();
+    const refused = async (args: string[], stderr: string) =>
+      expect(cli(dir, 'users', 'create', ...args)).rejects.toMatchObject({
+        code: 2,
+        stdout: '',
+        stderr: `callhook: ${stderr}\n`,
+      });
+    await refused(
+      ['--email', 'not-an-email', '--password', 'password1'],
+      '--email must be an email address like ops@example.com (3 to 254 characters), got "not-an-email"',
+    );
+    await refused(
+      ['--email', 'ok@example.com', '--name', '', '--password', 'password1'],
+      '--name must be 1 to 200 characters, got ""',
+    );
+    await refused(
+      ['--email', 'ok@example.com', '--name', 'n'.repeat(201)],
+      `--name must be 1 to 200 characters, got "${'n'.repeat(201)}"`,
+    );
+    await refused(
+      ['--email', 'ok@example.com', '--password', 'short'],
+      '--password must be 8 to 1024 characters',
+    );
+    await refused(
+      ['--email', 'ok@example.com', '--password', 'p'.repeat(1025)],
+      '--password must be 8 to 1024 characters',
+    );
+    await refused(
+      ['--email', `${'e'.repeat(200)}@example.com`],
+      '--name is required when the email is too long to serve as the name',
+    );
+    // None of them made a user: the email is still free.
+    const created = await cli(dir, 'users', 'create', '--email', 'ok@example.com');
+    expect(created.stdout).toMatch(/^created user \S+ <ok@example.com>\n/);
+  });
+
   it('creates the first admin with a generated password, printed once on stderr and never logged', async () => {
     const dir = dataDir();
     const service = startProcess(['serve'], {
