@@ -92,6 +92,10 @@ export async function buildApp(deps: AppDeps): Promise<App> {
     },
   }).withTypeProvider<TypeBoxTypeProvider>();
 
+  // The API speaks JSON only (docs/errors.md): without Fastify's default text/plain parser, a
+  // text body is answered 415 like any other media type, not parsed into a string that a route
+  // without a body schema would take.
+  app.removeContentTypeParser('text/plain');
   app.setErrorHandler(errorHandler);
   app.setNotFoundHandler((request, reply) => {
     void reply

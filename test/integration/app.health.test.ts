@@ -43,6 +43,37 @@ describe('the API surface', () => {
     });
   });
 
+  it('answers a body that is not JSON with 415 UNSUPPORTED_MEDIA_TYPE, text/plain included', async () => {
+    t = await createTestApp('sqlite');
+    const admin = await t.user({ admin: true });
+    const bob = await t.user();
+    const send = (method: 'POST' | 'PUT', url: string, type: string, payload: string) =>
+      t!.app.inject({
+        method,
+        url,
+        headers: { ...admin.headers, 'content-type': type },
+        payload,
+      });
+    const unsupported = {
+      error: { code: 'UNSUPPORTED_MEDIA_TYPE', message: 'Unsupported Content-Type' },
+    };
+    for (const type of ['text/plain', 'text/plain; charset=utf-8', 'application/xml']) {
+      const res = await send('POST', '/api/v1/api-keys', type, '{"name":"k"}');
+      expect(res.statusCode, type).toBe(415);
+      expect(res.json()).toEqual(unsupported);
+    }
+    // A route without a body schema took a text body before; now it is refused and does nothing.
+    const grant = await send(
+      'PUT',
+      `/api/v1/users/${bob.id}/permissions/integration`,
+      'text/plain',
+      'hello',
+    );
+    expect(grant.statusCode).toBe(415);
+    const me = await t.app.inject({ url: '/api/v1/me', headers: bob.headers });
+    expect(me.json().effectivePermissions).toEqual([]);
+  });
+
   it('serves an OpenAPI 3.1 document', async () => {
     t = await createTestApp('sqlite');
     const res = await t.app.inject('/api/openapi.json');
