@@ -214,21 +214,22 @@ export function loadConfig(env: Env = process.env): Config {
   if (rawProxy !== undefined) {
     if (rawProxy === 'true' || rawProxy === 'false') trustProxy = rawProxy === 'true';
     else {
+      // Read as strictly as CALLHOOK_ALLOW_NETWORKS: `10/8` must not trust another range.
       const entries = rawProxy.split(/[\s,]+/).filter(Boolean);
-      const bad = entries.filter((entry) => {
-        try {
-          if (entry.includes('/')) ipaddr.parseCIDR(entry);
-          else ipaddr.parse(entry);
-          return false;
-        } catch {
-          return true;
-        }
-      });
+      const before = problems.length;
+      const bad: string[] = [];
+      for (const entry of entries) {
+        if (entry.includes('/')) {
+          const network = parseAllowedNetwork(entry, 'CALLHOOK_TRUST_PROXY');
+          if (typeof network === 'string') problems.push(network);
+        } else if (!isPlainAddress(entry)) bad.push(entry);
+      }
       if (bad.length > 0) {
         problems.push(
-          `CALLHOOK_TRUST_PROXY must be true, false or a list of addresses/CIDRs, got "${bad.join(', ')}"`,
+          `CALLHOOK_TRUST_PROXY must be true, false or a list of addresses (10.0.0.1, fd00::1) and CIDRs, got "${bad.join(', ')}"`,
         );
-      } else trustProxy = entries;
+      }
+      if (problems.length === before) trustProxy = entries;
     }
   }
 
@@ -277,8 +278,19 @@ function parseSecretKey(raw: string): Buffer | undefined {
  * 8.0.0.0/8). An address with host bits set is refused too, as the range it opens is wider than
  * it looks (`10.1.2.3/8` opens all of 10.0.0.0/8).
  */
-function parseAllowedNetwork(cidr: string): AllowedNetwork | string {
-  const problem = (why: string) => `CALLHOOK_ALLOW_NETWORKS has "${cidr}", ${why}`;
+/** A four-part decimal IPv4 address or an IPv6 address without a zone: no shorthand. */
+function isPlainAddress(address: string): boolean {
+  if (!address.includes(':')) return ipaddr.IPv4.isValidFourPartDecimal(address);
+  const tail = address.slice(address.lastIndexOf(':') + 1);
+  const tailOk = !tail.includes('.') || ipaddr.IPv4.isValidFourPartDecimal(tail);
+  return !address.includes('%') && tailOk && ipaddr.IPv6.isValid(address);
+}
+
+function parseAllowedNetwork(
+  cidr: string,
+  variable = 'CALLHOOK_ALLOW_NETWORKS',
+): AllowedNetwork | string {
+  const problem = (why: string) => `${variable} has "${cidr}", ${why}`;
   const notCidr = problem('which is not a CIDR like 10.1.0.0/16 or fd00:1::/64');
   const match = /^([^/]+)\/(0|[1-9]\d{0,2})$/.exec(cidr);
   if (match === null) return notCidr;
@@ -287,11 +299,7 @@ function parseAllowedNetwork(cidr: string): AllowedNetwork | string {
   let range: [ipaddr.IPv4 | ipaddr.IPv6, number];
   if (address.includes(':')) {
     // An embedded IPv4 tail (::ffff:10.0.0.0) must be four-part decimal as well; no zone id.
-    const tail = address.slice(address.lastIndexOf(':') + 1);
-    const tailOk = !tail.includes('.') || ipaddr.IPv4.isValidFourPartDecimal(tail);
-    if (address.includes('%') || !tailOk || !ipaddr.IPv6.isValid(address) || prefix > 128) {
-      return notCidr;
-    }
+    if (!isPlainAddress(address) || prefix > 128) return notCidr;
     range = [ipaddr.IPv6.parse(address), prefix];
   } else {
     if (!ipaddr.IPv4.isValidFourPartDecimal(address)) {

@@ -117,6 +117,16 @@ describe('loadConfig', () => {
     expect(() => loadConfig({ CALLHOOK_TRUST_PROXY: 'proxy.lan' })).toThrow(
       /CALLHOOK_TRUST_PROXY .*"proxy.lan"/,
     );
+    // The shorthands CALLHOOK_ALLOW_NETWORKS refuses would trust another range than written.
+    expect(loadConfig({ CALLHOOK_TRUST_PROXY: 'fd00::1 ::ffff:10.0.0.1' }).trustProxy).toEqual([
+      'fd00::1',
+      '::ffff:10.0.0.1',
+    ]);
+    for (const entry of ['10/8', '10.1', '010.0.0.1', '10.1.2.3/8', 'fe80::1%eth0']) {
+      expect(() => loadConfig({ CALLHOOK_TRUST_PROXY: entry }), entry).toThrow(
+        new RegExp(`CALLHOOK_TRUST_PROXY .*"${entry.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}"`),
+      );
+    }
   });
 
   it('refuses production mode without a secret key', () => {
