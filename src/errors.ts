@@ -56,7 +56,7 @@ export const errorCodes = {
   UNSUPPORTED_MEDIA_TYPE: {
     status: 415,
     message: 'Unsupported Content-Type',
-    fix: 'Send `Content-Type: application/json` (CSV imports also accept `text/csv`).',
+    fix: 'Send `Content-Type: application/json`.',
   },
   RATE_LIMITED: {
     status: 429,
