@@ -8,6 +8,7 @@ import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { describeOutcome, fromSoapOutcome } from '../../src/delivery/outcome.js';
 import { SoapClient } from '../../src/transport/soap-client.js';
+import { isSoapEnvelope } from '../../src/transport/soap-outcome.js';
 import { closeServer, fixture, LOOPBACK_POLICY } from './soap-servers.js';
 
 describe('2xx SOAP answers that are not SOAP envelopes', () => {
@@ -126,5 +127,25 @@ describe('2xx SOAP answers that are not SOAP envelopes', () => {
       });
       expect(outcome, outcome.message).toMatchObject({ kind: 'success', result: null });
     }
+  });
+});
+
+describe('telling an envelope from another page', () => {
+  it('reads the root element past any prolog, and answers a non-envelope at once', () => {
+    const ns = 'http://schemas.xmlsoap.org/soap/envelope/';
+    expect(
+      isSoapEnvelope(
+        `\uFEFF<?xml version="1.0"?>\n<!-- a -->\n<!DOCTYPE x>\n  <s:Envelope xmlns:s="${ns}"><s:Body/></s:Envelope>`,
+      ),
+    ).toBe(true);
+    expect(isSoapEnvelope(`<Envelope xmlns="${ns}"/>`)).toBe(true);
+    expect(isSoapEnvelope(`<s:Envelope xmlns:s="urn:other"/>`)).toBe(false);
+    // A proxy's page: whitespace after a doctype made one pattern backtrack exponentially (40
+    // characters held the event loop for about 48 s). The test's own timeout would catch it.
+    const page = `<!DOCTYPE html>\n${' \n'.repeat(40)}<html><body>signed out</body></html>`;
+    const started = performance.now();
+    expect(isSoapEnvelope(page)).toBe(false);
+    expect(isSoapEnvelope(`${' '.repeat(100_000)}x`)).toBe(false);
+    expect(performance.now() - started).toBeLessThan(1_000);
   });
 });
