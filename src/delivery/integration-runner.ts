@@ -244,7 +244,7 @@ export class IntegrationRunner {
           : null;
       return {
         version: integration.version,
-        outcome: fromHttpOutcome(outcome),
+        outcome: maskOutcome(fromHttpOutcome(outcome), compiled.secrets, mask),
         request,
         ...maskResponse(response, compiled.secrets, mask),
         durationMs: elapsed(),
@@ -291,7 +291,7 @@ export class IntegrationRunner {
       if (!preview.ok)
         return {
           ...base,
-          outcome: fromSoapOutcome(preview.outcome),
+          outcome: maskOutcome(fromSoapOutcome(preview.outcome), compiled.secrets, mask),
           request: null,
           durationMs: elapsed(),
         };
@@ -311,12 +311,33 @@ export class IntegrationRunner {
         : recordResponse(answer.status, Object.entries(answer.headers), answer.body);
     return {
       ...base,
-      outcome: fromSoapOutcome(outcome),
+      outcome: maskOutcome(fromSoapOutcome(outcome), compiled.secrets, mask),
       request,
       ...maskResponse(response, compiled.secrets, mask),
       ...(outcome.kind === 'success' ? { soapResult: outcome.result } : {}),
       durationMs: elapsed(),
     };
+  }
+}
+
+/**
+ * An outcome's message may quote the remote (a fault string, the start of a page that is not a
+ * SOAP answer) and is stored as the attempt's error and the delivery's last error: masked too.
+ */
+function maskOutcome(
+  outcome: DeliveryOutcome,
+  secrets: readonly string[],
+  mask: (text: string) => string,
+): DeliveryOutcome {
+  if (secrets.length === 0) return outcome;
+  switch (outcome.kind) {
+    case 'response':
+      return outcome;
+    case 'refused':
+    case 'render-error':
+      return { ...outcome, reason: mask(outcome.reason) };
+    default:
+      return { ...outcome, message: mask(outcome.message) };
   }
 }
 
