@@ -62,12 +62,17 @@ export function checkUrlStart(
     problems.push(at(0, 'must start with http:// or https://, or with a token holding a base URL'));
     return;
   }
-  // Escaped token values only add `A-Z a-z 0-9 - . _ ~` and `%XX`: a letter stands for any.
-  const sample = parts
-    .map((p) => (p.kind === 'text' ? p.text : 'x'))
-    .join('')
-    .trim();
-  const url = URL.canParse(sample) ? new URL(sample) : undefined;
+  // Escaped token values only add `A-Z a-z 0-9 - . _ ~` and `%XX`: a letter stands for a value
+  // anywhere but in a port, where a digit does.
+  const url = ['x', '0']
+    .map((filler) =>
+      parts
+        .map((p) => (p.kind === 'text' ? p.text : filler))
+        .join('')
+        .trim(),
+    )
+    .filter((sample) => URL.canParse(sample))
+    .map((sample) => new URL(sample))[0];
   if (url === undefined) {
     problems.push(at(0, 'is not a valid URL'));
   } else if (url.password !== '') {

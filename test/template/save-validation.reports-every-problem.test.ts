@@ -164,6 +164,8 @@ describe('one template', () => {
     // A user name alone is not a secret; a token in the host stands for any host name.
     expect(url('https://bob@crm.example/{{call.id}}')).toEqual([]);
     expect(url('https://{{contact.custom.tenant}}.crm.example/calls')).toEqual([]);
+    // A port from a token renders a valid URL too.
+    expect(url('https://crm.example:{{contact.custom.port}}/calls')).toEqual([]);
   });
 
   it('says a bare group names no value', () => {
