@@ -134,18 +134,43 @@ function mapSecrets<C extends AnyConfig>(
       secret: fn(options.signing.secret, 'options.signing.secret', prev?.secret),
     };
     if (options.signing.previousSecret !== undefined) {
-      // A rotation: with a new secret typed, the mask in previousSecret keeps the secret stored
-      // until now (a console never holds it to send it back); otherwise the stored previous one.
-      const rotating = options.signing.secret !== MASK && prev !== undefined;
       signing.previousSecret = fn(
         options.signing.previousSecret,
         'options.signing.previousSecret',
-        rotating ? prev.secret : prev?.previousSecret,
+        prev?.previousSecret,
       );
     }
     nextOptions = { ...options, signing };
   }
   return { config: next as C, options: nextOptions };
+}
+
+/**
+ * A rotation: a new signing secret typed beside `previousSecret: "••••"` makes the mask keep the
+ * secret stored until now (a console never holds it to send it back). The same secret sent again
+ * is no rotation: the mask keeps the stored previous secret, whose grace period goes on.
+ */
+function rotated(
+  options: IntegrationOptions,
+  sealer: SecretSealer,
+  previous: { config: AnyConfig; options: IntegrationOptions } | undefined,
+): { config: AnyConfig; options: IntegrationOptions } | undefined {
+  const signing = options.signing;
+  const stored = previous?.options.signing;
+  if (
+    previous === undefined ||
+    stored === undefined ||
+    signing === undefined ||
+    signing.secret === MASK ||
+    signing.previousSecret !== MASK ||
+    sealer.open(stored.secret) === signing.secret
+  ) {
+    return previous;
+  }
+  return {
+    ...previous,
+    options: { ...previous.options, signing: { ...stored, previousSecret: stored.secret } },
+  };
 }
 
 /**
@@ -159,18 +184,23 @@ export function sealSecrets<C extends AnyConfig>(
   previousSealed?: { config: AnyConfig; options: IntegrationOptions },
 ): { config: C; options: IntegrationOptions; problems: SecretProblem[] } {
   const problems: SecretProblem[] = [];
-  const result = mapSecrets(config, options, previousSealed, (value, field, previous, line) => {
-    if (value === MASK) {
-      if (typeof previous === 'string') return previous;
-      problems.push({
-        field,
-        ...(line === undefined ? {} : { line }),
-        message: `"${MASK}" keeps a stored secret, but ${previous === undefined ? 'there is none here' : previous.unclear}: type the value`,
-      });
-      return value;
-    }
-    return sealer.seal(value);
-  });
+  const result = mapSecrets(
+    config,
+    options,
+    rotated(options, sealer, previousSealed),
+    (value, field, previous, line) => {
+      if (value === MASK) {
+        if (typeof previous === 'string') return previous;
+        problems.push({
+          field,
+          ...(line === undefined ? {} : { line }),
+          message: `"${MASK}" keeps a stored secret, but ${previous === undefined ? 'there is none here' : previous.unclear}: type the value`,
+        });
+        return value;
+      }
+      return sealer.seal(value);
+    },
+  );
   // A mask where no secret is kept (a header that is not secret, a parameter no longer marked
   // secret) would be sent as the literal "••••": refuse it rather than lose the value.
   for (const h of parseHeaderLines(config.headers).headers) {

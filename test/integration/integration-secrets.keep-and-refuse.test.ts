@@ -182,5 +182,18 @@ describe('signing secret rotation', () => {
       rotated,
     );
     expect(opened(again)).toEqual(opened(rotated));
+    // The current secret typed again (an API client that knows it) is no rotation: the previous
+    // secret stays, its grace period going on.
+    const resent = sealSecrets(
+      http(''),
+      signing({
+        secret: secret(2),
+        previousSecret: '••••',
+        previousExpiresAt: '2030-01-01T00:00:00Z',
+      }),
+      box,
+      rotated,
+    );
+    expect(opened(resent)).toEqual(opened(rotated));
   });
 });
