@@ -316,9 +316,9 @@ export const ivrRoutes: FastifyPluginAsyncTypebox<IvrRoutesOptions> = async (app
         }
       }
 
-      // The deadline counts from the request's arrival: what came before the run (reading the
-      // integration from the store, compiling it on first use) is spent from it. The usual
-      // fraction of a millisecond is not taken off, so the reason names the deadline asked for.
+      // The deadline counts from the handler's start: what came before the run (reading the
+      // integration from the store) is spent from it. The usual fraction of a millisecond is not
+      // taken off, so the reason names the deadline asked for.
       const left = () => deadline - (performance.now() - started);
       const before = deadline - left();
       let result = await runner.run(integration, scope, {

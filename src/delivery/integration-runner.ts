@@ -7,12 +7,13 @@
 import { performance } from 'node:perf_hooks';
 import type { HttpClient } from '../transport/http-client.js';
 import type { SoapClient, SoapCallRequest } from '../transport/soap-client.js';
-import { maskIn } from '../security/secret-box.js';
+import { maskingOrder, maskOrdered } from '../security/secret-box.js';
 import {
   MASK,
   secretHeader,
   type HttpConfig,
   type Integration,
+  type SigningOptions,
   type SoapConfig,
 } from '../domain/integration.js';
 
@@ -113,11 +114,14 @@ export class IntegrationRunner {
     const opened = openSecrets(integration.config, integration.options, this.options.sealer);
     const plain = { ...integration, ...opened } as Integration;
     // A secret template's literal parts are secret; what its tokens render is event data.
-    const secrets = secretValues(plain.config, plain.options)
-      .flatMap((value) => value.split(/\{\{[\s\S]*?\}\}/))
-      .filter((part) => part.trim().length >= 4);
-    // A secret that cannot sign (saved before the save-time check) fails the delivery at once.
-    const signing = signingProblems(plain.options.signing);
+    const secrets = maskingOrder(
+      secretValues(plain.config, plain.options)
+        .flatMap((value) => value.split(/\{\{[\s\S]*?\}\}/))
+        .filter((part) => part.trim().length >= 4),
+    );
+    // A secret that cannot sign (saved before the save-time check) fails the delivery at once; a
+    // previous secret whose grace period is over signs nothing and is not judged.
+    const signing = signingProblems(liveSigning(plain.options.signing, Date.now()));
     if (signing.length > 0) {
       return { problems: signing.map((p) => ({ ...p, line: 1, column: 1 })) };
     }
@@ -183,7 +187,7 @@ export class IntegrationRunner {
     }
     const now = options.now ?? Date.now();
     const timeoutMs = options.timeoutMs ?? compiled.plain.options.timeoutMs;
-    const mask = (text: string) => maskIn(text, compiled.secrets);
+    const mask = (text: string) => maskOrdered(text, compiled.secrets);
     const managed: [string, string][] = [];
     if (options.deliveryId !== undefined) managed.push(['Idempotency-Key', options.deliveryId]);
     // Standard Webhooks headers over the body as sent: for SOAP, the envelope the library builds.
@@ -318,6 +322,14 @@ export class IntegrationRunner {
       durationMs: elapsed(),
     };
   }
+}
+
+/** `signing` without a previous secret whose grace period has ended by `now`. */
+function liveSigning(signing: SigningOptions | undefined, now: number) {
+  if (signing?.previousSecret === undefined) return signing;
+  if (activeSecrets(signing, now).length > 1) return signing;
+  const { previousSecret: _expired, ...current } = signing;
+  return current;
 }
 
 /**

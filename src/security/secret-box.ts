@@ -102,11 +102,20 @@ export function maskSecret(value: string | undefined): string {
  * ordinary text and hide nothing.
  */
 export function maskIn(text: string, secrets: readonly string[]): string {
+  return maskOrdered(text, maskingOrder(secrets));
+}
+
+/** `secrets` as `maskOrdered` takes them: distinct, at least 4 characters, longest first. */
+export function maskingOrder(secrets: readonly string[]): string[] {
+  return [...new Set(secrets)].filter((s) => s.length >= 4).sort((a, b) => b.length - a.length);
+}
+
+/** `maskIn` with the secrets already in `maskingOrder` (prepared once, used per request). */
+export function maskOrdered(text: string, ordered: readonly string[]): string {
   let masked = text;
-  const ordered = [...new Set(secrets)]
-    .filter((s) => s.length >= 4)
-    .sort((a, b) => b.length - a.length);
-  for (const secret of ordered) masked = masked.split(secret).join(MASK);
+  for (const secret of ordered) {
+    if (masked.includes(secret)) masked = masked.split(secret).join(MASK);
+  }
   return masked;
 }
 

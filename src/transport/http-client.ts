@@ -131,6 +131,7 @@ const CROSS_ORIGIN_HEADERS = new Set([
   'accept-encoding',
   'accept-language',
   'cache-control',
+  'content-encoding',
   'content-language',
   'content-length',
   'content-type',

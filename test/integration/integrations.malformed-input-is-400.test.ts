@@ -185,5 +185,27 @@ describe.each(DIALECTS)('malformed integration definitions on %s', (backend) => 
     expect(res.json()).toMatchObject({
       error: expect.stringContaining('options.signing.secret'),
     });
+    // A previous secret that cannot sign is not judged once its grace period is over.
+    const box = fresh.t.services.secretBox;
+    const expired = await new IntegrationStore(fresh.t.store.store).update(stored, {
+      ...stored,
+      options: {
+        ...stored.options,
+        signing: {
+          secret: box.seal(http.options.signing.secret),
+          previousSecret: box.seal('whsec_c2hvcnQ'),
+          previousExpiresAt: '2020-01-01T00:00:00Z',
+        },
+      },
+    });
+    expect(expired?.version).toBe(2);
+    const signed = await fresh.t.app.inject({
+      method: 'POST',
+      url: `/api/v1/integrations/${stored.id}/test`,
+      headers: fresh.alice.headers,
+      payload: {},
+    });
+    expect(signed.json().error).toBeUndefined();
+    expect(signed.json().request.headers).toContainEqual(['webhook-id', expect.any(String)]);
   });
 });
