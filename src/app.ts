@@ -105,6 +105,17 @@ export async function buildApp(deps: AppDeps): Promise<App> {
       );
   });
 
+  // A request still running when the service stops answers with `Connection: close`: the server
+  // closes idle keep-alive connections when it stops, but one busy then would stay open, idle,
+  // for the keep-alive timeout (72 s) and hold the stop that long.
+  let closing = false;
+  app.addHook('preClose', async () => {
+    closing = true;
+  });
+  app.addHook('onSend', async (_request, reply) => {
+    if (closing) void reply.header('connection', 'close');
+  });
+
   // PostgreSQL keeps no NUL in text: an id, cursor or filter holding `%00` would fail its query
   // (a 500); it is refused here, for every route, before anything reads it.
   app.addHook('onRequest', async (request) => {

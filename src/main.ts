@@ -54,11 +54,11 @@ export async function startService(
   let services: Services | undefined;
   let worker: DeliveryWorker | undefined;
   let pruneTimer: NodeJS.Timeout | undefined;
-  // Stop taking work first (the listener, then claiming), let in-flight work finish, then close.
+  // Stop taking work first (the listener and claiming, together: a request the API lets finish
+  // must not keep the worker claiming meanwhile), let in-flight work finish, then close.
   const cleanup = async () => {
-    await app?.close();
     clearInterval(pruneTimer);
-    await worker?.stop();
+    await Promise.all([app?.close(), worker?.stop()]);
     await services?.close();
     await store?.close();
   };
