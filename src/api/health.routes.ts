@@ -3,6 +3,17 @@ import type { Store } from '../store/db.js';
 import { errorBody } from '../errors.js';
 import type { Metrics } from '../metrics.js';
 
+/** How long `/readyz` waits for the store: a database that does not answer is not ready. */
+export const READY_TIMEOUT_MS = 2_000;
+
+function withDeadline(work: Promise<void>, ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_resolve, reject) => {
+    timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms);
+  });
+  return Promise.race([work, late]).finally(() => clearTimeout(timer));
+}
+
 /** `/healthz`: the process answers. `/readyz`: and its store is reachable. `/metrics`. All public. */
 export const healthRoutes: FastifyPluginAsync<{ store: Store; metrics: Metrics }> = async (
   app,
@@ -25,7 +36,7 @@ export const healthRoutes: FastifyPluginAsync<{ store: Store; metrics: Metrics }
     { schema: { hide: true }, config: { access: 'public' } },
     async (request, reply) => {
       try {
-        await store.ping();
+        await withDeadline(store.ping(), READY_TIMEOUT_MS);
         return { status: 'ready' };
       } catch (error) {
         request.log.warn({ err: error }, 'store not reachable');

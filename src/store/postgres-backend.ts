@@ -11,6 +11,9 @@ const MIGRATION_LOCK_ID = 0x43616c6c; // "Call"
  * Opens a pool on PostgreSQL. Timestamps are milliseconds in `bigint` columns, which pg returns as
  * strings by default; they are well below 2^53, so they are read as numbers.
  */
+
+/** How long opening a connection to PostgreSQL may take. */
+export const CONNECT_TIMEOUT_MS = 5_000;
 export async function openPostgres(url: string, schema?: string): Promise<BackendDriver> {
   const types = {
     getTypeParser: ((oid: number, format?: 'text' | 'binary') =>
@@ -31,6 +34,10 @@ export async function openPostgres(url: string, schema?: string): Promise<Backen
   const pool = new pg.Pool({
     connectionString: url,
     max: 10,
+    // A server that accepts and never answers must not hold a caller forever: a connection is
+    // given up after 5 s, and TCP keep-alive finds a peer that went away under an idle one.
+    connectionTimeoutMillis: CONNECT_TIMEOUT_MS,
+    keepAlive: true,
     types,
     ...(schema === undefined ? {} : { options: `-c search_path=${schema}` }),
   });

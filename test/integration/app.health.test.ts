@@ -1,4 +1,9 @@
+import net from 'node:net';
+import Fastify from 'fastify';
 import { afterEach, describe, expect, it } from 'vitest';
+import { healthRoutes, READY_TIMEOUT_MS } from '../../src/api/health.routes.js';
+import { Metrics } from '../../src/metrics.js';
+import { openStore } from '../../src/store/db.js';
 import { createTestApp, type TestApp } from '../helpers/app.js';
 import { DIALECTS } from '../helpers/store.js';
 
@@ -24,6 +29,35 @@ describe.each(DIALECTS)('health and errors on %s', (backend) => {
     expect(ready.json()).toEqual({
       error: { code: 'NOT_READY', message: 'The store is not reachable' },
     });
+  });
+});
+
+describe('a PostgreSQL server that accepts connections and never answers', () => {
+  it('is reported not ready within the readiness deadline, not after a hang', async () => {
+    const sockets = new Set<net.Socket>();
+    const silent = net.createServer((socket) => {
+      sockets.add(socket);
+      socket.on('error', () => undefined);
+    });
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    const port = (silent.address() as net.AddressInfo).port;
+    const store = await openStore({
+      kind: 'postgres',
+      url: `postgres://postgres@127.0.0.1:${port}/test`,
+    });
+    const app = Fastify();
+    await app.register(healthRoutes, { store, metrics: new Metrics() });
+    try {
+      const started = performance.now();
+      const ready = await app.inject('/readyz');
+      expect(ready.statusCode).toBe(503);
+      expect(performance.now() - started).toBeLessThan(READY_TIMEOUT_MS + 1_000);
+    } finally {
+      await app.close();
+      for (const socket of sockets) socket.destroy();
+      await store.close();
+      await new Promise((resolve) => silent.close(resolve));
+    }
   });
 });
 
