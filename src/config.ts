@@ -5,6 +5,9 @@
  */
 import path from 'node:path';
 import ipaddr from 'ipaddr.js';
+import { Value } from 'typebox/value';
+import { Email, Password } from './api/schemas.js';
+import { MIN_PASSWORD_LENGTH } from './auth/passwords.js';
 
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
 const LOG_LEVELS: readonly LogLevel[] = [
@@ -151,13 +154,21 @@ export function loadConfig(env: Env = process.env): Config {
     }
   }
 
+  // The first admin must be able to sign in: the same rules as the sign-in route's.
   const adminEmail = text('CALLHOOK_ADMIN_EMAIL');
-  if (adminEmail !== undefined && !/^[^\s@]+@[^\s@]+$/.test(adminEmail)) {
-    problems.push(`CALLHOOK_ADMIN_EMAIL must be an email address, got "${adminEmail}"`);
+  if (adminEmail !== undefined && !Value.Check(Email, adminEmail)) {
+    problems.push(
+      `CALLHOOK_ADMIN_EMAIL must be an email address of at most 254 characters, got "${adminEmail}"`,
+    );
   }
   const adminPassword = env['CALLHOOK_ADMIN_PASSWORD'] || undefined;
-  if (adminPassword !== undefined && adminPassword.length < 8) {
-    problems.push('CALLHOOK_ADMIN_PASSWORD must be at least 8 characters');
+  if (adminPassword !== undefined) {
+    const length = adminPassword.length;
+    if (!Value.Check(Password, adminPassword)) {
+      problems.push(
+        `CALLHOOK_ADMIN_PASSWORD must be ${MIN_PASSWORD_LENGTH} to 1024 characters, has ${length}`,
+      );
+    }
   }
 
   let logLevel: LogLevel = 'info';

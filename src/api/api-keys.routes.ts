@@ -4,7 +4,7 @@ import { Type } from 'typebox';
 import { AppError } from '../errors.js';
 import type { AccountStore } from '../store/account-store.js';
 import { principalOf } from '../auth/authorize.js';
-import { ApiKey, IdParams } from './schemas.js';
+import { ApiKey, ApiKeyName, IdParams } from './schemas.js';
 
 const access = { access: 'authenticated' } as const;
 const tags = ['api-keys'];
@@ -35,10 +35,7 @@ export const apiKeysRoutes: FastifyPluginAsyncTypebox<{ accounts: AccountStore }
       schema: {
         tags,
         summary: 'Create an API key; the key is in this answer only',
-        body: Type.Object(
-          { name: Type.String({ minLength: 1, maxLength: 100 }) },
-          { additionalProperties: false },
-        ),
+        body: Type.Object({ name: ApiKeyName }, { additionalProperties: false }),
         response: { 201: Type.Intersect([ApiKey, Type.Object({ key: Type.String() })]) },
       },
     },

@@ -79,3 +79,4 @@ export const ApiKey = Type.Object({
 export const Email = Type.String({ minLength: 3, maxLength: 254, pattern: '^[^\\s@]+@[^\\s@]+$' });
 export const Password = Type.String({ minLength: MIN_PASSWORD_LENGTH, maxLength: 1024 });
 export const UserName = Type.String({ minLength: 1, maxLength: 200 });
+export const ApiKeyName = Type.String({ minLength: 1, maxLength: 100 });

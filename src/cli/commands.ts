@@ -11,7 +11,7 @@ import { AccountStore } from '../store/account-store.js';
 import { isPermission, PERMISSIONS, type Permission } from '../domain/permissions.js';
 import { generatePassword } from '../auth/credentials.js';
 import { hashPassword } from '../auth/passwords.js';
-import { Email, Password, UserName } from '../api/schemas.js';
+import { ApiKeyName, Email, Password, UserName } from '../api/schemas.js';
 import { stopSignal } from './stop-signal.js';
 import { DeliveryQueue, whyNotRetried } from '../queue/delivery-queue.js';
 import { DeliveryReadStore } from '../store/delivery-read-store.js';
@@ -175,6 +175,7 @@ program
   .requiredOption('--email <email>', 'the user the key acts as')
   .option('--name <name>', 'what the key is for', 'cli')
   .action(async (options: { email: string; name: string }) => {
+    checkOption('--name', ApiKeyName, options.name);
     await withStore(async (store) => {
       const accounts = new AccountStore(store);
       const id = await userIdByEmail(accounts, options.email);

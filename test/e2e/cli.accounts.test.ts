@@ -120,6 +120,14 @@ describe('accounts from the command line and the first start', () => {
     // None of them made a user: the email is still free.
     const created = await cli(dir, 'users', 'create', '--email', 'ok@example.com');
     expect(created.stdout).toMatch(/^created user \S+ <ok@example.com>\n/);
+    // A key's name follows the API's rule too.
+    await expect(
+      cli(dir, 'keys', 'create', '--email', 'ok@example.com', '--name', ''),
+    ).rejects.toMatchObject({
+      code: 2,
+      stdout: '',
+      stderr: 'callhook: --name must be 1 to 100 characters, got ""\n',
+    });
   });
 
   it('creates the first admin with a generated password, printed once on stderr and never logged', async () => {

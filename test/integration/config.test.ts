@@ -54,6 +54,18 @@ describe('loadConfig', () => {
     }
   });
 
+  it('refuses a first admin the sign-in route would refuse', () => {
+    expect(() => loadConfig({ CALLHOOK_ADMIN_PASSWORD: 'p'.repeat(1025) })).toThrow(
+      /CALLHOOK_ADMIN_PASSWORD must be 8 to 1024 characters, has 1025/,
+    );
+    expect(() => loadConfig({ CALLHOOK_ADMIN_EMAIL: `${'a'.repeat(250)}@example.com` })).toThrow(
+      /CALLHOOK_ADMIN_EMAIL must be an email address of at most 254 characters/,
+    );
+    expect(loadConfig({ CALLHOOK_ADMIN_PASSWORD: 'p'.repeat(1024) }).adminPassword).toHaveLength(
+      1024,
+    );
+  });
+
   it('reads PostgreSQL URLs, CIDR lists and keys', () => {
     const config = loadConfig({
       CALLHOOK_DATABASE_URL: 'postgres://u@db/callhook',
