@@ -46,16 +46,28 @@ export class Metrics {
   constructor(collectQueue?: () => Promise<QueueSnapshot>) {
     collectDefaultMetrics({ register: this.registry, prefix: 'callhook_process_' });
     if (collectQueue !== undefined) {
-      let snapshot: Promise<QueueSnapshot> | undefined;
-      // One store query per scrape, shared by the three gauges.
+      let snapshot: Promise<QueueSnapshot | undefined> | undefined;
+      // One store query per scrape, shared by the gauges. A store that fails it does not fail the
+      // scrape (the process and ingest metrics matter most then): the queue gauges read NaN and
+      // callhook_store_up 0.
       const read = () =>
-        (snapshot ??= collectQueue().finally(() => setImmediate(() => (snapshot = undefined))));
+        (snapshot ??= collectQueue()
+          .catch(() => undefined)
+          .finally(() => setImmediate(() => (snapshot = undefined))));
+      new Gauge({
+        name: 'callhook_store_up',
+        help: 'Whether the store answered the queue gauges’ query at this scrape (1) or not (0)',
+        registers: [this.registry],
+        async collect() {
+          this.set((await read()) === undefined ? 0 : 1);
+        },
+      });
       new Gauge({
         name: 'callhook_queue_depth',
         help: 'Pending deliveries',
         registers: [this.registry],
         async collect() {
-          this.set((await read()).pending);
+          this.set((await read())?.pending ?? Number.NaN);
         },
       });
       new Gauge({
@@ -63,7 +75,7 @@ export class Metrics {
         help: 'Age of the oldest pending delivery that is due',
         registers: [this.registry],
         async collect() {
-          this.set((await read()).oldestPendingAgeSeconds);
+          this.set((await read())?.oldestPendingAgeSeconds ?? Number.NaN);
         },
       });
       new Gauge({
@@ -71,7 +83,7 @@ export class Metrics {
         help: 'Integrations whose circuit is open',
         registers: [this.registry],
         async collect() {
-          this.set((await read()).openCircuits);
+          this.set((await read())?.openCircuits ?? Number.NaN);
         },
       });
     }

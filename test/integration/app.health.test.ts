@@ -130,6 +130,17 @@ describe('metrics', () => {
     expect(res.headers['content-type']).toMatch(/^text\/plain/);
     expect(res.body).toMatch(/^callhook_queue_depth 0$/m);
     expect(res.body).toMatch(/^callhook_open_circuits 0$/m);
+    expect(res.body).toMatch(/^callhook_store_up 1$/m);
     expect(res.body).toContain('# TYPE callhook_attempt_duration_seconds histogram');
+    // The store gone: the scrape still answers, with the process metrics, and says so.
+    await t.store.store.close();
+    // One snapshot serves one scrape; the next scrape reads anew (after this turn of the loop).
+    await new Promise((resolve) => setImmediate(resolve));
+    const down = await t.app.inject('/metrics');
+    expect(down.statusCode).toBe(200);
+    expect(down.body).toMatch(/^callhook_store_up 0$/m);
+    // prom-client writes NaN as `Nan`; Prometheus reads either case.
+    expect(down.body).toMatch(/^callhook_queue_depth nan$/im);
+    expect(down.body).toMatch(/^callhook_process_\w+ \d/m);
   });
 });
