@@ -222,10 +222,12 @@ program
           Math.floor(number('batch', options.batch, 1)),
         ),
         lifecycle: options.lifecycle,
+        signal: stopSignal.signal,
       });
       process.stdout.write(
         `${report.calls} calls, ${report.events} events in ${report.seconds} s: ` +
-          `${report.accepted} accepted, ${report.duplicates} duplicates, ${report.rejected} rejected\n`,
+          `${report.accepted} accepted, ${report.duplicates} duplicates, ${report.rejected} rejected` +
+          `${report.stopped ? ' (stopped by a signal)' : ''}\n`,
       );
     },
   );

@@ -17,6 +17,8 @@ export interface SimulateOptions {
   lifecycle: boolean;
   /** Injected for tests; defaults to Math.random. */
   random?: () => number;
+  /** Ends the run after the request in flight (Ctrl-C): the report covers what was sent. */
+  signal?: AbortSignal;
 }
 
 export interface SimulateReport {
@@ -26,6 +28,8 @@ export interface SimulateReport {
   duplicates: number;
   rejected: number;
   seconds: number;
+  /** The signal ended the run before every call was sent. */
+  stopped: boolean;
 }
 
 const STATUSES = ['answered', 'answered', 'answered', 'no_answer', 'busy', 'failed'] as const;
@@ -78,10 +82,12 @@ export async function simulate(options: SimulateOptions): Promise<SimulateReport
     duplicates: 0,
     rejected: 0,
     seconds: 0,
+    stopped: false,
   };
+  const signal = options.signal;
   const started = performance.now();
   try {
-    while (report.calls < options.calls) {
+    while (report.calls < options.calls && signal?.aborted !== true) {
       const take = Math.min(options.batch, options.calls - report.calls);
       const events = Array.from({ length: take }, (_, i) =>
         callEvents(options.campaign, report.calls + i, options.lifecycle, random),
@@ -107,12 +113,26 @@ export async function simulate(options: SimulateOptions): Promise<SimulateReport
       report.rejected += answer.rejected.length;
       if (options.rate > 0) {
         const due = (report.calls / options.rate) * 1000 - (performance.now() - started);
-        if (due > 0) await new Promise((resolve) => setTimeout(resolve, due));
+        if (due > 0) await pause(due, signal);
       }
     }
   } finally {
     await pool.close();
   }
   report.seconds = Math.round((performance.now() - started) / 10) / 100;
+  report.stopped = report.calls < options.calls;
   return report;
+}
+
+/** Waits `ms`, or less when `signal` aborts. */
+function pause(ms: number, signal: AbortSignal | undefined): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    signal?.addEventListener('abort', done, { once: true });
+  });
 }

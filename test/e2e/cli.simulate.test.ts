@@ -1,4 +1,4 @@
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -104,6 +104,20 @@ describe('callhook simulate', () => {
     while (delivered < 40 && Date.now() < deadline)
       await new Promise((resolve) => setTimeout(resolve, 50));
     expect(delivered).toBe(40);
+
+    // Ctrl-C (or SIGTERM) ends a long run after the request in flight, with its report.
+    const long = spawn(
+      process.execPath,
+      [BIN, 'simulate', '--url', url, '--key', key, '--campaign', 'demo', '--calls', '1000000'],
+      { env, stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    let out = '';
+    long.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
+    await new Promise((resolve) => setTimeout(resolve, 1_500));
+    long.kill('SIGTERM');
+    const code = await new Promise<number | null>((resolve) => long.on('exit', resolve));
+    expect(code).toBe(0);
+    expect(out).toMatch(/^\d+ calls, \d+ events in [\d.]+ s: .* \(stopped by a signal\)\n$/);
 
     await expect(
       cli('simulate', '--key', key, '--campaign', 'demo', '--calls', 'many'),
