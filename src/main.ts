@@ -9,6 +9,7 @@ import { loadConfig, type Config } from './config.js';
 import { createLogger, type Logger } from './logger.js';
 import { openStore, type Store } from './store/db.js';
 import { migrate } from './store/migrator.js';
+import { StartupError } from './startup-error.js';
 import { buildApp, type App } from './app.js';
 import { createServices, type Services } from './services.js';
 import { ensureFirstAdmin } from './auth/bootstrap.js';
@@ -135,7 +136,15 @@ export async function startService(
         ...(notify ? { onEnqueued: notify } : {}),
       });
       await checkpoint();
-      await app.listen({ host: config.host, port: config.port });
+      await app.listen({ host: config.host, port: config.port }).catch((error: unknown) => {
+        const code = (error as { code?: unknown }).code;
+        if (code !== 'EADDRINUSE' && code !== 'EACCES' && code !== 'EADDRNOTAVAIL') throw error;
+        const why = { EADDRINUSE: 'in use', EACCES: 'not allowed', EADDRNOTAVAIL: 'not here' };
+        throw new StartupError(
+          `cannot listen on ${config.host}:${config.port}: the address is ${why[code]} (CALLHOOK_HOST, CALLHOOK_PORT)`,
+          { cause: error },
+        );
+      });
     }
     await checkpoint();
   } catch (error) {

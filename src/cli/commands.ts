@@ -13,6 +13,7 @@ import { generatePassword } from '../auth/credentials.js';
 import { hashPassword } from '../auth/passwords.js';
 import { ApiKeyName, Email, Password, UserName } from '../api/schemas.js';
 import { stopSignal } from './stop-signal.js';
+import { StartupError } from '../startup-error.js';
 import { DeliveryQueue, whyNotRetried } from '../queue/delivery-queue.js';
 import { DeliveryReadStore } from '../store/delivery-read-store.js';
 import { simulate } from './simulate.js';
@@ -265,6 +266,7 @@ deliveries
 program.parseAsync(process.argv).catch((error: unknown) => {
   if (
     error instanceof ConfigError ||
+    error instanceof StartupError ||
     error instanceof UsageError ||
     error instanceof InvalidArgumentError
   ) {

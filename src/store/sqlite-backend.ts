@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import SqliteDatabase from 'better-sqlite3';
 import { Kysely, SqliteDialect, type SqliteDialectConfig } from 'kysely';
+import { StartupError } from '../startup-error.js';
 import type { BackendDriver } from './db.js';
 import type { Database } from './schema.js';
 import { startCheckpointer, type CheckpointerOptions } from './sqlite-checkpointer.js';
@@ -14,8 +15,17 @@ export function openSqlite(
   file: string,
   options: { checkpointer?: CheckpointerOptions } = {},
 ): BackendDriver {
-  fs.mkdirSync(path.dirname(file), { recursive: true });
-  const sqlite = new SqliteDatabase(file);
+  let sqlite: SqliteDatabase.Database;
+  try {
+    fs.mkdirSync(path.dirname(file), { recursive: true });
+    sqlite = new SqliteDatabase(file);
+  } catch (error) {
+    const why = error instanceof Error ? error.message : String(error);
+    throw new StartupError(
+      `cannot open the SQLite file ${file} (CALLHOOK_DATA_DIR or CALLHOOK_DATABASE_URL): ${why}`,
+      { cause: error },
+    );
+  }
   sqlite.pragma('journal_mode = WAL');
   configureConnection(sqlite, 'FULL');
   // SQLite's default page cache is 2 MiB; the deliveries table's seven indexes outgrow it with a

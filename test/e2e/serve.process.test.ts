@@ -87,6 +87,35 @@ describe('callhook serve (the real process)', () => {
     );
   });
 
+  it('says in one line which setting the machine refuses: a taken port, an unusable data dir', async () => {
+    const taken = http.createServer();
+    await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));
+    const port = (taken.address() as AddressInfo).port;
+    try {
+      const p = start({ CALLHOOK_DATA_DIR: tempDir(), CALLHOOK_PORT: String(port) });
+      const exit = await p.exited;
+      expect(exit.code).toBe(2);
+      expect(p.stderr.join('\n')).toMatch(
+        new RegExp(
+          `^callhook: cannot listen on 127\\.0\\.0\\.1:${port}: the address is in use \\(CALLHOOK_HOST, CALLHOOK_PORT\\)$`,
+          'm',
+        ),
+      );
+      expect(p.stderr.join('\n')).not.toMatch(/\n\s+at /);
+    } finally {
+      await new Promise((resolve) => taken.close(resolve));
+    }
+    // A data dir below a regular file cannot be made.
+    const file = path.join(tempDir(), 'a-file');
+    fs.writeFileSync(file, '');
+    const p = start({ CALLHOOK_DATA_DIR: path.join(file, 'data') });
+    const exit = await p.exited;
+    expect(exit.code).toBe(2);
+    expect(p.stderr.join('\n')).toMatch(
+      /^callhook: cannot open the SQLite file .*a-file\/data\/callhook\.db \(CALLHOOK_DATA_DIR or CALLHOOK_DATABASE_URL\): ENOTDIR/m,
+    );
+  });
+
   it.each([0, 20, 60, 120, 250])(
     'exits cleanly on SIGTERM %i ms into start-up, leaving no half-applied migration',
     async (delay) => {
