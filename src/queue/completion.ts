@@ -6,6 +6,7 @@
 import type { Kysely } from 'kysely';
 import type { Database } from '../store/schema.js';
 import {
+  endCancelledLease,
   finishDelivery,
   insertAttempt,
   releaseSuccessor,
@@ -99,6 +100,9 @@ export async function completeBatch(
       if (await releaseSuccessor(trx, claim.integrationId, claim.orderingKey, now))
         noteLater(claim.integrationId, now);
     }
+    for (const { claim } of fast) {
+      if (!results.get(claim)!.applied) await endLateCancelled(trx, claim, now, noteLater);
+    }
   }
   for (const { claim, attempt } of ordered) {
     if (!batched.has(claim))
@@ -189,12 +193,30 @@ async function storeOutcome(
     if (applied && (await releaseSuccessor(trx, claim.integrationId, claim.orderingKey, now)))
       noteLater(claim.integrationId, now);
   }
+  if (!applied) await endLateCancelled(trx, claim, now, noteLater);
   await insertAttempt(trx, claim.id, {
     ...attempt.record,
     attempt: claim.attempt,
     outcome: decision.kind,
   });
   return { applied };
+}
+
+/**
+ * A completion that found its delivery cancelled while it was out: the delivery's lease ends (its
+ * concurrency slot is free) and the next delivery of its call may go. Delivery rows only.
+ */
+export async function endLateCancelled(
+  trx: Kysely<Database>,
+  claim: ClaimedDelivery,
+  now: number,
+  noteLater: (integrationId: string, at: number) => void,
+): Promise<void> {
+  if (
+    (await endCancelledLease(trx, claim, now)) &&
+    (await releaseSuccessor(trx, claim.integrationId, claim.orderingKey, now))
+  )
+    noteLater(claim.integrationId, now);
 }
 
 /** What an attempt says about the remote, written to its lane (the circuit, holds, streak). */

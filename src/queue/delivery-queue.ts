@@ -30,6 +30,7 @@ import {
 import type { ClaimBackend } from './claim-backend.js';
 import {
   completeBatch,
+  endLateCancelled,
   type CompleteResult,
   type Completed,
   type CompletedAttempt,
@@ -185,11 +186,21 @@ export class DeliveryQueue {
     await inWriteTransaction(this.store, async (trx) => {
       // Delivery rows, then lanes in lane order, as in completeMany.
       const released: ClaimedDelivery[] = [];
-      for (const claim of claims) if (await releaseDelivery(trx, claim, now)) released.push(claim);
-      const lanes = [...new Set(released.map((claim) => claim.integrationId))].sort(laneOrder);
-      for (const id of lanes) {
+      const due = new Set<string>();
+      for (const claim of claims) {
+        if (await releaseDelivery(trx, claim, now)) {
+          released.push(claim);
+          due.add(claim.integrationId);
+        } else {
+          // Cancelled while claimed: its lease ends here, and the next one of its call may go.
+          await endLateCancelled(trx, claim, now, (id) => due.add(id));
+        }
+      }
+      const untouched = new Set(released.map((claim) => claim.integrationId));
+      // Each lane's writes together, lanes in order (one pass).
+      for (const id of [...due].sort(laneOrder)) {
         await noteDue(trx, new Map([[id, now]]), now);
-        await markLaneUntouched(trx, id, now);
+        if (untouched.has(id)) await markLaneUntouched(trx, id, now);
       }
     });
   }

@@ -8,7 +8,12 @@ import { bulkInsert, isPostgres, type ColumnType } from './bulk-insert.js';
 import type { Database } from './schema.js';
 import { noteDue } from './lane-store.js';
 import { BLOCKED_AT, CHUNK, PENDING, type AttemptInput } from './delivery-store.js';
-import { earlierPendingOfKey, firstPendingOfKeys, laneKey } from './lane-keys.js';
+import {
+  earlierCancelledInFlight,
+  earlierPendingOfKey,
+  firstPendingOfKeys,
+  laneKey,
+} from './lane-keys.js';
 
 /**
  * Ends several leased deliveries as `succeeded` in one statement (the group-commit fast path);
@@ -110,7 +115,7 @@ export async function keysWithPending(
 
 /**
  * Makes due every parked delivery (stored behind an earlier one of its call) whose earlier
- * deliveries are all gone from `pending`. Normally `releaseSuccessor` does this as the earlier one
+ * deliveries are all gone from `pending` and none of which, cancelled in flight, is still under its lease. Normally `releaseSuccessor` does this as the earlier one
  * finishes; on PostgreSQL an ingest and a completion committing at the same moment can miss each
  * other, so workers sweep now and then. Answers how many were released.
  */
@@ -131,6 +136,8 @@ function unparkQuery(trx: Kysely<Database>, now: number) {
       // not match it, and the sweep would read every pending delivery.
       .where(sql<boolean>`status = 'pending' and next_attempt_at = ${sql.lit(BLOCKED_AT)}`)
       .where(sql<boolean>`not ${earlierPendingOfKey('deliveries')}`)
+      // Nor behind one cancelled in flight: released after its lease, or by its late completion.
+      .where(sql<boolean>`not ${earlierCancelledInFlight('deliveries', now)}`)
       .returning('integration_id')
   );
 }

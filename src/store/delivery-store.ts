@@ -315,31 +315,61 @@ export async function releaseSuccessor(
   return true;
 }
 
-/** Cancels a pending delivery (a worker holding it finds its lease gone). */
+/**
+ * Cancels a pending delivery. One in flight (under a live lease) keeps its lease: its request is
+ * still out, so it keeps its integration's concurrency slot and the next delivery of its call
+ * waits, until its late completion (`endCancelledLease`, which does not move it out of
+ * `cancelled`) or the end of the lease (then the sweep of parked deliveries releases that one).
+ */
 export async function cancelDelivery(
   trx: Kysely<Database>,
   id: string,
   ownerId: string | undefined,
   now: number,
 ): Promise<boolean> {
+  const inFlight = sql<boolean>`(lease_owner is not null and lease_until > ${now})`;
   let query = trx
     .updateTable('deliveries')
     .set({
       status: 'cancelled',
-      lease_owner: null,
-      lease_until: null,
+      lease_owner: sql<string | null>`case when ${inFlight} then lease_owner else null end`,
+      lease_until: sql<number | null>`case when ${inFlight} then lease_until else null end`,
       updated_at: now,
       completed_at: now,
     })
     .where('id', '=', id)
     .where(PENDING)
-    .returning(['integration_id', 'ordering_key']);
+    .returning(['integration_id', 'ordering_key', 'lease_owner']);
   if (ownerId !== undefined) query = query.where('owner_id', '=', ownerId);
   const row = await query.executeTakeFirst();
   if (row === undefined) return false;
-  if (await releaseSuccessor(trx, row.integration_id, row.ordering_key, now))
+  if (
+    row.lease_owner === null &&
+    (await releaseSuccessor(trx, row.integration_id, row.ordering_key, now))
+  )
     await noteDue(trx, new Map([[row.integration_id, now]]), now);
   return true;
+}
+
+/**
+ * The late completion (or release) of a delivery cancelled in flight: its lease ends, so it no
+ * longer takes a concurrency slot. True when it was that delivery's lease; the caller then
+ * releases the next delivery of its call (`releaseSuccessor`). The status stays `cancelled`.
+ */
+export async function endCancelledLease(
+  trx: Kysely<Database>,
+  claim: LeaseGuard,
+  now: number,
+): Promise<boolean> {
+  const result = await trx
+    .updateTable('deliveries')
+    .set({ lease_owner: null, lease_until: null, updated_at: now })
+    .where('id', '=', claim.id)
+    .where('status', '=', 'cancelled')
+    .where('lease_owner', '=', claim.leaseOwner)
+    .where('attempts', '=', claim.attempt)
+    .executeTakeFirst();
+  return Number(result.numUpdatedRows) === 1;
 }
 
 /**

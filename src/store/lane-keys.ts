@@ -36,6 +36,24 @@ export function earlierPendingOfKey(later: string) {
         and (earlier.sequence < ${of('sequence')} or earlier.id < ${of('id')}))`;
 }
 
+/**
+ * `exists` an earlier delivery of the same integration and ordering key than the delivery aliased
+ * `later` that was cancelled while in flight and whose lease is still live at `now`: its request
+ * may still be out, so the next one waits. A probe of `deliveries_leased` (rows under a lease).
+ */
+export function earlierCancelledInFlight(later: string, now: number) {
+  const of = (name: string) => sql.ref(`${later}.${name}`);
+  return sql<boolean>`exists (
+      select 1 from deliveries cancelled
+      where cancelled.integration_id = ${of('integration_id')}
+        and cancelled.lease_owner is not null
+        and cancelled.lease_until > ${now}
+        and cancelled.status = 'cancelled'
+        and cancelled.ordering_key = ${of('ordering_key')}
+        and cancelled.sequence <= ${of('sequence')}
+        and (cancelled.sequence < ${of('sequence')} or cancelled.id < ${of('id')}))`;
+}
+
 /** The lane key of an integration and ordering key, as `laneKeyOf` computes it in SQL. */
 export const laneKey = (integrationId: string, orderingKey: string) =>
   `${integrationId} ${orderingKey}`;

@@ -86,7 +86,11 @@ export async function readLimits(
   return result;
 }
 
-/** Deliveries of each integration under a live lease at `now`. */
+/**
+ * Deliveries of each integration under a live lease at `now`, whatever their status: one
+ * cancelled while its request is out keeps its lease (`cancelDelivery`) and its slot until then.
+ * Read through `deliveries_leased`, which holds only rows under a lease.
+ */
 export async function countLeased(
   trx: Kysely<Database>,
   integrationIds: readonly string[],
@@ -94,16 +98,27 @@ export async function countLeased(
 ): Promise<Map<string, number>> {
   const counts = new Map<string, number>();
   if (integrationIds.length === 0) return counts;
-  const rows = await trx
-    .selectFrom('deliveries')
-    .select(['integration_id', (eb) => eb.fn.countAll<number>().as('n')])
-    .where(sql<boolean>`status = 'pending' and lease_owner is not null`)
-    .where('integration_id', 'in', [...integrationIds])
-    .where('lease_until', '>', now)
-    .groupBy('integration_id')
-    .execute();
+  const rows = await countLeasedQuery(trx, integrationIds, now).execute();
   for (const row of rows) counts.set(row.integration_id, Number(row.n));
   return counts;
+}
+
+/** The statement of `countLeased` (exported for EXPLAIN). */
+export function countLeasedQuery(
+  trx: Kysely<Database>,
+  integrationIds: readonly string[],
+  now: number,
+) {
+  return (
+    trx
+      .selectFrom('deliveries')
+      .select(['integration_id', (eb) => eb.fn.countAll<number>().as('n')])
+      // Literally as in `deliveries_leased`'s predicate (migration 0005), so SQLite matches it.
+      .where(sql<boolean>`lease_owner is not null`)
+      .where('integration_id', 'in', [...integrationIds])
+      .where('lease_until', '>', now)
+      .groupBy('integration_id')
+  );
 }
 
 /** The earliest `next_attempt_at` among an integration's pending deliveries, or `NEVER`. */

@@ -1,9 +1,10 @@
-import { sql } from 'kysely';
+import { CompiledQuery, sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestStore, DIALECTS, type TestStore } from '../helpers/store.js';
 import { DeliveryQueue } from '../../src/queue/delivery-queue.js';
 import { explainSweep } from '../../src/store/delivery-batch-store.js';
 import { BLOCKED_AT } from '../../src/store/delivery-store.js';
+import { countLeasedQuery } from '../../src/store/lane-store.js';
 import { delivery, enqueue, seedIntegration, seedOwner } from './queue-fixtures.js';
 
 describe.each(DIALECTS)('the claim statement on %s', (backend) => {
@@ -47,6 +48,18 @@ describe.each(DIALECTS)('the claim statement on %s', (backend) => {
     expect(plan).toMatch(/deliveries_(lane|claim)/);
     expect(plan).toContain('deliveries_ordering');
     expect(plan).not.toMatch(/Seq Scan on deliveries|SCAN d\b(?! USING)/);
+  });
+
+  it('counts the deliveries in flight through deliveries_leased, not the pending backlog', async () => {
+    // A select builder would be put in parentheses inside `explain`: run the compiled text.
+    const query = countLeasedQuery(t.store.db, [busy], Date.now()).compile();
+    const explain = backend === 'postgres' ? 'explain ' : 'explain query plan ';
+    const { rows } = await t.store.db.executeQuery<Record<string, string>>(
+      CompiledQuery.raw(explain + query.sql, [...query.parameters]),
+    );
+    const plan = rows.map((row) => row['QUERY PLAN'] ?? row['detail']).join('\n');
+    expect(plan).toContain('deliveries_leased');
+    expect(plan).not.toMatch(/Seq Scan on deliveries|SCAN deliveries\b(?! USING)/);
   });
 });
 

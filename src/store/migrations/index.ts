@@ -4,6 +4,7 @@ import { migration0001Core } from './0001-core.js';
 import { migration0002DeliveryLanes } from './0002-delivery-lanes.js';
 import { migration0003OrderingIndex } from './0003-ordering-index.js';
 import { migration0004DropClaimIndex } from './0004-drop-claim-index.js';
+import { migration0005LeasedIndex } from './0005-leased-index.js';
 
 /** A forward-only migration. Names sort in the order they run. */
 export interface Migration {
@@ -17,4 +18,5 @@ export const migrations: readonly Migration[] = [
   migration0002DeliveryLanes,
   migration0003OrderingIndex,
   migration0004DropClaimIndex,
+  migration0005LeasedIndex,
 ];

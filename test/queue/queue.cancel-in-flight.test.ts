@@ -1,0 +1,124 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { createTestStore, DIALECTS, type TestStore } from '../helpers/store.js';
+import { DeliveryQueue, type CompletedAttempt } from '../../src/queue/delivery-queue.js';
+import type { ClaimedDelivery } from '../../src/store/delivery-store.js';
+import {
+  FakeClock,
+  attemptRecord,
+  delivery,
+  enqueue,
+  seedIntegration,
+  seedOwner,
+  statusOf,
+} from './queue-fixtures.js';
+
+// A delivery cancelled while its request is out is still out: it keeps its concurrency slot and
+// the next delivery of its call waits for it, until its late completion or the end of its lease.
+describe.each(DIALECTS)('cancelling a delivery in flight on %s', (backend) => {
+  let t: TestStore;
+  let clock: FakeClock;
+  let queue: DeliveryQueue;
+  let owner: string;
+
+  const succeed = (claim: ClaimedDelivery) =>
+    queue.complete(claim, {
+      decision: { kind: 'succeeded' },
+      health: 'up',
+      record: attemptRecord(clock.ms),
+      lastStatus: 200,
+      error: null,
+    } satisfies CompletedAttempt);
+
+  beforeEach(async () => {
+    t = await createTestStore(backend);
+    clock = new FakeClock();
+    queue = new DeliveryQueue(t.store, { clock: clock.now });
+    owner = await seedOwner(t.store);
+  });
+  afterEach(async () => {
+    await t.destroy();
+  });
+
+  it('keeps its maxConcurrency slot until its late completion', async () => {
+    const integration = await seedIntegration(t.store, owner, { maxConcurrency: 2 });
+    await enqueue(
+      t.store,
+      queue,
+      Array.from({ length: 5 }, () => delivery(owner, integration)),
+    );
+    const [first] = await queue.claim('w1', 1);
+    expect(await queue.cancel(first!.id)).toBe(true);
+    // `first` is still being sent by w1: one more may go, not two.
+    expect(await queue.claim('w2', 10)).toHaveLength(1);
+    expect(await queue.claim('w2', 10)).toHaveLength(0);
+    const late = await succeed(first!);
+    expect(late.applied).toBe(false);
+    expect((await statusOf(t.store, first!.id)).status).toBe('cancelled');
+    expect(await queue.claim('w2', 10)).toHaveLength(1);
+  });
+
+  it('keeps its slot until its lease ends when no completion comes', async () => {
+    const integration = await seedIntegration(t.store, owner, {
+      maxConcurrency: 1,
+      timeoutMs: 1_000,
+    });
+    await enqueue(t.store, queue, [delivery(owner, integration), delivery(owner, integration)]);
+    const [first] = await queue.claim('dead', 1);
+    expect(await queue.cancel(first!.id)).toBe(true);
+    expect(await queue.claim('w2', 10)).toHaveLength(0);
+    clock.advance(60_001);
+    expect(await queue.claim('w2', 10)).toHaveLength(1);
+  });
+
+  it('lets the next delivery of its call go at its late completion, not at the cancel', async () => {
+    const integration = await seedIntegration(t.store, owner);
+    const a = delivery(owner, integration, { orderingKey: 'call:1', sequence: 1 });
+    const b = delivery(owner, integration, { orderingKey: 'call:1', sequence: 2 });
+    await enqueue(t.store, queue, [a, b]);
+    const [first] = await queue.claim('w1', 10);
+    expect(first!.id).toBe(a.id);
+    expect(await queue.cancel(a.id)).toBe(true);
+    expect(await queue.claim('w2', 10)).toHaveLength(0);
+    // The sweep of parked deliveries does not release it either while `a` is out.
+    expect(await queue.sweepParked()).toBe(0);
+    expect(await queue.claim('w2', 10)).toHaveLength(0);
+    expect((await succeed(first!)).applied).toBe(false);
+    expect((await statusOf(t.store, a.id)).status).toBe('cancelled');
+    expect((await queue.claim('w2', 10)).map((c) => c.id)).toEqual([b.id]);
+  });
+
+  it('lets the next delivery of its call go through the sweep once its lease has ended', async () => {
+    const integration = await seedIntegration(t.store, owner, { timeoutMs: 1_000 });
+    const a = delivery(owner, integration, { orderingKey: 'call:1', sequence: 1 });
+    const b = delivery(owner, integration, { orderingKey: 'call:1', sequence: 2 });
+    await enqueue(t.store, queue, [a, b]);
+    await queue.claim('dead', 10);
+    expect(await queue.cancel(a.id)).toBe(true);
+    clock.advance(60_001);
+    expect(await queue.claim('w2', 10)).toHaveLength(0);
+    expect(await queue.sweepParked()).toBe(1);
+    expect((await queue.claim('w2', 10)).map((c) => c.id)).toEqual([b.id]);
+  });
+
+  it('lets the next delivery of its call go when its worker gives it back unsent', async () => {
+    const integration = await seedIntegration(t.store, owner);
+    const a = delivery(owner, integration, { orderingKey: 'call:1', sequence: 1 });
+    const b = delivery(owner, integration, { orderingKey: 'call:1', sequence: 2 });
+    await enqueue(t.store, queue, [a, b]);
+    const [first] = await queue.claim('w1', 10);
+    expect(await queue.cancel(a.id)).toBe(true);
+    await queue.release([first!]);
+    expect((await statusOf(t.store, a.id)).status).toBe('cancelled');
+    expect((await queue.claim('w2', 10)).map((c) => c.id)).toEqual([b.id]);
+  });
+
+  it('cancels a delivery that is not in flight as before: the next one goes at once', async () => {
+    const integration = await seedIntegration(t.store, owner);
+    const a = delivery(owner, integration, { orderingKey: 'call:1', sequence: 1 });
+    const b = delivery(owner, integration, { orderingKey: 'call:1', sequence: 2 });
+    await enqueue(t.store, queue, [a, b]);
+    expect(await queue.cancel(a.id)).toBe(true);
+    expect((await statusOf(t.store, a.id)).lease_owner).toBeNull();
+    expect((await queue.claim('w2', 10)).map((c) => c.id)).toEqual([b.id]);
+  });
+});
