@@ -4,6 +4,7 @@ import type { Kysely, Selectable } from 'kysely';
 import type { Database, IntegrationsTable } from './schema.js';
 import { UniqueConflict, unique, type Store } from './db.js';
 import { pageOf } from './account-store.js';
+import { liftLimitHolds } from './lane-store.js';
 import { isoTime, type Page } from '../domain/accounts.js';
 import type { Integration, IntegrationOptions, IntegrationType } from '../domain/integration.js';
 import type { AnyConfig } from '../domain/integration-secrets.js';
@@ -177,6 +178,8 @@ export class IntegrationStore {
           .insertInto('integration_versions')
           .values({ integration_id: current.id, version, ...stored, created_at: now })
           .execute();
+        // New limits apply from the next claim, not once a hold the old ones set runs out.
+        await liftLimitHolds(trx, current.id, now);
       }),
     );
     const saved = await this.find(current.id, undefined);

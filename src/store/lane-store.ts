@@ -221,6 +221,24 @@ export async function markLaneUntouched(
     .execute();
 }
 
+/**
+ * After an edit of the integration (in its transaction): lifts a hold that its old limits put on
+ * its lane (`rate`, `concurrency`), so new limits apply at the next claim, which reads them and
+ * holds the lane again if they still say so. A circuit's holds stay.
+ */
+export async function liftLimitHolds(
+  trx: Kysely<Database>,
+  integrationId: string,
+  now: number,
+): Promise<void> {
+  await trx
+    .updateTable('delivery_lanes')
+    .set({ hold_until: 0, hold_reason: null, updated_at: now })
+    .where('integration_id', '=', integrationId)
+    .where('hold_reason', 'in', ['rate', 'concurrency'])
+    .execute();
+}
+
 /** Turns an integration off with the reason shown to its owner; its deliveries wait. */
 export async function disableIntegration(
   trx: Kysely<Database>,

@@ -128,3 +128,39 @@ export function attemptRecord(
 ): CompletedAttempt['record'] {
   return { integrationVersion: 1, startedAt: at, durationMs, request: '{}', response: null, error };
 }
+
+/**
+ * Saves a new version of an integration as an owner's edit does: `options` merged into the
+ * current ones (a key set to undefined is removed), `enabled` as given or unchanged.
+ */
+export async function editIntegration(
+  store: Store,
+  id: string,
+  change: {
+    options?: { [K in keyof IntegrationOptions]?: IntegrationOptions[K] | undefined };
+    enabled?: boolean;
+  },
+): Promise<void> {
+  const integrations = new IntegrationStore(store);
+  const current = await integrations.find(id, undefined);
+  if (current === undefined) throw new Error(`integration ${id} not found`);
+  const options: IntegrationOptions = { ...current.options };
+  for (const [key, value] of Object.entries(change.options ?? {})) {
+    if (value === undefined) delete options[key as keyof IntegrationOptions];
+    else Object.assign(options, { [key]: value });
+  }
+  await integrations.update(current, {
+    ...current,
+    enabled: change.enabled ?? current.enabled,
+    options,
+  });
+}
+
+/** An integration's lane row as stored. */
+export async function laneOf(store: Store, integrationId: string) {
+  return store.db
+    .selectFrom('delivery_lanes')
+    .selectAll()
+    .where('integration_id', '=', integrationId)
+    .executeTakeFirstOrThrow();
+}
