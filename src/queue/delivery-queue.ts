@@ -102,7 +102,8 @@ export class DeliveryQueue {
           for (const lane of stale) {
             const found = limits.get(lane.integration_id);
             if (found === undefined) continue;
-            const patch = applyLimits(limitsOf(found.options, this.settings), found.version, now);
+            const next = limitsOf(found.options, this.settings);
+            const patch = applyLimits(lane, next, found.version, found.savedAt, now);
             Object.assign(lane, patch);
             await updateLane(trx, lane.integration_id, patch);
           }

@@ -67,16 +67,44 @@ export function limitsOf(optionsJson: string, settings: LaneSettings): LaneLimit
   };
 }
 
-/** The lane fields that follow from new limits; a bucket starts full. */
-export function applyLimits(limits: LaneLimits, version: number, now: number): LanePatch {
+/**
+ * The lane fields that follow from new limits, saved at `savedAt`. A bucket starts full only when
+ * the lane had no rate: otherwise it keeps its tokens, refilled at the old rate up to the edit and
+ * capped at the new size, so an edit (of the rate or of anything else) never hands out a fresh
+ * second's worth on top of what was just sent.
+ */
+export function applyLimits(
+  lane: Pick<LaneRow, 'rate_per_second' | 'tokens' | 'refilled_at'>,
+  limits: LaneLimits,
+  version: number,
+  savedAt: number,
+  now: number,
+): LanePatch {
+  const rate = limits.ratePerSecond;
+  const size = bucketSize(rate);
+  let tokens = size;
+  let refilledAt = now;
+  if (rate !== null && lane.rate_per_second !== null) {
+    // From the edit on, the next claim refills at the new rate.
+    refilledAt = Math.max(lane.refilled_at, Math.min(savedAt, now));
+    tokens = Math.min(
+      size,
+      refill(lane.tokens, lane.rate_per_second, refilledAt - lane.refilled_at),
+    );
+  }
   return {
     limits_version: version,
     max_concurrency: limits.maxConcurrency,
-    rate_per_second: limits.ratePerSecond,
+    rate_per_second: rate,
     lease_ms: limits.leaseMs,
-    tokens: bucketSize(limits.ratePerSecond),
-    refilled_at: now,
+    tokens,
+    refilled_at: refilledAt,
   };
+}
+
+/** A bucket of `rate` holding `tokens`, after `elapsedMs` of refilling. */
+function refill(tokens: number, rate: number, elapsedMs: number): number {
+  return Math.min(bucketSize(rate), tokens + (Math.max(0, elapsedMs) * rate) / 1000);
 }
 
 function bucketSize(rate: number | null): number {
@@ -99,12 +127,7 @@ export interface LanePlan {
 export function planLane(lane: LaneRow, leased: number, want: number, now: number): LanePlan {
   const rate = lane.rate_per_second;
   const tokens =
-    rate === null
-      ? Number.POSITIVE_INFINITY
-      : Math.min(
-          bucketSize(rate),
-          lane.tokens + (Math.max(0, now - lane.refilled_at) * rate) / 1000,
-        );
+    rate === null ? Number.POSITIVE_INFINITY : refill(lane.tokens, rate, now - lane.refilled_at);
   let take = Math.min(want, Math.max(0, lane.max_concurrency - leased), Math.floor(tokens));
   let probe = false;
   if (lane.circuit !== 'closed') {

@@ -65,12 +65,19 @@ export async function noteDue(
   }
 }
 
-/** The lanes whose integration has a newer version than their limits were read from. */
+/** An integration's current version: its options and when it was saved. */
+export interface CurrentLimits {
+  version: number;
+  options: string;
+  savedAt: number;
+}
+
+/** The current version of each integration, for lanes whose limits were read from an older one. */
 export async function readLimits(
   trx: Kysely<Database>,
   integrationIds: readonly string[],
-): Promise<Map<string, { version: number; options: string }>> {
-  const result = new Map<string, { version: number; options: string }>();
+): Promise<Map<string, CurrentLimits>> {
+  const result = new Map<string, CurrentLimits>();
   if (integrationIds.length === 0) return result;
   const rows = await trx
     .selectFrom('integrations')
@@ -79,10 +86,20 @@ export async function readLimits(
         .onRef('integration_versions.integration_id', '=', 'integrations.id')
         .onRef('integration_versions.version', '=', 'integrations.version'),
     )
-    .select(['integrations.id', 'integrations.version', 'integration_versions.options'])
+    .select([
+      'integrations.id',
+      'integrations.version',
+      'integration_versions.options',
+      'integration_versions.created_at',
+    ])
     .where('integrations.id', 'in', [...integrationIds])
     .execute();
-  for (const row of rows) result.set(row.id, { version: row.version, options: row.options });
+  for (const row of rows)
+    result.set(row.id, {
+      version: row.version,
+      options: row.options,
+      savedAt: Number(row.created_at),
+    });
   return result;
 }
 

@@ -131,7 +131,8 @@ export function attemptRecord(
 
 /**
  * Saves a new version of an integration as an owner's edit does: `options` merged into the
- * current ones (a key set to undefined is removed), `enabled` as given or unchanged.
+ * current ones (a key set to undefined is removed), `enabled` as given or unchanged; saved at
+ * `now()`.
  */
 export async function editIntegration(
   store: Store,
@@ -140,8 +141,9 @@ export async function editIntegration(
     options?: { [K in keyof IntegrationOptions]?: IntegrationOptions[K] | undefined };
     enabled?: boolean;
   },
+  now: () => number = Date.now,
 ): Promise<void> {
-  const integrations = new IntegrationStore(store);
+  const integrations = new IntegrationStore(store, now);
   const current = await integrations.find(id, undefined);
   if (current === undefined) throw new Error(`integration ${id} not found`);
   const options: IntegrationOptions = { ...current.options };
