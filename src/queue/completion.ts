@@ -18,6 +18,7 @@ import { finishSucceeded, insertAttempts, keysWithPending } from '../store/deliv
 import { laneKey } from '../store/lane-keys.js';
 import {
   disableIntegration,
+  isEnabled,
   laneOrder,
   markLaneUntouched,
   markLaneUp,
@@ -236,7 +237,10 @@ async function noteHealth(
   else {
     up.delete(claim.integrationId);
     const lane = await readLane(trx, claim.integrationId, context.lockLanes);
-    if (lane !== undefined) {
+    // An integration already disabled (by an earlier failure of this streak, or its owner) is
+    // judged afresh when enabled again: the failures of what was still in flight then do not
+    // count, re-open its circuit or disable it again with a new reason.
+    if (lane !== undefined && (await isEnabled(trx, claim.integrationId))) {
       const next = laneAfterFailure(lane, now, context.settings);
       await updateLane(trx, claim.integrationId, next.patch);
       if (next.disable !== undefined) {

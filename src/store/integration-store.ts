@@ -4,7 +4,8 @@ import type { Kysely, Selectable } from 'kysely';
 import type { Database, IntegrationsTable } from './schema.js';
 import { UniqueConflict, unique, type Store } from './db.js';
 import { pageOf } from './account-store.js';
-import { liftLimitHolds } from './lane-store.js';
+import { liftLimitHolds, readLane, resetLane } from './lane-store.js';
+import { isPostgres } from './bulk-insert.js';
 import { isoTime, type Page } from '../domain/accounts.js';
 import type { Integration, IntegrationOptions, IntegrationType } from '../domain/integration.js';
 import type { AnyConfig } from '../domain/integration-secrets.js';
@@ -155,6 +156,14 @@ export class IntegrationStore {
     const stored = { config: JSON.stringify(next.config), options: JSON.stringify(next.options) };
     await unique(this.store, () =>
       this.db.transaction().execute(async (trx) => {
+        // The lane row first, as completions take it (they may disable the integration after
+        // writing its lane): then no auto-disable can come between the read below and this edit.
+        await readLane(trx, current.id, isPostgres(trx));
+        const before = await trx
+          .selectFrom('integrations')
+          .select('enabled')
+          .where('id', '=', current.id)
+          .executeTakeFirst();
         // Guarded by the version read and by not being deleted: a concurrent edit or delete makes
         // this a conflict (the caller reads again) instead of a write onto a stale row.
         const moved = await trx
@@ -180,6 +189,8 @@ export class IntegrationStore {
           .execute();
         // New limits apply from the next claim, not once a hold the old ones set runs out.
         await liftLimitHolds(trx, current.id, now);
+        // Enabled again: a fresh start (no failure streak, circuit closed, no hold).
+        if (next.enabled && before?.enabled === 0) await resetLane(trx, current.id, now);
       }),
     );
     const saved = await this.find(current.id, undefined);

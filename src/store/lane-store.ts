@@ -256,6 +256,34 @@ export async function liftLimitHolds(
     .execute();
 }
 
+/** A lane as new: no failure streak, circuit closed, no hold (an integration enabled again). */
+export async function resetLane(
+  trx: Kysely<Database>,
+  integrationId: string,
+  now: number,
+): Promise<void> {
+  await updateLane(trx, integrationId, {
+    consecutive_failures: 0,
+    failing_since: null,
+    circuit: 'closed',
+    circuit_until: 0,
+    hold_until: 0,
+    hold_reason: null,
+    updated_at: now,
+  });
+}
+
+/** Whether an integration is enabled (false when disabled, deleted or missing). */
+export async function isEnabled(trx: Kysely<Database>, integrationId: string): Promise<boolean> {
+  const row = await trx
+    .selectFrom('integrations')
+    .select('enabled')
+    .where('id', '=', integrationId)
+    .where('deleted_at', 'is', null)
+    .executeTakeFirst();
+  return row?.enabled === 1;
+}
+
 /** Turns an integration off with the reason shown to its owner; its deliveries wait. */
 export async function disableIntegration(
   trx: Kysely<Database>,
