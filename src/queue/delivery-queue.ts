@@ -117,7 +117,8 @@ export class DeliveryQueue {
         let left = max;
         const plans = lanes.map((lane) => {
           const want = Math.min(share, left);
-          const plan = planLane(lane, leased.get(lane.integration_id) ?? 0, want, now);
+          const out = leased.get(lane.integration_id)?.count ?? 0;
+          const plan = planLane(lane, out, want, now);
           left -= plan.take;
           return { lane, plan, want };
         });
@@ -140,7 +141,7 @@ export class DeliveryQueue {
             count < plan.take && (await this.backend.mayRaiseDueMark(trx, lane.integration_id))
               ? await earliestDue(trx, lane.integration_id)
               : undefined;
-          const inFlight = leased.get(lane.integration_id) ?? 0;
+          const inFlight = leased.get(lane.integration_id) ?? { count: 0, until: 0 };
           await updateLane(
             trx,
             lane.integration_id,

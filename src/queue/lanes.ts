@@ -3,7 +3,7 @@
  * may take from it under its concurrency limit, token bucket and circuit, and how its state moves
  * after a claim or a failure. The SQL that reads and writes lanes is in src/store/lane-store.ts.
  */
-import type { LanePatch, LaneRow } from '../store/lane-store.js';
+import type { InFlight, LanePatch, LaneRow } from '../store/lane-store.js';
 
 export interface CircuitOptions {
   /** Consecutive failed attempts (retryable failures) that open the circuit. */
@@ -131,7 +131,10 @@ export function planLane(lane: LaneRow, leased: number, want: number, now: numbe
   let take = Math.min(want, Math.max(0, lane.max_concurrency - leased), Math.floor(tokens));
   let probe = false;
   if (lane.circuit !== 'closed') {
-    probe = lane.circuit_until <= now && take > 0;
+    // One probe, and only when nothing of the lane is out: a delivery still in flight (an earlier
+    // probe, or one claimed before the circuit opened) may yet answer, and its failure would
+    // re-open the circuit while this one is out.
+    probe = lane.circuit_until <= now && take > 0 && leased === 0;
     take = probe ? 1 : 0;
   }
   return {
@@ -144,18 +147,21 @@ export function planLane(lane: LaneRow, leased: number, want: number, now: numbe
 }
 
 /**
- * The lane after a claim took `took` of the `plan.take` it could: tokens spent, the next hold
- * (probe in flight > open circuit > concurrency full > bucket empty), and when it is due again:
+ * The lane after a claim took `took` of the `plan.take` it could, with `out` in flight before it:
+ * tokens spent, the next hold
+ * (probe in flight > open circuit > probe waiting for deliveries out > concurrency full > bucket
+ * empty), and when it is due again:
  * `earliest` is the lane's earliest pending due time, read only when the claim ran out of due rows.
  */
 export function laneAfterClaim(
   lane: LaneRow,
   plan: LanePlan,
   took: number,
-  leased: number,
+  out: InFlight,
   earliest: number | undefined,
   now: number,
 ): LanePatch {
+  const leased = out.count;
   const patch: LanePatch = { served_at: now, updated_at: now, hold_until: 0, hold_reason: null };
   if (earliest !== undefined) patch.next_due_at = earliest;
   const rate = lane.rate_per_second;
@@ -173,6 +179,11 @@ export function laneAfterClaim(
   } else if (lane.circuit !== 'closed' && lane.circuit_until > now) {
     patch.hold_until = lane.circuit_until;
     patch.hold_reason = 'circuit';
+  } else if (lane.circuit !== 'closed' && leased > 0) {
+    // Cool-down over, but deliveries are out: the probe waits for them (a completion lifts this
+    // hold; the end of their last lease bounds it if their worker died).
+    patch.hold_until = out.until;
+    patch.hold_reason = 'probe';
   } else if (leased + took >= lane.max_concurrency) {
     // Lifted by the next completion; the lease end bounds it if the worker died.
     patch.hold_until = plan.leaseUntil;
@@ -226,7 +237,11 @@ export function laneAfterFailure(
     patch.circuit_until = now + settings.circuit.cooldownMs;
     patch.hold_until = patch.circuit_until;
     patch.hold_reason = 'circuit';
-  } else if (lane.hold_reason === 'concurrency') {
+  } else if (
+    lane.hold_reason === 'concurrency' ||
+    // An open circuit's probe waited for this delivery: the next claim sees what is still out.
+    (lane.hold_reason === 'probe' && lane.circuit === 'open')
+  ) {
     patch.hold_until = 0;
     patch.hold_reason = null;
   }

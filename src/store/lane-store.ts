@@ -104,7 +104,7 @@ export async function readLimits(
 }
 
 /**
- * Deliveries of each integration under a live lease at `now`, whatever their status: one
+ * Deliveries of each integration under a live lease at `now` (`InFlight`), whatever their status: one
  * cancelled while its request is out keeps its lease (`cancelDelivery`) and its slot until then.
  * Read through `deliveries_leased`, which holds only rows under a lease.
  */
@@ -112,12 +112,19 @@ export async function countLeased(
   trx: Kysely<Database>,
   integrationIds: readonly string[],
   now: number,
-): Promise<Map<string, number>> {
-  const counts = new Map<string, number>();
+): Promise<Map<string, InFlight>> {
+  const counts = new Map<string, InFlight>();
   if (integrationIds.length === 0) return counts;
   const rows = await countLeasedQuery(trx, integrationIds, now).execute();
-  for (const row of rows) counts.set(row.integration_id, Number(row.n));
+  for (const row of rows)
+    counts.set(row.integration_id, { count: Number(row.n), until: Number(row.until) });
   return counts;
+}
+
+/** An integration's deliveries under a live lease: how many, and when the last lease ends. */
+export interface InFlight {
+  count: number;
+  until: number;
 }
 
 /** The statement of `countLeased` (exported for EXPLAIN). */
@@ -129,7 +136,11 @@ export function countLeasedQuery(
   return (
     trx
       .selectFrom('deliveries')
-      .select(['integration_id', (eb) => eb.fn.countAll<number>().as('n')])
+      .select([
+        'integration_id',
+        (eb) => eb.fn.countAll<number>().as('n'),
+        (eb) => eb.fn.max('lease_until').as('until'),
+      ])
       // Literally as in `deliveries_leased`'s predicate (migration 0005), so SQLite matches it.
       .where(sql<boolean>`lease_owner is not null`)
       .where('integration_id', 'in', [...integrationIds])

@@ -136,7 +136,7 @@ describe.each(DIALECTS)('limits and circuit on %s', (backend) => {
     for (const item of items) expect((await statusOf(t.store, item.id)).status).not.toBe('failed');
   });
 
-  it('keeps the probe alone while it is out, when another delivery comes back untouched', async () => {
+  it('keeps the probe alone: it waits for what is out, and an untouched one lets another go', async () => {
     // Leases outlive the cool-down: what was claimed before the circuit opened is still out.
     const integration = await seedIntegration(t.store, owner, { timeoutMs: 60_000 });
     await enqueue(t.store, queue, many(integration, 6));
@@ -144,13 +144,14 @@ describe.each(DIALECTS)('limits and circuit on %s', (backend) => {
     expect(first).toHaveLength(5);
     for (const claim of first.slice(0, 3)) await complete(claim, 'down');
     clock.advance(10_000);
-    const [probe] = await queue.claim('w1', 10);
-    expect(probe).toBeDefined();
-    // Deliveries claimed before the circuit opened come back without reaching the remote
-    // (refused, not rendered): they prove nothing, and the probe is still out.
+    // No probe while deliveries claimed before the circuit opened are out.
+    expect(await queue.claim('w1', 10)).toHaveLength(0);
+    // They come back without reaching the remote (refused, not rendered): they prove nothing.
     await complete(first[3]!, 'none');
     expect(await queue.claim('w2', 10)).toHaveLength(0);
     await complete(first[4]!, 'none');
+    const [probe] = await queue.claim('w1', 10);
+    expect(probe).toBeDefined();
     expect(await queue.claim('w2', 10)).toHaveLength(0);
     // The probe itself comes back untouched: nothing else is out, another probe goes at once.
     await complete(probe!, 'none');
