@@ -80,7 +80,7 @@ export class Metrics {
       });
       new Gauge({
         name: 'callhook_open_circuits',
-        help: 'Integrations whose circuit is open',
+        help: 'Enabled integrations whose circuit is open or half-open',
         registers: [this.registry],
         async collect() {
           this.set((await read())?.openCircuits ?? Number.NaN);

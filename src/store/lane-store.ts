@@ -329,10 +329,14 @@ export async function queueSnapshot(
       limit 1)) as next_attempt_at
     from delivery_lanes l`.execute(db);
   const oldest = rows[0]?.next_attempt_at ?? null;
+  // Of integrations that could send: a deleted or disabled one's lane keeps the circuit it had.
   const circuits = await db
     .selectFrom('delivery_lanes')
+    .innerJoin('integrations', 'integrations.id', 'delivery_lanes.integration_id')
     .select((eb) => eb.fn.countAll<number>().as('n'))
-    .where('circuit', '<>', 'closed')
+    .where('delivery_lanes.circuit', '<>', 'closed')
+    .where('integrations.enabled', '=', 1)
+    .where('integrations.deleted_at', 'is', null)
     .executeTakeFirstOrThrow();
   const due = oldest === null ? now : Math.min(now, Number(oldest));
   return {

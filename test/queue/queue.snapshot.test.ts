@@ -13,7 +13,9 @@ import {
   seedIntegration,
   seedOwner,
   attemptRecord,
+  editIntegration,
 } from './queue-fixtures.js';
+import { IntegrationStore } from '../../src/store/integration-store.js';
 
 describe.each(DIALECTS)('queue snapshot on %s', (backend) => {
   let t: TestStore;
@@ -67,5 +69,37 @@ describe.each(DIALECTS)('queue snapshot on %s', (backend) => {
     const after = await queue.snapshot();
     expect(after.pending).toBe(3);
     expect(after.oldestPendingAgeSeconds).toBe(0);
+  });
+
+  it('counts the open circuits of live, enabled integrations only', async () => {
+    const clock = new FakeClock();
+    const queue = new DeliveryQueue(t.store, {
+      clock: clock.now,
+      lanes: { circuit: { failureThreshold: 1, cooldownMs: 10_000 }, autoDisable: false },
+    });
+    const owner = await seedOwner(t.store);
+    const [kept, deleted, disabled] = [
+      await seedIntegration(t.store, owner),
+      await seedIntegration(t.store, owner),
+      await seedIntegration(t.store, owner),
+    ];
+    await enqueue(
+      t.store,
+      queue,
+      [kept!, deleted!, disabled!].map((id) => delivery(owner, id)),
+    );
+    for (const item of await queue.claim('w1', 10)) {
+      await queue.complete(item, {
+        decision: { kind: 'retry', at: clock.ms + 1_000, reason: 'HTTP 503' },
+        health: 'down',
+        lastStatus: 503,
+        error: 'HTTP 503',
+        record: attemptRecord(clock.ms),
+      });
+    }
+    expect((await queue.snapshot()).openCircuits).toBe(3);
+    await new IntegrationStore(t.store).delete(deleted!, undefined);
+    await editIntegration(t.store, disabled!, { enabled: false }, clock.now);
+    expect(await queue.snapshot()).toMatchObject({ pending: 2, openCircuits: 1 });
   });
 });
