@@ -7,7 +7,7 @@ import { Type } from 'typebox';
 import { AppError } from '../errors.js';
 import { ownerScope } from '../auth/authorize.js';
 import type { DeliveryReadStore } from '../store/delivery-read-store.js';
-import { whyNotRetried, type DeliveryQueue } from '../queue/delivery-queue.js';
+import type { DeliveryQueue } from '../queue/delivery-queue.js';
 import type { IntegrationStore } from '../store/integration-store.js';
 import { parseTimestamp, timestampProblem } from '../domain/call-event.js';
 import { IdParams, PageQuery, pageOf } from './schemas.js';
@@ -120,7 +120,7 @@ export const deliveriesRoutes: FastifyPluginAsyncTypebox<DeliveriesRoutesOptions
       const owner = ownerScope(request);
       const current = await mustFind(request.params.id, owner);
       if (!(await queue.retryNow(current.id, owner))) {
-        throw new AppError('CONFLICT', whyNotRetried(current));
+        throw new AppError('CONFLICT', await queue.whyNotRetried(current));
       }
       onEnqueued?.();
       const { attemptLog: _log, ...delivery } = await mustFind(current.id, owner);

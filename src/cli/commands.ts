@@ -14,7 +14,7 @@ import { hashPassword } from '../auth/passwords.js';
 import { ApiKeyName, Email, Password, UserName } from '../api/schemas.js';
 import { stopSignal } from './stop-signal.js';
 import { StartupError } from '../startup-error.js';
-import { DeliveryQueue, whyNotRetried } from '../queue/delivery-queue.js';
+import { DeliveryQueue } from '../queue/delivery-queue.js';
 import { DeliveryReadStore } from '../store/delivery-read-store.js';
 import { simulate } from './simulate.js';
 import { parseTimestamp, timestampProblem } from '../domain/call-event.js';
@@ -240,10 +240,11 @@ deliveries
   .description('send a failed delivery again now, with a fresh retry budget')
   .action(async (deliveryId: string) => {
     await withStore(async (store) => {
-      if (!(await new DeliveryQueue(store).retryNow(deliveryId))) {
+      const queue = new DeliveryQueue(store);
+      if (!(await queue.retryNow(deliveryId))) {
         const delivery = await new DeliveryReadStore(store.db).find(deliveryId, undefined);
         if (delivery === undefined) throw new UsageError(`no delivery ${deliveryId}`);
-        throw new UsageError(whyNotRetried(delivery));
+        throw new UsageError(await queue.whyNotRetried(delivery));
       }
       process.stdout.write(`delivery ${deliveryId} is pending again\n`);
     });

@@ -9,6 +9,7 @@ import type { Database } from '../store/schema.js';
 import {
   cancelDelivery,
   enqueueDeliveries,
+  eventKept,
   releaseDelivery,
   requeueFailed,
   toClaimed,
@@ -237,6 +238,11 @@ export class DeliveryQueue {
     return ids.length === 1;
   }
 
+  /** Why `retryNow` moved nothing, for a delivery that exists (the API's 409, the CLI's error). */
+  whyNotRetried(delivery: RetriedDelivery): Promise<string> {
+    return whyNotRetried(this.store, delivery);
+  }
+
   /** Every failed delivery of an integration created at or after `since` goes back to pending. */
   async replay(integrationId: string, since: number, ownerId?: string): Promise<number> {
     const now = this.clock();
@@ -247,12 +253,31 @@ export class DeliveryQueue {
   }
 }
 
+/** A delivery as `whyNotRetried` needs it. */
+export interface RetriedDelivery {
+  id: string;
+  ownerId: string;
+  kind: string;
+  status: string;
+  eventId: string | null;
+}
+
 /** Why `retryNow` moved nothing, for a delivery that exists (the API's 409, the CLI's error). */
-export function whyNotRetried(delivery: { id: string; kind: string; status: string }): string {
+export async function whyNotRetried(
+  store: Pick<Store, 'db'>,
+  delivery: RetriedDelivery,
+): Promise<string> {
   if (delivery.kind === 'ivr') {
     return `${delivery.id} is an IVR invocation: it is answered once, while the caller waits, and cannot be retried`;
   }
   if (delivery.status === 'failed') {
+    if (
+      delivery.kind === 'event' &&
+      delivery.eventId !== null &&
+      !(await eventKept(store.db, delivery.ownerId, delivery.eventId))
+    ) {
+      return `delivery ${delivery.id}'s event ${delivery.eventId} is no longer stored (pruned after the retention period): nothing to send`;
+    }
     return `delivery ${delivery.id} belongs to a deleted integration: nothing would send it`;
   }
   return `delivery ${delivery.id} is ${delivery.status}; only a failed delivery can be retried`;

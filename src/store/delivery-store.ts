@@ -13,7 +13,7 @@ import {
 } from 'kysely';
 import type { Database, DeliveriesTable } from './schema.js';
 import { noteDue } from './lane-store.js';
-import { bulkInsert, type ColumnType } from './bulk-insert.js';
+import { bulkInsert, isPostgres, type ColumnType } from './bulk-insert.js';
 import { firstPendingOfKeys, laneKey, laneKeyOf } from './lane-keys.js';
 import { insertAttempts } from './delivery-batch-store.js';
 
@@ -374,8 +374,8 @@ export async function endCancelledLease(
 
 /**
  * Moves failed deliveries back to pending with a fresh retry budget, due now: one by id, or all
- * of an integration created since a time. Answers the ids moved. IVR invocations and the
- * deliveries of a deleted integration are never moved.
+ * of an integration created since a time. Answers the ids moved. IVR invocations, the deliveries
+ * of a deleted integration and those of an event that retention pruned are never moved.
  */
 export async function requeueFailed(
   trx: Kysely<Database>,
@@ -400,7 +400,22 @@ export async function requeueFailed(
     // A deleted integration's deliveries are never claimed: pending again, they would wait forever.
     .where('integration_id', 'in', (eb) =>
       eb.selectFrom('integrations').select('id').where('deleted_at', 'is', null),
-    );
+    )
+    // An event's delivery renders the stored event: once retention pruned it, nothing to send.
+    // On PostgreSQL the event is locked (key share) to the commit, so a prune running now either
+    // deleted it first (and the delivery stays failed) or leaves it (`pruneHistory`).
+    .where((eb) => {
+      const event = eb
+        .selectFrom('events')
+        .select(sql<number>`1`.as('one'))
+        .whereRef('events.owner_id', '=', 'deliveries.owner_id')
+        .whereRef('events.id', '=', 'deliveries.event_id');
+      return eb.or([
+        eb('kind', '<>', 'event'),
+        eb('event_id', 'is', null),
+        eb.exists(isPostgres(trx) ? event.forKeyShare() : event),
+      ]);
+    });
   query =
     'id' in filter
       ? query.where('id', '=', filter.id)
@@ -412,4 +427,19 @@ export async function requeueFailed(
   const due = new Map(rows.map((row) => [row.integration_id, now]));
   await noteDue(trx, due, now);
   return rows.map((row) => row.id);
+}
+
+/** Whether an event is still stored (retention prunes old ones, `pruneHistory`). */
+export async function eventKept(
+  db: Kysely<Database>,
+  ownerId: string,
+  eventId: string,
+): Promise<boolean> {
+  const row = await db
+    .selectFrom('events')
+    .select('id')
+    .where('owner_id', '=', ownerId)
+    .where('id', '=', eventId)
+    .executeTakeFirst();
+  return row !== undefined;
 }
