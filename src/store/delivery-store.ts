@@ -14,7 +14,7 @@ import {
 import type { Database, DeliveriesTable } from './schema.js';
 import { noteDue } from './lane-store.js';
 import { bulkInsert, isPostgres, type ColumnType } from './bulk-insert.js';
-import { firstPendingOfKeys, laneKey, laneKeyOf } from './lane-keys.js';
+import { cancelledInFlightOfLanes, firstPendingOfKeys, laneKey, laneKeyOf } from './lane-keys.js';
 import { insertAttempts } from './delivery-batch-store.js';
 
 /**
@@ -152,6 +152,12 @@ export async function enqueueDeliveries(
     trx,
     keyed.map((d) => laneKey(d.integrationId, d.orderingKey!)),
   );
+  // An earlier delivery cancelled while its request is out still holds its call's turn.
+  const out = await cancelledInFlightOfLanes(
+    trx,
+    keyed.map((d) => d.integrationId),
+    now,
+  );
   const blocked = new Set<DeliveryInput>();
   const groups = new Map<string, DeliveryInput[]>();
   for (const d of keyed) {
@@ -160,9 +166,9 @@ export async function enqueueDeliveries(
   }
   for (const [key, group] of groups) {
     group.sort((a, b) => (a.sequence ?? 0) - (b.sequence ?? 0) || (a.id < b.id ? -1 : 1));
-    const first = stored.get(key)?.sequence;
+    const first = Math.min(stored.get(key)?.sequence ?? Infinity, out.get(key) ?? Infinity);
     group.forEach((d, index) => {
-      if (index > 0 || (first !== undefined && first <= (d.sequence ?? 0))) blocked.add(d);
+      if (index > 0 || first <= (d.sequence ?? 0)) blocked.add(d);
     });
   }
   const due = new Map<string, number>();

@@ -54,6 +54,34 @@ export function earlierCancelledInFlight(later: string, now: number) {
         and (cancelled.sequence < ${of('sequence')} or cancelled.id < ${of('id')}))`;
 }
 
+/**
+ * The earliest sequence per lane key among these integrations' deliveries cancelled while in
+ * flight whose lease is still live at `now` (few rows: read through `deliveries_leased`).
+ */
+export async function cancelledInFlightOfLanes(
+  trx: Kysely<Database>,
+  integrationIds: readonly string[],
+  now: number,
+): Promise<Map<string, number>> {
+  const found = new Map<string, number>();
+  if (integrationIds.length === 0) return found;
+  const rows = await trx
+    .selectFrom('deliveries')
+    .select(['integration_id', 'ordering_key', 'sequence'])
+    // Literally as in `deliveries_leased`'s predicate (migration 0005), so SQLite matches it.
+    .where(sql<boolean>`lease_owner is not null`)
+    .where('integration_id', 'in', [...new Set(integrationIds)])
+    .where('lease_until', '>', now)
+    .where('status', '=', 'cancelled')
+    .where('ordering_key', 'is not', null)
+    .execute();
+  for (const row of rows) {
+    const key = laneKey(row.integration_id, row.ordering_key!);
+    found.set(key, Math.min(found.get(key) ?? Number(row.sequence), Number(row.sequence)));
+  }
+  return found;
+}
+
 /** The lane key of an integration and ordering key, as `laneKeyOf` computes it in SQL. */
 export const laneKey = (integrationId: string, orderingKey: string) =>
   `${integrationId} ${orderingKey}`;

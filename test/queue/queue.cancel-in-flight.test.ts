@@ -87,6 +87,19 @@ describe.each(DIALECTS)('cancelling a delivery in flight on %s', (backend) => {
     expect((await queue.claim('w2', 10)).map((c) => c.id)).toEqual([b.id]);
   });
 
+  it('parks a later delivery of its call stored while it is out', async () => {
+    const integration = await seedIntegration(t.store, owner);
+    const a = delivery(owner, integration, { orderingKey: 'call:1', sequence: 1 });
+    await enqueue(t.store, queue, [a]);
+    const [first] = await queue.claim('w1', 10);
+    expect(await queue.cancel(a.id)).toBe(true);
+    const b = delivery(owner, integration, { orderingKey: 'call:1', sequence: 2 });
+    await enqueue(t.store, queue, [b]);
+    expect(await queue.claim('w2', 10)).toHaveLength(0);
+    expect((await succeed(first!)).applied).toBe(false);
+    expect((await queue.claim('w2', 10)).map((c) => c.id)).toEqual([b.id]);
+  });
+
   it('lets the next delivery of its call go through the sweep once its lease has ended', async () => {
     const integration = await seedIntegration(t.store, owner, { timeoutMs: 1_000 });
     const a = delivery(owner, integration, { orderingKey: 'call:1', sequence: 1 });
