@@ -3,7 +3,7 @@
  * may take from it under its concurrency limit, token bucket and circuit, and how its state moves
  * after a claim or a failure. The SQL that reads and writes lanes is in src/store/lane-store.ts.
  */
-import type { InFlight, LanePatch, LaneRow } from '../store/lane-store.js';
+import { FRESH_LANE, type InFlight, type LanePatch, type LaneRow } from '../store/lane-store.js';
 
 export interface CircuitOptions {
   /** Consecutive failed attempts (retryable failures) that open the circuit. */
@@ -217,15 +217,7 @@ export function laneAfterFailure(
     const reason = `disabled after ${failures} consecutive failed attempts since ${new Date(since).toISOString()}`;
     // A fresh start when the owner enables it again.
     return {
-      patch: {
-        ...patch,
-        consecutive_failures: 0,
-        failing_since: null,
-        circuit: 'closed',
-        circuit_until: 0,
-        hold_until: 0,
-        hold_reason: null,
-      },
+      patch: { ...patch, ...FRESH_LANE },
       disable: reason,
     };
   }

@@ -267,21 +267,23 @@ export async function liftLimitHolds(
     .execute();
 }
 
-/** A lane as new: no failure streak, circuit closed, no hold (an integration enabled again). */
+/** A lane's health as new: no failure streak, circuit closed, no hold. */
+export const FRESH_LANE = {
+  consecutive_failures: 0,
+  failing_since: null,
+  circuit: 'closed',
+  circuit_until: 0,
+  hold_until: 0,
+  hold_reason: null,
+} as const satisfies LanePatch;
+
+/** A lane as new (an integration enabled again). */
 export async function resetLane(
   trx: Kysely<Database>,
   integrationId: string,
   now: number,
 ): Promise<void> {
-  await updateLane(trx, integrationId, {
-    consecutive_failures: 0,
-    failing_since: null,
-    circuit: 'closed',
-    circuit_until: 0,
-    hold_until: 0,
-    hold_reason: null,
-    updated_at: now,
-  });
+  await updateLane(trx, integrationId, { ...FRESH_LANE, updated_at: now });
 }
 
 /** Whether an integration is enabled (false when disabled, deleted or missing). */
