@@ -105,25 +105,25 @@ export async function buildApp(deps: AppDeps): Promise<App> {
       );
   });
 
-  // A request still running when the service stops answers with `Connection: close`: the server
-  // closes idle keep-alive connections when it stops, but one busy then would stay open, idle,
-  // for the keep-alive timeout (72 s) and hold the stop that long.
-  let closing = false;
-  app.addHook('preClose', async () => {
-    closing = true;
-  });
-  app.addHook('onSend', async (_request, reply) => {
-    if (closing) void reply.header('connection', 'close');
+  // The server closes idle keep-alive connections when it stops, but one busy then (a request
+  // still running) would stay open, idle, for the keep-alive timeout (72 s) and hold the stop that
+  // long. Node reads the timeout as each answer ends: from the stop on, such a connection closes
+  // right after its answer. Nothing is added to a request's path.
+  app.addHook('preClose', (done) => {
+    app.server.keepAliveTimeout = 1;
+    done();
   });
 
   // PostgreSQL keeps no NUL in text: an id, cursor or filter holding `%00` would fail its query
-  // (a 500); it is refused here, for every route, before anything reads it.
-  app.addHook('onRequest', async (request) => {
-    if (/%00/i.test(request.url)) {
-      throw new AppError('VALIDATION_FAILED', 'The URL holds a NUL character', [
+  // (a 500); it is refused here, for every route, before anything reads it. A callback hook: no
+  // promise per request.
+  app.addHook('onRequest', (request, _reply, done) => {
+    if (!request.url.includes('%00')) return done();
+    done(
+      new AppError('VALIDATION_FAILED', 'The URL holds a NUL character', [
         { field: 'url', message: 'holds %00, which no id or filter can contain' },
-      ]);
-    }
+      ]),
+    );
   });
 
   await app.register(swagger, {
