@@ -320,9 +320,9 @@ export const ivrRoutes: FastifyPluginAsyncTypebox<IvrRoutesOptions> = async (app
       // integration from the store) is spent from it. The usual fraction of a millisecond is not
       // taken off, so the reason names the deadline asked for.
       const left = () => deadline - (performance.now() - started);
-      const before = deadline - left();
+      const spent = performance.now() - started;
       let result = await runner.run(integration, scope, {
-        timeoutMs: before < MIN_DEADLINE_SHORTENING_MS ? deadline : Math.max(1, Math.round(left())),
+        timeoutMs: spent < MIN_DEADLINE_SHORTENING_MS ? deadline : Math.max(1, Math.round(left())),
         deliveryId,
         now: startedAt,
       });

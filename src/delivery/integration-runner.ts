@@ -1,21 +1,14 @@
 /**
  * Runs one integration once, whatever its type: open its secrets, render its templates (compiled
  * once per version), send through the HTTP or SOAP client, and report the outcome with the
- * request as sent (secrets masked) and the response. Deliveries, the test endpoint and IVR
+ * request and response as recorded (secrets masked: run-record.ts). Deliveries, the test endpoint and IVR
  * invocations all go through here.
  */
 import { performance } from 'node:perf_hooks';
 import type { HttpClient } from '../transport/http-client.js';
 import type { SoapClient, SoapCallRequest } from '../transport/soap-client.js';
-import { maskingOrder, maskOrdered } from '../security/secret-box.js';
-import {
-  MASK,
-  secretHeader,
-  type HttpConfig,
-  type Integration,
-  type SigningOptions,
-  type SoapConfig,
-} from '../domain/integration.js';
+import { maskingOrder } from '../security/secret-box.js';
+import type { HttpConfig, Integration, SoapConfig } from '../domain/integration.js';
 
 export type TypedConfig =
   { type: 'http'; config: HttpConfig } | { type: 'soap'; config: SoapConfig };
@@ -31,6 +24,7 @@ import type { TemplateProblem } from '../template/compile.js';
 import type { CompileFilterOptions } from '../template/filters.js';
 import type { RenderScope } from '../template/scope.js';
 import { recordResponse, type RecordedRequest, type RecordedResponse } from './recorded.js';
+import { liveSigning, maskOutcome, maskResponse, recordRequest, soapRecord } from './run-record.js';
 import { fromHttpOutcome, fromSoapOutcome, type DeliveryOutcome } from './outcome.js';
 import { activeSecrets, signingProblems, signWebhook } from './signing.js';
 
@@ -187,7 +181,6 @@ export class IntegrationRunner {
     }
     const now = options.now ?? Date.now();
     const timeoutMs = options.timeoutMs ?? compiled.plain.options.timeoutMs;
-    const mask = (text: string) => maskOrdered(text, compiled.secrets);
     const managed: [string, string][] = [];
     if (options.deliveryId !== undefined) managed.push(['Idempotency-Key', options.deliveryId]);
     // Standard Webhooks headers over the body as sent: for SOAP, the envelope the library builds.
@@ -218,12 +211,7 @@ export class IntegrationRunner {
       const { method, url, headers, body } = rendered.request;
       if (sign !== undefined) managed.push(...Object.entries(sign(body ?? '')));
       const allHeaders: [string, string][] = [...headers, ...managed];
-      const request: RecordedRequest = {
-        method,
-        url: mask(url),
-        headers: allHeaders.map(([n, v]) => [n, maskHeader(n, v, mask)]),
-        body: body === null ? null : mask(body),
-      };
+      const request = recordRequest(method, url, allHeaders, body, compiled.secrets);
       if (!send)
         return {
           ...base,
@@ -248,9 +236,9 @@ export class IntegrationRunner {
           : null;
       return {
         version: integration.version,
-        outcome: maskOutcome(fromHttpOutcome(outcome), compiled.secrets, mask),
+        outcome: maskOutcome(fromHttpOutcome(outcome), compiled.secrets),
         request,
-        ...maskResponse(response, compiled.secrets, mask),
+        ...maskResponse(response, compiled.secrets),
         durationMs: elapsed(),
       };
     }
@@ -295,19 +283,20 @@ export class IntegrationRunner {
       if (!preview.ok)
         return {
           ...base,
-          outcome: maskOutcome(fromSoapOutcome(preview.outcome), compiled.secrets, mask),
+          outcome: maskOutcome(fromSoapOutcome(preview.outcome), compiled.secrets),
           request: null,
           durationMs: elapsed(),
         };
       return {
         ...base,
         outcome: { kind: 'response', status: 0, headers: [], durationMs: 0 },
-        request: soapRecord(preview.request, mask),
+        request: soapRecord(preview.request, compiled.secrets),
         durationMs: elapsed(),
       };
     }
     const outcome = await this.options.soap.call(call);
-    const request = outcome.request === undefined ? null : soapRecord(outcome.request, mask);
+    const request =
+      outcome.request === undefined ? null : soapRecord(outcome.request, compiled.secrets);
     const answer = outcome.response;
     const response =
       answer === undefined
@@ -315,87 +304,11 @@ export class IntegrationRunner {
         : recordResponse(answer.status, Object.entries(answer.headers), answer.body);
     return {
       ...base,
-      outcome: maskOutcome(fromSoapOutcome(outcome), compiled.secrets, mask),
+      outcome: maskOutcome(fromSoapOutcome(outcome), compiled.secrets),
       request,
-      ...maskResponse(response, compiled.secrets, mask),
+      ...maskResponse(response, compiled.secrets),
       ...(outcome.kind === 'success' ? { soapResult: outcome.result } : {}),
       durationMs: elapsed(),
     };
   }
 }
-
-/** `signing` without a previous secret whose grace period has ended by `now`. */
-function liveSigning(signing: SigningOptions | undefined, now: number) {
-  if (signing?.previousSecret === undefined) return signing;
-  if (activeSecrets(signing, now).length > 1) return signing;
-  const { previousSecret: _expired, ...current } = signing;
-  return current;
-}
-
-/**
- * An outcome's message may quote the remote (a fault string, the start of a page that is not a
- * SOAP answer) and is stored as the attempt's error and the delivery's last error: masked too.
- */
-function maskOutcome(
-  outcome: DeliveryOutcome,
-  secrets: readonly string[],
-  mask: (text: string) => string,
-): DeliveryOutcome {
-  if (secrets.length === 0) return outcome;
-  switch (outcome.kind) {
-    case 'response':
-      return outcome;
-    case 'refused':
-    case 'render-error':
-      return { ...outcome, reason: mask(outcome.reason) };
-    default:
-      return { ...outcome, message: mask(outcome.message) };
-  }
-}
-
-/**
- * A remote that echoes a secret back (a header quoted in an error page) must not put it in the
- * attempt log or the test answer: the recorded response has the integration's secrets masked, as
- * the request has. The body as received is kept beside it for IVR variables when they differ.
- */
-function maskResponse(
-  response: RecordedResponse | null,
-  secrets: readonly string[],
-  mask: (text: string) => string,
-): { response: RecordedResponse | null; answerBody?: string } {
-  if (response === null || secrets.length === 0) return { response };
-  const masked: RecordedResponse = {
-    ...response,
-    headers: response.headers.map(([n, v]) => [n, mask(v)]),
-    body: mask(response.body),
-  };
-  return masked.body === response.body
-    ? { response: masked }
-    : { response: masked, answerBody: response.body };
-}
-
-function soapRecord(
-  record: NonNullable<import('../transport/soap-client.js').SoapOutcome['request']>,
-  mask: (text: string) => string,
-): RecordedRequest {
-  return {
-    method: record.method,
-    url: mask(record.url),
-    headers: Object.entries(record.headers).map(([n, v]) => [n, maskHeader(n, v, mask)]),
-    body: mask(record.body),
-  };
-}
-
-/** Secret headers (all but the descriptive ones, see secretHeader()) are masked whole. */
-function maskHeader(name: string, value: string, mask: (text: string) => string): string {
-  if (MANAGED.has(name.toLowerCase())) return value;
-  return secretHeader(name) ? MASK : mask(value);
-}
-
-/** Set by Callhook itself and not secret: shown as sent. */
-const MANAGED = new Set([
-  'idempotency-key',
-  'webhook-id',
-  'webhook-timestamp',
-  'webhook-signature',
-]);
