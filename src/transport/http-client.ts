@@ -8,6 +8,7 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import { Agent, type Dispatcher } from 'undici';
 import { KEPT_BODY_BYTES } from './body-text.js';
+import { REDIRECT_STATUSES, redirectHop, type Hop } from './redirect-hop.js';
 import { Exchange, type BodyLimits } from './http-exchange.js';
 import type { NetworkPolicy } from './network-policy.js';
 import { NetworkPolicyError, policyConnector, type ConnectorOptions } from './safe-connect.js';
@@ -98,50 +99,10 @@ export interface HttpClientOptions extends ConnectorOptions {
   userAgent?: string;
 }
 
-interface Hop {
-  url: URL;
-  method: string;
-  headers: readonly (readonly [string, string])[];
-  body: string | Buffer | undefined;
-}
-
 /** Why the deadline or the caller ended a request; compared by identity. */
 const DEADLINE = new Error('deadline');
 const CANCELLED = new Error('cancelled');
 
-const REDIRECT_STATUSES = new Set([301, 302, 303, 307, 308]);
-/** Dropped when a redirect turns the request into a GET without a body. */
-const BODY_HEADERS = new Set([
-  'content-type',
-  'content-length',
-  'content-encoding',
-  'content-language',
-  'content-location',
-  'transfer-encoding',
-]);
-/**
- * What a redirect to another origin keeps: headers that describe the request, and those Callhook
- * sets on every request. Browsers and curl drop `Authorization` and `Cookie`; any other header may
- * carry a credential too (`X-Api-Key`), and integrations hold every other header secret (see
- * `secretHeader` in src/domain/integration.ts), so none of them follows the request elsewhere.
- */
-const CROSS_ORIGIN_HEADERS = new Set([
-  'accept',
-  'accept-charset',
-  'accept-encoding',
-  'accept-language',
-  'cache-control',
-  'content-encoding',
-  'content-language',
-  'content-length',
-  'content-type',
-  'soapaction',
-  'user-agent',
-  'idempotency-key',
-  'webhook-id',
-  'webhook-timestamp',
-  'webhook-signature',
-]);
 const METHOD = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
 
 /**
@@ -316,34 +277,6 @@ export class HttpClient {
     }
     return { url, method: request.method.toUpperCase(), headers, body: request.body };
   }
-}
-
-/** The next request of a redirect, or undefined when the Location cannot be followed. */
-function redirectHop(hop: Hop, status: number, location: string): Hop | undefined {
-  let url: URL;
-  try {
-    url = new URL(location, hop.url);
-  } catch {
-    return undefined;
-  }
-  if (url.protocol !== 'http:' && url.protocol !== 'https:') return undefined;
-  // 303 always, and 301/302 after POST, turn into a GET without a body (as browsers do).
-  const toGet =
-    (status === 303 && hop.method !== 'HEAD') ||
-    ((status === 301 || status === 302) && hop.method === 'POST');
-  const sameOrigin = url.origin === hop.url.origin;
-  const headers = hop.headers.filter(([name]) => {
-    const lower = name.toLowerCase();
-    if (lower === 'host') return false;
-    if (toGet && BODY_HEADERS.has(lower)) return false;
-    return sameOrigin || CROSS_ORIGIN_HEADERS.has(lower);
-  });
-  return {
-    url,
-    method: toGet ? 'GET' : hop.method,
-    headers,
-    body: toGet ? undefined : hop.body,
-  };
 }
 
 /** `[[n, v], …]` → `[n, v, …]` as undici takes them (a loop: `Array.prototype.flat` is slow). */
