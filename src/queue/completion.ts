@@ -5,8 +5,8 @@
  */
 import type { Kysely } from 'kysely';
 import type { Database } from '../store/schema.js';
+import { endCancelledLease } from '../store/delivery-actions.js';
 import {
-  endCancelledLease,
   finishDelivery,
   insertAttempt,
   releaseSuccessor,

@@ -7,15 +7,13 @@ import type { Kysely } from 'kysely';
 import type { Store } from '../store/db.js';
 import type { Database } from '../store/schema.js';
 import {
-  cancelDelivery,
   enqueueDeliveries,
-  eventKept,
   releaseDelivery,
-  requeueFailed,
   toClaimed,
   type ClaimedDelivery,
   type DeliveryInput,
 } from '../store/delivery-store.js';
+import { cancelDelivery, eventKept, requeueFailed } from '../store/delivery-actions.js';
 import { inWriteTransaction } from '../store/write-transaction.js';
 import { unparkOrphans } from '../store/delivery-batch-store.js';
 import {

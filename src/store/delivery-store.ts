@@ -13,7 +13,7 @@ import {
 } from 'kysely';
 import type { Database, DeliveriesTable } from './schema.js';
 import { noteDue } from './lane-store.js';
-import { bulkInsert, isPostgres, type ColumnType } from './bulk-insert.js';
+import { bulkInsert, type ColumnType } from './bulk-insert.js';
 import { cancelledInFlightOfLanes, firstPendingOfKeys, laneKey, laneKeyOf } from './lane-keys.js';
 import { insertAttempts } from './delivery-batch-store.js';
 
@@ -197,7 +197,7 @@ export async function enqueueDeliveries(
   await noteDue(trx, due, now);
 }
 
-interface LeaseGuard {
+export interface LeaseGuard {
   id: string;
   leaseOwner: string;
   attempt: number;
@@ -319,133 +319,4 @@ export async function releaseSuccessor(
     .where('id', '=', next.id)
     .execute();
   return true;
-}
-
-/**
- * Cancels a pending delivery. One in flight (under a live lease) keeps its lease: its request is
- * still out, so it keeps its integration's concurrency slot and the next delivery of its call
- * waits, until its late completion (`endCancelledLease`, which does not move it out of
- * `cancelled`) or the end of the lease (then the sweep of parked deliveries releases that one).
- */
-export async function cancelDelivery(
-  trx: Kysely<Database>,
-  id: string,
-  ownerId: string | undefined,
-  now: number,
-): Promise<boolean> {
-  const inFlight = sql<boolean>`(lease_owner is not null and lease_until > ${now})`;
-  let query = trx
-    .updateTable('deliveries')
-    .set({
-      status: 'cancelled',
-      lease_owner: sql<string | null>`case when ${inFlight} then lease_owner else null end`,
-      lease_until: sql<number | null>`case when ${inFlight} then lease_until else null end`,
-      updated_at: now,
-      completed_at: now,
-    })
-    .where('id', '=', id)
-    .where(PENDING)
-    .returning(['integration_id', 'ordering_key', 'lease_owner']);
-  if (ownerId !== undefined) query = query.where('owner_id', '=', ownerId);
-  const row = await query.executeTakeFirst();
-  if (row === undefined) return false;
-  if (
-    row.lease_owner === null &&
-    (await releaseSuccessor(trx, row.integration_id, row.ordering_key, now))
-  )
-    await noteDue(trx, new Map([[row.integration_id, now]]), now);
-  return true;
-}
-
-/**
- * The late completion (or release) of a delivery cancelled in flight: its lease ends, so it no
- * longer takes a concurrency slot. True when it was that delivery's lease; the caller then
- * releases the next delivery of its call (`releaseSuccessor`). The status stays `cancelled`.
- */
-export async function endCancelledLease(
-  trx: Kysely<Database>,
-  claim: LeaseGuard,
-  now: number,
-): Promise<boolean> {
-  const result = await trx
-    .updateTable('deliveries')
-    .set({ lease_owner: null, lease_until: null, updated_at: now })
-    .where('id', '=', claim.id)
-    .where('status', '=', 'cancelled')
-    .where('lease_owner', '=', claim.leaseOwner)
-    .where('attempts', '=', claim.attempt)
-    .executeTakeFirst();
-  return Number(result.numUpdatedRows) === 1;
-}
-
-/**
- * Moves failed deliveries back to pending with a fresh retry budget, due now: one by id, or all
- * of an integration created since a time. Answers the ids moved. IVR invocations, the deliveries
- * of a deleted integration and those of an event that retention pruned are never moved.
- */
-export async function requeueFailed(
-  trx: Kysely<Database>,
-  filter: { id: string } | { integrationId: string; since: number },
-  ownerId: string | undefined,
-  now: number,
-): Promise<string[]> {
-  let query = trx
-    .updateTable('deliveries')
-    .set((eb) => ({
-      status: 'pending',
-      next_attempt_at: now,
-      attempt_offset: eb.ref('attempts'),
-      lease_owner: null,
-      lease_until: null,
-      updated_at: now,
-      completed_at: null,
-    }))
-    .where('status', '=', 'failed')
-    // IVR invocations are answered once, while the caller waits: never retried or replayed.
-    .where('kind', '<>', 'ivr')
-    // A deleted integration's deliveries are never claimed: pending again, they would wait forever.
-    .where('integration_id', 'in', (eb) =>
-      eb.selectFrom('integrations').select('id').where('deleted_at', 'is', null),
-    )
-    // An event's delivery renders the stored event: once retention pruned it, nothing to send.
-    // On PostgreSQL the event is locked (key share) to the commit, so a prune running now either
-    // deleted it first (and the delivery stays failed) or leaves it (`pruneHistory`).
-    .where((eb) => {
-      const event = eb
-        .selectFrom('events')
-        .select(sql<number>`1`.as('one'))
-        .whereRef('events.owner_id', '=', 'deliveries.owner_id')
-        .whereRef('events.id', '=', 'deliveries.event_id');
-      return eb.or([
-        eb('kind', '<>', 'event'),
-        eb('event_id', 'is', null),
-        eb.exists(isPostgres(trx) ? event.forKeyShare() : event),
-      ]);
-    });
-  query =
-    'id' in filter
-      ? query.where('id', '=', filter.id)
-      : query
-          .where('integration_id', '=', filter.integrationId)
-          .where('created_at', '>=', filter.since);
-  if (ownerId !== undefined) query = query.where('owner_id', '=', ownerId);
-  const rows = await query.returning(['id', 'integration_id']).execute();
-  const due = new Map(rows.map((row) => [row.integration_id, now]));
-  await noteDue(trx, due, now);
-  return rows.map((row) => row.id);
-}
-
-/** Whether an event is still stored (retention prunes old ones, `pruneHistory`). */
-export async function eventKept(
-  db: Kysely<Database>,
-  ownerId: string,
-  eventId: string,
-): Promise<boolean> {
-  const row = await db
-    .selectFrom('events')
-    .select('id')
-    .where('owner_id', '=', ownerId)
-    .where('id', '=', eventId)
-    .executeTakeFirst();
-  return row !== undefined;
 }

@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createTestStore, DIALECTS, type TestStore } from '../helpers/store.js';
 import { DeliveryQueue } from '../../src/queue/delivery-queue.js';
-import { requeueFailed } from '../../src/store/delivery-store.js';
+import { requeueFailed } from '../../src/store/delivery-actions.js';
 import { pruneHistory } from '../../src/store/retention-store.js';
 import {
   FakeClock,
