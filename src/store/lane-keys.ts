@@ -55,6 +55,18 @@ export function earlierCancelledInFlight(later: string, now: number) {
 }
 
 /**
+ * These integrations' deliveries under a live lease at `now`, whatever their status, read through
+ * `deliveries_leased` (its predicate spelt literally, so SQLite matches the partial index).
+ */
+export function leasedRows(trx: Kysely<Database>, integrationIds: readonly string[], now: number) {
+  return trx
+    .selectFrom('deliveries')
+    .where(sql<boolean>`lease_owner is not null`)
+    .where('integration_id', 'in', [...integrationIds])
+    .where('lease_until', '>', now);
+}
+
+/**
  * The earliest sequence per lane key among these integrations' deliveries cancelled while in
  * flight whose lease is still live at `now` (few rows: read through `deliveries_leased`).
  */
@@ -65,13 +77,8 @@ export async function cancelledInFlightOfLanes(
 ): Promise<Map<string, number>> {
   const found = new Map<string, number>();
   if (integrationIds.length === 0) return found;
-  const rows = await trx
-    .selectFrom('deliveries')
+  const rows = await leasedRows(trx, [...new Set(integrationIds)], now)
     .select(['integration_id', 'ordering_key', 'sequence'])
-    // Literally as in `deliveries_leased`'s predicate (migration 0005), so SQLite matches it.
-    .where(sql<boolean>`lease_owner is not null`)
-    .where('integration_id', 'in', [...new Set(integrationIds)])
-    .where('lease_until', '>', now)
     .where('status', '=', 'cancelled')
     .where('ordering_key', 'is not', null)
     .execute();

@@ -6,6 +6,7 @@
 import { sql, type Kysely, type Selectable, type Updateable } from 'kysely';
 import type { Database, DeliveryLanesTable } from './schema.js';
 import { isPostgres } from './bulk-insert.js';
+import { leasedRows } from './lane-keys.js';
 
 export type LaneRow = Selectable<DeliveryLanesTable>;
 export type LanePatch = Updateable<DeliveryLanesTable>;
@@ -133,20 +134,13 @@ export function countLeasedQuery(
   integrationIds: readonly string[],
   now: number,
 ) {
-  return (
-    trx
-      .selectFrom('deliveries')
-      .select([
-        'integration_id',
-        (eb) => eb.fn.countAll<number>().as('n'),
-        (eb) => eb.fn.max('lease_until').as('until'),
-      ])
-      // Literally as in `deliveries_leased`'s predicate (migration 0005), so SQLite matches it.
-      .where(sql<boolean>`lease_owner is not null`)
-      .where('integration_id', 'in', [...integrationIds])
-      .where('lease_until', '>', now)
-      .groupBy('integration_id')
-  );
+  return leasedRows(trx, integrationIds, now)
+    .select([
+      'integration_id',
+      (eb) => eb.fn.countAll<number>().as('n'),
+      (eb) => eb.fn.max('lease_until').as('until'),
+    ])
+    .groupBy('integration_id');
 }
 
 /** The earliest `next_attempt_at` among an integration's pending deliveries, or `NEVER`. */
