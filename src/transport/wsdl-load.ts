@@ -1,0 +1,272 @@
+/**
+ * Loading one WSDL: the document and every import and include it names (http and https only: a
+ * `file:` location in a remote WSDL is refused), each fetched through the network policy, at most
+ * `maxDocuments` documents of `maxDocumentBytes` each, all within `loadTimeoutMs`; relative
+ * locations resolve against the URL a redirect led to. The cache around it is wsdl-cache.ts.
+ */
+import { WSDL, type IOptions } from 'soap';
+import type { WsdlDescription } from '../domain/soap.js';
+import type { PolicyAgents } from './safe-connect.js';
+import { RecordingHttpClient, transportFailure } from './soap-http.js';
+import { scanBindings } from './wsdl-bindings.js';
+import { describeServices } from './wsdl-describe.js';
+
+export interface LoadedWsdl {
+  url: string;
+  wsdl: WSDL;
+  description: WsdlDescription;
+  /** Epoch ms. */
+  loadedAt: number;
+  expiresAt: number;
+}
+
+/** Why a WSDL could not be used: which document, what was wrong, and whether to try again. */
+export interface WsdlFailure {
+  kind: 'wsdl_unreachable' | 'wsdl_invalid' | 'refused';
+  wsdlUrl: string;
+  /** The document that failed: the WSDL itself or one of its imports. */
+  documentUrl: string;
+  message: string;
+  /** Unreachable (network, timeout, 5xx, 408, 429) is retried; invalid and refused are not. */
+  retryable: boolean;
+}
+
+/** What one load may fetch and how long it may take. */
+export interface LoadLimits {
+  loadTimeoutMs: number;
+  maxDocuments: number;
+  maxDocumentBytes: number;
+}
+
+type LoadOutcome =
+  | { ok: true; value: Omit<LoadedWsdl, 'loadedAt' | 'expiresAt'> }
+  | { ok: false; failure: WsdlFailure };
+
+class WsdlDocumentError extends Error {
+  constructor(
+    readonly documentUrl: string,
+    readonly kind: WsdlFailure['kind'],
+    message: string,
+    readonly retryable: boolean,
+  ) {
+    super(message);
+  }
+}
+
+/**
+ * Fetches and parses the WSDL at `url` with everything it imports. Never throws: a failure
+ * names the document and what was wrong with it.
+ */
+export async function loadWsdl(
+  url: string,
+  agents: PolicyAgents,
+  settings: LoadLimits,
+): Promise<LoadOutcome> {
+  const fail = (
+    kind: WsdlFailure['kind'],
+    message: string,
+    retryable: boolean,
+    documentUrl = url,
+  ): LoadOutcome => ({
+    ok: false,
+    failure: { kind, wsdlUrl: url, documentUrl, message, retryable },
+  });
+  let parsedUrl: URL;
+  try {
+    parsedUrl = new URL(url);
+  } catch {
+    return fail('wsdl_invalid', `"${url}" is not an absolute URL`, false);
+  }
+  if (parsedUrl.protocol !== 'http:' && parsedUrl.protocol !== 'https:') {
+    return fail(
+      'wsdl_invalid',
+      `the WSDL URL must be http: or https:, not ${parsedUrl.protocol}`,
+      false,
+    );
+  }
+
+  const abort = new AbortController();
+  let timedOut = false;
+  const documents: { url: string; body: string }[] = [];
+  // Where each document was finally read from, after redirects: the base its relative imports
+  // resolve against (the soap package would use the URL it asked for).
+  const finalUrls = new Map<string, string>();
+  const fetcher = new RecordingHttpClient(agents, {
+    extra: {
+      signal: abort.signal,
+      timeout: settings.loadTimeoutMs,
+      maxContentLength: settings.maxDocumentBytes,
+    },
+    maxRedirects: 5,
+  });
+  // Every document (the WSDL and each import) goes through here.
+  const httpClient = {
+    request(
+      docUrl: string,
+      data: unknown,
+      callback: (error: unknown, response?: unknown, body?: unknown) => unknown,
+      exheaders?: Record<string, unknown>,
+      exoptions?: Record<string, unknown>,
+    ) {
+      if (documents.length >= settings.maxDocuments) {
+        callback(
+          new WsdlDocumentError(
+            docUrl,
+            'wsdl_invalid',
+            `more than ${settings.maxDocuments} documents imported`,
+            false,
+          ),
+        );
+        return Promise.resolve();
+      }
+      return fetcher.request(
+        docUrl,
+        data,
+        (error, response, body) => {
+          if (error !== null && error !== undefined) {
+            const failure = transportFailure(error, timedOut);
+            const kind =
+              failure.kind === 'refused'
+                ? 'refused'
+                : failure.kind === 'too_large'
+                  ? 'wsdl_invalid'
+                  : 'wsdl_unreachable';
+            const message =
+              failure.kind === 'timeout'
+                ? `no complete answer within ${settings.loadTimeoutMs} ms`
+                : failure.kind === 'too_large'
+                  ? `larger than ${settings.maxDocumentBytes} bytes`
+                  : failure.message;
+            return callback(
+              new WsdlDocumentError(docUrl, kind, message, kind === 'wsdl_unreachable'),
+            );
+          }
+          const status = (response as { status: number }).status;
+          if (status !== 200) {
+            const retryable = status >= 500 || status === 408 || status === 429;
+            return callback(
+              new WsdlDocumentError(
+                docUrl,
+                retryable ? 'wsdl_unreachable' : 'wsdl_invalid',
+                `answered HTTP ${status}${typeof body === 'string' && body.trim() !== '' ? `: ${snippet(body)}` : ''}`,
+                retryable,
+              ),
+            );
+          }
+          const text = typeof body === 'string' ? body : '';
+          const finalUrl = finalUrlOf(response) ?? docUrl;
+          finalUrls.set(docUrl, finalUrl);
+          documents.push({ url: finalUrl, body: text });
+          return callback(null, response, text);
+        },
+        exheaders,
+        exoptions,
+      );
+    },
+  };
+
+  const options: IOptions = {
+    httpClient: httpClient as unknown as NonNullable<IOptions['httpClient']>,
+    wsdl_options: {
+      // Imports and includes may only be fetched over http(s), like the WSDL itself.
+      overrideImportLocation: (resolved: string, parentUri?: string, written?: string) => {
+        const base = parentUri === undefined ? undefined : finalUrls.get(parentUri);
+        const location =
+          base !== undefined && written !== undefined && !/^https?:/i.test(written)
+            ? new URL(written, base).toString()
+            : resolved;
+        if (!/^https?:\/\//i.test(location)) {
+          throw new WsdlDocumentError(
+            location,
+            'wsdl_invalid',
+            'imports and includes must be http: or https: URLs',
+            false,
+          );
+        }
+        return location;
+      },
+    },
+  };
+
+  const timer = setTimeout(() => {
+    timedOut = true;
+    abort.abort();
+  }, settings.loadTimeoutMs);
+  try {
+    const main = await new Promise<string>((resolve, reject) => {
+      httpClient.request(url, null, (error, _response, body) => {
+        if (error) reject(error as Error);
+        else resolve(body as string);
+      });
+    });
+    const wsdl = await new Promise<WSDL>((resolve, reject) => {
+      let instance: WSDL;
+      try {
+        instance = new WSDL(main, url, options);
+      } catch (error) {
+        reject(error as Error);
+        return;
+      }
+      instance.onReady((error: unknown) => (error ? reject(error as Error) : resolve(instance)));
+      // The load deadline also covers a parser that never calls back.
+      abort.signal.addEventListener('abort', () =>
+        reject(
+          new WsdlDocumentError(
+            url,
+            'wsdl_unreachable',
+            `not loaded within ${settings.loadTimeoutMs} ms`,
+            true,
+          ),
+        ),
+      );
+    });
+    const services = describeServices(wsdl, scanBindings(documents.map((doc) => doc.body)));
+    if (services.length === 0) {
+      return fail(
+        'wsdl_invalid',
+        'the WSDL defines no SOAP service (no <service> whose <port> uses a SOAP 1.1 or 1.2 binding)',
+        false,
+      );
+    }
+    return {
+      ok: true,
+      value: {
+        url,
+        wsdl,
+        description: {
+          wsdlUrl: url,
+          targetNamespace: String(wsdl.definitions.$targetNamespace ?? ''),
+          services,
+          documents: documents.map((doc) => doc.url),
+          fetchedAt: '',
+          expiresAt: '',
+        },
+      },
+    };
+  } catch (error) {
+    if (error instanceof WsdlDocumentError) {
+      return fail(error.kind, error.message, error.retryable, error.documentUrl);
+    }
+    const message = error instanceof Error ? error.message : String(error);
+    // sax reports "…\nLine: 3\nColumn: 7\nChar: x": keep it on one line.
+    return fail(
+      'wsdl_invalid',
+      `not a WSDL the SOAP library can read: ${message.replace(/\s*\n\s*/g, ', ')}`,
+      false,
+    );
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** The URL a response finally came from (follow-redirects records it on the last response). */
+function finalUrlOf(response: unknown): string | undefined {
+  const last = (response as { request?: { res?: { responseUrl?: unknown } } } | undefined)?.request
+    ?.res?.responseUrl;
+  return typeof last === 'string' && last !== '' ? last : undefined;
+}
+
+function snippet(body: string): string {
+  const flat = body.replace(/\s+/g, ' ').trim();
+  return flat.length > 200 ? `${flat.slice(0, 200)}…` : flat;
+}
