@@ -24,6 +24,22 @@ export class FakeClock {
   }
 }
 
+/** A store, a hand-moved clock, a queue on that clock and an owner: most queue tests' set-up. */
+export async function clockedQueue(
+  backend: Backend,
+  options: QueueOptions = {},
+): Promise<{ t: TestStore; clock: FakeClock; queue: DeliveryQueue; owner: string }> {
+  const t = await createTestStore(backend);
+  try {
+    const clock = new FakeClock();
+    const queue = new DeliveryQueue(t.store, { ...options, clock: clock.now });
+    return { t, clock, queue, owner: await seedOwner(t.store) };
+  } catch (error) {
+    await t.destroy();
+    throw error;
+  }
+}
+
 export async function seedOwner(store: Store): Promise<string> {
   const user = await new AccountStore(store).createUser({
     email: `owner-${uuidv7()}@example.test`,

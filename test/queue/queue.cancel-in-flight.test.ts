@@ -1,14 +1,14 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { createTestStore, DIALECTS, type TestStore } from '../helpers/store.js';
+import { DIALECTS, type TestStore } from '../helpers/store.js';
 import { DeliveryQueue, type CompletedAttempt } from '../../src/queue/delivery-queue.js';
 import type { ClaimedDelivery } from '../../src/store/delivery-store.js';
 import {
+  clockedQueue,
   FakeClock,
   attemptRecord,
   delivery,
   enqueue,
   seedIntegration,
-  seedOwner,
   statusOf,
 } from './queue-fixtures.js';
 
@@ -30,10 +30,7 @@ describe.each(DIALECTS)('cancelling a delivery in flight on %s', (backend) => {
     } satisfies CompletedAttempt);
 
   beforeEach(async () => {
-    t = await createTestStore(backend);
-    clock = new FakeClock();
-    queue = new DeliveryQueue(t.store, { clock: clock.now });
-    owner = await seedOwner(t.store);
+    ({ t, clock, queue, owner } = await clockedQueue(backend));
   });
   afterEach(async () => {
     await t.destroy();

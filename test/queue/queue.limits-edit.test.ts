@@ -1,14 +1,14 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { createTestStore, DIALECTS, type TestStore } from '../helpers/store.js';
+import { DIALECTS, type TestStore } from '../helpers/store.js';
 import { DeliveryQueue } from '../../src/queue/delivery-queue.js';
 import {
+  clockedQueue,
   FakeClock,
   delivery,
   editIntegration,
   enqueue,
   laneOf,
   seedIntegration,
-  seedOwner,
 } from './queue-fixtures.js';
 
 // An edit of an integration's limits applies from the next claim, whatever hold the old limits
@@ -23,10 +23,7 @@ describe.each(DIALECTS)('editing the limits of an integration on %s', (backend) 
     Array.from({ length: n }, () => delivery(owner, integration));
 
   beforeEach(async () => {
-    t = await createTestStore(backend);
-    clock = new FakeClock();
-    queue = new DeliveryQueue(t.store, { clock: clock.now });
-    owner = await seedOwner(t.store);
+    ({ t, clock, queue, owner } = await clockedQueue(backend));
   });
   afterEach(async () => {
     await t.destroy();

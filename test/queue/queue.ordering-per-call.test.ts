@@ -1,13 +1,13 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { createTestStore, DIALECTS, type TestStore } from '../helpers/store.js';
+import { DIALECTS, type TestStore } from '../helpers/store.js';
 import { DeliveryQueue, type CompletedAttempt } from '../../src/queue/delivery-queue.js';
 import type { ClaimedDelivery } from '../../src/store/delivery-store.js';
 import {
+  clockedQueue,
   FakeClock,
   delivery,
   enqueue,
   seedIntegration,
-  seedOwner,
   attemptRecord,
 } from './queue-fixtures.js';
 
@@ -30,10 +30,7 @@ describe.each(DIALECTS)('per-call ordering on %s', (backend) => {
     (await queue.claim('w', 50)).map((d) => ({ d, label: `${d.orderingKey}#${d.sequence}` }));
 
   beforeEach(async () => {
-    t = await createTestStore(backend);
-    clock = new FakeClock();
-    queue = new DeliveryQueue(t.store, { clock: clock.now });
-    owner = await seedOwner(t.store);
+    ({ t, clock, queue, owner } = await clockedQueue(backend));
     integration = await seedIntegration(t.store, owner);
   });
   afterEach(async () => {

@@ -1,15 +1,15 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { createTestStore, DIALECTS, type TestStore } from '../helpers/store.js';
+import { DIALECTS, type TestStore } from '../helpers/store.js';
 import { DeliveryQueue } from '../../src/queue/delivery-queue.js';
 import { requeueFailed } from '../../src/store/delivery-actions.js';
 import { pruneHistory } from '../../src/store/retention-store.js';
 import {
+  clockedQueue,
   FakeClock,
   attemptRecord,
   delivery,
   enqueue,
   seedIntegration,
-  seedOwner,
   statusOf,
 } from './queue-fixtures.js';
 
@@ -57,10 +57,7 @@ describe.each(DIALECTS)('retrying a delivery whose event was pruned on %s', (bac
     undefined;
 
   beforeEach(async () => {
-    t = await createTestStore(backend);
-    clock = new FakeClock();
-    queue = new DeliveryQueue(t.store, { clock: clock.now });
-    owner = await seedOwner(t.store);
+    ({ t, clock, queue, owner } = await clockedQueue(backend));
     integration = await seedIntegration(t.store, owner);
   });
   afterEach(async () => {
