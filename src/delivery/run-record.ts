@@ -4,7 +4,12 @@
  * the compiled integration's, already in `maskingOrder`. IVR variables read the answer as
  * received: a masked body that differs from it is returned beside it.
  */
-import { MASK, secretHeader, type SigningOptions } from '../domain/integration.js';
+import {
+  CALLHOOK_HEADERS,
+  MASK,
+  secretHeader,
+  type SigningOptions,
+} from '../domain/integration.js';
 import { maskOrdered } from '../security/secret-box.js';
 import type { SoapOutcome } from '../transport/soap-client.js';
 import type { DeliveryOutcome } from './outcome.js';
@@ -12,12 +17,7 @@ import type { RecordedRequest, RecordedResponse } from './recorded.js';
 import { activeSecrets } from './signing.js';
 
 /** Set by Callhook itself and not secret: shown as sent. */
-const MANAGED = new Set([
-  'idempotency-key',
-  'webhook-id',
-  'webhook-timestamp',
-  'webhook-signature',
-]);
+const MANAGED = new Set(CALLHOOK_HEADERS);
 
 /** The request as recorded: secret headers (see secretHeader()) masked whole, the rest in part. */
 export function recordRequest(

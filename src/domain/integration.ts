@@ -111,6 +111,14 @@ const PLAIN_HEADERS = new Set([
   'user-agent',
 ]);
 
+/** Headers Callhook sets on every request (never from a template, never secret). */
+export const CALLHOOK_HEADERS: readonly string[] = [
+  'idempotency-key',
+  'webhook-id',
+  'webhook-timestamp',
+  'webhook-signature',
+];
+
 export function secretHeader(name: string): boolean {
   return !PLAIN_HEADERS.has(name.trim().toLowerCase());
 }

@@ -12,6 +12,7 @@ import {
   type TemplateContext,
   type TemplateProblem,
 } from './compile.js';
+import { CALLHOOK_HEADERS } from '../domain/integration.js';
 import { HEADER_FORBIDDEN } from './escapers.js';
 import type { CompileFilterOptions } from './filters.js';
 import { systemValues, type RenderScope } from './scope.js';
@@ -41,10 +42,7 @@ const MANAGED_HEADERS = new Set([
   'upgrade',
   'expect',
   'te',
-  'idempotency-key',
-  'webhook-id',
-  'webhook-timestamp',
-  'webhook-signature',
+  ...CALLHOOK_HEADERS,
 ]);
 
 const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
