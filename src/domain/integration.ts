@@ -99,7 +99,7 @@ export const MASK = '••••';
  * Header values are secret (sealed at rest, masked in reads) unless the header is one whose value
  * describes the request rather than authorises it.
  */
-const PLAIN_HEADERS = new Set([
+export const PLAIN_HEADERS: ReadonlySet<string> = new Set([
   'accept',
   'accept-charset',
   'accept-encoding',

@@ -3,6 +3,7 @@
  * body. 303 (and 301/302 after a POST) becomes a GET without a body, as browsers do; a hop to
  * another origin keeps only the headers that describe the request and Callhook's own.
  */
+import { CALLHOOK_HEADERS, PLAIN_HEADERS } from '../domain/integration.js';
 
 /** One request of a chain of redirects. */
 export interface Hop {
@@ -25,27 +26,16 @@ const BODY_HEADERS = new Set([
 ]);
 
 /**
- * What a redirect to another origin keeps: headers that describe the request, and those Callhook
- * sets on every request. Browsers and curl drop `Authorization` and `Cookie`; any other header may
- * carry a credential too (`X-Api-Key`), and integrations hold every other header secret (see
- * `secretHeader` in src/domain/integration.ts), so none of them follows the request elsewhere.
+ * What a redirect to another origin keeps: headers that describe the request (those whose values
+ * integrations do not hold secret, `PLAIN_HEADERS`), the body's own when it is resent, and those
+ * Callhook sets. Browsers and curl drop `Authorization` and `Cookie`; any other header may carry a
+ * credential too (`X-Api-Key`), so none of them follows the request elsewhere.
  */
 const CROSS_ORIGIN_HEADERS = new Set([
-  'accept',
-  'accept-charset',
-  'accept-encoding',
-  'accept-language',
-  'cache-control',
+  ...PLAIN_HEADERS,
   'content-encoding',
-  'content-language',
   'content-length',
-  'content-type',
-  'soapaction',
-  'user-agent',
-  'idempotency-key',
-  'webhook-id',
-  'webhook-timestamp',
-  'webhook-signature',
+  ...CALLHOOK_HEADERS,
 ]);
 
 /** The next request of a redirect, or undefined when the Location cannot be followed. */
