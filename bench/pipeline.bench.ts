@@ -141,13 +141,39 @@ async function endToEnd(
   });
 }
 
-/** Batch ingest alone: events (each with one delivery) stored per second. */
-async function ingestRate(api: ApiClient, receiverOrigin: string, count: number): Promise<number> {
+/** Batch ingest alone: events (each with one delivery) stored per second, and CPU per event. */
+interface IngestRun {
+  rate: number;
+  /** Every Callhook process. */
+  callhookCpuUs: number;
+  /** This process: building and posting the batches. */
+  senderCpuUs: number;
+  /** Every `postgres` process of the machine (PostgreSQL runs only). */
+  postgresCpuUs?: number;
+}
+
+async function ingestRate(
+  api: ApiClient,
+  receiverOrigin: string,
+  count: number,
+  pids: number[],
+  postgres: boolean,
+): Promise<IngestRun> {
   const campaignId = await api.setUpIntegration(receiverOrigin);
   await postBatches(api, campaignId, 2 * BATCH, 10_000_000); // warm-up
+  const self = process.cpuUsage();
+  const callhook = cpuMeter(pids);
+  const server = postgres ? cpuMeterOfNamed('postgres') : undefined;
   const started = performance.now();
   await postBatches(api, campaignId, count, 0, 4);
-  return count / ((performance.now() - started) / 1000);
+  const seconds = (performance.now() - started) / 1000;
+  const sender = process.cpuUsage(self);
+  return {
+    rate: count / seconds,
+    callhookCpuUs: callhook() / count,
+    senderCpuUs: (sender.user + sender.system) / count,
+    ...(server ? { postgresCpuUs: server() / count } : {}),
+  };
 }
 
 async function withSchema<T>(fn: (url: string) => Promise<T>): Promise<T> {
@@ -199,7 +225,7 @@ export default async function pipelineBench(): Promise<BenchResult> {
     return dir;
   };
   const bare: Run[] = [];
-  const results: Record<string, number> = {};
+  const ingests: Record<string, IngestRun> = {};
   const runs: Record<string, Run> = {};
   try {
     await bareRate(receiver, 5_000); // warm-up
@@ -207,7 +233,8 @@ export default async function pipelineBench(): Promise<BenchResult> {
 
     const e2e = (postgres: boolean) => (client: ApiClient, pids: number[]) =>
       endToEnd(client, { callhook: pids, receiver, postgres }, DELIVERIES);
-    const ingest = (client: ApiClient) => ingestRate(client, receiver.origin, INGEST_EVENTS);
+    const ingest = (postgres: boolean) => (client: ApiClient, pids: number[]) =>
+      ingestRate(client, receiver.origin, INGEST_EVENTS, pids, postgres);
     if (PARTS.has('sqlite'))
       runs['sqlite'] = await run(
         startCallhook([], { CALLHOOK_DATA_DIR: dataDir() }),
@@ -229,17 +256,17 @@ export default async function pipelineBench(): Promise<BenchResult> {
     bare.push(await bareRate(receiver, DELIVERIES));
 
     if (PARTS.has('ingest-sqlite'))
-      results['ingest-sqlite'] = await run(
+      ingests['sqlite'] = await run(
         startCallhook(['--api'], { CALLHOOK_DATA_DIR: dataDir() }),
         [],
-        ingest,
+        ingest(false),
       );
     if (PARTS.has('ingest-postgres'))
-      results['ingest-postgres'] = await withSchema((url) =>
+      ingests['postgres'] = await withSchema((url) =>
         run(
           startCallhook(['--api'], { CALLHOOK_DATA_DIR: dataDir(), CALLHOOK_DATABASE_URL: url }),
           [],
-          ingest,
+          ingest(true),
         ),
       );
   } finally {
@@ -266,6 +293,8 @@ export default async function pipelineBench(): Promise<BenchResult> {
     const used = r.clientCpuUs + (r.postgresCpuUs ?? 0);
     return `At ${target} × the bare rate (${fmt(rate)}/s), with the receiver's CPU as measured, the cores leave at most ${us(budget)} per delivery for ${name === 'SQLite' ? 'Callhook' : 'Callhook and the PostgreSQL server'}, had nothing else a use for them; measured: ${us(used)} (${(used / budget).toFixed(1)} ×).`;
   };
+  const ingestRow = (name: string, r: IngestRun | undefined) =>
+    `| ${name} | ${fmt(r?.rate ?? Number.NaN)} | ≥ 20,000: ${verdict((r?.rate ?? 0) >= 20_000)} | ${us(r?.callhookCpuUs)} | ${us(r?.postgresCpuUs)} | ${us(r?.senderCpuUs)} |`;
   const markdown = `
 ${fmt(DELIVERIES)} call events posted in batches of ${BATCH} (2 clients) to a running \`callhook serve\`,
 each bound to one HTTP integration (URL, 5-token JSON body, 2 headers) that posts to a local
@@ -294,10 +323,13 @@ ${budgetLine('PostgreSQL', 0.35, runs['postgres'])}
 Batch ingest alone (\`serve --api\`, no worker; ${fmt(INGEST_EVENTS)} events in batches of ${BATCH}, 4 clients;
 each event stored with its delivery in one transaction before the 202):
 
-| store | events/s stored | target |
-| --- | ---: | --- |
-| SQLite | ${fmt(results['ingest-sqlite'] ?? Number.NaN)} | ≥ 20,000: ${verdict(results['ingest-sqlite']! >= 20_000)} |
-| PostgreSQL | ${fmt(results['ingest-postgres'] ?? Number.NaN)} | ≥ 20,000: ${verdict(results['ingest-postgres']! >= 20_000)} |
+| store | events/s stored | target | CPU per event: Callhook | PostgreSQL server | sender |
+| --- | ---: | --- | ---: | ---: | ---: |
+${ingestRow('SQLite', ingests['sqlite'])}
+${ingestRow('PostgreSQL', ingests['postgres'])}
+
+The sender (this benchmark process, building and posting the batches) shares the machine's
+cores with Callhook and PostgreSQL.
 `;
   return { title: 'Deliveries end to end, and batch ingest', markdown, partial: PARTS.size < 4 };
 }
