@@ -5,6 +5,7 @@
  * one transaction, so none is ever half applied).
  */
 import type { AddressInfo } from 'node:net';
+import type { FastifyInstance } from 'fastify';
 import { loadConfig, type Config } from './config.js';
 import { createLogger, type Logger } from './logger.js';
 import { openStore, type Store } from './store/db.js';
@@ -136,15 +137,7 @@ export async function startService(
         ...(notify ? { onEnqueued: notify } : {}),
       });
       await checkpoint();
-      await app.listen({ host: config.host, port: config.port }).catch((error: unknown) => {
-        const code = (error as { code?: unknown }).code;
-        if (code !== 'EADDRINUSE' && code !== 'EACCES' && code !== 'EADDRNOTAVAIL') throw error;
-        const why = { EADDRINUSE: 'in use', EACCES: 'not allowed', EADDRNOTAVAIL: 'not here' };
-        throw new StartupError(
-          `cannot listen on ${config.host}:${config.port}: the address is ${why[code]} (CALLHOOK_HOST, CALLHOOK_PORT)`,
-          { cause: error },
-        );
-      });
+      await listen(app, config.host, config.port, 'CALLHOOK_PORT');
     }
     await checkpoint();
   } catch (error) {
@@ -153,9 +146,7 @@ export async function startService(
   }
   let url: string | undefined;
   if (app !== undefined) {
-    const address = app.server.address() as AddressInfo;
-    const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
-    url = `http://${host}:${address.port}`;
+    url = urlOf(app);
     logger.info(
       { url, database: config.database.kind, worker: roles.worker },
       'callhook listening',
@@ -166,6 +157,33 @@ export async function startService(
     url,
     close: () => (closing ??= cleanup()),
   };
+}
+
+/**
+ * Listens on `host:port`; an address the machine refuses is a StartupError naming the settings
+ * (`variable` is the port's), not a stack trace.
+ */
+async function listen(
+  app: FastifyInstance,
+  host: string,
+  port: number,
+  variable: 'CALLHOOK_PORT',
+): Promise<void> {
+  await app.listen({ host, port }).catch((error: unknown) => {
+    const code = (error as { code?: unknown }).code;
+    if (code !== 'EADDRINUSE' && code !== 'EACCES' && code !== 'EADDRNOTAVAIL') throw error;
+    const why = { EADDRINUSE: 'in use', EACCES: 'not allowed', EADDRNOTAVAIL: 'not here' };
+    throw new StartupError(
+      `cannot listen on ${host}:${port}: the address is ${why[code]} (CALLHOOK_HOST, ${variable})`,
+      { cause: error },
+    );
+  });
+}
+
+function urlOf(app: FastifyInstance): string {
+  const address = app.server.address() as AddressInfo;
+  const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+  return `http://${host}:${address.port}`;
 }
 
 /**
