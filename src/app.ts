@@ -105,14 +105,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
       );
   });
 
-  // The server closes idle keep-alive connections when it stops, but one busy then (a request
-  // still running) would stay open, idle, for the keep-alive timeout (72 s) and hold the stop that
-  // long. Node reads the timeout as each answer ends: from the stop on, such a connection closes
-  // right after its answer. Nothing is added to a request's path.
-  app.addHook('preClose', (done) => {
-    app.server.keepAliveTimeout = 1;
-    done();
-  });
+  closeBusyConnectionsOnStop(app);
 
   // PostgreSQL keeps no NUL in text: an id, cursor or filter holding `%00` would fail its query
   // (a 500); it is refused here, for every route, before anything reads it. A callback hook: no
@@ -198,6 +191,19 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   });
   await app.register(campaignsRoutes, { store: deps.store, campaigns, integrations });
   return app;
+}
+
+/**
+ * The server closes idle keep-alive connections when it stops, but one busy then (a request still
+ * running) would stay open, idle, for the keep-alive timeout (72 s) and hold the stop that long.
+ * Node reads the timeout as each answer ends: from the stop on, such a connection closes right
+ * after its answer. Nothing is added to a request's path.
+ */
+export function closeBusyConnectionsOnStop(app: FastifyInstance): void {
+  app.addHook('preClose', (done) => {
+    app.server.keepAliveTimeout = 1;
+    done();
+  });
 }
 
 function errorHandler(

@@ -25,6 +25,11 @@ export type DatabaseConfig = { kind: 'sqlite'; file: string } | { kind: 'postgre
 export interface Config {
   readonly host: string;
   readonly port: number;
+  /**
+   * A second listener on `host` serving only `/metrics` and `/healthz`, so a worker-only process
+   * (`serve --worker`, which opens no API port) can be scraped; undefined: none.
+   */
+  readonly metricsPort: number | undefined;
   readonly dataDir: string;
   readonly database: DatabaseConfig;
   /** 32-byte key for secrets at rest; undefined means "generate one into the data dir". */
@@ -93,12 +98,15 @@ export function loadConfig(env: Env = process.env): Config {
 
   const host = text('CALLHOOK_HOST') ?? '127.0.0.1';
 
-  let port = 8080;
-  const rawPort = text('CALLHOOK_PORT');
-  if (rawPort !== undefined) {
-    if (/^\d+$/.test(rawPort) && Number(rawPort) <= 65535) port = Number(rawPort);
-    else problems.push(`CALLHOOK_PORT must be a whole number from 0 to 65535, got "${rawPort}"`);
-  }
+  const portNumber = (name: string): number | undefined => {
+    const raw = text(name);
+    if (raw === undefined) return undefined;
+    if (/^\d+$/.test(raw) && Number(raw) <= 65535) return Number(raw);
+    problems.push(`${name} must be a whole number from 0 to 65535, got "${raw}"`);
+    return undefined;
+  };
+  const port = portNumber('CALLHOOK_PORT') ?? 8080;
+  const metricsPort = portNumber('CALLHOOK_METRICS_PORT');
 
   const dataDir = path.resolve(text('CALLHOOK_DATA_DIR') ?? './data');
 
@@ -255,6 +263,7 @@ export function loadConfig(env: Env = process.env): Config {
   return Object.freeze({
     host,
     port,
+    metricsPort,
     dataDir,
     database: Object.freeze(database),
     secretKey,

@@ -1,5 +1,6 @@
 /**
- * Process entry: load config → open store → migrate → start the API and/or the delivery workers.
+ * Process entry: load config → open store → migrate → start the API and/or the delivery workers
+ * (and the metrics listener of CALLHOOK_METRICS_PORT).
  * Stops gracefully: on SIGTERM/SIGINT it stops taking work, lets in-flight requests and
  * deliveries finish (or releases them) and closes the store. A signal during start-up stops after the current step (migrations are each
  * one transaction, so none is ever half applied).
@@ -12,6 +13,7 @@ import { openStore, type Store } from './store/db.js';
 import { migrate } from './store/migrator.js';
 import { StartupError } from './startup-error.js';
 import { buildApp, type App } from './app.js';
+import { buildMetricsApp } from './metrics-app.js';
 import { createServices, type Services } from './services.js';
 import { ensureFirstAdmin } from './auth/bootstrap.js';
 import { AccountStore } from './store/account-store.js';
@@ -29,6 +31,8 @@ const PRUNE_INTERVAL_MS = 3600_000;
 export interface RunningService {
   /** The API's URL; undefined for a worker-only process. */
   readonly url: string | undefined;
+  /** The metrics listener's URL; undefined without CALLHOOK_METRICS_PORT. */
+  readonly metricsUrl: string | undefined;
   close(): Promise<void>;
 }
 
@@ -53,14 +57,15 @@ export async function startService(
 ): Promise<RunningService> {
   let store: Store | undefined;
   let app: App | undefined;
+  let metricsApp: FastifyInstance | undefined;
   let services: Services | undefined;
   let worker: DeliveryWorker | undefined;
   let pruneTimer: NodeJS.Timeout | undefined;
-  // Stop taking work first (the listener and claiming, together: a request the API lets finish
+  // Stop taking work first (the listeners and claiming, together: a request the API lets finish
   // must not keep the worker claiming meanwhile), let in-flight work finish, then close.
   const cleanup = async () => {
     clearInterval(pruneTimer);
-    await Promise.all([app?.close(), worker?.stop()]);
+    await Promise.all([app?.close(), metricsApp?.close(), worker?.stop()]);
     await services?.close();
     await store?.close();
   };
@@ -70,6 +75,11 @@ export async function startService(
       throw new StartAborted();
     }
   };
+  if (roles.api && config.metricsPort === config.port && config.port !== 0) {
+    throw new StartupError(
+      `CALLHOOK_METRICS_PORT and CALLHOOK_PORT are both ${config.port}, where this process serves the API: give CALLHOOK_METRICS_PORT another port or unset it`,
+    );
+  }
   try {
     store = await openStore(config.database, {
       checkpointer: {
@@ -139,6 +149,12 @@ export async function startService(
       await checkpoint();
       await listen(app, config.host, config.port, 'CALLHOOK_PORT');
     }
+    if (config.metricsPort !== undefined) {
+      // Beside the API too: one scrape port for every process, whatever its role (docs/config.md).
+      metricsApp = await buildMetricsApp({ logger, metrics: services.metrics });
+      await checkpoint();
+      await listen(metricsApp, config.host, config.metricsPort, 'CALLHOOK_METRICS_PORT');
+    }
     await checkpoint();
   } catch (error) {
     if (!(error instanceof StartAborted)) await cleanup().catch(() => undefined);
@@ -152,9 +168,15 @@ export async function startService(
       'callhook listening',
     );
   }
+  let metricsUrl: string | undefined;
+  if (metricsApp !== undefined) {
+    metricsUrl = urlOf(metricsApp);
+    logger.info({ url: metricsUrl }, 'metrics listening');
+  }
   let closing: Promise<void> | undefined;
   return {
     url,
+    metricsUrl,
     close: () => (closing ??= cleanup()),
   };
 }
@@ -167,7 +189,7 @@ async function listen(
   app: FastifyInstance,
   host: string,
   port: number,
-  variable: 'CALLHOOK_PORT',
+  variable: 'CALLHOOK_PORT' | 'CALLHOOK_METRICS_PORT',
 ): Promise<void> {
   await app.listen({ host, port }).catch((error: unknown) => {
     const code = (error as { code?: unknown }).code;

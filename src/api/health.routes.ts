@@ -14,11 +14,11 @@ function withDeadline(work: Promise<void>, ms: number): Promise<void> {
   return Promise.race([work, late]).finally(() => clearTimeout(timer));
 }
 
-/** `/healthz`: the process answers. `/readyz`: and its store is reachable. `/metrics`. All public. */
-export const healthRoutes: FastifyPluginAsync<{ store: Store; metrics: Metrics }> = async (
-  app,
-  { store, metrics },
-) => {
+/**
+ * `/metrics` and `/healthz`, public: what the API serves and, alone, the metrics listener of a
+ * process with CALLHOOK_METRICS_PORT (src/metrics-app.ts).
+ */
+export const metricsRoutes: FastifyPluginAsync<{ metrics: Metrics }> = async (app, { metrics }) => {
   // Prometheus scrapes without credentials, like the health checks; it shows counts, no payloads.
   app.get(
     '/metrics',
@@ -31,6 +31,14 @@ export const healthRoutes: FastifyPluginAsync<{ store: Store; metrics: Metrics }
   app.get('/healthz', { schema: { hide: true }, config: { access: 'public' } }, async () => ({
     status: 'ok',
   }));
+};
+
+/** `/healthz`: the process answers. `/readyz`: and its store is reachable. `/metrics`. All public. */
+export const healthRoutes: FastifyPluginAsync<{ store: Store; metrics: Metrics }> = async (
+  app,
+  { store, metrics },
+) => {
+  await app.register(metricsRoutes, { metrics });
   app.get(
     '/readyz',
     { schema: { hide: true }, config: { access: 'public' } },

@@ -11,6 +11,8 @@ export interface ServiceProcess {
   stderr: string[];
   /** Resolves with the URL once the service logs that it listens. */
   listening: Promise<string>;
+  /** Resolves with the metrics listener's URL (CALLHOOK_METRICS_PORT) once it is logged. */
+  metricsListening: Promise<string>;
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
   stop(signal?: NodeJS.Signals): Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 }
@@ -23,18 +25,24 @@ export function startProcess(args: string[], env: Record<string, string>): Servi
   });
   const logs: Record<string, unknown>[] = [];
   const stderr: string[] = [];
-  let onListen: (url: string) => void = () => undefined;
-  let onFail: (error: Error) => void = () => undefined;
-  const listening = new Promise<string>((resolve, reject) => {
-    onListen = resolve;
-    onFail = reject;
-  });
-  listening.catch(() => undefined);
+  const waiters = new Map<string, (url: string) => void>();
+  const failers: ((error: Error) => void)[] = [];
+  /** The `url` of the first log line `msg`; rejected when the process exits before it. */
+  const urlLogged = (msg: string) => {
+    const logged = new Promise<string>((resolve, reject) => {
+      waiters.set(msg, resolve);
+      failers.push(reject);
+    });
+    logged.catch(() => undefined);
+    return logged;
+  };
+  const listening = urlLogged('callhook listening');
+  const metricsListening = urlLogged('metrics listening');
   readline.createInterface({ input: child.stdout! }).on('line', (line) => {
     try {
       const entry = JSON.parse(line) as Record<string, unknown>;
       logs.push(entry);
-      if (entry['msg'] === 'callhook listening') onListen(String(entry['url']));
+      waiters.get(String(entry['msg']))?.(String(entry['url']));
     } catch {
       logs.push({ raw: line });
     }
@@ -42,7 +50,8 @@ export function startProcess(args: string[], env: Record<string, string>): Servi
   readline.createInterface({ input: child.stderr! }).on('line', (line) => stderr.push(line));
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
     child.on('exit', (code, signal) => {
-      onFail(new Error(`exited before listening (code ${code}): ${stderr.join('\n')}`));
+      const error = new Error(`exited before listening (code ${code}): ${stderr.join('\n')}`);
+      for (const fail of failers) fail(error);
       resolve({ code, signal });
     });
   });
@@ -51,6 +60,7 @@ export function startProcess(args: string[], env: Record<string, string>): Servi
     logs,
     stderr,
     listening,
+    metricsListening,
     exited,
     async stop(signal = 'SIGTERM') {
       if (child.exitCode === null && child.signalCode === null) child.kill(signal);

@@ -22,10 +22,24 @@ describe('loadConfig', () => {
     expect(() => loadConfig({ CALLHOOK_PORT: '70000' })).toThrow(/CALLHOOK_PORT/);
   });
 
+  it('reads CALLHOOK_METRICS_PORT as strictly as CALLHOOK_PORT; unset means no metrics listener', () => {
+    expect(loadConfig({}).metricsPort).toBeUndefined();
+    expect(loadConfig({ CALLHOOK_METRICS_PORT: '  ' }).metricsPort).toBeUndefined();
+    expect(loadConfig({ CALLHOOK_METRICS_PORT: '9464' }).metricsPort).toBe(9464);
+    expect(loadConfig({ CALLHOOK_METRICS_PORT: '0' }).metricsPort).toBe(0);
+    expect(loadConfig({ CALLHOOK_METRICS_PORT: '65535' }).metricsPort).toBe(65535);
+    for (const bad of ['abc', '65536', '-1', '+9464', '9464.0', '9e3', '0x24f8', '9464 9465']) {
+      expect(() => loadConfig({ CALLHOOK_METRICS_PORT: bad })).toThrow(
+        `CALLHOOK_METRICS_PORT must be a whole number from 0 to 65535, got "${bad}"`,
+      );
+    }
+  });
+
   it('reports every wrong variable at once', () => {
     try {
       loadConfig({
         CALLHOOK_PORT: '-1',
+        CALLHOOK_METRICS_PORT: '99999',
         CALLHOOK_LOG_LEVEL: 'loud',
         CALLHOOK_DATABASE_URL: 'mysql://x',
         CALLHOOK_ALLOW_NETWORKS: '10.0.0.0/8, nonsense',
@@ -40,6 +54,7 @@ describe('loadConfig', () => {
       const text = (error as ConfigError).problems.join('\n');
       for (const name of [
         'PORT',
+        'METRICS_PORT',
         'LOG_LEVEL',
         'DATABASE_URL',
         'ALLOW_NETWORKS',

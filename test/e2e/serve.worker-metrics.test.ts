@@ -1,0 +1,217 @@
+/**
+ * CALLHOOK_METRICS_PORT: a worker-only process (`serve --worker`) opens no API port, so without
+ * it the deliveries it makes are counted where nothing can scrape them.
+ */
+import { execFile } from 'node:child_process';
+import fs from 'node:fs';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import pg from 'pg';
+import { afterEach, describe, expect, it } from 'vitest';
+import { startProcess, type ServiceProcess } from '../helpers/process.js';
+import { dropSchema, postgresUrlWithSchema, TEST_DATABASE_URL } from '../helpers/store.js';
+import { startServer } from '../transport/servers.js';
+
+const BIN = path.resolve('dist/cli/index.js');
+
+describe('serve --worker with CALLHOOK_METRICS_PORT (the real processes)', () => {
+  const running: ServiceProcess[] = [];
+  const cleanups: (() => Promise<void>)[] = [];
+  afterEach(async () => {
+    await Promise.all(running.splice(0).map((p) => p.stop('SIGKILL')));
+    for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+  });
+  const start = (args: string[], env: Record<string, string>) => {
+    const p = startProcess(args, env);
+    running.push(p);
+    return p;
+  };
+  const tempDir = () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'callhook-metrics-'));
+    cleanups.push(async () => fs.rmSync(dir, { recursive: true, force: true }));
+    return dir;
+  };
+  /** The value of one sample line (`name{labels} value`) of a Prometheus text scrape. */
+  const sample = (text: string, series: string): number | undefined => {
+    const line = text.split('\n').find((l) => l.startsWith(`${series} `));
+    return line === undefined ? undefined : Number(line.slice(series.length + 1));
+  };
+
+  it('serves the worker’s delivery metrics and /healthz on PostgreSQL, nothing else, and closes on SIGTERM', async () => {
+    const received: string[] = [];
+    const receiver = await startServer((req, res) => {
+      let body = '';
+      req.on('data', (c: Buffer) => (body += c.toString()));
+      req.on('end', () => {
+        received.push(body);
+        res.writeHead(200).end('ok');
+      });
+    });
+    cleanups.push(() => receiver.close());
+    const schema = `t_metrics_${process.pid}`;
+    await dropSchema(schema);
+    const admin = new pg.Client({ connectionString: TEST_DATABASE_URL });
+    await admin.connect();
+    await admin.query(`create schema ${schema}`);
+    await admin.end();
+    cleanups.push(() => dropSchema(schema));
+    const env = {
+      CALLHOOK_DATA_DIR: tempDir(),
+      CALLHOOK_DATABASE_URL: postgresUrlWithSchema(schema),
+      CALLHOOK_SECRET_KEY: 'ef'.repeat(32),
+      CALLHOOK_ALLOW_NETWORKS: '127.0.0.0/8',
+    };
+    const cli = (...args: string[]) =>
+      promisify(execFile)(process.execPath, [BIN, ...args], {
+        env: { PATH: process.env['PATH'] ?? '', ...env },
+      });
+    await cli(
+      'users',
+      'create',
+      '--email',
+      'ops@example.com',
+      '--password',
+      'ops-password-1',
+      '--grant',
+      'integration',
+      'campaign',
+      'event_ingest',
+    );
+    const key = (await cli('keys', 'create', '--email', 'ops@example.com')).stdout.trim();
+    const headers = { authorization: `Bearer ${key}`, 'content-type': 'application/json' };
+
+    const api = start(['serve', '--api'], env);
+    const apiUrl = await api.listening;
+    const post = async (url: string, body: unknown, method = 'POST') => {
+      const res = await fetch(`${apiUrl}${url}`, { method, headers, body: JSON.stringify(body) });
+      expect(res.status, await res.clone().text()).toBeLessThan(300);
+      return (await res.json()) as Record<string, unknown>;
+    };
+    const { id } = (await post('/api/v1/integrations', {
+      name: 'CRM',
+      type: 'http',
+      config: {
+        url: `${receiver.origin}/calls`,
+        headers: 'Content-Type: application/json',
+        body: '{"event": "{{event.id}}"}',
+      },
+    })) as { id: string };
+    await post('/api/v1/campaigns', { id: 'spring', name: 'Spring', type: 'voice' });
+    await post(
+      '/api/v1/campaigns/spring/bindings',
+      { bindings: [{ integrationId: id, on: ['call.ended'] }] },
+      'PUT',
+    );
+
+    const worker = start(['serve', '--worker'], { ...env, CALLHOOK_METRICS_PORT: '0' });
+    const metricsUrl = await worker.metricsListening;
+    expect(metricsUrl).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+    expect(metricsUrl).not.toBe(apiUrl);
+    // A worker-only process still opens no API listener.
+    expect(worker.logs.some((l) => l['msg'] === 'callhook listening')).toBe(false);
+
+    await post('/api/v1/events', {
+      events: [1, 2].map((n) => ({
+        id: `ev-${n}`,
+        type: 'call.ended',
+        occurredAt: '2026-11-27T10:00:00Z',
+        campaignId: 'spring',
+        call: { id: `call-${n}`, status: 'answered' },
+        contact: { phone: '+15551234567' },
+      })),
+    });
+    await expect.poll(() => received.length, { timeout: 10_000 }).toBe(2);
+    const series = `callhook_deliveries_total{integration="${id}",outcome="succeeded"}`;
+    // The counter moves once the attempt's outcome is stored, just after the receiver answers.
+    await expect
+      .poll(async () => sample(await (await fetch(`${metricsUrl}/metrics`)).text(), series), {
+        timeout: 5_000,
+      })
+      .toBe(2);
+    const scrape = await fetch(`${metricsUrl}/metrics`);
+    expect(scrape.headers.get('content-type')).toMatch(/^text\/plain; version=0\.0\.4/);
+    const text = await scrape.text();
+    expect(sample(text, 'callhook_attempt_duration_seconds_count{type="http"}')).toBe(2);
+    expect(sample(text, 'callhook_queue_depth')).toBe(0);
+    // The API process made no delivery: its /metrics cannot tell the worker's.
+    expect(sample(await (await fetch(`${apiUrl}/metrics`)).text(), series)).toBeUndefined();
+
+    const health = await fetch(`${metricsUrl}/healthz`);
+    expect([health.status, await health.json()]).toEqual([200, { status: 'ok' }]);
+    for (const [method, url] of [
+      ['GET', '/readyz'],
+      ['GET', '/api/v1/deliveries'],
+      ['GET', '/'],
+      ['POST', '/metrics'],
+    ] as const) {
+      const res = await fetch(`${metricsUrl}${url}`, { method, headers });
+      expect([method, url, res.status]).toEqual([method, url, 404]);
+      expect(((await res.json()) as { error: { code: string } }).error.code).toBe(
+        'ROUTE_NOT_FOUND',
+      );
+    }
+
+    // Prometheus keeps its connection open between scrapes; the stop does not wait on it.
+    const agent = new http.Agent({ keepAlive: true });
+    cleanups.push(async () => agent.destroy());
+    await new Promise<void>((resolve, reject) =>
+      http
+        .get(`${metricsUrl}/metrics`, { agent }, (res) => res.resume().on('end', resolve))
+        .on('error', reject),
+    );
+    // Without the listener closed the process would never exit on its own.
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise((resolve) => {
+      timer = setTimeout(resolve, 10_000, 'still running 10 s after SIGTERM');
+    });
+    const exit = await Promise.race([worker.stop('SIGTERM'), late]);
+    clearTimeout(timer);
+    expect(exit).toEqual({ code: 0, signal: null });
+    expect(worker.logs.some((l) => l['msg'] === 'stopped')).toBe(true);
+    await expect(fetch(`${metricsUrl}/healthz`)).rejects.toThrow();
+  }, 60_000);
+
+  it('says in one line that the metrics port is taken, as for the API port', async () => {
+    const taken = http.createServer();
+    await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));
+    cleanups.push(() => new Promise((resolve) => taken.close(() => resolve())));
+    const port = (taken.address() as AddressInfo).port;
+    const p = start(['serve', '--worker'], {
+      CALLHOOK_DATA_DIR: tempDir(),
+      CALLHOOK_METRICS_PORT: String(port),
+    });
+    expect((await p.exited).code).toBe(2);
+    expect(p.stderr.join('\n')).toMatch(
+      new RegExp(
+        `^callhook: cannot listen on 127\\.0\\.0\\.1:${port}: the address is in use \\(CALLHOOK_HOST, CALLHOOK_METRICS_PORT\\)$`,
+        'm',
+      ),
+    );
+    expect(p.stderr.join('\n')).not.toMatch(/\n\s+at /);
+  });
+
+  it('serves metrics on CALLHOOK_METRICS_PORT beside the API too, and refuses the API’s own port', async () => {
+    const dataDir = tempDir();
+    const both = start(['serve'], { CALLHOOK_DATA_DIR: dataDir, CALLHOOK_METRICS_PORT: '0' });
+    const [apiUrl, metricsUrl] = await Promise.all([both.listening, both.metricsListening]);
+    expect(metricsUrl).not.toBe(apiUrl);
+    const scrape = await (await fetch(`${metricsUrl}/metrics`)).text();
+    expect(scrape).toContain('# TYPE callhook_deliveries_total counter');
+    expect((await fetch(`${apiUrl}/metrics`)).status).toBe(200);
+    expect((await fetch(`${metricsUrl}/api/openapi.json`)).status).toBe(404);
+    expect(await both.stop('SIGTERM')).toEqual({ code: 0, signal: null });
+
+    const same = start(['serve', '--api'], {
+      CALLHOOK_DATA_DIR: dataDir,
+      CALLHOOK_PORT: '18080',
+      CALLHOOK_METRICS_PORT: '18080',
+    });
+    expect((await same.exited).code).toBe(2);
+    expect(same.stderr).toEqual([
+      'callhook: CALLHOOK_METRICS_PORT and CALLHOOK_PORT are both 18080, where this process serves the API: give CALLHOOK_METRICS_PORT another port or unset it',
+    ]);
+  });
+});
