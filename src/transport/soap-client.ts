@@ -203,14 +203,7 @@ export class SoapClient {
     }, request.timeoutMs);
     try {
       const prepared = await Promise.race([this.prepare(request), expiry]);
-      if (prepared === 'expired') {
-        return {
-          kind: 'timeout',
-          retryable: true,
-          message: `the WSDL ${request.wsdlUrl} was not loaded within the ${request.timeoutMs} ms timeout`,
-          durationMs: elapsed(),
-        };
-      }
+      if (prepared === 'expired') return wsdlTimeout(request, elapsed());
       if (!prepared.ok) return { ...prepared.outcome, durationMs: elapsed() } as SoapOutcome;
       const http = new RecordingHttpClient(this.agents, { sign: request.sign });
       const remaining = Math.max(1, request.timeoutMs - elapsed());
@@ -236,10 +229,21 @@ export class SoapClient {
 
   /**
    * The request `call` would send (secrets masked), without sending it: for the test endpoint.
-   * Loads the WSDL if needed, within `timeoutMs`.
+   * Loads the WSDL if needed, within `timeoutMs` (a WSDL server that answers slowly or trickles
+   * its body does not hold the caller past it; the load goes on in the background, as for `call`).
    */
   async preview(request: SoapCallRequest): Promise<SoapPreview> {
-    const prepared = await this.prepare(request);
+    const started = performance.now();
+    let timer: NodeJS.Timeout | undefined;
+    const expiry = new Promise<'expired'>((resolve) => {
+      timer = setTimeout(resolve, request.timeoutMs, 'expired');
+    });
+    const prepared = await Promise.race([this.prepare(request), expiry]).finally(() =>
+      clearTimeout(timer),
+    );
+    if (prepared === 'expired') {
+      return { ok: false, outcome: wsdlTimeout(request, Math.round(performance.now() - started)) };
+    }
     if (!prepared.ok)
       return { ok: false, outcome: { ...prepared.outcome, durationMs: 0 } as SoapOutcome };
     const http = new PreviewHttpClient(this.agents, { sign: request.sign });
@@ -315,6 +319,16 @@ export class SoapClient {
       },
     };
   }
+}
+
+/** The outcome of a call or preview whose deadline passed while its WSDL was loading. */
+function wsdlTimeout(request: SoapCallRequest, durationMs: number): SoapOutcome {
+  return {
+    kind: 'timeout',
+    retryable: true,
+    message: `the WSDL ${request.wsdlUrl} was not loaded within the ${request.timeoutMs} ms timeout`,
+    durationMs,
+  };
 }
 
 function checkHeaders(headers: Readonly<Record<string, string>>): SoapProblem[] {

@@ -328,6 +328,31 @@ describe('describing WSDLs', () => {
     }
   });
 
+  it('holds a preview (the test endpoint without send) to its deadline while the WSDL is still loading', async () => {
+    // It waited for the cache's 15 s load limit instead: the test endpoint hung on a slow WSDL.
+    files.override.set('/slow-preview.wsdl', { status: 200, body: '<x/>', delayMs: 3_000 });
+    try {
+      const started = performance.now();
+      const preview = await client.preview({
+        wsdlUrl: `${files.base}/slow-preview.wsdl`,
+        operation: 'X',
+        params: [],
+        timeoutMs: 200,
+      });
+      expect(performance.now() - started).toBeLessThan(1_500);
+      expect(preview).toMatchObject({
+        ok: false,
+        outcome: {
+          kind: 'timeout',
+          retryable: true,
+          message: `the WSDL ${files.base}/slow-preview.wsdl was not loaded within the 200 ms timeout`,
+        },
+      });
+    } finally {
+      files.override.clear();
+    }
+  });
+
   it('holds a call to its deadline while the WSDL is still loading', async () => {
     files.override.set('/slow-wsdl.wsdl', { status: 200, body: '<x/>', delayMs: 3_000 });
     try {
