@@ -158,6 +158,111 @@ describe('the network policy at connect time (HttpClient)', () => {
   });
 });
 
+describe('URL host forms, redirects and proxies when only 127.0.0.1/32 is open', () => {
+  // Listens on every address, IPv4 and IPv6: whatever loopback form a request reached, it answers.
+  let any: TestServer;
+  let proxy: TestServer;
+  let proxied = 0;
+  beforeAll(async () => {
+    any = await startServer(
+      (request, response) => {
+        const to = new URL(request.url ?? '/', 'http://x').searchParams.get('to');
+        if (to !== null) response.writeHead(307, { location: to }).end();
+        else response.end('reached');
+      },
+      { host: '::' },
+    );
+    proxy = await startServer((_request, response) => {
+      proxied += 1;
+      response.end('via the proxy');
+    });
+  });
+  afterAll(async () => {
+    await any.close();
+    await proxy.close();
+  });
+
+  const open = (): NetworkPolicy => policyOpening('127.0.0.1/32');
+
+  it.each([
+    ['127.0.0.2', 'loopback'],
+    ['[::1]', 'loopback'],
+    ['0.0.0.0', 'this-network'],
+    ['0', 'this-network'],
+    ['[::]', 'unspecified'],
+    ['[::ffff:127.0.0.2]', 'loopback'],
+    ['[::127.0.0.1]', 'IPv4-compatible (deprecated)'],
+    ['[::ffff:0:7f00:1]', 'non-global IPv6'],
+    ['[64:ff9b::7f00:2]', 'loopback'],
+    ['[2002:7f00:2::]', 'loopback'],
+    ['2130706434', 'loopback'],
+    ['0x7f.2', 'loopback'],
+    ['127.2', 'loopback'],
+    ['0177.0.0.2', 'loopback'],
+    ['127.0.0.2.', 'loopback'],
+  ])('http://%s/ is refused, before any connection is opened', async (host, range) => {
+    let outcome: HttpOutcome | undefined;
+    const hosts = await connectsDuring(async () => {
+      outcome = await get(open(), `http://${host}:${any.port}/`);
+    });
+    expect(outcome).toMatchObject({ kind: 'refused' });
+    if (outcome?.kind === 'refused') expect(outcome.reason).toContain(`in the ${range} range`);
+    expect(hosts).toEqual([]);
+  });
+
+  it.each(['2130706433', '0x7f.1', '127.1', '[::ffff:7f00:1]'])(
+    'http://%s/ is 127.0.0.1 written another way, and reaches it',
+    async (host) => {
+      expect(await get(open(), `http://${host}:${any.port}/`)).toMatchObject({
+        kind: 'response',
+        status: 200,
+      });
+    },
+  );
+
+  it.each([
+    ['127.0.0.2', 'loopback'],
+    ['[::1]', 'loopback'],
+    ['0.0.0.0', 'this-network'],
+    ['[::ffff:127.0.0.2]', 'loopback'],
+  ])('a redirect to %s is refused', async (host, range) => {
+    const to = encodeURIComponent(`http://${host}:${any.port}/`);
+    const client = new HttpClient({ policy: open() });
+    try {
+      const outcome = await client.send({
+        method: 'GET',
+        url: `http://127.0.0.1:${any.port}/?to=${to}`,
+        headers: [],
+        timeoutMs: 5_000,
+        maxRedirects: 5,
+      });
+      expect(outcome).toMatchObject({
+        kind: 'refused',
+        reason: expect.stringContaining(`in the ${range} range`) as unknown,
+      });
+    } finally {
+      await client.close();
+    }
+  });
+
+  it('ignores HTTP_PROXY, HTTPS_PROXY and ALL_PROXY: the policy judges the real destination', async () => {
+    for (const name of ['HTTP_PROXY', 'http_proxy', 'HTTPS_PROXY', 'https_proxy', 'ALL_PROXY']) {
+      vi.stubEnv(name, proxy.origin);
+    }
+    try {
+      const outcome = await get(open(), `http://127.0.0.2:${any.port}/`);
+      expect(outcome).toMatchObject({ kind: 'refused' });
+      expect(await get(open(), `http://127.0.0.1:${any.port}/`)).toMatchObject({
+        kind: 'response',
+        status: 200,
+      });
+      expect(proxied).toBe(0);
+    } finally {
+      vi.unstubAllEnvs();
+    }
+  });
+});
+
 describe('TLS through the policy connector', () => {
   let secure: TestServer;
   let ca: string;
