@@ -71,7 +71,7 @@ export const errorCodes = {
   NOT_READY: {
     status: 503,
     message: 'The service is not ready',
-    fix: 'The store is unreachable or the service is stopping; retry shortly.',
+    fix: '`/readyz` got no answer from the store within 2 s: check the database; retry shortly.',
   },
 } as const satisfies Record<string, { status: number; message: string; fix: string }>;
 
