@@ -192,6 +192,8 @@ export const eventsRoutes: FastifyPluginAsyncTypebox<EventsRoutesOptions> = asyn
       });
 
       if (single && rejected.length > 0) {
+        // Refused as the request's answer, but still an event rejected at ingest.
+        metrics.eventsIngested.inc({ result: 'rejected' });
         const [problem] = rejected;
         throw new AppError('VALIDATION_FAILED', 'The event is not valid', [
           {

@@ -245,6 +245,22 @@ describe.each(DIALECTS)('call events in, deliveries out, on %s', (backend) => {
     expect(single.json().error.details[0].field).toBe('body.type');
   });
 
+  it('counts a single event answered 400 as rejected on /metrics, as a rejected event of a batch', async () => {
+    await setup();
+    const single = await post(
+      '/api/v1/events',
+      event('bad-1', { occurredAt: '2026-02-30T10:00:00Z' }),
+    );
+    expect(single.statusCode, single.body).toBe(400);
+    const batch = await post('/api/v1/events', {
+      events: [event('ok-1'), event('bad-2', { campaignId: 'unknown' })],
+    });
+    expect(batch.statusCode, batch.body).toBe(202);
+    const metrics = (await p!.t.app.inject('/metrics')).body;
+    expect(metrics).toMatch(/^callhook_events_ingested_total\{result="accepted"\} 1$/m);
+    expect(metrics).toMatch(/^callhook_events_ingested_total\{result="rejected"\} 2$/m);
+  });
+
   it("accepts events only for the caller's campaigns", async () => {
     await setup();
     const other = await p!.t.user({ grants: ['event_ingest'] });
