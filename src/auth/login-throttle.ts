@@ -2,7 +2,7 @@
  * Slows password guessing, per account and per client address. After `freeFailures` failures in
  * the window, each further attempt must wait an exponentially growing delay (capped). State is in
  * memory, per process: with several API processes each one throttles on its own (documented in
- * docs/security.md).
+ * docs/accounts.md, "Sign-in throttling").
  */
 export interface ThrottleOptions {
   freeFailures: number;
