@@ -5,6 +5,7 @@
  */
 import path from 'node:path';
 import ipaddr from 'ipaddr.js';
+import { isSupportedCountry } from 'libphonenumber-js';
 import { Value } from 'typebox/value';
 import { Email, Password } from './api/schemas.js';
 import { MIN_PASSWORD_LENGTH } from './auth/passwords.js';
@@ -253,7 +254,11 @@ export function loadConfig(env: Env = process.env): Config {
   }
 
   const defaultCountry = text('CALLHOOK_DEFAULT_COUNTRY')?.toUpperCase();
-  if (defaultCountry !== undefined && !/^[A-Z]{2}$/.test(defaultCountry)) {
+  // The e164 filter's own check: a code it does not know would fail every `| e164` at save.
+  if (
+    defaultCountry !== undefined &&
+    !(/^[A-Z]{2}$/.test(defaultCountry) && isSupportedCountry(defaultCountry))
+  ) {
     problems.push(
       `CALLHOOK_DEFAULT_COUNTRY must be a two-letter country code like US or FR, got "${defaultCountry}"`,
     );

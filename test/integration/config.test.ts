@@ -162,6 +162,14 @@ describe('loadConfig', () => {
     );
   });
 
+  it('refuses a CALLHOOK_DEFAULT_COUNTRY that is not a country the e164 filter knows', () => {
+    expect(loadConfig({ CALLHOOK_DEFAULT_COUNTRY: 'fr' }).defaultCountry).toBe('FR');
+    // Two letters, but no country: every `| e164` without an argument would fail to save.
+    expect(() => loadConfig({ CALLHOOK_DEFAULT_COUNTRY: 'ZZ' })).toThrow(
+      /CALLHOOK_DEFAULT_COUNTRY .*"ZZ"/,
+    );
+  });
+
   it('hides the password of a wrong database URL', () => {
     expect(() => loadConfig({ CALLHOOK_DATABASE_URL: 'mysql://user:hunter2@db' })).toThrow(
       /^(?![\s\S]*hunter2)/,
