@@ -61,11 +61,12 @@ export async function startService(
   let services: Services | undefined;
   let worker: DeliveryWorker | undefined;
   let pruneTimer: NodeJS.Timeout | undefined;
+  let pruning: Promise<void> | undefined;
   // Stop taking work first (the listeners and claiming, together: a request the API lets finish
   // must not keep the worker claiming meanwhile), let in-flight work finish, then close.
   const cleanup = async () => {
     clearInterval(pruneTimer);
-    await Promise.all([app?.close(), metricsApp?.close(), worker?.stop()]);
+    await Promise.all([app?.close(), metricsApp?.close(), worker?.stop(), pruning]);
     await services?.close();
     await store?.close();
   };
@@ -125,7 +126,7 @@ export async function startService(
       logger.info({ workerId: worker.id }, 'delivery worker started');
       const db = store.db;
       const prune = () => {
-        pruneHistory(db, Date.now() - config.retentionMs).then(
+        pruning = pruneHistory(db, Date.now() - config.retentionMs).then(
           (pruned) => {
             if (pruned.attempts + pruned.events > 0)
               logger.info(pruned, 'pruned old attempts and events');
@@ -133,6 +134,8 @@ export async function startService(
           (error: unknown) => logger.warn({ err: error }, 'pruning old history failed'),
         );
       };
+      // Once now, then hourly: a process restarted more often than hourly still prunes.
+      prune();
       pruneTimer = setInterval(prune, PRUNE_INTERVAL_MS);
       pruneTimer.unref();
     }
