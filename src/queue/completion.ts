@@ -187,7 +187,13 @@ async function storeOutcome(
   if (decision.kind === 'retry') {
     const at = Math.max(decision.at, now);
     applied = await scheduleRetry(trx, claim, at, fields);
-    if (applied) noteLater(claim.integrationId, at);
+    if (applied) {
+      noteLater(claim.integrationId, at);
+      // One of its call retried or replayed while this one was out, parked until now: it is
+      // earlier in the call, so it goes before this one's next attempt.
+      if (await releaseSuccessor(trx, claim.integrationId, claim.orderingKey, now))
+        noteLater(claim.integrationId, now);
+    }
   } else {
     const status = decision.kind === 'succeeded' ? 'succeeded' : 'failed';
     applied = await finishDelivery(trx, claim, status, fields);

@@ -9,6 +9,7 @@ import type { Database } from '../store/schema.js';
 import {
   enqueueDeliveries,
   releaseDelivery,
+  releaseSuccessor,
   toClaimed,
   type ClaimedDelivery,
   type DeliveryInput,
@@ -192,6 +193,8 @@ export class DeliveryQueue {
         if (await releaseDelivery(trx, claim, now)) {
           released.push(claim);
           due.add(claim.integrationId);
+          // One of its call retried while this one was out goes first (see `complete`).
+          await releaseSuccessor(trx, claim.integrationId, claim.orderingKey, now);
         } else {
           // Cancelled while claimed: its lease ends here, and the next one of its call may go.
           await endLateCancelled(trx, claim, now, (id) => due.add(id));

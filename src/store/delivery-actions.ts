@@ -5,9 +5,10 @@
  */
 import { sql, type Kysely } from 'kysely';
 import type { Database } from './schema.js';
-import { noteDue } from './lane-store.js';
+import { laneOrder, noteDue } from './lane-store.js';
 import { isPostgres } from './bulk-insert.js';
-import { PENDING, releaseSuccessor, type LeaseGuard } from './delivery-store.js';
+import { BLOCKED_AT, CHUNK, PENDING, releaseSuccessor, type LeaseGuard } from './delivery-store.js';
+import { earlierPendingOfKey, otherInFlightOfKey } from './lane-keys.js';
 
 /**
  * Cancels a pending delivery. One in flight (under a live lease) keeps its lease: its request is
@@ -70,6 +71,9 @@ export async function endCancelledLease(
  * Moves failed deliveries back to pending with a fresh retry budget, due now: one by id, or all
  * of an integration created since a time. Answers the ids moved. IVR invocations, the deliveries
  * of a deleted integration and those of an event that retention pruned are never moved.
+ *
+ * A moved delivery takes its place in its call's order again (`parkInCallOrder`): due now when
+ * it is the first pending one of its call and nothing of its call is out, parked otherwise.
  */
 export async function requeueFailed(
   trx: Kysely<Database>,
@@ -117,10 +121,65 @@ export async function requeueFailed(
           .where('integration_id', '=', filter.integrationId)
           .where('created_at', '>=', filter.since);
   if (ownerId !== undefined) query = query.where('owner_id', '=', ownerId);
-  const rows = await query.returning(['id', 'integration_id']).execute();
-  const due = new Map(rows.map((row) => [row.integration_id, now]));
+  const rows = await query.returning(['id', 'integration_id', 'ordering_key']).execute();
+  const parked = await parkInCallOrder(
+    trx,
+    rows.filter((row) => row.ordering_key !== null),
+    now,
+  );
+  const due = new Map(
+    rows.filter((row) => !parked.has(row.id)).map((row) => [row.integration_id, now]),
+  );
   await noteDue(trx, due, now);
   return rows.map((row) => row.id);
+}
+
+/**
+ * Parks (`BLOCKED_AT`) those of these deliveries, just made pending again, that must wait for
+ * another of their call: one still out (a later one, sent while this one had failed, or one
+ * cancelled in flight), or an earlier one pending (another of the same replay, or an earlier
+ * event that arrived late). The one that ends releases the next (`releaseSuccessor`, or the
+ * sweep after a lease). A later one pending but not out waits behind the moved one instead: the
+ * claim sends only the first pending delivery of a call. Answers the ids parked.
+ *
+ * On PostgreSQL the lanes are locked first (after the delivery rows, in lane order, as everywhere):
+ * a claim of the lane that is leasing a later delivery of the call has committed by then, so its
+ * lease is seen; one that starts later sees this delivery pending, first of its call, once this
+ * commits.
+ */
+async function parkInCallOrder(
+  trx: Kysely<Database>,
+  moved: readonly { id: string; integration_id: string }[],
+  now: number,
+): Promise<Set<string>> {
+  const parked = new Set<string>();
+  if (moved.length === 0) return parked;
+  if (isPostgres(trx)) {
+    for (const id of [...new Set(moved.map((row) => row.integration_id))].sort(laneOrder))
+      await trx
+        .selectFrom('delivery_lanes')
+        .select('integration_id')
+        .where('integration_id', '=', id)
+        .forUpdate()
+        .execute();
+  }
+  for (let i = 0; i < moved.length; i += CHUNK) {
+    const rows = await trx
+      .updateTable('deliveries')
+      .set({ next_attempt_at: BLOCKED_AT })
+      .where(
+        'id',
+        'in',
+        moved.slice(i, i + CHUNK).map((row) => row.id),
+      )
+      .where(
+        sql<boolean>`(${earlierPendingOfKey('deliveries')} or ${otherInFlightOfKey('deliveries', now)})`,
+      )
+      .returning('id')
+      .execute();
+    for (const row of rows) parked.add(row.id);
+  }
+  return parked;
 }
 
 /** Whether an event is still stored (retention prunes old ones, `pruneHistory`). */

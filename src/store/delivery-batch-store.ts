@@ -9,10 +9,10 @@ import type { Database } from './schema.js';
 import { noteDue } from './lane-store.js';
 import { BLOCKED_AT, CHUNK, PENDING, type AttemptInput } from './delivery-store.js';
 import {
-  earlierCancelledInFlight,
   earlierPendingOfKey,
   firstPendingOfKeys,
   laneKey,
+  otherInFlightOfKey,
 } from './lane-keys.js';
 
 /**
@@ -114,8 +114,9 @@ export async function keysWithPending(
 }
 
 /**
- * Makes due every parked delivery (stored behind an earlier one of its call) whose earlier
- * deliveries are all gone from `pending` and none of which, cancelled in flight, is still under its lease. Normally `releaseSuccessor` does this as the earlier one
+ * Makes due every parked delivery (stored behind an earlier one of its call, or retried while
+ * another of its call was out) whose earlier deliveries are all gone from `pending` and none of
+ * whose call is under a live lease. Normally `releaseSuccessor` does this as the earlier one
  * finishes; on PostgreSQL an ingest and a completion committing at the same moment can miss each
  * other, so workers sweep now and then. Answers how many were released.
  */
@@ -136,8 +137,9 @@ function unparkQuery(trx: Kysely<Database>, now: number) {
       // not match it, and the sweep would read every pending delivery.
       .where(sql<boolean>`status = 'pending' and next_attempt_at = ${sql.lit(BLOCKED_AT)}`)
       .where(sql<boolean>`not ${earlierPendingOfKey('deliveries')}`)
-      // Nor behind one cancelled in flight: released after its lease, or by its late completion.
-      .where(sql<boolean>`not ${earlierCancelledInFlight('deliveries', now)}`)
+      // Nor while another of its call is out (one cancelled in flight, or a later one when this one
+      // was retried or replayed): released by that one's completion, or after its lease.
+      .where(sql<boolean>`not ${otherInFlightOfKey('deliveries', now)}`)
       .returning('integration_id')
   );
 }

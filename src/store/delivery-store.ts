@@ -292,8 +292,9 @@ export async function insertAttempt(
 
 /**
  * After a delivery with an ordering key leaves `pending`, the next one of its integration and
- * key (if it was stored blocked) becomes due now. True when one did: the lane's due mark is then
- * the caller's to lower (`noteDue`).
+ * key (if it was stored blocked) becomes due now; also after one goes back to waiting (a retry
+ * scheduled, given back unsent), which frees an earlier one retried or replayed while it was out.
+ * True when one did: the lane's due mark is then the caller's to lower (`noteDue`).
  */
 export async function releaseSuccessor(
   trx: Kysely<Database>,

@@ -37,21 +37,21 @@ export function earlierPendingOfKey(later: string) {
 }
 
 /**
- * `exists` an earlier delivery of the same integration and ordering key than the delivery aliased
- * `later` that was cancelled while in flight and whose lease is still live at `now`: its request
- * may still be out, so the next one waits. A probe of `deliveries_leased` (rows under a lease).
+ * `exists` another delivery of the same integration and ordering key than the delivery aliased
+ * `of` under a live lease at `now`, whatever its sequence and status (pending, or cancelled while
+ * its request is out): its request may still be out, so that one waits. An earlier one is there
+ * for its turn; a later one when `of` was retried or replayed after failing. A probe of
+ * `deliveries_leased` (rows under a lease).
  */
-export function earlierCancelledInFlight(later: string, now: number) {
-  const of = (name: string) => sql.ref(`${later}.${name}`);
+export function otherInFlightOfKey(of: string, now: number) {
+  const ref = (name: string) => sql.ref(`${of}.${name}`);
   return sql<boolean>`exists (
-      select 1 from deliveries cancelled
-      where cancelled.integration_id = ${of('integration_id')}
-        and cancelled.lease_owner is not null
-        and cancelled.lease_until > ${now}
-        and cancelled.status = 'cancelled'
-        and cancelled.ordering_key = ${of('ordering_key')}
-        and cancelled.sequence <= ${of('sequence')}
-        and (cancelled.sequence < ${of('sequence')} or cancelled.id < ${of('id')}))`;
+      select 1 from deliveries busy
+      where busy.integration_id = ${ref('integration_id')}
+        and busy.lease_owner is not null
+        and busy.lease_until > ${now}
+        and busy.ordering_key = ${ref('ordering_key')}
+        and busy.id <> ${ref('id')})`;
 }
 
 /**

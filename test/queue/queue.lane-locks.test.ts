@@ -275,4 +275,32 @@ describe('lane locks on postgres', () => {
     ]);
     expect(results.map((result) => result.status)).toEqual(['fulfilled', 'fulfilled']);
   });
+
+  it('a retry while a claim leases a later delivery of its call waits for that claim', async () => {
+    const integration = await seedIntegration(t.store, owner);
+    const [first, second] = [1, 2].map((sequence) =>
+      delivery(owner, integration, { orderingKey: 'call:1', sequence }),
+    );
+    await enqueue(t.store, queue, [first!, second!]);
+    const [claim] = await queue.claim('w1', 10);
+    await queue.complete(claim!, {
+      ...succeeded(),
+      decision: { kind: 'failed', reason: 'HTTP 400' },
+      lastStatus: 400,
+    });
+    // The claim of `second` holds its lease uncommitted (and its lane locked) a while.
+    await pauseUpdates(
+      'deliveries',
+      'after',
+      'new.lease_owner is not null and old.lease_owner is null',
+      0.5,
+    );
+    const claiming = queue.claim('w2', 10);
+    await untilPaused(1);
+    const retried = await queue.retryNow(first!.id);
+    expect((await claiming).map((c) => c.id)).toEqual([second!.id]);
+    expect(retried).toBe(true);
+    // `second` is out: `first` waits for it.
+    expect(await queue.claim('w3', 10)).toEqual([]);
+  });
 });
