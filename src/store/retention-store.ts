@@ -8,25 +8,46 @@ export interface PruneResult {
   events: number;
 }
 
-/** Events pruned per transaction on PostgreSQL (each one's rows stay locked until it commits). */
+/**
+ * Rows deleted per statement (and, for events on PostgreSQL, per transaction: each one's rows
+ * stay locked until it commits). On SQLite every statement runs on the process's main thread
+ * and holds the write lock: a short one each, with the event loop let go between them, keeps the
+ * API and the workers going while a month of history is pruned.
+ */
 const PRUNE_BATCH = 1_000;
 
 /**
  * Deletes attempts older than `before` and events received before it that no pending delivery
- * still needs. Deliveries themselves stay (status, counts, last error), so the log keeps its rows.
+ * still needs, in batches of `PRUNE_BATCH`. Deliveries themselves stay (status, counts, last
+ * error), so the log keeps its rows.
  */
 export async function pruneHistory(db: Kysely<Database>, before: number): Promise<PruneResult> {
-  const attempts = await db
-    .deleteFrom('attempts')
-    .where('started_at', '<', before)
-    .executeTakeFirst();
+  let attempts = 0;
+  for (;;) {
+    const result = await db
+      .deleteFrom('attempts')
+      .where('id', 'in', (eb) =>
+        eb
+          .selectFrom('attempts')
+          .select('id')
+          .where('started_at', '<', before)
+          .orderBy('started_at')
+          .limit(PRUNE_BATCH),
+      )
+      .executeTakeFirst();
+    const count = Number(result.numDeletedRows);
+    attempts += count;
+    if (count < PRUNE_BATCH) break;
+    await letOthersRun();
+  }
   const events = isPostgres(db)
     ? await pruneEventsLocked(db, before)
-    : Number(
-        (await unneededEvents(db.deleteFrom('events'), before).executeTakeFirst()).numDeletedRows,
-      );
-  return { attempts: Number(attempts.numDeletedRows), events };
+    : await pruneEventsSqlite(db, before);
+  return { attempts, events };
 }
+
+/** Lets queued I/O (requests, timers, the workers) run between two statements. */
+const letOthersRun = () => new Promise((resolve) => setImmediate(resolve));
 
 /** Events received before `before` that no pending delivery needs (`query`: over `events`). */
 function unneededEvents<Q extends WhereInterface<Database, 'events'>>(query: Q, before: number): Q {
@@ -41,6 +62,34 @@ function unneededEvents<Q extends WhereInterface<Database, 'events'>>(query: Q, 
       ),
     ),
   ) as Q;
+}
+
+/**
+ * SQLite: the oldest events first, a batch per statement. No index leads from an event to its
+ * deliveries, so "no pending delivery needs it" is asked as one list of the event ids pending
+ * deliveries need, read once per statement through `deliveries_lane` (pending rows only): the
+ * correlated `not exists` searched every delivery of the owner for each event, seconds for a few
+ * thousand events. An event whose id a pending delivery of another owner needs is kept a while
+ * longer, which is harmless. One statement at a time, and SQLite runs one writer: a retry
+ * (`requeueFailed`) is either before it, and its event is kept, or after it, and finds it gone.
+ */
+async function pruneEventsSqlite(db: Kysely<Database>, before: number): Promise<number> {
+  let deleted = 0;
+  for (;;) {
+    const result = await sql`
+      delete from events where rowid in (
+        select rowid from events
+        where received_at < ${before}
+          and id not in (
+            select event_id from deliveries
+            where status = 'pending' and event_id is not null)
+        order by received_at
+        limit ${PRUNE_BATCH})`.execute(db);
+    const count = Number(result.numAffectedRows ?? 0);
+    deleted += count;
+    if (count < PRUNE_BATCH) return deleted;
+    await letOthersRun();
+  }
 }
 
 /**
