@@ -14,7 +14,7 @@ import {
 import type { Database, DeliveriesTable } from './schema.js';
 import { noteDue } from './lane-store.js';
 import { bulkInsert, type ColumnType } from './bulk-insert.js';
-import { cancelledInFlightOfLanes, firstPendingOfKeys, laneKey, laneKeyOf } from './lane-keys.js';
+import { firstPendingOfKeys, inFlightKeysOfLanes, laneKey, laneKeyOf } from './lane-keys.js';
 import { insertAttempts } from './delivery-batch-store.js';
 
 /**
@@ -129,8 +129,9 @@ export const CHUNK = 500;
 
 /**
  * Stores deliveries inside the caller's transaction, so an event and its deliveries commit
- * together. A delivery behind an earlier pending one of the same integration and ordering key is
- * stored blocked (`BLOCKED_AT`) and released when that one finishes.
+ * together. A delivery behind an earlier pending one of the same integration and ordering key,
+ * or stored while one of them is in flight, is stored blocked (`BLOCKED_AT`) and released when
+ * that one finishes.
  *
  * ### Examples
  * ```ts
@@ -152,8 +153,9 @@ export async function enqueueDeliveries(
     trx,
     keyed.map((d) => laneKey(d.integrationId, d.orderingKey!)),
   );
-  // An earlier delivery cancelled while its request is out still holds its call's turn.
-  const out = await cancelledInFlightOfLanes(
+  // A delivery of the call whose request is out holds the call's turn: an earlier one (maybe
+  // cancelled while out) or a later one (an earlier event arriving late goes after it ends).
+  const out = await inFlightKeysOfLanes(
     trx,
     keyed.map((d) => d.integrationId),
     now,
@@ -166,9 +168,9 @@ export async function enqueueDeliveries(
   }
   for (const [key, group] of groups) {
     group.sort((a, b) => (a.sequence ?? 0) - (b.sequence ?? 0) || (a.id < b.id ? -1 : 1));
-    const first = Math.min(stored.get(key)?.sequence ?? Infinity, out.get(key) ?? Infinity);
+    const first = stored.get(key)?.sequence ?? Infinity;
     group.forEach((d, index) => {
-      if (index > 0 || first <= (d.sequence ?? 0)) blocked.add(d);
+      if (index > 0 || first <= (d.sequence ?? 0) || out.has(key)) blocked.add(d);
     });
   }
   const due = new Map<string, number>();

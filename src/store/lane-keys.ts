@@ -67,25 +67,22 @@ export function leasedRows(trx: Kysely<Database>, integrationIds: readonly strin
 }
 
 /**
- * The earliest sequence per lane key among these integrations' deliveries cancelled while in
- * flight whose lease is still live at `now` (few rows: read through `deliveries_leased`).
+ * The lane keys of these integrations' deliveries under a live lease at `now`, whatever their
+ * status (pending, or cancelled while the request is out) and sequence: a delivery stored for
+ * one of these calls waits. Few rows: read through `deliveries_leased`.
  */
-export async function cancelledInFlightOfLanes(
+export async function inFlightKeysOfLanes(
   trx: Kysely<Database>,
   integrationIds: readonly string[],
   now: number,
-): Promise<Map<string, number>> {
-  const found = new Map<string, number>();
+): Promise<Set<string>> {
+  const found = new Set<string>();
   if (integrationIds.length === 0) return found;
   const rows = await leasedRows(trx, [...new Set(integrationIds)], now)
-    .select(['integration_id', 'ordering_key', 'sequence'])
-    .where('status', '=', 'cancelled')
+    .select(['integration_id', 'ordering_key'])
     .where('ordering_key', 'is not', null)
     .execute();
-  for (const row of rows) {
-    const key = laneKey(row.integration_id, row.ordering_key!);
-    found.set(key, Math.min(found.get(key) ?? Number(row.sequence), Number(row.sequence)));
-  }
+  for (const row of rows) found.add(laneKey(row.integration_id, row.ordering_key!));
   return found;
 }
 

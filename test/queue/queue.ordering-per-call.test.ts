@@ -90,6 +90,27 @@ describe.each(DIALECTS)('per-call ordering on %s', (backend) => {
     expect((await claimKeys()).map((c) => c.label)).toEqual(['call:7#10']);
   });
 
+  it('holds an earlier event that arrives while a later one of its call is out', async () => {
+    await enqueue(t.store, queue, [
+      delivery(owner, integration, { orderingKey: 'call:8', sequence: 10 }),
+    ]);
+    const [later] = (await claimKeys()).map((c) => c.d);
+    expect(later?.sequence).toBe(10);
+    await enqueue(t.store, queue, [
+      delivery(owner, integration, { orderingKey: 'call:8', sequence: 5 }),
+    ]);
+    // Not beside it: the call's requests go one at a time.
+    expect(await claimKeys()).toEqual([]);
+    expect(await queue.sweepParked()).toBe(0);
+    // #10 is to be tried again later: #5, earlier in the call, goes first.
+    await finish(later!, { kind: 'retry', at: clock.ms + 5_000, reason: 'HTTP 503' });
+    const claimed = await claimKeys();
+    expect(claimed.map((c) => c.label)).toEqual(['call:8#5']);
+    await finish(claimed[0]!.d, { kind: 'succeeded' });
+    clock.advance(5_000);
+    expect((await claimKeys()).map((c) => c.label)).toEqual(['call:8#10']);
+  });
+
   it('releases the next one when an earlier one is cancelled', async () => {
     const items = [1, 2].map((sequence) =>
       delivery(owner, integration, { orderingKey: 'call:3', sequence }),
