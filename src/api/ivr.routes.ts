@@ -34,8 +34,6 @@ import { IdParams } from './schemas.js';
 
 /** The longest deadline an invocation may ask for: a caller on hold for longer hangs up. */
 export const MAX_IVR_TIMEOUT_MS = 30_000;
-/** Time spent before the run that shortens the run's own deadline (less: not worth naming). */
-const MIN_DEADLINE_SHORTENING_MS = 5;
 /** A connect failure is tried again only if at least this much of the deadline is left. */
 export const MIN_RETRY_BUDGET_MS = 100;
 /** Failures to connect at all: nothing reached the remote, so trying again is harmless. */
@@ -123,6 +121,7 @@ export function invokeDeadline(integration: Integration, requested: number | und
 export function ivrOutcomeOf(
   outcome: DeliveryOutcome,
   policy: RetryPolicy,
+  deadlineMs?: number,
 ): { outcome: IvrOutcome; reason: string | null } {
   switch (outcome.kind) {
     case 'response': {
@@ -138,7 +137,18 @@ export function ivrOutcomeOf(
     case 'not-soap':
       return { outcome: 'failure', reason: describeOutcome(outcome) };
     case 'timeout':
-      return { outcome: 'timeout', reason: outcome.message };
+      // A run is given what is left of the invocation's deadline (less what came before it, and
+      // than a first run that could not connect); the reason names the deadline asked for.
+      return {
+        outcome: 'timeout',
+        reason:
+          deadlineMs === undefined
+            ? outcome.message
+            : outcome.message.replace(
+                /within the \d+ ms deadline$/,
+                `within the ${deadlineMs} ms deadline`,
+              ),
+      };
     case 'network-error':
     case 'refused':
     case 'render-error':
@@ -317,12 +327,10 @@ export const ivrRoutes: FastifyPluginAsyncTypebox<IvrRoutesOptions> = async (app
       }
 
       // The deadline counts from the handler's start: what came before the run (reading the
-      // integration from the store) is spent from it. The usual fraction of a millisecond is not
-      // taken off, so the reason names the deadline asked for.
+      // integration from the store) is spent from it.
       const left = () => deadline - (performance.now() - started);
-      const spent = performance.now() - started;
       let result = await runner.run(integration, scope, {
-        timeoutMs: spent < MIN_DEADLINE_SHORTENING_MS ? deadline : Math.max(1, Math.round(left())),
+        timeoutMs: Math.max(1, Math.round(left())),
         deliveryId,
         now: startedAt,
       });
@@ -334,7 +342,11 @@ export const ivrRoutes: FastifyPluginAsyncTypebox<IvrRoutesOptions> = async (app
         });
       }
 
-      const { outcome, reason } = ivrOutcomeOf(result.outcome, retryPolicyOf(integration.options));
+      const { outcome, reason } = ivrOutcomeOf(
+        result.outcome,
+        retryPolicyOf(integration.options),
+        deadline,
+      );
       const mapped =
         result.response === null && result.soapResult === undefined
           ? { values: defaults() }
