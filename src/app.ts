@@ -80,6 +80,9 @@ export async function buildApp(deps: AppDeps): Promise<App> {
     bodyLimit: DEFAULT_BODY_LIMIT,
     genReqId: () => randomUUID(),
     trustProxy: deps.config.trustProxy,
+    // Errors the router raises before any route or hook runs (a URL that does not decode, a path
+    // segment over its length cap) get the API's error body too, not Fastify's own shape.
+    frameworkErrors: routerErrorHandler,
     ajv: {
       customOptions: {
         allErrors: true,
@@ -260,6 +263,18 @@ function errorHandler(
   }
   request.log.error({ err: error }, 'unhandled error');
   void reply.code(500).send(errorBody('INTERNAL'));
+}
+
+function routerErrorHandler(
+  error: FastifyError,
+  _request: FastifyRequest,
+  reply: FastifyReply,
+): void {
+  void reply
+    .code(400)
+    .send(
+      errorBody('VALIDATION_FAILED', error.message, [{ field: 'url', message: error.message }]),
+    );
 }
 
 /**

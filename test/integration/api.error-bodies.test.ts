@@ -1,0 +1,123 @@
+/**
+ * Every error the API answers has the one body `{error: {code, message, details?}}` (SPEC §8,
+ * docs/errors.md), also those Fastify itself raises before a route runs: an unknown route or
+ * method, a URL that does not decode, a path segment over the router's length cap, a body that is
+ * not JSON, too large, or of another media type.
+ */
+import type { InjectOptions } from 'fastify';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createTestApp, type TestApp, type TestUser } from '../helpers/app.js';
+import { errorCodes } from '../../src/errors.js';
+
+const MiB = 1024 * 1024;
+
+describe('error bodies', () => {
+  let t: TestApp;
+  let admin: TestUser;
+  beforeAll(async () => {
+    t = await createTestApp('sqlite');
+    admin = await t.user({ admin: true });
+  });
+  afterAll(async () => t.close());
+
+  const json = { 'content-type': 'application/json' };
+  /** The answer's status and its error code, after checking the body has the one shape. */
+  const errorOf = async (request: InjectOptions & { headers?: Record<string, string> }) => {
+    const res = await t.app.inject({
+      ...request,
+      headers: { ...admin.headers, ...request.headers },
+    });
+    expect(res.headers['content-type']).toMatch(/^application\/json/);
+    const body = res.json<{ error: { code: string; message: string; details?: unknown } }>();
+    expect(Object.keys(body)).toEqual(['error']);
+    expect(Object.keys(body.error).filter((k) => k !== 'details')).toEqual(['code', 'message']);
+    expect(typeof body.error.message).toBe('string');
+    expect(body.error.code in errorCodes, body.error.code).toBe(true);
+    return { status: res.statusCode, code: body.error.code };
+  };
+
+  it('an unknown route, and a known path with a method it does not take', async () => {
+    expect(await errorOf({ url: '/api/v1/nothing-here' })).toEqual({
+      status: 404,
+      code: 'ROUTE_NOT_FOUND',
+    });
+    expect(await errorOf({ method: 'PATCH', url: '/api/v1/deliveries' })).toEqual({
+      status: 404,
+      code: 'ROUTE_NOT_FOUND',
+    });
+  });
+
+  it('a URL whose percent-encoding does not decode', async () => {
+    for (const url of ['/api/v1/integrations/%E0%A4%A', '/api/v1/%']) {
+      expect(await errorOf({ url }), url).toEqual({ status: 400, code: 'VALIDATION_FAILED' });
+    }
+  });
+
+  it('an id in the path longer than the router takes', async () => {
+    expect(await errorOf({ url: `/api/v1/integrations/${'a'.repeat(101)}` })).toEqual({
+      status: 400,
+      code: 'VALIDATION_FAILED',
+    });
+  });
+
+  it('a body that is not JSON, empty, or of another media type', async () => {
+    const post = (headers: Record<string, string>, payload: string) =>
+      errorOf({ method: 'POST', url: '/api/v1/api-keys', headers, payload });
+    expect(await post(json, '{"name":')).toEqual({ status: 400, code: 'INVALID_JSON' });
+    expect(await post(json, '')).toEqual({ status: 400, code: 'INVALID_JSON' });
+    expect(await post({ 'content-type': 'text/plain' }, '{"name":"k"}')).toEqual({
+      status: 415,
+      code: 'UNSUPPORTED_MEDIA_TYPE',
+    });
+    expect(await post({ 'content-type': 'application/x-www-form-urlencoded' }, 'name=k')).toEqual({
+      status: 415,
+      code: 'UNSUPPORTED_MEDIA_TYPE',
+    });
+  });
+
+  it('a body over 1 MiB, or an event batch over 10 MiB, is 413', async () => {
+    const padded = (bytes: number) => {
+      const text = JSON.stringify({ events: [{ id: 'e', pad: '' }] });
+      return text.replace('"pad":""', `"pad":"${'x'.repeat(bytes - text.length)}"`);
+    };
+    const integrations = (payload: string) =>
+      t.app.inject({
+        method: 'POST',
+        url: '/api/v1/integrations',
+        headers: { ...admin.headers, ...json },
+        payload,
+      });
+    // At the limit the body is read (and judged on its fields); one byte over it is not.
+    expect((await integrations(padded(MiB))).statusCode).toBe(400);
+    expect(
+      await errorOf({
+        method: 'POST',
+        url: '/api/v1/integrations',
+        headers: json,
+        payload: padded(MiB + 1),
+      }),
+    ).toEqual({
+      status: 413,
+      code: 'PAYLOAD_TOO_LARGE',
+    });
+    const events = (payload: string) =>
+      t.app.inject({
+        method: 'POST',
+        url: '/api/v1/events',
+        headers: { ...admin.headers, ...json },
+        payload,
+      });
+    expect((await events(padded(10 * MiB))).statusCode).toBe(202);
+    expect(
+      await errorOf({
+        method: 'POST',
+        url: '/api/v1/events',
+        headers: json,
+        payload: padded(10 * MiB + 1),
+      }),
+    ).toEqual({
+      status: 413,
+      code: 'PAYLOAD_TOO_LARGE',
+    });
+  });
+});
