@@ -3,12 +3,17 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import { AppError, type ErrorDetail } from '../errors.js';
 import { ownerScope, principalOf } from '../auth/authorize.js';
-import type { IntegrationStore, IntegrationInput } from '../store/integration-store.js';
+import type { IntegrationStore, IntegrationEdit } from '../store/integration-store.js';
 import { UniqueConflict } from '../store/db.js';
-import type { Integration, IntegrationType } from '../domain/integration.js';
+import { integrationTag, type Integration, type IntegrationType } from '../domain/integration.js';
 import { maskSecrets, sealSecrets, type SecretSealer } from '../domain/integration-secrets.js';
 import { IdParams, PageQuery, pageOf } from './schemas.js';
-import { IntegrationCreate, IntegrationOut, IntegrationPatch } from './integrations.schemas.js';
+import {
+  EditHeaders,
+  IntegrationCreate,
+  IntegrationOut,
+  IntegrationPatch,
+} from './integrations.schemas.js';
 import { checkConfigAndOptions, type IntegrationConfig } from './integration-input.js';
 import type { IntegrationOptions } from '../domain/integration.js';
 
@@ -38,12 +43,12 @@ export const integrationsRoutes: FastifyPluginAsyncTypebox<IntegrationRoutesOpti
   { integrations, sealer, check },
 ) => {
   /** Validates and seals a full definition; throws 400 with every problem at once. */
-  const prepare = async (
-    base: { name: string; description: string; enabled: boolean; type: IntegrationType },
+  const prepare = async <Base extends { type: IntegrationType }>(
+    base: Base,
     rawConfig: unknown,
     rawOptions: unknown,
     previous?: Integration,
-  ): Promise<IntegrationInput> => {
+  ): Promise<Base & Pick<IntegrationEdit, 'config' | 'options'>> => {
     const shaped = checkConfigAndOptions(base.type, rawConfig, rawOptions);
     const invalid = (problems: ErrorDetail[]) =>
       new AppError('VALIDATION_FAILED', 'The integration is not valid', problems);
@@ -101,27 +106,32 @@ export const integrationsRoutes: FastifyPluginAsyncTypebox<IntegrationRoutesOpti
       const input = await prepare({ name, description, enabled, type }, config, options);
       const created = await integrations.create(principalOf(request).user.id, input);
       request.log.info({ integrationId: created.id, type }, 'integration created');
-      return reply.code(201).send(present(created));
+      return reply.code(201).header('etag', integrationTag(created)).send(present(created));
     },
   );
 
   app.get(
     '/api/v1/integrations/:id',
     { config: access, schema: { tags, params: IdParams, response: { 200: IntegrationOut } } },
-    async (request) => present(await mustFind(request.params.id, ownerScope(request))),
+    async (request, reply) => {
+      const found = await mustFind(request.params.id, ownerScope(request));
+      return reply.header('etag', integrationTag(found)).send(present(found));
+    },
   );
 
+  /** Saves an edit; `ifMatch` is the request's `If-Match` header, when it has one. */
   const update = async (
     id: string,
     owner: string | undefined,
-    patch: IntegrationPatch,
-    replace: boolean,
+    edit: { patch: IntegrationPatch; replace: boolean; ifMatch: string | undefined },
   ) => {
+    const { patch, replace } = edit;
     const current = await mustFind(id, owner);
+    // `enabled` left out keeps what is stored when the edit is written, not what was read here.
     const base = {
       name: patch.name ?? current.name,
       description: patch.description ?? current.description,
-      enabled: patch.enabled ?? current.enabled,
+      enabled: patch.enabled,
       type: current.type,
     };
     // A masked secret in the merged config stands for the stored one (sealSecrets keeps it).
@@ -130,7 +140,9 @@ export const integrationsRoutes: FastifyPluginAsyncTypebox<IntegrationRoutesOpti
     const options = replace ? (patch.options ?? {}) : { ...masked.options, ...patch.options };
     const input = await prepare(base, config, options, current);
     try {
-      return present(await integrations.update(current, input));
+      return await integrations.update(current, input, {
+        ifMatch: edit.ifMatch?.split(',').map((tag) => tag.trim().replace(/^W\//, '')),
+      });
     } catch (error) {
       if (error instanceof UniqueConflict) {
         throw new AppError(
@@ -150,11 +162,12 @@ export const integrationsRoutes: FastifyPluginAsyncTypebox<IntegrationRoutesOpti
         tags,
         summary: 'Replace the definition (a new version); masked secrets keep their stored values',
         params: IdParams,
+        headers: EditHeaders,
         body: Type.Object(
           {
             name: IntegrationCreate.properties.name,
             description: IntegrationCreate.properties.description,
-            enabled: IntegrationCreate.properties.enabled,
+            enabled: IntegrationPatch.properties.enabled,
             config: IntegrationCreate.properties.config,
             options: IntegrationCreate.properties.options,
           },
@@ -163,7 +176,14 @@ export const integrationsRoutes: FastifyPluginAsyncTypebox<IntegrationRoutesOpti
         response: { 200: IntegrationOut },
       },
     },
-    async (request) => update(request.params.id, ownerScope(request), request.body, true),
+    async (request, reply) => {
+      const saved = await update(request.params.id, ownerScope(request), {
+        patch: request.body,
+        replace: true,
+        ifMatch: request.headers['if-match'],
+      });
+      return reply.header('etag', integrationTag(saved)).send(present(saved));
+    },
   );
 
   app.patch(
@@ -174,11 +194,19 @@ export const integrationsRoutes: FastifyPluginAsyncTypebox<IntegrationRoutesOpti
         tags,
         summary: 'Change some fields (a new version); config and options are merged key by key',
         params: IdParams,
+        headers: EditHeaders,
         body: IntegrationPatch,
         response: { 200: IntegrationOut },
       },
     },
-    async (request) => update(request.params.id, ownerScope(request), request.body, false),
+    async (request, reply) => {
+      const saved = await update(request.params.id, ownerScope(request), {
+        patch: request.body,
+        replace: false,
+        ifMatch: request.headers['if-match'],
+      });
+      return reply.header('etag', integrationTag(saved)).send(present(saved));
+    },
   );
 
   app.delete(

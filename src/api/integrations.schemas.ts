@@ -124,11 +124,27 @@ export const IntegrationCreate = Type.Object(
 );
 export type IntegrationCreate = Static<typeof IntegrationCreate>;
 
+/** `enabled` of an edit: left out, the state stored when the edit is written stays. */
+const EnabledEdit = Type.Optional(
+  Type.Boolean({ description: 'left out: stays as stored (an auto-disable is kept)' }),
+);
+
+/** The precondition of an edit (docs/integrations.md, "Concurrent edits"). */
+export const EditHeaders = Type.Object({
+  'if-match': Type.Optional(
+    Type.String({
+      maxLength: 1000,
+      description:
+        'The ETag of the read the edit is based on; another answers 409 (the integration changed or was auto-disabled since)',
+    }),
+  ),
+});
+
 export const IntegrationPatch = Type.Object(
   {
     name: Type.Optional(Common.name),
     description: Type.Optional(Type.String({ maxLength: 2000 })),
-    enabled: Type.Optional(Type.Boolean()),
+    enabled: EnabledEdit,
     config: Type.Optional(
       Type.Object(
         {},

@@ -90,6 +90,18 @@ export type Integration =
   | (IntegrationBase & { type: 'http'; config: HttpConfig })
   | (IntegrationBase & { type: 'soap'; config: SoapConfig });
 
+/**
+ * The entity tag of what a read showed (the `ETag` of the integration routes): it changes with
+ * every edit (a new version) and with an auto-disable, which turns the integration off without
+ * one. A save sent `If-Match` with an older tag is refused, so it cannot undo what it never saw.
+ *
+ * ### Examples
+ * `integrationTag({ version: 3, enabled: false })` is `"3-off"`.
+ */
+export function integrationTag(integration: { version: number; enabled: boolean }): string {
+  return `"${integration.version}-${integration.enabled ? 'on' : 'off'}"`;
+}
+
 export const DEFAULT_TIMEOUT_MS = 10_000;
 export const DEFAULT_IVR_TIMEOUT_MS = 3_000;
 export const DEFAULT_MAX_ATTEMPTS = 8;

@@ -7,7 +7,12 @@ import { pageOf } from './account-store.js';
 import { liftLimitHolds, readLane, resetLane } from './lane-store.js';
 import { isPostgres } from './bulk-insert.js';
 import { isoTime, type Page } from '../domain/accounts.js';
-import type { Integration, IntegrationOptions, IntegrationType } from '../domain/integration.js';
+import {
+  integrationTag,
+  type Integration,
+  type IntegrationOptions,
+  type IntegrationType,
+} from '../domain/integration.js';
 import type { AnyConfig } from '../domain/integration-secrets.js';
 
 export interface IntegrationInput {
@@ -18,6 +23,12 @@ export interface IntegrationInput {
   config: AnyConfig;
   options: IntegrationOptions;
 }
+
+/**
+ * An edit of a stored integration: `enabled` left out keeps the state stored when the edit is
+ * written (an auto-disable that came after the caller's read stays).
+ */
+export type IntegrationEdit = Omit<IntegrationInput, 'enabled'> & { enabled?: boolean | undefined };
 
 export interface IntegrationFilter {
   /** Only this owner's; undefined for all (admins). */
@@ -148,9 +159,15 @@ export class IntegrationStore {
 
   /**
    * Saves `next` as a new version of `current`. Two concurrent updates of the same version
-   * collide on the version key: the second gets `UniqueConflict`.
+   * collide on the version key: the second gets `UniqueConflict`. So does an edit whose `ifMatch`
+   * (the tags of `If-Match`, `*` for any) does not hold the stored integration's tag, read under
+   * the lane lock: e.g. one based on a read from before an auto-disable.
    */
-  async update(current: Integration, next: IntegrationInput): Promise<Integration> {
+  async update(
+    current: Integration,
+    next: IntegrationEdit,
+    precondition: { ifMatch?: readonly string[] | undefined } = {},
+  ): Promise<Integration> {
     const now = this.now();
     const version = current.version + 1;
     const stored = { config: JSON.stringify(next.config), options: JSON.stringify(next.options) };
@@ -161,9 +178,21 @@ export class IntegrationStore {
         await readLane(trx, current.id, isPostgres(trx));
         const before = await trx
           .selectFrom('integrations')
-          .select('enabled')
+          .select(['enabled', 'disabled_reason', 'version'])
           .where('id', '=', current.id)
           .executeTakeFirst();
+        const { ifMatch } = precondition;
+        if (
+          before !== undefined &&
+          ifMatch !== undefined &&
+          !ifMatch.includes('*') &&
+          !ifMatch.includes(integrationTag({ ...before, enabled: before.enabled === 1 }))
+        ) {
+          throw new UniqueConflict(new Error('integration changed since the If-Match read'));
+        }
+        // What is stored now, not what `current` showed: an auto-disable since then stays unless
+        // the edit sets `enabled` itself, and keeps its reason while the integration stays off.
+        const enabled = next.enabled ?? before?.enabled === 1;
         // Guarded by the version read and by not being deleted: a concurrent edit or delete makes
         // this a conflict (the caller reads again) instead of a write onto a stale row.
         const moved = await trx
@@ -171,9 +200,9 @@ export class IntegrationStore {
           .set({
             name: next.name,
             description: next.description,
-            enabled: next.enabled ? 1 : 0,
+            enabled: enabled ? 1 : 0,
             // Enabling again clears the reason Callhook disabled it for.
-            disabled_reason: next.enabled ? null : current.disabledReason,
+            disabled_reason: enabled ? null : (before?.disabled_reason ?? null),
             version,
             updated_at: now,
           })
@@ -190,7 +219,7 @@ export class IntegrationStore {
         // New limits apply from the next claim, not once a hold the old ones set runs out.
         await liftLimitHolds(trx, current.id, now);
         // Enabled again: a fresh start (no failure streak, circuit closed, no hold).
-        if (next.enabled && before?.enabled === 0) await resetLane(trx, current.id, now);
+        if (enabled && before?.enabled === 0) await resetLane(trx, current.id, now);
       }),
     );
     const saved = await this.find(current.id, undefined);
