@@ -21,6 +21,7 @@ import type { Logger } from './logger.js';
 import { AppError, errorBody } from './errors.js';
 import cookie from '@fastify/cookie';
 import { healthRoutes } from './api/health.routes.js';
+import { openapiOptions } from './api/openapi.js';
 import { authRoutes } from './api/auth.routes.js';
 import { usersRoutes } from './api/users.routes.js';
 import { rolesRoutes } from './api/roles.routes.js';
@@ -122,18 +123,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
     );
   });
 
-  await app.register(swagger, {
-    openapi: {
-      openapi: '3.1.0',
-      info: { title: 'Callhook API', version: '1' },
-      components: {
-        securitySchemes: {
-          apiKey: { type: 'http', scheme: 'bearer' },
-          session: { type: 'apiKey', in: 'cookie', name: 'callhook_session' },
-        },
-      },
-    },
-  });
+  await app.register(swagger, openapiOptions);
 
   await app.register(cookie);
   const accounts = new AccountStore(deps.store);

@@ -41,7 +41,13 @@ let counter = 0;
 /** `buildApp()` over a fresh store; exercise it with `app.inject()`. */
 export async function createTestApp(
   backend: Backend,
-  options: { env?: Record<string, string>; captureLogs?: boolean; deps?: Partial<AppDeps> } = {},
+  options: {
+    env?: Record<string, string>;
+    captureLogs?: boolean;
+    deps?: Partial<AppDeps>;
+    /** Called on the built app before `ready()`: a test's own hooks go here. */
+    beforeReady?: (app: App) => void;
+  } = {},
 ): Promise<TestApp> {
   const store = await createTestStore(backend);
   const logs: string[] = [];
@@ -59,6 +65,7 @@ export async function createTestApp(
   const logger = createLogger(config.logLevel, destination);
   const services = createServices(config, logger, store.store);
   const app = await buildApp({ config, store: store.store, logger, services, ...options.deps });
+  options.beforeReady?.(app);
   await app.ready();
   const accounts = new AccountStore(store.store);
   return {

@@ -11,6 +11,7 @@ import { PERMISSIONS } from '../../src/domain/permissions.js';
 import { CampaignStore } from '../../src/store/campaign-store.js';
 import { createHttpIntegration } from '../helpers/fixtures.js';
 import { enqueueDeliveries } from '../../src/store/delivery-store.js';
+import { recordAnswers, type RecordedAnswer } from '../helpers/answers.js';
 
 interface Ctx {
   t: TestApp;
@@ -304,8 +305,13 @@ const CASES: Record<string, Case> = {
 
 describe('every route declares and enforces its access', () => {
   let ctx: Ctx;
+  let answers: RecordedAnswer[] = [];
   beforeAll(async () => {
-    const t = await createTestApp('sqlite');
+    const t = await createTestApp('sqlite', {
+      beforeReady: (app) => {
+        answers = recordAnswers(app);
+      },
+    });
     const all = [...PERMISSIONS];
     ctx = {
       t,
@@ -381,6 +387,25 @@ describe('every route declares and enforces its access', () => {
     }
     const owner = await call(await testCase.ok(ctx), ctx.owner.headers);
     expect(owner.statusCode, `${key} as owner: ${owner.body}`).toBe(testCase.status);
+  });
+
+  it('answered only statuses and fields /api/openapi.json describes', async () => {
+    const doc = (await ctx.t.app.inject('/api/openapi.json')).json<{
+      paths: Record<string, Record<string, { responses: Record<string, unknown> }>>;
+    }>();
+    const hidden = ['/healthz', '/readyz', '/metrics', '/api/openapi.json'];
+    const undocumented = answers
+      .filter((a) => !hidden.includes(a.route.split(' ')[1]!))
+      .filter((a) => {
+        const [method, url] = a.route.split(' ') as [string, string];
+        const path = url.replace(/:(\w+)/g, '{$1}');
+        const responses = doc.paths[path]?.[method.toLowerCase()]?.responses ?? {};
+        return !(String(a.status) in responses || `${String(a.status)[0]}XX` in responses);
+      })
+      .map((a) => `${a.route} ${a.status}`);
+    expect(answers.filter((a) => a.status < 300).length).toBeGreaterThan(40);
+    expect(undocumented).toEqual([]);
+    expect(answers.filter((a) => a.dropped.length > 0)).toEqual([]);
   });
 
   it('refuses to register a route that declares no access', async () => {
