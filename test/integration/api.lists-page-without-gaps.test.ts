@@ -1,0 +1,90 @@
+/**
+ * Every list answers `{items, nextCursor}` (SPEC §8.1) and its pages, walked with any `limit`,
+ * give each item exactly once and in the order of one whole read, also when items share their
+ * creation time (a batch of deliveries stored in one millisecond, ids in no particular order).
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+import { createTestApp, type TestApp, type TestUser } from '../helpers/app.js';
+import { DIALECTS } from '../helpers/store.js';
+import { createHttpIntegration } from '../helpers/fixtures.js';
+import { enqueueDeliveries } from '../../src/store/delivery-store.js';
+import { CampaignStore } from '../../src/store/campaign-store.js';
+
+describe.each(DIALECTS)('list pages on %s', (backend) => {
+  let t: TestApp | undefined;
+  afterEach(async () => {
+    await t?.close();
+    t = undefined;
+  });
+
+  /** The ids of every page of `url` at `limit`, one page after the other. */
+  const walk = async (admin: TestUser, url: string, limit: number) => {
+    const ids: string[] = [];
+    let cursor: string | null = null;
+    for (let pages = 0; pages < 100; pages += 1) {
+      const query: string = `limit=${limit}${cursor === null ? '' : `&cursor=${encodeURIComponent(cursor)}`}`;
+      const res = await t!.app.inject({ url: `${url}?${query}`, headers: admin.headers });
+      expect(res.statusCode, res.body).toBe(200);
+      const page = res.json<{ items: { id: string }[]; nextCursor: string | null }>();
+      expect(Object.keys(page).sort()).toEqual(['items', 'nextCursor']);
+      expect(page.items.length).toBeLessThanOrEqual(limit);
+      ids.push(...page.items.map((item) => item.id));
+      if (page.nextCursor === null) return ids;
+      cursor = page.nextCursor;
+    }
+    throw new Error(`${url} did not end`);
+  };
+
+  it('walks users, roles, integrations, campaigns and deliveries page by page', async () => {
+    t = await createTestApp(backend);
+    const admin = await t.user({ admin: true });
+    const now = Date.now();
+    const integration = await createHttpIntegration(t.store.store, admin.id);
+    for (let i = 0; i < 4; i += 1) await t.user();
+    for (let i = 0; i < 4; i += 1) await t.accounts.createRole({ name: `r${i}`, description: '' });
+    for (let i = 0; i < 4; i += 1) await createHttpIntegration(t.store.store, admin.id);
+    const campaigns = new CampaignStore(t.store.store.db);
+    for (const id of ['spring', 'Autumn', 'b.2', 'a:1', 'z-9'])
+      await campaigns.create(admin.id, { id, name: id, type: 'voice' });
+    // One batch, one timestamp, ids neither sorted nor time-ordered.
+    await enqueueDeliveries(
+      t.store.store.db,
+      ['d-7', 'd-1', 'd-10', 'd-3', 'd-2', 'D-5', 'd-9'].map((id) => ({
+        id,
+        ownerId: admin.id,
+        integrationId: integration.id,
+      })),
+      now,
+    );
+
+    for (const url of [
+      '/api/v1/users',
+      '/api/v1/roles',
+      '/api/v1/integrations',
+      '/api/v1/campaigns',
+      '/api/v1/deliveries',
+    ]) {
+      const whole = await walk(admin, url, 500);
+      expect(new Set(whole).size, url).toBe(whole.length);
+      expect(whole.length, url).toBeGreaterThanOrEqual(4);
+      for (const limit of [1, 2, 3])
+        expect(await walk(admin, url, limit), `${url} by ${limit}`).toEqual(whole);
+    }
+  });
+
+  it('keeps limit within 1..500', async () => {
+    t = await createTestApp(backend);
+    const admin = await t.user({ admin: true });
+    for (const limit of ['0', '501', '-1', '1.5', 'x']) {
+      const res = await t.app.inject({
+        url: `/api/v1/deliveries?limit=${limit}`,
+        headers: admin.headers,
+      });
+      expect(res.statusCode, limit).toBe(400);
+      expect(res.json().error).toMatchObject({
+        code: 'VALIDATION_FAILED',
+        details: [{ field: 'querystring.limit' }],
+      });
+    }
+  });
+});
