@@ -227,3 +227,35 @@ describe.each(DIALECTS)('grants and credentials on %s', (backend) => {
     expect(fields).toEqual(['body.email', 'body.name', 'body.password']);
   });
 });
+
+describe('an unknown permission', () => {
+  let t: TestApp | undefined;
+  afterEach(async () => {
+    await t?.close();
+    t = undefined;
+  });
+
+  it('is answered with one detail per place it is named, not one per permission it is not', async () => {
+    t = await createTestApp('sqlite');
+    const admin = await t.user({ admin: true });
+    const grant = await t.app.inject({
+      method: 'PUT',
+      url: `/api/v1/users/${admin.id}/permissions/integrations`,
+      headers: admin.headers,
+    });
+    expect(grant.statusCode).toBe(400);
+    expect(grant.json().error.details).toEqual([
+      { field: 'params.permission', message: 'must be equal to one of the allowed values' },
+    ]);
+    const role = await t.app.inject({
+      method: 'POST',
+      url: '/api/v1/roles',
+      headers: admin.headers,
+      payload: { name: 'R', permissions: ['integration', 'nope'] },
+    });
+    expect(role.statusCode).toBe(400);
+    expect(role.json().error.details).toEqual([
+      { field: 'body.permissions.1', message: 'must be equal to one of the allowed values' },
+    ]);
+  });
+});
