@@ -13,6 +13,7 @@ import {
   IntegrationCreate,
   IntegrationOut,
   IntegrationPatch,
+  IntegrationTypeSchema,
 } from './integrations.schemas.js';
 import { checkConfigAndOptions, type IntegrationConfig } from './integration-input.js';
 import type { IntegrationOptions } from '../domain/integration.js';
@@ -78,7 +79,7 @@ export const integrationsRoutes: FastifyPluginAsyncTypebox<IntegrationRoutesOpti
         querystring: Type.Intersect([
           PageQuery,
           Type.Object({
-            type: Type.Optional(Type.Union([Type.Literal('http'), Type.Literal('soap')])),
+            type: Type.Optional(IntegrationTypeSchema),
             enabled: Type.Optional(Type.Boolean()),
           }),
         ]),

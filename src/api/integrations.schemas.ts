@@ -106,11 +106,14 @@ const Common = {
   enabled: Type.Boolean({ default: true }),
 };
 
+export const IntegrationTypeSchema = Type.Enum(['http', 'soap']);
+
 /** Validated in two steps: this envelope by Fastify, then `config` and `options` per type. */
 export const IntegrationCreate = Type.Object(
   {
     ...Common,
-    type: Type.Union([Type.Literal('http'), Type.Literal('soap')]),
+    // An enum, not a union of literals: a wrong type is one 400 detail, not three.
+    type: IntegrationTypeSchema,
     config: Type.Object(
       {},
       { additionalProperties: true, description: 'HttpConfig or SoapConfig, by `type`' },
@@ -167,7 +170,7 @@ export const IntegrationOut = Type.Object({
   ownerId: Type.String(),
   name: Type.String(),
   description: Type.String(),
-  type: Type.Union([Type.Literal('http'), Type.Literal('soap')]),
+  type: IntegrationTypeSchema,
   enabled: Type.Boolean(),
   disabledReason: Type.Union([Type.String(), Type.Null()]),
   version: Type.Integer(),

@@ -120,4 +120,27 @@ describe('error bodies', () => {
       code: 'PAYLOAD_TOO_LARGE',
     });
   });
+
+  it('a value outside a fixed list is one detail, not one per value it is not', async () => {
+    const allowed = 'must be equal to one of the allowed values';
+    const details = async (request: InjectOptions) =>
+      (await t.app.inject({ ...request, headers: admin.headers })).json().error.details;
+    expect(
+      await details({
+        method: 'POST',
+        url: '/api/v1/campaigns',
+        payload: { name: 'c', type: 'sms' },
+      }),
+    ).toEqual([{ field: 'body.type', message: allowed }]);
+    expect(
+      await details({
+        method: 'POST',
+        url: '/api/v1/integrations',
+        payload: { name: 'i', type: 'ftp', config: {} },
+      }),
+    ).toEqual([{ field: 'body.type', message: allowed }]);
+    expect(await details({ url: '/api/v1/integrations?type=ftp' })).toEqual([
+      { field: 'querystring.type', message: allowed },
+    ]);
+  });
 });
