@@ -16,7 +16,7 @@ import { stopSignal } from './stop-signal.js';
 import { StartupError } from '../startup-error.js';
 import { DeliveryQueue } from '../queue/delivery-queue.js';
 import { DeliveryReadStore } from '../store/delivery-read-store.js';
-import { simulate } from './simulate.js';
+import { simulate, SimulateError, type SimulateReport } from './simulate.js';
 import { parseTimestamp, timestampProblem } from '../domain/call-event.js';
 
 /** Thrown for a wrong use of a command: printed without a stack, exit code 2. */
@@ -226,12 +226,15 @@ program
         signal: stopSignal.signal,
       });
       process.stdout.write(
-        `${report.calls} calls, ${report.events} events in ${report.seconds} s: ` +
-          `${report.accepted} accepted, ${report.duplicates} duplicates, ${report.rejected} rejected` +
-          `${report.stopped ? ' (stopped by a signal)' : ''}\n`,
+        `${reportLine(report)}${report.stopped ? ' (stopped by a signal)' : ''}\n`,
       );
     },
   );
+
+/** What `simulate` sent and how the service took it. */
+const reportLine = (report: SimulateReport) =>
+  `${report.calls} calls, ${report.events} events in ${report.seconds} s: ` +
+  `${report.accepted} accepted, ${report.duplicates} duplicates, ${report.rejected} rejected`;
 
 const deliveries = program.command('deliveries').description('send deliveries again');
 
@@ -273,6 +276,12 @@ program.parseAsync(process.argv).catch((error: unknown) => {
   ) {
     process.stderr.write(`callhook: ${error.message}\n`);
     process.exit(2);
+  }
+  if (error instanceof SimulateError) {
+    // What went out before the failure still counts: a dialer's events it accepted are stored.
+    process.stdout.write(`${reportLine(error.report)}\n`);
+    process.stderr.write(`callhook: ${error.message}\n`);
+    process.exit(1);
   }
   process.stderr.write(
     `callhook: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,

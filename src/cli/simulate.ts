@@ -72,6 +72,16 @@ function callEvents(
   return [...events, ended];
 }
 
+/** The service could not be reached or refused a batch: what was sent before is in `report`. */
+export class SimulateError extends Error {
+  constructor(
+    message: string,
+    readonly report: SimulateReport,
+  ) {
+    super(message);
+  }
+}
+
 export async function simulate(options: SimulateOptions): Promise<SimulateReport> {
   const random = options.random ?? Math.random;
   const pool = new Pool(options.url, { connections: 4 });
@@ -92,15 +102,27 @@ export async function simulate(options: SimulateOptions): Promise<SimulateReport
       const events = Array.from({ length: take }, (_, i) =>
         callEvents(options.campaign, report.calls + i, options.lifecycle, random),
       ).flat();
-      const res = await pool.request({
-        method: 'POST',
-        path: '/api/v1/events',
-        headers: { authorization: `Bearer ${options.key}`, 'content-type': 'application/json' },
-        body: JSON.stringify({ events }),
-      });
-      const text = await res.body.text();
-      if (res.statusCode !== 202)
-        throw new Error(`the service answered ${res.statusCode}: ${text}`);
+      let statusCode: number;
+      let text: string;
+      try {
+        const res = await pool.request({
+          method: 'POST',
+          path: '/api/v1/events',
+          headers: { authorization: `Bearer ${options.key}`, 'content-type': 'application/json' },
+          body: JSON.stringify({ events }),
+        });
+        statusCode = res.statusCode;
+        text = await res.body.text();
+      } catch (error) {
+        const code = (error as NodeJS.ErrnoException).code;
+        const what = error instanceof Error ? error.message : String(error);
+        throw new SimulateError(
+          `cannot reach the service at ${options.url}: ${code !== undefined && !what.includes(code) ? `${code} ` : ''}${what}`,
+          report,
+        );
+      }
+      if (statusCode !== 202)
+        throw new SimulateError(`the service answered ${statusCode}: ${text}`, report);
       const answer = JSON.parse(text) as {
         accepted: string[];
         duplicates: string[];
@@ -116,9 +138,20 @@ export async function simulate(options: SimulateOptions): Promise<SimulateReport
         if (due > 0) await pause(due, signal);
       }
     }
+  } catch (error) {
+    if (error instanceof SimulateError) finishReport(report, options, started);
+    throw error;
   } finally {
     await pool.close();
   }
+  return finishReport(report, options, started);
+}
+
+function finishReport(
+  report: SimulateReport,
+  options: SimulateOptions,
+  started: number,
+): SimulateReport {
   report.seconds = Math.round((performance.now() - started) / 10) / 100;
   report.stopped = report.calls < options.calls;
   return report;

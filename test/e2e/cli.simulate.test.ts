@@ -126,4 +126,52 @@ describe('callhook simulate', () => {
       stderr: 'callhook: --calls must be a number ≥ 1, got "many"\n',
     });
   });
+
+  it('reports what went out, then says in one line why it stopped: the service unreachable, or a batch refused', async () => {
+    const env = { PATH: process.env['PATH'] ?? '' };
+    const cli = (...args: string[]) => run(process.execPath, [BIN, 'simulate', ...args], { env });
+    let batches = 0;
+    receiver = await startServer((req, res) => {
+      let body = '';
+      req.on('data', (chunk: Buffer) => (body += chunk.toString()));
+      req.on('end', () => {
+        batches += 1;
+        if (batches > 1) return void res.writeHead(401).end('{"error":{"code":"UNAUTHENTICATED"}}');
+        const { events } = JSON.parse(body) as { events: { id: string }[] };
+        res
+          .writeHead(202, { 'content-type': 'application/json' })
+          .end(JSON.stringify({ accepted: events.map((e) => e.id), duplicates: [], rejected: [] }));
+      });
+    });
+    const refused = cli(
+      '--url',
+      receiver.origin,
+      '--key',
+      'k',
+      '--campaign',
+      'demo',
+      '--batch',
+      '20',
+      '--rate',
+      '0',
+    );
+    await expect(refused).rejects.toMatchObject({
+      code: 1,
+      stdout: expect.stringMatching(
+        /^20 calls, 20 events in [\d.]+ s: 20 accepted, 0 duplicates, 0 rejected\n$/,
+      ),
+      stderr: 'callhook: the service answered 401: {"error":{"code":"UNAUTHENTICATED"}}\n',
+    });
+
+    const origin = receiver.origin;
+    await receiver.close();
+    receiver = undefined;
+    await expect(cli('--url', origin, '--key', 'k', '--campaign', 'demo')).rejects.toMatchObject({
+      code: 1,
+      stdout: expect.stringMatching(/^0 calls, 0 events in [\d.]+ s: 0 accepted/),
+      stderr: expect.stringMatching(
+        new RegExp(`^callhook: cannot reach the service at ${origin}: .*ECONNREFUSED.*\n$`),
+      ),
+    });
+  });
 });
