@@ -80,6 +80,11 @@ export const integrationTestRoutes: FastifyPluginAsyncTypebox<{
     '/api/v1/integrations/:id/test',
     {
       config: { access: 'integration' },
+      // Every field is optional, so no body at all renders the catalog's examples, not sent (as
+      // an invocation without a body).
+      preValidation: async (request) => {
+        request.body ??= { send: false };
+      },
       schema: {
         tags: ['integrations'],
         summary: 'Render with sample data and show the request; `send: true` also sends it',

@@ -96,6 +96,16 @@ describe('testing an integration before relying on it', () => {
     expect(JSON.parse(request.body)).toEqual({ status: 'answered', name: 'Zoë "Z"' });
     expect(request.headers).toContainEqual(['Authorization', '••••']);
     expect(res.body).not.toContain('very-secret');
+
+    // No body at all is the catalog's examples, not sent.
+    const bare = await t!.app.inject({
+      method: 'POST',
+      url: `/api/v1/integrations/${id}/test`,
+      headers: alice.headers,
+    });
+    expect(bare.statusCode, bare.body).toBe(200);
+    expect(bare.json().request.url).toBe('https://crm.example/calls?phone=%2B15551234567');
+    expect(bare.json()).not.toHaveProperty('response');
   });
 
   it("renders {{call.campaignId}} from the sample's campaign unless the sample call has its own", async () => {
