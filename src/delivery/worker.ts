@@ -279,7 +279,8 @@ export class DeliveryWorker {
         lastStatus: statusOf(outcome),
         error: decision.kind === 'succeeded' ? null : decision.reason,
       });
-      // An attempt that sent something has a duration; a delivery counts once its next state holds.
+      // An attempt whose request rendered has a duration (one refused by the network policy or
+      // failing to connect too); a delivery counts once its next state holds.
       if (result.request !== null && result.request !== undefined)
         this.metrics?.attemptDuration.observe(
           { type: result.integrationType ?? 'unknown' },
