@@ -101,13 +101,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   // without a body schema would take.
   app.removeContentTypeParser('text/plain');
   app.setErrorHandler(errorHandler);
-  app.setNotFoundHandler((request, reply) => {
-    void reply
-      .code(404)
-      .send(
-        errorBody('ROUTE_NOT_FOUND', `No route ${request.method} ${request.url.split('?')[0]}`),
-      );
-  });
+  app.setNotFoundHandler(routeNotFound);
 
   closeBusyConnectionsOnStop(app);
 
@@ -184,6 +178,13 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   });
   await app.register(campaignsRoutes, { store: deps.store, campaigns, integrations });
   return app;
+}
+
+/** 404 in the API's error body for a method and path no route serves (the metrics listener too). */
+export function routeNotFound(request: FastifyRequest, reply: FastifyReply): void {
+  void reply
+    .code(404)
+    .send(errorBody('ROUTE_NOT_FOUND', `No route ${request.method} ${request.url.split('?')[0]}`));
 }
 
 /**

@@ -7,9 +7,8 @@
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Logger } from './logger.js';
 import type { Metrics } from './metrics.js';
-import { errorBody } from './errors.js';
 import { metricsRoutes } from './api/health.routes.js';
-import { closeBusyConnectionsOnStop } from './app.js';
+import { closeBusyConnectionsOnStop, routeNotFound } from './app.js';
 
 export interface MetricsAppDeps {
   logger: Logger;
@@ -22,13 +21,7 @@ export async function buildMetricsApp(deps: MetricsAppDeps): Promise<FastifyInst
   // it sends (not a 400 for a body no route would read).
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', (_request, _payload, done) => done(null));
-  app.setNotFoundHandler((request, reply) => {
-    void reply
-      .code(404)
-      .send(
-        errorBody('ROUTE_NOT_FOUND', `No route ${request.method} ${request.url.split('?')[0]}`),
-      );
-  });
+  app.setNotFoundHandler(routeNotFound);
   closeBusyConnectionsOnStop(app);
   await app.register(metricsRoutes, { metrics: deps.metrics });
   return app;
