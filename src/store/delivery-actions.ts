@@ -68,8 +68,9 @@ export async function endCancelledLease(
 }
 
 /**
- * Moves failed deliveries back to pending with a fresh retry budget, due now: one by id, or all
- * of an integration created since a time. Answers the ids moved. IVR invocations, the deliveries
+ * Moves failed deliveries back to pending with a fresh retry budget, due now: one by id, those of
+ * a list of ids (a replay job's batch, src/store/replay-job-store.ts), or all of an integration
+ * created since a time. Answers the ids moved. IVR invocations, the deliveries
  * of a deleted integration and those of an event that retention pruned are never moved.
  *
  * A moved delivery takes its place in its call's order again (`parkInCallOrder`): due now when
@@ -77,10 +78,11 @@ export async function endCancelledLease(
  */
 export async function requeueFailed(
   trx: Kysely<Database>,
-  filter: { id: string } | { integrationId: string; since: number },
+  filter: { id: string } | { ids: readonly string[] } | { integrationId: string; since: number },
   ownerId: string | undefined,
   now: number,
 ): Promise<string[]> {
+  if ('ids' in filter && filter.ids.length === 0) return [];
   let query = trx
     .updateTable('deliveries')
     .set((eb) => ({
@@ -114,12 +116,12 @@ export async function requeueFailed(
         eb.exists(isPostgres(trx) ? event.forKeyShare() : event),
       ]);
     });
-  query =
-    'id' in filter
-      ? query.where('id', '=', filter.id)
-      : query
-          .where('integration_id', '=', filter.integrationId)
-          .where('created_at', '>=', filter.since);
+  if ('id' in filter) query = query.where('id', '=', filter.id);
+  else if ('ids' in filter) query = query.where('id', 'in', filter.ids);
+  else
+    query = query
+      .where('integration_id', '=', filter.integrationId)
+      .where('created_at', '>=', filter.since);
   if (ownerId !== undefined) query = query.where('owner_id', '=', ownerId);
   const rows = await query.returning(['id', 'integration_id', 'ordering_key']).execute();
   const parked = await parkInCallOrder(

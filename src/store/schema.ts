@@ -23,6 +23,7 @@ export interface Database {
   deliveries: DeliveriesTable;
   attempts: AttemptsTable;
   delivery_lanes: DeliveryLanesTable;
+  replay_jobs: ReplayJobsTable;
 }
 
 export interface UsersTable {
@@ -210,4 +211,27 @@ export interface DeliveryLanesTable {
   consecutive_failures: Generated<number>;
   failing_since: number | null;
   updated_at: number;
+}
+
+/** A replay of an integration's failed deliveries, run in batches by a worker (migration 0006). */
+export interface ReplayJobsTable {
+  id: string;
+  owner_id: string;
+  integration_id: string;
+  /** Failed deliveries created at or after this are replayed (those created before the job too). */
+  since: number;
+  status: 'running' | 'succeeded' | 'failed';
+  /** Failed deliveries the replay matched when it was asked for. */
+  total: number;
+  requeued: Generated<number>;
+  /** The last delivery a batch handled (by `created_at`, then `id`); null before the first. */
+  after_created_at: number | null;
+  after_id: string | null;
+  /** The worker running the job and until when; another takes it over after that. */
+  lease_owner: string | null;
+  lease_until: number | null;
+  error: string | null;
+  created_at: number;
+  updated_at: number;
+  finished_at: number | null;
 }

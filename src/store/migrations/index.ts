@@ -5,6 +5,7 @@ import { migration0002DeliveryLanes } from './0002-delivery-lanes.js';
 import { migration0003OrderingIndex } from './0003-ordering-index.js';
 import { migration0004DropClaimIndex } from './0004-drop-claim-index.js';
 import { migration0005LeasedIndex } from './0005-leased-index.js';
+import { migration0006ReplayJobs } from './0006-replay-jobs.js';
 
 /** A forward-only migration. Names sort in the order they run. */
 export interface Migration {
@@ -19,4 +20,5 @@ export const migrations: readonly Migration[] = [
   migration0003OrderingIndex,
   migration0004DropClaimIndex,
   migration0005LeasedIndex,
+  migration0006ReplayJobs,
 ];

@@ -1,0 +1,195 @@
+/**
+ * Runs replay jobs (`POST /api/v1/integrations/:id/replay`) in a worker process: takes a running
+ * job under a lease, requeues its failed deliveries a batch per write transaction (the job's
+ * progress moves in the same transaction) and lets the event loop go between two batches, so a
+ * replay of 50,000 deliveries never holds the database, or this process, for long. A job whose
+ * worker died is taken over by another when its lease ends, after its last committed batch.
+ */
+import { randomUUID } from 'node:crypto';
+import type { Logger } from '../logger.js';
+import type { Store } from '../store/db.js';
+import { inWriteTransaction } from '../store/write-transaction.js';
+import {
+  failReplayJob,
+  findReplayJob,
+  freeReplayJob,
+  leaseReplayJob,
+  releaseReplayJob,
+  replayBatch,
+  toReplayJobView,
+  type ReplayJobView,
+} from '../store/replay-job-store.js';
+
+export interface ReplayRunnerOptions {
+  /** The lease owner written on the jobs it runs (default `replay-<uuid>`). */
+  id?: string;
+  /** Deliveries per transaction (default 500). */
+  batchSize?: number;
+  /** How long a job stays this runner's without a batch; renewed by each (default 30 s). */
+  leaseMs?: number;
+  /** Sleep when no job waits (default 1 s); `notify()` wakes earlier. */
+  pollMs?: number;
+  /** Milliseconds since the epoch; tests inject a fake clock. */
+  clock?: () => number;
+  logger?: Logger;
+  /** A batch moved deliveries back to pending: the delivery worker may claim now. */
+  onRequeued?: () => void;
+}
+
+/**
+ * ### Examples
+ * ```ts
+ * const runner = new ReplayRunner(store, { logger, onRequeued: () => worker.notify() });
+ * runner.start();
+ * // …
+ * await runner.stop();
+ * ```
+ */
+export class ReplayRunner {
+  readonly id: string;
+  private readonly batchSize: number;
+  private readonly leaseMs: number;
+  private readonly pollMs: number;
+  private readonly clock: () => number;
+  private running = false;
+  private stopping = false;
+  private loopDone: Promise<void> | undefined;
+  private wake: (() => void) | undefined;
+
+  constructor(
+    private readonly store: Pick<Store, 'db' | 'beginExclusive' | 'lazyCommit'>,
+    private readonly options: ReplayRunnerOptions = {},
+  ) {
+    this.id = options.id ?? `replay-${randomUUID()}`;
+    this.batchSize = options.batchSize ?? 500;
+    this.leaseMs = options.leaseMs ?? 30_000;
+    this.pollMs = options.pollMs ?? 1_000;
+    this.clock = options.clock ?? Date.now;
+  }
+
+  /** Runs jobs in the background until `stop()`. */
+  start(): void {
+    if (this.running) return;
+    this.running = true;
+    this.loopDone = this.loop();
+  }
+
+  /** A job was asked for: look now rather than at the next poll. */
+  notify(): void {
+    this.wake?.();
+  }
+
+  /**
+   * Ends the job under way after its current batch, giving it back (another worker takes it on at
+   * once, where it stopped), and runs no more.
+   */
+  async stop(): Promise<void> {
+    this.running = false;
+    this.stopping = true;
+    this.wake?.();
+    await this.loopDone;
+  }
+
+  /**
+   * Takes one job (the oldest free one, or `jobId` only) and runs it to its end, or for `batches`
+   * batches: then it keeps the lease, as a crashed worker would. Answers the job as its last batch
+   * left it; undefined when there was none to take. For the loop, the CLI and tests.
+   */
+  async runOnce(
+    options: { jobId?: string; batches?: number; onProgress?: (job: ReplayJobView) => void } = {},
+  ): Promise<ReplayJobView | undefined> {
+    if ((await freeReplayJob(this.store.db, this.clock(), options.jobId)) === undefined)
+      return undefined;
+    const leased = await inWriteTransaction(this.store, (trx) =>
+      leaseReplayJob(trx, this.id, this.clock(), this.leaseMs, options.jobId),
+    );
+    if (leased === undefined) return undefined;
+    const held = { id: leased.id, leaseOwner: this.id };
+    const log = this.options.logger?.child({ replayJob: leased.id });
+    log?.info(
+      { integrationId: leased.integration_id, total: leased.total, requeued: leased.requeued },
+      'replay job taken',
+    );
+    let job = toReplayJobView(leased);
+    for (let batches = 0; batches !== options.batches; batches++) {
+      if (batches > 0) {
+        // Let requests and deliveries in between two batches.
+        await new Promise((resolve) => setImmediate(resolve));
+        if (this.stopping) {
+          await releaseReplayJob(this.store.db, held, this.clock());
+          log?.info({ requeued: job.requeued }, 'replay job given back at stop');
+          return job;
+        }
+      }
+      let result: Awaited<ReturnType<typeof replayBatch>>;
+      try {
+        result = await inWriteTransaction(this.store, (trx) =>
+          replayBatch(trx, held, this.batchSize, this.clock(), this.leaseMs),
+        );
+      } catch (error) {
+        log?.error({ err: error }, 'replay job failed');
+        const message = error instanceof Error ? error.message : String(error);
+        await failReplayJob(this.store.db, held, message, this.clock());
+        return { ...job, status: 'failed', error: message };
+      }
+      if (result === undefined) {
+        log?.warn('replay job lost its lease to another worker');
+        return job;
+      }
+      job = toReplayJobView(result.job);
+      if (result.requeued > 0) this.options.onRequeued?.();
+      options.onProgress?.(job);
+      if (job.status !== 'running') {
+        log?.info({ total: job.total, requeued: job.requeued }, 'replay job done');
+        return job;
+      }
+    }
+    return job;
+  }
+
+  /**
+   * Runs job `jobId` here to its end, or, while another worker holds it, waits for that one,
+   * reading its progress every `pollMs`. `onProgress` hears each change. For `callhook deliveries
+   * replay`.
+   */
+  async runToEnd(
+    job: { id: string; integrationId: string },
+    onProgress: (job: ReplayJobView) => void,
+  ): Promise<ReplayJobView> {
+    let seen = -1;
+    const tell = (view: ReplayJobView) => {
+      if (view.requeued === seen && view.status === 'running') return;
+      seen = view.requeued;
+      onProgress(view);
+    };
+    for (;;) {
+      const ran = await this.runOnce({ jobId: job.id, onProgress: tell });
+      if (ran !== undefined && ran.status !== 'running') return ran;
+      const row = await findReplayJob(this.store.db, job.integrationId, job.id, undefined);
+      if (row === undefined) throw new Error(`replay job ${job.id} is gone`);
+      const view = toReplayJobView(row);
+      if (view.status !== 'running') return view;
+      tell(view);
+      await new Promise((resolve) => setTimeout(resolve, this.pollMs));
+    }
+  }
+
+  private async loop(): Promise<void> {
+    while (this.running) {
+      const job = await this.runOnce().catch((error: unknown) => {
+        this.options.logger?.error({ err: error, runner: this.id }, 'taking a replay job failed');
+        return undefined;
+      });
+      if (!this.running) break;
+      if (job !== undefined) continue;
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, this.pollMs);
+        this.wake = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+      });
+      this.wake = undefined;
+    }
+  }
+}

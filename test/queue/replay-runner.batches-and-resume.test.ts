@@ -1,0 +1,113 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { DIALECTS } from '../helpers/store.js';
+import { ReplayRunner } from '../../src/queue/replay-runner.js';
+import { createReplayJob } from '../../src/store/replay-job-store.js';
+import type { ReplayJobView } from '../../src/store/replay-job-store.js';
+import type { DeliveryQueue } from '../../src/queue/delivery-queue.js';
+import type { TestStore } from '../helpers/store.js';
+import { clockedQueue, delivery, enqueue, FakeClock, seedIntegration } from './queue-fixtures.js';
+
+const LEASE_MS = 30_000;
+
+// A replay runs as a job, a few deliveries per transaction, its progress stored with each batch;
+// a job whose runner stopped (crashed) mid-way is resumed by another after the lease, not redone.
+describe.each(DIALECTS)('replay jobs in batches on %s', (backend) => {
+  let t: TestStore;
+  let clock: FakeClock;
+  let queue: DeliveryQueue;
+  let owner: string;
+  let integration: string;
+  let ids: string[];
+
+  const runner = (id: string) =>
+    new ReplayRunner(t.store, { id, batchSize: 3, leaseMs: LEASE_MS, clock: clock.now });
+  const statuses = async () => {
+    const rows = await t.store.db
+      .selectFrom('deliveries')
+      .select(['id', 'status'])
+      .where('id', 'in', ids)
+      .execute();
+    return ids.map((id) => rows.find((row) => row.id === id)!.status);
+  };
+  const newJob = () =>
+    createReplayJob(t.store.db, { ownerId: owner, integrationId: integration, since: 0 }, clock.ms);
+
+  beforeEach(async () => {
+    ({ t, clock, queue, owner } = await clockedQueue(backend));
+    integration = await seedIntegration(t.store, owner);
+    // Eight failed deliveries: five created at one time (the resume position then rests on the
+    // id), three a second later.
+    const first = Array.from({ length: 5 }, () => delivery(owner, integration));
+    await enqueue(t.store, queue, first);
+    clock.advance(1_000);
+    const second = Array.from({ length: 3 }, () => delivery(owner, integration));
+    await enqueue(t.store, queue, second);
+    ids = [...first, ...second].map((item) => item.id).sort();
+    await t.store.db.updateTable('deliveries').set({ status: 'failed', attempts: 1 }).execute();
+    clock.advance(1_000);
+  });
+  afterEach(async () => {
+    await t.destroy();
+  });
+
+  it('counts the failed deliveries at the start and requeues them a batch at a time', async () => {
+    const job = await newJob();
+    expect(job).toMatchObject({ status: 'running', total: 8, requeued: 0 });
+    const progress: ReplayJobView[] = [];
+    const done = await runner('r1').runOnce({ onProgress: (view) => progress.push(view) });
+    expect(progress.map((view) => [view.status, view.requeued])).toEqual([
+      ['running', 3],
+      ['running', 6],
+      ['succeeded', 8],
+    ]);
+    expect(done).toMatchObject({ id: job.id, status: 'succeeded', total: 8, requeued: 8 });
+    expect(done!.finishedAt).not.toBeNull();
+    expect(await statuses()).toEqual(Array(8).fill('pending'));
+  });
+
+  it('resumes a job its runner left after one batch, once the lease ends, without requeueing twice', async () => {
+    const job = await newJob();
+    const first = await runner('r1').runOnce({ batches: 1 });
+    expect(first).toMatchObject({ status: 'running', requeued: 3 });
+    // The first three were sent and failed again meanwhile: the job is past them.
+    const done3 = (await statuses()).flatMap((status, i) =>
+      status === 'pending' ? [ids[i]!] : [],
+    );
+    expect(done3).toHaveLength(3);
+    await t.store.db
+      .updateTable('deliveries')
+      .set({ status: 'failed' })
+      .where('id', 'in', done3)
+      .execute();
+
+    const other = runner('r2');
+    expect(await other.runOnce()).toBeUndefined();
+    clock.advance(LEASE_MS);
+    const done = await other.runOnce();
+    expect(done).toMatchObject({ id: job.id, status: 'succeeded', total: 8, requeued: 8 });
+    expect(await statuses()).toEqual(ids.map((id) => (done3.includes(id) ? 'failed' : 'pending')));
+    // The first runner, back, finds the job no longer its own.
+    expect(await runner('r1').runOnce({ jobId: job.id })).toBeUndefined();
+  });
+
+  it('gives the job back at stop, after the batch under way, for another runner to go on at once', async () => {
+    const job = await newJob();
+    const first = runner('r1');
+    const seen: number[] = [];
+    let stopping: Promise<void> | undefined;
+    const progress = first.runOnce({
+      onProgress: (view) => {
+        seen.push(view.requeued);
+        stopping ??= first.stop();
+      },
+    });
+    expect(await progress).toMatchObject({ status: 'running', requeued: 3 });
+    await stopping;
+    expect(seen).toEqual([3]);
+    expect(await runner('r2').runOnce()).toMatchObject({
+      id: job.id,
+      status: 'succeeded',
+      requeued: 8,
+    });
+  });
+});
