@@ -45,6 +45,8 @@ import { DeliveryQueue } from './queue/delivery-queue.js';
 import { EventStore } from './store/event-store.js';
 import { eventsRoutes } from './api/events.routes.js';
 import { deliveriesRoutes } from './api/deliveries.routes.js';
+import { replayRoutes } from './api/replay.routes.js';
+import { ReplayJobStore } from './store/replay-job-store.js';
 import { DeliveryReadStore } from './store/delivery-read-store.js';
 
 export interface AppDeps {
@@ -63,6 +65,8 @@ export interface AppDeps {
   authClock?: () => number;
   /** Called after events produced deliveries: wakes this process's worker at once. */
   onEnqueued?: () => void;
+  /** Called after a replay job was stored: wakes this process's replay runner at once. */
+  onReplayAsked?: () => void;
 }
 
 export type App = FastifyInstance<
@@ -168,8 +172,12 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   await app.register(deliveriesRoutes, {
     deliveries: new DeliveryReadStore(deps.store.db),
     queue,
-    integrations,
     ...(deps.onEnqueued ? { onEnqueued: deps.onEnqueued } : {}),
+  });
+  await app.register(replayRoutes, {
+    jobs: new ReplayJobStore(deps.store.db),
+    integrations,
+    ...(deps.onReplayAsked ? { onReplayAsked: deps.onReplayAsked } : {}),
   });
   await app.register(eventsRoutes, {
     events,

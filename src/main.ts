@@ -22,6 +22,7 @@ import { EventStore } from './store/event-store.js';
 import { CampaignStore } from './store/campaign-store.js';
 import { DeliveryQueue } from './queue/delivery-queue.js';
 import { DeliveryWorker } from './delivery/worker.js';
+import { ReplayRunner } from './queue/replay-runner.js';
 import { createDeliveryExecutor } from './delivery/delivery-executor.js';
 import { pruneHistory } from './store/retention-store.js';
 
@@ -60,13 +61,20 @@ export async function startService(
   let metricsApp: FastifyInstance | undefined;
   let services: Services | undefined;
   let worker: DeliveryWorker | undefined;
+  let replays: ReplayRunner | undefined;
   let pruneTimer: NodeJS.Timeout | undefined;
   let pruning: Promise<void> | undefined;
   // Stop taking work first (the listeners and claiming, together: a request the API lets finish
   // must not keep the worker claiming meanwhile), let in-flight work finish, then close.
   const cleanup = async () => {
     clearInterval(pruneTimer);
-    await Promise.all([app?.close(), metricsApp?.close(), worker?.stop(), pruning]);
+    await Promise.all([
+      app?.close(),
+      metricsApp?.close(),
+      worker?.stop(),
+      replays?.stop(),
+      pruning,
+    ]);
     await services?.close();
     await store?.close();
   };
@@ -124,6 +132,10 @@ export async function startService(
       });
       worker.start();
       logger.info({ workerId: worker.id }, 'delivery worker started');
+      // Replay jobs run in worker processes only: an API-only process stores them for a worker.
+      const deliveryWorker = worker;
+      replays = new ReplayRunner(store, { logger, onRequeued: () => deliveryWorker.notify() });
+      replays.start();
       const db = store.db;
       const prune = () => {
         pruning = pruneHistory(db, Date.now() - config.retentionMs).then(
@@ -141,6 +153,7 @@ export async function startService(
     }
     if (roles.api) {
       const notify = worker === undefined ? undefined : () => worker!.notify();
+      const notifyReplays = replays === undefined ? undefined : () => replays!.notify();
       app = await buildApp({
         config,
         store,
@@ -148,6 +161,7 @@ export async function startService(
         services,
         queue,
         ...(notify ? { onEnqueued: notify } : {}),
+        ...(notifyReplays ? { onReplayAsked: notifyReplays } : {}),
       });
       await checkpoint();
       await listen(app, config.host, config.port, 'CALLHOOK_PORT');

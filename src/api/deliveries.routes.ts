@@ -1,6 +1,6 @@
 /**
  * Deliveries (permission `integration`): the log with every attempt, retry of one delivery,
- * cancel, and replay of an integration's failed deliveries since a time.
+ * cancel. Replays of an integration's failed deliveries are jobs: replay.routes.ts.
  */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
@@ -8,8 +8,6 @@ import { AppError } from '../errors.js';
 import { ownerScope } from '../auth/authorize.js';
 import type { DeliveryReadStore } from '../store/delivery-read-store.js';
 import type { DeliveryQueue } from '../queue/delivery-queue.js';
-import type { IntegrationStore } from '../store/integration-store.js';
-import { parseTimestamp, timestampProblem } from '../domain/call-event.js';
 import { IdParams, PageQuery, pageOf } from './schemas.js';
 
 const access = { access: 'integration' } as const;
@@ -49,13 +47,12 @@ const Attempt = Type.Object({
 export interface DeliveriesRoutesOptions {
   deliveries: DeliveryReadStore;
   queue: DeliveryQueue;
-  integrations: IntegrationStore;
   onEnqueued?: () => void;
 }
 
 export const deliveriesRoutes: FastifyPluginAsyncTypebox<DeliveriesRoutesOptions> = async (
   app,
-  { deliveries, queue, integrations, onEnqueued },
+  { deliveries, queue, onEnqueued },
 ) => {
   const mustFind = async (id: string, owner: string | undefined) => {
     const found = await deliveries.find(id, owner);
@@ -150,50 +147,6 @@ export const deliveriesRoutes: FastifyPluginAsyncTypebox<DeliveriesRoutesOptions
       }
       const { attemptLog: _log, ...delivery } = await mustFind(current.id, owner);
       return delivery;
-    },
-  );
-
-  app.post(
-    '/api/v1/integrations/:id/replay',
-    {
-      config: access,
-      schema: {
-        tags: ['integrations'],
-        summary: 'Send again every failed delivery of the integration created since a time',
-        params: IdParams,
-        body: Type.Object(
-          { since: Type.String({ description: 'RFC 3339 time, e.g. 2026-11-27T00:00:00Z' }) },
-          { additionalProperties: false },
-        ),
-        response: {
-          202: Type.Object({
-            integrationId: Type.String(),
-            since: Type.String(),
-            requeued: Type.Integer(),
-          }),
-        },
-      },
-    },
-    async (request, reply) => {
-      const owner = ownerScope(request);
-      const integration = await integrations.find(request.params.id, owner);
-      if (integration === undefined)
-        throw new AppError('NOT_FOUND', `No integration ${request.params.id}`);
-      const since = parseTimestamp(request.body.since);
-      if (since === undefined) {
-        throw new AppError('VALIDATION_FAILED', 'since is not a time', [
-          { field: 'body.since', message: timestampProblem(request.body.since)! },
-        ]);
-      }
-      const requeued = await queue.replay(integration.id, since, owner);
-      if (requeued > 0) onEnqueued?.();
-      request.log.info(
-        { integrationId: integration.id, since: request.body.since, requeued },
-        'replay',
-      );
-      return reply
-        .code(202)
-        .send({ integrationId: integration.id, since: request.body.since, requeued });
     },
   );
 };

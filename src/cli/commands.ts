@@ -16,6 +16,9 @@ import { stopSignal } from './stop-signal.js';
 import { StartupError } from '../startup-error.js';
 import { DeliveryQueue } from '../queue/delivery-queue.js';
 import { DeliveryReadStore } from '../store/delivery-read-store.js';
+import { IntegrationStore } from '../store/integration-store.js';
+import { ReplayJobStore } from '../store/replay-job-store.js';
+import { ReplayRunner } from '../queue/replay-runner.js';
 import { simulate, SimulateError, type SimulateReport } from './simulate.js';
 import { parseTimestamp, timestampProblem } from '../domain/call-event.js';
 
@@ -255,15 +258,33 @@ deliveries
 
 deliveries
   .command('replay <integrationId>')
-  .description('send again every failed delivery of an integration created since a time')
+  .description(
+    'send again every failed delivery of an integration created since a time (a replay job, run here)',
+  )
   .requiredOption('--since <time>', 'RFC 3339 time, e.g. 2026-11-27T00:00:00Z')
   .action(async (integrationId: string, options: { since: string }) => {
     const since = parseTimestamp(options.since);
     if (since === undefined)
       throw new UsageError(`--since ${timestampProblem(options.since)!}, got "${options.since}"`);
     await withStore(async (store) => {
-      const requeued = await new DeliveryQueue(store).replay(integrationId, since);
-      process.stdout.write(`${requeued} failed deliveries of ${integrationId} are pending again\n`);
+      const integration = await new IntegrationStore(store).find(integrationId, undefined);
+      if (integration === undefined) throw new UsageError(`no integration ${integrationId}`);
+      // A replay job, as the API makes: run here, batch by batch (or watched, if a worker took it).
+      const job = await new ReplayJobStore(store.db).create({
+        ownerId: integration.ownerId,
+        integrationId,
+        since,
+      });
+      const done = await new ReplayRunner(store).runToEnd(job, (progress) =>
+        process.stderr.write(
+          `replay job ${job.id}: ${progress.requeued} of ${progress.total} requeued\n`,
+        ),
+      );
+      if (done.status === 'failed')
+        throw new Error(`replay job ${job.id} failed: ${done.error ?? 'no reason recorded'}`);
+      process.stdout.write(
+        `${done.requeued} failed deliveries of ${integrationId} are pending again\n`,
+      );
     });
   });
 

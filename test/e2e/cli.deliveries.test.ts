@@ -63,6 +63,13 @@ describe('callhook deliveries retry | replay', () => {
       '2020-01-01T00:00:00Z',
     );
     expect(replay.stdout).toBe(`2 failed deliveries of ${integration.id} are pending again\n`);
+    // Run as a replay job, here in the CLI's process, with its progress on stderr.
+    const [job] = await db.selectFrom('replay_jobs').selectAll().execute();
+    expect(job).toMatchObject({ status: 'succeeded', total: 2, requeued: 2 });
+    expect(replay.stderr).toContain(`replay job ${job!.id}: 2 of 2 requeued\n`);
+    await expect(
+      cli('deliveries', 'replay', 'nope', '--since', '2020-01-01T00:00:00Z'),
+    ).rejects.toMatchObject({ code: 2, stderr: 'callhook: no integration nope\n' });
     expect(await status()).toEqual({ d1: 'pending', d2: 'pending', d3: 'pending' });
   });
 

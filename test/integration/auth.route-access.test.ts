@@ -3,6 +3,7 @@
  * owner's object → 404, the owner → 2xx. A route missing from CASES fails the first test, and a
  * route registered without `config.access` cannot even be built (last test).
  */
+import { ReplayJobStore } from '../../src/store/replay-job-store.js';
 import Fastify from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestApp, type TestApp, type TestUser } from '../helpers/app.js';
@@ -24,6 +25,8 @@ interface Ctx {
   newIntegrationId(of: TestUser): Promise<string>;
   /** A delivery of `of`'s, in `status`. */
   newDeliveryId(of: TestUser, status?: 'pending' | 'failed'): Promise<string>;
+  /** A replay job of one of `of`'s integrations, as its path under /api/v1/integrations. */
+  newReplayJobPath(of: TestUser): Promise<string>;
 }
 
 type Req = { url: string; payload?: unknown };
@@ -231,6 +234,20 @@ const CASES: Record<string, Case> = {
       payload: { since: '2026-01-01T00:00:00Z' },
     }),
   },
+  'GET /api/v1/integrations/:id/replay': {
+    ok: async (c) => ({ url: `/api/v1/integrations/${await c.newIntegrationId(c.owner)}/replay` }),
+    status: 200,
+    otherOwner: async (c) => ({
+      url: `/api/v1/integrations/${await c.newIntegrationId(c.other)}/replay`,
+    }),
+  },
+  'GET /api/v1/integrations/:id/replay/:jobId': {
+    ok: async (c) => ({ url: `/api/v1/integrations/${await c.newReplayJobPath(c.owner)}` }),
+    status: 200,
+    otherOwner: async (c) => ({
+      url: `/api/v1/integrations/${await c.newReplayJobPath(c.other)}`,
+    }),
+  },
   'GET /api/v1/tokens': { ok: () => ({ url: '/api/v1/tokens' }), status: 200 },
   'POST /api/v1/soap/describe': {
     // No WSDL is reachable from here (the network policy refuses loopback): a clear 400.
@@ -341,6 +358,15 @@ describe('every route declares and enforces its access', () => {
             .execute();
         }
         return id;
+      },
+      async newReplayJobPath(of) {
+        const integrationId = await this.newIntegrationId(of);
+        const job = await new ReplayJobStore(t.store.store.db).create({
+          ownerId: of.id,
+          integrationId,
+          since: 0,
+        });
+        return `${integrationId}/replay/${job.id}`;
       },
       async newKeyId(of) {
         return (await t.accounts.credentials.createApiKey(of.id, 'k')).id;

@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { DIALECTS } from '../helpers/store.js';
 import { callEvent, createPipeline, type Pipeline } from '../helpers/pipeline.js';
+import { ReplayRunner } from '../../src/queue/replay-runner.js';
 
 describe.each(DIALECTS)('the delivery log, retry, cancel and replay on %s', (backend) => {
   let p: Pipeline | undefined;
@@ -105,8 +106,27 @@ describe.each(DIALECTS)('the delivery log, retry, cancel and replay on %s', (bac
     const replay = await p.post(`/api/v1/integrations/${p.integrationId}/replay`, {
       since: '2020-01-01T00:00:00Z',
     });
-    expect(replay.statusCode).toBe(202);
-    expect(replay.json()).toMatchObject({ requeued: 3 });
+    expect(replay.statusCode, replay.body).toBe(202);
+    const job = replay.json();
+    expect(job).toMatchObject({
+      integrationId: p.integrationId,
+      since: '2020-01-01T00:00:00.000Z',
+      status: 'running',
+      total: 3,
+      requeued: 0,
+      finishedAt: null,
+    });
+    // A worker process runs the job, here two deliveries per batch.
+    const progress: number[] = [];
+    await new ReplayRunner(p.t.store.store, { batchSize: 2 }).runOnce({
+      onProgress: (view) => progress.push(view.requeued),
+    });
+    expect(progress).toEqual([2, 3]);
+    const read = (await get(`/api/v1/integrations/${p.integrationId}/replay/${job.id}`)).json();
+    expect(read).toMatchObject({ id: job.id, status: 'succeeded', total: 3, requeued: 3 });
+    expect(read.finishedAt).not.toBeNull();
+    const listed = (await get(`/api/v1/integrations/${p.integrationId}/replay?limit=1`)).json();
+    expect(listed).toEqual({ items: [read], nextCursor: null });
     await p.worker().runOnce();
     const items = (await get('/api/v1/deliveries')).json().items as {
       status: string;
@@ -117,6 +137,38 @@ describe.each(DIALECTS)('the delivery log, retry, cancel and replay on %s', (bac
       integrationVersion: number;
     }[];
     expect(log.map((a) => a.integrationVersion)).toEqual([1, 2]);
+  });
+
+  it("lists an integration's replay jobs newest first; another user's are 404", async () => {
+    p = await createPipeline(backend);
+    const url = `/api/v1/integrations/${p.integrationId}/replay`;
+    const first = (await p.post(url, { since: '2026-01-01T00:00:00Z' })).json();
+    const second = (await p.post(url, { since: '2026-02-01T00:00:00+01:00' })).json();
+    expect(second).toMatchObject({ since: '2026-01-31T23:00:00.000Z', total: 0 });
+    const page = (await get(`${url}?limit=1`)).json();
+    expect(page.items.map((job: { id: string }) => job.id)).toEqual([second.id]);
+    expect(page.nextCursor).toBe(second.id);
+    const next = (await get(`${url}?limit=1&cursor=${page.nextCursor}`)).json();
+    expect(next.items.map((job: { id: string }) => job.id)).toEqual([first.id]);
+    expect((await get(`${url}/nope`)).statusCode).toBe(404);
+
+    const bob = await p.t.user({ grants: ['integration'] });
+    const asBob = (path: string, method: 'GET' | 'POST' = 'GET') =>
+      p!.t.app.inject({
+        method,
+        url: path,
+        headers: bob.headers,
+        ...(method === 'POST' ? { payload: { since: '2026-01-01T00:00:00Z' } } : {}),
+      });
+    for (const [path, method] of [
+      [url, 'POST'],
+      [url, 'GET'],
+      [`${url}/${first.id}`, 'GET'],
+    ] as const) {
+      const answer = await asBob(path, method);
+      expect(answer.statusCode, `${method} ${path}`).toBe(404);
+      expect(answer.json().error.code).toBe('NOT_FOUND');
+    }
   });
 
   it('cancels a pending delivery; another user sees none of it', async () => {
