@@ -98,7 +98,7 @@ export class ReplayRunner {
   async runOnce(
     options: { jobId?: string; batches?: number; onProgress?: (job: ReplayJobView) => void } = {},
   ): Promise<ReplayJobView | undefined> {
-    if ((await freeReplayJob(this.store.db, this.clock(), options.jobId)) === undefined)
+    if ((await freeReplayJob(this.store.db, this.id, this.clock(), options.jobId)) === undefined)
       return undefined;
     const leased = await inWriteTransaction(this.store, (trx) =>
       leaseReplayJob(trx, this.id, this.clock(), this.leaseMs, options.jobId),

@@ -5,7 +5,7 @@
  * moves the job's count and resume position in the same transaction: a job taken over after a
  * crash goes on after the last batch that committed, and replays nothing twice.
  */
-import type { Kysely, Selectable } from 'kysely';
+import type { ExpressionBuilder, Kysely, Selectable } from 'kysely';
 import type { Database, ReplayJobsTable } from './schema.js';
 import { pageOf } from './account-store.js';
 import { isoTime, type Page } from '../domain/accounts.js';
@@ -131,9 +131,20 @@ export async function listReplayJobs(
   return pageOf((await query.execute()).map(toReplayJobView), page.limit);
 }
 
-/** The oldest running job that no live lease holds (or job `id`, if so). */
+/** Free for `leaseOwner`: no live lease holds the job, or its own does. */
+function freeFor(leaseOwner: string, now: number) {
+  return (eb: ExpressionBuilder<Database, 'replay_jobs'>) =>
+    eb.or([
+      eb('lease_owner', 'is', null),
+      eb('lease_until', '<=', now),
+      eb('lease_owner', '=', leaseOwner),
+    ]);
+}
+
+/** The oldest running job free for `leaseOwner` (or job `id`, if so). */
 export async function freeReplayJob(
   db: Kysely<Database>,
+  leaseOwner: string,
   now: number,
   id?: string,
 ): Promise<{ id: string } | undefined> {
@@ -141,7 +152,7 @@ export async function freeReplayJob(
     .selectFrom('replay_jobs')
     .select('id')
     .where('status', '=', 'running')
-    .where((eb) => eb.or([eb('lease_owner', 'is', null), eb('lease_until', '<=', now)]))
+    .where(freeFor(leaseOwner, now))
     .orderBy('created_at')
     .limit(1);
   if (id !== undefined) query = query.where('id', '=', id);
@@ -149,8 +160,8 @@ export async function freeReplayJob(
 }
 
 /**
- * Leases the oldest running job that no live lease holds (or job `id` only), until
- * `now + leaseMs`. Run in a write transaction: two workers never both take a job. Workers poll
+ * Leases the oldest running job that no live lease holds but `leaseOwner`'s own (or job `id`
+ * only), until `now + leaseMs`. Run in a write transaction: two workers never both take a job. Workers poll
  * with `freeReplayJob` first, outside one, so an idle poll never takes the write lock.
  */
 export async function leaseReplayJob(
@@ -160,7 +171,7 @@ export async function leaseReplayJob(
   leaseMs: number,
   id?: string,
 ): Promise<ReplayJobRow | undefined> {
-  const found = await freeReplayJob(trx, now, id);
+  const found = await freeReplayJob(trx, leaseOwner, now, id);
   if (found === undefined) return undefined;
   // Checked again by the update: on PostgreSQL another worker may have taken it meanwhile.
   return trx
@@ -168,7 +179,7 @@ export async function leaseReplayJob(
     .set({ lease_owner: leaseOwner, lease_until: now + leaseMs, updated_at: now })
     .where('id', '=', found.id)
     .where('status', '=', 'running')
-    .where((eb) => eb.or([eb('lease_owner', 'is', null), eb('lease_until', '<=', now)]))
+    .where(freeFor(leaseOwner, now))
     .returningAll()
     .executeTakeFirst();
 }

@@ -1,7 +1,8 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { DIALECTS } from '../helpers/store.js';
 import { ReplayRunner } from '../../src/queue/replay-runner.js';
-import { createReplayJob } from '../../src/store/replay-job-store.js';
+import { createReplayJob, leaseReplayJob, replayBatch } from '../../src/store/replay-job-store.js';
+import { inWriteTransaction } from '../../src/store/write-transaction.js';
 import type { ReplayJobView } from '../../src/store/replay-job-store.js';
 import type { DeliveryQueue } from '../../src/queue/delivery-queue.js';
 import type { TestStore } from '../helpers/store.js';
@@ -89,6 +90,59 @@ describe.each(DIALECTS)('replay jobs in batches on %s', (backend) => {
     // The first runner, back, finds the job no longer its own.
     expect(await runner('r1').runOnce({ jobId: job.id })).toBeUndefined();
   });
+
+  it('runs no batch for a runner whose lease ran out and another took', async () => {
+    const job = await newJob();
+    await runner('r1').runOnce({ batches: 1 });
+    clock.advance(LEASE_MS);
+    expect(await runner('r2').runOnce({ batches: 1 })).toMatchObject({ requeued: 6 });
+    const late = await inWriteTransaction(t.store, (trx) =>
+      replayBatch(trx, { id: job.id, leaseOwner: 'r1' }, 3, clock.ms, LEASE_MS),
+    );
+    expect(late).toBeUndefined();
+    // r2's own lease does not keep r2 out: it goes on at once.
+    expect(await runner('r2').runOnce({ jobId: job.id })).toMatchObject({
+      status: 'succeeded',
+      requeued: 8,
+    });
+  });
+
+  it('lets one of two runners starting together take the job; the other finds none', async () => {
+    const job = await newJob();
+    const results = await Promise.all([
+      runner('r1').runOnce({ batches: 1 }),
+      runner('r2').runOnce({ batches: 1 }),
+    ]);
+    expect(results.filter((result) => result !== undefined)).toEqual([
+      expect.objectContaining({ id: job.id, requeued: 3 }),
+    ]);
+  });
+
+  it.runIf(backend === 'postgres')(
+    'gives a job two workers race for to the first to lease it: the other, waiting on its row, finds it taken',
+    async () => {
+      await newJob();
+      let commitA!: () => void;
+      const aMayCommit = new Promise<void>((resolve) => (commitA = resolve));
+      let aLeased!: () => void;
+      const leasedByA = new Promise<void>((resolve) => (aLeased = resolve));
+      const a = t.store.db.transaction().execute(async (trx) => {
+        const row = await leaseReplayJob(trx, 'a', clock.ms, LEASE_MS);
+        aLeased();
+        await aMayCommit;
+        return row;
+      });
+      await leasedByA;
+      // B reads the job as free (A has not committed) and its update waits for A's row lock.
+      const b = t.store.db
+        .transaction()
+        .execute((trx) => leaseReplayJob(trx, 'b', clock.ms, LEASE_MS));
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      commitA();
+      expect(await a).toMatchObject({ lease_owner: 'a' });
+      expect(await b).toBeUndefined();
+    },
+  );
 
   it('gives the job back at stop, after the batch under way, for another runner to go on at once', async () => {
     const job = await newJob();
