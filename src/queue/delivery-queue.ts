@@ -244,7 +244,11 @@ export class DeliveryQueue {
     return whyNotRetried(this.store, delivery);
   }
 
-  /** Every failed delivery of an integration created at or after `since` goes back to pending. */
+  /**
+   * Every failed delivery of an integration created at or after `since` goes back to pending, in
+   * one transaction. The API and the CLI run a replay as a job instead (`ReplayRunner`: batches,
+   * progress, resumed after a crash); this is the same move at once, for the queue's own tests.
+   */
   async replay(integrationId: string, since: number, ownerId?: string): Promise<number> {
     const now = this.clock();
     const ids = await inWriteTransaction(this.store, (trx) =>
