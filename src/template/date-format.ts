@@ -163,14 +163,24 @@ export function compileDateFormat(
   };
 }
 
+/** The largest instant a Date holds, in ms either side of 1970 (ECMA-262 §21.4.1.1). */
+const MAX_INSTANT_MS = 8.64e15;
+
+/** `seconds` in ms, when a Date can hold that instant (a time zone cannot read one it cannot). */
+function secondsToMs(seconds: number): number | undefined {
+  const ms = seconds * 1000;
+  return Math.abs(ms) <= MAX_INSTANT_MS ? ms : undefined;
+}
+
 /**
  * The instant a value names, in ms: a number (or a string of digits) is seconds since the epoch,
- * like `system.timestamp`; a string is parsed as a date (RFC 3339 expected). Otherwise undefined.
+ * like `system.timestamp`; a string is parsed as a date (RFC 3339 expected). Otherwise, or
+ * beyond the years a Date holds (±275,760), undefined.
  */
 export function instantOf(value: unknown): number | undefined {
-  if (typeof value === 'number') return Number.isFinite(value) ? value * 1000 : undefined;
+  if (typeof value === 'number') return secondsToMs(value);
   if (typeof value !== 'string' || value.trim() === '') return undefined;
-  if (/^\s*-?\d+(\.\d+)?\s*$/.test(value)) return Number(value) * 1000;
+  if (/^\s*-?\d+(\.\d+)?\s*$/.test(value)) return secondsToMs(Number(value));
   const ms = Date.parse(value);
   return Number.isNaN(ms) ? undefined : ms;
 }

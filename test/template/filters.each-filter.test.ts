@@ -70,6 +70,34 @@ describe('filters', () => {
     expect(render('{{call.status | date:"iso" | default:"n/a"}}')).toBe('n/a');
   });
 
+  it('date: an instant beyond the years a Date holds is missing, with or without a time zone (found by compile.fuzz)', () => {
+    const renderWith = (source: string, startedAt: unknown) => {
+      const result = compileTemplate(source, 'text', { field: 'f' });
+      if (!result.ok) throw new Error(JSON.stringify(result.problems));
+      return result.template.render({ call: { startedAt } });
+    };
+    for (const startedAt of ['99999999999999999999', 1.7976931348623157e308, -9e12]) {
+      for (const format of [
+        '"YYYY-MM-DD HH:mm:ss Z","Europe/Paris"',
+        '"iso","America/New_York"',
+        '"iso"',
+        '"epoch"',
+      ]) {
+        expect(
+          renderWith(`{{call.startedAt | date:${format} | default:"n/a"}}`, startedAt),
+        ).toEqual({
+          ok: true,
+          value: 'n/a',
+        });
+      }
+    }
+    // The last second a Date holds still reads.
+    expect(renderWith('{{call.startedAt | date:"iso"}}', 8.64e12)).toEqual({
+      ok: true,
+      value: '+275760-09-13T00:00:00.000Z',
+    });
+  });
+
   it('upper, lower, trim', () => {
     expect(render('{{contact.firstName | upper}}')).toBe('  ANA MARÍA ');
     expect(render('{{contact.firstName | lower}}')).toBe('  ana maría ');
