@@ -220,11 +220,16 @@ class JsonShapeError extends Error {
   }
 }
 
-/** The first XML well-formedness error (1-based line and column in `text`), or undefined. */
+/**
+ * The first XML well-formedness error (1-based line and column in `text`), or undefined. The
+ * validator gives no column for a document without a root element ("Start tag expected"), though
+ * its type says it does: such an error is placed at the line's start.
+ */
 export function xmlSyntaxError(
   text: string,
 ): { line: number; column: number; message: string } | undefined {
   const result = XMLValidator.validate(text);
   if (result === true) return undefined;
-  return { line: result.err.line, column: result.err.col, message: result.err.msg };
+  const { line, col, msg } = result.err as { line?: number; col?: number; msg: string };
+  return { line: line ?? 1, column: col ?? 1, message: msg };
 }

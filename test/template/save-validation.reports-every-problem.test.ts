@@ -136,6 +136,19 @@ describe('one template', () => {
     ]);
   });
 
+  it('places an XML body without a root element at line 1, column 1 (found by compile.fuzz)', () => {
+    for (const body of ['<?xml version="1.0"?>', '<![CDATA[\u{10000}', '<!--\u0000\u{10000}']) {
+      expect(problemsOf(body, 'xml')).toEqual([
+        {
+          field: 'config.body',
+          line: 1,
+          column: 1,
+          message: 'is not well-formed XML: Start tag expected.',
+        },
+      ]);
+    }
+  });
+
   it('requires a URL to start with http(s):// or a base-URL token', () => {
     const url = (source: string) => {
       const result = compileTemplate(source, 'url', { field: 'config.url' });
