@@ -14,7 +14,8 @@
  *   envelope as XML instead, text exactly as sent (`Envelope.Body.GetBalanceResponse.…`).
  * - `text`: every variable is the whole body, trimmed (empty: the default); the path is not read.
  */
-import { XMLParser, XMLValidator } from 'fast-xml-parser';
+import { XMLParser } from 'fast-xml-parser';
+import { xmlSyntaxError } from '../template/body-structure.js';
 import type { ResponseEncoding, ResponseVariable } from '../domain/integration.js';
 
 export type VariableSource = ResponseEncoding | 'soap';
@@ -103,6 +104,18 @@ function withoutBom(body: string): string {
   return body.charCodeAt(0) === 0xfeff ? body.slice(1) : body;
 }
 
+/**
+ * A parser's message, cut to a line's length: the XML validator quotes what it read (every
+ * unclosed tag, a whole malformed tag), which for a 64 KiB body is a message larger than the body,
+ * kept in the invocation log and sent back in the answer.
+ */
+function briefly(message: string): string {
+  if (message.length <= 200) return message;
+  // Not between the two halves of a UTF-16 pair.
+  const end = /[\uD800-\uDBFF]/.test(message[199] ?? '') ? 199 : 200;
+  return `${message.slice(0, end)}…`;
+}
+
 type Parsed = { ok: true; root: unknown } | { ok: false; problem: string };
 
 function parse(input: ResponseInput): Parsed {
@@ -126,13 +139,13 @@ function parse(input: ResponseInput): Parsed {
       }
     case 'xml': {
       if (body.trim() === '') return { ok: true, root: undefined };
-      const valid = XMLValidator.validate(body);
-      if (valid !== true) {
+      const invalid = xmlSyntaxError(body);
+      if (invalid !== undefined) {
         if (cut) return { ok: false, problem: `${CUT} XML document` };
-        const { msg, line, col } = valid.err;
+        const { message, line, column } = invalid;
         return {
           ok: false,
-          problem: `the body is not valid XML: ${msg} (line ${line}, column ${col})`,
+          problem: `the body is not valid XML: ${briefly(message)} (line ${line}, column ${column})`,
         };
       }
       try {
@@ -141,7 +154,7 @@ function parse(input: ResponseInput): Parsed {
         // Well-formed, but refused by the parser (nested deeper than its limit, say).
         return {
           ok: false,
-          problem: `the body could not be read as XML: ${(error as Error).message}`,
+          problem: `the body could not be read as XML: ${briefly((error as Error).message)}`,
         };
       }
     }

@@ -105,6 +105,24 @@ describe('response variables', () => {
     expect(result.problem).toMatch(/not valid XML: .*line 2/);
   });
 
+  it('says where XML without a root element fails, and keeps a parser message to one line (found by response-variables.fuzz)', () => {
+    const variables = [{ name: 'b', path: 'r.b', default: 'x' }];
+    expect(mapResponse(variables, { encoding: 'xml', body: '<?xml version="1.0"?>' })).toEqual({
+      values: { b: 'x' },
+      problem: 'the body is not valid XML: Start tag expected. (line 1, column 1)',
+    });
+    // The validator quotes every unclosed tag: 175 KB of message for these 64 KiB.
+    const unclosed = mapResponse(variables, {
+      encoding: 'xml',
+      body: '<r>' + '<a>'.repeat(21_844),
+    });
+    expect(unclosed.values).toEqual({ b: 'x' });
+    expect(unclosed.problem).toMatch(
+      /^the body is not valid XML: Invalid '\[.*… \(line 1, column \d+\)$/s,
+    );
+    expect(unclosed.problem!.length).toBeLessThan(300);
+  });
+
   it('reads elements named like the properties every object has', () => {
     const names = [
       'constructor',
