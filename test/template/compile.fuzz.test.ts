@@ -8,7 +8,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { compileTemplate, TEMPLATE_CONTEXTS } from '../../src/template/compile.js';
-import { compileHttpRequest } from '../../src/template/http-request-template.js';
+import { compileHeaders, compileHttpRequest } from '../../src/template/http-request-template.js';
 import { compileSoapParams } from '../../src/template/soap-params-template.js';
 import type { TemplateProblem } from '../../src/template/problems.js';
 import type { RenderScope } from '../../src/template/scope.js';
@@ -315,6 +315,71 @@ describe('template compiler and renderer under fuzzing', () => {
     );
   });
 
+  it('renders a URL that is its own href, http or https, or a render error', () => {
+    const URL_PIECES = [
+      'https://',
+      'h.example',
+      ':8080',
+      '/',
+      '//',
+      '?',
+      '#',
+      '&',
+      '=',
+      '%41',
+      '%2e',
+      '.',
+      '..',
+      '{{call.id}}',
+      '{{call.id | urlencode}}',
+      '{{contact.custom.u}}',
+      '{{call.id | raw}}',
+      ' ',
+      '\\',
+      '|',
+      '^',
+      '`',
+      '{',
+      '"',
+      '<',
+      'é',
+      '[::1]',
+      '@',
+      '\t',
+      '%',
+      '~',
+    ];
+    const start = fc.constantFrom(
+      'https://h.example/',
+      'http://h.example:8080',
+      'https://h.example?',
+      'https://h.example',
+      '{{contact.custom.u}}',
+    );
+    const part = fc.oneof(
+      fc.string({ unit: 'binary', maxLength: 8 }),
+      fc.constantFrom('.', '..', '%2e', '/', '../x', 'https://h.example/a/', 'ftp://x', '?q', '#f'),
+    );
+    fc.assert(
+      fc.property(
+        start,
+        fc.array(fc.constantFrom(...URL_PIECES), { maxLength: 10 }),
+        part,
+        part,
+        (head, rest, id, u) => {
+          const compiled = compileTemplate(head + rest.join(''), 'url', { field: 'config.url' });
+          if (!compiled.ok) return;
+          const rendered = compiled.template.render({ call: { id }, contact: { custom: { u } } });
+          if (!rendered.ok) return;
+          const url = new URL(rendered.value);
+          expect(url.href).toBe(rendered.value);
+          expect(['http:', 'https:']).toContain(url.protocol);
+        },
+      ),
+      { seed: RUNS.seed, numRuns: 4_000 },
+    );
+  });
+
   it('compiles a 10 KB template within 100 ms', () => {
     fc.assert(
       fc.property(
@@ -327,5 +392,44 @@ describe('template compiler and renderer under fuzzing', () => {
       ),
       { seed: RUNS.seed, numRuns: 60 },
     );
+  });
+
+  it('compiles 10 KB templates built to make the parser backtrack within 100 ms', () => {
+    const sources = [
+      '{{abcdefghi}}\n'.repeat(720),
+      '{{call.id|abcdefghi}}\n'.repeat(450),
+      '{{'.repeat(5_000),
+      '{{"'.repeat(3_333),
+      '{{"}}'.repeat(2_000),
+      "{{'a".repeat(2_500),
+      `{{a${'["x"]'.repeat(1_990)}}}`,
+      `{{a${'.x'.repeat(4_990)}}}`,
+      `{{call.id${'|upper'.repeat(1_400)}}}`,
+      `{{call.id|default:${'1,'.repeat(4_900)}1}}`,
+      `{{${'1'.repeat(9_990)}}}`,
+      `{{"${'\\n'.repeat(4_990)}"}}`,
+      `{{${' '.repeat(9_990)}}}`,
+      '['.repeat(10_000),
+      '{"a":'.repeat(2_000),
+      '<a>'.repeat(3_333),
+      `<a ${'b="1" '.repeat(1_600)}/>`,
+      `<a><![CDATA[${'{{call.id}}'.repeat(900)}]]></a>`,
+      `<a>${'<!-- {{call.id}} -->'.repeat(490)}</a>`,
+      `https://h/${'{{call.id}}/'.repeat(800)}`,
+      `${'\n'.repeat(10_000)}{{`,
+    ];
+    for (const source of sources) {
+      for (const context of TEMPLATE_CONTEXTS) {
+        timed(100, () => compileTemplate(source, context, { field: 'f' }));
+      }
+      timed(100, () =>
+        compileHeaders(
+          source
+            .split('\n')
+            .map((line, i) => `X-${i}: ${line}`)
+            .join('\n'),
+        ),
+      );
+    }
   });
 });
