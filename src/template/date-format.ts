@@ -163,24 +163,26 @@ export function compileDateFormat(
   };
 }
 
-/** The largest instant a Date holds, in ms either side of 1970 (ECMA-262 §21.4.1.1). */
-const MAX_INSTANT_MS = 8.64e15;
+/**
+ * The largest instant read, in ms either side of 1970: what a Date holds (ECMA-262 §21.4.1.1)
+ * less a day, so that its wall time in any time zone is a Date too.
+ */
+const MAX_INSTANT_MS = 8.64e15 - 86_400_000;
 
-/** `seconds` in ms, when a Date can hold that instant (a time zone cannot read one it cannot). */
-function secondsToMs(seconds: number): number | undefined {
-  const ms = seconds * 1000;
+/** `ms` when a Date can hold that instant in every time zone, else undefined. */
+function held(ms: number): number | undefined {
   return Math.abs(ms) <= MAX_INSTANT_MS ? ms : undefined;
 }
 
 /**
  * The instant a value names, in ms: a number (or a string of digits) is seconds since the epoch,
  * like `system.timestamp`; a string is parsed as a date (RFC 3339 expected). Otherwise, or
- * beyond the years a Date holds (±275,760), undefined.
+ * beyond the years a Date holds (±275,760, less a day), undefined.
  */
 export function instantOf(value: unknown): number | undefined {
-  if (typeof value === 'number') return secondsToMs(value);
+  if (typeof value === 'number') return held(value * 1000);
   if (typeof value !== 'string' || value.trim() === '') return undefined;
-  if (/^\s*-?\d+(\.\d+)?\s*$/.test(value)) return secondsToMs(Number(value));
-  const ms = Date.parse(value);
-  return Number.isNaN(ms) ? undefined : ms;
+  if (/^\s*-?\d+(\.\d+)?\s*$/.test(value)) return held(Number(value) * 1000);
+  // NaN when unreadable, which `held` refuses too.
+  return held(Date.parse(value));
 }

@@ -380,6 +380,38 @@ describe('template compiler and renderer under fuzzing', () => {
     );
   });
 
+  it('formats any instant a Date holds in any time zone, or finds it missing, never NaN', () => {
+    fc.assert(
+      fc.property(
+        fc.oneof(
+          fc.double({ min: -8.7e12, max: 8.7e12, noNaN: true }),
+          fc.integer({ min: -8.64e12, max: 8.64e12 }),
+          fc.integer({ min: -8.64e12, max: 8.64e12 }).map(String),
+          fc.integer({ min: -8.64e15, max: 8.64e15 }).map((ms) => new Date(ms).toISOString()),
+        ),
+        fc.constantFrom('"iso"', '"epoch"', '"epochMs"', '"YYYY-MM-DD HH:mm:ss.SSS Z A h"'),
+        fc.constantFrom(
+          '',
+          ',"UTC"',
+          ',"Pacific/Kiritimati"',
+          ',"America/Adak"',
+          ',"Asia/Kolkata"',
+        ),
+        (startedAt, format, zone) => {
+          const compiled = compileTemplate(
+            `{{call.startedAt | date:${format}${zone} | default:"-"}}`,
+            'text',
+            { field: 'f' },
+          );
+          if (!compiled.ok) throw new Error(JSON.stringify(compiled.problems));
+          const rendered = compiled.template.render({ call: { startedAt } });
+          expect(rendered.ok && rendered.value).not.toMatch(/NaN|^false$/);
+        },
+      ),
+      { seed: RUNS.seed, numRuns: 4_000 },
+    );
+  });
+
   it('compiles a 10 KB template within 100 ms', () => {
     fc.assert(
       fc.property(

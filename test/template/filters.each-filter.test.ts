@@ -91,10 +91,18 @@ describe('filters', () => {
         });
       }
     }
-    // The last second a Date holds still reads.
-    expect(renderWith('{{call.startedAt | date:"iso"}}', 8.64e12)).toEqual({
+    // The last day a Date holds is missing as well: in a zone ahead of UTC its wall time is not a
+    // Date, and the pattern read NaN-NaN-NaN. The day before still reads.
+    for (const zone of ['"Asia/Kolkata"', '"UTC"']) {
+      for (const lastDay of [8_639_999_980_201, '+275760-09-13T00:00:00Z']) {
+        expect(
+          renderWith(`{{call.startedAt | date:"iso",${zone} | default:"n/a"}}`, lastDay),
+        ).toEqual({ ok: true, value: 'n/a' });
+      }
+    }
+    expect(renderWith('{{call.startedAt | date:"iso","Asia/Kolkata"}}', 8.64e12 - 86_400)).toEqual({
       ok: true,
-      value: '+275760-09-13T00:00:00.000Z',
+      value: '275760-09-12T05:30:00.000+05:30',
     });
   });
 
