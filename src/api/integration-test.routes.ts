@@ -5,7 +5,6 @@
  */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
-import { AppError } from '../errors.js';
 import { ownerScope } from '../auth/authorize.js';
 import type { IntegrationStore } from '../store/integration-store.js';
 import type { IntegrationRunner, RunResult } from '../delivery/integration-runner.js';
@@ -14,6 +13,7 @@ import { describeOutcome } from '../delivery/outcome.js';
 import { TOKENS } from '../domain/tokens.js';
 import { callWithCampaign, systemValues, type RenderScope } from '../template/scope.js';
 import { IdParams } from './schemas.js';
+import { mustFindIntegration } from './integrations.routes.js';
 
 const Group = Type.Optional(Type.Record(Type.String(), Type.Unknown()));
 const HeaderList = Type.Array(Type.Tuple([Type.String(), Type.String()]));
@@ -116,9 +116,11 @@ export const integrationTestRoutes: FastifyPluginAsyncTypebox<{
       },
     },
     async (request) => {
-      const integration = await integrations.find(request.params.id, ownerScope(request));
-      if (integration === undefined)
-        throw new AppError('NOT_FOUND', `No integration ${request.params.id}`);
+      const integration = await mustFindIntegration(
+        integrations,
+        request.params.id,
+        ownerScope(request),
+      );
       const base = sampleScope();
       const sample = request.body.sample ?? {};
       const now = Date.now();

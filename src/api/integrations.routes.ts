@@ -39,6 +39,17 @@ export function present(integration: Integration): Integration {
   return { ...integration, ...maskSecrets(integration.config, integration.options) } as Integration;
 }
 
+/** The integration `id` as `owner` sees it (undefined: any owner); 404 NOT_FOUND otherwise. */
+export async function mustFindIntegration(
+  integrations: IntegrationStore,
+  id: string,
+  owner: string | undefined,
+): Promise<Integration> {
+  const found = await integrations.find(id, owner);
+  if (found === undefined) throw new AppError('NOT_FOUND', `No integration ${id}`);
+  return found;
+}
+
 export const integrationsRoutes: FastifyPluginAsyncTypebox<IntegrationRoutesOptions> = async (
   app,
   { integrations, sealer, check },
@@ -64,11 +75,8 @@ export const integrationsRoutes: FastifyPluginAsyncTypebox<IntegrationRoutesOpti
     return { ...base, config: sealed.config, options: sealed.options };
   };
 
-  const mustFind = async (id: string, owner: string | undefined) => {
-    const found = await integrations.find(id, owner);
-    if (found === undefined) throw new AppError('NOT_FOUND', `No integration ${id}`);
-    return found;
-  };
+  const mustFind = (id: string, owner: string | undefined) =>
+    mustFindIntegration(integrations, id, owner);
 
   app.get(
     '/api/v1/integrations',

@@ -11,6 +11,7 @@ import type { IntegrationStore } from '../store/integration-store.js';
 import type { ReplayJobStore } from '../store/replay-job-store.js';
 import { parseTimestamp, timestampProblem } from '../domain/call-event.js';
 import { IdParams, PageQuery, pageOf } from './schemas.js';
+import { mustFindIntegration } from './integrations.routes.js';
 
 const access = { access: 'integration' } as const;
 const tags = ['integrations'];
@@ -39,12 +40,6 @@ export const replayRoutes: FastifyPluginAsyncTypebox<ReplayRoutesOptions> = asyn
   app,
   { jobs, integrations, onReplayAsked },
 ) => {
-  const mustFindIntegration = async (id: string, owner: string | undefined) => {
-    const integration = await integrations.find(id, owner);
-    if (integration === undefined) throw new AppError('NOT_FOUND', `No integration ${id}`);
-    return integration;
-  };
-
   app.post(
     '/api/v1/integrations/:id/replay',
     {
@@ -62,7 +57,11 @@ export const replayRoutes: FastifyPluginAsyncTypebox<ReplayRoutesOptions> = asyn
       },
     },
     async (request, reply) => {
-      const integration = await mustFindIntegration(request.params.id, ownerScope(request));
+      const integration = await mustFindIntegration(
+        integrations,
+        request.params.id,
+        ownerScope(request),
+      );
       const since = parseTimestamp(request.body.since);
       if (since === undefined) {
         throw new AppError('VALIDATION_FAILED', 'since is not a time', [
@@ -97,7 +96,7 @@ export const replayRoutes: FastifyPluginAsyncTypebox<ReplayRoutesOptions> = asyn
     },
     async (request) => {
       const owner = ownerScope(request);
-      const integration = await mustFindIntegration(request.params.id, owner);
+      const integration = await mustFindIntegration(integrations, request.params.id, owner);
       return jobs.list(integration.id, owner, request.query);
     },
   );
@@ -118,7 +117,7 @@ export const replayRoutes: FastifyPluginAsyncTypebox<ReplayRoutesOptions> = asyn
     },
     async (request) => {
       const owner = ownerScope(request);
-      const integration = await mustFindIntegration(request.params.id, owner);
+      const integration = await mustFindIntegration(integrations, request.params.id, owner);
       const job = await jobs.find(integration.id, request.params.jobId, owner);
       if (job === undefined)
         throw new AppError('NOT_FOUND', `No replay job ${request.params.jobId}`);
