@@ -138,22 +138,12 @@ export async function simulate(options: SimulateOptions): Promise<SimulateReport
         if (due > 0) await pause(due, signal);
       }
     }
-  } catch (error) {
-    if (error instanceof SimulateError) finishReport(report, options, started);
-    throw error;
   } finally {
+    // Also when it stops on an error: a SimulateError carries the report so far.
+    report.seconds = Math.round((performance.now() - started) / 10) / 100;
+    report.stopped = report.calls < options.calls;
     await pool.close();
   }
-  return finishReport(report, options, started);
-}
-
-function finishReport(
-  report: SimulateReport,
-  options: SimulateOptions,
-  started: number,
-): SimulateReport {
-  report.seconds = Math.round((performance.now() - started) / 10) / 100;
-  report.stopped = report.calls < options.calls;
   return report;
 }
 
