@@ -121,7 +121,6 @@ export function invokeDeadline(integration: Integration, requested: number | und
 export function ivrOutcomeOf(
   outcome: DeliveryOutcome,
   policy: RetryPolicy,
-  deadlineMs?: number,
 ): { outcome: IvrOutcome; reason: string | null } {
   switch (outcome.kind) {
     case 'response': {
@@ -137,18 +136,7 @@ export function ivrOutcomeOf(
     case 'not-soap':
       return { outcome: 'failure', reason: describeOutcome(outcome) };
     case 'timeout':
-      // A run is given what is left of the invocation's deadline (less what came before it, and
-      // than a first run that could not connect); the reason names the deadline asked for.
-      return {
-        outcome: 'timeout',
-        reason:
-          deadlineMs === undefined
-            ? outcome.message
-            : outcome.message.replace(
-                /within the \d+ ms deadline$/,
-                `within the ${deadlineMs} ms deadline`,
-              ),
-      };
+      return { outcome: 'timeout', reason: outcome.message };
     case 'network-error':
     case 'refused':
     case 'render-error':
@@ -327,26 +315,25 @@ export const ivrRoutes: FastifyPluginAsyncTypebox<IvrRoutesOptions> = async (app
       }
 
       // The deadline counts from the handler's start: what came before the run (reading the
-      // integration from the store) is spent from it.
+      // integration from the store, a first run that could not connect) is spent from it; a
+      // timeout's reason names the deadline asked for.
       const left = () => deadline - (performance.now() - started);
       let result = await runner.run(integration, scope, {
         timeoutMs: Math.max(1, Math.round(left())),
+        statedTimeoutMs: deadline,
         deliveryId,
         now: startedAt,
       });
       if (retriesAfter(result.outcome, left())) {
         result = await runner.run(integration, scope, {
           timeoutMs: Math.floor(left()),
+          statedTimeoutMs: deadline,
           deliveryId,
           now: startedAt,
         });
       }
 
-      const { outcome, reason } = ivrOutcomeOf(
-        result.outcome,
-        retryPolicyOf(integration.options),
-        deadline,
-      );
+      const { outcome, reason } = ivrOutcomeOf(result.outcome, retryPolicyOf(integration.options));
       const mapped =
         result.response === null && result.soapResult === undefined
           ? { values: defaults() }

@@ -48,6 +48,11 @@ export interface RunOptions {
   deliveryId?: string;
   /** Overrides the integration's `timeoutMs` (IVR invocations). */
   timeoutMs?: number;
+  /**
+   * The deadline a timeout's reason names when `timeoutMs` is what is left of a longer one (an
+   * IVR invocation's, less the time before the run); default `timeoutMs`.
+   */
+  statedTimeoutMs?: number;
   signal?: AbortSignal;
   now?: number;
 }
@@ -226,6 +231,7 @@ export class IntegrationRunner {
           headers: allHeaders,
           ...(body === null ? {} : { body }),
           timeoutMs,
+          statedTimeoutMs: options.statedTimeoutMs,
           maxRedirects: compiled.plain.type === 'http' ? compiled.plain.config.maxRedirects : 0,
         },
         options.signal === undefined ? {} : { signal: options.signal },
@@ -276,6 +282,7 @@ export class IntegrationRunner {
       headers: Object.fromEntries([...headers.headers, ...managed]),
       sign,
       timeoutMs,
+      statedTimeoutMs: options.statedTimeoutMs,
       wsSecurity: config.wsSecurity,
     };
     if (!send) {

@@ -29,6 +29,11 @@ export interface HttpRequest {
   body?: string | Buffer;
   /** Whole-request deadline: connect, every redirect hop, headers and body. */
   timeoutMs: number;
+  /**
+   * The deadline a timeout's message names, when `timeoutMs` is what is left of a longer one (an
+   * IVR invocation's, less what came before the request); default `timeoutMs`.
+   */
+  statedTimeoutMs?: number | undefined;
   /** Redirects to follow; 0 (default) answers the 3xx response itself. */
   maxRedirects?: number;
 }
@@ -187,7 +192,7 @@ export class HttpClient {
             durationMs: elapsed(started),
             deadline:
               result.kind === 'stopped' && result.reason === DEADLINE
-                ? request.timeoutMs
+                ? (request.statedTimeoutMs ?? request.timeoutMs)
                 : undefined,
             cancelled: result.kind === 'stopped' && result.reason === CANCELLED,
             phase: result.phase,

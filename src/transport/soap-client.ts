@@ -64,6 +64,8 @@ export interface SoapCallRequest {
   sign?: BodySigner | undefined;
   /** Whole-call deadline, the WSDL load included when it is not cached. */
   timeoutMs: number;
+  /** The deadline a timeout's message names; default `timeoutMs` (see HttpRequest). */
+  statedTimeoutMs?: number | undefined;
   /** WS-Security UsernameToken in the SOAP header. */
   wsSecurity?:
     | { username: string; password: string; passwordType?: 'PasswordText' | 'PasswordDigest' }
@@ -216,7 +218,7 @@ export class SoapClient {
         return {
           kind: 'timeout',
           retryable: true,
-          message: `no answer within the ${request.timeoutMs} ms timeout`,
+          message: `no answer within the ${statedTimeout(request)} ms timeout`,
           durationMs: elapsed(),
           ...(record === undefined ? {} : { request: record }),
         };
@@ -321,12 +323,15 @@ export class SoapClient {
   }
 }
 
+const statedTimeout = (request: SoapCallRequest): number =>
+  request.statedTimeoutMs ?? request.timeoutMs;
+
 /** The outcome of a call or preview whose deadline passed while its WSDL was loading. */
 function wsdlTimeout(request: SoapCallRequest, durationMs: number): SoapOutcome {
   return {
     kind: 'timeout',
     retryable: true,
-    message: `the WSDL ${request.wsdlUrl} was not loaded within the ${request.timeoutMs} ms timeout`,
+    message: `the WSDL ${request.wsdlUrl} was not loaded within the ${statedTimeout(request)} ms timeout`,
     durationMs,
   };
 }

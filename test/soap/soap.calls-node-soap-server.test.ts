@@ -150,6 +150,20 @@ describe('SOAP calls to the node soap server', () => {
       expect(waited).toBeLessThan(2_000);
     });
 
+    it('names the stated deadline when the call was given what was left of a longer one', async () => {
+      const outcome = await client.call({
+        wsdlUrl,
+        operation: 'Slow',
+        timeoutMs: 150,
+        statedTimeoutMs: 400,
+        params: [{ name: 'ms', value: '5000' }],
+      });
+      expect(outcome).toMatchObject({
+        kind: 'timeout',
+        message: 'no answer within the 400 ms timeout',
+      });
+    });
+
     it('keeps SOAP 1.1 and 1.2 apart when calls on both ports of one cached WSDL interleave', async () => {
       const outcomes = await Promise.all(
         Array.from({ length: 20 }, (_, i) =>

@@ -51,6 +51,22 @@ describe('HttpClient turns a remote failure into an outcome', () => {
     if (outcome.kind === 'timeout') expect(outcome.durationMs).toBeLessThan(1_500);
   });
 
+  it('names the stated deadline when the request was given what was left of a longer one', async () => {
+    const { client, origin } = await serve(() => undefined);
+    const outcome = await client.send({
+      method: 'GET',
+      url: origin,
+      headers: [],
+      timeoutMs: 120,
+      statedTimeoutMs: 300,
+    });
+    expect(outcome).toMatchObject({
+      kind: 'timeout',
+      message: 'no response within the 300 ms deadline',
+    });
+    if (outcome.kind === 'timeout') expect(outcome.durationMs).toBeLessThan(1_000);
+  });
+
   it('a request still queued for a busy connection times out at its own deadline', async () => {
     open.server = await startServer(() => undefined);
     const client = (open.client = new HttpClient({
