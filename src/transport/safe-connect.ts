@@ -15,11 +15,14 @@ import net from 'node:net';
 import type { ConnectionOptions } from 'node:tls';
 import { buildConnector } from 'undici';
 import type { NetworkPolicy } from './network-policy.js';
+import { sharedLookup, type Resolver } from './shared-lookup.js';
 
-/** Resolves a hostname to every address it has (like `dns.lookup` with `all: true`). */
-export type Resolver = (hostname: string) => Promise<dns.LookupAddress[]>;
+export type { Resolver } from './shared-lookup.js';
 
-const systemResolver: Resolver = (hostname) => dns.promises.lookup(hostname, { all: true });
+/** The system resolver, one per process: shared, capped and cached (shared-lookup.ts). */
+const systemResolver: Resolver = sharedLookup((hostname) =>
+  dns.promises.lookup(hostname, { all: true }),
+);
 
 /**
  * A connection the network policy refused. Raised before any packet is sent to the address;
