@@ -21,6 +21,7 @@ import type { Logger } from './logger.js';
 import { AppError, errorBody } from './errors.js';
 import cookie from '@fastify/cookie';
 import { healthRoutes } from './api/health.routes.js';
+import { recordAllowedMethods, type AllowedMethods } from './api/allowed-methods.js';
 import { openapiOptions } from './api/openapi.js';
 import { authRoutes } from './api/auth.routes.js';
 import { usersRoutes } from './api/users.routes.js';
@@ -105,7 +106,9 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   // without a body schema would take.
   app.removeContentTypeParser('text/plain');
   app.setErrorHandler(errorHandler);
-  app.setNotFoundHandler(routeNotFound);
+  // Recorded from here on, so every route registered below is: the not-found handler tells a
+  // wrong method on an API path (405, with Allow) from an unknown path (404).
+  app.setNotFoundHandler(apiRouteNotFound(recordAllowedMethods(app)));
 
   closeBusyConnectionsOnStop(app);
 
@@ -193,6 +196,38 @@ export function routeNotFound(request: FastifyRequest, reply: FastifyReply): voi
   void reply
     .code(404)
     .send(errorBody('ROUTE_NOT_FOUND', `No route ${request.method} ${request.url.split('?')[0]}`));
+}
+
+/**
+ * The API's not-found handler: a path some `/api/` route has, asked with a method none takes, is
+ * answered `405 METHOD_NOT_ALLOWED` with `Allow`; `OPTIONS` on it, `204` with `Allow`. Anything
+ * else is `routeNotFound`.
+ */
+function apiRouteNotFound(allowedMethods: AllowedMethods) {
+  return (request: FastifyRequest, reply: FastifyReply): void => {
+    const taken = allowedMethods(request.url);
+    // A route that sent its own request here (`reply.callNotFound()`) takes the method: a 404.
+    if (taken.length === 0 || taken.includes(request.method)) {
+      routeNotFound(request, reply);
+      return;
+    }
+    const allow = taken.includes('OPTIONS') ? taken : [...taken, 'OPTIONS'];
+    void reply.header('allow', allow.join(', '));
+    if (request.method === 'OPTIONS') {
+      void reply.code(204).send();
+      return;
+    }
+    const path = request.url.split('?')[0];
+    void reply
+      .code(405)
+      .send(
+        errorBody(
+          'METHOD_NOT_ALLOWED',
+          `${path} does not take ${request.method}: it takes ${allow.join(', ')}`,
+          { allow },
+        ),
+      );
+  };
 }
 
 /**

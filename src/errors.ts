@@ -43,6 +43,11 @@ export const errorCodes = {
     message: 'No such route',
     fix: 'Check the method and path against `/api/openapi.json`.',
   },
+  METHOD_NOT_ALLOWED: {
+    status: 405,
+    message: 'This path does not take this method',
+    fix: 'Use one of the methods the `Allow` header and `details.allow` list (`OPTIONS` on the path answers the same list).',
+  },
   CONFLICT: {
     status: 409,
     message: 'This conflicts with the current state',

@@ -1,7 +1,9 @@
 /**
  * What `/api/openapi.json` says beyond the routes' own schemas: the credentials each operation
  * takes, the one error body for every 4XX and 5XX answer, and that a field with a default is not
- * required of the client (TypeBox lists it in `required`, where the server fills it in).
+ * required of the client (TypeBox lists it in `required`, where the server fills it in). The
+ * 405 a path answers to a method it does not list belongs to no operation: `info.description`
+ * says it.
  */
 import type { SwaggerOptions } from '@fastify/swagger';
 import type { FastifySchema } from 'fastify';
@@ -13,7 +15,16 @@ const CREDENTIALS = [{ apiKey: [] }, { session: [] }];
 export const openapiOptions: SwaggerOptions = {
   openapi: {
     openapi: '3.1.0',
-    info: { title: 'Callhook API', version: '1' },
+    info: {
+      title: 'Callhook API',
+      version: '1',
+      description: [
+        'Every 4XX and 5XX answer has the body `{error: {code, message, details?}}` (docs/errors.md).',
+        'A path below asked with a method it does not list answers 405 `METHOD_NOT_ALLOWED` with an',
+        '`Allow` header (and `details.allow`) naming the methods it takes; `OPTIONS` on it answers',
+        '204 with the same `Allow`.',
+      ].join(' '),
+    },
     components: {
       securitySchemes: {
         apiKey: { type: 'http', scheme: 'bearer' },

@@ -42,8 +42,8 @@ describe('error bodies', () => {
       code: 'ROUTE_NOT_FOUND',
     });
     expect(await errorOf({ method: 'PATCH', url: '/api/v1/deliveries' })).toEqual({
-      status: 404,
-      code: 'ROUTE_NOT_FOUND',
+      status: 405,
+      code: 'METHOD_NOT_ALLOWED',
     });
   });
 
