@@ -1,7 +1,8 @@
 /** Pruning of old history: attempt logs and stored event bodies past the retention age. */
-import { sql, type Kysely, type WhereInterface } from 'kysely';
+import { sql, type Kysely } from 'kysely';
 import type { Database } from './schema.js';
 import { isPostgres } from './bulk-insert.js';
+import { explainPlan } from './explain.js';
 
 export interface PruneResult {
   attempts: number;
@@ -46,50 +47,80 @@ export async function pruneHistory(db: Kysely<Database>, before: number): Promis
   return { attempts, events };
 }
 
+/**
+ * A delivery is stored in its event's transaction (src/store/event-store.ts), so its `created_at`
+ * is its event's `received_at` plus that transaction's time. The pending deliveries an old event
+ * may have are looked for among those created before `before` plus this margin, which no
+ * transaction comes near: an index range (`deliveries_integration`, per integration) instead of
+ * every pending delivery, a million under a long outage.
+ */
+const CREATED_WITH_EVENT_MS = 60 * 60 * 1000;
+
 /** Lets queued I/O (requests, timers, the workers) run between two statements. */
 const letOthersRun = () => new Promise((resolve) => setImmediate(resolve));
 
-/** Events received before `before` that no pending delivery needs (`query`: over `events`). */
-function unneededEvents<Q extends WhereInterface<Database, 'events'>>(query: Q, before: number): Q {
-  return query.where('received_at', '<', before).where(({ not, exists, selectFrom }) =>
-    not(
-      exists(
-        selectFrom('deliveries')
-          .select(sql<number>`1`.as('one'))
-          .whereRef('deliveries.event_id', '=', 'events.id')
-          .whereRef('deliveries.owner_id', '=', 'events.owner_id')
-          .where('deliveries.status', '=', 'pending'),
-      ),
-    ),
-  ) as Q;
-}
+/**
+ * PostgreSQL: the owner and event ids pending deliveries created before `before` (plus the
+ * margin) need, read per integration as an index range of `deliveries_integration`. `offset 0`
+ * keeps the planner from folding the per-integration search into one scan of every delivery,
+ * which it prefers on a small table and which grows with the backlog.
+ */
+const neededByPending = (before: number) => sql`
+  select d.owner_id, d.event_id from integrations i
+  cross join lateral (
+    select owner_id, event_id from deliveries
+    where integration_id = i.id and status = 'pending'
+      and created_at < ${before + CREATED_WITH_EVENT_MS}
+    offset 0) d`;
 
 /**
  * SQLite: the oldest events first, a batch per statement. No index leads from an event to its
- * deliveries, so "no pending delivery needs it" is asked as one list of the event ids pending
- * deliveries need, read once per statement through `deliveries_lane` (pending rows only): the
- * correlated `not exists` searched every delivery of the owner for each event, seconds for a few
- * thousand events. An event whose id a pending delivery of another owner needs is kept a while
- * longer, which is harmless. One statement at a time, and SQLite runs one writer: a retry
- * (`requeueFailed`) is either before it, and its event is kept, or after it, and finds it gone.
+ * deliveries, so "no pending delivery needs it" is asked as one list of the event ids that
+ * pending deliveries created before `before` (plus the margin) need, read once per statement
+ * through `deliveries_integration` (named: with statistics from an `analyze`, SQLite would rather
+ * scan the table); every pending delivery would be hundreds of ms a statement
+ * with a large backlog, and the correlated `not exists` searched every delivery of the owner for
+ * each event, seconds for a few thousand events. An event whose id a pending delivery of another
+ * owner needs is kept a while longer, which is harmless. One statement at a time, and SQLite runs
+ * one writer: a retry (`requeueFailed`) is either before it, and its event is kept, or after it,
+ * and finds it gone.
  */
 async function pruneEventsSqlite(db: Kysely<Database>, before: number): Promise<number> {
   let deleted = 0;
   for (;;) {
-    const result = await sql`
-      delete from events where rowid in (
-        select rowid from events
-        where received_at < ${before}
-          and id not in (
-            select event_id from deliveries
-            where status = 'pending' and event_id is not null)
-        order by received_at
-        limit ${PRUNE_BATCH})`.execute(db);
+    const result = await sqliteEventPrune(before).execute(db);
     const count = Number(result.numAffectedRows ?? 0);
     deleted += count;
     if (count < PRUNE_BATCH) return deleted;
     await letOthersRun();
   }
+}
+
+const sqliteEventPrune = (before: number) => sql`
+  delete from events where rowid in (
+    select rowid from events
+    where received_at < ${before}
+      and id not in (
+        select event_id from deliveries indexed by deliveries_integration
+        where integration_id in (select id from integrations)
+          and status = 'pending' and created_at < ${before + CREATED_WITH_EVENT_MS}
+          and event_id is not null)
+    order by received_at
+    limit ${PRUNE_BATCH})`;
+
+/** The events one PostgreSQL prune transaction locks (and then deletes, checked again). */
+const lockUnneeded = (before: number) => sql<{ owner_id: string; id: string }>`
+  with needed as materialized (${neededByPending(before)})
+  select e.owner_id, e.id from events e
+  where e.received_at < ${before}
+    and not exists (
+      select 1 from needed n where n.event_id = e.id and n.owner_id = e.owner_id)
+  limit ${PRUNE_BATCH}
+  for update of e skip locked`;
+
+/** The plan of one statement that picks the events to prune: for plan tests. */
+export function explainEventPrune(db: Kysely<Database>, before: number): Promise<string> {
+  return explainPlan(db, isPostgres(db) ? lockUnneeded(before) : sqliteEventPrune(before));
 }
 
 /**
@@ -102,22 +133,17 @@ async function pruneEventsLocked(db: Kysely<Database>, before: number): Promise<
   let deleted = 0;
   for (;;) {
     const { locked, count } = await db.transaction().execute(async (trx) => {
-      const rows = await unneededEvents(trx.selectFrom('events'), before)
-        .select(['owner_id', 'id'])
-        .limit(PRUNE_BATCH)
-        .forUpdate()
-        .skipLocked()
-        .execute();
+      const { rows } = await lockUnneeded(before).execute(trx);
       if (rows.length === 0) return { locked: 0, count: 0 };
       const result = await sql`
+        with needed as materialized (${neededByPending(before)})
         delete from events
         using unnest(${rows.map((row) => row.owner_id)}::text[],
           ${rows.map((row) => row.id)}::text[]) as locked(owner_id, id)
         where events.owner_id = locked.owner_id and events.id = locked.id
           and not exists (
-            select 1 from deliveries
-            where deliveries.event_id = events.id and deliveries.owner_id = events.owner_id
-              and deliveries.status = 'pending')`.execute(trx);
+            select 1 from needed n
+            where n.event_id = events.id and n.owner_id = events.owner_id)`.execute(trx);
       return { locked: rows.length, count: Number(result.numAffectedRows ?? 0) };
     });
     deleted += count;
