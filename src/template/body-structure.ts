@@ -52,46 +52,62 @@ const XML_STATE_NAMES: Partial<Record<XmlState, string>> = {
   decl: 'a declaration',
 };
 
+/** Where an XML scan stands: its state, the quote of an attribute value, where the tag began. */
+interface XmlScan {
+  state: XmlState;
+  quote: string;
+  tagStart: number;
+}
+
+/**
+ * Moves `scan` over `text`, which starts at `offset` in the whole document: just enough of XML to
+ * tell content, tags, attribute values, comments, CDATA, processing instructions and declarations
+ * apart.
+ */
+function scanXml(scan: XmlScan, text: string, offset: number): void {
+  let i = 0;
+  while (i < text.length) {
+    const ch = text[i] ?? '';
+    if (scan.state === 'content') {
+      const opener = ch === '<' ? OPENERS.find(([o]) => text.startsWith(o, i)) : undefined;
+      if (opener !== undefined) {
+        scan.state = opener[1];
+        scan.tagStart = offset + i;
+        i += opener[0].length;
+        continue;
+      }
+    } else if (scan.state === 'tag') {
+      if (ch === '"' || ch === "'") {
+        scan.state = 'attr';
+        scan.quote = ch;
+      } else if (ch === '>') scan.state = 'content';
+    } else if (scan.state === 'attr') {
+      if (ch === scan.quote) scan.state = 'tag';
+    } else {
+      const closer = CLOSERS[scan.state] ?? '>';
+      if (text.startsWith(closer, i)) {
+        scan.state = 'content';
+        i += closer.length;
+        continue;
+      }
+    }
+    i += 1;
+  }
+}
+
 /** For each expression part: XML text (element content or attribute value), CDATA, or refused. */
 export function xmlPlacements(parts: readonly Part[]): XmlPlacement[] {
   const out: XmlPlacement[] = [];
-  let state: XmlState = 'content';
-  let quote = '';
+  const scan: XmlScan = { state: 'content', quote: '', tagStart: 0 };
   for (const part of parts) {
     if (part.kind === 'expr') {
+      const { state } = scan;
       if (state === 'content' || state === 'attr') out.push('text');
       else if (state === 'cdata') out.push('cdata');
       else out.push({ problem: `a token cannot stand inside ${XML_STATE_NAMES[state] ?? state}` });
       continue;
     }
-    const text = part.text;
-    let i = 0;
-    while (i < text.length) {
-      const ch = text[i] ?? '';
-      if (state === 'content') {
-        const opener = ch === '<' ? OPENERS.find(([o]) => text.startsWith(o, i)) : undefined;
-        if (opener !== undefined) {
-          state = opener[1];
-          i += opener[0].length;
-          continue;
-        }
-      } else if (state === 'tag') {
-        if (ch === '"' || ch === "'") {
-          state = 'attr';
-          quote = ch;
-        } else if (ch === '>') state = 'content';
-      } else if (state === 'attr') {
-        if (ch === quote) state = 'tag';
-      } else {
-        const closer = CLOSERS[state] ?? '>';
-        if (text.startsWith(closer, i)) {
-          state = 'content';
-          i += closer.length;
-          continue;
-        }
-      }
-      i += 1;
-    }
+    scanXml(scan, part.text, part.offset);
   }
   return out;
 }
@@ -229,7 +245,31 @@ export function xmlSyntaxError(
   text: string,
 ): { line: number; column: number; message: string } | undefined {
   const result = XMLValidator.validate(text);
-  if (result === true) return undefined;
+  if (result === true) return unclosedLastTag(text);
   const { line, col, msg } = result.err as { line?: number; col?: number; msg: string };
   return { line: line ?? 1, column: col ?? 1, message: msg };
+}
+
+/**
+ * The validator takes a tag that runs to the end of the document and ends with `/` (`<r/`,
+ * `<a/><b x="1"/`) for a whole empty-element tag, though its `>` is missing; the parser then
+ * refuses the document with "readTagExp returned undefined". Such a tag is placed and named here,
+ * as the validator names the tags it finds unclosed.
+ */
+function unclosedLastTag(
+  text: string,
+): { line: number; column: number; message: string } | undefined {
+  if (!text.endsWith('/')) return undefined;
+  const scan: XmlScan = { state: 'content', quote: '', tagStart: 0 };
+  scanXml(scan, text, 0);
+  if (scan.state !== 'tag') return undefined;
+  const name = /^<\/?([^\s/>]*)/.exec(text.slice(scan.tagStart))?.[1] ?? '';
+  const before = text.slice(0, scan.tagStart);
+  const line = (before.match(/\n/g)?.length ?? 0) + 1;
+  const column = scan.tagStart - before.lastIndexOf('\n');
+  return {
+    line,
+    column,
+    message: `Tag '${name}' is not closed: the document ends before its '>'.`,
+  };
 }

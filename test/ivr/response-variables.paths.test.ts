@@ -123,6 +123,25 @@ describe('response variables', () => {
     expect(unclosed.problem!.length).toBeLessThan(300);
   });
 
+  it('says where a last tag cut before its `>` is, which the validator lets through and the parser refuses', () => {
+    const variables = [{ name: 'b', path: 'r.b', default: 'x' }];
+    expect(mapResponse(variables, { encoding: 'xml', body: '<r/' })).toEqual({
+      values: { b: 'x' },
+      problem:
+        "the body is not valid XML: Tag 'r' is not closed: the document ends before its '>'. (line 1, column 1)",
+    });
+    expect(
+      mapResponse(variables, {
+        encoding: 'xml',
+        body: '<?xml version="1.0"?>\n<r>\n  <b>1</b>\n</r>\n  <c a="1 > 0"/',
+      }).problem,
+    ).toBe(
+      "the body is not valid XML: Tag 'c' is not closed: the document ends before its '>'. (line 5, column 3)",
+    );
+    // A whole empty-element tag is still read.
+    expectXml(variables, '<r><b/></r>', { b: '' });
+  });
+
   it('reads elements named like the properties every object has', () => {
     const names = [
       'constructor',

@@ -136,6 +136,17 @@ describe('one template', () => {
     ]);
   });
 
+  it('refuses an XML body whose last tag stops before its `>`, naming where it starts', () => {
+    expect(problemsOf('<r>\n  <b>{{call.id}}</b>\n</r>\n<c/', 'xml')).toEqual([
+      {
+        field: 'config.body',
+        line: 4,
+        column: 1,
+        message: "is not well-formed XML: Tag 'c' is not closed: the document ends before its '>'.",
+      },
+    ]);
+  });
+
   it('places an XML body without a root element at line 1, column 1 (found by compile.fuzz)', () => {
     for (const body of ['<?xml version="1.0"?>', '<![CDATA[\u{10000}', '<!--\u0000\u{10000}']) {
       expect(problemsOf(body, 'xml')).toEqual([
