@@ -15,7 +15,7 @@
  * - `text`: every variable is the whole body, trimmed (empty: the default); the path is not read.
  */
 import { XMLParser } from 'fast-xml-parser';
-import { xmlSyntaxError } from '../template/body-structure.js';
+import { briefly, xmlSyntaxError } from '../template/body-structure.js';
 import type { ResponseEncoding, ResponseVariable } from '../domain/integration.js';
 
 export type VariableSource = ResponseEncoding | 'soap';
@@ -104,18 +104,6 @@ function withoutBom(body: string): string {
   return body.charCodeAt(0) === 0xfeff ? body.slice(1) : body;
 }
 
-/**
- * A parser's message, cut to a line's length: the XML validator quotes what it read (every
- * unclosed tag, a whole malformed tag), which for a 64 KiB body is a message larger than the body,
- * kept in the invocation log and sent back in the answer.
- */
-function briefly(message: string): string {
-  if (message.length <= 200) return message;
-  // Not between the two halves of a UTF-16 pair.
-  const end = /[\uD800-\uDBFF]/.test(message[199] ?? '') ? 199 : 200;
-  return `${message.slice(0, end)}…`;
-}
-
 type Parsed = { ok: true; root: unknown } | { ok: false; problem: string };
 
 function parse(input: ResponseInput): Parsed {
@@ -145,7 +133,7 @@ function parse(input: ResponseInput): Parsed {
         const { message, line, column } = invalid;
         return {
           ok: false,
-          problem: `the body is not valid XML: ${briefly(message)} (line ${line}, column ${column})`,
+          problem: `the body is not valid XML: ${message} (line ${line}, column ${column})`,
         };
       }
       try {

@@ -237,9 +237,10 @@ class JsonShapeError extends Error {
 }
 
 /**
- * The first XML well-formedness error (1-based line and column in `text`), or undefined. The
- * validator gives no column for a document without a root element ("Start tag expected"), though
- * its type says it does: such an error is placed at the line's start.
+ * The first XML well-formedness error (1-based line and column in `text`, the message cut by
+ * `briefly`), or undefined. The validator gives no column for a document without a root element
+ * ("Start tag expected"), though its type says it does: such an error is placed at the line's
+ * start.
  */
 export function xmlSyntaxError(
   text: string,
@@ -247,7 +248,24 @@ export function xmlSyntaxError(
   const result = XMLValidator.validate(text);
   if (result === true) return unclosedLastTag(text);
   const { line, col, msg } = result.err as { line?: number; col?: number; msg: string };
-  return { line: line ?? 1, column: col ?? 1, message: msg };
+  return { line: line ?? 1, column: col ?? 1, message: briefly(msg) };
+}
+
+/** Parser messages are cut to this many characters. */
+const BRIEF_MESSAGE_LENGTH = 200;
+
+/**
+ * A parser's message, cut to a line's length: the XML validator quotes what it read (every
+ * unclosed tag, a whole malformed tag), which for a 64 KiB body is a message larger than the
+ * body, kept in a log, sent back in an answer or shown beside a template field.
+ */
+export function briefly(message: string): string {
+  if (message.length <= BRIEF_MESSAGE_LENGTH) return message;
+  // Not between the two halves of a UTF-16 pair.
+  const end = /[\uD800-\uDBFF]/.test(message[BRIEF_MESSAGE_LENGTH - 1] ?? '')
+    ? BRIEF_MESSAGE_LENGTH - 1
+    : BRIEF_MESSAGE_LENGTH;
+  return `${message.slice(0, end)}…`;
 }
 
 /**

@@ -147,6 +147,15 @@ describe('one template', () => {
     ]);
   });
 
+  it('cuts a long XML parser message to 200 characters, as response variables do', () => {
+    // The validator quotes every unclosed tag: some 60 KB of message for these 12 KB.
+    const [problem, ...rest] = problemsOf(`<r>${'<a>'.repeat(4_000)}{{call.id}}`, 'xml');
+    expect(rest).toEqual([]);
+    expect(problem).toMatchObject({ field: 'config.body', line: 1 });
+    expect(problem!.message).toMatch(/^is not well-formed XML: Invalid '\[.*…$/s);
+    expect(problem!.message.length).toBe('is not well-formed XML: '.length + 200 + 1);
+  });
+
   it('places an XML body without a root element at line 1, column 1 (found by compile.fuzz)', () => {
     for (const body of ['<?xml version="1.0"?>', '<![CDATA[\u{10000}', '<!--\u0000\u{10000}']) {
       expect(problemsOf(body, 'xml')).toEqual([
