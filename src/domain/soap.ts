@@ -160,6 +160,49 @@ export function selectOperation(
   return { ok: true, selected: preferred as SelectedOperation };
 }
 
+/**
+ * Why the address a call would go to cannot be used, or undefined when it is an absolute http(s)
+ * URL. The WSDL's `soap:address` is taken as written; a `file:`, `ftp:` or relative location
+ * (or none) fails every call the same way, so it is reported as a problem of the WSDL, not
+ * retried.
+ *
+ * ### Examples
+ * ```ts
+ * endpointProblem({ name: 'TicketsSoap', address: 'ftp://erp.example/ws' });
+ * // → { field: 'config.wsdlUrl', message: 'port "TicketsSoap" has the address "ftp://erp.example/ws" (its soap:address location), which is not an http: or https: URL' }
+ * ```
+ */
+export function endpointProblem(
+  port: Pick<SoapPortSpec, 'name' | 'address'>,
+  endpoint?: string,
+): SoapProblem | undefined {
+  const address = endpoint ?? port.address;
+  let protocol: string | undefined;
+  try {
+    protocol = new URL(address).protocol;
+  } catch {
+    protocol = undefined;
+  }
+  if (protocol === 'http:' || protocol === 'https:') return undefined;
+  if (address.trim() === '') {
+    return {
+      field: 'config.wsdlUrl',
+      message: `port "${port.name}" has no address (its soap:address location is empty)`,
+    };
+  }
+  const what =
+    endpoint === undefined
+      ? `port "${port.name}" has the address "${address}" (its soap:address location)`
+      : `the endpoint "${address}"`;
+  return {
+    field: 'config.wsdlUrl',
+    message:
+      protocol === undefined
+        ? `${what}, which is not an absolute URL`
+        : `${what}, which is not an http: or https: URL`,
+  };
+}
+
 function fail(field: string, message: string): { ok: false; problem: SoapProblem } {
   return { ok: false, problem: { field, message } };
 }

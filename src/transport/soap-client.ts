@@ -12,6 +12,7 @@ import { Client, WSSecurity } from 'soap';
 import {
   buildArgs,
   checkParams,
+  endpointProblem,
   selectOperation,
   type SelectedOperation,
   type SoapArg,
@@ -176,6 +177,8 @@ export class SoapClient {
     }
     const selected = selectOperation(found.description, config);
     if (!selected.ok) return [selected.problem];
+    const endpoint = endpointProblem(selected.selected.port);
+    if (endpoint !== undefined) return [endpoint];
     return checkParams(selected.selected.operation, config.params).problems;
   }
 
@@ -300,6 +303,8 @@ export class SoapClient {
       }) as const;
     const found = selectOperation(wsdl.loaded.description, request);
     if (!found.ok) return invalid([found.problem]);
+    const endpoint = endpointProblem(found.selected.port, request.endpoint);
+    if (endpoint !== undefined) return unusableEndpoint(request.wsdlUrl, endpoint);
     const { operation } = found.selected;
     const checked = checkParams(operation, request.params);
     const headerProblems = checkHeaders(request.headers ?? {});
@@ -325,6 +330,32 @@ export class SoapClient {
 
 const statedTimeout = (request: SoapCallRequest): number =>
   request.statedTimeoutMs ?? request.timeoutMs;
+
+/**
+ * The outcome of a call whose WSDL gives its port an address no request can go to: the WSDL is
+ * at fault, and it gives the same address on every attempt.
+ */
+function unusableEndpoint(
+  wsdlUrl: string,
+  problem: SoapProblem,
+): { ok: false; outcome: PendingOutcome } {
+  const wsdl: WsdlFailure = {
+    kind: 'wsdl_invalid',
+    wsdlUrl,
+    documentUrl: wsdlUrl,
+    message: problem.message,
+    retryable: false,
+  };
+  return {
+    ok: false,
+    outcome: {
+      kind: 'wsdl_invalid',
+      retryable: false,
+      message: `WSDL ${wsdlUrl}: ${problem.message}`,
+      wsdl,
+    },
+  };
+}
 
 /** The outcome of a call or preview whose deadline passed while its WSDL was loading. */
 function wsdlTimeout(request: SoapCallRequest, durationMs: number): SoapOutcome {

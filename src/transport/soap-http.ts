@@ -159,11 +159,25 @@ export type TransportFailure =
   | { kind: 'refused'; message: string }
   | { kind: 'timeout'; message: string }
   | { kind: 'network_error'; message: string }
-  | { kind: 'too_large'; message: string };
+  | { kind: 'too_large'; message: string }
+  | { kind: 'redirect_loop'; message: string }
+  | { kind: 'bad_url'; message: string };
+
+/**
+ * Errors about where a request goes, not about the network: a URL that does not parse or is not
+ * http(s) (axios, or follow-redirects on a redirect's `Location`), and a redirect loop. The same
+ * URL gives the same error every time.
+ */
+const BAD_URL_CODES = new Set([
+  'ERR_INVALID_URL',
+  'ERR_INVALID_PROTOCOL',
+  'ERR_FR_REDIRECTION_FAILURE',
+]);
 
 /**
  * What went wrong below HTTP: the policy refused the address, the deadline passed, the body was
- * too large, or the connection failed (refused, reset, DNS).
+ * too large, the URL (or a redirect's) cannot be requested, redirects went round in a loop, or
+ * the connection failed (refused, reset, DNS). Only `timeout` and `network_error` may go away.
  */
 export function transportFailure(error: unknown, deadlinePassed: boolean): TransportFailure {
   const err = error as { code?: unknown; message?: unknown; reason?: unknown; cause?: unknown };
@@ -187,6 +201,12 @@ export function transportFailure(error: unknown, deadlinePassed: boolean): Trans
       kind: 'too_large',
       message: `the answer is larger than ${MAX_SOAP_RESPONSE_BYTES} bytes`,
     };
+  }
+  if (code === 'ERR_FR_TOO_MANY_REDIRECTS') {
+    return { kind: 'redirect_loop', message: 'too many redirects (a redirect loop?)' };
+  }
+  if (BAD_URL_CODES.has(code) || /^Unsupported protocol /.test(message)) {
+    return { kind: 'bad_url', message };
   }
   return { kind: 'network_error', message: code === '' ? message : `${code}: ${message}` };
 }

@@ -59,7 +59,9 @@ interface OutcomeBase {
  * - `invalid_response`: a 2xx answer that is not a SOAP envelope, or an empty one from an
  *   operation that has an output;
  * - `timeout`, `network_error`: retryable; `refused`: the network policy said no;
- * - `wsdl_unreachable` (retryable), `wsdl_invalid`: the WSDL could not be used;
+ * - `wsdl_unreachable` (retryable), `wsdl_invalid`: the WSDL could not be used (for
+ *   `wsdl_invalid`, fetching it again gives the same answer: a status other than 408, 429 or 5xx,
+ *   a redirect loop, a document that does not parse, a port address that is not http(s));
  * - `invalid`: the call itself does not fit the WSDL (unknown operation or parameter, a header
  *   value with a line break); `problems` says where.
  */
@@ -301,6 +303,17 @@ export function buildFailure(error: unknown): SoapOutcome {
   }
   if (failure.kind === 'timeout') {
     return { kind: 'timeout', retryable: true, durationMs: 0, message: failure.message };
+  }
+  if (failure.kind === 'bad_url' || failure.kind === 'redirect_loop') {
+    // The endpoint is checked before sending (soap-client.ts); this is what slips past that check.
+    const message = `the endpoint address cannot be requested: ${failure.message}`;
+    return {
+      kind: 'invalid',
+      retryable: false,
+      durationMs: 0,
+      message,
+      problems: [{ field: 'config.wsdlUrl', message }],
+    };
   }
   return {
     kind: 'network_error',

@@ -6,8 +6,9 @@
  */
 import { WSDL, type IOptions } from 'soap';
 import type { WsdlDescription } from '../domain/soap.js';
+import { xmlSyntaxError } from '../template/body-structure.js';
 import type { PolicyAgents } from './safe-connect.js';
-import { RecordingHttpClient, transportFailure } from './soap-http.js';
+import { RecordingHttpClient, transportFailure, type TransportFailure } from './soap-http.js';
 import { scanBindings } from './wsdl-bindings.js';
 import { describeServices } from './wsdl-describe.js';
 
@@ -27,7 +28,10 @@ export interface WsdlFailure {
   /** The document that failed: the WSDL itself or one of its imports. */
   documentUrl: string;
   message: string;
-  /** Unreachable (network, timeout, 5xx, 408, 429) is retried; invalid and refused are not. */
+  /**
+   * Unreachable (network, timeout, 5xx, 408, 429) is retried; invalid (another status, a
+   * document that does not parse, a redirect loop…) and refused are not.
+   */
   retryable: boolean;
 }
 
@@ -50,6 +54,42 @@ class WsdlDocumentError extends Error {
     readonly retryable: boolean,
   ) {
     super(message);
+  }
+}
+
+/** Redirects followed per document; more is taken for a loop. */
+const MAX_REDIRECTS = 5;
+
+/**
+ * Why a document could not be fetched. Only a network error or a timeout may go away by itself;
+ * the policy's refusal, a document over the cap, a redirect loop and a location that cannot be
+ * requested come back the same until someone changes the WSDL, its server or the policy.
+ */
+function fetchError(
+  docUrl: string,
+  failure: TransportFailure,
+  limits: LoadLimits,
+): WsdlDocumentError {
+  const invalid = (message: string) =>
+    new WsdlDocumentError(docUrl, 'wsdl_invalid', message, false);
+  switch (failure.kind) {
+    case 'refused':
+      return new WsdlDocumentError(docUrl, 'refused', failure.message, false);
+    case 'too_large':
+      return invalid(`larger than ${limits.maxDocumentBytes} bytes`);
+    case 'redirect_loop':
+      return invalid(`redirected more than ${MAX_REDIRECTS} times (a redirect loop?)`);
+    case 'bad_url':
+      return invalid(`cannot be fetched: ${failure.message}`);
+    case 'timeout':
+      return new WsdlDocumentError(
+        docUrl,
+        'wsdl_unreachable',
+        `no complete answer within ${limits.loadTimeoutMs} ms`,
+        true,
+      );
+    case 'network_error':
+      return new WsdlDocumentError(docUrl, 'wsdl_unreachable', failure.message, true);
   }
 }
 
@@ -97,7 +137,7 @@ export async function loadWsdl(
       timeout: settings.loadTimeoutMs,
       maxContentLength: settings.maxDocumentBytes,
     },
-    maxRedirects: 5,
+    maxRedirects: MAX_REDIRECTS,
   });
   // Every document (the WSDL and each import) goes through here.
   const httpClient = {
@@ -124,22 +164,7 @@ export async function loadWsdl(
         data,
         (error, response, body) => {
           if (error !== null && error !== undefined) {
-            const failure = transportFailure(error, timedOut);
-            const kind =
-              failure.kind === 'refused'
-                ? 'refused'
-                : failure.kind === 'too_large'
-                  ? 'wsdl_invalid'
-                  : 'wsdl_unreachable';
-            const message =
-              failure.kind === 'timeout'
-                ? `no complete answer within ${settings.loadTimeoutMs} ms`
-                : failure.kind === 'too_large'
-                  ? `larger than ${settings.maxDocumentBytes} bytes`
-                  : failure.message;
-            return callback(
-              new WsdlDocumentError(docUrl, kind, message, kind === 'wsdl_unreachable'),
-            );
+            return callback(fetchError(docUrl, transportFailure(error, timedOut), settings));
           }
           const status = (response as { status: number }).status;
           if (status !== 200) {
@@ -248,6 +273,12 @@ export async function loadWsdl(
       return fail(error.kind, error.message, error.retryable, error.documentUrl);
     }
     const message = error instanceof Error ? error.message : String(error);
+    // Without a position from sax, the library tripped over a document it could not read at all
+    // (`Cannot set properties of null`): say which one, and where it goes wrong.
+    const malformed = /\bLine: \d/.test(message) ? undefined : malformedDocument(documents);
+    if (malformed !== undefined) {
+      return fail('wsdl_invalid', malformed.message, false, malformed.url);
+    }
     // sax reports "…\nLine: 3\nColumn: 7\nChar: x": keep it on one line.
     return fail(
       'wsdl_invalid',
@@ -257,6 +288,23 @@ export async function loadWsdl(
   } finally {
     clearTimeout(timer);
   }
+}
+
+/** The first document that is empty or not well-formed XML, and what is wrong with it. */
+function malformedDocument(
+  documents: readonly { url: string; body: string }[],
+): { url: string; message: string } | undefined {
+  for (const doc of documents) {
+    if (doc.body.trim() === '') return { url: doc.url, message: 'the document is empty' };
+    const error = xmlSyntaxError(doc.body);
+    if (error !== undefined) {
+      return {
+        url: doc.url,
+        message: `not well-formed XML: ${error.message} (line ${error.line}, column ${error.column})`,
+      };
+    }
+  }
+  return undefined;
 }
 
 /** The URL a response finally came from (follow-redirects records it on the last response). */

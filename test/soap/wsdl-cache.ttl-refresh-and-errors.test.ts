@@ -237,6 +237,59 @@ describe('the WSDL cache', () => {
     });
   });
 
+  it('names an empty or cut import as the document that is not XML (not retryable)', async () => {
+    const cache = newCache();
+    const url = `${files.base}/wcf-main.wsdl`;
+    files.override.set('/wcf-common.xsd', { status: 200, body: ' \n' });
+    expect(failureOf(await cache.get(url))).toEqual({
+      kind: 'wsdl_invalid',
+      wsdlUrl: url,
+      documentUrl: `${files.base}/wcf-common.xsd`,
+      message: 'the document is empty',
+      retryable: false,
+    });
+    now += 5_001;
+    files.override.set('/wcf-common.xsd', {
+      status: 200,
+      body: '<?xml version="1.0"?>\n<xs:schema xmlns:xs="http://www.w3.org/2001/XMLSchema"/',
+    });
+    expect(failureOf(await cache.get(url))).toEqual({
+      kind: 'wsdl_invalid',
+      wsdlUrl: url,
+      documentUrl: `${files.base}/wcf-common.xsd`,
+      message:
+        "not well-formed XML: Tag 'xs:schema' is not closed: the document ends before its '>'. (line 2, column 1)",
+      retryable: false,
+    });
+  });
+
+  it('reports a redirect loop and a redirect to a non-http location as invalid (not retryable)', async () => {
+    const server = http.createServer((req, res) => {
+      if (req.url === '/a.wsdl') res.writeHead(302, { location: '/b.wsdl' }).end();
+      else if (req.url === '/b.wsdl') res.writeHead(301, { location: '/a.wsdl' }).end();
+      else res.writeHead(302, { location: 'file:///etc/passwd' }).end();
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    try {
+      const cache = newCache();
+      expect(failureOf(await cache.get(`${origin}/a.wsdl`))).toEqual({
+        kind: 'wsdl_invalid',
+        wsdlUrl: `${origin}/a.wsdl`,
+        documentUrl: `${origin}/a.wsdl`,
+        message: 'redirected more than 5 times (a redirect loop?)',
+        retryable: false,
+      });
+      expect(failureOf(await cache.get(`${origin}/local.wsdl`))).toMatchObject({
+        kind: 'wsdl_invalid',
+        message: expect.stringMatching(/^cannot be fetched: Redirected request failed: .*file:/),
+        retryable: false,
+      });
+    } finally {
+      await closeServer(server);
+    }
+  });
+
   it('refuses non-http WSDL URLs and file: imports, so a WSDL cannot read local files', async () => {
     const cache = newCache();
     expect(failureOf(await cache.get('file:///etc/passwd'))).toMatchObject({
