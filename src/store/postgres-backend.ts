@@ -43,10 +43,14 @@ export async function openPostgres(url: string, schema?: string): Promise<Backen
   });
   // An idle client that loses its server must not crash the process; the next query reconnects.
   pool.on('error', () => undefined);
-  // Short statements only: JIT compiling one whose estimate crosses jit_above_cost (a claim over
-  // a large backlog does) costs 50–90 ms to save microseconds. An error here surfaces on the
-  // connection's first query.
   pool.on('connect', (client) => {
+    // Nor one checked out: the server ending its session (a restart, a failover,
+    // pg_terminate_backend) fails the query in flight, and the client also emits 'error', which
+    // the pool hears from idle clients only. The pool drops the broken client when it comes back.
+    client.on('error', () => undefined);
+    // Short statements only: JIT compiling one whose estimate crosses jit_above_cost (a claim over
+    // a large backlog does) costs 50–90 ms to save microseconds. An error here surfaces on the
+    // connection's first query.
     client.query('set jit = off').catch(() => undefined);
   });
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
