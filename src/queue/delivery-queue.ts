@@ -1,7 +1,8 @@
 /**
  * The delivery queue over the store: enqueue inside the ingest transaction, claim with leases
  * under every lane's limits, complete (the attempt row and the delivery's next state in one
- * transaction), release, cancel, retry now, replay. docs/delivery.md tells the whole story.
+ * transaction), release, cancel, retry now (a replay of an integration is a job of its own,
+ * replay-runner.ts). docs/delivery.md tells the whole story.
  */
 import type { Kysely } from 'kysely';
 import type { Store } from '../store/db.js';
@@ -242,19 +243,6 @@ export class DeliveryQueue {
   /** Why `retryNow` moved nothing, for a delivery that exists (the API's 409, the CLI's error). */
   whyNotRetried(delivery: RetriedDelivery): Promise<string> {
     return whyNotRetried(this.store, delivery);
-  }
-
-  /**
-   * Every failed delivery of an integration created at or after `since` goes back to pending, in
-   * one transaction. The API and the CLI run a replay as a job instead (`ReplayRunner`: batches,
-   * progress, resumed after a crash); this is the same move at once, for the queue's own tests.
-   */
-  async replay(integrationId: string, since: number, ownerId?: string): Promise<number> {
-    const now = this.clock();
-    const ids = await inWriteTransaction(this.store, (trx) =>
-      requeueFailed(trx, { integrationId, since }, ownerId, now),
-    );
-    return ids.length;
   }
 }
 

@@ -68,17 +68,17 @@ export async function endCancelledLease(
 }
 
 /**
- * Moves failed deliveries back to pending with a fresh retry budget, due now: one by id, those of
- * a list of ids (a replay job's batch, src/store/replay-job-store.ts), or all of an integration
- * created since a time. Answers the ids moved. IVR invocations, the deliveries
- * of a deleted integration and those of an event that retention pruned are never moved.
+ * Moves failed deliveries back to pending with a fresh retry budget, due now: one by id, or those
+ * of a list of ids (a replay job's batch, src/store/replay-job-store.ts). Answers the ids moved.
+ * IVR invocations, the deliveries of a deleted integration and those of an event that retention
+ * pruned are never moved.
  *
  * A moved delivery takes its place in its call's order again (`parkInCallOrder`): due now when
  * it is the first pending one of its call and nothing of its call is out, parked otherwise.
  */
 export async function requeueFailed(
   trx: Kysely<Database>,
-  filter: { id: string } | { ids: readonly string[] } | { integrationId: string; since: number },
+  filter: { id: string } | { ids: readonly string[] },
   ownerId: string | undefined,
   now: number,
 ): Promise<string[]> {
@@ -116,12 +116,8 @@ export async function requeueFailed(
         eb.exists(isPostgres(trx) ? event.forKeyShare() : event),
       ]);
     });
-  if ('id' in filter) query = query.where('id', '=', filter.id);
-  else if ('ids' in filter) query = query.where('id', 'in', filter.ids);
-  else
-    query = query
-      .where('integration_id', '=', filter.integrationId)
-      .where('created_at', '>=', filter.since);
+  query =
+    'id' in filter ? query.where('id', '=', filter.id) : query.where('id', 'in', filter.ids);
   if (ownerId !== undefined) query = query.where('owner_id', '=', ownerId);
   const rows = await query.returning(['id', 'integration_id', 'ordering_key']).execute();
   const parked = await parkInCallOrder(

@@ -7,6 +7,7 @@ import {
   attemptsOf,
   delivery,
   enqueue,
+  replayAsJob,
   seedQueue,
   statusOf,
 } from '../queue/queue-fixtures.js';
@@ -111,7 +112,10 @@ describe.each(DIALECTS)('worker against a real endpoint on %s', (backend) => {
     await enqueue(t.store, queue, items);
     await worker.runOnce();
     receiver.answer = (_req, res) => res.writeHead(200).end();
-    expect(await queue.replay(integration, clock.ms - 60_000)).toBe(2);
+    const since = clock.ms - 60_000;
+    expect(
+      await replayAsJob(t.store, { ownerId: owner, integrationId: integration, since }, clock.now),
+    ).toBe(2);
     await worker.runOnce();
     for (const item of items) {
       expect((await statusOf(t.store, item.id)).status).toBe('succeeded');

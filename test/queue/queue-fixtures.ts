@@ -12,6 +12,8 @@ import {
 } from '../../src/queue/delivery-queue.js';
 import type { IntegrationOptions } from '../../src/domain/integration.js';
 import { createTestStore, type TestStore } from '../helpers/store.js';
+import { createReplayJob } from '../../src/store/replay-job-store.js';
+import { ReplayRunner } from '../../src/queue/replay-runner.js';
 
 export const T0 = Date.parse('2026-11-27T10:00:00Z');
 
@@ -181,4 +183,22 @@ export async function laneOf(store: Store, integrationId: string) {
     .selectAll()
     .where('integration_id', '=', integrationId)
     .executeTakeFirstOrThrow();
+}
+
+/**
+ * Replays an owner's integration's failed deliveries since `since` as the API and the CLI do: a
+ * replay job asked at `clock()`, run to its end by a runner, `batchSize` deliveries per
+ * transaction. Answers how many it moved back to pending.
+ */
+export async function replayAsJob(
+  store: Store,
+  replay: { ownerId: string; integrationId: string; since: number },
+  clock: () => number,
+  batchSize = 500,
+): Promise<number> {
+  const job = await createReplayJob(store.db, replay, clock());
+  const done = await new ReplayRunner(store, { batchSize, clock }).runOnce({ jobId: job.id });
+  if (done?.status !== 'succeeded')
+    throw new Error(`replay job ${job.id} did not succeed: ${JSON.stringify(done)}`);
+  return done.requeued;
 }

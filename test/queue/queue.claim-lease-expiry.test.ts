@@ -6,6 +6,7 @@ import {
   attemptsOf,
   delivery,
   enqueue,
+  replayAsJob,
   seedQueue,
   statusOf,
   attemptRecord,
@@ -169,8 +170,10 @@ describe.each(DIALECTS)('queue claim, lease and expiry on %s', (backend) => {
     expect(one?.attempt).toBe(2);
     expect(one?.budgetAttempt).toBe(1);
     await queue.release([one!]);
-    expect(await queue.replay(integration, clock.ms + 1)).toBe(0);
-    expect(await queue.replay(integration, clock.ms - 1)).toBe(2);
+    const replay = (since: number) =>
+      replayAsJob(t.store, { ownerId: owner, integrationId: integration, since }, clock.now);
+    expect(await replay(clock.ms + 1)).toBe(0);
+    expect(await replay(clock.ms - 1)).toBe(2);
     expect(await queue.claim('w1', 5)).toHaveLength(3);
   });
 });

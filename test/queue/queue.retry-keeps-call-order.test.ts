@@ -8,6 +8,7 @@ import {
   attemptRecord,
   delivery,
   enqueue,
+  replayAsJob,
   seedIntegration,
   statusOf,
 } from './queue-fixtures.js';
@@ -30,6 +31,14 @@ describe.each(DIALECTS)('retrying an earlier delivery of a call on %s', (backend
       lastStatus: decision.kind === 'succeeded' ? 200 : 503,
       error: decision.kind === 'succeeded' ? null : 'HTTP 503',
     });
+  /** A replay of the integration's failed deliveries, as a job of `batchSize` per transaction. */
+  const replay = (batchSize?: number) =>
+    replayAsJob(
+      t.store,
+      { ownerId: owner, integrationId: integration, since: 0 },
+      clock.now,
+      batchSize,
+    );
   const sequences = async (worker = 'w') =>
     (await queue.claim(worker, 50)).map((d) => ({ d, seq: d.sequence }));
   /** Claims exactly the delivery of `sequence` and nothing else. */
@@ -73,7 +82,7 @@ describe.each(DIALECTS)('retrying an earlier delivery of a call on %s', (backend
 
   it('holds a replayed one the same way, and sends it before a later one retrying', async () => {
     const second = await firstFailedSecondOut();
-    expect(await queue.replay(integration, 0)).toBe(1);
+    expect(await replay()).toBe(1);
     expect(await sequences()).toEqual([]);
     // #2 is to be tried again in 5 s: #1, now first of its call, goes at once.
     await finish(second, { kind: 'retry', at: clock.ms + 5_000, reason: 'HTTP 503' });
@@ -126,12 +135,16 @@ describe.each(DIALECTS)('retrying an earlier delivery of a call on %s', (backend
     await claimOnly(2);
   });
 
-  it('sends several replayed deliveries of one call one at a time, in order', async () => {
-    for (const sequence of [1, 2, 3])
-      await claimOnly(sequence).then((d) => finish(d, { kind: 'failed', reason: 'HTTP 400' }));
-    expect(await queue.replay(integration, 0)).toBe(3);
-    for (const sequence of [1, 2, 3])
-      await claimOnly(sequence).then((d) => finish(d, { kind: 'succeeded' }));
-    expect(await sequences()).toEqual([]);
-  });
+  // All three in one transaction, or each in a batch of its own: the job requeues them in order.
+  it.each([500, 1])(
+    'sends several replayed deliveries of one call one at a time, in order (batches of %i)',
+    async (batchSize) => {
+      for (const sequence of [1, 2, 3])
+        await claimOnly(sequence).then((d) => finish(d, { kind: 'failed', reason: 'HTTP 400' }));
+      expect(await replay(batchSize)).toBe(3);
+      for (const sequence of [1, 2, 3])
+        await claimOnly(sequence).then((d) => finish(d, { kind: 'succeeded' }));
+      expect(await sequences()).toEqual([]);
+    },
+  );
 });

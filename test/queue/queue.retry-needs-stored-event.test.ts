@@ -9,6 +9,7 @@ import {
   attemptRecord,
   delivery,
   enqueue,
+  replayAsJob,
   seedIntegration,
   statusOf,
 } from './queue-fixtures.js';
@@ -89,7 +90,13 @@ describe.each(DIALECTS)('retrying a delivery whose event was pruned on %s', (bac
     await pruneHistory(t.store.db, clock.ms + 1);
     clock.advance(1_000);
     const kept = await failedDelivery('e2');
-    expect(await queue.replay(integration, 0)).toBe(1);
+    expect(
+      await replayAsJob(
+        t.store,
+        { ownerId: owner, integrationId: integration, since: 0 },
+        clock.now,
+      ),
+    ).toBe(1);
     expect((await statusOf(t.store, pruned.id)).status).toBe('failed');
     expect((await statusOf(t.store, kept.id)).status).toBe('pending');
   });

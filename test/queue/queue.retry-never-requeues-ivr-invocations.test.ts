@@ -7,16 +7,25 @@ import { uuidv7 } from 'uuidv7';
 import { DIALECTS, type TestStore } from '../helpers/store.js';
 import type { DeliveryQueue } from '../../src/queue/delivery-queue.js';
 import { deliveryRow } from '../../src/store/ivr-log-rows.js';
-import { FakeClock, T0, delivery, enqueue, seedQueue, statusOf } from './queue-fixtures.js';
+import {
+  FakeClock,
+  T0,
+  delivery,
+  enqueue,
+  replayAsJob,
+  seedQueue,
+  statusOf,
+} from './queue-fixtures.js';
 
 describe.each(DIALECTS)('retry and replay of IVR invocations on %s', (backend) => {
   let t: TestStore;
+  let clock: FakeClock;
   let queue: DeliveryQueue;
   let owner: string;
   let integration: string;
 
   beforeEach(async () => {
-    const clock = new FakeClock();
+    clock = new FakeClock();
     ({ t, queue, owner, integration } = await seedQueue(backend, { clock: clock.now }));
   });
   afterEach(async () => {
@@ -57,7 +66,13 @@ describe.each(DIALECTS)('retry and replay of IVR invocations on %s', (backend) =
     await enqueue(t.store, queue, [one!, two!]);
     await t.store.db.updateTable('deliveries').set({ status: 'failed' }).execute();
     expect(await queue.retryNow(one!.id)).toBe(true);
-    expect(await queue.replay(integration, 0)).toBe(1);
+    expect(
+      await replayAsJob(
+        t.store,
+        { ownerId: owner, integrationId: integration, since: 0 },
+        clock.now,
+      ),
+    ).toBe(1);
     expect((await statusOf(t.store, two!.id)).status).toBe('pending');
     expect((await statusOf(t.store, ivr)).status).toBe('failed');
   });
