@@ -1,7 +1,7 @@
 /**
  * Replays (permission `integration`): every failed delivery of an integration created since a
  * time goes back to pending, as a background job a worker runs in batches
- * (src/queue/replay-runner.ts); the job shows its progress.
+ * (src/queue/replay-runner.ts); the job shows its progress, and can be cancelled while it runs.
  */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
@@ -20,13 +20,20 @@ const ReplayJob = Type.Object({
   id: Type.String(),
   integrationId: Type.String(),
   since: Type.String(),
-  status: Type.Enum(['running', 'succeeded', 'failed']),
+  status: Type.Enum(['running', 'succeeded', 'failed', 'cancelled']),
   total: Type.Integer({ description: 'failed deliveries the replay matched when asked for' }),
-  requeued: Type.Integer({ description: 'moved back to pending so far' }),
+  requeued: Type.Integer({
+    description: 'moved back to pending so far (a cancelled job keeps what it requeued)',
+  }),
   error: Type.Union([Type.String(), Type.Null()], { description: 'why a failed job stopped' }),
   createdAt: Type.String(),
   updatedAt: Type.String(),
   finishedAt: Type.Union([Type.String(), Type.Null()]),
+});
+
+const JobParams = Type.Object({
+  id: Type.String({ minLength: 1, maxLength: 100 }),
+  jobId: Type.String({ minLength: 1, maxLength: 100 }),
 });
 
 export interface ReplayRoutesOptions {
@@ -108,10 +115,7 @@ export const replayRoutes: FastifyPluginAsyncTypebox<ReplayRoutesOptions> = asyn
       schema: {
         tags,
         summary: 'One replay job with its progress',
-        params: Type.Object({
-          id: Type.String({ minLength: 1, maxLength: 100 }),
-          jobId: Type.String({ minLength: 1, maxLength: 100 }),
-        }),
+        params: JobParams,
         response: { 200: ReplayJob },
       },
     },
@@ -122,6 +126,38 @@ export const replayRoutes: FastifyPluginAsyncTypebox<ReplayRoutesOptions> = asyn
       if (job === undefined)
         throw new AppError('NOT_FOUND', `No replay job ${request.params.jobId}`);
       return job;
+    },
+  );
+
+  app.post(
+    '/api/v1/integrations/:id/replay/:jobId/cancel',
+    {
+      config: access,
+      schema: {
+        tags,
+        summary:
+          'Cancel a running replay job: its worker stops after the batch under way; what it requeued stays pending',
+        params: JobParams,
+        response: { 200: ReplayJob },
+      },
+    },
+    async (request) => {
+      const owner = ownerScope(request);
+      const integration = await mustFindIntegration(integrations, request.params.id, owner);
+      const result = await jobs.cancel(integration.id, request.params.jobId, owner);
+      if (result === undefined)
+        throw new AppError('NOT_FOUND', `No replay job ${request.params.jobId}`);
+      if (!result.cancelled) {
+        throw new AppError(
+          'CONFLICT',
+          `Replay job ${result.job.id} has already ended (status ${result.job.status}): only a running job can be cancelled`,
+        );
+      }
+      request.log.info(
+        { integrationId: integration.id, replayJob: result.job.id, requeued: result.job.requeued },
+        'replay cancelled',
+      );
+      return result.job;
     },
   );
 };

@@ -3,7 +3,8 @@
  * job under a lease, requeues its failed deliveries a batch per write transaction (the job's
  * progress moves in the same transaction) and lets the event loop go between two batches, so a
  * replay of 50,000 deliveries never holds the database, or this process, for long. A job whose
- * worker died is taken over by another when its lease ends, after its last committed batch.
+ * worker died is taken over by another when its lease ends, after its last committed batch. A
+ * cancelled job's worker stops after the batch under way.
  */
 import { randomUUID } from 'node:crypto';
 import type { Logger } from '../logger.js';
@@ -132,10 +133,7 @@ export class ReplayRunner {
         await failReplayJob(this.store.db, held, message, this.clock());
         return { ...job, status: 'failed', error: message };
       }
-      if (result === undefined) {
-        log?.warn('replay job lost its lease to another worker');
-        return job;
-      }
+      if (result === undefined) return this.noLongerHeld(job, log);
       job = toReplayJobView(result.job);
       if (result.requeued > 0) this.options.onRequeued?.();
       options.onProgress?.(job);
@@ -172,6 +170,19 @@ export class ReplayRunner {
       tell(view);
       await new Promise((resolve) => setTimeout(resolve, this.pollMs));
     }
+  }
+
+  /** The job is not this runner's any more: cancelled, or taken over after its lease. */
+  private async noLongerHeld(job: ReplayJobView, log: Logger | undefined): Promise<ReplayJobView> {
+    const row = await findReplayJob(this.store.db, job.integrationId, job.id, undefined);
+    const current = row === undefined ? job : toReplayJobView(row);
+    if (current.status === 'cancelled')
+      log?.info(
+        { requeued: current.requeued },
+        'replay job cancelled: stopped after its last batch',
+      );
+    else log?.warn({ status: current.status }, 'replay job lost its lease to another worker');
+    return current;
   }
 
   private async loop(): Promise<void> {

@@ -3,7 +3,8 @@
  * by a worker a batch per transaction (`ReplayRunner` in src/queue/replay-runner.ts). Each batch
  * goes through `requeueFailed`, so it keeps that function's exclusions and per-call ordering, and
  * moves the job's count and resume position in the same transaction: a job taken over after a
- * crash goes on after the last batch that committed, and replays nothing twice.
+ * crash goes on after the last batch that committed, and replays nothing twice. A batch checks
+ * that the job is still running in that transaction too: once a cancel commits, no batch follows.
  */
 import type { ExpressionBuilder, Kysely, Selectable } from 'kysely';
 import type { Database, ReplayJobsTable } from './schema.js';
@@ -188,8 +189,10 @@ export async function leaseReplayJob(
  * One batch of a leased job, in the caller's write transaction: the next `size` failed
  * deliveries after the resume position go through `requeueFailed`, and the job's count, position
  * and lease move with them. The job succeeds with a batch shorter than `size`. Answers the job as
- * it is now, or undefined when `leaseOwner` no longer holds it (taken over after its lease, or
- * finished): the caller stops.
+ * it is now, or undefined when `leaseOwner` no longer holds it (taken over after its lease,
+ * cancelled, or finished): the caller stops. The first statement checks that and locks the job's
+ * row, so a cancel either committed before it (no batch) or waits for this batch's commit
+ * (PostgreSQL; SQLite writes one at a time).
  */
 export async function replayBatch(
   trx: Kysely<Database>,
@@ -281,7 +284,41 @@ export async function failReplayJob(
     .execute();
 }
 
-/** The API's side of replay jobs: ask for one, read them (workers run them, `ReplayRunner`). */
+/**
+ * Cancels a running job of an integration (`ownerId` undefined: whoever owns it): it ends
+ * `cancelled` at once, and the worker running it stops after the batch under way (`replayBatch`
+ * finds it no longer running). What was requeued stays requeued. Answers the job with whether
+ * this call cancelled it (false: it had already finished, `status` says how); undefined when
+ * there is no such job.
+ */
+export async function cancelReplayJob(
+  db: Kysely<Database>,
+  job: { integrationId: string; id: string; ownerId: string | undefined },
+  now: number,
+): Promise<{ cancelled: boolean; job: ReplayJobRow } | undefined> {
+  let update = db
+    .updateTable('replay_jobs')
+    .set({
+      status: 'cancelled',
+      lease_owner: null,
+      lease_until: null,
+      updated_at: now,
+      finished_at: now,
+    })
+    .where('id', '=', job.id)
+    .where('integration_id', '=', job.integrationId)
+    .where('status', '=', 'running');
+  if (job.ownerId !== undefined) update = update.where('owner_id', '=', job.ownerId);
+  const cancelled = await update.returningAll().executeTakeFirst();
+  if (cancelled !== undefined) return { cancelled: true, job: cancelled };
+  const found = await findReplayJob(db, job.integrationId, job.id, job.ownerId);
+  return found === undefined ? undefined : { cancelled: false, job: found };
+}
+
+/**
+ * The API's side of replay jobs: ask for one, read them, cancel one (workers run them,
+ * `ReplayRunner`).
+ */
 export class ReplayJobStore {
   constructor(
     private readonly db: Kysely<Database>,
@@ -304,6 +341,18 @@ export class ReplayJobStore {
   ): Promise<ReplayJobView | undefined> {
     const row = await findReplayJob(this.db, integrationId, id, ownerId);
     return row === undefined ? undefined : toReplayJobView(row);
+  }
+
+  /** `cancelReplayJob` for the API: the job as it is now, and whether this call cancelled it. */
+  async cancel(
+    integrationId: string,
+    id: string,
+    ownerId: string | undefined,
+  ): Promise<{ cancelled: boolean; job: ReplayJobView } | undefined> {
+    const result = await cancelReplayJob(this.db, { integrationId, id, ownerId }, this.clock());
+    return result === undefined
+      ? undefined
+      : { cancelled: result.cancelled, job: toReplayJobView(result.job) };
   }
 
   list(

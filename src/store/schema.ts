@@ -220,7 +220,8 @@ export interface ReplayJobsTable {
   integration_id: string;
   /** Failed deliveries created at or after this are replayed (those created before the job too). */
   since: number;
-  status: 'running' | 'succeeded' | 'failed';
+  /** `running` until its last batch (`succeeded`), a batch that cannot be written, or a cancel. */
+  status: 'running' | 'succeeded' | 'failed' | 'cancelled';
   /** Failed deliveries the replay matched when it was asked for. */
   total: number;
   requeued: Generated<number>;

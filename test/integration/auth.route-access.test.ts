@@ -248,6 +248,13 @@ const CASES: Record<string, Case> = {
       url: `/api/v1/integrations/${await c.newReplayJobPath(c.other)}`,
     }),
   },
+  'POST /api/v1/integrations/:id/replay/:jobId/cancel': {
+    ok: async (c) => ({ url: `/api/v1/integrations/${await c.newReplayJobPath(c.owner)}/cancel` }),
+    status: 200,
+    otherOwner: async (c) => ({
+      url: `/api/v1/integrations/${await c.newReplayJobPath(c.other)}/cancel`,
+    }),
+  },
   'GET /api/v1/tokens': { ok: () => ({ url: '/api/v1/tokens' }), status: 200 },
   'POST /api/v1/soap/describe': {
     // No WSDL is reachable from here (the network policy refuses loopback): a clear 400.

@@ -171,6 +171,73 @@ describe.each(DIALECTS)('the delivery log, retry, cancel and replay on %s', (bac
     }
   });
 
+  it("cancels a running replay job: its worker stops after the batch under way; a finished job is 409, another user's 404", async () => {
+    p = await createPipeline(backend, { integrationOptions: { retry: { maxAttempts: 1 } } });
+    p.respond = (res) => res.writeHead(404).end();
+    await p.post('/api/v1/events', { events: [callEvent('a'), callEvent('b'), callEvent('c')] });
+    await p.worker().runOnce();
+    const url = `/api/v1/integrations/${p.integrationId}/replay`;
+    const job = (await p.post(url, { since: '2020-01-01T00:00:00Z' })).json();
+    expect(job).toMatchObject({ status: 'running', total: 3 });
+    // A worker has run one batch of two and holds the job.
+    const worker = new ReplayRunner(p.t.store.store, { id: 'w1', batchSize: 2 });
+    expect(await worker.runOnce({ batches: 1 })).toMatchObject({ requeued: 2 });
+
+    const bob = await p.t.user({ grants: ['integration'] });
+    const bobsIntegration = (
+      await p.post(
+        '/api/v1/integrations',
+        { name: 'bob hook', type: 'http', config: { url: `${p.server.origin}/bob` } },
+        bob,
+      )
+    ).json();
+    for (const path of [
+      `${url}/${job.id}/cancel`,
+      // Alice's job under Bob's own integration.
+      `/api/v1/integrations/${bobsIntegration.id}/replay/${job.id}/cancel`,
+    ]) {
+      const answer = await p.post(path, {}, bob);
+      expect(answer.statusCode, path).toBe(404);
+      expect(answer.json().error.code).toBe('NOT_FOUND');
+    }
+    expect((await p.post(`${url}/nope/cancel`, {})).statusCode).toBe(404);
+
+    const cancelled = await p.post(`${url}/${job.id}/cancel`, {});
+    expect(cancelled.statusCode, cancelled.body).toBe(200);
+    expect(cancelled.json()).toMatchObject({
+      id: job.id,
+      status: 'cancelled',
+      total: 3,
+      requeued: 2,
+      error: null,
+    });
+    expect(cancelled.json().finishedAt).not.toBeNull();
+    // The worker finds it cancelled before its next batch: the third delivery stays failed.
+    expect(await worker.runOnce({ jobId: job.id })).toBeUndefined();
+    expect((await get(`${url}/${job.id}`)).json()).toMatchObject({
+      status: 'cancelled',
+      requeued: 2,
+    });
+    const statuses = (await get('/api/v1/deliveries'))
+      .json()
+      .items.map((d: { status: string }) => d.status);
+    expect(statuses.sort()).toEqual(['failed', 'pending', 'pending']);
+
+    const again = await p.post(`${url}/${job.id}/cancel`, {});
+    expect(again.statusCode).toBe(409);
+    expect(again.json().error).toMatchObject({
+      code: 'CONFLICT',
+      message: `Replay job ${job.id} has already ended (status cancelled): only a running job can be cancelled`,
+    });
+    const none = (await p.post(url, { since: '2099-01-01T00:00:00Z' })).json();
+    await new ReplayRunner(p.t.store.store).runOnce({ jobId: none.id });
+    const finished = await p.post(`${url}/${none.id}/cancel`, {});
+    expect(finished.statusCode).toBe(409);
+    expect(finished.json().error.message).toBe(
+      `Replay job ${none.id} has already ended (status succeeded): only a running job can be cancelled`,
+    );
+  });
+
   it('cancels a pending delivery; another user sees none of it', async () => {
     p = await createPipeline(backend);
     await p.post('/api/v1/events', callEvent('x'));
