@@ -1,4 +1,5 @@
 /** The `callhook` command table. */
+import os from 'node:os';
 import { Command, InvalidArgumentError } from 'commander';
 import type { TString } from 'typebox';
 import { Value } from 'typebox/value';
@@ -17,7 +18,7 @@ import { StartupError } from '../startup-error.js';
 import { DeliveryQueue } from '../queue/delivery-queue.js';
 import { DeliveryReadStore } from '../store/delivery-read-store.js';
 import { IntegrationStore } from '../store/integration-store.js';
-import { ReplayJobStore } from '../store/replay-job-store.js';
+import { ReplayJobStore, type ReplayJobView } from '../store/replay-job-store.js';
 import { ReplayRunner } from '../queue/replay-runner.js';
 import { simulate, SimulateError, type SimulateReport } from './simulate.js';
 import { parseTimestamp, timestampProblem } from '../domain/call-event.js';
@@ -275,18 +276,50 @@ deliveries
         integrationId,
         since,
       });
-      const done = await new ReplayRunner(store).runToEnd(job, (progress) =>
+      // Ctrl-C (SIGINT) or SIGTERM cancels the job, after the batch under way.
+      whenStopped(() =>
         process.stderr.write(
-          `replay job ${job.id}: ${progress.requeued} of ${progress.total} requeued\n`,
+          `callhook: ${stopSignal.received}: cancelling replay job ${job.id} after the batch ` +
+            'under way (a second signal exits at once)\n',
         ),
+      );
+      const done = await new ReplayRunner(store).runToEnd(
+        job,
+        (progress) => process.stderr.write(`${progressLine(progress)}\n`),
+        stopSignal.signal,
       );
       if (done.status === 'failed')
         throw new Error(`replay job ${job.id} failed: ${done.error ?? 'no reason recorded'}`);
       process.stdout.write(
         `${done.requeued} failed deliveries of ${integrationId} are pending again\n`,
       );
+      if (done.status === 'cancelled') replayCancelled(done);
     });
   });
+
+/** Runs `say` when the first stop signal comes, or now if it came already. */
+function whenStopped(say: () => void): void {
+  if (stopSignal.signal.aborted) say();
+  else stopSignal.signal.addEventListener('abort', say, { once: true });
+}
+
+/** `replay job <id>: 500 of 50000 requeued`. */
+const progressLine = (job: ReplayJobView) =>
+  `replay job ${job.id}: ${job.requeued} of ${job.total} requeued`;
+
+/**
+ * The job ended cancelled: by this process's stop signal (exit code 128 + its number, as a shell
+ * reports a command a signal ended: 130 for Ctrl-C), or by someone else (exit code 1).
+ */
+function replayCancelled(job: ReplayJobView): void {
+  const signal = stopSignal.received;
+  const how = signal === undefined ? 'was cancelled meanwhile,' : `cancelled by ${signal}`;
+  process.stderr.write(
+    `callhook: replay job ${job.id} ${how} after ${job.requeued} of ${job.total} requeued ` +
+      '(those stay pending)\n',
+  );
+  process.exitCode = signal === undefined ? 1 : 128 + os.constants.signals[signal];
+}
 
 program.parseAsync(process.argv).catch((error: unknown) => {
   if (

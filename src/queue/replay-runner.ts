@@ -7,10 +7,12 @@
  * cancelled job's worker stops after the batch under way.
  */
 import { randomUUID } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from '../logger.js';
 import type { Store } from '../store/db.js';
 import { inWriteTransaction } from '../store/write-transaction.js';
 import {
+  cancelReplayJob,
   failReplayJob,
   findReplayJob,
   freeReplayJob,
@@ -93,11 +95,17 @@ export class ReplayRunner {
 
   /**
    * Takes one job (the oldest free one, or `jobId` only) and runs it to its end, or for `batches`
-   * batches: then it keeps the lease, as a crashed worker would. Answers the job as its last batch
-   * left it; undefined when there was none to take. For the loop, the CLI and tests.
+   * batches: then it keeps the lease, as a crashed worker would. With `signal` aborted, it cancels
+   * the job before its next batch (the CLI's Ctrl-C). Answers the job as its last batch or a
+   * cancel left it; undefined when there was none to take. For the loop, the CLI and tests.
    */
   async runOnce(
-    options: { jobId?: string; batches?: number; onProgress?: (job: ReplayJobView) => void } = {},
+    options: {
+      jobId?: string;
+      batches?: number;
+      signal?: AbortSignal | undefined;
+      onProgress?: (job: ReplayJobView) => void;
+    } = {},
   ): Promise<ReplayJobView | undefined> {
     if ((await freeReplayJob(this.store.db, this.id, this.clock(), options.jobId)) === undefined)
       return undefined;
@@ -113,14 +121,13 @@ export class ReplayRunner {
     );
     let job = toReplayJobView(leased);
     for (let batches = 0; batches !== options.batches; batches++) {
-      if (batches > 0) {
-        // Let requests and deliveries in between two batches.
-        await new Promise((resolve) => setImmediate(resolve));
-        if (this.stopping) {
-          await releaseReplayJob(this.store.db, held, this.clock());
-          log?.info({ requeued: job.requeued }, 'replay job given back at stop');
-          return job;
-        }
+      // Let requests and deliveries in between two batches.
+      if (batches > 0) await new Promise((resolve) => setImmediate(resolve));
+      if (options.signal?.aborted) return this.cancel(job);
+      if (batches > 0 && this.stopping) {
+        await releaseReplayJob(this.store.db, held, this.clock());
+        log?.info({ requeued: job.requeued }, 'replay job given back at stop');
+        return job;
       }
       let result: Awaited<ReturnType<typeof replayBatch>>;
       try {
@@ -147,29 +154,54 @@ export class ReplayRunner {
 
   /**
    * Runs job `jobId` here to its end, or, while another worker holds it, waits for that one,
-   * reading its progress every `pollMs`. `onProgress` hears each change. For `callhook deliveries
-   * replay`.
+   * reading its progress every `pollMs`. `onProgress` hears each change. `signal` aborted cancels
+   * the job, whoever runs it: here after the batch under way, in another worker after its own.
+   * For `callhook deliveries replay`.
    */
   async runToEnd(
     job: { id: string; integrationId: string },
     onProgress: (job: ReplayJobView) => void,
+    signal?: AbortSignal,
   ): Promise<ReplayJobView> {
-    let seen = -1;
+    let seen = '';
     const tell = (view: ReplayJobView) => {
-      if (view.requeued === seen && view.status === 'running') return;
-      seen = view.requeued;
+      const state = `${view.status} ${view.requeued}`;
+      if (state === seen) return;
+      seen = state;
       onProgress(view);
     };
     for (;;) {
-      const ran = await this.runOnce({ jobId: job.id, onProgress: tell });
+      if (signal?.aborted) return this.cancel(job);
+      const ran = await this.runOnce({ jobId: job.id, onProgress: tell, signal });
       if (ran !== undefined && ran.status !== 'running') return ran;
       const row = await findReplayJob(this.store.db, job.integrationId, job.id, undefined);
       if (row === undefined) throw new Error(`replay job ${job.id} is gone`);
       const view = toReplayJobView(row);
       if (view.status !== 'running') return view;
       tell(view);
-      await new Promise((resolve) => setTimeout(resolve, this.pollMs));
+      // An abort ends the wait at once: the loop's first step cancels.
+      await sleep(this.pollMs, undefined, signal === undefined ? {} : { signal }).catch(
+        () => undefined,
+      );
     }
+  }
+
+  /**
+   * Cancels `job` wherever it runs (the worker running it stops after its batch under way).
+   * Answers it as the cancel left it, or as it had ended before.
+   */
+  async cancel(job: { id: string; integrationId: string }): Promise<ReplayJobView> {
+    const result = await cancelReplayJob(
+      this.store.db,
+      { integrationId: job.integrationId, id: job.id, ownerId: undefined },
+      this.clock(),
+    );
+    if (result === undefined) throw new Error(`replay job ${job.id} is gone`);
+    this.options.logger?.info(
+      { replayJob: job.id, status: result.job.status, requeued: result.job.requeued },
+      result.cancelled ? 'replay job cancelled' : 'replay job had ended before its cancel',
+    );
+    return toReplayJobView(result.job);
   }
 
   /** The job is not this runner's any more: cancelled, or taken over after its lease. */

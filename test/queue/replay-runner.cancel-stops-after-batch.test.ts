@@ -6,6 +6,7 @@ import {
   findReplayJob,
   replayBatch,
   ReplayJobStore,
+  type ReplayJobView,
 } from '../../src/store/replay-job-store.js';
 import { inWriteTransaction } from '../../src/store/write-transaction.js';
 import type { DeliveryQueue } from '../../src/queue/delivery-queue.js';
@@ -136,6 +137,37 @@ describe.each(DIALECTS)('cancelling a replay job on %s', (backend) => {
     });
     expect(await batchAs(job.id, 'r1')).toBeUndefined();
     expect(await pendingCount()).toBe(6);
+  });
+
+  it('cancels on the runner’s abort signal after the batch under way (the CLI’s Ctrl-C)', async () => {
+    const job = await newJob();
+    const stop = new AbortController();
+    const done = await runner('r1').runOnce({
+      signal: stop.signal,
+      onProgress: () => stop.abort(),
+    });
+    expect(done).toMatchObject({ id: job.id, status: 'cancelled', total: 8, requeued: 3 });
+    expect(await stored(job.id)).toMatchObject({ status: 'cancelled', requeued: 3 });
+    expect(await pendingCount()).toBe(3);
+  });
+
+  it('cancels a job another runner holds when the watcher’s signal aborts; that runner stops', async () => {
+    const job = await newJob();
+    await runner('r1').runOnce({ batches: 1 });
+    const stop = new AbortController();
+    const seen: ReplayJobView[] = [];
+    const done = await runner('r2').runToEnd(
+      { id: job.id, integrationId: integration },
+      (view) => {
+        seen.push(view);
+        stop.abort();
+      },
+      stop.signal,
+    );
+    expect(seen.map((view) => [view.status, view.requeued])).toEqual([['running', 3]]);
+    expect(done).toMatchObject({ status: 'cancelled', requeued: 3 });
+    expect(await batchAs(job.id, 'r1')).toBeUndefined();
+    expect(await pendingCount()).toBe(3);
   });
 
   it('leaves a finished job as it ended, and says how; an unknown or foreign job is not found', async () => {
