@@ -25,7 +25,10 @@ const ReplayJob = Type.Object({
   requeued: Type.Integer({
     description: 'moved back to pending so far (a cancelled job keeps what it requeued)',
   }),
-  error: Type.Union([Type.String(), Type.Null()], { description: 'why a failed job stopped' }),
+  error: Type.Union([Type.String(), Type.Null()], {
+    description:
+      'why a failed job stopped; while running, why its last batch failed (it is tried again)',
+  }),
   createdAt: Type.String(),
   updatedAt: Type.String(),
   finishedAt: Type.Union([Type.String(), Type.Null()]),

@@ -303,9 +303,10 @@ function whenStopped(say: () => void): void {
   else stopSignal.signal.addEventListener('abort', say, { once: true });
 }
 
-/** `replay job <id>: 500 of 50000 requeued`. */
+/** `replay job <id>: 500 of 50000 requeued`, with why its last batch failed while it is retried. */
 const progressLine = (job: ReplayJobView) =>
-  `replay job ${job.id}: ${job.requeued} of ${job.total} requeued`;
+  `replay job ${job.id}: ${job.requeued} of ${job.total} requeued` +
+  (job.status === 'running' && job.error !== null ? ` (${job.error})` : '');
 
 /**
  * The job ended cancelled: by this process's stop signal (exit code 128 + its number, as a shell

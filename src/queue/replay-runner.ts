@@ -3,11 +3,13 @@
  * job under a lease, requeues its failed deliveries a batch per write transaction (the job's
  * progress moves in the same transaction) and lets the event loop go between two batches, so a
  * replay of 50,000 deliveries never holds the database, or this process, for long. A job whose
- * worker died is taken over by another when its lease ends, after its last committed batch. A
- * cancelled job's worker stops after the batch under way.
+ * worker died is taken over by another when its lease ends, after its last committed batch; one
+ * whose batch failed with a transient error is tried again the same way, a bounded number of
+ * times. A cancelled job's worker stops after the batch under way.
  */
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { isoTime } from '../domain/accounts.js';
 import type { Logger } from '../logger.js';
 import type { Store } from '../store/db.js';
 import { inWriteTransaction } from '../store/write-transaction.js';
@@ -19,6 +21,7 @@ import {
   leaseReplayJob,
   releaseReplayJob,
   replayBatch,
+  retryReplayJobLater,
   toReplayJobView,
   type ReplayJobView,
 } from '../store/replay-job-store.js';
@@ -28,8 +31,16 @@ export interface ReplayRunnerOptions {
   id?: string;
   /** Deliveries per transaction (default 500). */
   batchSize?: number;
-  /** How long a job stays this runner's without a batch; renewed by each (default 30 s). */
+  /**
+   * How long a job stays this runner's without a batch; renewed by each (default 30 s). A batch
+   * that failed with a transient error is tried again after as long.
+   */
   leaseMs?: number;
+  /**
+   * Batches in a row that may fail with a transient error (`Store.isTransient`: SQLite busy, a
+   * PostgreSQL serialization failure or lost connection) before the job ends `failed` (default 5).
+   */
+  maxBatchFailures?: number;
   /** Sleep when no job waits (default 1 s); `notify()` wakes earlier. */
   pollMs?: number;
   /** Milliseconds since the epoch; tests inject a fake clock. */
@@ -52,6 +63,7 @@ export class ReplayRunner {
   readonly id: string;
   private readonly batchSize: number;
   private readonly leaseMs: number;
+  private readonly maxBatchFailures: number;
   private readonly pollMs: number;
   private readonly clock: () => number;
   private running = false;
@@ -60,12 +72,13 @@ export class ReplayRunner {
   private wake: (() => void) | undefined;
 
   constructor(
-    private readonly store: Pick<Store, 'db' | 'beginExclusive' | 'lazyCommit'>,
+    private readonly store: Pick<Store, 'db' | 'beginExclusive' | 'lazyCommit' | 'isTransient'>,
     private readonly options: ReplayRunnerOptions = {},
   ) {
     this.id = options.id ?? `replay-${randomUUID()}`;
     this.batchSize = options.batchSize ?? 500;
     this.leaseMs = options.leaseMs ?? 30_000;
+    this.maxBatchFailures = options.maxBatchFailures ?? 5;
     this.pollMs = options.pollMs ?? 1_000;
     this.clock = options.clock ?? Date.now;
   }
@@ -96,8 +109,9 @@ export class ReplayRunner {
   /**
    * Takes one job (the oldest free one, or `jobId` only) and runs it to its end, or for `batches`
    * batches: then it keeps the lease, as a crashed worker would. With `signal` aborted, it cancels
-   * the job before its next batch (the CLI's Ctrl-C). Answers the job as its last batch or a
-   * cancel left it; undefined when there was none to take. For the loop, the CLI and tests.
+   * the job before its next batch (the CLI's Ctrl-C). Answers the job as its last batch, a cancel
+   * or a failed batch left it; undefined when there was none to take. For the loop, the CLI and
+   * tests.
    */
   async runOnce(
     options: {
@@ -135,10 +149,7 @@ export class ReplayRunner {
           replayBatch(trx, held, this.batchSize, this.clock(), this.leaseMs),
         );
       } catch (error) {
-        log?.error({ err: error }, 'replay job failed');
-        const message = error instanceof Error ? error.message : String(error);
-        await failReplayJob(this.store.db, held, message, this.clock());
-        return { ...job, status: 'failed', error: message };
+        return this.batchFailed(held, job, error, log);
       }
       if (result === undefined) return this.noLongerHeld(job, log);
       job = toReplayJobView(result.job);
@@ -154,9 +165,9 @@ export class ReplayRunner {
 
   /**
    * Runs job `jobId` here to its end, or, while another worker holds it, waits for that one,
-   * reading its progress every `pollMs`. `onProgress` hears each change. `signal` aborted cancels
-   * the job, whoever runs it: here after the batch under way, in another worker after its own.
-   * For `callhook deliveries replay`.
+   * reading its progress every `pollMs`. `onProgress` hears each change (a batch, or a failed one
+   * that waits to be tried again). `signal` aborted cancels the job, whoever runs it: here after
+   * the batch under way, in another worker after its own. For `callhook deliveries replay`.
    */
   async runToEnd(
     job: { id: string; integrationId: string },
@@ -165,7 +176,7 @@ export class ReplayRunner {
   ): Promise<ReplayJobView> {
     let seen = '';
     const tell = (view: ReplayJobView) => {
-      const state = `${view.status} ${view.requeued}`;
+      const state = `${view.status} ${view.requeued} ${view.error ?? ''}`;
       if (state === seen) return;
       seen = state;
       onProgress(view);
@@ -204,6 +215,45 @@ export class ReplayRunner {
     return toReplayJobView(result.job);
   }
 
+  /**
+   * A batch threw. A transient error (the database busy, a connection lost) gives the job back
+   * until its lease would end, for any worker to try again, at most `maxBatchFailures` times in a
+   * row; any other error ends it `failed` at once. Either way its `error` says why.
+   */
+  private async batchFailed(
+    held: { id: string; leaseOwner: string },
+    job: ReplayJobView,
+    error: unknown,
+    log: Logger | undefined,
+  ): Promise<ReplayJobView> {
+    // Logged first: should storing the failure fail too, this error is not lost.
+    log?.warn({ err: error }, 'replay batch failed');
+    const message = describeError(error);
+    const now = this.clock();
+    if (!this.store.isTransient(error)) {
+      const failed = await failReplayJob(this.store.db, held, message, now);
+      if (failed === undefined) return this.noLongerHeld(job, log);
+      log?.error({ requeued: failed.requeued }, 'replay job failed');
+      return toReplayJobView(failed);
+    }
+    const retryAt = now + this.leaseMs;
+    const row = await inWriteTransaction(this.store, (trx) =>
+      retryReplayJobLater(trx, held, { message, maxFailures: this.maxBatchFailures, retryAt }, now),
+    );
+    if (row === undefined) return this.noLongerHeld(job, log);
+    if (row.status === 'failed')
+      log?.error(
+        { batchFailures: row.batch_failures },
+        'replay job failed: its batch kept failing',
+      );
+    else
+      log?.info(
+        { batchFailures: row.batch_failures, retryAt: isoTime(retryAt) },
+        'replay job given back, tried again after the lease',
+      );
+    return toReplayJobView(row);
+  }
+
   /** The job is not this runner's any more: cancelled, or taken over after its lease. */
   private async noLongerHeld(job: ReplayJobView, log: Logger | undefined): Promise<ReplayJobView> {
     const row = await findReplayJob(this.store.db, job.integrationId, job.id, undefined);
@@ -235,4 +285,13 @@ export class ReplayRunner {
       this.wake = undefined;
     }
   }
+}
+
+/** An error's message, with its code when the message does not say it (`SQLITE_BUSY`, `57P01`). */
+function describeError(error: unknown): string {
+  if (!(error instanceof Error)) return String(error);
+  const code = (error as { code?: unknown }).code;
+  return typeof code === 'string' && !error.message.includes(code)
+    ? `${error.message} (${code})`
+    : error.message;
 }

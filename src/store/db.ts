@@ -34,6 +34,12 @@ export interface BackendDriver {
     readonly after: readonly string[];
   };
   isUniqueViolation(error: unknown): boolean;
+  /**
+   * The error is the database being briefly unable to answer, not a fault of the statement: the
+   * write lock held too long (SQLite `SQLITE_BUSY`), a serialization failure or deadlock, a lost
+   * or refused connection (PostgreSQL). The same work may succeed when tried again later.
+   */
+  isTransient(error: unknown): boolean;
   close(): Promise<void>;
 }
 
@@ -63,6 +69,7 @@ export async function openStore(
   return {
     ...driver,
     isUniqueViolation: (error) => driver.isUniqueViolation(error),
+    isTransient: (error) => driver.isTransient(error),
     close: () => driver.close(),
     async ping() {
       await driver.db.selectFrom('callhook_migrations').select('name').limit(1).execute();

@@ -65,6 +65,35 @@ export async function openPostgres(url: string, schema?: string): Promise<Backen
     lazyCommit: { before: [], begin: 'begin; set local synchronous_commit = off', after: [] },
     isUniqueViolation: (error) =>
       typeof error === 'object' && error !== null && (error as { code?: unknown }).code === '23505',
+    isTransient: isTransientPostgresError,
     close: () => db.destroy(),
   };
+}
+
+/**
+ * SQLSTATEs of a server briefly unable to answer: classes 08 (connection exception) and 40
+ * (transaction rollback: serialization failure, deadlock), the server shutting down or starting
+ * (57P01–57P03), too many connections (53300), a lock timeout (55P03).
+ */
+const TRANSIENT_STATE = /^(08|40)[0-9A-Z]{3}$|^(57P01|57P02|57P03|53300|55P03)$/;
+/** Socket errors of a connection that could not be made or was cut. */
+const TRANSIENT_SOCKET = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'EPIPE',
+  'ETIMEDOUT',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'EAI_AGAIN',
+]);
+/** What pg and its pool throw, without a code, for a connection lost or not had in time. */
+const CONNECTION_LOST =
+  /^(Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error)/;
+
+/** A PostgreSQL error worth trying again later (`BackendDriver.isTransient`). */
+export function isTransientPostgresError(error: unknown): boolean {
+  if (!(error instanceof Error)) return false;
+  const code = (error as { code?: unknown }).code;
+  if (typeof code === 'string') return TRANSIENT_STATE.test(code) || TRANSIENT_SOCKET.has(code);
+  return CONNECTION_LOST.test(error.message);
 }

@@ -25,6 +25,7 @@ export interface ReplayJobView {
   total: number;
   /** Moved back to pending so far (fewer than `total` when some could not be, see docs). */
   requeued: number;
+  /** Why it failed; while running, why its last batch failed (it is tried again). */
   error: string | null;
   createdAt: string;
   updatedAt: string;
@@ -86,6 +87,7 @@ export async function createReplayJob(
     lease_owner: null,
     lease_until: null,
     error: null,
+    batch_failures: 0,
     created_at: now,
     updated_at: now,
     finished_at: null,
@@ -132,11 +134,14 @@ export async function listReplayJobs(
   return pageOf((await query.execute()).map(toReplayJobView), page.limit);
 }
 
-/** Free for `leaseOwner`: no live lease holds the job, or its own does. */
+/**
+ * Free for `leaseOwner`: no live lease holds the job, or its own does. A job whose batch failed
+ * has no owner but a `lease_until`: it waits until then, for every worker.
+ */
 function freeFor(leaseOwner: string, now: number) {
   return (eb: ExpressionBuilder<Database, 'replay_jobs'>) =>
     eb.or([
-      eb('lease_owner', 'is', null),
+      eb('lease_until', 'is', null),
       eb('lease_until', '<=', now),
       eb('lease_owner', '=', leaseOwner),
     ]);
@@ -188,11 +193,11 @@ export async function leaseReplayJob(
 /**
  * One batch of a leased job, in the caller's write transaction: the next `size` failed
  * deliveries after the resume position go through `requeueFailed`, and the job's count, position
- * and lease move with them. The job succeeds with a batch shorter than `size`. Answers the job as
- * it is now, or undefined when `leaseOwner` no longer holds it (taken over after its lease,
- * cancelled, or finished): the caller stops. The first statement checks that and locks the job's
- * row, so a cancel either committed before it (no batch) or waits for this batch's commit
- * (PostgreSQL; SQLite writes one at a time).
+ * and lease move with them (a committed batch also clears the failures of earlier tries). The job
+ * succeeds with a batch shorter than `size`. Answers the job as it is now, or undefined when
+ * `leaseOwner` no longer holds it (taken over after its lease, cancelled, or finished): the caller
+ * stops. The first statement checks that and locks the job's row, so a cancel either committed
+ * before it (no batch) or waits for this batch's commit (PostgreSQL; SQLite writes one at a time).
  */
 export async function replayBatch(
   trx: Kysely<Database>,
@@ -237,6 +242,8 @@ export async function replayBatch(
       after_created_at: last?.created_at ?? afterAt,
       after_id: last?.id ?? afterId,
       updated_at: now,
+      batch_failures: 0,
+      error: null,
       ...(done
         ? { status: 'succeeded' as const, finished_at: now, lease_owner: null, lease_until: null }
         : {}),
@@ -261,14 +268,17 @@ export async function releaseReplayJob(
     .execute();
 }
 
-/** Ends a job that cannot go on (a batch threw), with why. */
+/**
+ * Ends a job that cannot go on (a batch threw an error not worth trying again), with why.
+ * Answers it; undefined when `leaseOwner` no longer holds it.
+ */
 export async function failReplayJob(
   db: Kysely<Database>,
   job: { id: string; leaseOwner: string },
   error: string,
   now: number,
-): Promise<void> {
-  await db
+): Promise<ReplayJobRow | undefined> {
+  return db
     .updateTable('replay_jobs')
     .set({
       status: 'failed',
@@ -281,7 +291,51 @@ export async function failReplayJob(
     .where('id', '=', job.id)
     .where('status', '=', 'running')
     .where('lease_owner', '=', job.leaseOwner)
-    .execute();
+    .returningAll()
+    .executeTakeFirst();
+}
+
+/**
+ * A batch of a job `leaseOwner` holds failed with a transient error (rolled back): counts it
+ * and, below `maxFailures` in a row, gives the job back until `retryAt`, when any worker's next
+ * poll takes it on where the last committed batch left it; at `maxFailures`, the job ends
+ * `failed`. Its `error` says which try failed, and why. Run in a write transaction. Answers the
+ * job as it is now; undefined when `leaseOwner` no longer holds it (cancelled, or taken over).
+ */
+export async function retryReplayJobLater(
+  trx: Kysely<Database>,
+  job: { id: string; leaseOwner: string },
+  failure: { message: string; maxFailures: number; retryAt: number },
+  now: number,
+): Promise<ReplayJobRow | undefined> {
+  const held = await trx
+    .selectFrom('replay_jobs')
+    .select('batch_failures')
+    .where('id', '=', job.id)
+    .where('status', '=', 'running')
+    .where('lease_owner', '=', job.leaseOwner)
+    .executeTakeFirst();
+  if (held === undefined) return undefined;
+  const failures = held.batch_failures + 1;
+  const givenUp = failures >= failure.maxFailures;
+  return trx
+    .updateTable('replay_jobs')
+    .set({
+      batch_failures: failures,
+      error: givenUp
+        ? `batch failed ${failures} times in a row, the job gave up: ${failure.message}`
+        : `batch failed (try ${failures} of ${failure.maxFailures}; tried again from ` +
+          `${isoTime(failure.retryAt)!}): ${failure.message}`,
+      lease_owner: null,
+      lease_until: givenUp ? null : failure.retryAt,
+      updated_at: now,
+      ...(givenUp ? { status: 'failed' as const, finished_at: now } : {}),
+    })
+    .where('id', '=', job.id)
+    .where('status', '=', 'running')
+    .where('lease_owner', '=', job.leaseOwner)
+    .returningAll()
+    .executeTakeFirst();
 }
 
 /**

@@ -228,10 +228,16 @@ export interface ReplayJobsTable {
   /** The last delivery a batch handled (by `created_at`, then `id`); null before the first. */
   after_created_at: number | null;
   after_id: string | null;
-  /** The worker running the job and until when; another takes it over after that. */
+  /**
+   * The worker running the job and until when; another takes it over after that. With no owner,
+   * a `lease_until` is when a job whose batch failed (transient error) may be taken again.
+   */
   lease_owner: string | null;
   lease_until: number | null;
+  /** Why it failed; while running, why its last batch failed (it is tried again). */
   error: string | null;
+  /** Batches in a row that failed with a transient error (migration 0007). */
+  batch_failures: Generated<number>;
   created_at: number;
   updated_at: number;
   finished_at: number | null;

@@ -53,6 +53,10 @@ export function openSqlite(
     isUniqueViolation: (error) =>
       error instanceof SqliteDatabase.SqliteError &&
       (error.code === 'SQLITE_CONSTRAINT_UNIQUE' || error.code === 'SQLITE_CONSTRAINT_PRIMARYKEY'),
+    // Another connection (a second process, the IVR log thread) kept the write lock past
+    // `busy_timeout`, or a table is locked: tried again later, the same write goes through.
+    isTransient: (error) =>
+      error instanceof SqliteDatabase.SqliteError && /^SQLITE_(BUSY|LOCKED)(_|$)/.test(error.code),
     async close() {
       await checkpointer?.close();
       await db.destroy();

@@ -1,13 +1,15 @@
 /**
  * PostgreSQL ending a session Callhook has checked out (a restart, a failover,
- * `pg_terminate_backend`) fails the transaction in flight, and nothing else: the process goes on,
- * and the next query runs on a new connection.
+ * `pg_terminate_backend`) fails the transaction in flight with an error the store calls
+ * transient, and nothing else: the process goes on, and the next query runs on a new connection. Which
+ * errors are transient (worth trying again later) is one table, checked here too.
  */
 import { randomBytes } from 'node:crypto';
 import { sql } from 'kysely';
 import pg from 'pg';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createTestStore, TEST_DATABASE_URL, type TestStore } from '../helpers/store.js';
+import { isTransientPostgresError } from '../../src/store/postgres-backend.js';
 import { inWriteTransaction } from '../../src/store/write-transaction.js';
 
 describe('a PostgreSQL session ended while a query runs', () => {
@@ -17,7 +19,7 @@ describe('a PostgreSQL session ended while a query runs', () => {
     t = undefined;
   });
 
-  it('fails that transaction; the store goes on with a new connection', async () => {
+  it('fails that transaction with a transient error; the store goes on with a new connection', async () => {
     t = await createTestStore('postgres');
     const marker = `ended_${randomBytes(6).toString('hex')}`;
     // In a write transaction, as the queue runs its work: the rollback that follows the failure
@@ -48,10 +50,43 @@ describe('a PostgreSQL session ended while a query runs', () => {
     }
     const error = await failed;
     expect(error).toMatchObject({ code: '57P01' });
+    expect(t.store.isTransient(error)).toBe(true);
     // Let the socket's end arrive: before the fix, the client's unheard 'error' event crashed
     // the process here.
     await new Promise((resolve) => setTimeout(resolve, 100));
     const { rows } = await sql<{ one: number }>`select 1 as one`.execute(t.store.db);
     expect(rows).toEqual([{ one: 1 }]);
+  });
+});
+
+describe('which PostgreSQL errors are transient', () => {
+  const coded = (code: string, message = 'from the server') =>
+    Object.assign(new Error(message), { code });
+
+  it.each([
+    ['a serialization failure', coded('40001')],
+    ['a deadlock', coded('40P01')],
+    ['a connection failure', coded('08006')],
+    ['the server shutting down', coded('57P01')],
+    ['the server starting', coded('57P03')],
+    ['too many connections', coded('53300')],
+    ['a lock timeout', coded('55P03')],
+    ['a refused connection', coded('ECONNREFUSED', 'connect ECONNREFUSED 127.0.0.1:5432')],
+    ['a reset connection', coded('ECONNRESET', 'read ECONNRESET')],
+    ['a connection lost', new Error('Connection terminated unexpectedly')],
+    ['a pool out of time', new Error('timeout exceeded when trying to connect')],
+  ])('%s is', (_what, error) => {
+    expect(isTransientPostgresError(error)).toBe(true);
+  });
+
+  it.each([
+    ['a unique violation', coded('23505')],
+    ['a missing table', coded('42P01')],
+    ['a bad value', coded('22P02')],
+    ['a query cancelled', coded('57014')],
+    ['any other error', new Error('boom')],
+    ['a thrown string', 'boom'],
+  ])('%s is not', (_what, error) => {
+    expect(isTransientPostgresError(error)).toBe(false);
   });
 });

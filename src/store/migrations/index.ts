@@ -6,6 +6,7 @@ import { migration0003OrderingIndex } from './0003-ordering-index.js';
 import { migration0004DropClaimIndex } from './0004-drop-claim-index.js';
 import { migration0005LeasedIndex } from './0005-leased-index.js';
 import { migration0006ReplayJobs } from './0006-replay-jobs.js';
+import { migration0007ReplayJobRetries } from './0007-replay-job-retries.js';
 
 /** A forward-only migration. Names sort in the order they run. */
 export interface Migration {
@@ -21,4 +22,5 @@ export const migrations: readonly Migration[] = [
   migration0004DropClaimIndex,
   migration0005LeasedIndex,
   migration0006ReplayJobs,
+  migration0007ReplayJobRetries,
 ];
