@@ -15,16 +15,18 @@ import type { Store } from '../store/db.js';
 import { inWriteTransaction } from '../store/write-transaction.js';
 import {
   cancelReplayJob,
-  failReplayJob,
   findReplayJob,
+  toReplayJobView,
+  type ReplayJobView,
+} from '../store/replay-job-store.js';
+import {
+  failReplayJob,
   freeReplayJob,
   leaseReplayJob,
   releaseReplayJob,
   replayBatch,
   retryReplayJobLater,
-  toReplayJobView,
-  type ReplayJobView,
-} from '../store/replay-job-store.js';
+} from '../store/replay-batch-store.js';
 
 export interface ReplayRunnerOptions {
   /** The lease owner written on the jobs it runs (default `replay-<uuid>`). */

@@ -69,7 +69,7 @@ export async function endCancelledLease(
 
 /**
  * Moves failed deliveries back to pending with a fresh retry budget, due now: one by id, or those
- * of a list of ids (a replay job's batch, src/store/replay-job-store.ts). Answers the ids moved.
+ * of a list of ids (a replay job's batch, src/store/replay-batch-store.ts). Answers the ids moved.
  * IVR invocations, the deliveries of a deleted integration and those of an event that retention
  * pruned are never moved.
  *
@@ -116,8 +116,7 @@ export async function requeueFailed(
         eb.exists(isPostgres(trx) ? event.forKeyShare() : event),
       ]);
     });
-  query =
-    'id' in filter ? query.where('id', '=', filter.id) : query.where('id', 'in', filter.ids);
+  query = 'id' in filter ? query.where('id', '=', filter.id) : query.where('id', 'in', filter.ids);
   if (ownerId !== undefined) query = query.where('owner_id', '=', ownerId);
   const rows = await query.returning(['id', 'integration_id', 'ordering_key']).execute();
   const parked = await parkInCallOrder(

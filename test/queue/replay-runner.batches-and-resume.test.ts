@@ -1,7 +1,8 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { DIALECTS } from '../helpers/store.js';
 import { ReplayRunner } from '../../src/queue/replay-runner.js';
-import { createReplayJob, leaseReplayJob, replayBatch } from '../../src/store/replay-job-store.js';
+import { createReplayJob } from '../../src/store/replay-job-store.js';
+import { leaseReplayJob, replayBatch } from '../../src/store/replay-batch-store.js';
 import { inWriteTransaction } from '../../src/store/write-transaction.js';
 import type { ReplayJobView } from '../../src/store/replay-job-store.js';
 import type { DeliveryQueue } from '../../src/queue/delivery-queue.js';

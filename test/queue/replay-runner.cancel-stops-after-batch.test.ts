@@ -4,10 +4,10 @@ import { ReplayRunner } from '../../src/queue/replay-runner.js';
 import {
   createReplayJob,
   findReplayJob,
-  replayBatch,
   ReplayJobStore,
   type ReplayJobView,
 } from '../../src/store/replay-job-store.js';
+import { replayBatch } from '../../src/store/replay-batch-store.js';
 import { inWriteTransaction } from '../../src/store/write-transaction.js';
 import type { DeliveryQueue } from '../../src/queue/delivery-queue.js';
 import { clockedQueue, delivery, enqueue, FakeClock, seedIntegration } from './queue-fixtures.js';
