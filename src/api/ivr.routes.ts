@@ -134,6 +134,7 @@ export function ivrOutcomeOf(
     }
     case 'soap-fault':
     case 'not-soap':
+    case 'response-too-large':
       return { outcome: 'failure', reason: describeOutcome(outcome) };
     case 'timeout':
       return { outcome: 'timeout', reason: outcome.message };

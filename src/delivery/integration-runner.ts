@@ -306,9 +306,12 @@ export class IntegrationRunner {
       outcome.request === undefined ? null : soapRecord(outcome.request, compiled.secrets);
     const answer = outcome.response;
     const response =
-      answer === undefined
-        ? null
-        : recordResponse(answer.status, Object.entries(answer.headers), answer.body);
+      answer !== undefined
+        ? recordResponse(answer.status, Object.entries(answer.headers), answer.body)
+        : outcome.kind === 'response_too_large' && outcome.head !== undefined
+          ? // The head of an answer whose body was not read: no body, marked cut.
+            recordResponse(outcome.head.status, Object.entries(outcome.head.headers), '', true)
+          : null;
     return {
       ...base,
       outcome: maskOutcome(fromSoapOutcome(outcome), compiled.secrets),

@@ -53,6 +53,12 @@ export type DeliveryOutcome =
       durationMs: number;
     }
   /**
+   * A SOAP call's answer was larger than 16 MiB (MAX_SOAP_RESPONSE_BYTES) and was read no further;
+   * `status` is its status, when its head had come. Not retried: the remote answered (and may have
+   * acted on the request), and the same request meets the same answer.
+   */
+  | { kind: 'response-too-large'; status?: number; message: string; durationMs: number }
+  /**
    * Nothing was sent because the request could not be built: a template that renders an invalid
    * URL, a header value with a line break, a SOAP parameter the WSDL does not know.
    */
@@ -129,6 +135,13 @@ export function fromSoapOutcome(outcome: SoapOutcome): DeliveryOutcome {
         message: outcome.message,
         durationMs: outcome.durationMs,
       };
+    case 'response_too_large':
+      return {
+        kind: 'response-too-large',
+        ...(outcome.head === undefined ? {} : { status: outcome.head.status }),
+        message: outcome.message,
+        durationMs: outcome.durationMs,
+      };
     case 'refused':
       return { kind: 'refused', reason: outcome.message };
     case 'wsdl_invalid':
@@ -154,6 +167,7 @@ export function endpointHealth(outcome: DeliveryOutcome): 'up' | 'down' | 'none'
     case 'soap-fault':
       return outcome.retryable ? 'down' : 'up';
     case 'not-soap':
+    case 'response-too-large':
       return 'up';
     case 'refused':
     case 'render-error':
@@ -175,6 +189,7 @@ export function describeOutcome(outcome: DeliveryOutcome): string {
     case 'soap-fault':
       return `SOAP fault ${outcome.code}${outcome.subcode === undefined ? '' : ` (${outcome.subcode})`}: ${outcome.message}`;
     case 'not-soap':
+    case 'response-too-large':
       return outcome.message;
     case 'render-error':
       return `request not sent: ${outcome.reason}`;

@@ -120,6 +120,7 @@ function classify(outcome: DeliveryOutcome, policy: RetryPolicy): Class {
     case 'soap-fault':
       return outcome.retryable ? 'retry' : 'final';
     case 'not-soap':
+    case 'response-too-large':
     case 'refused':
     case 'render-error':
       return 'final';

@@ -306,7 +306,10 @@ export class DeliveryWorker {
 /** The remote answered: a status, or a SOAP fault. */
 function answered(outcome: DeliveryOutcome): boolean {
   return (
-    outcome.kind === 'response' || outcome.kind === 'soap-fault' || outcome.kind === 'not-soap'
+    outcome.kind === 'response' ||
+    outcome.kind === 'soap-fault' ||
+    outcome.kind === 'not-soap' ||
+    outcome.kind === 'response-too-large'
   );
 }
 
@@ -314,6 +317,7 @@ function statusOf(outcome: DeliveryOutcome): number | null {
   if (outcome.kind === 'response') return outcome.status;
   if (outcome.kind === 'soap-fault') return outcome.status ?? null;
   if (outcome.kind === 'not-soap') return outcome.status;
+  if (outcome.kind === 'response-too-large') return outcome.status ?? null;
   return null;
 }
 

@@ -9,6 +9,8 @@ import type { PolicyAgents } from './safe-connect.js';
 
 /** Request and response bodies larger than this are refused (a SOAP answer is never this big). */
 export const MAX_SOAP_RESPONSE_BYTES = 16 * 1024 * 1024;
+/** MAX_SOAP_RESPONSE_BYTES as people read it, for messages. */
+export const MAX_SOAP_RESPONSE_SIZE = `${MAX_SOAP_RESPONSE_BYTES / (1024 * 1024)} MiB`;
 
 export interface Exchange {
   request?: { url: string; headers: Record<string, string>; body: string };
@@ -155,11 +157,20 @@ export function plainHeaders(headers: unknown): Record<string, string> {
   return out;
 }
 
+/** The status and headers of an answer whose body was not read. */
+export interface AnswerHead {
+  status: number;
+  headers: Record<string, string>;
+}
+
 export type TransportFailure =
   | { kind: 'refused'; message: string }
   | { kind: 'timeout'; message: string }
   | { kind: 'network_error'; message: string }
-  | { kind: 'too_large'; message: string }
+  /** The answer passed the size cap; `head` is its status and headers, when they had come. */
+  | { kind: 'too_large'; message: string; head?: AnswerHead }
+  /** The request body passed the size cap: nothing was sent. */
+  | { kind: 'request_too_large'; message: string }
   | { kind: 'redirect_loop'; message: string }
   | { kind: 'bad_url'; message: string };
 
@@ -175,9 +186,10 @@ const BAD_URL_CODES = new Set([
 ]);
 
 /**
- * What went wrong below HTTP: the policy refused the address, the deadline passed, the body was
- * too large, the URL (or a redirect's) cannot be requested, redirects went round in a loop, or
- * the connection failed (refused, reset, DNS). Only `timeout` and `network_error` may go away.
+ * What went wrong below HTTP: the policy refused the address, the deadline passed, the answer or
+ * the request was too large, the URL (or a redirect's) cannot be requested, redirects went round
+ * in a loop, or the connection failed (refused, reset, DNS). Only `timeout` and `network_error`
+ * may go away.
  */
 export function transportFailure(error: unknown, deadlinePassed: boolean): TransportFailure {
   const err = error as { code?: unknown; message?: unknown; reason?: unknown; cause?: unknown };
@@ -196,10 +208,20 @@ export function transportFailure(error: unknown, deadlinePassed: boolean): Trans
   ) {
     return { kind: 'timeout', message };
   }
-  if (/maxContentLength|maxBodyLength/.test(message)) {
+  // axios: "maxContentLength size of … exceeded" (the answer), "Request body larger than
+  // maxBodyLength limit" (the request, refused before sending).
+  if (/maxContentLength/.test(message)) {
+    const head = answerHead(error);
     return {
       kind: 'too_large',
-      message: `the answer is larger than ${MAX_SOAP_RESPONSE_BYTES} bytes`,
+      message: `the answer is larger than ${MAX_SOAP_RESPONSE_SIZE}`,
+      ...(head === undefined ? {} : { head }),
+    };
+  }
+  if (/maxBodyLength/.test(message)) {
+    return {
+      kind: 'request_too_large',
+      message: `the request is larger than ${MAX_SOAP_RESPONSE_SIZE}`,
     };
   }
   if (code === 'ERR_FR_TOO_MANY_REDIRECTS') {
@@ -209,4 +231,15 @@ export function transportFailure(error: unknown, deadlinePassed: boolean): Trans
     return { kind: 'bad_url', message };
   }
   return { kind: 'network_error', message: code === '' ? message : `${code}: ${message}` };
+}
+
+/**
+ * The status and headers of the answer an error cut short, when they had come: axios gives the
+ * request it made, and Node's request keeps the response it received as `res`.
+ */
+function answerHead(error: unknown): AnswerHead | undefined {
+  const res = (error as { request?: { res?: { statusCode?: unknown; headers?: unknown } } } | null)
+    ?.request?.res;
+  if (typeof res?.statusCode !== 'number') return undefined;
+  return { status: res.statusCode, headers: plainHeaders(res.headers) };
 }

@@ -7,7 +7,7 @@ import { xmlEscape } from 'soap/lib/utils.js';
 import type { SelectedOperation, SoapProblem, SoapVersion } from '../domain/soap.js';
 import { faultRetryable } from '../domain/soap.js';
 import { MASK, secretHeader } from '../domain/integration.js';
-import { transportFailure, type Exchange } from './soap-http.js';
+import { transportFailure, type AnswerHead, type Exchange } from './soap-http.js';
 import type { WsdlFailure } from './wsdl-cache.js';
 
 /** The request as sent, secrets masked: what the attempt log and the test endpoint show. */
@@ -59,6 +59,9 @@ interface OutcomeBase {
  * - `invalid_response`: a 2xx answer that is not a SOAP envelope, or an empty one from an
  *   operation that has an output;
  * - `timeout`, `network_error`: retryable; `refused`: the network policy said no;
+ * - `response_too_large`: the answer passed MAX_SOAP_RESPONSE_BYTES and was read no further
+ *   (`head`: its status and headers, when they had come); not retryable: the remote answered,
+ *   and the same request meets the same answer;
  * - `wsdl_unreachable` (retryable), `wsdl_invalid`: the WSDL could not be used (for
  *   `wsdl_invalid`, fetching it again gives the same answer: a status other than 408, 429 or 5xx,
  *   a redirect loop, a document that does not parse, a port address that is not http(s));
@@ -84,6 +87,7 @@ export type SoapOutcome =
       response: SoapResponseRecord;
     })
   | (OutcomeBase & { kind: 'timeout' | 'network_error' | 'refused' })
+  | (OutcomeBase & { kind: 'response_too_large'; head?: AnswerHead })
   | (OutcomeBase & { kind: 'wsdl_unreachable' | 'wsdl_invalid'; wsdl: WsdlFailure })
   | (OutcomeBase & { kind: 'invalid'; problems: SoapProblem[] });
 
@@ -315,12 +319,27 @@ export function buildFailure(error: unknown): SoapOutcome {
       problems: [{ field: 'config.wsdlUrl', message }],
     };
   }
-  return {
-    kind: 'network_error',
-    retryable: failure.kind === 'network_error',
-    durationMs: 0,
-    message: failure.message,
-  };
+  if (failure.kind === 'request_too_large') {
+    const message = `the envelope was not sent: ${failure.message}`;
+    return {
+      kind: 'invalid',
+      retryable: false,
+      durationMs: 0,
+      message,
+      problems: [{ field: 'config.params', message }],
+    };
+  }
+  if (failure.kind === 'too_large') {
+    const { head } = failure;
+    return {
+      kind: 'response_too_large',
+      retryable: false,
+      durationMs: 0,
+      message: head === undefined ? failure.message : `HTTP ${head.status}, but ${failure.message}`,
+      ...(head === undefined ? {} : { head }),
+    };
+  }
+  return { kind: 'network_error', retryable: true, durationMs: 0, message: failure.message };
 }
 
 /** The Fault the soap package found in the answer (it throws with the parsed envelope). */

@@ -80,6 +80,8 @@ function fetchError(
     case 'redirect_loop':
       return invalid(`redirected more than ${MAX_REDIRECTS} times (a redirect loop?)`);
     case 'bad_url':
+    // A WSDL is fetched with GET, without a body; here for completeness.
+    case 'request_too_large':
       return invalid(`cannot be fetched: ${failure.message}`);
     case 'timeout':
       return new WsdlDocumentError(
