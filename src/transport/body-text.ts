@@ -3,6 +3,7 @@
  * answers 10 MB is not stored whole), decoded as UTF-8.
  */
 import { StringDecoder } from 'node:string_decoder';
+import { briefly } from '../template/body-structure.js';
 
 /** How much of a response body is kept, for the attempt log and for IVR variables. */
 export const KEPT_BODY_BYTES = 64 * 1024;
@@ -34,4 +35,13 @@ export function bodyText(body: Buffer | string, limit: number, cut = false): Bod
   // StringDecoder.write() holds back a trailing incomplete character instead of replacing it.
   const text = over || cut ? new StringDecoder('utf8').write(kept) : kept.toString('utf8');
   return { text, truncated: over || cut };
+}
+
+/**
+ * The start of a body on one line, for a message (a WSDL server's error page, an answer that is
+ * not SOAP): whitespace runs made one space, cut by `briefly` at 200 characters, never between
+ * the two halves of a UTF-16 pair.
+ */
+export function bodySnippet(body: string): string {
+  return briefly(body.replace(/\s+/g, ' ').trim());
 }

@@ -7,6 +7,7 @@ import { xmlEscape } from 'soap/lib/utils.js';
 import type { SelectedOperation, SoapProblem, SoapVersion } from '../domain/soap.js';
 import { faultRetryable } from '../domain/soap.js';
 import { MASK, secretHeader } from '../domain/integration.js';
+import { bodySnippet } from './body-text.js';
 import { transportFailure, type AnswerHead, type Exchange } from './soap-http.js';
 import type { WsdlFailure } from './wsdl-cache.js';
 
@@ -207,7 +208,7 @@ export function classify(
   if (!isSoapEnvelope(response.body)) {
     const type = contentType(response.headers);
     return notSoap(
-      `HTTP ${status}, but the body is not a SOAP answer${type === '' ? '' : ` (${type})`}: ${snippet(response.body)}`,
+      `HTTP ${status}, but the body is not a SOAP answer${type === '' ? '' : ` (${type})`}: ${bodySnippet(response.body)}`,
     );
   }
   if (invoked.error !== null) {
@@ -266,12 +267,6 @@ export function isSoapEnvelope(body: string): boolean {
 function contentType(headers: Record<string, string>): string {
   const entry = Object.entries(headers).find(([name]) => name.toLowerCase() === 'content-type');
   return (entry?.[1] ?? '').split(';')[0]?.trim() ?? '';
-}
-
-/** The start of a body, on one line, for a message. */
-function snippet(body: string): string {
-  const flat = body.replace(/\s+/g, ' ').trim();
-  return flat.length > 200 ? `${flat.slice(0, 200)}…` : flat;
 }
 
 /** An error's message; never `[object Object]`. */

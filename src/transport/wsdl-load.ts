@@ -7,6 +7,7 @@
 import { WSDL, type IOptions } from 'soap';
 import type { WsdlDescription } from '../domain/soap.js';
 import { xmlSyntaxError } from '../template/body-structure.js';
+import { bodySnippet } from './body-text.js';
 import type { PolicyAgents } from './safe-connect.js';
 import { RecordingHttpClient, transportFailure, type TransportFailure } from './soap-http.js';
 import { scanBindings } from './wsdl-bindings.js';
@@ -175,7 +176,7 @@ export async function loadWsdl(
               new WsdlDocumentError(
                 docUrl,
                 retryable ? 'wsdl_unreachable' : 'wsdl_invalid',
-                `answered HTTP ${status}${typeof body === 'string' && body.trim() !== '' ? `: ${snippet(body)}` : ''}`,
+                `answered HTTP ${status}${typeof body === 'string' && body.trim() !== '' ? `: ${bodySnippet(body)}` : ''}`,
                 retryable,
               ),
             );
@@ -314,9 +315,4 @@ function finalUrlOf(response: unknown): string | undefined {
   const last = (response as { request?: { res?: { responseUrl?: unknown } } } | undefined)?.request
     ?.res?.responseUrl;
   return typeof last === 'string' && last !== '' ? last : undefined;
-}
-
-function snippet(body: string): string {
-  const flat = body.replace(/\s+/g, ' ').trim();
-  return flat.length > 200 ? `${flat.slice(0, 200)}…` : flat;
 }

@@ -102,6 +102,21 @@ describe('2xx SOAP answers that are not SOAP envelopes', () => {
     }
   });
 
+  it('quotes the start of the body on one line, cut after a whole character', async () => {
+    // An emoji (two UTF-16 units) at 199: a cut at 200 characters would keep half of it.
+    reply = {
+      status: 200,
+      type: 'text/html',
+      body: `<p>${'a'.repeat(150)}</p>\n  <p>${'b'.repeat(38)}\u{1F600}${'c'.repeat(50)}</p>`,
+    };
+    const outcome = await getBalance();
+    expect(outcome).toMatchObject({ kind: 'invalid_response' });
+    expect(outcome.message).toBe(
+      `HTTP 200, but the body is not a SOAP answer (text/html): <p>${'a'.repeat(150)}</p> <p>${'b'.repeat(38)}…`,
+    );
+    expect(outcome.message).not.toMatch(/[\uD800-\uDFFF]/);
+  });
+
   it('still reads a SOAP envelope, after a BOM, a declaration and a comment, as success', async () => {
     reply = {
       status: 200,

@@ -213,6 +213,16 @@ describe('the WSDL cache', () => {
     });
   });
 
+  it('quotes the start of an error page on one line, cut after a whole character', async () => {
+    const cache = newCache();
+    // An emoji (two UTF-16 units) at 199: a cut at 200 characters would keep half of it.
+    const page = `${'a'.repeat(150)}\n\n${'b'.repeat(48)}\u{1F600}${'c'.repeat(50)}`;
+    files.override.set('/gone.wsdl', { status: 404, body: page });
+    const { message } = failureOf(await cache.get(`${files.base}/gone.wsdl`));
+    expect(message).toBe(`answered HTTP 404: ${'a'.repeat(150)} ${'b'.repeat(48)}…`);
+    expect(message).not.toMatch(/[\uD800-\uDFFF]/);
+  });
+
   it('remembers a failed load briefly instead of fetching again for every call', async () => {
     const cache = newCache();
     files.override.set('/flaky.wsdl', { status: 502, body: 'bad gateway' });

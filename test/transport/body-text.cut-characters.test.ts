@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { bodyText } from '../../src/transport/body-text.js';
+import { bodySnippet, bodyText } from '../../src/transport/body-text.js';
 
 // A body kept only in part ends at a whole character, never in U+FFFD.
 describe('bodyText', () => {
@@ -39,5 +39,23 @@ describe('bodyText', () => {
     expect(bodyText(body, 3)).toEqual({ text: 'a\uFFFDb', truncated: false });
     // Complete but invalid at the end of a whole body: not held back.
     expect(bodyText(Buffer.from([0x61, 0xc3]), 2)).toEqual({ text: 'a\uFFFD', truncated: false });
+  });
+});
+
+// A body quoted in a message: one line, 200 characters, never half a UTF-16 pair.
+describe('bodySnippet', () => {
+  it('puts the body on one line and keeps up to 200 characters as they are', () => {
+    expect(bodySnippet('  <html>\n\t<body>down</body>\r\n</html> ')).toBe(
+      '<html> <body>down</body> </html>',
+    );
+    expect(bodySnippet('a'.repeat(200))).toBe('a'.repeat(200));
+  });
+
+  it('ends a longer body at a whole character', () => {
+    const emoji = '\u{1F600}';
+    // The cut at 200 falls inside the pair: the emoji is left out.
+    expect(bodySnippet(`${'a'.repeat(199)}${emoji}b`)).toBe(`${'a'.repeat(199)}…`);
+    // The pair ends at 200: kept whole.
+    expect(bodySnippet(`${'a'.repeat(198)}${emoji}b`)).toBe(`${'a'.repeat(198)}${emoji}…`);
   });
 });
