@@ -6,6 +6,7 @@
  */
 import { XMLValidator } from 'fast-xml-parser';
 import type { Part } from './syntax.js';
+import { afterRootProblem } from './xml-root.js';
 
 export type JsonPlacement = 'string' | 'value';
 export type XmlPlacement = 'text' | 'cdata' | { problem: string };
@@ -240,15 +241,34 @@ class JsonShapeError extends Error {
  * The first XML well-formedness error (1-based line and column in `text`, the message cut by
  * `briefly`), or undefined. The validator gives no column for a document without a root element
  * ("Start tag expected"), though its type says it does: such an error is placed at the line's
- * start.
+ * start. What it lets through is checked here: a last tag cut before its `>`, and anything after
+ * the root element but white space, comments and processing instructions.
  */
-export function xmlSyntaxError(
-  text: string,
-): { line: number; column: number; message: string } | undefined {
+export function xmlSyntaxError(text: string): XmlSyntaxError | undefined {
   const result = XMLValidator.validate(text);
-  if (result === true) return unclosedLastTag(text);
+  if (result === true) {
+    const unclosed = unclosedLastTag(text);
+    if (unclosed !== undefined) return unclosed;
+    const after = afterRootProblem(text);
+    return after === undefined ? undefined : errorAt(text, after.offset, briefly(after.message));
+  }
   const { line, col, msg } = result.err as { line?: number; col?: number; msg: string };
   return { line: line ?? 1, column: col ?? 1, message: briefly(msg) };
+}
+
+export interface XmlSyntaxError {
+  /** 1-based. */
+  line: number;
+  /** 1-based, in UTF-16 units. */
+  column: number;
+  message: string;
+}
+
+/** Line and column (1-based) of `offset` in `text`, with `message`. */
+function errorAt(text: string, offset: number, message: string): XmlSyntaxError {
+  const before = text.slice(0, offset);
+  const line = (before.match(/\n/g)?.length ?? 0) + 1;
+  return { line, column: offset - before.lastIndexOf('\n'), message };
 }
 
 /** Parser messages are cut to this many characters. */
@@ -274,20 +294,15 @@ export function briefly(message: string): string {
  * refuses the document with "readTagExp returned undefined". Such a tag is placed and named here,
  * as the validator names the tags it finds unclosed.
  */
-function unclosedLastTag(
-  text: string,
-): { line: number; column: number; message: string } | undefined {
+function unclosedLastTag(text: string): XmlSyntaxError | undefined {
   if (!text.endsWith('/')) return undefined;
   const scan: XmlScan = { state: 'content', quote: '', tagStart: 0 };
   scanXml(scan, text, 0);
   if (scan.state !== 'tag') return undefined;
   const name = /^<\/?([^\s/>]*)/.exec(text.slice(scan.tagStart))?.[1] ?? '';
-  const before = text.slice(0, scan.tagStart);
-  const line = (before.match(/\n/g)?.length ?? 0) + 1;
-  const column = scan.tagStart - before.lastIndexOf('\n');
-  return {
-    line,
-    column,
-    message: `Tag '${name}' is not closed: the document ends before its '>'.`,
-  };
+  return errorAt(
+    text,
+    scan.tagStart,
+    `Tag '${name}' is not closed: the document ends before its '>'.`,
+  );
 }

@@ -142,6 +142,42 @@ describe('response variables', () => {
     expectXml(variables, '<r><b/></r>', { b: '' });
   });
 
+  it('says where content after the root element is, which the validator lets through and the parser ignores', () => {
+    const variables = [{ name: 'b', path: 'r.b', default: 'x' }];
+    const after = (what: string) =>
+      `${what} after the root element 'r': only white space, comments and processing instructions may follow it.`;
+    const cases: [body: string, problem: string][] = [
+      ['<r><b>1</b></r>trailing', 'Extra text at the end (line 1, column 16)'],
+      ['<r/>x', `${after('Text')} (line 1, column 5)`],
+      ['<?xml version="1.0"?>\n<r b="1"/>\n  &amp;', `${after('Text')} (line 3, column 3)`],
+      ['<r><b>1</b></r>\n<s/>', `${after("A second root element 's'")} (line 2, column 1)`],
+      ['<r/><r><b>2</b></r>', `${after("A second root element 'r'")} (line 1, column 5)`],
+      ['<r/><![CDATA[x]]>', `${after('A CDATA section')} (line 1, column 5)`],
+      ['<r/>\n<!DOCTYPE r>', `${after('A declaration')} (line 2, column 1)`],
+      [
+        '<r/><?xml version="1.0"?>',
+        "An XML declaration after the root element 'r': it may only start the document. (line 1, column 5)",
+      ],
+      [
+        '<r/>\n<!-- done',
+        "The comment after the root element 'r' is not closed: the document ends inside it. (line 2, column 1)",
+      ],
+    ];
+    for (const [body, problem] of cases) {
+      expect(mapResponse(variables, { encoding: 'xml', body }), body).toEqual({
+        values: { b: 'x' },
+        problem: `the body is not valid XML: ${problem}`,
+      });
+    }
+    // White space, comments and processing instructions may follow the root (XML 1.0 `Misc`).
+    expectXml(
+      variables,
+      '<?xml version="1.0"?>\n<r><b>1</b></r>\r\n\t<!-- served by b1 -->\n<?audit id="7"?>\n',
+      { b: '1' },
+    );
+    expectXml(variables, '<r b="/>"><b>2</b><![CDATA[</r>]]><!-- </r> --></r>', { b: '2' });
+  });
+
   it('reads elements named like the properties every object has', () => {
     const names = [
       'constructor',

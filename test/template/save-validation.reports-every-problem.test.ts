@@ -147,6 +147,19 @@ describe('one template', () => {
     ]);
   });
 
+  it('refuses an XML body with content after its root element, naming where it starts', () => {
+    const after = (what: string) =>
+      `is not well-formed XML: ${what} after the root element 'r': only white space, comments and processing instructions may follow it.`;
+    expect(problemsOf('<r>\n  <b>{{call.id}}</b>\n</r>\n<c id="{{call.id}}"/>', 'xml')).toEqual([
+      { field: 'config.body', line: 4, column: 1, message: after("A second root element 'c'") },
+    ]);
+    // A token after an empty-element root renders text outside it.
+    expect(problemsOf('<r id="{{call.id}}"/>\n{{call.id}}', 'xml')).toEqual([
+      { field: 'config.body', line: 2, column: 1, message: after('Text') },
+    ]);
+    expect(problemsOf('<?xml version="1.0"?>\n<r/>\n<!-- v2 -->\n<?audit?>\n', 'xml')).toEqual([]);
+  });
+
   it('cuts a long XML parser message to 200 characters, as response variables do', () => {
     // The validator quotes every unclosed tag: some 60 KB of message for these 12 KB.
     const [problem, ...rest] = problemsOf(`<r>${'<a>'.repeat(4_000)}{{call.id}}`, 'xml');
