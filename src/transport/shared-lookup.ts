@@ -10,7 +10,8 @@
  * - at most `maxInFlight` calls run at once (the rest of the pool stays free); others queue;
  * - an answer serves the same name for `freshMs`; an older one, up to `staleMs`, serves a name
  *   whose new look-up is queued behind busy slots or failed for a temporary reason (`EAI_AGAIN`,
- *   a timeout), so a known name never waits on another name's dead DNS.
+ *   a timeout), so a known name never waits on another name's dead DNS. Any other failure
+ *   (`ENOTFOUND`) forgets the name's answer.
  *
  * The network policy judges the addresses at every connection, cached or not (safe-connect.ts).
  */
@@ -41,6 +42,11 @@ const halfThePool = (): number => Math.max(1, Math.floor(threadPoolSize() / 2));
 
 /** Errors that say nothing about the name, only that DNS could not answer now. */
 const TEMPORARY = new Set(['EAI_AGAIN', 'ETIMEOUT', 'ETIMEDOUT', 'ESERVFAIL', 'ECONNREFUSED']);
+
+function temporary(error: unknown): boolean {
+  const code = (error as NodeJS.ErrnoException | null | undefined)?.code;
+  return typeof code === 'string' && TEMPORARY.has(code);
+}
 
 /**
  * Wraps `lookup` with sharing, a cap on calls in flight and a short cache (see the module note).
@@ -97,6 +103,8 @@ export function sharedLookup(lookup: Resolver, options: SharedLookupOptions = {}
         },
         (error: unknown) => {
           inFlight.delete(hostname);
+          // DNS said something about the name (`ENOTFOUND`): what it resolved to is past.
+          if (!temporary(error)) answers.delete(hostname);
           throw error;
         },
       );
@@ -119,7 +127,7 @@ export function sharedLookup(lookup: Resolver, options: SharedLookupOptions = {}
     try {
       return await pending;
     } catch (error) {
-      if (TEMPORARY.has((error as NodeJS.ErrnoException).code ?? '')) return known.addresses;
+      if (temporary(error)) return known.addresses;
       throw error;
     }
   };

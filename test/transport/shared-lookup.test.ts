@@ -160,6 +160,42 @@ describe('sharedLookup', () => {
     expect(await next).toEqual(at('192.0.2.2'));
   });
 
+  it('forgets a name DNS says does not exist: its old answer no longer stands in, even behind busy slots', async () => {
+    const played = playedDns();
+    let now = 0;
+    const resolve = sharedLookup(played.lookup, {
+      maxInFlight: 1,
+      freshMs: 10_000,
+      staleMs: 300_000,
+      now: () => now,
+    });
+    const first = resolve('crm.example');
+    await settled();
+    played.calls[0]!.answer(at('192.0.2.1'));
+    await first;
+    now += 20_000;
+    const gone = resolve('crm.example');
+    await settled();
+    played.calls[1]!.fail('ENOTFOUND');
+    await expect(gone).rejects.toMatchObject({ code: 'ENOTFOUND' });
+    // A dead name holds the only slot: the name that no longer exists waits for a look-up of its
+    // own instead of being answered with the address it had.
+    void resolve('dead.example').catch(() => undefined);
+    await settled();
+    const again = resolve('crm.example');
+    expect(await within(50, again)).toBe('pending');
+    played.calls[2]!.fail('EAI_AGAIN');
+    await settled();
+    expect(played.calls.map((call) => call.hostname)).toEqual([
+      'crm.example',
+      'crm.example',
+      'dead.example',
+      'crm.example',
+    ]);
+    played.calls[3]!.fail('ENOTFOUND');
+    await expect(again).rejects.toMatchObject({ code: 'ENOTFOUND' });
+  });
+
   it('keeps an answer no longer than staleMs', async () => {
     const played = playedDns();
     let now = 0;
