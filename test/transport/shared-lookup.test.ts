@@ -258,6 +258,21 @@ describe('sharedLookup on the real thread pool', () => {
     }
   };
 
+  /**
+   * Releases readers until every one of `stuck` has settled. One release is not enough: a reader
+   * queued behind the busy pool opens the FIFO only when a thread comes free, after the release,
+   * and would block again with no writer to come (failing the test on its timeout, and holding a
+   * pool thread of this test worker for good once the FIFO is removed).
+   */
+  const releaseAll = async (stuck: readonly Promise<unknown>[]): Promise<void> => {
+    let done = false;
+    const all = Promise.all(stuck).then(() => (done = true));
+    while (!done) {
+      release();
+      await within(20, all);
+    }
+  };
+
   afterEach(release);
   afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
 
@@ -265,8 +280,7 @@ describe('sharedLookup on the real thread pool', () => {
     const stuck = Array.from({ length: 6 }, () => lookup('dead.example').catch(() => undefined));
     await new Promise((resolve) => setTimeout(resolve, 100));
     expect(await within(500, lookup('localhost'))).toBe('pending');
-    release();
-    await Promise.all(stuck);
+    await releaseAll(stuck);
   });
 
   it('shared, they hold one thread: other names and file reads go on', async () => {
@@ -277,7 +291,6 @@ describe('sharedLookup on the real thread pool', () => {
     expect(local).not.toBe('pending');
     expect((local as Addresses).length).toBeGreaterThan(0);
     expect(await within(2_000, fs.promises.stat(dir))).not.toBe('pending');
-    release();
-    await Promise.all(stuck);
+    await releaseAll(stuck);
   });
 });
