@@ -126,7 +126,11 @@ export class IntegrationRunner {
     }
     let entry: Compiled;
     if (plain.type === 'http') {
-      const request = compileHttpRequest(plain.config, this.options.templates ?? {});
+      // Its body's shape was judged when it was saved, by the checks of that version.
+      const request = compileHttpRequest(plain.config, {
+        ...this.options.templates,
+        judgeShape: false,
+      });
       if (!request.ok) return { problems: request.problems };
       entry = { type: 'http', request: request.request, secrets, plain };
     } else {

@@ -104,7 +104,10 @@ export class IvrAnswerCache {
     const templates = this.options.templates ?? {};
     const plain = openSecrets(integration.config, integration.options, this.options.sealer);
     if (integration.type === 'http') {
-      const compiled = compileHttpRequest(plain.config as typeof integration.config, templates);
+      const compiled = compileHttpRequest(plain.config as typeof integration.config, {
+        ...templates,
+        judgeShape: false,
+      });
       if (!compiled.ok) return () => undefined;
       return httpKey(compiled.request);
     }

@@ -60,12 +60,21 @@ export interface RenderError {
 
 export type RenderResult = { ok: true; value: string } | { ok: false; error: RenderError };
 
-export interface CompileOptions extends CompileFilterOptions {
+export interface CompileOptions extends ShapeOption {
   /** Named in every problem and render error, e.g. `config.url`. */
   field: string;
   /** Where the template starts inside the field's text (1-based); a header value starts mid-line. */
   line?: number;
   column?: number;
+}
+
+export interface ShapeOption extends CompileFilterOptions {
+  /**
+   * Whether a JSON or XML body's shape is judged (default true). Off when a stored integration is
+   * run: its body passed the checks of the version that saved it, and a check added since (an
+   * upgrade) judges new saves only, never stopping the deliveries of what was accepted.
+   */
+  judgeShape?: boolean;
 }
 
 export interface CompiledTemplate {
@@ -181,7 +190,7 @@ export function compileTemplate(
   });
 
   if (context === 'url') checkUrlStart(parts, at, problems);
-  if (syntax.length === 0 && !misplaced && !hasRaw) {
+  if (syntax.length === 0 && !misplaced && !hasRaw && options.judgeShape !== false) {
     checkBodyShape(source, context, parts, placements, at, problems);
   }
   if (problems.length > 0) return { ok: false, problems: sortProblems(problems) };

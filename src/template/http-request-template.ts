@@ -9,6 +9,7 @@ import {
   type CompiledTemplate,
   type CompileOptions,
   type RenderError,
+  type ShapeOption,
   type TemplateContext,
   type TemplateProblem,
 } from './compile.js';
@@ -194,7 +195,7 @@ export interface CompiledHttpRequest {
  */
 export function compileHttpRequest(
   input: HttpRequestTemplateInput,
-  options: CompileFilterOptions = {},
+  options: ShapeOption = {},
 ): { ok: true; request: CompiledHttpRequest } | { ok: false; problems: TemplateProblem[] } {
   const method = input.method.toUpperCase();
   const url = compileTemplate(input.url.trim(), 'url', {
