@@ -82,6 +82,16 @@ export class ConfigError extends Error {
 type Env = Readonly<Record<string, string | undefined>>;
 
 /**
+ * The size of libuv's thread pool, which Node reads from `UV_THREADPOOL_SIZE` once at start
+ * (4 when unset or not a positive integer; libuv takes at most 1024). Host name look-ups are
+ * capped at half of it.
+ */
+export function threadPoolSize(env: Env = process.env): number {
+  const size = Number(env['UV_THREADPOOL_SIZE']);
+  return Number.isInteger(size) && size > 0 ? Math.min(size, 1024) : 4;
+}
+
+/**
  * Reads and validates the configuration. Collects every problem before failing, so one start
  * reports all wrong variables at once.
  *
@@ -90,15 +100,6 @@ type Env = Readonly<Record<string, string | undefined>>;
  * const config = loadConfig({ CALLHOOK_PORT: '9090' }); // other settings take their defaults
  * ```
  */
-/**
- * The size of libuv's thread pool, which Node reads from `UV_THREADPOOL_SIZE` once at start
- * (4 when unset or not a positive integer). Host name look-ups are capped at half of it.
- */
-export function threadPoolSize(env: Env = process.env): number {
-  const size = Number(env['UV_THREADPOOL_SIZE']);
-  return Number.isInteger(size) && size > 0 ? size : 4;
-}
-
 export function loadConfig(env: Env = process.env): Config {
   const problems: string[] = [];
   const text = (name: string): string | undefined => {

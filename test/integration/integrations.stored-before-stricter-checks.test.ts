@@ -36,7 +36,7 @@ describe('an integration stored before a stricter save check', () => {
 
   const config = () => ({
     url: `${server.origin}/calls`,
-    method: 'POST',
+    method: 'POST' as const,
     headers: 'Content-Type: application/xml',
     body: BODY,
     responseEncoding: 'text' as const,
