@@ -49,6 +49,8 @@ import { deliveriesRoutes } from './api/deliveries.routes.js';
 import { replayRoutes } from './api/replay.routes.js';
 import { ReplayJobStore } from './store/replay-job-store.js';
 import { DeliveryReadStore } from './store/delivery-read-store.js';
+import { ContactStore } from './store/contact-store.js';
+import { contactListsRoutes } from './api/contact-lists.routes.js';
 
 export interface AppDeps {
   config: Config;
@@ -101,9 +103,9 @@ export async function buildApp(deps: AppDeps): Promise<App> {
     },
   }).withTypeProvider<TypeBoxTypeProvider>();
 
-  // The API speaks JSON only (docs/errors.md): without Fastify's default text/plain parser, a
-  // text body is answered 415 like any other media type, not parsed into a string that a route
-  // without a body schema would take.
+  // The API speaks JSON (docs/errors.md; a contact import also takes CSV, in its own plugin):
+  // without Fastify's default text/plain parser, a text body is answered 415 like any other media
+  // type, not parsed into a string that a route without a body schema would take.
   app.removeContentTypeParser('text/plain');
   app.setErrorHandler(errorHandler);
   // Recorded from here on, so every route registered below is: the not-found handler tells a
@@ -188,6 +190,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
     ...(deps.onEnqueued ? { onEnqueued: deps.onEnqueued } : {}),
   });
   await app.register(campaignsRoutes, { store: deps.store, campaigns, integrations });
+  await app.register(contactListsRoutes, { contacts: new ContactStore(deps.store) });
   return app;
 }
 

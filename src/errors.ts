@@ -61,7 +61,7 @@ export const errorCodes = {
   UNSUPPORTED_MEDIA_TYPE: {
     status: 415,
     message: 'Unsupported Content-Type',
-    fix: 'Send `Content-Type: application/json`.',
+    fix: 'Send `Content-Type: application/json` (a contact import also takes `text/csv`).',
   },
   RATE_LIMITED: {
     status: 429,

@@ -116,12 +116,15 @@ export interface ContactListsTable {
   owner_id: string;
   name: string;
   created_at: number;
+  /** Contacts in the list, and the position the next one takes (migration 0008). */
+  size: Generated<number>;
 }
 
 export interface ContactsTable {
   id: string;
   list_id: string;
   position: number;
+  /** The contact's id as the API shows it: the one imported, or a generated one. */
   external_id: string | null;
   phone: string;
   first_name: string | null;

@@ -10,6 +10,7 @@ import { createTestApp, type TestApp, type TestUser } from '../helpers/app.js';
 import { installAuthorization } from '../../src/auth/authorize.js';
 import { PERMISSIONS } from '../../src/domain/permissions.js';
 import { CampaignStore } from '../../src/store/campaign-store.js';
+import { ContactStore } from '../../src/store/contact-store.js';
 import { createHttpIntegration } from '../helpers/fixtures.js';
 import { enqueueDeliveries } from '../../src/store/delivery-store.js';
 import { recordAnswers, type RecordedAnswer } from '../helpers/answers.js';
@@ -27,6 +28,8 @@ interface Ctx {
   newDeliveryId(of: TestUser, status?: 'pending' | 'failed'): Promise<string>;
   /** A replay job of one of `of`'s integrations, as its path under /api/v1/integrations. */
   newReplayJobPath(of: TestUser): Promise<string>;
+  /** A contact list of `of`'s holding one contact. */
+  newListId(of: TestUser): Promise<string>;
 }
 
 type Req = { url: string; payload?: unknown };
@@ -305,6 +308,50 @@ const CASES: Record<string, Case> = {
     status: 204,
     otherOwner: async (c) => ({ url: `/api/v1/campaigns/${await c.newCampaignId(c.other)}` }),
   },
+  'GET /api/v1/contact-lists': { ok: () => ({ url: '/api/v1/contact-lists' }), status: 200 },
+  'POST /api/v1/contact-lists': {
+    ok: () => ({ url: '/api/v1/contact-lists', payload: { name: 'Leads' } }),
+    status: 201,
+  },
+  'GET /api/v1/contact-lists/:id': {
+    ok: async (c) => ({ url: `/api/v1/contact-lists/${await c.newListId(c.owner)}` }),
+    status: 200,
+    otherOwner: async (c) => ({ url: `/api/v1/contact-lists/${await c.newListId(c.other)}` }),
+  },
+  'PATCH /api/v1/contact-lists/:id': {
+    ok: async (c) => ({
+      url: `/api/v1/contact-lists/${await c.newListId(c.owner)}`,
+      payload: { name: 'x' },
+    }),
+    status: 200,
+    otherOwner: async (c) => ({
+      url: `/api/v1/contact-lists/${await c.newListId(c.other)}`,
+      payload: { name: 'x' },
+    }),
+  },
+  'DELETE /api/v1/contact-lists/:id': {
+    ok: async (c) => ({ url: `/api/v1/contact-lists/${await c.newListId(c.owner)}` }),
+    status: 204,
+    otherOwner: async (c) => ({ url: `/api/v1/contact-lists/${await c.newListId(c.other)}` }),
+  },
+  'GET /api/v1/contact-lists/:id/contacts': {
+    ok: async (c) => ({ url: `/api/v1/contact-lists/${await c.newListId(c.owner)}/contacts` }),
+    status: 200,
+    otherOwner: async (c) => ({
+      url: `/api/v1/contact-lists/${await c.newListId(c.other)}/contacts`,
+    }),
+  },
+  'POST /api/v1/contact-lists/:id/contacts': {
+    ok: async (c) => ({
+      url: `/api/v1/contact-lists/${await c.newListId(c.owner)}/contacts`,
+      payload: { contacts: [{ phone: '+15551230001', firstName: 'Ana' }] },
+    }),
+    status: 201,
+    otherOwner: async (c) => ({
+      url: `/api/v1/contact-lists/${await c.newListId(c.other)}/contacts`,
+      payload: { contacts: [{ phone: '+15551230001' }] },
+    }),
+  },
   'GET /api/v1/campaigns/:id/bindings': {
     ok: async (c) => ({ url: `/api/v1/campaigns/${await c.newCampaignId(c.owner)}/bindings` }),
     status: 200,
@@ -374,6 +421,12 @@ describe('every route declares and enforces its access', () => {
           since: 0,
         });
         return `${integrationId}/replay/${job.id}`;
+      },
+      async newListId(of) {
+        const contacts = new ContactStore(t.store.store);
+        const list = await contacts.createList(of.id, 'l');
+        await contacts.addContacts(list.id, [{ phone: '+15551230001' }]);
+        return list.id;
       },
       async newKeyId(of) {
         return (await t.accounts.credentials.createApiKey(of.id, 'k')).id;

@@ -7,6 +7,7 @@ import { migration0004DropClaimIndex } from './0004-drop-claim-index.js';
 import { migration0005LeasedIndex } from './0005-leased-index.js';
 import { migration0006ReplayJobs } from './0006-replay-jobs.js';
 import { migration0007ReplayJobRetries } from './0007-replay-job-retries.js';
+import { migration0008ContactLists } from './0008-contact-lists.js';
 
 /** A forward-only migration. Names sort in the order they run. */
 export interface Migration {
@@ -23,4 +24,5 @@ export const migrations: readonly Migration[] = [
   migration0005LeasedIndex,
   migration0006ReplayJobs,
   migration0007ReplayJobRetries,
+  migration0008ContactLists,
 ];

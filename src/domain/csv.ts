@@ -1,0 +1,137 @@
+/**
+ * CSV as contact lists come in (RFC 4180, with the usual liberties: LF or CRLF line ends, a
+ * byte-order mark, `;` or tab as the separator when the header row uses it). Pure functions; the
+ * routes read the bytes.
+ */
+
+/** One record and the line (1-based) it starts on: a quoted cell may span lines. */
+export interface CsvRecord {
+  line: number;
+  cells: string[];
+}
+
+/** Why a text is not CSV, and where. */
+export interface CsvProblem {
+  line: number;
+  column: number;
+  message: string;
+}
+
+const SEPARATORS = [',', ';', '\t'] as const;
+
+/** The separator of the header row: the most frequent of `,`, `;` and tab outside quotes. */
+function separatorOf(text: string): string {
+  const counts = new Map<string, number>(SEPARATORS.map((s) => [s, 0]));
+  let quoted = false;
+  for (const char of text) {
+    if (char === '"') quoted = !quoted;
+    else if (!quoted && (char === '\n' || char === '\r')) break;
+    else if (!quoted && counts.has(char)) counts.set(char, counts.get(char)! + 1);
+  }
+  let best = ',';
+  for (const separator of SEPARATORS)
+    if (counts.get(separator)! > counts.get(best)!) best = separator;
+  return best;
+}
+
+/**
+ * Parses `text` into records. Blank lines are skipped (their line numbers still count). A quote
+ * inside an unquoted cell, text after a closing quote, or a quote left open is a problem naming
+ * its line and column.
+ *
+ * ### Examples
+ * ```ts
+ * parseCsv('phone,firstName\n+1555,"Ana, Maria"\n');
+ * // → { records: [{ line: 1, cells: ['phone', 'firstName'] }, { line: 2, cells: ['+1555', 'Ana, Maria'] }] }
+ * parseCsv('phone\n"+1555\n'); // → { problem: { line: 2, column: 1, message: 'a quoted cell is never closed' } }
+ * ```
+ */
+export function parseCsv(input: string): { records: CsvRecord[] } | { problem: CsvProblem } {
+  const text = input.startsWith('\uFEFF') ? input.slice(1) : input;
+  const separator = separatorOf(text);
+  const records: CsvRecord[] = [];
+  let cells: string[] = [];
+  let cell = '';
+  // The cell was quoted: `""` is an empty cell, so its line is not blank.
+  let quotedCell = false;
+  let line = 1;
+  let column = 1;
+  let recordLine = 1;
+  let i = 0;
+  const endCell = () => {
+    cells.push(cell);
+    cell = '';
+    quotedCell = false;
+  };
+  const endRecord = () => {
+    const blank = cells.length === 0 && cell === '' && !quotedCell;
+    endCell();
+    if (!blank) records.push({ line: recordLine, cells });
+    cells = [];
+  };
+  while (i < text.length) {
+    const char = text[i]!;
+    if (char === '"') {
+      if (cell !== '' || quotedCell) {
+        return { problem: { line, column, message: 'a quote inside a cell that is not quoted' } };
+      }
+      const opened = { line, column };
+      quotedCell = true;
+      i += 1;
+      column += 1;
+      for (;;) {
+        if (i >= text.length) {
+          return { problem: { ...opened, message: 'a quoted cell is never closed' } };
+        }
+        const inner = text[i]!;
+        if (inner === '"' && text[i + 1] === '"') {
+          cell += '"';
+          i += 2;
+          column += 2;
+        } else if (inner === '"') {
+          i += 1;
+          column += 1;
+          break;
+        } else {
+          cell += inner;
+          i += 1;
+          if (inner === '\n' || (inner === '\r' && text[i] !== '\n')) {
+            line += 1;
+            column = 1;
+          } else column += 1;
+        }
+      }
+      const next = text[i];
+      if (next !== undefined && next !== separator && next !== '\n' && next !== '\r') {
+        return {
+          problem: { line, column, message: 'text after a quoted cell, before the separator' },
+        };
+      }
+      continue;
+    }
+    if (char === separator) {
+      endCell();
+      i += 1;
+      column += 1;
+      continue;
+    }
+    if (char === '\n' || char === '\r') {
+      endRecord();
+      i += char === '\r' && text[i + 1] === '\n' ? 2 : 1;
+      line += 1;
+      column = 1;
+      recordLine = line;
+      continue;
+    }
+    if (quotedCell) {
+      return {
+        problem: { line, column, message: 'text after a quoted cell, before the separator' },
+      };
+    }
+    cell += char;
+    i += 1;
+    column += 1;
+  }
+  if (cell !== '' || cells.length > 0 || quotedCell) endRecord();
+  return { records };
+}

@@ -1,0 +1,307 @@
+/**
+ * Contact lists (permission `contact`): contacts imported as JSON or CSV are appended in their
+ * order; a bad row refuses the whole import with its row (and line) and field named; ids are
+ * unique in a list; another user's list is 404; a list a campaign uses is not deleted.
+ */
+import { describe, expect, it } from 'vitest';
+import { DIALECTS } from '../helpers/store.js';
+import { useAppPerTest } from '../helpers/app.js';
+import { CampaignStore } from '../../src/store/campaign-store.js';
+
+interface ErrorAnswer {
+  error: { code: string; message: string; details?: Record<string, unknown>[] };
+}
+
+describe.each(DIALECTS)('contact lists on %s', (backend) => {
+  const app = useAppPerTest(backend, ['contact', 'campaign', 'integration']);
+  const call = (method: 'GET' | 'POST' | 'PATCH' | 'DELETE', url: string, payload?: object) =>
+    app.t.app.inject({
+      method,
+      url,
+      headers: app.alice.headers,
+      ...(payload === undefined ? {} : { payload }),
+    });
+  const csv = (url: string, text: string) =>
+    app.t.app.inject({
+      method: 'POST',
+      url,
+      headers: { ...app.alice.headers, 'content-type': 'text/csv' },
+      payload: text,
+    });
+  const newList = async () => {
+    await app.setup();
+    const created = await call('POST', '/api/v1/contact-lists', { name: 'Spring leads' });
+    expect(created.statusCode, created.body).toBe(201);
+    const list = created.json<{ id: string; size: number }>();
+    expect(list.size).toBe(0);
+    return `/api/v1/contact-lists/${list.id}`;
+  };
+  const contactsOf = async (url: string) =>
+    (await call('GET', `${url}/contacts?limit=500`)).json<{ items: Record<string, unknown>[] }>()
+      .items;
+
+  it('appends JSON contacts in order, generating the ids not given, and pages them back', async () => {
+    const url = await newList();
+    const first = await call('POST', `${url}/contacts`, {
+      contacts: [
+        { id: 'k-1', phone: '+15551230001', firstName: 'Ana', custom: { plan: 'gold', seats: 3 } },
+        { phone: '+1 (555) 123-0002', email: '', lastName: 'Bo' },
+      ],
+    });
+    expect(first.statusCode, first.body).toBe(201);
+    expect(first.json()).toMatchObject({ added: 2, size: 2 });
+    const second = await call('POST', `${url}/contacts`, {
+      contacts: [{ id: 'k-3', phone: '5551230003' }],
+    });
+    expect(second.json()).toMatchObject({ added: 1, size: 3 });
+    const page1 = await call('GET', `${url}/contacts?limit=2`);
+    const { items, nextCursor } = page1.json<{
+      items: Record<string, unknown>[];
+      nextCursor: string;
+    }>();
+    expect(items[0]).toEqual({
+      id: 'k-1',
+      phone: '+15551230001',
+      firstName: 'Ana',
+      custom: { plan: 'gold', seats: 3 },
+    });
+    // An empty optional field is no value.
+    expect(items[1]).toEqual({
+      id: expect.any(String),
+      phone: '+1 (555) 123-0002',
+      lastName: 'Bo',
+      custom: {},
+    });
+    const page2 = await call('GET', `${url}/contacts?limit=2&cursor=${nextCursor}`);
+    expect(page2.json()).toEqual({
+      items: [{ id: 'k-3', phone: '5551230003', custom: {} }],
+      nextCursor: null,
+    });
+    expect((await call('GET', url)).json()).toMatchObject({ name: 'Spring leads', size: 3 });
+  });
+
+  it('reads CSV: named columns in any spelling, custom columns, quoted cells, CRLF, BOM, semicolons', async () => {
+    const url = await newList();
+    const text =
+      '\uFEFFPhone,First Name,last_name,E-mail,Plan type,id\r\n' +
+      '+15551230001,"Ana, Maria","O""Neil",ana@example.com,gold,k-1\r\n' +
+      '\r\n' +
+      '+15551230002,Bo,,,"two\nlines",k-2\r\n';
+    const imported = await csv(`${url}/contacts`, text);
+    expect(imported.statusCode, imported.body).toBe(201);
+    expect(imported.json()).toMatchObject({ added: 2, size: 2 });
+    expect(await contactsOf(url)).toEqual([
+      {
+        id: 'k-1',
+        phone: '+15551230001',
+        firstName: 'Ana, Maria',
+        lastName: 'O"Neil',
+        email: 'ana@example.com',
+        custom: { 'Plan type': 'gold' },
+      },
+      { id: 'k-2', phone: '+15551230002', firstName: 'Bo', custom: { 'Plan type': 'two\nlines' } },
+    ]);
+    const semicolons = await csv(`${url}/contacts`, 'phone;firstName\n+15551230003;Cy\n');
+    expect(semicolons.statusCode, semicolons.body).toBe(201);
+    expect((await contactsOf(url))[2]).toMatchObject({ phone: '+15551230003', firstName: 'Cy' });
+  });
+
+  it('refuses a CSV file with bad rows whole, naming each row, line and field', async () => {
+    const url = await newList();
+    const text = [
+      'phone,firstName,email',
+      '+15551230001,Ana,ana@example.com',
+      'not a phone,Bo,bo@example.com',
+      '"+15551230003","Cy\nwith a second line",cy-at-example.com',
+      '+15551230004,Di',
+      ',Ed,',
+    ].join('\n');
+    const refused = await csv(`${url}/contacts`, text);
+    expect(refused.statusCode, refused.body).toBe(400);
+    const { error } = refused.json<ErrorAnswer>();
+    expect(error.code).toBe('VALIDATION_FAILED');
+    expect(error.message).toBe('The CSV file has bad rows: 4 problems; nothing was imported');
+    expect(error.details).toEqual([
+      {
+        field: 'row 2, phone',
+        row: 2,
+        line: 3,
+        message: expect.stringContaining('is not a phone number ("not a phone")'),
+      },
+      {
+        field: 'row 3, email',
+        row: 3,
+        line: 4,
+        message: 'is not an email address ("cy-at-example.com")',
+      },
+      { field: 'row 4, row', row: 4, line: 6, message: 'has 2 cells; the header has 3' },
+      { field: 'row 5, phone', row: 5, line: 7, message: 'is required' },
+    ]);
+    expect(await contactsOf(url)).toEqual([]);
+    expect((await call('GET', url)).json()).toMatchObject({ size: 0 });
+  });
+
+  it('refuses CSV it cannot read, or without contacts or a phone column, saying where', async () => {
+    const url = await newList();
+    const cases: [string, Record<string, unknown>][] = [
+      [
+        'phone\n"+15551230001\n',
+        { field: 'body', line: 2, column: 1, message: 'a quoted cell is never closed' },
+      ],
+      [
+        'phone,name\n+1555"1230001,Ana\n',
+        { field: 'body', line: 2, column: 6, message: 'a quote inside a cell that is not quoted' },
+      ],
+      ['', { field: 'header', line: 1, message: 'the file is empty' }],
+      [
+        'phone,firstName\n',
+        { field: 'header', line: 1, message: 'no contacts follow the header row' },
+      ],
+      [
+        'mobile,firstName\n+15551230001,Ana\n',
+        {
+          field: 'header',
+          line: 1,
+          message: 'has no phone column (the columns are "mobile", "firstName")',
+        },
+      ],
+      [
+        'phone,First Name,firstname\n1,2,3\n',
+        {
+          field: 'header, column 3',
+          line: 1,
+          message: '"firstname" names the same field as column 2',
+        },
+      ],
+    ];
+    for (const [text, detail] of cases) {
+      const refused = await csv(`${url}/contacts`, text);
+      expect(refused.statusCode, JSON.stringify(text)).toBe(400);
+      expect(refused.json<ErrorAnswer>().error.details, JSON.stringify(text)).toEqual([detail]);
+    }
+    expect((await call('GET', url)).json()).toMatchObject({ size: 0 });
+  });
+
+  it('refuses JSON contacts with bad fields whole, naming each by index and field', async () => {
+    const url = await newList();
+    const refused = await call('POST', `${url}/contacts`, {
+      contacts: [
+        { phone: '+15551230001' },
+        { phone: '12' },
+        { phone: '+15551230003', email: 'nope', firstName: 'A\u0000B' },
+        { phone: '+15551230004', custom: { ['x'.repeat(101)]: 'y', note: 'z'.repeat(1001) } },
+      ],
+    });
+    expect(refused.statusCode, refused.body).toBe(400);
+    expect(refused.json<ErrorAnswer>().error.details).toEqual([
+      {
+        field: 'body.contacts.1.phone',
+        message: expect.stringContaining('is not a phone number ("12")'),
+      },
+      { field: 'body.contacts.2.firstName', message: 'must not contain NUL (\\u0000)' },
+      { field: 'body.contacts.2.email', message: 'is not an email address ("nope")' },
+      {
+        field: `body.contacts.3.custom.${'x'.repeat(101)}`,
+        message: 'has a name that is 101 characters long; at most 100',
+      },
+      { field: 'body.contacts.3.custom.note', message: 'is 1001 characters long; at most 1000' },
+    ]);
+    const wrongShape = await call('POST', `${url}/contacts`, {
+      contacts: [{ phone: '+15551230001', nickname: 'x' }, { firstName: 'no phone' }],
+    });
+    expect(wrongShape.statusCode).toBe(400);
+    expect(wrongShape.json<ErrorAnswer>().error.details).toEqual([
+      { field: 'body.contacts.0.nickname', message: 'must NOT have additional properties' },
+      { field: 'body.contacts.1.phone', message: "must have required property 'phone'" },
+    ]);
+    const empty = await call('POST', `${url}/contacts`, { contacts: [] });
+    expect(empty.statusCode).toBe(400);
+    expect(empty.json<ErrorAnswer>().error.details).toEqual([
+      { field: 'body.contacts', message: 'must NOT have fewer than 1 items' },
+    ]);
+    expect((await call('GET', url)).json()).toMatchObject({ size: 0 });
+  });
+
+  it('keeps ids unique in a list (naming both rows) and takes repeated phone numbers', async () => {
+    const url = await newList();
+    const repeated = await csv(
+      `${url}/contacts`,
+      'id,phone\nk-1,+15551230001\nk-2,+15551230002\nk-1,+15551230003\n',
+    );
+    expect(repeated.statusCode).toBe(400);
+    expect(repeated.json<ErrorAnswer>().error.details).toEqual([
+      { field: 'row 3, id', row: 3, line: 4, message: 'repeats id "k-1" of row 1' },
+    ]);
+    const ok = await call('POST', `${url}/contacts`, {
+      contacts: [
+        { id: 'k-1', phone: '+15551230001' },
+        { id: 'k-2', phone: '+15551230001' },
+      ],
+    });
+    expect(ok.statusCode, ok.body).toBe(201);
+    const taken = await call('POST', `${url}/contacts`, {
+      contacts: [
+        { id: 'k-3', phone: '+15551230003' },
+        { id: 'k-2', phone: '+15551230004' },
+      ],
+    });
+    expect(taken.statusCode).toBe(409);
+    expect(taken.json<ErrorAnswer>().error).toEqual({
+      code: 'CONFLICT',
+      message: '1 of these contacts have an id the list holds already; nothing was imported',
+      details: [
+        { field: 'body.contacts.1.id', message: 'id "k-2" is in the list already (contacts.1)' },
+      ],
+    });
+    expect((await call('GET', url)).json()).toMatchObject({ size: 2 });
+  });
+
+  it("answers 404 for another user's list, and keeps a list a campaign uses", async () => {
+    const url = await newList();
+    const bob = await app.t.user({ grants: ['contact'] });
+    for (const [method, path] of [
+      ['GET', url],
+      ['GET', `${url}/contacts`],
+      ['PATCH', url],
+      ['DELETE', url],
+      ['POST', `${url}/contacts`],
+    ] as const) {
+      const answer = await app.t.app.inject({
+        method,
+        url: path,
+        headers: bob.headers,
+        ...(method === 'PATCH' ? { payload: { name: 'mine' } } : {}),
+        ...(method === 'POST' ? { payload: { contacts: [{ phone: '+15551230001' }] } } : {}),
+      });
+      expect(answer.statusCode, `${method} ${path}`).toBe(404);
+    }
+    const listId = url.split('/').at(-1)!;
+    const db = app.t.store.store.db;
+    await new CampaignStore(db).create(app.alice.id, {
+      id: 'spring',
+      name: 'Spring',
+      type: 'integration',
+    });
+    await db
+      .updateTable('campaigns')
+      .set({ contact_list_id: listId })
+      .where('id', '=', 'spring')
+      .execute();
+    const inUse = await call('DELETE', url);
+    expect(inUse.statusCode).toBe(409);
+    expect(inUse.json<ErrorAnswer>().error.message).toBe(
+      `Contact list ${listId} is the list of campaign spring: delete the campaign first`,
+    );
+    expect((await call('DELETE', '/api/v1/campaigns/spring')).statusCode).toBe(204);
+    expect((await call('DELETE', url)).statusCode).toBe(204);
+    expect((await call('GET', url)).statusCode).toBe(404);
+  });
+
+  it('refuses a CSV body over 1 MiB with 413', async () => {
+    const url = await newList();
+    const text = `phone\n${'+15551230001\n'.repeat(90_000)}`;
+    const tooBig = await csv(`${url}/contacts`, text);
+    expect(tooBig.statusCode).toBe(413);
+    expect((await call('GET', url)).json()).toMatchObject({ size: 0 });
+  });
+});
