@@ -50,6 +50,8 @@ import { replayRoutes } from './api/replay.routes.js';
 import { ReplayJobStore } from './store/replay-job-store.js';
 import { DeliveryReadStore } from './store/delivery-read-store.js';
 import { ContactStore } from './store/contact-store.js';
+import { CampaignRunStore } from './store/campaign-run-store.js';
+import { campaignRunsRoutes } from './api/campaign-runs.routes.js';
 import { contactListsRoutes } from './api/contact-lists.routes.js';
 
 export interface AppDeps {
@@ -70,6 +72,8 @@ export interface AppDeps {
   onEnqueued?: () => void;
   /** Called after a replay job was stored: wakes this process's replay runner at once. */
   onReplayAsked?: () => void;
+  /** Called after an integration campaign started or resumed: wakes this process's campaign runner. */
+  onCampaignRun?: () => void;
 }
 
 export type App = FastifyInstance<
@@ -189,8 +193,20 @@ export async function buildApp(deps: AppDeps): Promise<App> {
     metrics: services.metrics,
     ...(deps.onEnqueued ? { onEnqueued: deps.onEnqueued } : {}),
   });
-  await app.register(campaignsRoutes, { store: deps.store, campaigns, integrations });
-  await app.register(contactListsRoutes, { contacts: new ContactStore(deps.store) });
+  const contacts = new ContactStore(deps.store);
+  const runs = new CampaignRunStore(deps.store);
+  await app.register(campaignsRoutes, {
+    store: deps.store,
+    campaigns,
+    integrations,
+    contacts,
+    runs,
+  });
+  await app.register(campaignRunsRoutes, {
+    runs,
+    ...(deps.onCampaignRun ? { onCampaignRun: deps.onCampaignRun } : {}),
+  });
+  await app.register(contactListsRoutes, { contacts });
   return app;
 }
 

@@ -23,6 +23,8 @@ import { CampaignStore } from './store/campaign-store.js';
 import { DeliveryQueue } from './queue/delivery-queue.js';
 import { DeliveryWorker } from './delivery/worker.js';
 import { ReplayRunner } from './queue/replay-runner.js';
+import { CampaignRunner } from './queue/campaign-runner.js';
+import { ContactStore } from './store/contact-store.js';
 import { createDeliveryExecutor } from './delivery/delivery-executor.js';
 import { pruneHistory } from './store/retention-store.js';
 
@@ -62,6 +64,7 @@ export async function startService(
   let services: Services | undefined;
   let worker: DeliveryWorker | undefined;
   let replays: ReplayRunner | undefined;
+  let campaignRuns: CampaignRunner | undefined;
   let pruneTimer: NodeJS.Timeout | undefined;
   let pruning: Promise<void> | undefined;
   // Stop taking work first (the listeners and claiming, together: a request the API lets finish
@@ -73,6 +76,7 @@ export async function startService(
       metricsApp?.close(),
       worker?.stop(),
       replays?.stop(),
+      campaignRuns?.stop(),
       pruning,
     ]);
     await services?.close();
@@ -127,6 +131,7 @@ export async function startService(
           integrations,
           events: new EventStore(store.db, queue.enqueue),
           campaigns: new CampaignStore(store.db),
+          contacts: new ContactStore(store),
           runner: services.runner,
         }),
       });
@@ -136,6 +141,12 @@ export async function startService(
       const deliveryWorker = worker;
       replays = new ReplayRunner(store, { logger, onRequeued: () => deliveryWorker.notify() });
       replays.start();
+      // Integration campaigns run in worker processes too: an API-only process stores their state.
+      campaignRuns = new CampaignRunner(store, {
+        logger,
+        onEnqueued: () => deliveryWorker.notify(),
+      });
+      campaignRuns.start();
       const db = store.db;
       const prune = () => {
         pruning = pruneHistory(db, Date.now() - config.retentionMs).then(
@@ -154,6 +165,7 @@ export async function startService(
     if (roles.api) {
       const notify = worker === undefined ? undefined : () => worker!.notify();
       const notifyReplays = replays === undefined ? undefined : () => replays!.notify();
+      const notifyRuns = campaignRuns === undefined ? undefined : () => campaignRuns!.notify();
       app = await buildApp({
         config,
         store,
@@ -162,6 +174,7 @@ export async function startService(
         queue,
         ...(notify ? { onEnqueued: notify } : {}),
         ...(notifyReplays ? { onReplayAsked: notifyReplays } : {}),
+        ...(notifyRuns ? { onCampaignRun: notifyRuns } : {}),
       });
       await checkpoint();
       await listen(app, config.host, config.port, 'CALLHOOK_PORT');

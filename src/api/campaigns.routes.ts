@@ -1,26 +1,31 @@
-/** Campaigns mirrored from the dialer (permission `campaign`) and their integration bindings. */
+/**
+ * Campaigns mirrored from the dialer (permission `campaign`) and their integration bindings; an
+ * integration campaign's settings too (which also need `integration`). Its runs:
+ * campaign-runs.routes.ts.
+ */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import { AppError, type ErrorDetail } from '../errors.js';
 import { ownerScope, principalOf } from '../auth/authorize.js';
 import type { CampaignStore } from '../store/campaign-store.js';
 import type { IntegrationStore } from '../store/integration-store.js';
+import type { ContactStore } from '../store/contact-store.js';
+import type { CampaignRunStore, RunAnswer } from '../store/campaign-run-store.js';
+import { toCampaign, type RunSettings } from '../store/campaign-store.js';
 import { UniqueConflict, unique, type Store } from '../store/db.js';
-import { CALL_EVENT_TYPES, CALL_STATUSES, CAMPAIGN_TYPES } from '../domain/campaign.js';
+import { CALL_EVENT_TYPES, CALL_STATUSES, type CampaignType } from '../domain/campaign.js';
 import { IdParams, PageQuery, pageOf } from './schemas.js';
+import {
+  CampaignOut,
+  RUN_SETTINGS,
+  RunSettingsBody,
+  RunSettingsPatch,
+  campaignView,
+} from './campaigns.schemas.js';
+import type { FastifyRequest } from 'fastify';
 
 const access = { access: 'campaign' } as const;
 const tags = ['campaigns'];
-
-const CampaignOut = Type.Object({
-  id: Type.String(),
-  ownerId: Type.String(),
-  name: Type.String(),
-  // An enum, not a union of literals: a wrong type is one 400 detail, not four.
-  type: Type.Enum(CAMPAIGN_TYPES),
-  createdAt: Type.String(),
-  updatedAt: Type.String(),
-});
 
 const BindingBody = Type.Object(
   {
@@ -48,12 +53,86 @@ export interface CampaignRoutesOptions {
   store: Store;
   campaigns: CampaignStore;
   integrations: IntegrationStore;
+  contacts: ContactStore;
+  runs: CampaignRunStore;
+}
+
+/** The answer of a run store change, or the API error it stands for. */
+export function runAnswerRow(answer: RunAnswer, id: string) {
+  if (answer.kind === 'not-found') throw new AppError('NOT_FOUND', `No campaign ${id}`);
+  if (answer.kind === 'refused') throw new AppError('CONFLICT', answer.message, answer.details);
+  return answer.row;
 }
 
 export const campaignsRoutes: FastifyPluginAsyncTypebox<CampaignRoutesOptions> = async (
   app,
-  { store, campaigns, integrations },
+  { store, campaigns, integrations, contacts, runs },
 ) => {
+  /**
+   * Checks the integration campaign settings of a create or edit: only an integration campaign
+   * has them, they need the `integration` permission, and they may only name a list and an
+   * integration the campaign's owner sees.
+   */
+  const checkRunSettings = async (
+    request: FastifyRequest,
+    type: CampaignType,
+    ownerId: string,
+    settings: RunSettings,
+  ) => {
+    const named = RUN_SETTINGS.filter((field) => settings[field] !== undefined);
+    if (named.length === 0) return;
+    if (type !== 'integration') {
+      throw new AppError(
+        'VALIDATION_FAILED',
+        `Only an integration campaign has ${named.join(', ')}`,
+        named.map((field) => ({
+          field: `body.${field}`,
+          message: `is for integration campaigns; this one is ${type}`,
+        })),
+      );
+    }
+    const principal = principalOf(request);
+    if (!principal.user.admin && !principal.permissions.has('integration')) {
+      throw new AppError(
+        'FORBIDDEN',
+        `Setting an integration campaign's ${named.join(', ')} needs the "integration" permission`,
+        { permission: 'integration' },
+      );
+    }
+    const problems: ErrorDetail[] = [];
+    const owner = ownerScope(request) ?? ownerId;
+    if (
+      typeof settings.contactListId === 'string' &&
+      (await contacts.findList(settings.contactListId, owner)) === undefined
+    ) {
+      problems.push({
+        field: 'body.contactListId',
+        message: `no contact list ${settings.contactListId}`,
+      });
+    }
+    if (
+      typeof settings.integrationId === 'string' &&
+      (await integrations.find(settings.integrationId, owner)) === undefined
+    ) {
+      problems.push({
+        field: 'body.integrationId',
+        message: `no integration ${settings.integrationId}`,
+      });
+    }
+    if (problems.length > 0)
+      throw new AppError('VALIDATION_FAILED', 'The campaign settings are not valid', problems);
+  };
+  /** An integration campaign's view with its progress; any other as it is. */
+  const fullView = async (id: string) => {
+    const row = await runs.find(id, undefined);
+    if (row === undefined) throw new AppError('NOT_FOUND', `No campaign ${id}`);
+    const campaign = toCampaign(row);
+    return campaignView(
+      campaign,
+      campaign.type === 'integration' ? await runs.progress(row) : undefined,
+    );
+  };
+
   const bindingsOf = async (campaignId: string) => ({
     bindings: (await campaigns.bindings(campaignId)).map((binding) => ({ campaignId, ...binding })),
   });
@@ -69,7 +148,13 @@ export const campaignsRoutes: FastifyPluginAsyncTypebox<CampaignRoutesOptions> =
       config: access,
       schema: { tags, querystring: PageQuery, response: { 200: pageOf(CampaignOut) } },
     },
-    async (request) => campaigns.list(ownerScope(request), request.query),
+    async (request) => {
+      const page = await campaigns.list(ownerScope(request), request.query);
+      return {
+        items: page.items.map((campaign) => campaignView(campaign)),
+        nextCursor: page.nextCursor,
+      };
+    },
   );
 
   app.post(
@@ -86,6 +171,7 @@ export const campaignsRoutes: FastifyPluginAsyncTypebox<CampaignRoutesOptions> =
             ),
             name: Type.String({ minLength: 1, maxLength: 200 }),
             type: CampaignOut.properties.type,
+            ...RunSettingsBody,
           },
           { additionalProperties: false },
         ),
@@ -93,11 +179,11 @@ export const campaignsRoutes: FastifyPluginAsyncTypebox<CampaignRoutesOptions> =
       },
     },
     async (request, reply) => {
+      const ownerId = principalOf(request).user.id;
+      await checkRunSettings(request, request.body.type, ownerId, request.body);
       try {
-        const campaign = await unique(store, () =>
-          campaigns.create(principalOf(request).user.id, request.body),
-        );
-        return reply.code(201).send(campaign);
+        const campaign = await unique(store, () => campaigns.create(ownerId, request.body));
+        return reply.code(201).send(await fullView(campaign.id));
       } catch (error) {
         if (error instanceof UniqueConflict) {
           throw new AppError('CONFLICT', `A campaign with id ${request.body.id} exists`, [
@@ -112,7 +198,10 @@ export const campaignsRoutes: FastifyPluginAsyncTypebox<CampaignRoutesOptions> =
   app.get(
     '/api/v1/campaigns/:id',
     { config: access, schema: { tags, params: IdParams, response: { 200: CampaignOut } } },
-    async (request) => mustFind(request.params.id, ownerScope(request)),
+    async (request) => {
+      const campaign = await mustFind(request.params.id, ownerScope(request));
+      return fullView(campaign.id);
+    },
   );
 
   app.patch(
@@ -123,16 +212,21 @@ export const campaignsRoutes: FastifyPluginAsyncTypebox<CampaignRoutesOptions> =
         tags,
         params: IdParams,
         body: Type.Object(
-          { name: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })) },
+          {
+            name: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })),
+            ...RunSettingsPatch,
+          },
           { additionalProperties: false },
         ),
         response: { 200: CampaignOut },
       },
     },
     async (request) => {
-      await mustFind(request.params.id, ownerScope(request));
-      await campaigns.update(request.params.id, request.body);
-      return mustFind(request.params.id, undefined);
+      const { id } = request.params;
+      const campaign = await mustFind(id, ownerScope(request));
+      await checkRunSettings(request, campaign.type, campaign.ownerId, request.body);
+      runAnswerRow(await runs.configure(id, ownerScope(request), request.body), id);
+      return fullView(id);
     },
   );
 
@@ -140,8 +234,15 @@ export const campaignsRoutes: FastifyPluginAsyncTypebox<CampaignRoutesOptions> =
     '/api/v1/campaigns/:id',
     { config: access, schema: { tags, params: IdParams, response: { 204: Type.Null() } } },
     async (request, reply) => {
-      if (!(await campaigns.delete(request.params.id, ownerScope(request)))) {
-        throw new AppError('NOT_FOUND', `No campaign ${request.params.id}`);
+      const { id } = request.params;
+      const deleted = await campaigns.delete(id, ownerScope(request));
+      if (deleted === 'not-found') throw new AppError('NOT_FOUND', `No campaign ${id}`);
+      if (deleted !== 'deleted') {
+        throw new AppError(
+          'CONFLICT',
+          `Campaign ${id} is ${deleted.state}: stop it before deleting it`,
+          { state: deleted.state },
+        );
       }
       return reply.code(204).send(null);
     },

@@ -1,7 +1,7 @@
 /**
  * CSV as contact lists come in (RFC 4180, with the usual liberties: LF or CRLF line ends, a
- * byte-order mark, `;` or tab as the separator when the header row uses it). Pure functions; the
- * routes read the bytes.
+ * byte-order mark, `;` or tab as the separator when the header row uses it) and as campaign
+ * results go out. Pure functions; the routes read and write the bytes.
  */
 
 /** One record and the line (1-based) it starts on: a quoted cell may span lines. */
@@ -134,4 +134,28 @@ export function parseCsv(input: string): { records: CsvRecord[] } | { problem: C
   }
   if (cell !== '' || cells.length > 0 || quotedCell) endRecord();
   return { records };
+}
+
+/**
+ * A cell a spreadsheet would read as a formula (`=`, `+`, `-`, `@`, tab or carriage return
+ * first) gets a `'` in front, so it shows as text and runs nothing (OWASP's CSV injection
+ * advice). A number or phone number (`+15551234567`, `-12.5`, `+1 (555) 123-4567`) is left as
+ * it is: it cannot call anything.
+ */
+export function neutralizeFormula(value: string): string {
+  if (!/^[=+\-@\t\r]/.test(value)) return value;
+  if (/^[+-]?\d[\d ().,-]*$/.test(value)) return value;
+  return `'${value}`;
+}
+
+/** One cell as written: neutralized, then quoted when it holds a separator, quote or line end. */
+export function csvCell(value: string | number | null): string {
+  if (value === null) return '';
+  const text = typeof value === 'number' ? String(value) : neutralizeFormula(value);
+  return /[",\r\n]/.test(text) ? `"${text.replaceAll('"', '""')}"` : text;
+}
+
+/** One record as written, with its CRLF. */
+export function csvRow(values: readonly (string | number | null)[]): string {
+  return `${values.map(csvCell).join(',')}\r\n`;
 }

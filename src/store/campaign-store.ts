@@ -7,20 +7,37 @@ import { isoTime, type Page } from '../domain/accounts.js';
 import type {
   Binding,
   Campaign,
+  CampaignState,
   CampaignType,
   CallEventType,
   CallStatus,
 } from '../domain/campaign.js';
 
-function toCampaign(row: Selectable<CampaignsTable>): Campaign {
+export type CampaignRow = Selectable<CampaignsTable>;
+
+export function toCampaign(row: CampaignRow): Campaign {
   return {
     id: row.id,
     ownerId: row.owner_id,
     name: row.name,
     type: row.type as CampaignType,
-    createdAt: isoTime(row.created_at)!,
-    updatedAt: isoTime(row.updated_at)!,
+    createdAt: isoTime(Number(row.created_at))!,
+    updatedAt: isoTime(Number(row.updated_at))!,
+    contactListId: row.contact_list_id,
+    integrationId: row.integration_id,
+    ratePerSecond: row.rate_per_second === null ? null : Number(row.rate_per_second),
+    state: row.state as CampaignState,
+    startedAt: isoTime(row.started_at === null ? null : Number(row.started_at)),
+    finishedAt: isoTime(row.finished_at === null ? null : Number(row.finished_at)),
+    stopReason: row.stop_reason,
   };
+}
+
+/** The settings of an integration campaign (SPEC §6); null clears one. */
+export interface RunSettings {
+  contactListId?: string | null | undefined;
+  integrationId?: string | null | undefined;
+  ratePerSecond?: number | null | undefined;
 }
 
 export class CampaignStore {
@@ -31,20 +48,27 @@ export class CampaignStore {
 
   async create(
     ownerId: string,
-    input: { name: string; type: CampaignType; id?: string | undefined },
+    input: { name: string; type: CampaignType; id?: string | undefined } & RunSettings,
   ): Promise<Campaign> {
     const now = this.now();
-    const row = {
+    const row: CampaignRow = {
       id: input.id ?? uuidv7(),
       owner_id: ownerId,
       name: input.name,
       type: input.type,
-      contact_list_id: null,
-      integration_id: null,
-      rate_per_second: null,
+      contact_list_id: input.contactListId ?? null,
+      integration_id: input.integrationId ?? null,
+      rate_per_second: input.ratePerSecond ?? null,
       state: 'idle',
       created_at: now,
       updated_at: now,
+      total: 0,
+      end_position: 0,
+      next_position: 0,
+      next_send_at: 0,
+      started_at: null,
+      finished_at: null,
+      stop_reason: null,
     };
     await this.db.insertInto('campaigns').values(row).execute();
     return toCampaign(row);
@@ -71,6 +95,7 @@ export class CampaignStore {
     return pageOf((await query.execute()).map(toCampaign), page.limit);
   }
 
+  /** Renames a campaign (an integration campaign's settings: `CampaignRunStore.configure`). */
   async update(id: string, patch: { name?: string | undefined }): Promise<void> {
     if (patch.name === undefined) return;
     await this.db
@@ -80,15 +105,30 @@ export class CampaignStore {
       .execute();
   }
 
-  async delete(id: string, ownerId: string | undefined): Promise<boolean> {
+  /**
+   * Deletes a campaign and its bindings. An integration campaign that is running or paused is not
+   * deleted (its state is answered): stop it first, so no delivery is left without its campaign.
+   */
+  async delete(
+    id: string,
+    ownerId: string | undefined,
+  ): Promise<'deleted' | 'not-found' | { state: CampaignState }> {
     return this.db.transaction().execute(async (trx) => {
-      let query = trx.deleteFrom('campaigns').where('id', '=', id);
+      let query = trx
+        .deleteFrom('campaigns')
+        .where('id', '=', id)
+        .where('state', 'not in', ['running', 'paused']);
       if (ownerId !== undefined) query = query.where('owner_id', '=', ownerId);
       const result = await query.executeTakeFirst();
       // Bindings go only with a campaign the caller may delete: a refused delete touches nothing.
-      if (Number(result.numDeletedRows) === 0) return false;
+      if (Number(result.numDeletedRows) === 0) {
+        let still = trx.selectFrom('campaigns').select('state').where('id', '=', id);
+        if (ownerId !== undefined) still = still.where('owner_id', '=', ownerId);
+        const found = await still.executeTakeFirst();
+        return found === undefined ? 'not-found' : { state: found.state as CampaignState };
+      }
       await trx.deleteFrom('bindings').where('campaign_id', '=', id).execute();
-      return true;
+      return 'deleted';
     });
   }
 

@@ -82,6 +82,12 @@ export interface TakenIds {
   taken: { index: number; id: string }[];
 }
 
+/** A key of `findContacts`: a contact by its id in a list. */
+export interface ContactKey {
+  listId: string;
+  id: string;
+}
+
 export class ContactStore {
   constructor(
     private readonly store: Pick<Store, 'db' | 'beginExclusive' | 'lazyCommit'>,
@@ -233,6 +239,25 @@ export class ContactStore {
       items: items.map(toContact),
       nextCursor: rows.length > page.limit ? String(items.at(-1)!.position) : null,
     };
+  }
+
+  /** Contacts by list and id, in the order of `keys` (undefined where none), in one query per list. */
+  async findContacts(keys: readonly ContactKey[]): Promise<(Contact | undefined)[]> {
+    const found = new Map<string, Contact>();
+    const byList = new Map<string, string[]>();
+    for (const key of keys) byList.set(key.listId, [...(byList.get(key.listId) ?? []), key.id]);
+    for (const [listId, ids] of byList) {
+      for (let i = 0; i < ids.length; i += CHUNK) {
+        const rows = await this.db
+          .selectFrom('contacts')
+          .selectAll()
+          .where('list_id', '=', listId)
+          .where('external_id', 'in', ids.slice(i, i + CHUNK))
+          .execute();
+        for (const row of rows) found.set(`${listId}\u0000${row.external_id}`, toContact(row));
+      }
+    }
+    return keys.map((key) => found.get(`${key.listId}\u0000${key.id}`));
   }
 }
 

@@ -6,6 +6,7 @@ import { UniqueConflict, unique, type Store } from './db.js';
 import { pageOf } from './account-store.js';
 import { liftLimitHolds, readLane, resetLane } from './lane-store.js';
 import { isPostgres } from './bulk-insert.js';
+import { stopRunsOfIntegration } from './campaign-run-store.js';
 import { isoTime, type Page } from '../domain/accounts.js';
 import {
   integrationTag,
@@ -228,8 +229,9 @@ export class IntegrationStore {
   }
 
   /**
-   * Deletes an integration: it disappears from reads and lists, its bindings go and its pending
-   * deliveries are cancelled; delivered history (deliveries, attempts, versions) is kept.
+   * Deletes an integration: it disappears from reads and lists, its bindings go, the integration
+   * campaigns running or paused with it stop and its pending deliveries are cancelled; delivered
+   * history (deliveries, attempts, versions) is kept.
    */
   async delete(id: string, ownerId: string | undefined): Promise<boolean> {
     const now = this.now();
@@ -243,6 +245,7 @@ export class IntegrationStore {
       const result = await query.executeTakeFirst();
       if (Number(result.numUpdatedRows) === 0) return false;
       await trx.deleteFrom('bindings').where('integration_id', '=', id).execute();
+      await stopRunsOfIntegration(trx, id, now);
       await trx
         .updateTable('deliveries')
         .set({

@@ -95,9 +95,22 @@ export interface CampaignsTable {
   contact_list_id: string | null;
   integration_id: string | null;
   rate_per_second: number | null;
+  /** `idle`, `running`, `paused`, `stopped` or `completed` (integration campaigns). */
   state: string;
   created_at: number;
   updated_at: number;
+  /** Contacts of the run: those of the list when it started (migration 0009). */
+  total: Generated<number>;
+  /** The run covers the list's contacts with a position below this. */
+  end_position: Generated<number>;
+  /** The next contact of the run to hand to the queue. */
+  next_position: Generated<number>;
+  /** When that contact may be sent, in (fractional) milliseconds since the epoch. */
+  next_send_at: Generated<number>;
+  started_at: number | null;
+  finished_at: number | null;
+  /** Why Callhook stopped the run (its integration was deleted); null when a user did. */
+  stop_reason: string | null;
 }
 
 export interface BindingsTable {

@@ -80,6 +80,29 @@ export function eventScope(input: {
   return scope;
 }
 
+/**
+ * The scope of a delivery of an integration campaign: the contact (as its list holds it), the
+ * campaign and integration rows. No call or event: the campaign calls no one.
+ *
+ * ### Example
+ * ```ts
+ * compiled.render(campaignContactScope({ contact, campaign, integration, now: Date.now() }));
+ * ```
+ */
+export function campaignContactScope(input: {
+  contact: Readonly<Record<string, unknown>>;
+  campaign: { id: string; name: string; type: string };
+  integration: { id: string; name: string };
+  now?: number;
+}): RenderScope {
+  return {
+    contact: input.contact,
+    campaign: { id: input.campaign.id, name: input.campaign.name, type: input.campaign.type },
+    integration: { id: input.integration.id, name: input.integration.name },
+    system: systemValues(input.now ?? Date.now()),
+  };
+}
+
 export type Getter = (scope: RenderScope) => unknown;
 
 const own = (value: unknown, key: string): unknown =>

@@ -14,6 +14,7 @@ import { createDeliveryExecutor } from '../../src/delivery/delivery-executor.js'
 import { IntegrationStore } from '../../src/store/integration-store.js';
 import { EventStore } from '../../src/store/event-store.js';
 import { CampaignStore } from '../../src/store/campaign-store.js';
+import { ContactStore } from '../../src/store/contact-store.js';
 
 export interface ReceivedRequest {
   url: string;
@@ -107,6 +108,7 @@ export async function createPipeline(
         integrations: new IntegrationStore(store),
         events: new EventStore(store.db, queue.enqueue),
         campaigns: new CampaignStore(store.db),
+        contacts: new ContactStore(store),
         runner: t.services.runner,
       }),
     });

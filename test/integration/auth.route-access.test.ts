@@ -10,6 +10,7 @@ import { createTestApp, type TestApp, type TestUser } from '../helpers/app.js';
 import { installAuthorization } from '../../src/auth/authorize.js';
 import { PERMISSIONS } from '../../src/domain/permissions.js';
 import { CampaignStore } from '../../src/store/campaign-store.js';
+import { CampaignRunStore } from '../../src/store/campaign-run-store.js';
 import { ContactStore } from '../../src/store/contact-store.js';
 import { createHttpIntegration } from '../helpers/fixtures.js';
 import { enqueueDeliveries } from '../../src/store/delivery-store.js';
@@ -30,6 +31,8 @@ interface Ctx {
   newReplayJobPath(of: TestUser): Promise<string>;
   /** A contact list of `of`'s holding one contact. */
   newListId(of: TestUser): Promise<string>;
+  /** An integration campaign of `of`'s over a list of one contact, in `state`. */
+  newRunId(of: TestUser, state?: 'idle' | 'running' | 'paused'): Promise<string>;
 }
 
 type Req = { url: string; payload?: unknown };
@@ -288,7 +291,7 @@ const CASES: Record<string, Case> = {
     status: 201,
   },
   'GET /api/v1/campaigns/:id': {
-    ok: async (c) => ({ url: `/api/v1/campaigns/${await c.newCampaignId(c.owner)}` }),
+    ok: async (c) => ({ url: `/api/v1/campaigns/${await c.newRunId(c.owner, 'running')}` }),
     status: 200,
     otherOwner: async (c) => ({ url: `/api/v1/campaigns/${await c.newCampaignId(c.other)}` }),
   },
@@ -307,6 +310,39 @@ const CASES: Record<string, Case> = {
     ok: async (c) => ({ url: `/api/v1/campaigns/${await c.newCampaignId(c.owner)}` }),
     status: 204,
     otherOwner: async (c) => ({ url: `/api/v1/campaigns/${await c.newCampaignId(c.other)}` }),
+  },
+  'POST /api/v1/campaigns/:id/start': {
+    ok: async (c) => ({ url: `/api/v1/campaigns/${await c.newRunId(c.owner)}/start` }),
+    status: 200,
+    otherOwner: async (c) => ({ url: `/api/v1/campaigns/${await c.newRunId(c.other)}/start` }),
+  },
+  'POST /api/v1/campaigns/:id/pause': {
+    ok: async (c) => ({ url: `/api/v1/campaigns/${await c.newRunId(c.owner, 'running')}/pause` }),
+    status: 200,
+    otherOwner: async (c) => ({
+      url: `/api/v1/campaigns/${await c.newRunId(c.other, 'running')}/pause`,
+    }),
+  },
+  'POST /api/v1/campaigns/:id/resume': {
+    ok: async (c) => ({ url: `/api/v1/campaigns/${await c.newRunId(c.owner, 'paused')}/resume` }),
+    status: 200,
+    otherOwner: async (c) => ({
+      url: `/api/v1/campaigns/${await c.newRunId(c.other, 'paused')}/resume`,
+    }),
+  },
+  'POST /api/v1/campaigns/:id/stop': {
+    ok: async (c) => ({ url: `/api/v1/campaigns/${await c.newRunId(c.owner, 'running')}/stop` }),
+    status: 200,
+    otherOwner: async (c) => ({
+      url: `/api/v1/campaigns/${await c.newRunId(c.other, 'running')}/stop`,
+    }),
+  },
+  'GET /api/v1/campaigns/:id/results': {
+    ok: async (c) => ({ url: `/api/v1/campaigns/${await c.newRunId(c.owner, 'running')}/results` }),
+    status: 200,
+    otherOwner: async (c) => ({
+      url: `/api/v1/campaigns/${await c.newRunId(c.other, 'running')}/results`,
+    }),
   },
   'GET /api/v1/contact-lists': { ok: () => ({ url: '/api/v1/contact-lists' }), status: 200 },
   'POST /api/v1/contact-lists': {
@@ -427,6 +463,19 @@ describe('every route declares and enforces its access', () => {
         const list = await contacts.createList(of.id, 'l');
         await contacts.addContacts(list.id, [{ phone: '+15551230001' }]);
         return list.id;
+      },
+      async newRunId(of, state = 'idle') {
+        const campaign = await new CampaignStore(t.store.store.db).create(of.id, {
+          name: 'c',
+          type: 'integration',
+          contactListId: await this.newListId(of),
+          integrationId: await this.newIntegrationId(of),
+          ratePerSecond: 1,
+        });
+        const runs = new CampaignRunStore(t.store.store);
+        if (state !== 'idle') await runs.act(campaign.id, undefined, 'start');
+        if (state === 'paused') await runs.act(campaign.id, undefined, 'pause');
+        return campaign.id;
       },
       async newKeyId(of) {
         return (await t.accounts.credentials.createApiKey(of.id, 'k')).id;

@@ -6,7 +6,6 @@
 import { describe, expect, it } from 'vitest';
 import { DIALECTS } from '../helpers/store.js';
 import { useAppPerTest } from '../helpers/app.js';
-import { CampaignStore } from '../../src/store/campaign-store.js';
 
 interface ErrorAnswer {
   error: { code: string; message: string; details?: Record<string, unknown>[] };
@@ -276,17 +275,20 @@ describe.each(DIALECTS)('contact lists on %s', (backend) => {
       expect(answer.statusCode, `${method} ${path}`).toBe(404);
     }
     const listId = url.split('/').at(-1)!;
-    const db = app.t.store.store.db;
-    await new CampaignStore(db).create(app.alice.id, {
+    const integration = await call('POST', '/api/v1/integrations', {
+      name: 'CRM',
+      type: 'http',
+      config: { url: 'https://crm.example/contacts', method: 'POST' },
+    });
+    const campaign = await call('POST', '/api/v1/campaigns', {
       id: 'spring',
       name: 'Spring',
       type: 'integration',
+      contactListId: listId,
+      integrationId: integration.json<{ id: string }>().id,
+      ratePerSecond: 1,
     });
-    await db
-      .updateTable('campaigns')
-      .set({ contact_list_id: listId })
-      .where('id', '=', 'spring')
-      .execute();
+    expect(campaign.statusCode, campaign.body).toBe(201);
     const inUse = await call('DELETE', url);
     expect(inUse.statusCode).toBe(409);
     expect(inUse.json<ErrorAnswer>().error.message).toBe(

@@ -8,6 +8,7 @@ import { migration0005LeasedIndex } from './0005-leased-index.js';
 import { migration0006ReplayJobs } from './0006-replay-jobs.js';
 import { migration0007ReplayJobRetries } from './0007-replay-job-retries.js';
 import { migration0008ContactLists } from './0008-contact-lists.js';
+import { migration0009IntegrationCampaigns } from './0009-integration-campaigns.js';
 
 /** A forward-only migration. Names sort in the order they run. */
 export interface Migration {
@@ -25,4 +26,5 @@ export const migrations: readonly Migration[] = [
   migration0006ReplayJobs,
   migration0007ReplayJobRetries,
   migration0008ContactLists,
+  migration0009IntegrationCampaigns,
 ];

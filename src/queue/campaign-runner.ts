@@ -1,0 +1,113 @@
+/**
+ * Runs integration campaigns in a worker process: several times a second it pumps each running
+ * campaign that has contacts due (`CampaignRunStore.pump`), which stores their deliveries, each
+ * due at its slot of the campaign's rate, for the delivery workers to send. Any number of worker
+ * processes run one each: the campaign row's lock makes them take turns, and the rate lives in
+ * the row, so it holds across them. A restarted process goes on where the last committed pump
+ * left every campaign (docs/campaigns.md).
+ */
+import type { Logger } from '../logger.js';
+import type { Store } from '../store/db.js';
+import { CampaignRunStore, MAX_PER_PUMP } from '../store/campaign-run-store.js';
+
+export interface CampaignRunnerOptions {
+  /** How often running campaigns are looked at (default 250 ms); `notify()` wakes earlier. */
+  pollMs?: number;
+  /** How far ahead contacts are scheduled (default 1 s). */
+  horizonMs?: number;
+  /** Milliseconds since the epoch; tests inject a fake clock. */
+  clock?: () => number;
+  logger?: Logger;
+  /** A pump stored deliveries: the delivery worker may claim now. */
+  onEnqueued?: () => void;
+}
+
+/**
+ * ### Examples
+ * ```ts
+ * const runner = new CampaignRunner(store, { logger, onEnqueued: () => worker.notify() });
+ * runner.start();
+ * // …
+ * await runner.stop();
+ * ```
+ */
+export class CampaignRunner {
+  private readonly runs: CampaignRunStore;
+  private readonly pollMs: number;
+  private readonly horizonMs: number;
+  private readonly clock: () => number;
+  private running = false;
+  private loopDone: Promise<void> | undefined;
+  private wake: (() => void) | undefined;
+
+  constructor(
+    store: Pick<Store, 'db' | 'beginExclusive' | 'lazyCommit'>,
+    private readonly options: CampaignRunnerOptions = {},
+  ) {
+    this.clock = options.clock ?? Date.now;
+    this.runs = new CampaignRunStore(store, this.clock);
+    this.pollMs = options.pollMs ?? 250;
+    this.horizonMs = options.horizonMs ?? 1000;
+  }
+
+  /** Pumps running campaigns in the background until `stop()`. */
+  start(): void {
+    if (this.running) return;
+    this.running = true;
+    this.loopDone = this.loop();
+  }
+
+  /** A campaign started or resumed: look now rather than at the next poll. */
+  notify(): void {
+    this.wake?.();
+  }
+
+  /** Finishes the pump under way and runs no more. */
+  async stop(): Promise<void> {
+    this.running = false;
+    this.wake?.();
+    await this.loopDone;
+  }
+
+  /**
+   * Pumps every running campaign that has a contact due within the horizon, or has handed all of
+   * its contacts over (to complete it). Answers whether one filled a whole pump (more is due now).
+   */
+  async runOnce(): Promise<boolean> {
+    const now = this.clock();
+    let full = false;
+    for (const campaign of await this.runs.running()) {
+      const handedOver = campaign.nextPosition >= campaign.endPosition;
+      if (!handedOver && campaign.nextSendAt > now + this.horizonMs) continue;
+      const result = await this.runs.pump(campaign.id, this.horizonMs);
+      if (result.enqueued > 0) this.options.onEnqueued?.();
+      if (result.enqueued >= MAX_PER_PUMP) full = true;
+      if (result.completed) {
+        this.options.logger?.info({ campaignId: campaign.id }, 'integration campaign completed');
+      }
+    }
+    return full;
+  }
+
+  private async loop(): Promise<void> {
+    while (this.running) {
+      const full = await this.runOnce().catch((error: unknown) => {
+        this.options.logger?.error({ err: error }, 'pumping integration campaigns failed');
+        return false;
+      });
+      if (!this.running) break;
+      if (full) {
+        await new Promise((resolve) => setImmediate(resolve));
+        continue;
+      }
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, this.pollMs);
+        this.wake = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+      });
+      this.wake = undefined;
+    }
+  }
+}

@@ -1,0 +1,278 @@
+/**
+ * The writes of an integration campaign's run, each inside the caller's transaction with the
+ * campaign row locked (`CampaignRunStore` in campaign-run-store.ts): a state move and what it
+ * needs, the checks before a start, the hand-over of the next contacts to the queue at the run's
+ * rate, and taking back what was scheduled ahead.
+ */
+import { sql, type Kysely } from 'kysely';
+import type { Database } from './schema.js';
+import { isPostgres } from './bulk-insert.js';
+import { enqueueDeliveries, type DeliveryInput } from './delivery-store.js';
+import type { CampaignRow } from './campaign-store.js';
+import type { CampaignState } from '../domain/campaign.js';
+import { newId } from '../domain/ids.js';
+
+/** A refusal the API answers `409 CONFLICT` with. */
+export interface Refusal {
+  kind: 'refused';
+  message: string;
+  details?: { field: string; message: string }[];
+}
+
+/** Only deliveries of campaign runs (the partial indexes' predicate, spelt for SQLite to match). */
+export const CAMPAIGN_KIND = sql<boolean>`kind = 'campaign'`;
+
+/** At most this many deliveries per pump, whatever the rate (the runner pumps again at once). */
+export const MAX_PER_PUMP = 500;
+
+/** Ids per statement (well under both backends' parameter limits). */
+const CHUNK = 500;
+
+/** A refusal with its message and, when a field is to blame, which. */
+export function refused(message: string, details?: { field: string; message: string }[]): Refusal {
+  return details === undefined
+    ? { kind: 'refused', message }
+    : { kind: 'refused', message, details };
+}
+
+/** The campaign row, locked for the rest of the transaction (PostgreSQL; SQLite holds the write lock). */
+export async function lockCampaign(
+  trx: Kysely<Database>,
+  id: string,
+  ownerId: string | undefined,
+): Promise<CampaignRow | undefined> {
+  let query = trx.selectFrom('campaigns').selectAll().where('id', '=', id);
+  if (ownerId !== undefined) query = query.where('owner_id', '=', ownerId);
+  return (isPostgres(trx) ? query.forUpdate() : query).executeTakeFirst();
+}
+
+/** A running campaign's row, locked; undefined when it is not running or another worker holds it. */
+export async function lockRunning(
+  trx: Kysely<Database>,
+  id: string,
+): Promise<CampaignRow | undefined> {
+  const query = trx
+    .selectFrom('campaigns')
+    .selectAll()
+    .where('id', '=', id)
+    .where(sql<boolean>`state = 'running'`);
+  return (isPostgres(trx) ? query.forUpdate().skipLocked() : query).executeTakeFirst();
+}
+
+/** Why a campaign cannot start (a setting missing, an empty list, its integration off), or undefined. */
+export async function startProblem(
+  trx: Kysely<Database>,
+  row: CampaignRow,
+): Promise<Refusal | undefined> {
+  const missing = (
+    [
+      ['contactListId', row.contact_list_id],
+      ['integrationId', row.integration_id],
+      ['ratePerSecond', row.rate_per_second],
+    ] as const
+  )
+    .filter(([, value]) => value === null)
+    .map(([field]) => ({ field, message: 'is not set' }));
+  if (missing.length > 0) {
+    return refused(
+      `Campaign ${row.id} cannot start: set its ${missing.map((m) => m.field).join(', ')} first`,
+      missing,
+    );
+  }
+  const list = await trx
+    .selectFrom('contact_lists')
+    .select('size')
+    .where('id', '=', row.contact_list_id!)
+    .executeTakeFirst();
+  if (list === undefined || list.size === 0) {
+    return refused(
+      `Campaign ${row.id} cannot start: its contact list ${row.contact_list_id} has no contacts`,
+      [{ field: 'contactListId', message: 'names a list without contacts' }],
+    );
+  }
+  const integration = await trx
+    .selectFrom('integrations')
+    .select(['enabled', 'deleted_at'])
+    .where('id', '=', row.integration_id!)
+    .executeTakeFirst();
+  if (integration === undefined || integration.deleted_at !== null) {
+    return refused(
+      `Campaign ${row.id} cannot start: its integration ${row.integration_id} was deleted`,
+      [{ field: 'integrationId', message: 'names a deleted integration' }],
+    );
+  }
+  if (integration.enabled !== 1) {
+    return refused(
+      `Campaign ${row.id} cannot start: its integration ${row.integration_id} is disabled; enable it first`,
+      [{ field: 'integrationId', message: 'names a disabled integration' }],
+    );
+  }
+  return undefined;
+}
+
+/**
+ * Moves a locked campaign to `to`, with what that state needs: a start takes the list's contacts
+ * as they are now; a pause takes back what was scheduled ahead and not yet sent; a stop cancels
+ * the run's pending deliveries (one in flight keeps its lease until it comes back, as
+ * `cancelDelivery` does). Answers the columns it wrote.
+ */
+export async function moveTo(
+  trx: Kysely<Database>,
+  row: CampaignRow,
+  to: CampaignState,
+  now: number,
+  stopReason: string | null = null,
+): Promise<Partial<CampaignRow>> {
+  let set: Partial<CampaignRow> = { state: to, updated_at: now };
+  if (to === 'running' && row.state === 'idle') {
+    const list = await trx
+      .selectFrom('contact_lists')
+      .select('size')
+      .where('id', '=', row.contact_list_id!)
+      .executeTakeFirstOrThrow();
+    set = {
+      ...set,
+      total: list.size,
+      end_position: list.size,
+      next_position: 0,
+      next_send_at: now,
+      started_at: now,
+    };
+  }
+  if (to === 'stopped' || to === 'completed')
+    set = { ...set, finished_at: now, stop_reason: stopReason };
+  await trx.updateTable('campaigns').set(set).where('id', '=', row.id).execute();
+  if (to === 'paused') set = { ...set, ...(await rewindUnsent(trx, { ...row, ...set })) };
+  if (to === 'stopped') await cancelPending(trx, row.id, now);
+  return set;
+}
+
+/** Cancels a run's pending deliveries; one in flight keeps its lease (`cancelDelivery`). */
+async function cancelPending(
+  trx: Kysely<Database>,
+  campaignId: string,
+  now: number,
+): Promise<void> {
+  const inFlight = sql<boolean>`(lease_owner is not null and lease_until > ${now})`;
+  await trx
+    .updateTable('deliveries')
+    .set({
+      status: 'cancelled',
+      lease_owner: sql<string | null>`case when ${inFlight} then lease_owner else null end`,
+      lease_until: sql<number | null>`case when ${inFlight} then lease_until else null end`,
+      updated_at: now,
+      completed_at: now,
+    })
+    .where(CAMPAIGN_KIND)
+    .where('campaign_id', '=', campaignId)
+    .where('status', '=', 'pending')
+    .execute();
+}
+
+/**
+ * Takes back a run's deliveries that are scheduled and not yet sent (never claimed): the run's position goes back to the first of their contacts, and its next slot to the
+ * first of theirs, so the pump hands them over again when the run goes on, at its rate then. A
+ * paused run so sends nothing more, and a new rate applies at once. Answers the columns written.
+ */
+export async function rewindUnsent(
+  trx: Kysely<Database>,
+  row: CampaignRow,
+): Promise<Partial<CampaignRow>> {
+  const taken = await trx
+    .deleteFrom('deliveries')
+    .where(CAMPAIGN_KIND)
+    .where('campaign_id', '=', row.id)
+    .where('status', '=', 'pending')
+    .where('attempts', '=', 0)
+    .where('lease_owner', 'is', null)
+    // Never claimed: one given back unsent at a worker's stop may have reached the remote as its
+    // request was cut; it keeps its id (its Idempotency-Key) and goes again as it is.
+    .whereRef('updated_at', '=', 'created_at')
+    .returning(['contact_id', 'next_attempt_at'])
+    .execute();
+  if (taken.length === 0) return {};
+  let first = Number(row.next_position);
+  const ids = taken.map((t) => t.contact_id!);
+  for (let i = 0; i < ids.length; i += CHUNK) {
+    const found = await trx
+      .selectFrom('contacts')
+      .select((eb) => eb.fn.min<number | string>('position').as('first'))
+      .where('list_id', '=', row.contact_list_id!)
+      .where('external_id', 'in', ids.slice(i, i + CHUNK))
+      .executeTakeFirst();
+    if (found?.first !== null && found?.first !== undefined)
+      first = Math.min(first, Number(found.first));
+  }
+  const set = {
+    next_position: first,
+    next_send_at: Math.min(...taken.map((t) => Number(t.next_attempt_at))),
+  };
+  await trx.updateTable('campaigns').set(set).where('id', '=', row.id).execute();
+  return set;
+}
+
+/**
+ * Stores deliveries for the next contacts of a locked running campaign, as many as fit before
+ * `now + horizonMs` at its rate and in the room left for unsent ones; moves its position and next
+ * slot past them. Answers how many.
+ */
+export async function handOver(
+  trx: Kysely<Database>,
+  row: CampaignRow,
+  now: number,
+  horizonMs: number,
+): Promise<number> {
+  const rate = Number(row.rate_per_second);
+  // A run cannot start or go on without a rate (`startProblem`, `configure`).
+  if (!(rate > 0)) return 0;
+  const interval = 1000 / rate;
+  const first = Math.max(Number(row.next_send_at), now);
+  const fit = Math.floor((now + horizonMs - first) / interval) + 1;
+  if (fit <= 0) return 0;
+  const unsent = await trx
+    .selectFrom('deliveries')
+    .select((eb) => eb.fn.countAll<number | string>().as('n'))
+    .where(CAMPAIGN_KIND)
+    .where('campaign_id', '=', row.id)
+    .where('status', '=', 'pending')
+    .where('attempts', '=', 0)
+    .executeTakeFirstOrThrow();
+  const room = Math.max(1, Math.ceil((rate * horizonMs) / 1000)) - Number(unsent.n);
+  const want = Math.min(
+    fit,
+    room,
+    MAX_PER_PUMP,
+    Number(row.end_position) - Number(row.next_position),
+  );
+  if (want <= 0) return 0;
+  // After a pause the position went back: contacts past it may have a delivery already.
+  const contacts = await sql<{ external_id: string; position: number | string }>`
+    select c.external_id, c.position from contacts c
+    where c.list_id = ${row.contact_list_id}
+      and c.position >= ${Number(row.next_position)} and c.position < ${Number(row.end_position)}
+      and not exists (select 1 from deliveries d
+        where d.kind = 'campaign' and d.campaign_id = ${row.id} and d.contact_id = c.external_id)
+    order by c.position
+    limit ${want}`.execute(trx);
+  const deliveries: DeliveryInput[] = contacts.rows.map((contact, index) => ({
+    id: newId(),
+    ownerId: row.owner_id,
+    integrationId: row.integration_id!,
+    kind: 'campaign',
+    campaignId: row.id,
+    contactId: contact.external_id,
+    nextAttemptAt: Math.round(first + index * interval),
+  }));
+  await enqueueDeliveries(trx, deliveries, now);
+  const last = contacts.rows.at(-1);
+  const nextPosition =
+    contacts.rows.length < want || last === undefined
+      ? Number(row.end_position)
+      : Number(last.position) + 1;
+  await trx
+    .updateTable('campaigns')
+    .set({ next_position: nextPosition, next_send_at: first + deliveries.length * interval })
+    .where('id', '=', row.id)
+    .execute();
+  return deliveries.length;
+}

@@ -1,0 +1,339 @@
+/**
+ * Runs of integration campaigns (SPEC §6, docs/campaigns.md): the state changes a user asks for,
+ * the pump that hands a running campaign's contacts to the delivery queue at its rate, its
+ * progress and its per-contact results.
+ *
+ * The campaign row is the run's lock and its memory: every change of state and every pump holds it
+ * (PostgreSQL `FOR UPDATE`; SQLite's write lock), and the pump moves the run's position in the
+ * same transaction as the deliveries it stores. A process that dies loses nothing: the next pump,
+ * in any worker process, goes on from the position that committed, and the unique index on
+ * `(campaign_id, contact_id)` keeps a contact from ever getting two deliveries.
+ */
+import { sql, type Kysely } from 'kysely';
+import type { Database } from './schema.js';
+import type { Store } from './db.js';
+import { inWriteTransaction } from './write-transaction.js';
+import type { CampaignRow, RunSettings } from './campaign-store.js';
+import {
+  CAMPAIGN_KIND,
+  handOver,
+  lockCampaign,
+  lockRunning,
+  moveTo,
+  refused,
+  rewindUnsent,
+  startProblem,
+  type Refusal,
+} from './campaign-run-moves.js';
+import { isoTime, type Page } from '../domain/accounts.js';
+import {
+  contactStatus,
+  progressOf,
+  transition,
+  type CampaignAction,
+  type CampaignProgress,
+  type CampaignState,
+} from '../domain/campaign.js';
+
+export { MAX_PER_PUMP, type Refusal } from './campaign-run-moves.js';
+
+export type RunAnswer = { kind: 'done'; row: CampaignRow } | { kind: 'not-found' } | Refusal;
+
+/** One contact of a run and what became of it. */
+export interface ContactResult {
+  contactId: string;
+  phone: string;
+  firstName: string | null;
+  lastName: string | null;
+  email: string | null;
+  status: 'pending' | 'succeeded' | 'failed' | 'cancelled';
+  /** Attempts made so far (0: not sent yet). */
+  attempts: number;
+  lastStatus: number | null;
+  lastError: string | null;
+  deliveryId: string | null;
+  completedAt: string | null;
+}
+
+/** What one pump of a campaign did. */
+export interface PumpResult {
+  /** Deliveries stored for contacts of the run. */
+  enqueued: number;
+  /** The run ended: every contact has a final result. */
+  completed: boolean;
+}
+
+/** A running campaign, as the runner sees it between two pumps. */
+export interface RunningCampaign {
+  id: string;
+  nextPosition: number;
+  endPosition: number;
+  nextSendAt: number;
+}
+
+export class CampaignRunStore {
+  constructor(
+    private readonly store: Pick<Store, 'db' | 'beginExclusive' | 'lazyCommit'>,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  /** A campaign's row with its run's columns; `ownerId` undefined: whoever owns it. */
+  async find(id: string, ownerId: string | undefined): Promise<CampaignRow | undefined> {
+    let query = this.store.db.selectFrom('campaigns').selectAll().where('id', '=', id);
+    if (ownerId !== undefined) query = query.where('owner_id', '=', ownerId);
+    return query.executeTakeFirst();
+  }
+
+  /**
+   * `start`, `pause`, `resume` or `stop`, under the campaign's lock (`transition` in
+   * src/domain/campaign.ts says which state allows which). Starting takes the list's contacts as
+   * they are then: contacts added later are not part of the run.
+   */
+  act(id: string, ownerId: string | undefined, action: CampaignAction): Promise<RunAnswer> {
+    return inWriteTransaction(this.store, async (trx) => {
+      const row = await lockCampaign(trx, id, ownerId);
+      if (row === undefined) return { kind: 'not-found' };
+      if (row.type !== 'integration') {
+        return refused(
+          `Campaign ${id} is a ${row.type} campaign: only an integration campaign is started, paused, resumed or stopped`,
+        );
+      }
+      const state = row.state as CampaignState;
+      const next = transition(state, action);
+      if (next.kind === 'refused') return refused(`Campaign ${id} is ${state}: ${next.why}`);
+      if (next.kind === 'already') return { kind: 'done', row };
+      const now = this.now();
+      if (action === 'start') {
+        const problem = await startProblem(trx, row);
+        if (problem !== undefined) return problem;
+      }
+      const changes = await moveTo(trx, row, next.to, now);
+      return { kind: 'done', row: { ...row, ...changes } };
+    });
+  }
+
+  /**
+   * Renames a campaign and changes an integration campaign's settings, under its lock: its contact
+   * list and integration only before it starts; its rate until it ends (a running one takes the new
+   * rate at once: what it had scheduled ahead is rescheduled). A value equal to the stored one is
+   * no change, so a read campaign can be sent back as it is.
+   */
+  configure(
+    id: string,
+    ownerId: string | undefined,
+    patch: RunSettings & { name?: string | undefined },
+  ): Promise<RunAnswer> {
+    return inWriteTransaction(this.store, async (trx) => {
+      const row = await lockCampaign(trx, id, ownerId);
+      if (row === undefined) return { kind: 'not-found' };
+      const state = row.state as CampaignState;
+      const changed = {
+        contactListId:
+          patch.contactListId !== undefined && patch.contactListId !== row.contact_list_id,
+        integrationId:
+          patch.integrationId !== undefined && patch.integrationId !== row.integration_id,
+        ratePerSecond:
+          patch.ratePerSecond !== undefined &&
+          patch.ratePerSecond !==
+            (row.rate_per_second === null ? null : Number(row.rate_per_second)),
+      };
+      const fixed = (['contactListId', 'integrationId'] as const).filter((f) => changed[f]);
+      if (fixed.length > 0 && state !== 'idle') {
+        return refused(
+          `Campaign ${id} is ${state}: its contact list and integration are fixed once it has started`,
+          fixed.map((field) => ({
+            field: `body.${field}`,
+            message: `cannot change while ${state}`,
+          })),
+        );
+      }
+      if (changed.ratePerSecond && (state === 'stopped' || state === 'completed')) {
+        return refused(`Campaign ${id} is ${state}: its rate no longer applies`, [
+          { field: 'body.ratePerSecond', message: `cannot change while ${state}` },
+        ]);
+      }
+      if (changed.ratePerSecond && patch.ratePerSecond === null && state !== 'idle') {
+        return refused(`Campaign ${id} is ${state}: a campaign that has started needs a rate`, [
+          { field: 'body.ratePerSecond', message: `cannot be cleared while ${state}` },
+        ]);
+      }
+      const now = this.now();
+      const set = {
+        ...(patch.name === undefined ? {} : { name: patch.name }),
+        ...(changed.contactListId ? { contact_list_id: patch.contactListId! } : {}),
+        ...(changed.integrationId ? { integration_id: patch.integrationId! } : {}),
+        ...(changed.ratePerSecond ? { rate_per_second: patch.ratePerSecond! } : {}),
+        updated_at: now,
+      };
+      await trx.updateTable('campaigns').set(set).where('id', '=', id).execute();
+      let after: CampaignRow = { ...row, ...set };
+      if (changed.ratePerSecond && state === 'running') {
+        after = { ...after, ...(await rewindUnsent(trx, after)) };
+      }
+      return { kind: 'done', row: after };
+    });
+  }
+
+  /** Where a run stands: every contact counted once (`progressOf`). */
+  async progress(row: Pick<CampaignRow, 'id' | 'total' | 'state'>): Promise<CampaignProgress> {
+    const rows = await this.store.db
+      .selectFrom('deliveries')
+      .select(['status', (eb) => eb.fn.countAll<number | string>().as('n')])
+      .where(CAMPAIGN_KIND)
+      .where('campaign_id', '=', row.id)
+      .groupBy('status')
+      .execute();
+    const counts = { pending: 0, succeeded: 0, failed: 0, cancelled: 0 };
+    for (const { status, n } of rows) {
+      if (status in counts) counts[status as keyof typeof counts] = Number(n);
+    }
+    return progressOf(Number(row.total), row.state as CampaignState, counts);
+  }
+
+  /**
+   * A page of the run's contacts, in list order, each with its delivery's state; the cursor is
+   * the last position seen. `status` keeps those with that status only.
+   */
+  async results(
+    row: Pick<CampaignRow, 'id' | 'contact_list_id' | 'end_position' | 'state'>,
+    page: { cursor?: number | undefined; limit: number; status?: string | undefined },
+  ): Promise<Page<ContactResult> & { lastPosition: number | null }> {
+    if (row.contact_list_id === null) return { items: [], nextCursor: null, lastPosition: null };
+    const unsent = row.state === 'stopped' ? 'cancelled' : 'pending';
+    const rows = await sql<ResultRow>`
+      select c.position, c.external_id, c.phone, c.first_name, c.last_name, c.email,
+        d.id as delivery_id, d.status, d.attempts, d.last_status, d.last_error, d.completed_at
+      from contacts c
+      left join deliveries d
+        on d.kind = 'campaign' and d.campaign_id = ${row.id} and d.contact_id = c.external_id
+      where c.list_id = ${row.contact_list_id}
+        and c.position < ${Number(row.end_position)}
+        and c.position > ${page.cursor ?? -1}
+        ${page.status === undefined ? sql`` : sql`and coalesce(d.status, ${unsent}) = ${page.status}`}
+      order by c.position
+      limit ${page.limit + 1}`.execute(this.store.db);
+    const items = rows.rows.slice(0, page.limit);
+    const last = items.at(-1);
+    return {
+      items: items.map((r) => toResult(r, row.state as CampaignState)),
+      nextCursor: rows.rows.length > page.limit ? String(last!.position) : null,
+      lastPosition: last === undefined ? null : Number(last.position),
+    };
+  }
+
+  /** The running campaigns, for the runner to decide which need a pump now. */
+  async running(): Promise<RunningCampaign[]> {
+    const rows = await this.store.db
+      .selectFrom('campaigns')
+      .select(['id', 'next_position', 'end_position', 'next_send_at'])
+      .where(sql<boolean>`state = 'running'`)
+      .execute();
+    return rows.map((r) => ({
+      id: r.id,
+      nextPosition: Number(r.next_position),
+      endPosition: Number(r.end_position),
+      nextSendAt: Number(r.next_send_at),
+    }));
+  }
+
+  /**
+   * Hands the next contacts of a running campaign to the queue, each due at its own slot (one every
+   * 1000 / ratePerSecond ms) up to `horizonMs` ahead, and completes the run once every contact has
+   * a final result. At most about `horizonMs` worth of contacts wait unsent at a time: while the
+   * integration cannot take them (circuit open, at its limits) the pump stores no more, so when it
+   * can again they do not all go at once. A campaign whose integration is disabled waits; one whose
+   * integration was deleted is stopped. On PostgreSQL a campaign another worker is pumping is
+   * skipped.
+   */
+  pump(id: string, horizonMs: number): Promise<PumpResult> {
+    const nothing: PumpResult = { enqueued: 0, completed: false };
+    // Its deliveries and position commit together; lost in a power cut, both are lost together
+    // and the next pump hands the same contacts over again: the commit need not wait for the disk.
+    return inWriteTransaction(
+      this.store,
+      async (trx) => {
+        const row = await lockRunning(trx, id);
+        if (row === undefined) return nothing;
+        const now = this.now();
+        const integration = await trx
+          .selectFrom('integrations')
+          .select(['enabled', 'deleted_at'])
+          .where('id', '=', row.integration_id!)
+          .executeTakeFirst();
+        if (integration === undefined || integration.deleted_at !== null) {
+          await moveTo(trx, row, 'stopped', now, `integration ${row.integration_id} was deleted`);
+          return nothing;
+        }
+        if (integration.enabled !== 1) return nothing;
+        if (Number(row.next_position) < Number(row.end_position)) {
+          return { enqueued: await handOver(trx, row, now, horizonMs), completed: false };
+        }
+        const pending = await trx
+          .selectFrom('deliveries')
+          .select('id')
+          .where(CAMPAIGN_KIND)
+          .where('campaign_id', '=', id)
+          .where('status', '=', 'pending')
+          .limit(1)
+          .executeTakeFirst();
+        if (pending !== undefined) return nothing;
+        await moveTo(trx, row, 'completed', now);
+        return { enqueued: 0, completed: true };
+      },
+      { durable: false },
+    );
+  }
+}
+
+interface ResultRow {
+  position: number | string;
+  external_id: string;
+  phone: string;
+  first_name: string | null;
+  last_name: string | null;
+  email: string | null;
+  delivery_id: string | null;
+  status: string | null;
+  attempts: number | null;
+  last_status: number | null;
+  last_error: string | null;
+  completed_at: number | string | null;
+}
+
+function toResult(row: ResultRow, state: CampaignState): ContactResult {
+  return {
+    contactId: row.external_id,
+    phone: row.phone,
+    firstName: row.first_name,
+    lastName: row.last_name,
+    email: row.email,
+    status: contactStatus(row.status, state),
+    attempts: row.attempts ?? 0,
+    lastStatus: row.last_status,
+    lastError: row.last_error,
+    deliveryId: row.delivery_id,
+    completedAt: isoTime(row.completed_at === null ? null : Number(row.completed_at)),
+  };
+}
+
+/**
+ * Stops the running and paused campaigns of an integration being deleted, inside its delete (whose
+ * transaction cancels their pending deliveries): `stopReason` says why.
+ */
+export async function stopRunsOfIntegration(
+  trx: Kysely<Database>,
+  integrationId: string,
+  now: number,
+): Promise<void> {
+  await trx
+    .updateTable('campaigns')
+    .set({
+      state: 'stopped',
+      stop_reason: `integration ${integrationId} was deleted`,
+      finished_at: now,
+      updated_at: now,
+    })
+    .where('integration_id', '=', integrationId)
+    .where('state', 'in', ['running', 'paused'])
+    .execute();
+}

@@ -1,0 +1,78 @@
+/**
+ * `ratePerSecond` holds as requests reach a real receiver: measured over seconds, whole and
+ * fractional rates, and a rate changed while the campaign runs applies at once.
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+import { DIALECTS } from '../helpers/store.js';
+import { createCampaignRig, until, type Received, type Rig } from './campaign-fixtures.js';
+
+/** Requests that arrived in `[from, from + ms)`. */
+const within = (received: readonly Received[], from: number, ms: number) =>
+  received.filter((r) => r.at >= from && r.at < from + ms).length;
+
+describe.each(DIALECTS)('campaign rate on %s', (backend) => {
+  let rig: Rig | undefined;
+  afterEach(async () => {
+    await rig?.close();
+    rig = undefined;
+  });
+
+  it('sends 10 contacts a second, measured over 3 s', async () => {
+    rig = await createCampaignRig(backend);
+    const r = rig;
+    const id = await r.campaign(await r.list(200), 10);
+    r.startWorkers();
+    await r.act(id, 'start');
+    await until(() => r.received.length > 0, 5_000, 'the first request');
+    await new Promise((resolve) => setTimeout(resolve, 3_200));
+    await r.act(id, 'stop');
+    const from = r.received[0]!.at;
+    const sent = within(r.received, from, 3_000);
+    // 30 slots (one at the start, then one every 100 ms); claims poll every 200 ms.
+    expect(sent).toBeGreaterThanOrEqual(27);
+    expect(sent).toBeLessThanOrEqual(33);
+    // No second took more than its share plus what one poll gathers.
+    for (let t = from; t + 1_000 <= from + 3_000; t += 250) {
+      expect(within(r.received, t, 1_000), `second from +${t - from} ms`).toBeLessThanOrEqual(13);
+    }
+  }, 20_000);
+
+  it('sends one contact every 2 s at 0.5 a second', async () => {
+    rig = await createCampaignRig(backend);
+    const r = rig;
+    const id = await r.campaign(await r.list(3), 0.5);
+    r.startWorkers();
+    await r.act(id, 'start');
+    await until(async () => (await r.read(id)).state === 'completed', 10_000, 'completion');
+    expect(r.received).toHaveLength(3);
+    const gaps = r.received.slice(1).map((req, i) => req.at - r.received[i]!.at);
+    for (const gap of gaps) {
+      expect(gap).toBeGreaterThanOrEqual(1_700);
+      expect(gap).toBeLessThanOrEqual(2_400);
+    }
+    expect((await r.read(id)).ratePerSecond).toBe(0.5);
+  }, 20_000);
+
+  it('applies a rate changed while running at once, what was scheduled ahead included', async () => {
+    rig = await createCampaignRig(backend);
+    const r = rig;
+    const id = await r.campaign(await r.list(40), 1);
+    r.startWorkers();
+    await r.act(id, 'start');
+    await until(() => r.received.length >= 2, 5_000, 'two requests at 1/s');
+    const faster = await r.call('PATCH', `/api/v1/campaigns/${id}`, { ratePerSecond: 25 });
+    expect(faster.statusCode, faster.body).toBe(200);
+    const changed = Date.now();
+    await until(() => r.received.length >= 30, 5_000, '30 requests at 25/s');
+    // 28 more at 25/s take about 1.1 s, where 1/s would have taken 28 s.
+    expect(Date.now() - changed).toBeLessThan(2_500);
+    const slower = await r.call('PATCH', `/api/v1/campaigns/${id}`, { ratePerSecond: 1 });
+    expect(slower.statusCode).toBe(200);
+    const at = r.received.length;
+    await new Promise((resolve) => setTimeout(resolve, 1_500));
+    // What the fast rate had scheduled ahead was taken back: about one more per second now.
+    expect(r.received.length - at).toBeLessThanOrEqual(3);
+    await r.act(id, 'stop');
+    expect(new Set(r.received.map((req) => req.key)).size).toBe(r.received.length);
+  }, 20_000);
+});
