@@ -212,6 +212,26 @@ export async function rewindUnsent(
 }
 
 /**
+ * After a rate change, the run's next slot follows the last contact sent by the new interval
+ * rather than the old: at one every 50 s, the next slot may be 50 s off, and a faster rate is
+ * meant to apply at once. (The slot is the last one's plus the old interval, whether the pump
+ * moved it or `rewindUnsent` set it back.) Before the first contact went, the first slot stays.
+ * Answers the column written.
+ */
+export async function respace(
+  trx: Kysely<Database>,
+  row: CampaignRow,
+  oldRate: number,
+): Promise<Partial<CampaignRow>> {
+  if (Number(row.next_position) === 0) return {};
+  const set = {
+    next_send_at: Number(row.next_send_at) - 1000 / oldRate + 1000 / Number(row.rate_per_second),
+  };
+  await trx.updateTable('campaigns').set(set).where('id', '=', row.id).execute();
+  return set;
+}
+
+/**
  * Stores deliveries for the next contacts of a locked running campaign, as many as fit before
  * `now + horizonMs` at its rate and in the room left for unsent ones; moves its position and next
  * slot past them. Answers how many.

@@ -21,6 +21,7 @@ import {
   lockRunning,
   moveTo,
   refused,
+  respace,
   rewindUnsent,
   startProblem,
   type Refusal,
@@ -167,8 +168,9 @@ export class CampaignRunStore {
       };
       await trx.updateTable('campaigns').set(set).where('id', '=', id).execute();
       let after: CampaignRow = { ...row, ...set };
-      if (changed.ratePerSecond && state === 'running') {
-        after = { ...after, ...(await rewindUnsent(trx, after)) };
+      if (changed.ratePerSecond && (state === 'running' || state === 'paused')) {
+        if (state === 'running') after = { ...after, ...(await rewindUnsent(trx, after)) };
+        after = { ...after, ...(await respace(trx, after, Number(row.rate_per_second))) };
       }
       return { kind: 'done', row: after };
     });

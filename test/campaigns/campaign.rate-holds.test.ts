@@ -75,4 +75,38 @@ describe.each(DIALECTS)('campaign rate on %s', (backend) => {
     await r.act(id, 'stop');
     expect(new Set(r.received.map((req) => req.key)).size).toBe(r.received.length);
   }, 20_000);
+
+  it('takes a faster rate at once even when the next slot at the old rate was far off', async () => {
+    rig = await createCampaignRig(backend);
+    const r = rig;
+    // One every 50 s: after the first contact, the next slot is 50 s away.
+    const id = await r.campaign(await r.list(20), 0.02);
+    r.startWorkers();
+    await r.act(id, 'start');
+    await until(() => r.received.length === 1, 5_000, 'the first request');
+    const faster = await r.call('PATCH', `/api/v1/campaigns/${id}`, { ratePerSecond: 20 });
+    expect(faster.statusCode, faster.body).toBe(200);
+    await until(() => r.received.length === 20, 5_000, 'the other 19 at 20 a second');
+    // Paused at a slow rate and made faster: the new rate counts from the last contact sent.
+    const other = await r.campaign(await r.list(3), 0.02);
+    await r.act(other, 'start');
+    await until(() => r.received.length === 21, 5_000, "the other campaign's first request");
+    await r.act(other, 'pause');
+    await r.call('PATCH', `/api/v1/campaigns/${other}`, { ratePerSecond: 10 });
+    await r.act(other, 'resume');
+    await until(() => r.received.length === 23, 5_000, "the other campaign's last two");
+  }, 30_000);
+
+  it('sends the first contact at once when the rate changed before it went', async () => {
+    rig = await createCampaignRig(backend);
+    const r = rig;
+    const id = await r.campaign(await r.list(2), 1);
+    await r.act(id, 'start');
+    await r.call('PATCH', `/api/v1/campaigns/${id}`, { ratePerSecond: 0.1 });
+    const started = Date.now();
+    r.startWorkers();
+    await until(() => r.received.length === 1, 5_000, 'the first request');
+    expect(Date.now() - started).toBeLessThan(1_500);
+    await r.act(id, 'stop');
+  }, 20_000);
 });
