@@ -10,8 +10,8 @@ import { ownerScope, principalOf } from '../auth/authorize.js';
 import type { ContactStore } from '../store/contact-store.js';
 import { parseCsv } from '../domain/csv.js';
 import {
-  CONTACT_TEXT_FIELDS,
   MAX_CONTACT_ID,
+  contactOf,
   contactProblems,
   contactsFromCsv,
   type ContactInput,
@@ -102,13 +102,8 @@ function fromJson(
 ): { contacts: ContactInput[] } | { problems: ErrorDetail[] } {
   const problems: ErrorDetail[] = [];
   const contacts = body.contacts.map((contact, index) => {
-    // An empty optional field is no value: it is left out, as an empty CSV cell is.
-    const input: ContactInput = { phone: contact.phone };
-    for (const field of ['id', ...CONTACT_TEXT_FIELDS] as const) {
-      const value = contact[field];
-      if (value !== undefined && value !== '') input[field] = value;
-    }
-    if (contact.custom !== undefined) input.custom = contact.custom;
+    const { custom, ...values } = contact;
+    const input = contactOf(values, custom);
     for (const problem of contactProblems(input))
       problems.push({ field: `body.contacts.${index}.${problem.field}`, message: problem.message });
     return input;

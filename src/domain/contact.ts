@@ -119,6 +119,30 @@ export function contactProblems(contact: ContactInput): { field: string; message
   return problems;
 }
 
+/**
+ * A contact from its standard values as sent: spaces around them dropped (`" +1555…"` would
+ * render with its space; a CSV written with `, ` between cells has them), and an empty value left
+ * out, as no value. `phone` stays, empty or not, for `contactProblems` to judge. Custom values are
+ * kept as sent.
+ *
+ * ### Example
+ * ```ts
+ * contactOf({ phone: ' +15551230001 ', firstName: ' ' }); // → { phone: '+15551230001' }
+ * ```
+ */
+export function contactOf(
+  values: Partial<Record<'id' | 'phone' | ContactTextField, string>>,
+  custom?: Record<string, CustomValue>,
+): ContactInput {
+  const contact: ContactInput = { phone: (values.phone ?? '').trim() };
+  for (const field of ['id', ...CONTACT_TEXT_FIELDS] as const) {
+    const value = values[field]?.trim();
+    if (value !== undefined && value !== '') contact[field] = value;
+  }
+  if (custom !== undefined) contact.custom = custom;
+  return contact;
+}
+
 /** `first name`, `First_Name`, `FIRSTNAME` → `firstname`: how a CSV header names a field. */
 function headerKey(name: string): string {
   return name.toLowerCase().replace(/[\s_-]/g, '');
@@ -132,7 +156,7 @@ const STANDARD_HEADERS = new Map<string, 'id' | 'phone' | ContactTextField>(
  * Contacts from parsed CSV records: the first is the header row. `phone`, `id`, `firstName`,
  * `lastName`, `email`, `address` and `description` columns (any case; spaces, `_` and `-`
  * ignored: `First Name` is `firstName`) fill the standard fields, any other column a custom field
- * of its header's name. An empty cell leaves its field out. Answers every problem with its row,
+ * of its header's name. An empty cell leaves its field out (`contactOf`). Answers every problem with its row,
  * line and field, or the contacts.
  */
 export function contactsFromCsv(
@@ -189,16 +213,15 @@ export function contactsFromCsv(
       });
       return;
     }
-    const contact: ContactInput = { phone: '' };
+    const values: Partial<Record<'id' | 'phone' | ContactTextField, string>> = {};
     const custom: [string, string][] = [];
     record.cells.forEach((value, column) => {
       const { name, standard } = columns[column]!;
-      if (value === '') return;
-      if (standard === undefined) custom.push([name, value]);
-      else contact[standard] = value;
+      if (standard !== undefined) values[standard] = value;
+      else if (value !== '') custom.push([name, value]);
     });
     // fromEntries makes own properties, whatever the names (`__proto__` included).
-    if (custom.length > 0) contact.custom = Object.fromEntries(custom);
+    const contact = contactOf(values, custom.length > 0 ? Object.fromEntries(custom) : undefined);
     for (const problem of contactProblems(contact)) problems.push({ ...where, ...problem });
     contacts.push(contact);
   });

@@ -306,4 +306,27 @@ describe.each(DIALECTS)('contact lists on %s', (backend) => {
     expect(tooBig.statusCode).toBe(413);
     expect((await call('GET', url)).json()).toMatchObject({ size: 0 });
   });
+
+  it('drops the spaces around standard values (a phone renders without them), not in custom ones', async () => {
+    const url = await newList();
+    const imported = await csv(
+      `${url}/contacts`,
+      'id, phone, first name, email, plan\n k-1 , +15551230001 , Ana , ana@example.com , gold \n',
+    );
+    expect(imported.statusCode, imported.body).toBe(201);
+    const json = await call('POST', `${url}/contacts`, {
+      contacts: [{ id: 'k-2', phone: '\t+15551230002 ', lastName: ' Bo', email: ' ' }],
+    });
+    expect(json.statusCode, json.body).toBe(201);
+    expect(await contactsOf(url)).toEqual([
+      {
+        id: 'k-1',
+        phone: '+15551230001',
+        firstName: 'Ana',
+        email: 'ana@example.com',
+        custom: { plan: ' gold ' },
+      },
+      { id: 'k-2', phone: '+15551230002', lastName: 'Bo', custom: {} },
+    ]);
+  });
 });
