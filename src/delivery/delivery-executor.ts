@@ -61,7 +61,7 @@ export function createDeliveryExecutor(deps: DeliveryExecutorDeps): Execute {
     if (delivery.kind === 'campaign') {
       const campaign =
         delivery.campaignId === null ? undefined : await campaignOf(delivery.campaignId);
-      if (campaign === undefined) return `campaign ${delivery.campaignId} was deleted`;
+      if (campaign === undefined) return 'its campaign was deleted';
       if (campaign.contactListId === null || delivery.contactId === null)
         return `campaign ${campaign.id} has no contact list`;
       const contact = await contacts.load({

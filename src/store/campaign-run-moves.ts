@@ -170,6 +170,26 @@ async function cancelPending(
 }
 
 /**
+ * Inside a campaign's delete: its contact deliveries still pending (a retry asked after the run
+ * ended) are cancelled, and all of them leave the campaign (`campaign_id` null, kept as history).
+ * A campaign created later with the same id starts from nothing: these would count in its
+ * progress, and hold its contacts' places in `deliveries_campaign_contact`.
+ */
+export async function detachDeliveries(
+  trx: Kysely<Database>,
+  campaignId: string,
+  now: number,
+): Promise<void> {
+  await cancelPending(trx, campaignId, now);
+  await trx
+    .updateTable('deliveries')
+    .set({ campaign_id: null })
+    .where(CAMPAIGN_KIND)
+    .where('campaign_id', '=', campaignId)
+    .execute();
+}
+
+/**
  * Takes back a run's deliveries that are scheduled and not yet sent (never claimed): the run's position goes back to the first of their contacts, and its next slot to the
  * first of theirs, so the pump hands them over again when the run goes on, at its rate then. A
  * paused run so sends nothing more, and a new rate applies at once. Answers the columns written.

@@ -3,6 +3,7 @@ import { uuidv7 } from 'uuidv7';
 import type { Kysely, Selectable } from 'kysely';
 import type { CampaignsTable, Database } from './schema.js';
 import { pageOf } from './account-store.js';
+import { detachDeliveries } from './campaign-run-moves.js';
 import { isoTime, type Page } from '../domain/accounts.js';
 import type {
   Binding,
@@ -106,8 +107,9 @@ export class CampaignStore {
   }
 
   /**
-   * Deletes a campaign and its bindings. An integration campaign that is running or paused is not
-   * deleted (its state is answered): stop it first, so no delivery is left without its campaign.
+   * Deletes a campaign and its bindings; its contact deliveries stay as history, no longer its
+   * (`detachDeliveries`). An integration campaign that is running or paused is not deleted (its
+   * state is answered): stop it first.
    */
   async delete(
     id: string,
@@ -128,6 +130,7 @@ export class CampaignStore {
         return found === undefined ? 'not-found' : { state: found.state as CampaignState };
       }
       await trx.deleteFrom('bindings').where('campaign_id', '=', id).execute();
+      await detachDeliveries(trx, id, this.now());
       return 'deleted';
     });
   }

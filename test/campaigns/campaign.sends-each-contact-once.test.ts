@@ -131,4 +131,33 @@ describe.each(DIALECTS)('an integration campaign on %s', (backend) => {
     expect(JSON.parse(r.received[1]!.body)).toMatchObject({ contact: 'k-0', name: 'Ana' });
     expect(r.received[1]!.key).toBe(r.received[0]!.key);
   }, 30_000);
+
+  it("runs a new campaign that reuses a deleted one's id from scratch", async () => {
+    rig = await createCampaignRig(backend);
+    const r = rig;
+    const listId = await r.list(5);
+    await r.campaign(listId, 100, 'spring');
+    r.startWorkers();
+    await r.act('spring', 'start');
+    await until(async () => (await r.read('spring')).state === 'completed', 10_000, 'completion');
+    expect((await r.call('DELETE', '/api/v1/campaigns/spring')).statusCode).toBe(204);
+
+    await r.campaign(listId, 100, 'spring');
+    const fresh = await r.read('spring');
+    expect(fresh.progress).toEqual({ total: 0, pending: 0, succeeded: 0, failed: 0, cancelled: 0 });
+    await r.act('spring', 'start');
+    await until(async () => (await r.read('spring')).state === 'completed', 10_000, 'completion');
+    expect(r.received).toHaveLength(10);
+    expect((await r.read('spring')).progress).toEqual({
+      total: 5,
+      pending: 0,
+      succeeded: 5,
+      failed: 0,
+      cancelled: 0,
+    });
+    const results = await r.call('GET', '/api/v1/campaigns/spring/results');
+    const items = results.json<{ items: { deliveryId: string }[] }>().items;
+    const second = new Set(r.received.slice(5).map((req) => req.key));
+    expect(items.every((item) => second.has(item.deliveryId))).toBe(true);
+  }, 30_000);
 });
