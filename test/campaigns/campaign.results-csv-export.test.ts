@@ -32,7 +32,7 @@ describe.each(DIALECTS)('campaign results as CSV on %s', (backend) => {
       '+cmd|" /C calc"!A0',
       '-2+3+cmd',
       '@SUM(A1:A2)',
-      '\tTabbed',
+      '+1 (555) 123-4567',
       'Zoë 😀',
     ];
     const listId = await r.list(tricky.length, (i) => ({
@@ -85,7 +85,7 @@ describe.each(DIALECTS)('campaign results as CSV on %s', (backend) => {
       `'+cmd|" /C calc"!A0`,
       `'-2+3+cmd`,
       `'@SUM(A1:A2)`,
-      `'\tTabbed`,
+      '+1 (555) 123-4567',
       'Zoë 😀',
     ]);
     // Numbers and phone numbers are left as they are.
