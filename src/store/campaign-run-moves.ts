@@ -285,28 +285,54 @@ export async function handOver(
     Number(row.end_position) - Number(row.next_position),
   );
   if (want <= 0) return 0;
-  // After a pause the position went back: contacts past it may have a delivery already.
-  const contacts = await sql<{ external_id: string; position: number | string }>`
-    select c.external_id, c.position from contacts c
-    where c.list_id = ${row.contact_list_id}
-      and c.position >= ${Number(row.next_position)} and c.position < ${Number(row.end_position)}
-      and not exists (select 1 from deliveries d
-        where d.kind = 'campaign' and d.campaign_id = ${row.id} and d.contact_id = c.external_id)
-    order by c.position
-    limit ${want}`.execute(trx);
-  const deliveries: DeliveryInput[] = contacts.rows.map((contact, index) => ({
+  const contacts = await trx
+    .selectFrom('contacts')
+    .select(['external_id', 'position'])
+    .where('list_id', '=', row.contact_list_id!)
+    .where('position', '>=', Number(row.next_position))
+    .where('position', '<', Number(row.end_position))
+    .orderBy('position')
+    .limit(want)
+    .execute();
+  if (contacts.length === 0) {
+    await trx
+      .updateTable('campaigns')
+      .set({ next_position: Number(row.end_position) })
+      .where('id', '=', row.id)
+      .execute();
+    return 0;
+  }
+  // After a pause the position went back: contacts past it may have a delivery already. Looked up
+  // by id through `deliveries_campaign_contact`, a statement of its own (see `results`).
+  const handed = new Set(
+    (
+      await trx
+        .selectFrom('deliveries')
+        .select('contact_id')
+        .where(CAMPAIGN_KIND)
+        .where('campaign_id', '=', row.id)
+        .where(
+          'contact_id',
+          'in',
+          contacts.map((c) => c.external_id!),
+        )
+        .execute()
+    ).map((d) => d.contact_id),
+  );
+  const next = contacts.filter((c) => !handed.has(c.external_id));
+  const deliveries: DeliveryInput[] = next.map((contact, index) => ({
     id: newId(),
     ownerId: row.owner_id,
     integrationId: row.integration_id!,
     kind: 'campaign',
     campaignId: row.id,
-    contactId: contact.external_id,
+    contactId: contact.external_id!,
     nextAttemptAt: Math.round(first + index * interval),
   }));
   await enqueueDeliveries(trx, deliveries, now);
-  const last = contacts.rows.at(-1);
+  const last = contacts.at(-1);
   const nextPosition =
-    contacts.rows.length < want || last === undefined
+    contacts.length < want || last === undefined
       ? Number(row.end_position)
       : Number(last.position) + 1;
   await trx

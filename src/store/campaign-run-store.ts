@@ -9,8 +9,8 @@
  * in any worker process, goes on from the position that committed, and the unique index on
  * `(campaign_id, contact_id)` keeps a contact from ever getting two deliveries.
  */
-import { sql, type Kysely } from 'kysely';
-import type { Database } from './schema.js';
+import { sql, type Kysely, type Selectable } from 'kysely';
+import type { ContactsTable, Database, DeliveriesTable } from './schema.js';
 import type { Store } from './db.js';
 import { inWriteTransaction } from './write-transaction.js';
 import type { CampaignRow, RunSettings } from './campaign-store.js';
@@ -37,6 +37,9 @@ import {
 } from '../domain/campaign.js';
 
 export { MAX_PER_PUMP, type Refusal } from './campaign-run-moves.js';
+
+/** Contact ids per look-up (well under both backends' parameter limits). */
+const CHUNK = 500;
 
 export type RunAnswer = { kind: 'done'; row: CampaignRow } | { kind: 'not-found' } | Refusal;
 
@@ -178,48 +181,71 @@ export class CampaignRunStore {
 
   /** Where a run stands: every contact counted once (`progressOf`). */
   async progress(row: Pick<CampaignRow, 'id' | 'total' | 'state'>): Promise<CampaignProgress> {
+    // Through `deliveries_campaign_status` (status, campaign_id): a count of index entries.
     const rows = await this.store.db
       .selectFrom('deliveries')
       .select(['status', (eb) => eb.fn.countAll<number | string>().as('n')])
       .where(CAMPAIGN_KIND)
+      .where('status', 'in', ['pending', 'succeeded', 'failed', 'cancelled'])
       .where('campaign_id', '=', row.id)
       .groupBy('status')
       .execute();
     const counts = { pending: 0, succeeded: 0, failed: 0, cancelled: 0 };
-    for (const { status, n } of rows) {
-      if (status in counts) counts[status as keyof typeof counts] = Number(n);
-    }
+    for (const { status, n } of rows) counts[status as keyof typeof counts] = Number(n);
     return progressOf(Number(row.total), row.state as CampaignState, counts);
   }
 
   /**
    * A page of the run's contacts, in list order, each with its delivery's state; the cursor is
-   * the last position seen. `status` keeps those with that status only.
+   * the last position seen. `status` keeps those with that status only: contacts are read a chunk
+   * at a time until the page is full.
+   *
+   * Two statements per chunk, each with one plan whatever the statistics say: the contacts by
+   * position (`contacts_list`), then their deliveries by contact id (`deliveries_campaign_contact`,
+   * the only index led by `campaign_id`). Joined in one statement, PostgreSQL with statistics taken
+   * before the run planned a walk of the campaign's deliveries per contact (16 s for a page at
+   * 100,000 contacts).
    */
   async results(
     row: Pick<CampaignRow, 'id' | 'contact_list_id' | 'end_position' | 'state'>,
     page: { cursor?: number | undefined; limit: number; status?: string | undefined },
   ): Promise<Page<ContactResult> & { lastPosition: number | null }> {
-    if (row.contact_list_id === null) return { items: [], nextCursor: null, lastPosition: null };
-    const unsent = row.state === 'stopped' ? 'cancelled' : 'pending';
-    const rows = await sql<ResultRow>`
-      select c.position, c.external_id, c.phone, c.first_name, c.last_name, c.email,
-        d.id as delivery_id, d.status, d.attempts, d.last_status, d.last_error, d.completed_at
-      from contacts c
-      left join deliveries d
-        on d.kind = 'campaign' and d.campaign_id = ${row.id} and d.contact_id = c.external_id
-      where c.list_id = ${row.contact_list_id}
-        and c.position < ${Number(row.end_position)}
-        and c.position > ${page.cursor ?? -1}
-        ${page.status === undefined ? sql`` : sql`and coalesce(d.status, ${unsent}) = ${page.status}`}
-      order by c.position
-      limit ${page.limit + 1}`.execute(this.store.db);
-    const items = rows.rows.slice(0, page.limit);
+    const listId = row.contact_list_id;
+    if (listId === null) return { items: [], nextCursor: null, lastPosition: null };
+    const state = row.state as CampaignState;
+    const found: { position: number; result: ContactResult }[] = [];
+    const chunk = page.status === undefined ? page.limit + 1 : Math.max(page.limit + 1, 500);
+    let after = page.cursor ?? -1;
+    while (found.length <= page.limit) {
+      const contacts = await this.store.db
+        .selectFrom('contacts')
+        .select(['position', 'external_id', 'phone', 'first_name', 'last_name', 'email'])
+        .where('list_id', '=', listId)
+        .where('position', '>', after)
+        .where('position', '<', Number(row.end_position))
+        .orderBy('position')
+        .limit(chunk)
+        .execute();
+      const deliveries = await deliveriesOf(
+        this.store.db,
+        row.id,
+        contacts.map((c) => c.external_id!),
+      );
+      for (const contact of contacts) {
+        const result = toResult(contact, deliveries.get(contact.external_id!), state);
+        if (page.status === undefined || result.status === page.status)
+          found.push({ position: Number(contact.position), result });
+        if (found.length > page.limit) break;
+      }
+      if (contacts.length < chunk) break;
+      after = Number(contacts.at(-1)!.position);
+    }
+    const items = found.slice(0, page.limit);
     const last = items.at(-1);
     return {
-      items: items.map((r) => toResult(r, row.state as CampaignState)),
-      nextCursor: rows.rows.length > page.limit ? String(last!.position) : null,
-      lastPosition: last === undefined ? null : Number(last.position),
+      items: items.map((item) => item.result),
+      nextCursor: found.length > page.limit ? String(last!.position) : null,
+      lastPosition: last === undefined ? null : last.position,
     };
   }
 
@@ -287,34 +313,64 @@ export class CampaignRunStore {
   }
 }
 
-interface ResultRow {
-  position: number | string;
-  external_id: string;
-  phone: string;
-  first_name: string | null;
-  last_name: string | null;
-  email: string | null;
-  delivery_id: string | null;
-  status: string | null;
-  attempts: number | null;
-  last_status: number | null;
-  last_error: string | null;
-  completed_at: number | string | null;
+/** What a result shows of a contact's delivery. */
+type ResultDelivery = Pick<
+  Selectable<DeliveriesTable>,
+  'id' | 'contact_id' | 'status' | 'attempts' | 'last_status' | 'last_error' | 'completed_at'
+>;
+
+/** A run's deliveries of these contacts, by contact id (`deliveries_campaign_contact`). */
+async function deliveriesOf(
+  db: Kysely<Database>,
+  campaignId: string,
+  contactIds: readonly string[],
+): Promise<Map<string, ResultDelivery>> {
+  const found = new Map<string, ResultDelivery>();
+  for (let i = 0; i < contactIds.length; i += CHUNK) {
+    const rows = await db
+      .selectFrom('deliveries')
+      .select([
+        'id',
+        'contact_id',
+        'status',
+        'attempts',
+        'last_status',
+        'last_error',
+        'completed_at',
+      ])
+      .where(CAMPAIGN_KIND)
+      .where('campaign_id', '=', campaignId)
+      .where('contact_id', 'in', contactIds.slice(i, i + CHUNK))
+      .execute();
+    for (const row of rows) found.set(row.contact_id!, row);
+  }
+  return found;
 }
 
-function toResult(row: ResultRow, state: CampaignState): ContactResult {
+function toResult(
+  contact: Pick<
+    Selectable<ContactsTable>,
+    'external_id' | 'phone' | 'first_name' | 'last_name' | 'email'
+  >,
+  delivery: ResultDelivery | undefined,
+  state: CampaignState,
+): ContactResult {
   return {
-    contactId: row.external_id,
-    phone: row.phone,
-    firstName: row.first_name,
-    lastName: row.last_name,
-    email: row.email,
-    status: contactStatus(row.status, state),
-    attempts: row.attempts ?? 0,
-    lastStatus: row.last_status,
-    lastError: row.last_error,
-    deliveryId: row.delivery_id,
-    completedAt: isoTime(row.completed_at === null ? null : Number(row.completed_at)),
+    contactId: contact.external_id!,
+    phone: contact.phone,
+    firstName: contact.first_name,
+    lastName: contact.last_name,
+    email: contact.email,
+    status: contactStatus(delivery?.status ?? null, state),
+    attempts: delivery?.attempts ?? 0,
+    lastStatus: delivery?.last_status ?? null,
+    lastError: delivery?.last_error ?? null,
+    deliveryId: delivery?.id ?? null,
+    completedAt: isoTime(
+      delivery?.completed_at === null || delivery === undefined
+        ? null
+        : Number(delivery.completed_at),
+    ),
   };
 }
 
