@@ -28,18 +28,22 @@ describe('integration campaigns survive kill -9', () => {
     for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
   });
 
-  /** A receiver recording each contact's requests and when they came. */
+  /**
+   * A receiver recording each contact's requests and when they came. It answers after 100 ms, so
+   * a kill finds requests out (sent again after their lease: at least once).
+   */
   const receiver = async () => {
-    const requests: { contact: string; at: number }[] = [];
+    const requests: { contact: string; key: string; at: number }[] = [];
     const server = await startServer((req, res) => {
       let body = '';
       req.on('data', (c: Buffer) => (body += c.toString()));
       req.on('end', () => {
         requests.push({
           contact: (JSON.parse(body) as { contact: string }).contact,
+          key: String(req.headers['idempotency-key']),
           at: Date.now(),
         });
-        res.writeHead(200).end('ok');
+        setTimeout(() => res.writeHead(200).end('ok'), 100);
       });
     });
     cleanups.push(() => server.close());
@@ -121,10 +125,18 @@ describe('integration campaigns survive kill -9', () => {
     expect(campaign.status).toBe(201);
   };
 
-  /** Every contact sent; how many were sent more than once. */
-  const tally = (name: string, requests: { contact: string }[], count: number) => {
+  /**
+   * Every contact sent; how many were sent more than once. A contact sent again is the same
+   * delivery (its Idempotency-Key) sent again: a contact never gets a second delivery.
+   */
+  const tally = (name: string, requests: { contact: string; key: string }[], count: number) => {
     const times = new Map<string, number>();
-    for (const r of requests) times.set(r.contact, (times.get(r.contact) ?? 0) + 1);
+    const keys = new Map<string, Set<string>>();
+    for (const r of requests) {
+      times.set(r.contact, (times.get(r.contact) ?? 0) + 1);
+      keys.set(r.contact, (keys.get(r.contact) ?? new Set()).add(r.key));
+    }
+    expect([...keys.entries()].filter(([, of]) => of.size > 1)).toEqual([]);
     const missing = Array.from({ length: count }, (_, i) => `k-${i}`).filter(
       (id) => !times.has(id),
     );
