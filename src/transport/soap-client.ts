@@ -8,14 +8,10 @@
  * SOAP version per port (1.2 → `application/soap+xml; action="…"`, 1.1 → `SOAPAction: "…"`),
  * style (document wrapped, document bare, rpc) and SOAPAction all come from the WSDL's binding.
  */
-import { Client, WSSecurity } from 'soap';
+import { buildArgs, checkParams } from '../domain/soap-params.js';
 import {
-  buildArgs,
-  checkParams,
   endpointProblem,
   selectOperation,
-  type SelectedOperation,
-  type SoapArg,
   type SoapOperationSpec,
   type SoapProblem,
   type WsdlDescription,
@@ -23,6 +19,7 @@ import {
 import type { NetworkPolicy } from './network-policy.js';
 import { createPolicyAgents, type PolicyAgents } from './safe-connect.js';
 import { PreviewHttpClient, RecordingHttpClient, type BodySigner } from './soap-http.js';
+import { invoke, type Prepared } from './soap-invoke.js';
 import {
   buildFailure,
   classify,
@@ -30,12 +27,7 @@ import {
   type SoapOutcome,
   type SoapRequestRecord,
 } from './soap-outcome.js';
-import {
-  WsdlCache,
-  type LoadedWsdl,
-  type WsdlCacheOptions,
-  type WsdlFailure,
-} from './wsdl-cache.js';
+import { WsdlCache, type WsdlCacheOptions, type WsdlFailure } from './wsdl-cache.js';
 
 export type {
   SoapFault,
@@ -101,21 +93,6 @@ type PendingOutcome = SoapOutcome extends infer T
     ? Omit<T, 'durationMs'>
     : never
   : never;
-
-interface Prepared {
-  loaded: LoadedWsdl;
-  selected: SelectedOperation;
-  args: SoapArg | null;
-  headers: Record<string, string>;
-  warnings: SoapProblem[];
-}
-
-type SoapMethod = (
-  args: unknown,
-  callback: (error: unknown, result: unknown) => void,
-  options: Record<string, unknown>,
-  extraHeaders: Record<string, string>,
-) => void;
 
 export class SoapClient {
   readonly wsdls: WsdlCache;
@@ -378,50 +355,4 @@ function checkHeaders(headers: Readonly<Record<string, string>>): SoapProblem[] 
     }
   }
   return problems;
-}
-
-/** Builds a per-call Client over the cached WSDL and runs the operation on it. */
-function invoke(
-  prepared: Prepared,
-  request: SoapCallRequest,
-  http: RecordingHttpClient,
-  exoptions: Record<string, unknown>,
-): Promise<{ error: unknown; result: unknown }> {
-  const { service, port, operation } = prepared.selected;
-  return new Promise((resolve) => {
-    try {
-      // The Client writes the SOAP version into the shared WSDL's options; building the
-      // envelope right after, in the same tick, keeps concurrent calls from mixing versions.
-      const client = new Client(prepared.loaded.wsdl, request.endpoint, {
-        httpClient: http,
-        forceSoap12Headers: port.soapVersion === '1.2',
-      });
-      if (operation.soapAction !== '') client.setSOAPAction(operation.soapAction);
-      if (request.wsSecurity !== undefined) {
-        const { username, password, passwordType } = request.wsSecurity;
-        client.setSecurity(
-          new WSSecurity(username, password, { passwordType: passwordType ?? 'PasswordText' }),
-        );
-      }
-      const ports = (
-        client as unknown as Record<string, Record<string, Record<string, SoapMethod>>>
-      )[service.name];
-      const method = ports?.[port.name]?.[operation.name];
-      if (method === undefined) {
-        resolve({
-          error: new Error(`operation ${operation.name} is missing from the parsed WSDL`),
-          result: null,
-        });
-        return;
-      }
-      method(
-        prepared.args,
-        (error, result) => resolve({ error: error ?? null, result }),
-        exoptions,
-        prepared.headers,
-      );
-    } catch (error) {
-      resolve({ error, result: null });
-    }
-  });
 }

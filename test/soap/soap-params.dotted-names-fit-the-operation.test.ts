@@ -1,12 +1,11 @@
 /**
- * The pure rules of SOAP configs (src/domain/soap.ts): choosing the operation, checking dotted
+ * The pure rules of SOAP configs (src/domain/soap.ts, soap-params.ts): choosing the operation, checking dotted
  * parameter names against its input, building the nested arguments in schema order, and which
  * faults are retried.
  */
 import { describe, expect, it } from 'vitest';
+import { buildArgs, checkParams } from '../../src/domain/soap-params.js';
 import {
-  buildArgs,
-  checkParams,
   faultRetryable,
   selectOperation,
   type SoapOperationSpec,

@@ -8,7 +8,7 @@ import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { describeOutcome, fromSoapOutcome } from '../../src/delivery/outcome.js';
 import { SoapClient } from '../../src/transport/soap-client.js';
-import { isSoapEnvelope } from '../../src/transport/soap-outcome.js';
+import { isSoapEnvelope } from '../../src/transport/soap-envelope.js';
 import { closeServer, fixture, LOOPBACK_POLICY } from './soap-servers.js';
 
 describe('2xx SOAP answers that are not SOAP envelopes', () => {
