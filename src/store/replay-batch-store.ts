@@ -6,7 +6,7 @@
  * checking (and locking) the job's row: a job taken over after a crash goes on after the last
  * batch that committed, and no batch follows a committed cancel (replay-job-store.ts).
  */
-import type { ExpressionBuilder, Kysely } from 'kysely';
+import type { ExpressionBuilder, Kysely, WhereInterface } from 'kysely';
 import type { Database } from './schema.js';
 import { isoTime } from '../domain/accounts.js';
 import { requeueFailed } from './delivery-actions.js';
@@ -85,12 +85,10 @@ export async function replayBatch(
   leaseMs: number,
 ): Promise<{ job: ReplayJobRow; requeued: number } | undefined> {
   // Locks the job's row first (PostgreSQL): a worker taking it over waits for this batch.
-  const held = await trx
-    .updateTable('replay_jobs')
-    .set({ lease_until: now + leaseMs, updated_at: now })
-    .where('id', '=', job.id)
-    .where('status', '=', 'running')
-    .where('lease_owner', '=', job.leaseOwner)
+  const held = await heldBy(
+    trx.updateTable('replay_jobs').set({ lease_until: now + leaseMs, updated_at: now }),
+    job,
+  )
     .returningAll()
     .executeTakeFirst();
   if (held === undefined) return undefined;
@@ -132,6 +130,17 @@ export async function replayBatch(
   return { job: updated, requeued: moved.length };
 }
 
+/** The job's row while it is running and `leaseOwner` holds it (`query`: over `replay_jobs`). */
+function heldBy<Q extends WhereInterface<Database, 'replay_jobs'>>(
+  query: Q,
+  job: { id: string; leaseOwner: string },
+): Q {
+  return query
+    .where('id', '=', job.id)
+    .where('status', '=', 'running')
+    .where('lease_owner', '=', job.leaseOwner) as Q;
+}
+
 /** Lets another worker take a job at once (this one stops); nothing when it no longer holds it. */
 export async function releaseReplayJob(
   db: Kysely<Database>,
@@ -156,19 +165,17 @@ export async function failReplayJob(
   error: string,
   now: number,
 ): Promise<ReplayJobRow | undefined> {
-  return db
-    .updateTable('replay_jobs')
-    .set({
+  return heldBy(
+    db.updateTable('replay_jobs').set({
       status: 'failed',
       error,
       lease_owner: null,
       lease_until: null,
       updated_at: now,
       finished_at: now,
-    })
-    .where('id', '=', job.id)
-    .where('status', '=', 'running')
-    .where('lease_owner', '=', job.leaseOwner)
+    }),
+    job,
+  )
     .returningAll()
     .executeTakeFirst();
 }
@@ -186,19 +193,15 @@ export async function retryReplayJobLater(
   failure: { message: string; maxFailures: number; retryAt: number },
   now: number,
 ): Promise<ReplayJobRow | undefined> {
-  const held = await trx
-    .selectFrom('replay_jobs')
-    .select('batch_failures')
-    .where('id', '=', job.id)
-    .where('status', '=', 'running')
-    .where('lease_owner', '=', job.leaseOwner)
-    .executeTakeFirst();
+  const held = await heldBy(
+    trx.selectFrom('replay_jobs').select('batch_failures'),
+    job,
+  ).executeTakeFirst();
   if (held === undefined) return undefined;
   const failures = held.batch_failures + 1;
   const givenUp = failures >= failure.maxFailures;
-  return trx
-    .updateTable('replay_jobs')
-    .set({
+  return heldBy(
+    trx.updateTable('replay_jobs').set({
       batch_failures: failures,
       error: givenUp
         ? `batch failed ${failures} times in a row, the job gave up: ${failure.message}`
@@ -208,10 +211,9 @@ export async function retryReplayJobLater(
       lease_until: givenUp ? null : failure.retryAt,
       updated_at: now,
       ...(givenUp ? { status: 'failed' as const, finished_at: now } : {}),
-    })
-    .where('id', '=', job.id)
-    .where('status', '=', 'running')
-    .where('lease_owner', '=', job.leaseOwner)
+    }),
+    job,
+  )
     .returningAll()
     .executeTakeFirst();
 }

@@ -244,19 +244,28 @@ function errorText(error: unknown): string {
   }
 }
 
+/** A call that cannot be sent as configured; `problem` (default `message`) names the field's fault. */
+function invalid(field: string, message: string, problem = message): SoapOutcome {
+  return {
+    kind: 'invalid',
+    retryable: false,
+    durationMs: 0,
+    message,
+    problems: [{ field, message: problem }],
+  };
+}
+
 /** A failure before any response: the policy, the network, or the library refusing the input. */
 export function buildFailure(error: unknown): SoapOutcome {
   const errorCode = (error as { code?: unknown } | null)?.code;
   const fromAxios =
     typeof errorCode === 'string' || (error as { isAxiosError?: unknown })?.isAxiosError === true;
   if (!fromAxios && error instanceof Error && !(error as { cause?: unknown }).cause) {
-    return {
-      kind: 'invalid',
-      retryable: false,
-      durationMs: 0,
-      message: `the SOAP library could not build the request: ${error.message}`,
-      problems: [{ field: 'config.params', message: error.message }],
-    };
+    return invalid(
+      'config.params',
+      `the SOAP library could not build the request: ${error.message}`,
+      error.message,
+    );
   }
   const failure = transportFailure(error, false);
   if (failure.kind === 'refused') {
@@ -267,24 +276,13 @@ export function buildFailure(error: unknown): SoapOutcome {
   }
   if (failure.kind === 'bad_url' || failure.kind === 'redirect_loop') {
     // The endpoint is checked before sending (soap-client.ts); this is what slips past that check.
-    const message = `the endpoint address cannot be requested: ${failure.message}`;
-    return {
-      kind: 'invalid',
-      retryable: false,
-      durationMs: 0,
-      message,
-      problems: [{ field: 'config.wsdlUrl', message }],
-    };
+    return invalid(
+      'config.wsdlUrl',
+      `the endpoint address cannot be requested: ${failure.message}`,
+    );
   }
   if (failure.kind === 'request_too_large') {
-    const message = `the envelope was not sent: ${failure.message}`;
-    return {
-      kind: 'invalid',
-      retryable: false,
-      durationMs: 0,
-      message,
-      problems: [{ field: 'config.params', message }],
-    };
+    return invalid('config.params', `the envelope was not sent: ${failure.message}`);
   }
   if (failure.kind === 'too_large') {
     const { head } = failure;
