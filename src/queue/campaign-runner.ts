@@ -9,6 +9,7 @@
 import type { Logger } from '../logger.js';
 import type { Store } from '../store/db.js';
 import { CampaignRunStore, MAX_PER_PUMP } from '../store/campaign-run-store.js';
+import { PollLoop } from './poll-loop.js';
 
 export interface CampaignRunnerOptions {
   /** How often running campaigns are looked at (default 250 ms); `notify()` wakes earlier. */
@@ -33,12 +34,9 @@ export interface CampaignRunnerOptions {
  */
 export class CampaignRunner {
   private readonly runs: CampaignRunStore;
-  private readonly pollMs: number;
   private readonly horizonMs: number;
   private readonly clock: () => number;
-  private running = false;
-  private loopDone: Promise<void> | undefined;
-  private wake: (() => void) | undefined;
+  private readonly loop: PollLoop;
 
   constructor(
     store: Pick<Store, 'db' | 'beginExclusive' | 'lazyCommit'>,
@@ -46,27 +44,27 @@ export class CampaignRunner {
   ) {
     this.clock = options.clock ?? Date.now;
     this.runs = new CampaignRunStore(store, this.clock);
-    this.pollMs = options.pollMs ?? 250;
     this.horizonMs = options.horizonMs ?? 1000;
+    this.loop = new PollLoop(
+      () => this.runOnce(),
+      options.pollMs ?? 250,
+      (error) => options.logger?.error({ err: error }, 'pumping integration campaigns failed'),
+    );
   }
 
   /** Pumps running campaigns in the background until `stop()`. */
   start(): void {
-    if (this.running) return;
-    this.running = true;
-    this.loopDone = this.loop();
+    this.loop.start();
   }
 
   /** A campaign started or resumed: look now rather than at the next poll. */
   notify(): void {
-    this.wake?.();
+    this.loop.notify();
   }
 
   /** Finishes the pump under way and runs no more. */
   async stop(): Promise<void> {
-    this.running = false;
-    this.wake?.();
-    await this.loopDone;
+    await this.loop.stop();
   }
 
   /**
@@ -87,27 +85,5 @@ export class CampaignRunner {
       }
     }
     return full;
-  }
-
-  private async loop(): Promise<void> {
-    while (this.running) {
-      const full = await this.runOnce().catch((error: unknown) => {
-        this.options.logger?.error({ err: error }, 'pumping integration campaigns failed');
-        return false;
-      });
-      if (!this.running) break;
-      if (full) {
-        await new Promise((resolve) => setImmediate(resolve));
-        continue;
-      }
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, this.pollMs);
-        this.wake = () => {
-          clearTimeout(timer);
-          resolve();
-        };
-      });
-      this.wake = undefined;
-    }
   }
 }

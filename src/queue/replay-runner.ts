@@ -13,6 +13,7 @@ import { isoTime } from '../domain/accounts.js';
 import type { Logger } from '../logger.js';
 import type { Store } from '../store/db.js';
 import { inWriteTransaction } from '../store/write-transaction.js';
+import { PollLoop } from './poll-loop.js';
 import {
   cancelReplayJob,
   findReplayJob,
@@ -68,10 +69,8 @@ export class ReplayRunner {
   private readonly maxBatchFailures: number;
   private readonly pollMs: number;
   private readonly clock: () => number;
-  private running = false;
   private stopping = false;
-  private loopDone: Promise<void> | undefined;
-  private wake: (() => void) | undefined;
+  private readonly loop: PollLoop;
 
   constructor(
     private readonly store: Pick<Store, 'db' | 'beginExclusive' | 'lazyCommit' | 'isTransient'>,
@@ -83,18 +82,22 @@ export class ReplayRunner {
     this.maxBatchFailures = options.maxBatchFailures ?? 5;
     this.pollMs = options.pollMs ?? 1_000;
     this.clock = options.clock ?? Date.now;
+    this.loop = new PollLoop(
+      async () => (await this.runOnce()) !== undefined,
+      this.pollMs,
+      (error) =>
+        options.logger?.error({ err: error, runner: this.id }, 'taking a replay job failed'),
+    );
   }
 
   /** Runs jobs in the background until `stop()`. */
   start(): void {
-    if (this.running) return;
-    this.running = true;
-    this.loopDone = this.loop();
+    this.loop.start();
   }
 
   /** A job was asked for: look now rather than at the next poll. */
   notify(): void {
-    this.wake?.();
+    this.loop.notify();
   }
 
   /**
@@ -102,10 +105,8 @@ export class ReplayRunner {
    * once, where it stopped), and runs no more.
    */
   async stop(): Promise<void> {
-    this.running = false;
     this.stopping = true;
-    this.wake?.();
-    await this.loopDone;
+    await this.loop.stop();
   }
 
   /**
@@ -267,25 +268,6 @@ export class ReplayRunner {
       );
     else log?.warn({ status: current.status }, 'replay job lost its lease to another worker');
     return current;
-  }
-
-  private async loop(): Promise<void> {
-    while (this.running) {
-      const job = await this.runOnce().catch((error: unknown) => {
-        this.options.logger?.error({ err: error, runner: this.id }, 'taking a replay job failed');
-        return undefined;
-      });
-      if (!this.running) break;
-      if (job !== undefined) continue;
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, this.pollMs);
-        this.wake = () => {
-          clearTimeout(timer);
-          resolve();
-        };
-      });
-      this.wake = undefined;
-    }
   }
 }
 

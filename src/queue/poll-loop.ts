@@ -1,0 +1,66 @@
+/**
+ * The background loop of a runner that looks for work in the store: one step, then the next at
+ * once when the step says more is waiting, else after `pollMs` or sooner on `notify()`. A step
+ * that throws is reported and the loop goes on at the next poll.
+ *
+ * ### Examples
+ * ```ts
+ * const loop = new PollLoop(async () => (await runOnce()) !== undefined, 1_000, (error) =>
+ *   logger.error({ err: error }, 'taking a job failed'),
+ * );
+ * loop.start();
+ * loop.notify(); // work was asked for: look now
+ * await loop.stop(); // the step under way ends, no other starts
+ * ```
+ */
+export class PollLoop {
+  private running = false;
+  private done: Promise<void> | undefined;
+  private wake: (() => void) | undefined;
+
+  constructor(
+    /** Answers whether more work is waiting now. */
+    private readonly step: () => Promise<boolean>,
+    private readonly pollMs: number,
+    private readonly onError: (error: unknown) => void,
+  ) {}
+
+  start(): void {
+    if (this.running) return;
+    this.running = true;
+    this.done = this.loop();
+  }
+
+  notify(): void {
+    this.wake?.();
+  }
+
+  async stop(): Promise<void> {
+    this.running = false;
+    this.wake?.();
+    await this.done;
+  }
+
+  private async loop(): Promise<void> {
+    while (this.running) {
+      const more = await this.step().catch((error: unknown) => {
+        this.onError(error);
+        return false;
+      });
+      if (!this.running) break;
+      if (more) {
+        // Lets queued I/O (requests, timers) run between two steps.
+        await new Promise((resolve) => setImmediate(resolve));
+        continue;
+      }
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, this.pollMs);
+        this.wake = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+      });
+      this.wake = undefined;
+    }
+  }
+}
