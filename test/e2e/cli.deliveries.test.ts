@@ -164,7 +164,7 @@ describe.each(DIALECTS)('callhook deliveries replay stopped by Ctrl-C on %s', (b
     // PostgreSQL: a batch waits on a row lock, so the job is stopped exactly where the test says.
     // SQLite has no row locks: enough batches that the job is still far from its end when the
     // test takes the write lock.
-    const total = backend === 'postgres' ? 3_000 : 10_000;
+    const total = backend === 'postgres' ? 3_000 : 40_000;
     await enqueueDeliveries(
       db,
       Array.from({ length: total }, (_, i) => ({
