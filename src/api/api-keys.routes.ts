@@ -1,9 +1,13 @@
-/** The caller's own API keys: created (shown once), listed, revoked. */
+/**
+ * API keys: the caller's own, created (shown once), listed, revoked; and another user's, listed
+ * and revoked by those who manage that user (docs/accounts.md "Managing others' API keys").
+ */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import { AppError } from '../errors.js';
 import type { AccountStore } from '../store/account-store.js';
 import { principalOf } from '../auth/authorize.js';
+import type { Principal, User } from '../domain/accounts.js';
 import { ApiKey, ApiKeyName, IdParams } from './schemas.js';
 
 const access = { access: 'authenticated' } as const;
@@ -19,13 +23,25 @@ export const apiKeysRoutes: FastifyPluginAsyncTypebox<{ accounts: AccountStore }
       config: access,
       schema: {
         tags,
+        summary: "Your API keys, or with `userId` another user's (admin or user_admin)",
+        querystring: Type.Object(
+          { userId: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })) },
+          { additionalProperties: false },
+        ),
         response: { 200: Type.Object({ items: Type.Array(ApiKey), nextCursor: Type.Null() }) },
       },
     },
-    async (request) => ({
-      items: await accounts.credentials.listApiKeys(principalOf(request).user.id),
-      nextCursor: null,
-    }),
+    async (request) => {
+      const caller = principalOf(request);
+      const { userId = caller.user.id } = request.query;
+      if (userId !== caller.user.id) {
+        mayManageOthers(caller);
+        const target = await accounts.findUser(userId);
+        if (target === undefined) throw new AppError('NOT_FOUND', `No user ${userId}`);
+        mayManageKeysOf(caller, target);
+      }
+      return { items: await accounts.credentials.listApiKeys(userId), nextCursor: null };
+    },
   );
 
   app.post(
@@ -55,18 +71,50 @@ export const apiKeysRoutes: FastifyPluginAsyncTypebox<{ accounts: AccountStore }
       config: access,
       schema: {
         tags,
-        summary: 'Revoke one of your API keys',
+        summary: "Revoke one of your API keys, or another user's (admin or user_admin)",
         params: IdParams,
         response: { 204: Type.Null() },
       },
     },
     async (request, reply) => {
-      if (
-        !(await accounts.credentials.revokeApiKey(principalOf(request).user.id, request.params.id))
-      ) {
-        throw new AppError('NOT_FOUND', `No active API key ${request.params.id}`);
+      const caller = principalOf(request);
+      const notFound = () => new AppError('NOT_FOUND', `No active API key ${request.params.id}`);
+      const key = await accounts.credentials.findApiKey(request.params.id);
+      if (key === undefined || key.revokedAt !== null) throw notFound();
+      if (key.userId !== caller.user.id) {
+        // Another user's key reads as not found to whoever cannot manage that user's account.
+        if (!managesOthers(caller)) throw notFound();
+        const owner = await accounts.findUser(key.userId);
+        if (owner === undefined) throw notFound();
+        mayManageKeysOf(caller, owner);
       }
+      if (!(await accounts.credentials.revokeApiKey(key.userId, key.id))) throw notFound();
+      request.log.info({ keyId: key.id, userId: key.userId }, 'API key revoked');
       return reply.code(204).send(null);
     },
   );
 };
+
+/** Whether `caller` manages other users' accounts: an admin, or a `user_admin` holder. */
+const managesOthers = (caller: Principal) =>
+  caller.user.admin || caller.permissions.has('user_admin');
+
+function mayManageOthers(caller: Principal): void {
+  if (!managesOthers(caller)) {
+    throw new AppError('FORBIDDEN', "Only user_admin holders and admins see other users' keys", {
+      permission: 'user_admin',
+    });
+  }
+}
+
+/**
+ * As for the rest of an account (users.routes.ts): a `user_admin` holder manages the keys of
+ * users who are not admins; an admin's, only an admin.
+ */
+function mayManageKeysOf(caller: Principal, target: User): void {
+  if (target.admin && !caller.user.admin) {
+    throw new AppError('FORBIDDEN', "Only an admin can manage an admin's API keys", {
+      permission: 'admin',
+    });
+  }
+}

@@ -59,6 +59,7 @@ export const Role = Type.Object({
 
 export const ApiKey = Type.Object({
   id: Type.String(),
+  userId: Type.String(),
   name: Type.String(),
   prefix: Type.String(),
   createdAt: Type.String(),

@@ -20,6 +20,8 @@ export interface Role {
 
 export interface ApiKey {
   id: string;
+  /** The user the key signs in as. */
+  userId: string;
   name: string;
   /** The first characters of the key, to recognise it; the key itself is shown once. */
   prefix: string;

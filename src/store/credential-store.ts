@@ -1,7 +1,7 @@
 /** Users' API keys (stored hashed) and sign-in sessions: what a request's credential resolves to. */
 import { uuidv7 } from 'uuidv7';
-import type { Kysely } from 'kysely';
-import type { Database } from './schema.js';
+import type { Kysely, Selectable } from 'kysely';
+import type { ApiKeysTable, Database } from './schema.js';
 import type { ApiKey, User } from '../domain/accounts.js';
 import { isoTime } from '../domain/accounts.js';
 import { noteAccountsChanged, toUser } from './user-rows.js';
@@ -29,15 +29,7 @@ export class CredentialStore {
       revoked_at: null,
     };
     await this.db.insertInto('api_keys').values(row).execute();
-    return {
-      id: row.id,
-      name: row.name,
-      prefix: row.prefix,
-      createdAt: isoTime(row.created_at)!,
-      lastUsedAt: null,
-      revokedAt: null,
-      key: secret.key,
-    };
+    return { ...toApiKey(row), key: secret.key };
   }
 
   async listApiKeys(userId: string): Promise<ApiKey[]> {
@@ -47,14 +39,17 @@ export class CredentialStore {
       .where('user_id', '=', userId)
       .orderBy('id')
       .execute();
-    return rows.map((row) => ({
-      id: row.id,
-      name: row.name,
-      prefix: row.prefix,
-      createdAt: isoTime(row.created_at)!,
-      lastUsedAt: isoTime(row.last_used_at),
-      revokedAt: isoTime(row.revoked_at),
-    }));
+    return rows.map(toApiKey);
+  }
+
+  /** One key, whoever's it is (revoked ones too); undefined when there is none. */
+  async findApiKey(keyId: string): Promise<ApiKey | undefined> {
+    const row = await this.db
+      .selectFrom('api_keys')
+      .selectAll()
+      .where('id', '=', keyId)
+      .executeTakeFirst();
+    return row === undefined ? undefined : toApiKey(row);
   }
 
   /** Revokes one of `userId`'s keys; false when there is no such key of theirs. */
@@ -118,4 +113,16 @@ export class CredentialStore {
   async deleteSession(hash: string): Promise<void> {
     await this.db.deleteFrom('sessions').where('id', '=', hash).execute();
   }
+}
+
+function toApiKey(row: Selectable<ApiKeysTable>): ApiKey {
+  return {
+    id: row.id,
+    userId: row.user_id,
+    name: row.name,
+    prefix: row.prefix,
+    createdAt: isoTime(row.created_at)!,
+    lastUsedAt: isoTime(row.last_used_at),
+    revokedAt: isoTime(row.revoked_at),
+  };
 }
