@@ -22,6 +22,24 @@ export default tseslint.config(
   },
   { files: ['src/config.ts', 'src/main.ts'], rules: { 'no-restricted-syntax': 'off' } },
   {
+    // The web console's browser modules: DOM only, and no HTML from strings (web/src/dom.ts).
+    files: ['web/src/**/*.ts'],
+    rules: {
+      '@typescript-eslint/no-explicit-any': 'error',
+      '@typescript-eslint/no-unused-vars': [
+        'error',
+        { argsIgnorePattern: '^_', varsIgnorePattern: '^_', ignoreRestSiblings: true },
+      ],
+      'no-restricted-properties': [
+        'error',
+        { property: 'innerHTML', message: 'Build elements with h() (web/src/dom.ts).' },
+        { property: 'outerHTML', message: 'Build elements with h() (web/src/dom.ts).' },
+        { property: 'insertAdjacentHTML', message: 'Build elements with h() (web/src/dom.ts).' },
+      ],
+      'no-restricted-globals': ['error', 'process', 'require'],
+    },
+  },
+  {
     files: ['src/api/**/*.ts', 'src/domain/**/*.ts', 'src/template/**/*.ts', 'src/auth/**/*.ts'],
     rules: {
       'no-restricted-imports': [

@@ -21,6 +21,7 @@ import type { Logger } from './logger.js';
 import { AppError, errorBody } from './errors.js';
 import cookie from '@fastify/cookie';
 import { healthRoutes } from './api/health.routes.js';
+import { consoleRoutes } from './api/console.routes.js';
 import { recordAllowedMethods, type AllowedMethods } from './api/allowed-methods.js';
 import { openapiOptions } from './api/openapi.js';
 import { authRoutes } from './api/auth.routes.js';
@@ -141,6 +142,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   );
 
   await app.register(healthRoutes, { store: deps.store, metrics: deps.services.metrics });
+  await app.register(consoleRoutes);
   app.get('/api/openapi.json', { config: { access: 'public' }, schema: { hide: true } }, async () =>
     app.swagger(),
   );

@@ -10,7 +10,15 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestApp, type TestApp } from '../helpers/app.js';
 
 /** Operations endpoints, outside `/api/v1` and the document by design (README.md). */
-const UNDOCUMENTED = ['GET /healthz', 'GET /readyz', 'GET /metrics', 'GET /api/openapi.json'];
+const UNDOCUMENTED = [
+  'GET /healthz',
+  'GET /readyz',
+  'GET /metrics',
+  'GET /api/openapi.json',
+  // The web console's page and files (src/api/console.routes.ts), not part of the API.
+  'GET /',
+  'GET /console/*',
+];
 
 interface Schema {
   type?: string;

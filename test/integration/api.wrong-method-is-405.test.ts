@@ -131,10 +131,12 @@ describe('a method a path does not take', () => {
       ['OPTIONS', '/healthz'],
       ['DELETE', '/readyz'],
       ['PUT', '/metrics'],
-      ['GET', '/'],
+      // `GET /` is the web console's page (console.routes.ts): other methods and files are not.
       ['POST', '/'],
       ['OPTIONS', '/'],
       ['GET', '/index.html'],
+      ['GET', '/console/none.js'],
+      ['DELETE', '/console/app.js'],
       ['DELETE', '/assets/app.js'],
     ];
     for (const [method, url] of notFound) {

@@ -49,6 +49,8 @@ const CASES: Record<string, Case> = {
   'GET /readyz': { ok: () => ({ url: '/readyz' }), status: 200 },
   'GET /metrics': { ok: () => ({ url: '/metrics' }), status: 200 },
   'GET /api/openapi.json': { ok: () => ({ url: '/api/openapi.json' }), status: 200 },
+  'GET /': { ok: () => ({ url: '/' }), status: 200 },
+  'GET /console/*': { ok: () => ({ url: '/console/app.js' }), status: 200 },
   'POST /api/v1/auth/login': {
     ok: ({ owner }) => ({
       url: '/api/v1/auth/login',

@@ -1,0 +1,173 @@
+/**
+ * The console's entry: signs in, draws the navigation the signed-in user's permissions allow
+ * (GET /api/v1/me) and shows the page the URL's fragment names (`#/integrations/…`).
+ */
+import { api, whenUnauthenticated } from './api.js';
+import { h, replace } from './dom.js';
+import { busy, errorBox, field, input, showError } from './forms.js';
+import { can, go, type Page, type PageContext } from './shell.js';
+import type { Permission, UserDetail } from './types.js';
+import { integrationForm, integrationsList } from './page-integrations.js';
+import { deliveriesLog, deliveryDetail } from './page-deliveries.js';
+
+interface Route {
+  pattern: RegExp;
+  page: Page;
+  /** The permission the page needs (every API route it reads does). */
+  needs?: Permission;
+}
+
+const ROUTES: Route[] = [
+  { pattern: /^\/integrations$/, page: integrationsList, needs: 'integration' },
+  { pattern: /^\/integrations\/([^/]+)$/, page: integrationForm, needs: 'integration' },
+  { pattern: /^\/deliveries$/, page: deliveriesLog, needs: 'integration' },
+  { pattern: /^\/deliveries\/([^/]+)$/, page: deliveryDetail, needs: 'integration' },
+];
+
+/** The navigation: each entry shown only to users with its permission. */
+const NAV: { path: string; label: string; needs?: Permission }[] = [
+  { path: '/integrations', label: 'Integrations', needs: 'integration' },
+  { path: '/deliveries', label: 'Deliveries', needs: 'integration' },
+];
+
+const root = document.getElementById('app')!;
+let me: UserDetail | null = null;
+let leaving: (() => void)[] = [];
+
+whenUnauthenticated(() => {
+  me = null;
+  showSignIn();
+});
+
+function showSignIn(message?: string): void {
+  stopPage();
+  const form = h('form', { class: 'card sign-in', novalidate: true });
+  const button = h('button', { type: 'submit' }, 'Sign in');
+  form.append(
+    h('h1', {}, 'Callhook'),
+    h('p', { class: 'muted' }, 'Sign in to the console.'),
+    errorBox(),
+    field(
+      'Email',
+      input('email', '', { type: 'email', autocomplete: 'username', required: true }),
+      'email',
+    ),
+    field(
+      'Password',
+      input('password', '', { type: 'password', autocomplete: 'current-password', required: true }),
+      'password',
+    ),
+    button,
+  );
+  form.addEventListener('submit', (event) => {
+    event.preventDefault();
+    void busy(form, button, async () => {
+      const email = form.querySelector<HTMLInputElement>('[name=email]')!.value;
+      const password = form.querySelector<HTMLInputElement>('[name=password]')!.value;
+      await api('POST', '/auth/login', { email, password }, { quiet401: true });
+      me = await api<UserDetail>('GET', '/me');
+      if (window.location.hash === '' || window.location.hash === '#/sign-in') go('/');
+      render();
+    });
+  });
+  replace(root, h('main', { class: 'center' }, form));
+  if (message !== undefined) form.querySelector('.form-error')!.textContent = message;
+  form.querySelector<HTMLInputElement>('[name=email]')!.focus();
+}
+
+async function signOut(): Promise<void> {
+  try {
+    await api('POST', '/auth/logout');
+  } finally {
+    me = null;
+    window.location.hash = '';
+    showSignIn();
+  }
+}
+
+function stopPage(): void {
+  for (const stop of leaving) stop();
+  leaving = [];
+}
+
+function navigation(user: UserDetail, current: string): HTMLElement {
+  const entries = [{ path: '/', label: 'Dashboard' }, ...NAV].filter(
+    (entry) => !('needs' in entry) || entry.needs === undefined || can(user, entry.needs),
+  );
+  return h(
+    'header',
+    { class: 'top' },
+    h('a', { class: 'brand', href: '#/' }, 'Callhook'),
+    h(
+      'nav',
+      { 'aria-label': 'Main' },
+      entries.map((entry) =>
+        h(
+          'a',
+          {
+            href: `#${entry.path}`,
+            class:
+              entry.path === current || (entry.path !== '/' && current.startsWith(`${entry.path}/`))
+                ? 'current'
+                : undefined,
+          },
+          entry.label,
+        ),
+      ),
+    ),
+    h(
+      'div',
+      { class: 'who' },
+      h('span', { class: 'muted' }, user.email),
+      h('button', { type: 'button', class: 'link', onclick: () => void signOut() }, 'Sign out'),
+    ),
+  );
+}
+
+async function render(): Promise<void> {
+  stopPage();
+  if (me === null) {
+    try {
+      me = await api<UserDetail>('GET', '/me', undefined, { quiet401: true });
+    } catch {
+      showSignIn();
+      return;
+    }
+  }
+  const hash = window.location.hash.replace(/^#/, '') || '/';
+  const [path = '/', search = ''] = hash.split('?');
+  const main = h('main', { class: 'page' });
+  replace(root, navigation(me, path), main);
+  const route = ROUTES.find((r) => r.pattern.test(path));
+  if (path === '/' || path === '/sign-in') {
+    replace(main, h('h1', {}, 'Dashboard'), h('p', { class: 'muted' }, 'Signed in as ', me.email));
+    return;
+  }
+  if (route === undefined) {
+    replace(main, h('h1', {}, 'Not found'), h('p', {}, 'No console page at ', path, '.'));
+    return;
+  }
+  if (route.needs !== undefined && !can(me, route.needs)) {
+    replace(
+      main,
+      h('h1', {}, 'Not allowed'),
+      h('p', {}, `This page needs the "${route.needs}" permission.`),
+    );
+    return;
+  }
+  const context: PageContext = {
+    me,
+    params: (route.pattern.exec(path) ?? []).slice(1).map((p) => decodeURIComponent(p)),
+    query: new URLSearchParams(search),
+    onLeave: (stop) => leaving.push(stop),
+  };
+  try {
+    replace(main, await route.page(context));
+  } catch (error) {
+    replace(main, errorBox());
+    showError(main, error);
+  }
+}
+
+window.addEventListener('hashchange', () => void render());
+void render();
