@@ -9,6 +9,10 @@ import { can, go, type Page, type PageContext } from './shell.js';
 import type { Permission, UserDetail } from './types.js';
 import { integrationForm, integrationsList } from './page-integrations.js';
 import { deliveriesLog, deliveryDetail } from './page-deliveries.js';
+import { campaignDetail, campaignsList } from './page-campaigns.js';
+import { contactListDetail, contactLists } from './page-contacts.js';
+import { usersAndRoles } from './page-users.js';
+import { dashboard } from './page-dashboard.js';
 
 interface Route {
   pattern: RegExp;
@@ -18,16 +22,25 @@ interface Route {
 }
 
 const ROUTES: Route[] = [
+  { pattern: /^\/$/, page: dashboard },
   { pattern: /^\/integrations$/, page: integrationsList, needs: 'integration' },
   { pattern: /^\/integrations\/([^/]+)$/, page: integrationForm, needs: 'integration' },
   { pattern: /^\/deliveries$/, page: deliveriesLog, needs: 'integration' },
   { pattern: /^\/deliveries\/([^/]+)$/, page: deliveryDetail, needs: 'integration' },
+  { pattern: /^\/campaigns$/, page: campaignsList, needs: 'campaign' },
+  { pattern: /^\/campaigns\/([^/]+)$/, page: campaignDetail, needs: 'campaign' },
+  { pattern: /^\/contacts$/, page: contactLists, needs: 'contact' },
+  { pattern: /^\/contacts\/([^/]+)$/, page: contactListDetail, needs: 'contact' },
+  { pattern: /^\/users$/, page: usersAndRoles, needs: 'user_admin' },
 ];
 
 /** The navigation: each entry shown only to users with its permission. */
 const NAV: { path: string; label: string; needs?: Permission }[] = [
   { path: '/integrations', label: 'Integrations', needs: 'integration' },
   { path: '/deliveries', label: 'Deliveries', needs: 'integration' },
+  { path: '/campaigns', label: 'Campaigns', needs: 'campaign' },
+  { path: '/contacts', label: 'Contacts', needs: 'contact' },
+  { path: '/users', label: 'Users & Roles', needs: 'user_admin' },
 ];
 
 const root = document.getElementById('app')!;
@@ -135,14 +148,11 @@ async function render(): Promise<void> {
     }
   }
   const hash = window.location.hash.replace(/^#/, '') || '/';
-  const [path = '/', search = ''] = hash.split('?');
+  const [rawPath = '/', search = ''] = hash.split('?');
+  const path = rawPath === '/sign-in' ? '/' : rawPath;
   const main = h('main', { class: 'page' });
   replace(root, navigation(me, path), main);
   const route = ROUTES.find((r) => r.pattern.test(path));
-  if (path === '/' || path === '/sign-in') {
-    replace(main, h('h1', {}, 'Dashboard'), h('p', { class: 'muted' }, 'Signed in as ', me.email));
-    return;
-  }
   if (route === undefined) {
     replace(main, h('h1', {}, 'Not found'), h('p', {}, 'No console page at ', path, '.'));
     return;

@@ -683,8 +683,7 @@ function tokenList(catalog: TokenCatalog): HTMLElement {
                     type: 'button',
                     class: 'token',
                     title: `${t.description} Example: ${JSON.stringify(t.example)}`,
-                    onclick: () =>
-                      insertToken(t.wildcard ? `${t.token.replace(/\*$/, '')}name` : t.token),
+                    onclick: () => insertToken(t.token.replace(/<[^>]*>/, 'name')),
                   },
                   `{{${t.token}}}`,
                 ),
