@@ -13,6 +13,7 @@ import path from 'node:path';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startProcess, type ServiceProcess } from '../helpers/process.js';
+import { startNodeSoapServer, type NodeSoapServer } from '../soap/soap-servers.js';
 
 const ADMIN = { email: 'admin@console.test', password: 'console-admin-pw-1' };
 const WAIT = { timeout: 10_000 };
@@ -23,6 +24,7 @@ describe('the web console in a browser', () => {
   let base: string;
   let receiver: http.Server;
   let receiverUrl: string;
+  let soapServer: NodeSoapServer;
   const received: { url: string; body: string }[] = [];
   let browser: Browser;
   let context: BrowserContext;
@@ -49,13 +51,14 @@ describe('the web console in a browser', () => {
       CALLHOOK_ALLOW_NETWORKS: '127.0.0.0/8',
       CALLHOOK_LOG_LEVEL: 'info',
     });
-    [base, browser] = await Promise.all([
+    [base, browser, soapServer] = await Promise.all([
       service.listening,
       chromium.launch({
         executablePath: '/usr/bin/chromium',
         headless: true,
         args: ['--no-sandbox'],
       }),
+      startNodeSoapServer(),
     ]);
     context = await browser.newContext();
     page = await context.newPage();
@@ -73,6 +76,7 @@ describe('the web console in a browser', () => {
   afterAll(async () => {
     await browser?.close();
     await service?.stop();
+    await soapServer?.close();
     receiver?.closeAllConnections();
     await new Promise((resolve) => receiver?.close(resolve));
     fs.rmSync(dataDir, { recursive: true, force: true });
@@ -150,6 +154,43 @@ describe('the web console in a browser', () => {
     );
     expect(await result.locator('.response-body').textContent()).toContain('"received":true');
     expect(received.some((r) => r.url === '/hook?phone=%2B15551234567')).toBe(true);
+  });
+
+  it('describes a WSDL, picks an operation and its parameters, and test-sends a SOAP call', async () => {
+    await page.goto(`${base}/#/integrations/new`);
+    const form = page.locator('form.integration-form');
+    await form.locator('[name=name]').fill('Ticket');
+    await form.locator('[name=type]').selectOption('soap');
+    const soap = form.locator('fieldset.soap-config');
+    await soap.locator('[name="config.wsdlUrl"]').fill(`${soapServer.base}/dotnet?wsdl`);
+    await soap.locator('button', { hasText: 'Describe' }).click();
+    const operation = soap.locator('[name="config.operation"]');
+    await expect.poll(() => operation.locator('option').count(), WAIT).toBeGreaterThan(1);
+    const labels = await operation.locator('option').allTextContents();
+    await operation.selectOption({ label: labels.find((l) => l.startsWith('CreateTicket'))! });
+    await soap.locator('button', { hasText: 'Add the operation' }).click();
+    const names = await soap
+      .locator('[name=param-name]')
+      .evaluateAll((inputs) => inputs.map((i) => (i as unknown as { value: string }).value));
+    expect(names).toEqual(expect.arrayContaining(['phone', 'priority']));
+    const row = (name: string) => soap.locator('.param-row').nth(names.indexOf(name));
+    await row('phone').locator('[name=param-value]').fill('{{contact.phone}}');
+    await row('priority').locator('[name=param-value]').fill('2');
+    // Parameters left empty are not sent.
+    for (const name of names.filter((n) => n !== 'phone' && n !== 'priority').reverse()) {
+      await row(name).locator('button', { hasText: 'Remove' }).click();
+    }
+    await form.locator('button[type=submit]').click();
+    await page.waitForURL(/#\/integrations\/[0-9a-f-]{36}$/, WAIT);
+    const test = page.locator('form.test-panel');
+    await test.locator('button', { hasText: 'Send' }).click();
+    const result = test.locator('.test-result');
+    await expect.poll(() => result.locator('.response').textContent(), WAIT).toContain('200');
+    expect(await result.locator('.response-body').textContent()).toContain('NODE-1');
+    expect(soapServer.calls.at(-1)).toMatchObject({
+      operation: 'CreateTicket',
+      args: { phone: '+15551234567', priority: 2 },
+    });
   });
 
   it('binds the integration to a campaign, and lists its call event delivery with the attempts', async () => {
