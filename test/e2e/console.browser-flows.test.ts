@@ -86,10 +86,10 @@ describe('the web console in a browser', () => {
   });
 
   /** A JSON request with the page's session cookie, from the console's origin. */
-  const apiCall = async (method: 'POST' | 'PUT', url: string, data: unknown) => {
+  const apiCall = async (method: 'GET' | 'POST' | 'PUT' | 'PATCH', url: string, data?: unknown) => {
     const res = await context.request.fetch(`${base}/api/v1${url}`, {
       method,
-      data: data as object,
+      ...(data === undefined ? {} : { data: data as object }),
       headers: { origin: base },
     });
     expect(res.status(), `${method} ${url}: ${await res.text()}`).toBeLessThan(300);
@@ -154,6 +154,19 @@ describe('the web console in a browser', () => {
     );
     expect(await result.locator('.response-body').textContent()).toContain('"received":true');
     expect(received.some((r) => r.url === '/hook?phone=%2B15551234567')).toBe(true);
+
+    // Saving again keeps what the form does not show (here maxRedirects), and makes a version.
+    const id = page.url().split('/').pop()!;
+    await apiCall('PATCH', `/integrations/${id}`, { config: { maxRedirects: 3 } });
+    await page.reload();
+    await form.locator('[name="config.body"]').fill('{"status": "{{call.status}}", "v": 3}');
+    await form.locator('button[type=submit]').click();
+    await expect.poll(() => form.locator('.form-note').textContent(), WAIT).toContain('version 3');
+    const saved = await apiCall('GET', `/integrations/${id}`);
+    expect(saved['config']).toMatchObject({
+      maxRedirects: 3,
+      body: '{"status": "{{call.status}}", "v": 3}',
+    });
   });
 
   it('describes a WSDL, picks an operation and its parameters, and test-sends a SOAP call', async () => {

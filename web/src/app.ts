@@ -49,7 +49,7 @@ let leaving: (() => void)[] = [];
 
 whenUnauthenticated(() => {
   me = null;
-  showSignIn();
+  showSignIn('Your session has ended: sign in again.');
 });
 
 function showSignIn(message?: string): void {
@@ -79,12 +79,17 @@ function showSignIn(message?: string): void {
       const password = form.querySelector<HTMLInputElement>('[name=password]')!.value;
       await api('POST', '/auth/login', { email, password }, { quiet401: true });
       me = await api<UserDetail>('GET', '/me');
+      // The page asked for, if any (a bookmarked address); the change of address draws it.
       if (window.location.hash === '' || window.location.hash === '#/sign-in') go('/');
-      render();
+      else void render();
     });
   });
   replace(root, h('main', { class: 'center' }, form));
-  if (message !== undefined) form.querySelector('.form-error')!.textContent = message;
+  if (message !== undefined) {
+    const box = form.querySelector<HTMLElement>('.form-error')!;
+    box.textContent = message;
+    box.hidden = false;
+  }
   form.querySelector<HTMLInputElement>('[name=email]')!.focus();
 }
 
@@ -137,8 +142,12 @@ function navigation(user: UserDetail, current: string): HTMLElement {
   );
 }
 
+/** Counts renders: a page that finishes loading after the user went elsewhere is not shown. */
+let renders = 0;
+
 async function render(): Promise<void> {
   stopPage();
+  const turn = ++renders;
   if (me === null) {
     try {
       me = await api<UserDetail>('GET', '/me', undefined, { quiet401: true });
@@ -169,11 +178,14 @@ async function render(): Promise<void> {
     me,
     params: (route.pattern.exec(path) ?? []).slice(1).map((p) => decodeURIComponent(p)),
     query: new URLSearchParams(search),
-    onLeave: (stop) => leaving.push(stop),
+    // A page still loading when the user went elsewhere stops what it starts at once.
+    onLeave: (stop) => (turn === renders ? leaving.push(stop) : stop()),
   };
   try {
-    replace(main, await route.page(context));
+    const shown = await route.page(context);
+    if (turn === renders) replace(main, shown);
   } catch (error) {
+    if (turn !== renders) return;
     replace(main, errorBox());
     showError(main, error);
   }

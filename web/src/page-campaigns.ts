@@ -24,10 +24,10 @@ async function choices(
 ): Promise<{ integrations: Integration[]; lists: ContactList[] }> {
   const [integrations, lists] = await Promise.all([
     can(context.me, 'integration')
-      ? api<Page<Integration>>('GET', '/integrations?limit=200').then((p) => p.items)
+      ? api<Page<Integration>>('GET', '/integrations?limit=500').then((p) => p.items)
       : Promise.resolve([]),
     can(context.me, 'contact')
-      ? api<Page<ContactList>>('GET', '/contact-lists?limit=200').then((p) => p.items)
+      ? api<Page<ContactList>>('GET', '/contact-lists?limit=500').then((p) => p.items)
       : Promise.resolve([]),
   ]);
   return { integrations, lists };

@@ -19,7 +19,7 @@ export async function deliveriesLog(context: PageContext): Promise<HTMLElement> 
   ) as Record<(typeof FILTERS)[number], string>;
   const [first, integrations] = await Promise.all([
     api<Page<Delivery>>('GET', `/deliveries${query({ ...filters, limit: 50 })}`),
-    api<Page<Integration>>('GET', '/integrations?limit=200'),
+    api<Page<Integration>>('GET', '/integrations?limit=500'),
   ]);
   const names = new Map(integrations.items.map((i) => [i.id, i.name]));
   const body = h('tbody');

@@ -306,7 +306,8 @@ export async function integrationForm(context: PageContext): Promise<HTMLElement
       maxConcurrency: num(valueOf(form, 'options.maxConcurrency')),
       ratePerSecond: num(valueOf(form, 'options.ratePerSecond')),
       successStatuses: numList(valueOf(form, 'options.successStatuses')),
-      signing: secret === '' ? undefined : { secret },
+      // A rotation under way (previousSecret, previousExpiresAt) is kept: the form shows only the secret.
+      signing: secret === '' ? undefined : { ...options.signing, secret },
       cacheTtlSeconds: num(valueOf(form, 'options.cacheTtlSeconds')),
       responseVariables,
     });
@@ -318,6 +319,8 @@ export async function integrationForm(context: PageContext): Promise<HTMLElement
             body: valueOf(form, 'config.body'),
             headers: valueOf(form, 'config.headers'),
             responseEncoding: valueOf(form, 'config.responseEncoding'),
+            // Not on the form: kept as stored.
+            ...(http.maxRedirects === undefined ? {} : { maxRedirects: http.maxRedirects }),
           }
         : soapSection.config();
     return {
@@ -537,6 +540,8 @@ function soapEditor(initial: SoapConfig): { element: HTMLElement; config: () => 
         params,
         headers: valueOf(element, 'config.soapHeaders'),
         responseEncoding: 'xml',
+        // Not on the form: kept as stored (the password comes masked and stays as it is).
+        ...(initial.wsSecurity === undefined ? {} : { wsSecurity: initial.wsSecurity }),
       };
     },
   };

@@ -56,6 +56,7 @@ export interface SoapConfig {
   params: SoapParam[];
   headers: string;
   responseEncoding: string;
+  wsSecurity?: { username: string; password: string };
 }
 
 export interface ResponseVariable {
@@ -69,7 +70,7 @@ export interface IntegrationOptions {
   retry: { maxAttempts: number; scheduleSeconds?: number[] };
   maxConcurrency?: number;
   ratePerSecond?: number;
-  signing?: { secret: string };
+  signing?: { secret: string; previousSecret?: string; previousExpiresAt?: string };
   successStatuses?: number[];
   responseVariables: ResponseVariable[];
   cacheTtlSeconds?: number;
