@@ -157,9 +157,19 @@ describe('the web console in a browser', () => {
 
     // Saving again keeps what the form does not show (here maxRedirects), and makes a version.
     const id = page.url().split('/').pop()!;
-    await apiCall('PATCH', `/integrations/${id}`, { config: { maxRedirects: 3 } });
+    const secret = (byte: number) => `whsec_${Buffer.alloc(32, byte).toString('base64')}`;
+    await apiCall('PATCH', `/integrations/${id}`, {
+      config: { maxRedirects: 3 },
+      options: { signing: { secret: secret(1) } },
+    });
     await page.reload();
     await form.locator('[name="config.body"]').fill('{"status": "{{call.status}}", "v": 3}');
+    // A new signing secret, the old one still valid for a day.
+    await form.locator('[name="options.signing.secret"]').fill(secret(2));
+    const tomorrow = new Date(Date.now() + 86_400_000 - new Date().getTimezoneOffset() * 60_000);
+    await form
+      .locator('[name="options.signing.previousExpiresAt"]')
+      .fill(tomorrow.toISOString().slice(0, 16));
     await form.locator('button[type=submit]').click();
     await expect.poll(() => form.locator('.form-note').textContent(), WAIT).toContain('version 3');
     const saved = await apiCall('GET', `/integrations/${id}`);
@@ -167,6 +177,16 @@ describe('the web console in a browser', () => {
       maxRedirects: 3,
       body: '{"status": "{{call.status}}", "v": 3}',
     });
+    expect(saved['options']).toMatchObject({
+      signing: { secret: '••••', previousSecret: '••••', previousExpiresAt: expect.any(String) },
+    });
+
+    // An edit made elsewhere since the form was read: saving answers 409, shown on the form.
+    await apiCall('PATCH', `/integrations/${id}`, { description: 'changed elsewhere' });
+    await form.locator('button[type=submit]').click();
+    await expect
+      .poll(() => form.locator(':scope > .form-error').textContent(), WAIT)
+      .toContain('CONFLICT');
   });
 
   it('describes a WSDL, picks an operation and its parameters, and test-sends a SOAP call', async () => {

@@ -43,6 +43,10 @@ interface RequestOptions {
   raw?: { body: string; type: string };
   /** Do not call the sign-in handler on 401 (the sign-in request itself). */
   quiet401?: boolean;
+  /** More request headers (`If-Match`). */
+  headers?: Record<string, string>;
+  /** Given the answer's `ETag`, when it has one. */
+  etag?: (tag: string) => void;
 }
 
 /**
@@ -60,7 +64,7 @@ export async function api<T = unknown>(
   body?: unknown,
   options: RequestOptions = {},
 ): Promise<T> {
-  const headers: Record<string, string> = { accept: 'application/json' };
+  const headers: Record<string, string> = { accept: 'application/json', ...options.headers };
   let payload: string | undefined;
   if (options.raw !== undefined) {
     headers['content-type'] = options.raw.type;
@@ -81,6 +85,8 @@ export async function api<T = unknown>(
     throw new ApiError(0, 'NETWORK', `The service did not answer: ${String(error)}`, undefined);
   }
   const text = await response.text();
+  const tag = response.headers.get('etag');
+  if (response.ok && tag !== null) options.etag?.(tag);
   if (response.ok) return (text === '' ? undefined : JSON.parse(text)) as T;
   const error = parseError(response.status, text);
   if (response.status === 401 && options.quiet401 !== true) onUnauthenticated();

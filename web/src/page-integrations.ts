@@ -117,10 +117,16 @@ function insertToken(token: string): void {
 export async function integrationForm(context: PageContext): Promise<HTMLElement> {
   const id = context.params[0] ?? 'new';
   const creating = id === 'new';
+  // Every save sends the ETag of what the form shows: an edit made meanwhile elsewhere (or an
+  // auto-disable) answers 409 instead of being overwritten (docs/integrations.md).
+  let etag: string | undefined;
+  const keepTag = (tag: string) => (etag = tag);
   const [existing, catalog] = await Promise.all([
     creating
       ? Promise.resolve(undefined)
-      : api<Integration>('GET', `/integrations/${encodeURIComponent(id)}`),
+      : api<Integration>('GET', `/integrations/${encodeURIComponent(id)}`, undefined, {
+          etag: keepTag,
+        }),
     api<TokenCatalog>('GET', '/tokens'),
   ]);
   lastTemplate = null;
@@ -240,6 +246,14 @@ export async function integrationForm(context: PageContext): Promise<HTMLElement
         'options.signing.secret',
         'Standard Webhooks signature headers on every request.',
       ),
+      options.signing === undefined
+        ? null
+        : field(
+            'Rotate: old secret valid until',
+            input('options.signing.previousExpiresAt', '', { type: 'datetime-local' }),
+            'options.signing.previousExpiresAt',
+            'With a new secret: requests carry both signatures until then.',
+          ),
       field(
         'IVR cache TTL (s)',
         input('options.cacheTtlSeconds', options.cacheTtlSeconds ?? '', { inputmode: 'numeric' }),
@@ -300,14 +314,26 @@ export async function integrationForm(context: PageContext): Promise<HTMLElement
         ? undefined
         : defined({ maxAttempts: maxAttempts ?? options.retry?.maxAttempts ?? 8, scheduleSeconds });
     const secret = valueOf(form, 'options.signing.secret').trim();
+    const rotateUntil = valueOf(form, 'options.signing.previousExpiresAt');
+    const signing =
+      secret === ''
+        ? undefined
+        : secret === options.signing?.secret || rotateUntil === ''
+          ? // unchanged (a rotation under way stays), or a new secret that replaces the old at once
+            { ...(secret === options.signing?.secret ? options.signing : {}), secret }
+          : // the masked old secret stays valid beside the new one until then (docs/delivery.md)
+            {
+              secret,
+              previousSecret: options.signing?.secret ?? '',
+              previousExpiresAt: new Date(rotateUntil).toISOString(),
+            };
     const opts = defined({
       timeoutMs: num(valueOf(form, 'options.timeoutMs')),
       retry,
       maxConcurrency: num(valueOf(form, 'options.maxConcurrency')),
       ratePerSecond: num(valueOf(form, 'options.ratePerSecond')),
       successStatuses: numList(valueOf(form, 'options.successStatuses')),
-      // A rotation under way (previousSecret, previousExpiresAt) is kept: the form shows only the secret.
-      signing: secret === '' ? undefined : { ...options.signing, secret },
+      signing,
       cacheTtlSeconds: num(valueOf(form, 'options.cacheTtlSeconds')),
       responseVariables,
     });
@@ -346,6 +372,7 @@ export async function integrationForm(context: PageContext): Promise<HTMLElement
           'PUT',
           `/integrations/${encodeURIComponent(id)}`,
           definition(),
+          { ...(etag === undefined ? {} : { headers: { 'if-match': etag } }), etag: keepTag },
         );
         const note = form.querySelector<HTMLElement>('.form-note')!;
         note.textContent = `Saved: version ${saved.version}.`;
@@ -431,13 +458,14 @@ function soapEditor(initial: SoapConfig): { element: HTMLElement; config: () => 
   for (const param of initial.params) addRow(param.name, param.value, param.secret);
   const status = h('span', { class: 'muted' });
   const describe = h('button', { type: 'button', class: 'secondary' }, 'Describe');
+  const refresh = h('button', { type: 'button', class: 'secondary' }, 'Refresh WSDL');
   const element = h(
     'fieldset',
     { class: 'soap-config' },
     h('legend', {}, 'SOAP request'),
     errorBox(),
     field('WSDL URL', wsdl, 'config.wsdlUrl'),
-    h('div', { class: 'actions' }, describe, status),
+    h('div', { class: 'actions' }, describe, refresh, status),
     field('SOAP action', operation, 'config.operation', 'An operation of the WSDL.'),
     h(
       'div',
@@ -481,11 +509,12 @@ function soapEditor(initial: SoapConfig): { element: HTMLElement; config: () => 
   );
   const key = (o: { service: string; port: string; op: SoapOperation }) =>
     `${o.service}/${o.port}/${o.op.name}`;
-  describe.addEventListener('click', () => {
-    void busy(element, describe, async () => {
+  // Describe answers from the cache (an hour); Refresh fetches the WSDL again now.
+  const load = (button: HTMLButtonElement, route: 'describe' | 'refresh') =>
+    void busy(element, button, async () => {
       status.textContent = 'Fetching the WSDL…';
       try {
-        const description = await api<SoapDescription>('POST', '/soap/describe', {
+        const description = await api<SoapDescription>('POST', `/soap/${route}`, {
           wsdlUrl: wsdl.value,
         });
         operations = description.services.flatMap((s) =>
@@ -515,7 +544,8 @@ function soapEditor(initial: SoapConfig): { element: HTMLElement; config: () => 
         throw error;
       }
     });
-  });
+  describe.addEventListener('click', () => load(describe, 'describe'));
+  refresh.addEventListener('click', () => load(refresh, 'refresh'));
   return {
     element,
     config: () => {
