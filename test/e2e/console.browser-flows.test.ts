@@ -268,6 +268,14 @@ describe('the web console in a browser', () => {
     expect(await page.locator('dl.facts').textContent()).toContain('succeeded');
     expect(await attempt.textContent()).toContain(`POST ${receiverUrl}/hook?phone=%2B15550001111`);
     expect(await attempt.textContent()).toContain('HTTP 200');
+
+    // A replay job of the integration's failed deliveries (none here) runs and is listed.
+    await page.locator('dl.facts a').first().click();
+    const replay = page.locator('form.replay-panel');
+    await replay.locator('button[type=submit]').click();
+    await expect
+      .poll(() => replay.locator('.job-list li').first().textContent(), WAIT)
+      .toContain('0 of 0 requeued');
   });
 
   it('imports contacts from a CSV file, naming each bad row, and runs an integration campaign over them', async () => {

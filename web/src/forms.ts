@@ -185,3 +185,21 @@ export async function busy(
     if (button !== null) button.disabled = false;
   }
 }
+
+/** A select over `items`, or a text input for an id when there is nothing to choose from. */
+export function chooser(
+  name: string,
+  items: { id: string; name: string }[],
+  value: string | null | undefined,
+  none: string,
+): HTMLElement {
+  if (items.length === 0) return input(name, value ?? '', { placeholder: 'id' });
+  const control = h(
+    'select',
+    { name },
+    h('option', { value: '' }, none),
+    items.map((i) => h('option', { value: i.id }, i.name)),
+  );
+  control.value = value ?? '';
+  return control;
+}

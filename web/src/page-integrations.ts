@@ -1,9 +1,9 @@
 /**
- * Integrations: the list, and the form that creates and edits one (HTTP or SOAP, options), tests
- * it (render, or render and send) and lists the tokens its templates may use.
+ * Integrations: the list, and the form that creates and edits one (HTTP or SOAP, options), with
+ * its test, replay and delete panels and the token catalog beside it.
  */
 import { api, query, type Page as ListPage } from './api.js';
-import { badge, h, pre, replace, valueOf, when } from './dom.js';
+import { badge, h, valueOf, when } from './dom.js';
 import { busy, errorBox, field, input, select, textarea } from './forms.js';
 import { go, heading, link, pager, type PageContext } from './shell.js';
 import type {
@@ -11,12 +11,12 @@ import type {
   Integration,
   IntegrationOptions,
   SoapConfig,
-  SoapDescription,
-  SoapOperation,
-  TestResult,
   TokenCatalog,
 } from './types.js';
 import { replayPanel } from './page-replay.js';
+import { testPanel } from './integration-test.js';
+import { soapEditor } from './soap-editor.js';
+import { template, tokenList } from './templates.js';
 
 const METHODS = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE'] as const;
 const ENCODINGS = ['json', 'xml', 'text'] as const;
@@ -95,25 +95,6 @@ function defined(entries: Record<string, unknown>): Record<string, unknown> {
   return Object.fromEntries(Object.entries(entries).filter(([, v]) => v !== undefined));
 }
 
-/** The template field last focused: a token picked in the list goes there, at the cursor. */
-let lastTemplate: HTMLInputElement | HTMLTextAreaElement | null = null;
-
-function template<T extends HTMLInputElement | HTMLTextAreaElement>(control: T): T {
-  control.classList.add('template');
-  control.addEventListener('focus', () => (lastTemplate = control));
-  return control;
-}
-
-function insertToken(token: string): void {
-  const target = lastTemplate;
-  if (target === null || !target.isConnected) return;
-  const text = `{{${token}}}`;
-  const start = target.selectionStart ?? target.value.length;
-  const end = target.selectionEnd ?? start;
-  target.setRangeText(text, start, end, 'end');
-  target.focus();
-}
-
 export async function integrationForm(context: PageContext): Promise<HTMLElement> {
   const id = context.params[0] ?? 'new';
   const creating = id === 'new';
@@ -129,7 +110,6 @@ export async function integrationForm(context: PageContext): Promise<HTMLElement
         }),
     api<TokenCatalog>('GET', '/tokens'),
   ]);
-  lastTemplate = null;
   const type = existing?.type ?? (context.query.get('type') === 'soap' ? 'soap' : 'http');
   const http: HttpConfig =
     existing?.type === 'http'
@@ -409,260 +389,6 @@ export async function integrationForm(context: PageContext): Promise<HTMLElement
   );
 }
 
-/** The SOAP part of the form: WSDL URL → describe → operation → parameters. */
-function soapEditor(initial: SoapConfig): { element: HTMLElement; config: () => SoapConfig } {
-  const wsdl = input('config.wsdlUrl', initial.wsdlUrl, { placeholder: 'http://erp.lan/ws?wsdl' });
-  const operation = h(
-    'select',
-    { name: 'config.operation' },
-    h('option', { value: initial.operation }, initial.operation || '(describe the WSDL first)'),
-  );
-  operation.value = initial.operation;
-  let service = initial.service;
-  let port = initial.port;
-  let operations: { service: string; port: string; op: SoapOperation }[] = [];
-  const rows = h('div', { class: 'params' });
-  const addRow = (name = '', value = '', secret = false) => {
-    const index = rows.children.length;
-    const row = h(
-      'div',
-      { class: 'param-row', 'data-field': `config.params.${index}` },
-      h(
-        'div',
-        { 'data-field': `config.params.${index}.name` },
-        input('param-name', name, {
-          placeholder: 'name (dotted for nested)',
-          'aria-label': 'Parameter name',
-        }),
-      ),
-      h(
-        'div',
-        { 'data-field': `config.params.${index}.value` },
-        template(
-          input('param-value', value, {
-            placeholder: '{{contact.phone}}',
-            'aria-label': 'Parameter value',
-          }),
-        ),
-      ),
-      h(
-        'label',
-        { class: 'inline' },
-        h('input', { type: 'checkbox', name: 'param-secret', checked: secret }),
-        ' secret',
-      ),
-      h('button', { type: 'button', class: 'link', onclick: () => row.remove() }, 'Remove'),
-    );
-    rows.appendChild(row);
-  };
-  for (const param of initial.params) addRow(param.name, param.value, param.secret);
-  const status = h('span', { class: 'muted' });
-  const describe = h('button', { type: 'button', class: 'secondary' }, 'Describe');
-  const refresh = h('button', { type: 'button', class: 'secondary' }, 'Refresh WSDL');
-  const element = h(
-    'fieldset',
-    { class: 'soap-config' },
-    h('legend', {}, 'SOAP request'),
-    errorBox(),
-    field('WSDL URL', wsdl, 'config.wsdlUrl'),
-    h('div', { class: 'actions' }, describe, refresh, status),
-    field('SOAP action', operation, 'config.operation', 'An operation of the WSDL.'),
-    h(
-      'div',
-      { class: 'field', 'data-field': 'config.params' },
-      h('label', {}, 'SOAP parameters'),
-      rows,
-      h(
-        'div',
-        { class: 'actions' },
-        h(
-          'button',
-          { type: 'button', class: 'secondary', onclick: () => addRow() },
-          'Add parameter',
-        ),
-        h(
-          'button',
-          {
-            type: 'button',
-            class: 'secondary',
-            onclick: () => {
-              const chosen = operations.find((o) => key(o) === operation.value);
-              const have = new Set(
-                [...rows.querySelectorAll<HTMLInputElement>('[name=param-name]')].map(
-                  (i) => i.value,
-                ),
-              );
-              for (const param of chosen?.op.params ?? [])
-                if (!have.has(param.name)) addRow(param.name);
-            },
-          },
-          'Add the operation’s parameters',
-        ),
-      ),
-    ),
-    field(
-      'SOAP headers',
-      template(textarea('config.soapHeaders', initial.headers, { rows: 2 })),
-      'config.headers',
-      'Extra HTTP headers, one "Name: value" per line.',
-    ),
-  );
-  const key = (o: { service: string; port: string; op: SoapOperation }) =>
-    `${o.service}/${o.port}/${o.op.name}`;
-  // Describe answers from the cache (an hour); Refresh fetches the WSDL again now.
-  const load = (button: HTMLButtonElement, route: 'describe' | 'refresh') =>
-    void busy(element, button, async () => {
-      status.textContent = 'Fetching the WSDL…';
-      try {
-        const description = await api<SoapDescription>('POST', `/soap/${route}`, {
-          wsdlUrl: wsdl.value,
-        });
-        operations = description.services.flatMap((s) =>
-          s.ports.flatMap((p) => p.operations.map((op) => ({ service: s.name, port: p.name, op }))),
-        );
-        const names = operations.map((o) => o.op.name);
-        replace(
-          operation,
-          operations.map((o) =>
-            h(
-              'option',
-              { value: key(o) },
-              names.filter((n) => n === o.op.name).length > 1
-                ? `${o.op.name} (${o.service}/${o.port})`
-                : o.op.name,
-            ),
-          ),
-        );
-        const current = operations.find(
-          (o) =>
-            o.op.name === initial.operation && (service === undefined || o.service === service),
-        );
-        if (current !== undefined) operation.value = key(current);
-        status.textContent = `${operations.length} operation(s).`;
-      } catch (error) {
-        status.textContent = '';
-        throw error;
-      }
-    });
-  describe.addEventListener('click', () => load(describe, 'describe'));
-  refresh.addEventListener('click', () => load(refresh, 'refresh'));
-  return {
-    element,
-    config: () => {
-      const chosen = operations.find((o) => key(o) === operation.value);
-      let name = operation.value;
-      if (chosen !== undefined) {
-        name = chosen.op.name;
-        const ambiguous = operations.filter((o) => o.op.name === name).length > 1;
-        service = ambiguous ? chosen.service : undefined;
-        port = ambiguous ? chosen.port : undefined;
-      }
-      const params = [...rows.querySelectorAll<HTMLElement>('.param-row')].map((row) => ({
-        name: row.querySelector<HTMLInputElement>('[name=param-name]')!.value,
-        value: row.querySelector<HTMLInputElement>('[name=param-value]')!.value,
-        secret: row.querySelector<HTMLInputElement>('[name=param-secret]')!.checked,
-      }));
-      return {
-        wsdlUrl: wsdl.value,
-        operation: name,
-        ...(service === undefined ? {} : { service }),
-        ...(port === undefined ? {} : { port }),
-        params,
-        headers: valueOf(element, 'config.soapHeaders'),
-        responseEncoding: 'xml',
-        // Not on the form: kept as stored (the password comes masked and stays as it is).
-        ...(initial.wsSecurity === undefined ? {} : { wsSecurity: initial.wsSecurity }),
-      };
-    },
-  };
-}
-
-/** Render the saved version with sample data, or render and send it; shows the request and the answer. */
-function testPanel(id: string): HTMLElement {
-  const panel = h('form', { class: 'card test-panel', novalidate: true });
-  const out = h('div', { class: 'test-result' });
-  const sample = textarea('sample', '', {
-    rows: 4,
-    placeholder: '{"call": {"status": "answered"}, "contact": {"phone": "+15551234567"}}',
-  });
-  const run = (send: boolean, button: HTMLButtonElement) =>
-    busy(panel, button, async () => {
-      replace(out);
-      const text = sample.value.trim();
-      let parsed: unknown;
-      try {
-        parsed = text === '' ? undefined : JSON.parse(text);
-      } catch (error) {
-        throw new Error(`The sample is not JSON: ${String(error)}`);
-      }
-      const result = await api<TestResult>('POST', `/integrations/${encodeURIComponent(id)}/test`, {
-        send,
-        ...(parsed === undefined ? {} : { sample: parsed }),
-      });
-      replace(out, testResult(result));
-    });
-  const renderButton = h('button', { type: 'button', class: 'secondary' }, 'Render');
-  const sendButton = h('button', { type: 'button' }, 'Send');
-  renderButton.addEventListener('click', () => void run(false, renderButton));
-  sendButton.addEventListener('click', () => void run(true, sendButton));
-  panel.append(
-    h('h2', {}, 'Test'),
-    h(
-      'p',
-      { class: 'muted' },
-      'Tests the saved version. Sample data (JSON with call, contact, campaign, event) is optional: the catalog’s examples fill the rest.',
-    ),
-    errorBox(),
-    h('div', { class: 'field', 'data-field': 'sample' }, h('label', {}, 'Sample'), sample),
-    h('div', { class: 'actions' }, renderButton, sendButton),
-    out,
-  );
-  return panel;
-}
-
-function headerText(headers: [string, string][]): string {
-  return headers.map(([name, value]) => `${name}: ${value}`).join('\n');
-}
-
-export function testResult(result: TestResult): HTMLElement {
-  const request = result.request;
-  return h(
-    'div',
-    { class: 'exchange' },
-    h('h3', {}, 'Request'),
-    request === null
-      ? h('p', { class: 'muted' }, 'Nothing could be rendered.')
-      : h(
-          'div',
-          { class: 'request' },
-          pre(`${request.method} ${request.url}\n${headerText(request.headers)}`, {
-            class: 'request-head',
-          }),
-          request.body === null ? null : pre(request.body, { class: 'request-body' }),
-        ),
-    result.response === undefined
-      ? null
-      : h(
-          'div',
-          { class: 'response' },
-          h('h3', {}, 'Response ', badge(String(result.response.status))),
-          pre(headerText(result.response.headers), { class: 'response-head' }),
-          pre(result.response.body + (result.response.truncated ? '\n…(cut)' : ''), {
-            class: 'response-body',
-          }),
-        ),
-    result.outcome === undefined
-      ? null
-      : h(
-          'p',
-          { class: `outcome ${result.outcome.success ? 'ok' : 'bad'}` },
-          `${result.outcome.kind}: ${result.outcome.message}`,
-        ),
-    result.error === undefined ? null : h('p', { class: 'outcome bad' }, result.error),
-    h('p', { class: 'muted' }, `Version ${result.version}, ${result.durationMs} ms`),
-  );
-}
-
 function dangerPanel(integration: Integration): HTMLElement {
   const panel = h('div', { class: 'card danger' });
   const button = h('button', { type: 'button', class: 'danger' }, 'Delete integration');
@@ -680,81 +406,4 @@ function dangerPanel(integration: Integration): HTMLElement {
   });
   panel.append(errorBox(), button);
   return panel;
-}
-
-/** The token catalog: click a token to put it at the cursor of the template field last used. */
-function tokenList(catalog: TokenCatalog): HTMLElement {
-  const filter = h('input', {
-    type: 'search',
-    placeholder: 'Filter tokens',
-    'aria-label': 'Filter tokens',
-  });
-  const list = h('div', { class: 'token-groups' });
-  const draw = () => {
-    const words = filter.value.trim().toLowerCase();
-    replace(
-      list,
-      catalog.groups.map((group) => {
-        const tokens = catalog.items.filter(
-          (t) =>
-            t.group === group.name &&
-            (words === '' || `${t.token} ${t.description}`.toLowerCase().includes(words)),
-        );
-        if (tokens.length === 0) return null;
-        return h(
-          'details',
-          { open: words !== '' || group.name === 'call' || group.name === 'contact' },
-          h('summary', { title: group.description }, group.name),
-          h(
-            'ul',
-            {},
-            tokens.map((t) =>
-              h(
-                'li',
-                {},
-                h(
-                  'button',
-                  {
-                    type: 'button',
-                    class: 'token',
-                    title: `${t.description} Example: ${JSON.stringify(t.example)}`,
-                    onclick: () => insertToken(t.token.replace(/<[^>]*>/, 'name')),
-                  },
-                  `{{${t.token}}}`,
-                ),
-                h('small', { class: 'muted' }, ` ${t.type}`),
-              ),
-            ),
-          ),
-        );
-      }),
-      h(
-        'details',
-        {},
-        h('summary', {}, 'filters'),
-        h(
-          'ul',
-          {},
-          catalog.filters.map((f) =>
-            h(
-              'li',
-              {},
-              h('code', {}, `| ${f.name}${f.args ? `:${f.args}` : ''}`),
-              h('small', { class: 'muted' }, ` ${f.description}`),
-            ),
-          ),
-        ),
-      ),
-    );
-  };
-  filter.addEventListener('input', draw);
-  draw();
-  return h(
-    'div',
-    {},
-    h('h2', {}, 'Tokens'),
-    h('p', { class: 'muted' }, 'Click one to insert it where the cursor was.'),
-    filter,
-    list,
-  );
 }

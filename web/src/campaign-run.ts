@@ -1,0 +1,236 @@
+/** An integration campaign's run: settings, start/pause/resume/stop, live progress, results. */
+import { api, query, type Page } from './api.js';
+import { badge, h, replace, when } from './dom.js';
+import { busy, chooser, errorBox, field, input, select } from './forms.js';
+import { link, pager, poll, type PageContext } from './shell.js';
+import {
+  DELIVERY_STATUSES,
+  type Campaign,
+  type CampaignResult,
+  type ContactList,
+  type Integration,
+} from './types.js';
+
+/** Done of total, and each count. */
+export function progressView(campaign: Campaign): HTMLElement | null {
+  const p = campaign.progress;
+  if (p === undefined) return null;
+  const done = p.succeeded + p.failed + p.cancelled;
+  return h(
+    'div',
+    { class: 'progress' },
+    h('progress', { max: Math.max(p.total, 1), value: done }),
+    h(
+      'span',
+      {},
+      ` ${done} of ${p.total} done · `,
+      h('span', { class: 'ok' }, `${p.succeeded} succeeded`),
+      ' · ',
+      h('span', { class: 'bad' }, `${p.failed} failed`),
+      ` · ${p.pending} pending · ${p.cancelled} cancelled`,
+    ),
+  );
+}
+
+const ACTIONS: Record<string, string[]> = {
+  idle: ['start'],
+  running: ['pause', 'stop'],
+  paused: ['resume', 'stop'],
+  stopped: [],
+  completed: [],
+};
+
+/** An integration campaign's settings, controls and live progress (polled while shown). */
+export function runPanel(
+  context: PageContext,
+  initial: Campaign,
+  integrations: Integration[],
+  lists: ContactList[],
+): HTMLElement {
+  const path = `/campaigns/${encodeURIComponent(initial.id)}`;
+  const panel = h('div', { class: 'card run' });
+  const status = h('div', { class: 'run-status' });
+  const controls = h('div', { class: 'actions run-controls' });
+  let campaign = initial;
+  const draw = () => {
+    replace(
+      status,
+      h(
+        'p',
+        {},
+        'State: ',
+        badge(campaign.state ?? 'idle'),
+        campaign.stopReason ? h('span', { class: 'bad' }, ` ${campaign.stopReason}`) : null,
+        campaign.startedAt
+          ? h('span', { class: 'muted' }, ` · started ${when(campaign.startedAt)}`)
+          : null,
+        campaign.finishedAt
+          ? h('span', { class: 'muted' }, ` · finished ${when(campaign.finishedAt)}`)
+          : null,
+      ),
+      progressView(campaign),
+    );
+    replace(
+      controls,
+      (ACTIONS[campaign.state ?? 'idle'] ?? []).map((action) => {
+        const button = h(
+          'button',
+          { type: 'button', class: action === 'stop' ? 'danger' : undefined },
+          action[0]!.toUpperCase() + action.slice(1),
+        );
+        button.addEventListener('click', () => {
+          if (
+            action === 'stop' &&
+            !window.confirm('Stop for good? What was not sent is cancelled.')
+          )
+            return;
+          void busy(panel, button, async () => {
+            campaign = await api<Campaign>('POST', `${path}/${action}`);
+            draw();
+          });
+        });
+        return button;
+      }),
+    );
+  };
+  const settings = h('form', { class: 'run-settings', novalidate: true });
+  const save = h('button', { type: 'submit', class: 'secondary' }, 'Save settings');
+  settings.append(
+    h(
+      'div',
+      { class: 'grid' },
+      field(
+        'Contact list',
+        chooser('contactListId', lists, initial.contactListId, 'choose a list'),
+        'contactListId',
+      ),
+      field(
+        'Integration',
+        chooser('integrationId', integrations, initial.integrationId, 'choose an integration'),
+        'integrationId',
+      ),
+      field(
+        'Rate per second',
+        input('ratePerSecond', initial.ratePerSecond ?? '', { inputmode: 'decimal' }),
+        'ratePerSecond',
+      ),
+    ),
+    h('div', { class: 'actions' }, save),
+  );
+  settings.addEventListener('submit', (event) => {
+    event.preventDefault();
+    void busy(panel, save, async () => {
+      const data = new FormData(settings);
+      const text = (name: string) => String(data.get(name) ?? '').trim();
+      const rate = text('ratePerSecond');
+      campaign = await api<Campaign>('PATCH', path, {
+        contactListId: text('contactListId') || null,
+        integrationId: text('integrationId') || null,
+        ratePerSecond: rate === '' ? null : Number.isNaN(Number(rate)) ? rate : Number(rate),
+      });
+      draw();
+    });
+  });
+  panel.append(h('h2', {}, 'Run'), errorBox(), status, controls, settings);
+  draw();
+  poll(context, 1500, async () => {
+    campaign = await api<Campaign>('GET', path);
+    draw();
+  });
+  return panel;
+}
+
+/** Each contact's result, in list order, filtered by status, with paging and the CSV export. */
+export function resultsPanel(path: string): HTMLElement {
+  const panel = h('div', { class: 'card results' });
+  const out = h('div');
+  const statusSelect = select('status', ['', ...DELIVERY_STATUSES], '');
+  const load = async () => {
+    const status = statusSelect.value;
+    const first = await api<Page<CampaignResult>>(
+      'GET',
+      `${path}/results${query({ limit: 50, status })}`,
+    );
+    const body = h('tbody');
+    const addRows = (items: CampaignResult[]) => {
+      for (const r of items) {
+        body.appendChild(
+          h(
+            'tr',
+            {},
+            h('td', {}, r.contactId),
+            h('td', {}, r.phone),
+            h('td', {}, [r.firstName, r.lastName].filter((n) => n !== null).join(' ')),
+            h('td', {}, badge(r.status)),
+            h('td', {}, String(r.attempts)),
+            h('td', {}, r.lastStatus === null ? '' : String(r.lastStatus)),
+            h('td', { class: 'error-text' }, r.lastError ?? ''),
+            h(
+              'td',
+              {},
+              r.deliveryId === null ? '' : link(`/deliveries/${r.deliveryId}`, 'delivery'),
+            ),
+          ),
+        );
+      }
+    };
+    addRows(first.items);
+    replace(
+      out,
+      first.items.length === 0
+        ? h('p', { class: 'muted' }, 'No result yet.')
+        : h(
+            'table',
+            {},
+            h(
+              'thead',
+              {},
+              h(
+                'tr',
+                {},
+                [
+                  'Contact',
+                  'Phone',
+                  'Name',
+                  'Status',
+                  'Attempts',
+                  'Last status',
+                  'Last error',
+                  '',
+                ].map((t) => h('th', {}, t)),
+              ),
+            ),
+            body,
+          ),
+      pager(async (cursor) => {
+        const next = await api<Page<CampaignResult>>(
+          'GET',
+          `${path}/results${query({ limit: 50, status, cursor })}`,
+        );
+        addRows(next.items);
+        return next.nextCursor;
+      }, first.nextCursor),
+    );
+  };
+  const refresh = h('button', { type: 'button', class: 'secondary' }, 'Refresh');
+  refresh.addEventListener('click', () => void busy(panel, refresh, load));
+  statusSelect.addEventListener('change', () => void busy(panel, null, load));
+  panel.append(
+    h('h2', {}, 'Results'),
+    errorBox(),
+    h(
+      'div',
+      { class: 'actions' },
+      h('label', {}, 'Status ', statusSelect),
+      refresh,
+      h(
+        'a',
+        { class: 'button secondary', href: `/api/v1${path}/results?format=csv`, download: '' },
+        'Export CSV',
+      ),
+    ),
+    out,
+  );
+  void busy(panel, null, load);
+  return panel;
+}

@@ -1,0 +1,177 @@
+/** The SOAP part of the integration form: WSDL URL → describe → operation → parameters. */
+import { api } from './api.js';
+import { h, replace, valueOf } from './dom.js';
+import { busy, errorBox, field, input, textarea } from './forms.js';
+import { template } from './templates.js';
+import type { SoapConfig, SoapDescription, SoapOperation } from './types.js';
+
+/** The SOAP fieldset and a reader of the config it holds. */
+export function soapEditor(initial: SoapConfig): {
+  element: HTMLElement;
+  config: () => SoapConfig;
+} {
+  const wsdl = input('config.wsdlUrl', initial.wsdlUrl, { placeholder: 'http://erp.lan/ws?wsdl' });
+  const operation = h(
+    'select',
+    { name: 'config.operation' },
+    h('option', { value: initial.operation }, initial.operation || '(describe the WSDL first)'),
+  );
+  operation.value = initial.operation;
+  let service = initial.service;
+  let port = initial.port;
+  let operations: { service: string; port: string; op: SoapOperation }[] = [];
+  const rows = h('div', { class: 'params' });
+  const addRow = (name = '', value = '', secret = false) => {
+    const index = rows.children.length;
+    const row = h(
+      'div',
+      { class: 'param-row', 'data-field': `config.params.${index}` },
+      h(
+        'div',
+        { 'data-field': `config.params.${index}.name` },
+        input('param-name', name, {
+          placeholder: 'name (dotted for nested)',
+          'aria-label': 'Parameter name',
+        }),
+      ),
+      h(
+        'div',
+        { 'data-field': `config.params.${index}.value` },
+        template(
+          input('param-value', value, {
+            placeholder: '{{contact.phone}}',
+            'aria-label': 'Parameter value',
+          }),
+        ),
+      ),
+      h(
+        'label',
+        { class: 'inline' },
+        h('input', { type: 'checkbox', name: 'param-secret', checked: secret }),
+        ' secret',
+      ),
+      h('button', { type: 'button', class: 'link', onclick: () => row.remove() }, 'Remove'),
+    );
+    rows.appendChild(row);
+  };
+  for (const param of initial.params) addRow(param.name, param.value, param.secret);
+  const status = h('span', { class: 'muted' });
+  const describe = h('button', { type: 'button', class: 'secondary' }, 'Describe');
+  const refresh = h('button', { type: 'button', class: 'secondary' }, 'Refresh WSDL');
+  const element = h(
+    'fieldset',
+    { class: 'soap-config' },
+    h('legend', {}, 'SOAP request'),
+    errorBox(),
+    field('WSDL URL', wsdl, 'config.wsdlUrl'),
+    h('div', { class: 'actions' }, describe, refresh, status),
+    field('SOAP action', operation, 'config.operation', 'An operation of the WSDL.'),
+    h(
+      'div',
+      { class: 'field', 'data-field': 'config.params' },
+      h('label', {}, 'SOAP parameters'),
+      rows,
+      h(
+        'div',
+        { class: 'actions' },
+        h(
+          'button',
+          { type: 'button', class: 'secondary', onclick: () => addRow() },
+          'Add parameter',
+        ),
+        h(
+          'button',
+          {
+            type: 'button',
+            class: 'secondary',
+            onclick: () => {
+              const chosen = operations.find((o) => key(o) === operation.value);
+              const have = new Set(
+                [...rows.querySelectorAll<HTMLInputElement>('[name=param-name]')].map(
+                  (i) => i.value,
+                ),
+              );
+              for (const param of chosen?.op.params ?? [])
+                if (!have.has(param.name)) addRow(param.name);
+            },
+          },
+          'Add the operation’s parameters',
+        ),
+      ),
+    ),
+    field(
+      'SOAP headers',
+      template(textarea('config.soapHeaders', initial.headers, { rows: 2 })),
+      'config.headers',
+      'Extra HTTP headers, one "Name: value" per line.',
+    ),
+  );
+  const key = (o: { service: string; port: string; op: SoapOperation }) =>
+    `${o.service}/${o.port}/${o.op.name}`;
+  // Describe answers from the cache (an hour); Refresh fetches the WSDL again now.
+  const load = (button: HTMLButtonElement, route: 'describe' | 'refresh') =>
+    void busy(element, button, async () => {
+      status.textContent = 'Fetching the WSDL…';
+      try {
+        const description = await api<SoapDescription>('POST', `/soap/${route}`, {
+          wsdlUrl: wsdl.value,
+        });
+        operations = description.services.flatMap((s) =>
+          s.ports.flatMap((p) => p.operations.map((op) => ({ service: s.name, port: p.name, op }))),
+        );
+        const names = operations.map((o) => o.op.name);
+        replace(
+          operation,
+          operations.map((o) =>
+            h(
+              'option',
+              { value: key(o) },
+              names.filter((n) => n === o.op.name).length > 1
+                ? `${o.op.name} (${o.service}/${o.port})`
+                : o.op.name,
+            ),
+          ),
+        );
+        const current = operations.find(
+          (o) =>
+            o.op.name === initial.operation && (service === undefined || o.service === service),
+        );
+        if (current !== undefined) operation.value = key(current);
+        status.textContent = `${operations.length} operation(s).`;
+      } catch (error) {
+        status.textContent = '';
+        throw error;
+      }
+    });
+  describe.addEventListener('click', () => load(describe, 'describe'));
+  refresh.addEventListener('click', () => load(refresh, 'refresh'));
+  return {
+    element,
+    config: () => {
+      const chosen = operations.find((o) => key(o) === operation.value);
+      let name = operation.value;
+      if (chosen !== undefined) {
+        name = chosen.op.name;
+        const ambiguous = operations.filter((o) => o.op.name === name).length > 1;
+        service = ambiguous ? chosen.service : undefined;
+        port = ambiguous ? chosen.port : undefined;
+      }
+      const params = [...rows.querySelectorAll<HTMLElement>('.param-row')].map((row) => ({
+        name: row.querySelector<HTMLInputElement>('[name=param-name]')!.value,
+        value: row.querySelector<HTMLInputElement>('[name=param-value]')!.value,
+        secret: row.querySelector<HTMLInputElement>('[name=param-secret]')!.checked,
+      }));
+      return {
+        wsdlUrl: wsdl.value,
+        operation: name,
+        ...(service === undefined ? {} : { service }),
+        ...(port === undefined ? {} : { port }),
+        params,
+        headers: valueOf(element, 'config.soapHeaders'),
+        responseEncoding: 'xml',
+        // Not on the form: kept as stored (the password comes masked and stays as it is).
+        ...(initial.wsSecurity === undefined ? {} : { wsSecurity: initial.wsSecurity }),
+      };
+    },
+  };
+}
