@@ -205,7 +205,8 @@ describe('the web console in a browser', () => {
     const names = await soap
       .locator('[name=param-name]')
       .evaluateAll((inputs) => inputs.map((i) => (i as unknown as { value: string }).value));
-    expect(names).toEqual(expect.arrayContaining(['phone', 'priority']));
+    // Nested elements by their dotted names, as the API reads them.
+    expect(names).toEqual(expect.arrayContaining(['phone', 'priority', 'customer.address.city']));
     const row = (name: string) => soap.locator('.param-row').nth(names.indexOf(name));
     await row('phone').locator('[name=param-value]').fill('{{contact.phone}}');
     await row('priority').locator('[name=param-value]').fill('2');

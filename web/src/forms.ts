@@ -54,7 +54,7 @@ export function select(
   const control = h(
     'select',
     { name, ...attrs },
-    options.map((option) => h('option', { value: option }, option)),
+    options.map((option) => h('option', { value: option }, option === '' ? 'any' : option)),
   );
   control.value = value;
   return control;

@@ -55,29 +55,7 @@ export function testResult(result: TestResult): HTMLElement {
   const request = result.request;
   return h(
     'div',
-    { class: 'exchange' },
-    h('h3', {}, 'Request'),
-    request === null
-      ? h('p', { class: 'muted' }, 'Nothing could be rendered.')
-      : h(
-          'div',
-          { class: 'request' },
-          pre(`${request.method} ${request.url}\n${headerText(request.headers)}`, {
-            class: 'request-head',
-          }),
-          request.body === null ? null : pre(request.body, { class: 'request-body' }),
-        ),
-    result.response === undefined
-      ? null
-      : h(
-          'div',
-          { class: 'response' },
-          h('h3', {}, 'Response ', badge(String(result.response.status))),
-          pre(headerText(result.response.headers), { class: 'response-head' }),
-          pre(result.response.body + (result.response.truncated ? '\n…(cut)' : ''), {
-            class: 'response-body',
-          }),
-        ),
+    { class: 'test-exchange' },
     result.outcome === undefined
       ? null
       : h(
@@ -86,6 +64,34 @@ export function testResult(result: TestResult): HTMLElement {
           `${result.outcome.kind}: ${result.outcome.message}`,
         ),
     result.error === undefined ? null : h('p', { class: 'outcome bad' }, result.error),
+    h(
+      'div',
+      { class: 'exchange' },
+      h(
+        'div',
+        { class: 'request' },
+        h('h3', {}, 'Request'),
+        request === null
+          ? h('p', { class: 'muted' }, 'Nothing could be rendered.')
+          : [
+              pre(`${request.method} ${request.url}\n${headerText(request.headers)}`, {
+                class: 'request-head',
+              }),
+              request.body === null ? null : pre(request.body, { class: 'request-body' }),
+            ],
+      ),
+      result.response === undefined
+        ? null
+        : h(
+            'div',
+            { class: 'response' },
+            h('h3', {}, 'Response ', badge(String(result.response.status))),
+            pre(headerText(result.response.headers), { class: 'response-head' }),
+            pre(result.response.body + (result.response.truncated ? '\n…(cut)' : ''), {
+              class: 'response-body',
+            }),
+          ),
+    ),
     h('p', { class: 'muted' }, `Version ${result.version}, ${result.durationMs} ms`),
   );
 }

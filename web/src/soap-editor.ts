@@ -3,7 +3,18 @@ import { api } from './api.js';
 import { h, replace, valueOf } from './dom.js';
 import { busy, errorBox, field, input, textarea } from './forms.js';
 import { template } from './templates.js';
-import type { SoapConfig, SoapDescription, SoapOperation } from './types.js';
+import type { SoapConfig, SoapDescription, SoapOperation, SoapParamSpec } from './types.js';
+
+/**
+ * The parameter names of an input's text values: `customer.address.city`, and the first item of
+ * a list (`lines.0.sku`), as the API reads dotted names.
+ */
+function leafNames(param: SoapParamSpec): string[] {
+  if (param.children !== undefined && param.children.length > 0) {
+    return param.children.flatMap(leafNames);
+  }
+  return [param.path.replace(/\[\]/g, '.0')];
+}
 
 /** The SOAP fieldset and a reader of the config it holds. */
 export function soapEditor(initial: SoapConfig): {
@@ -39,7 +50,7 @@ export function soapEditor(initial: SoapConfig): {
         { 'data-field': `config.params.${index}.value` },
         template(
           input('param-value', value, {
-            placeholder: '{{contact.phone}}',
+            placeholder: 'text, {{token}} or both',
             'aria-label': 'Parameter value',
           }),
         ),
@@ -91,8 +102,8 @@ export function soapEditor(initial: SoapConfig): {
                   (i) => i.value,
                 ),
               );
-              for (const param of chosen?.op.params ?? [])
-                if (!have.has(param.name)) addRow(param.name);
+              for (const name of (chosen?.op.params ?? []).flatMap(leafNames))
+                if (!have.has(name)) addRow(name);
             },
           },
           'Add the operation’s parameters',

@@ -116,10 +116,21 @@ export interface TokenCatalog {
   filters: { name: string; args: string; description: string; example: string }[];
 }
 
+export interface SoapParamSpec {
+  name: string;
+  /** Dotted from the operation's input (`customer.address.city`); `[]` marks a list. */
+  path: string;
+  type: string;
+  required: boolean;
+  repeated: boolean;
+  /** A complex type's elements. */
+  children?: SoapParamSpec[];
+}
+
 export interface SoapOperation {
   name: string;
   soapAction: string;
-  params: { name: string; path: string; type: string; required: boolean; repeated: boolean }[];
+  params: SoapParamSpec[];
 }
 
 export interface SoapDescription {
