@@ -334,6 +334,18 @@ describe('the web console in a browser', () => {
     expect(await page.locator('.stats').textContent()).toContain('Since start: succeeded');
   });
 
+  it('creates an API key, shown once, that signs requests in', async () => {
+    await page.locator('header.top .who a', { hasText: 'API keys' }).click();
+    const card = page.locator('.api-keys');
+    await card.locator('[name=name]').fill('dialer');
+    await card.locator('button[type=submit]').click();
+    const key = (await card.locator('pre.api-key').textContent({ timeout: WAIT.timeout }))!;
+    expect(key).toMatch(/^chk_/);
+    await expect.poll(() => card.locator('tbody tr').count(), WAIT).toBe(1);
+    const me = await fetch(`${base}/api/v1/me`, { headers: { authorization: `Bearer ${key}` } });
+    expect(((await me.json()) as { email: string }).email).toBe(ADMIN.email);
+  });
+
   it('gives a new user the campaign permission; signed in, they see Campaigns but no Integrations', async () => {
     const user = { email: 'campaigner@console.test', password: 'campaigner-pw-1' };
     await page.locator('header.top nav a', { hasText: 'Users & Roles' }).click();

@@ -13,6 +13,7 @@ import { campaignDetail, campaignsList } from './page-campaigns.js';
 import { contactListDetail, contactLists } from './page-contacts.js';
 import { usersAndRoles } from './page-users.js';
 import { dashboard } from './page-dashboard.js';
+import { apiKeys } from './page-api-keys.js';
 
 interface Route {
   pattern: RegExp;
@@ -32,6 +33,7 @@ const ROUTES: Route[] = [
   { pattern: /^\/contacts$/, page: contactLists, needs: 'contact' },
   { pattern: /^\/contacts\/([^/]+)$/, page: contactListDetail, needs: 'contact' },
   { pattern: /^\/users$/, page: usersAndRoles, needs: 'user_admin' },
+  { pattern: /^\/api-keys$/, page: apiKeys },
 ];
 
 /** The navigation: each entry shown only to users with its permission. */
@@ -137,6 +139,7 @@ function navigation(user: UserDetail, current: string): HTMLElement {
       'div',
       { class: 'who' },
       h('span', { class: 'muted' }, user.email),
+      h('a', { href: '#/api-keys' }, 'API keys'),
       h('button', { type: 'button', class: 'link', onclick: () => void signOut() }, 'Sign out'),
     ),
   );
