@@ -236,16 +236,15 @@ export class IntegrationStore {
   async delete(id: string, ownerId: string | undefined): Promise<boolean> {
     const now = this.now();
     return this.db.transaction().execute(async (trx) => {
-      let query = trx
-        .updateTable('integrations')
-        .set({ deleted_at: now, enabled: 0, updated_at: now })
+      let owned = trx
+        .selectFrom('integrations')
+        .select('id')
         .where('id', '=', id)
         .where('deleted_at', 'is', null);
-      if (ownerId !== undefined) query = query.where('owner_id', '=', ownerId);
-      const result = await query.executeTakeFirst();
-      if (Number(result.numUpdatedRows) === 0) return false;
-      await trx.deleteFrom('bindings').where('integration_id', '=', id).execute();
-      await stopRunsOfIntegration(trx, id, now);
+      if (ownerId !== undefined) owned = owned.where('owner_id', '=', ownerId);
+      if ((await owned.executeTakeFirst()) === undefined) return false;
+      // Delivery rows before the integration's, as a completion takes them (it may disable the
+      // integration after writing its deliveries): the other way round, the two deadlocked.
       await trx
         .updateTable('deliveries')
         .set({
@@ -257,6 +256,16 @@ export class IntegrationStore {
         .where('integration_id', '=', id)
         .where('status', '=', 'pending')
         .execute();
+      await stopRunsOfIntegration(trx, id, now);
+      await trx.deleteFrom('bindings').where('integration_id', '=', id).execute();
+      const result = await trx
+        .updateTable('integrations')
+        .set({ deleted_at: now, enabled: 0, updated_at: now })
+        .where('id', '=', id)
+        .where('deleted_at', 'is', null)
+        .executeTakeFirst();
+      // Deleted meanwhile by another request, which cancelled the same deliveries.
+      if (Number(result.numUpdatedRows) === 0) return false;
       return true;
     });
   }
