@@ -37,10 +37,14 @@ export interface ClaimBackend {
 }
 
 /**
- * Due lanes without a hold, of enabled integrations, least recently served first; `lock`: with
- * `FOR UPDATE SKIP LOCKED` on the lane rows (PostgreSQL).
+ * A backend's `lockDueLanes`: due lanes without a hold, of enabled integrations, least recently
+ * served first; `lock`: with `FOR UPDATE SKIP LOCKED` on the lane rows (PostgreSQL).
  */
-export function dueLanesQuery(now: number, limit: number, lock: boolean) {
+export function lockDueLanes(lock: boolean): ClaimBackend['lockDueLanes'] {
+  return async (trx, now, limit) => (await dueLanesQuery(now, limit, lock).execute(trx)).rows;
+}
+
+function dueLanesQuery(now: number, limit: number, lock: boolean) {
   return sql<DueLane>`
       select l.*, i.version as integration_version
       from delivery_lanes l

@@ -20,7 +20,7 @@ import { BLOCKED_AT, type DeliveryRow } from '../store/delivery-store.js';
 import { firstPendingOfKeys, firstPendingQuery, laneKey } from '../store/lane-keys.js';
 import { explainPlan } from '../store/explain.js';
 import { DUE_MARK_LOCK } from '../store/lane-store.js';
-import { dueLanesQuery, type ClaimBackend, type DueLane } from './claim-backend.js';
+import { lockDueLanes, type ClaimBackend } from './claim-backend.js';
 import type { LanePlan } from './lanes.js';
 
 interface Candidate {
@@ -31,17 +31,9 @@ interface Candidate {
 }
 
 export const postgresClaim: ClaimBackend = {
-  async lockDueLanes(trx: Kysely<Database>, now: number, limit: number): Promise<DueLane[]> {
-    const result = await dueLanesQuery(now, limit, true).execute(trx);
-    return result.rows;
-  },
+  lockDueLanes: lockDueLanes(true),
 
-  async claimFromLanes(
-    trx: Kysely<Database>,
-    plans: readonly LanePlan[],
-    workerId: string,
-    now: number,
-  ): Promise<DeliveryRow[]> {
+  async claimFromLanes(trx, plans, workerId, now) {
     if (plans.length === 0) return [];
     const candidates = (await candidatesStatement(plans, now).execute(trx)).rows;
     const keys = [

@@ -8,21 +8,13 @@ import type { Database } from '../store/schema.js';
 import { type DeliveryRow } from '../store/delivery-store.js';
 import { earlierPendingOfKey } from '../store/lane-keys.js';
 import { explainPlan } from '../store/explain.js';
-import { dueLanesQuery, type ClaimBackend, type DueLane } from './claim-backend.js';
+import { lockDueLanes, type ClaimBackend } from './claim-backend.js';
 import type { LanePlan } from './lanes.js';
 
 export const sqliteClaim: ClaimBackend = {
-  async lockDueLanes(trx: Kysely<Database>, now: number, limit: number): Promise<DueLane[]> {
-    const result = await dueLanesQuery(now, limit, false).execute(trx);
-    return result.rows;
-  },
+  lockDueLanes: lockDueLanes(false),
 
-  async claimFromLanes(
-    trx: Kysely<Database>,
-    plans: readonly LanePlan[],
-    workerId: string,
-    now: number,
-  ): Promise<DeliveryRow[]> {
+  async claimFromLanes(trx, plans, workerId, now) {
     const rows: DeliveryRow[] = [];
     for (const plan of plans) {
       rows.push(...(await claimStatement(plan, workerId, now).execute(trx)).rows);
