@@ -21,6 +21,9 @@ import type { Database } from './schema.js';
 /** A column's PostgreSQL type, as `json_to_recordset` reads it (SQLite needs none). */
 export type ColumnType = 'text' | 'bigint' | 'integer' | 'double precision';
 
+type Columns = readonly (readonly [string, ColumnType])[];
+type Rows = readonly Readonly<Record<string, unknown>>[];
+
 /** Whether `db` (a Kysely instance or transaction) talks to PostgreSQL. */
 export function isPostgres(db: Kysely<Database>): boolean {
   return db.getExecutor().adapter instanceof PostgresAdapter;
@@ -33,8 +36,8 @@ export function isPostgres(db: Kysely<Database>): boolean {
 export async function bulkInsert<R>(
   db: Kysely<Database>,
   table: keyof Database,
-  columns: readonly (readonly [string, ColumnType])[],
-  rows: readonly Readonly<Record<string, unknown>>[],
+  columns: Columns,
+  rows: Rows,
   tail: RawBuilder<unknown> = sql``,
 ): Promise<R[]> {
   if (rows.length === 0) return [];
@@ -50,42 +53,32 @@ export async function bulkInsert<R>(
         );
     });
   }
-  return isPostgres(db)
-    ? fromJsonRecords<R>(db, table, columns, rows, tail)
-    : await valuesList<R>(db, table, columns, rows, tail);
-}
-
-async function fromJsonRecords<R>(
-  db: Kysely<Database>,
-  table: keyof Database,
-  columns: readonly (readonly [string, ColumnType])[],
-  rows: readonly Readonly<Record<string, unknown>>[],
-  tail: RawBuilder<unknown>,
-): Promise<R[]> {
-  const names = sql.join(columns.map(([name]) => sql.ref(name)));
-  const shape = sql.join(columns.map(([name, type]) => sql`${sql.ref(name)} ${sql.raw(type)}`));
-  const result = await sql<R>`
-    insert into ${sql.table(table)} (${names})
-    select ${names} from json_to_recordset(${JSON.stringify(rows)}::json) as r(${shape}) ${tail}`.execute(
-    db,
-  );
+  const query = isPostgres(db)
+    ? fromJsonRecords(table, columns, rows, tail).compile(db)
+    : valuesList(table, columns, rows, tail.compile(db));
+  const result = await db.executeQuery<R>(query);
   return result.rows;
 }
 
-async function valuesList<R>(
-  db: Kysely<Database>,
+function fromJsonRecords(
   table: keyof Database,
-  columns: readonly (readonly [string, ColumnType])[],
-  rows: readonly Readonly<Record<string, unknown>>[],
+  columns: Columns,
+  rows: Rows,
   tail: RawBuilder<unknown>,
-): Promise<R[]> {
-  const end = tail.compile(db);
+) {
+  const names = sql.join(columns.map(([name]) => sql.ref(name)));
+  const shape = sql.join(columns.map(([name, type]) => sql`${sql.ref(name)} ${sql.raw(type)}`));
+  return sql`
+    insert into ${sql.table(table)} (${names})
+    select ${names} from json_to_recordset(${JSON.stringify(rows)}::json) as r(${shape}) ${tail}`;
+}
+
+function valuesList(table: keyof Database, columns: Columns, rows: Rows, end: CompiledQuery) {
   const parameters: unknown[] = [];
   for (const row of rows) for (const [name] of columns) parameters.push(row[name] ?? null);
   parameters.push(...end.parameters);
   const names = columns.map(([name]) => `"${name}"`).join(', ');
   const one = `(${columns.map(() => '?').join(', ')})`;
   const text = `insert into "${table}" (${names}) values ${new Array<string>(rows.length).fill(one).join(', ')} ${end.sql}`;
-  const result = await db.executeQuery<R>(CompiledQuery.raw(text, parameters));
-  return result.rows;
+  return CompiledQuery.raw(text, parameters);
 }
