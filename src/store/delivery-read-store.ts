@@ -3,16 +3,14 @@ import type { Kysely, Selectable } from 'kysely';
 import type { AttemptsTable, Database, DeliveriesTable } from './schema.js';
 import { pageOf } from './account-store.js';
 import { isoTime, type Page } from '../domain/accounts.js';
-import { BLOCKED_AT, deliveryIdentity, type DeliveryStatus } from './delivery-store.js';
+import {
+  BLOCKED_AT,
+  deliveryIdentity,
+  type DeliveryIdentity,
+  type DeliveryStatus,
+} from './delivery-store.js';
 
-export interface DeliveryView {
-  id: string;
-  ownerId: string;
-  integrationId: string;
-  kind: string;
-  eventId: string | null;
-  campaignId: string | null;
-  contactId: string | null;
+export interface DeliveryView extends DeliveryIdentity {
   status: DeliveryStatus;
   attempts: number;
   /** When the next attempt is due; null when finished or waiting behind an earlier delivery. */

@@ -45,8 +45,8 @@ export interface DeliveryInput {
   nextAttemptAt?: number;
 }
 
-/** A delivery under this worker's lease. `attempt` is the number of the attempt being made. */
-export interface ClaimedDelivery {
+/** A delivery and what it belongs to: what every view of a delivery row starts with. */
+export interface DeliveryIdentity {
   id: string;
   ownerId: string;
   integrationId: string;
@@ -54,6 +54,10 @@ export interface ClaimedDelivery {
   eventId: string | null;
   campaignId: string | null;
   contactId: string | null;
+}
+
+/** A delivery under this worker's lease. `attempt` is the number of the attempt being made. */
+export interface ClaimedDelivery extends DeliveryIdentity {
   orderingKey: string | null;
   sequence: number;
   /** 1-based over the delivery's whole life (the attempt log's numbering). */
@@ -65,8 +69,8 @@ export interface ClaimedDelivery {
   createdAt: number;
 }
 
-/** What every view of a delivery row starts with: the delivery and what it belongs to. */
-export function deliveryIdentity(row: DeliveryRow) {
+/** A row's `DeliveryIdentity`. */
+export function deliveryIdentity(row: DeliveryRow): DeliveryIdentity {
   return {
     id: row.id,
     ownerId: row.owner_id,
