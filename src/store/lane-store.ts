@@ -156,16 +156,17 @@ export async function earliestDue(trx: Kysely<Database>, integrationId: string):
   return row === undefined ? NEVER : Math.min(NEVER, Number(row.next_attempt_at));
 }
 
+/** An update of one integration's lane: the caller sets what changes (and may narrow `where`). */
+function laneUpdate(trx: Kysely<Database>, integrationId: string) {
+  return trx.updateTable('delivery_lanes').where('integration_id', '=', integrationId);
+}
+
 export async function updateLane(
   trx: Kysely<Database>,
   integrationId: string,
   patch: LanePatch,
 ): Promise<void> {
-  await trx
-    .updateTable('delivery_lanes')
-    .set(patch)
-    .where('integration_id', '=', integrationId)
-    .execute();
+  await laneUpdate(trx, integrationId).set(patch).execute();
 }
 
 /** Reads a lane; `lock` takes its row lock on PostgreSQL (SQLite holds the write lock already). */
@@ -191,8 +192,7 @@ export async function markLaneUp(
   integrationId: string,
   now: number,
 ): Promise<void> {
-  await trx
-    .updateTable('delivery_lanes')
+  await laneUpdate(trx, integrationId)
     .set({
       consecutive_failures: 0,
       failing_since: null,
@@ -202,7 +202,6 @@ export async function markLaneUp(
       hold_reason: sql<null>`case when hold_reason = 'rate' then hold_reason else null end`,
       updated_at: now,
     })
-    .where('integration_id', '=', integrationId)
     .where(
       sql<boolean>`(consecutive_failures > 0 or circuit <> 'closed' or hold_reason in ('concurrency', 'probe', 'circuit'))`,
     )
@@ -225,15 +224,13 @@ export async function markLaneUntouched(
     select 1 from deliveries
     where integration_id = ${integrationId} and status = 'pending'
       and lease_owner is not null and lease_until > ${now})`;
-  await trx
-    .updateTable('delivery_lanes')
+  await laneUpdate(trx, integrationId)
     .set({
       hold_until: 0,
       hold_reason: null,
       circuit_until: sql<number>`case when circuit = 'half-open' then 0 else circuit_until end`,
       updated_at: now,
     })
-    .where('integration_id', '=', integrationId)
     .where((eb) =>
       eb.or([
         eb('hold_reason', '=', 'concurrency'),
@@ -253,10 +250,8 @@ export async function liftLimitHolds(
   integrationId: string,
   now: number,
 ): Promise<void> {
-  await trx
-    .updateTable('delivery_lanes')
+  await laneUpdate(trx, integrationId)
     .set({ hold_until: 0, hold_reason: null, updated_at: now })
-    .where('integration_id', '=', integrationId)
     .where('hold_reason', 'in', ['rate', 'concurrency'])
     .execute();
 }
