@@ -19,6 +19,15 @@ export interface Exchange {
 
 type Callback = (error: unknown, response?: unknown, body?: unknown) => unknown;
 type Headers = Record<string, unknown>;
+/** `HttpClient.request`'s parameters and result, as both clients here override it. */
+type RequestArgs = [
+  rurl: string,
+  data: unknown,
+  callback: Callback,
+  exheaders?: Headers,
+  exoptions?: Headers,
+];
+type RequestResult = ReturnType<HttpClient['request']>;
 
 /**
  * Headers computed over the request body exactly as it goes out (the envelope the soap package
@@ -98,13 +107,7 @@ export class RecordingHttpClient extends HttpClient {
     return options;
   }
 
-  override request(
-    rurl: string,
-    data: unknown,
-    callback: Callback,
-    exheaders?: Headers,
-    exoptions?: Headers,
-  ): ReturnType<HttpClient['request']> {
+  override request(...[rurl, data, callback, exheaders, exoptions]: RequestArgs): RequestResult {
     return super.request(
       rurl,
       data,
@@ -129,17 +132,11 @@ export class RecordingHttpClient extends HttpClient {
 export class PreviewHttpClient extends RecordingHttpClient {
   static readonly STOP = new Error('preview: not sent');
 
-  override request(
-    rurl: string,
-    data: unknown,
-    callback: Callback,
-    exheaders?: Headers,
-    exoptions?: Headers,
-  ): ReturnType<HttpClient['request']> {
+  override request(...[rurl, data, callback, exheaders, exoptions]: RequestArgs): RequestResult {
     this.buildRequest(rurl, data, exheaders, exoptions);
     callback(PreviewHttpClient.STOP);
     // The soap package ignores what request() returns on this path.
-    return Promise.resolve() as unknown as ReturnType<HttpClient['request']>;
+    return Promise.resolve() as unknown as RequestResult;
   }
 }
 
