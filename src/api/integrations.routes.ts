@@ -1,5 +1,6 @@
 /** Integrations (permission `integration`): create, list, read, update (a new version), delete. */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import type { FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
 import { AppError, type ErrorDetail } from '../errors.js';
 import { ownerScope, principalOf } from '../auth/authorize.js';
@@ -128,14 +129,20 @@ export const integrationsRoutes: FastifyPluginAsyncTypebox<IntegrationRoutesOpti
     },
   );
 
-  /** Saves an edit; `ifMatch` is the request's `If-Match` header, when it has one. */
+  /**
+   * Saves a PUT (`replace`) or PATCH of the integration the request names, checked against its
+   * `If-Match` header when it has one; the new version.
+   */
   const update = async (
-    id: string,
-    owner: string | undefined,
-    edit: { patch: IntegrationPatch; replace: boolean; ifMatch: string | undefined },
+    request: FastifyRequest & {
+      params: { id: string };
+      headers: { 'if-match'?: string | undefined };
+      body: IntegrationPatch;
+    },
+    replace: boolean,
   ) => {
-    const { patch, replace } = edit;
-    const current = await mustFind(id, owner);
+    const patch = request.body;
+    const current = await mustFind(request.params.id, ownerScope(request));
     // `enabled` left out keeps what is stored when the edit is written, not what was read here.
     const base = {
       name: patch.name ?? current.name,
@@ -150,7 +157,9 @@ export const integrationsRoutes: FastifyPluginAsyncTypebox<IntegrationRoutesOpti
     const input = await prepare(base, config, options, current);
     try {
       return await integrations.update(current, input, {
-        ifMatch: edit.ifMatch?.split(',').map((tag) => tag.trim().replace(/^W\//, '')),
+        ifMatch: request.headers['if-match']
+          ?.split(',')
+          .map((tag) => tag.trim().replace(/^W\//, '')),
       });
     } catch (error) {
       if (error instanceof UniqueConflict) {
@@ -163,15 +172,20 @@ export const integrationsRoutes: FastifyPluginAsyncTypebox<IntegrationRoutesOpti
     }
   };
 
+  const editSchema = {
+    tags,
+    params: IdParams,
+    headers: EditHeaders,
+    response: { 200: IntegrationOut },
+  };
+
   app.put(
     '/api/v1/integrations/:id',
     {
       config: access,
       schema: {
-        tags,
+        ...editSchema,
         summary: 'Replace the definition (a new version); masked secrets keep their stored values',
-        params: IdParams,
-        headers: EditHeaders,
         body: Type.Object(
           {
             name: IntegrationCreate.properties.name,
@@ -182,15 +196,10 @@ export const integrationsRoutes: FastifyPluginAsyncTypebox<IntegrationRoutesOpti
           },
           { additionalProperties: false },
         ),
-        response: { 200: IntegrationOut },
       },
     },
     async (request, reply) => {
-      const saved = await update(request.params.id, ownerScope(request), {
-        patch: request.body,
-        replace: true,
-        ifMatch: request.headers['if-match'],
-      });
+      const saved = await update(request, true);
       return reply.header('etag', integrationTag(saved)).send(present(saved));
     },
   );
@@ -200,20 +209,13 @@ export const integrationsRoutes: FastifyPluginAsyncTypebox<IntegrationRoutesOpti
     {
       config: access,
       schema: {
-        tags,
+        ...editSchema,
         summary: 'Change some fields (a new version); config and options are merged key by key',
-        params: IdParams,
-        headers: EditHeaders,
         body: IntegrationPatch,
-        response: { 200: IntegrationOut },
       },
     },
     async (request, reply) => {
-      const saved = await update(request.params.id, ownerScope(request), {
-        patch: request.body,
-        replace: false,
-        ifMatch: request.headers['if-match'],
-      });
+      const saved = await update(request, false);
       return reply.header('etag', integrationTag(saved)).send(present(saved));
     },
   );
