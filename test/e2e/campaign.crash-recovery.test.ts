@@ -4,29 +4,15 @@
  * the requests that were out when the process died (at least once). On PostgreSQL, two worker
  * processes share a campaign's rate, and one of them dying loses nothing either.
  */
-import { execFile } from 'node:child_process';
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
-import { promisify } from 'node:util';
-import pg from 'pg';
 import { afterEach, describe, expect, it } from 'vitest';
-import { startProcess, type ServiceProcess } from '../helpers/process.js';
-import { dropSchema, postgresUrlWithSchema, TEST_DATABASE_URL } from '../helpers/store.js';
+import { cliWith, processScope, userWithKey, waitFor, workerStarted } from '../helpers/process.js';
 import { startServer } from '../transport/servers.js';
-
-const run = promisify(execFile);
-const BIN = path.resolve('dist/cli/index.js');
 
 type Env = Record<string, string>;
 
 describe('integration campaigns survive kill -9', () => {
-  const running: ServiceProcess[] = [];
-  const cleanups: (() => Promise<void>)[] = [];
-  afterEach(async () => {
-    await Promise.all(running.splice(0).map((p) => p.stop('SIGKILL')));
-    for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
-  });
+  const scope = processScope('callhook-campaign-crash-');
+  afterEach(() => scope.release());
 
   /**
    * A receiver recording each contact's requests and when they came. It answers after 100 ms, so
@@ -46,16 +32,8 @@ describe('integration campaigns survive kill -9', () => {
         setTimeout(() => res.writeHead(200).end('ok'), 100);
       });
     });
-    cleanups.push(() => server.close());
+    scope.onRelease(() => server.close());
     return { origin: server.origin, requests };
-  };
-
-  const waitFor = async (condition: () => boolean | Promise<boolean>, ms: number, what: string) => {
-    const end = Date.now() + ms;
-    while (!(await condition())) {
-      if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-      await new Promise((resolve) => setTimeout(resolve, 50));
-    }
   };
 
   type Call = (
@@ -66,18 +44,7 @@ describe('integration campaigns survive kill -9', () => {
 
   /** An admin's API key (made with the CLI); `api(url)` calls the service at `url` with it. */
   const adminKey = async (env: Env) => {
-    const cli = (...args: string[]) =>
-      run(process.execPath, [BIN, ...args], { env: { PATH: process.env['PATH'] ?? '', ...env } });
-    await cli(
-      'users',
-      'create',
-      '--email',
-      'ops@example.com',
-      '--password',
-      'ops-password-1',
-      '--admin',
-    );
-    const key = (await cli('keys', 'create', '--email', 'ops@example.com')).stdout.trim();
+    const key = await userWithKey(cliWith(env), 'ops@example.com', 'ops-password-1', ['--admin']);
     return (url: string): Call =>
       async (method, route, body) => {
         const res = await fetch(`${url}/api/v1${route}`, {
@@ -149,27 +116,22 @@ describe('integration campaigns survive kill -9', () => {
 
   it('SQLite, one process: a restarted service finishes the run where it was', async () => {
     const r = await receiver();
-    const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'callhook-campaign-crash-'));
-    cleanups.push(async () => fs.rmSync(dataDir, { recursive: true, force: true }));
     const env: Env = {
-      CALLHOOK_DATA_DIR: dataDir,
+      CALLHOOK_DATA_DIR: scope.tempDir(),
       CALLHOOK_ALLOW_NETWORKS: '127.0.0.0/8',
       CALLHOOK_LEASE_SECONDS: '2',
       CALLHOOK_LOG_LEVEL: 'info',
     };
     const api = await adminKey(env);
-    const first = startProcess(['serve'], env);
-    running.push(first);
+    const first = scope.start(['serve'], env);
     const call = api(await first.listening);
     await setUp(call, r.origin, 300, 100);
     expect((await call('POST', '/campaigns/spring/start')).status).toBe(200);
     await waitFor(() => r.requests.length >= 100, 10_000, '100 requests');
-    first.child.kill('SIGKILL');
-    await first.exited;
+    await first.stop('SIGKILL');
     const beforeRestart = r.requests.length;
 
-    const second = startProcess(['serve'], env);
-    running.push(second);
+    const second = scope.start(['serve'], env);
     const again = api(await second.listening);
     await waitFor(
       async () => (await again('GET', '/campaigns/spring')).body['state'] === 'completed',
@@ -194,33 +156,20 @@ describe('integration campaigns survive kill -9', () => {
 
   it('PostgreSQL, API and two workers: the rate holds across both, and one killed loses nothing', async () => {
     const r = await receiver();
-    const schema = `t_campaign_crash_${process.pid}`;
-    await dropSchema(schema);
-    const admin = new pg.Client({ connectionString: TEST_DATABASE_URL });
-    await admin.connect();
-    await admin.query(`create schema ${schema}`);
-    await admin.end();
-    cleanups.push(() => dropSchema(schema));
-    const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'callhook-campaign-crash-'));
-    cleanups.push(async () => fs.rmSync(dataDir, { recursive: true, force: true }));
     const env: Env = {
-      CALLHOOK_DATA_DIR: dataDir,
-      CALLHOOK_DATABASE_URL: postgresUrlWithSchema(schema),
+      CALLHOOK_DATABASE_URL: await scope.postgresSchema(`t_campaign_crash_${process.pid}`),
+      CALLHOOK_DATA_DIR: scope.tempDir(),
       CALLHOOK_SECRET_KEY: 'ab'.repeat(32),
       CALLHOOK_ALLOW_NETWORKS: '127.0.0.0/8',
       CALLHOOK_LEASE_SECONDS: '2',
       CALLHOOK_LOG_LEVEL: 'info',
     };
     const api = await adminKey(env);
-    const server = startProcess(['serve', '--api'], env);
-    running.push(server);
+    const server = scope.start(['serve', '--api'], env);
     const call = api(await server.listening);
     await setUp(call, r.origin, 240, 30);
-    const workerStarted = (p: ServiceProcess) =>
-      waitFor(() => p.logs.some((l) => l['msg'] === 'delivery worker started'), 10_000, 'a worker');
-    const doomed = startProcess(['serve', '--worker'], env);
-    const survivor = startProcess(['serve', '--worker'], env);
-    running.push(doomed, survivor);
+    const doomed = scope.start(['serve', '--worker'], env);
+    const survivor = scope.start(['serve', '--worker'], env);
     await Promise.all([workerStarted(doomed), workerStarted(survivor)]);
 
     expect((await call('POST', '/campaigns/spring/start')).status).toBe(200);
@@ -239,8 +188,7 @@ describe('integration campaigns survive kill -9', () => {
       progress['pending']! + progress['succeeded']! + progress['failed']! + progress['cancelled']!,
     ).toBe(240);
 
-    doomed.child.kill('SIGKILL');
-    await doomed.exited;
+    await doomed.stop('SIGKILL');
     await waitFor(
       async () => (await call('GET', '/campaigns/spring')).body['state'] === 'completed',
       30_000,

@@ -4,7 +4,13 @@ import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterEach, describe, expect, it } from 'vitest';
-import { startProcess, type ServiceProcess } from '../helpers/process.js';
+import {
+  cliWith,
+  startProcess,
+  until,
+  userWithKey,
+  type ServiceProcess,
+} from '../helpers/process.js';
 import { startServer, type TestServer } from '../transport/servers.js';
 
 const run = promisify(execFile);
@@ -35,20 +41,13 @@ describe('callhook simulate', () => {
       CALLHOOK_DATA_DIR: dataDir,
       CALLHOOK_LOG_LEVEL: 'warn',
     };
-    const cli = (...args: string[]) => run(process.execPath, [BIN, ...args], { env });
-    await cli(
-      'users',
-      'create',
-      '--email',
-      'dialer@example.com',
-      '--password',
-      'dialer-password',
+    const cli = cliWith(env);
+    const key = await userWithKey(cli, 'dialer@example.com', 'dialer-password', [
       '--grant',
       'integration',
       'campaign',
       'event_ingest',
-    );
-    const key = (await cli('keys', 'create', '--email', 'dialer@example.com')).stdout.trim();
+    ]);
     service = startProcess(['serve'], {
       CALLHOOK_DATA_DIR: dataDir,
       CALLHOOK_ALLOW_NETWORKS: '127.0.0.0/8',
@@ -100,9 +99,7 @@ describe('callhook simulate', () => {
     expect(match, stdout).not.toBeNull();
     expect(Number(match![2])).toBe(Number(match![1]));
     expect(Number(match![1])).toBeGreaterThanOrEqual(80);
-    const deadline = Date.now() + 10_000;
-    while (delivered < 40 && Date.now() < deadline)
-      await new Promise((resolve) => setTimeout(resolve, 50));
+    await until(() => delivered >= 40, 10_000);
     expect(delivered).toBe(40);
 
     // Ctrl-C (or SIGTERM) ends a long run after the request in flight, with its report.

@@ -2,31 +2,17 @@
  * kill -9 under load, restart, count: every event the service acknowledged (202) is delivered,
  * at least once. Duplicates (the at-least-once price of a crash) are counted and reported.
  */
-import { execFile } from 'node:child_process';
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
-import { promisify } from 'node:util';
 import { afterEach, describe, expect, it } from 'vitest';
-import { startProcess, type ServiceProcess } from '../helpers/process.js';
-import { dropSchema, postgresUrlWithSchema, TEST_DATABASE_URL } from '../helpers/store.js';
+import { cliWith, processScope, until, userWithKey, workerStarted } from '../helpers/process.js';
 import { startServer, type TestServer } from '../transport/servers.js';
-import pg from 'pg';
-
-const run = promisify(execFile);
-const BIN = path.resolve('dist/cli/index.js');
 
 interface Env {
   [name: string]: string;
 }
 
 describe('crash recovery: kill -9 under load', () => {
-  const running: ServiceProcess[] = [];
-  const cleanups: (() => Promise<void>)[] = [];
-  afterEach(async () => {
-    await Promise.all(running.splice(0).map((p) => p.stop('SIGKILL')));
-    for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
-  });
+  const scope = processScope('callhook-crash-');
+  afterEach(() => scope.release());
 
   /** Receiver counting deliveries per Idempotency-Key and per event id. */
   const receiver = async () => {
@@ -42,23 +28,14 @@ describe('crash recovery: kill -9 under load', () => {
         res.writeHead(200).end('ok');
       });
     });
-    cleanups.push(() => server.close());
+    scope.onRelease(() => server.close());
     return { server, byKey, events };
   };
 
   const setUp = async (env: Env, origin: string) => {
-    const cli = (...args: string[]) =>
-      run(process.execPath, [BIN, ...args], { env: { PATH: process.env['PATH'] ?? '', ...env } });
-    await cli(
-      'users',
-      'create',
-      '--email',
-      'dialer@example.com',
-      '--password',
-      'dialer-password',
+    const key = await userWithKey(cliWith(env), 'dialer@example.com', 'dialer-password', [
       '--admin',
-    );
-    const key = (await cli('keys', 'create', '--email', 'dialer@example.com')).stdout.trim();
+    ]);
     const headers = { authorization: `Bearer ${key}`, 'content-type': 'application/json' };
     return {
       headers,
@@ -136,12 +113,6 @@ describe('crash recovery: kill -9 under load', () => {
     };
   };
 
-  const waitFor = async (condition: () => boolean, ms: number) => {
-    const end = Date.now() + ms;
-    while (!condition() && Date.now() < end)
-      await new Promise((resolve) => setTimeout(resolve, 50));
-  };
-
   const report = (
     name: string,
     accepted: Set<string>,
@@ -158,74 +129,55 @@ describe('crash recovery: kill -9 under load', () => {
 
   it('SQLite, one process: every acknowledged event is delivered after a restart', async () => {
     const r = await receiver();
-    const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'callhook-crash-'));
-    cleanups.push(async () => fs.rmSync(dataDir, { recursive: true, force: true }));
     const env: Env = {
-      CALLHOOK_DATA_DIR: dataDir,
+      CALLHOOK_DATA_DIR: scope.tempDir(),
       CALLHOOK_ALLOW_NETWORKS: '127.0.0.0/8',
       CALLHOOK_LEASE_SECONDS: '2',
       CALLHOOK_LOG_LEVEL: 'info',
     };
     const api = await setUp(env, r.server.origin);
-    const first = startProcess(['serve'], env);
-    running.push(first);
+    const first = scope.start(['serve'], env);
     const url = await first.listening;
     await api.configure(url);
     const traffic = load(url, api.headers);
-    await waitFor(() => r.events.size > 300, 10_000);
-    first.child.kill('SIGKILL');
-    await first.exited;
+    await until(() => r.events.size > 300, 10_000);
+    await first.stop('SIGKILL');
     await traffic.stop();
     expect(traffic.accepted.size).toBeGreaterThan(300);
 
-    const second = startProcess(['serve'], env);
-    running.push(second);
+    const second = scope.start(['serve'], env);
     await second.listening;
-    await waitFor(() => [...traffic.accepted].every((id) => r.events.has(id)), 30_000);
+    await until(() => [...traffic.accepted].every((id) => r.events.has(id)), 30_000);
     const { missing } = report('SQLite', traffic.accepted, r);
     expect(missing).toEqual([]);
   }, 60_000);
 
   it('PostgreSQL, API and two workers: a worker killed mid-delivery loses nothing', async () => {
     const r = await receiver();
-    const schema = `t_crash_${process.pid}`;
-    await dropSchema(schema);
-    const admin = new pg.Client({ connectionString: TEST_DATABASE_URL });
-    await admin.connect();
-    await admin.query(`create schema ${schema}`);
-    await admin.end();
-    cleanups.push(() => dropSchema(schema));
-    const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'callhook-crash-'));
-    cleanups.push(async () => fs.rmSync(dataDir, { recursive: true, force: true }));
     const env: Env = {
-      CALLHOOK_DATA_DIR: dataDir,
-      CALLHOOK_DATABASE_URL: postgresUrlWithSchema(schema),
+      CALLHOOK_DATABASE_URL: await scope.postgresSchema(`t_crash_${process.pid}`),
+      CALLHOOK_DATA_DIR: scope.tempDir(),
       CALLHOOK_SECRET_KEY: 'cd'.repeat(32),
       CALLHOOK_ALLOW_NETWORKS: '127.0.0.0/8',
       CALLHOOK_LEASE_SECONDS: '2',
       CALLHOOK_LOG_LEVEL: 'info',
     };
     const api = await setUp(env, r.server.origin);
-    const server = startProcess(['serve', '--api'], env);
-    running.push(server);
+    const server = scope.start(['serve', '--api'], env);
     const url = await server.listening;
     await api.configure(url);
-    const workerStarted = (p: ServiceProcess) =>
-      waitFor(() => p.logs.some((l) => l['msg'] === 'delivery worker started'), 10_000);
-    const doomed = startProcess(['serve', '--worker'], env);
-    const survivor = startProcess(['serve', '--worker'], env);
-    running.push(doomed, survivor);
+    const doomed = scope.start(['serve', '--worker'], env);
+    const survivor = scope.start(['serve', '--worker'], env);
     await workerStarted(doomed);
     await workerStarted(survivor);
 
     const traffic = load(url, api.headers, 2000);
-    await waitFor(() => r.events.size > 300, 10_000);
+    await until(() => r.events.size > 300, 10_000);
     // Kill the worker that holds leases right now (either may; the doomed one surely has some).
-    doomed.child.kill('SIGKILL');
-    await doomed.exited;
+    await doomed.stop('SIGKILL');
     await new Promise((resolve) => setTimeout(resolve, 500));
     await traffic.stop();
-    await waitFor(() => [...traffic.accepted].every((id) => r.events.has(id)), 30_000);
+    await until(() => [...traffic.accepted].every((id) => r.events.has(id)), 30_000);
     const { missing } = report('PostgreSQL', traffic.accepted, r);
     expect(missing).toEqual([]);
   }, 60_000);

@@ -1,24 +1,11 @@
 import fs from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import os from 'node:os';
 import path from 'node:path';
-import { execFile } from 'node:child_process';
-import { promisify } from 'node:util';
 import SqliteDatabase from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
-import { startProcess, type ServiceProcess } from '../helpers/process.js';
-import { dropSchema, postgresUrlWithSchema } from '../helpers/store.js';
+import { cliWith, processScope, userWithKey } from '../helpers/process.js';
 import { migrations } from '../../src/store/migrations/index.js';
-
-/** The built `callhook` CLI run against the SQLite data in `dataDir`. */
-function cliIn(dataDir: string, env: Record<string, string> = {}) {
-  const full = { PATH: process.env['PATH'] ?? '', CALLHOOK_DATA_DIR: dataDir, ...env };
-  return (...args: string[]) =>
-    promisify(execFile)(process.execPath, [path.resolve('dist/cli/index.js'), ...args], {
-      env: full,
-    });
-}
 
 /** Integrations in a copy of `callhook.db` without its write-ahead log: what was checkpointed. */
 function integrationsInFileAlone(dataDir: string): number {
@@ -38,22 +25,10 @@ function integrationsInFileAlone(dataDir: string): number {
 }
 
 describe('callhook serve (the real process)', () => {
-  const running: ServiceProcess[] = [];
-  const dirs: string[] = [];
-  const tempDir = () => {
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'callhook-serve-'));
-    dirs.push(dir);
-    return dir;
-  };
-  const start = (env: Record<string, string>, args = ['serve']) => {
-    const p = startProcess(args, env);
-    running.push(p);
-    return p;
-  };
-  afterEach(async () => {
-    await Promise.all(running.splice(0).map((p) => p.stop('SIGKILL')));
-    for (const dir of dirs.splice(0)) fs.rmSync(dir, { recursive: true, force: true });
-  });
+  const scope = processScope('callhook-serve-');
+  afterEach(() => scope.release());
+  const { tempDir } = scope;
+  const start = (env: Record<string, string>) => scope.start(['serve'], env);
 
   it('serves /healthz with its SQLite data in CALLHOOK_DATA_DIR, and finds it again on restart', async () => {
     const dataDir = tempDir();
@@ -149,17 +124,8 @@ describe('callhook serve (the real process)', () => {
 
   it('exits cleanly on SIGTERM under write load: every answered write is whole, none is half', async () => {
     const dataDir = tempDir();
-    const cli = cliIn(dataDir, { CALLHOOK_LOG_LEVEL: 'warn' });
-    await cli(
-      'users',
-      'create',
-      '--email',
-      'ops@example.com',
-      '--password',
-      'ops-password-1',
-      '--admin',
-    );
-    const key = (await cli('keys', 'create', '--email', 'ops@example.com')).stdout.trim();
+    const cli = cliWith({ CALLHOOK_DATA_DIR: dataDir, CALLHOOK_LOG_LEVEL: 'warn' });
+    const key = await userWithKey(cli, 'ops@example.com', 'ops-password-1', ['--admin']);
     const p = start({ CALLHOOK_DATA_DIR: dataDir });
     const url = await p.listening;
     const created: string[] = [];
@@ -208,18 +174,11 @@ describe('callhook serve (the real process)', () => {
 
   it('logs IVR invocations from its log thread, every one stored when stopped right after', async () => {
     const dataDir = tempDir();
-    const cli = cliIn(dataDir);
-    await cli(
-      'users',
-      'create',
-      '--email',
-      'ivr@example.com',
-      '--password',
-      'ivr-password-1',
+    const cli = cliWith({ CALLHOOK_DATA_DIR: dataDir });
+    const key = await userWithKey(cli, 'ivr@example.com', 'ivr-password-1', [
       '--grant',
       'integration',
-    );
-    const key = (await cli('keys', 'create', '--email', 'ivr@example.com')).stdout.trim();
+    ]);
     const remote = http.createServer((_req, res) => res.end('{"balance":"7.25"}'));
     await new Promise<void>((resolve) => remote.listen(0, '127.0.0.1', resolve));
     try {
@@ -284,30 +243,20 @@ describe('callhook serve (the real process)', () => {
   });
 
   it('runs on PostgreSQL from CALLHOOK_DATABASE_URL', async () => {
-    const schema = `t_serve_${process.pid}`;
-    try {
-      await dropSchema(schema);
-      const pgUrl = postgresUrlWithSchema(schema);
-      const { default: pg } = await import('pg');
-      const admin = new pg.Client({ connectionString: pgUrl });
-      await admin.connect();
-      await admin.query(`create schema ${schema}`);
-      await admin.end();
-      const p = start({
-        CALLHOOK_DATA_DIR: tempDir(),
-        CALLHOOK_DATABASE_URL: pgUrl,
-        CALLHOOK_SECRET_KEY: 'ab'.repeat(32),
-      });
-      const url = await p.listening;
-      expect((await fetch(`${url}/readyz`)).status).toBe(200);
-      expect(await p.stop()).toEqual({ code: 0, signal: null });
-      const check = new pg.Client({ connectionString: pgUrl });
-      await check.connect();
-      const { rows } = await check.query('select count(*)::int as n from callhook_migrations');
-      await check.end();
-      expect(rows[0]).toEqual({ n: migrations.length });
-    } finally {
-      await dropSchema(schema);
-    }
+    const pgUrl = await scope.postgresSchema(`t_serve_${process.pid}`);
+    const p = start({
+      CALLHOOK_DATA_DIR: tempDir(),
+      CALLHOOK_DATABASE_URL: pgUrl,
+      CALLHOOK_SECRET_KEY: 'ab'.repeat(32),
+    });
+    const url = await p.listening;
+    expect((await fetch(`${url}/readyz`)).status).toBe(200);
+    expect(await p.stop()).toEqual({ code: 0, signal: null });
+    const { default: pg } = await import('pg');
+    const check = new pg.Client({ connectionString: pgUrl });
+    await check.connect();
+    const { rows } = await check.query('select count(*)::int as n from callhook_migrations');
+    await check.end();
+    expect(rows[0]).toEqual({ n: migrations.length });
   });
 });

@@ -2,38 +2,16 @@
  * CALLHOOK_METRICS_PORT: a worker-only process (`serve --worker`) opens no API port, so without
  * it the deliveries it makes are counted where nothing can scrape them.
  */
-import { execFile } from 'node:child_process';
-import fs from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import os from 'node:os';
-import path from 'node:path';
-import { promisify } from 'node:util';
-import pg from 'pg';
 import { afterEach, describe, expect, it } from 'vitest';
-import { startProcess, type ServiceProcess } from '../helpers/process.js';
-import { dropSchema, postgresUrlWithSchema, TEST_DATABASE_URL } from '../helpers/store.js';
+import { cliWith, processScope, userWithKey } from '../helpers/process.js';
 import { startServer } from '../transport/servers.js';
 
-const BIN = path.resolve('dist/cli/index.js');
-
 describe('serve --worker with CALLHOOK_METRICS_PORT (the real processes)', () => {
-  const running: ServiceProcess[] = [];
-  const cleanups: (() => Promise<void>)[] = [];
-  afterEach(async () => {
-    await Promise.all(running.splice(0).map((p) => p.stop('SIGKILL')));
-    for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
-  });
-  const start = (args: string[], env: Record<string, string>) => {
-    const p = startProcess(args, env);
-    running.push(p);
-    return p;
-  };
-  const tempDir = () => {
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'callhook-metrics-'));
-    cleanups.push(async () => fs.rmSync(dir, { recursive: true, force: true }));
-    return dir;
-  };
+  const scope = processScope('callhook-metrics-');
+  afterEach(() => scope.release());
+  const { start, tempDir } = scope;
   /** The value of one sample line (`name{labels} value`) of a Prometheus text scrape. */
   const sample = (text: string, series: string): number | undefined => {
     const line = text.split('\n').find((l) => l.startsWith(`${series} `));
@@ -50,37 +28,19 @@ describe('serve --worker with CALLHOOK_METRICS_PORT (the real processes)', () =>
         res.writeHead(200).end('ok');
       });
     });
-    cleanups.push(() => receiver.close());
-    const schema = `t_metrics_${process.pid}`;
-    await dropSchema(schema);
-    const admin = new pg.Client({ connectionString: TEST_DATABASE_URL });
-    await admin.connect();
-    await admin.query(`create schema ${schema}`);
-    await admin.end();
-    cleanups.push(() => dropSchema(schema));
+    scope.onRelease(() => receiver.close());
     const env = {
+      CALLHOOK_DATABASE_URL: await scope.postgresSchema(`t_metrics_${process.pid}`),
       CALLHOOK_DATA_DIR: tempDir(),
-      CALLHOOK_DATABASE_URL: postgresUrlWithSchema(schema),
       CALLHOOK_SECRET_KEY: 'ef'.repeat(32),
       CALLHOOK_ALLOW_NETWORKS: '127.0.0.0/8',
     };
-    const cli = (...args: string[]) =>
-      promisify(execFile)(process.execPath, [BIN, ...args], {
-        env: { PATH: process.env['PATH'] ?? '', ...env },
-      });
-    await cli(
-      'users',
-      'create',
-      '--email',
-      'ops@example.com',
-      '--password',
-      'ops-password-1',
+    const key = await userWithKey(cliWith(env), 'ops@example.com', 'ops-password-1', [
       '--grant',
       'integration',
       'campaign',
       'event_ingest',
-    );
-    const key = (await cli('keys', 'create', '--email', 'ops@example.com')).stdout.trim();
+    ]);
     const headers = { authorization: `Bearer ${key}`, 'content-type': 'application/json' };
 
     const api = start(['serve', '--api'], env);
@@ -156,7 +116,7 @@ describe('serve --worker with CALLHOOK_METRICS_PORT (the real processes)', () =>
 
     // Prometheus keeps its connection open between scrapes; the stop does not wait on it.
     const agent = new http.Agent({ keepAlive: true });
-    cleanups.push(async () => agent.destroy());
+    scope.onRelease(async () => agent.destroy());
     await new Promise<void>((resolve, reject) =>
       http
         .get(`${metricsUrl}/metrics`, { agent }, (res) => res.resume().on('end', resolve))
@@ -177,7 +137,7 @@ describe('serve --worker with CALLHOOK_METRICS_PORT (the real processes)', () =>
   it('says in one line that the metrics port is taken, as for the API port', async () => {
     const taken = http.createServer();
     await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));
-    cleanups.push(() => new Promise((resolve) => taken.close(() => resolve())));
+    scope.onRelease(() => new Promise((resolve) => taken.close(() => resolve())));
     const port = (taken.address() as AddressInfo).port;
     const p = start(['serve', '--worker'], {
       CALLHOOK_DATA_DIR: tempDir(),

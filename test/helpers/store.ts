@@ -66,6 +66,18 @@ export async function dropSchema(schema: string): Promise<void> {
   }
 }
 
+/** Creates `schema` afresh (dropping one left by an earlier run). */
+export async function createSchema(schema: string): Promise<void> {
+  await dropSchema(schema);
+  const client = new pg.Client({ connectionString: TEST_DATABASE_URL });
+  await client.connect();
+  try {
+    await client.query(`create schema ${schema}`);
+  } finally {
+    await client.end();
+  }
+}
+
 /** A PostgreSQL database URL whose connections use `schema` (for child processes). */
 export function postgresUrlWithSchema(schema: string): string {
   const url = new URL(TEST_DATABASE_URL);
