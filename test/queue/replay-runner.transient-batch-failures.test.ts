@@ -2,49 +2,21 @@ import SqliteDatabase from 'better-sqlite3';
 import { sql } from 'kysely';
 import pg from 'pg';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { DIALECTS, TEST_DATABASE_URL, type TestStore } from '../helpers/store.js';
+import { DIALECTS, TEST_DATABASE_URL } from '../helpers/store.js';
 import { createLogger, type Logger } from '../../src/logger.js';
-import { ReplayRunner } from '../../src/queue/replay-runner.js';
-import { createReplayJob, findReplayJob } from '../../src/store/replay-job-store.js';
-import type { DeliveryQueue } from '../../src/queue/delivery-queue.js';
-import { clockedQueue, delivery, enqueue, FakeClock, seedIntegration } from './queue-fixtures.js';
-
-const LEASE_MS = 30_000;
+import { LEASE_MS, replayFixture, type ReplayFixture } from './replay-fixtures.js';
 
 // A batch that meets a transient error (SQLite busy past its timeout, a PostgreSQL connection
 // cut) rolls back and the job is tried again after its lease, from its last committed batch, a
 // bounded number of times in a row; the error shows in the job meanwhile. Any other error ends
 // the job `failed` at once.
 describe.each(DIALECTS)('replay batches that fail on %s', (backend) => {
-  let t: TestStore;
-  let clock: FakeClock;
-  let queue: DeliveryQueue;
-  let owner: string;
-  let integration: string;
-  let ids: string[];
-
+  let f: ReplayFixture;
   const runner = (id: string, logger?: Logger, maxBatchFailures?: number) =>
-    new ReplayRunner(t.store, {
-      id,
-      batchSize: 3,
-      leaseMs: LEASE_MS,
-      clock: clock.now,
+    f.runner(id, {
       ...(logger ? { logger } : {}),
       ...(maxBatchFailures ? { maxBatchFailures } : {}),
     });
-  const newJob = () =>
-    createReplayJob(t.store.db, { ownerId: owner, integrationId: integration, since: 0 }, clock.ms);
-  const stored = async (id: string) =>
-    (await findReplayJob(t.store.db, integration, id, undefined))!;
-  const pendingCount = async () =>
-    (
-      await t.store.db
-        .selectFrom('deliveries')
-        .select('id')
-        .where('id', 'in', ids)
-        .where('status', '=', 'pending')
-        .execute()
-    ).length;
 
   /**
    * Runs `run` while the first batch it runs meets a real transient error, `next` being the
@@ -57,9 +29,9 @@ describe.each(DIALECTS)('replay batches that fail on %s', (backend) => {
     next: string,
     run: (logger: Logger) => Promise<T>,
   ): Promise<T> => {
-    if (t.database.kind === 'sqlite') {
-      const other = new SqliteDatabase(t.database.file);
-      await sql`pragma busy_timeout = 50`.execute(t.store.db);
+    if (f.t.database.kind === 'sqlite') {
+      const other = new SqliteDatabase(f.t.database.file);
+      await sql`pragma busy_timeout = 50`.execute(f.t.store.db);
       let armed = true;
       const logger = createLogger('info', {
         write(line: string) {
@@ -75,12 +47,12 @@ describe.each(DIALECTS)('replay batches that fail on %s', (backend) => {
         return await run(logger);
       } finally {
         other.close();
-        await sql`pragma busy_timeout = 10000`.execute(t.store.db);
+        await sql`pragma busy_timeout = 10000`.execute(f.t.store.db);
       }
     }
     const other = new pg.Client({
       connectionString: TEST_DATABASE_URL,
-      options: `-c search_path=${t.location}`,
+      options: `-c search_path=${f.t.location}`,
     });
     await other.connect();
     try {
@@ -100,7 +72,7 @@ describe.each(DIALECTS)('replay batches that fail on %s', (backend) => {
     const until = Date.now() + 5_000;
     while (Date.now() < until) {
       const { rows } = await sql<{ pid: number }>`select pid from pg_stat_activity
-        where ${pid} = any(pg_blocking_pids(pid))`.execute(t.store.db);
+        where ${pid} = any(pg_blocking_pids(pid))`.execute(f.t.store.db);
       if (rows[0] !== undefined) return rows[0].pid;
       await new Promise((resolve) => setTimeout(resolve, 10));
     }
@@ -109,85 +81,78 @@ describe.each(DIALECTS)('replay batches that fail on %s', (backend) => {
   const transientError = backend === 'sqlite' ? /\(SQLITE_BUSY\)$/ : /\(57P01\)$/;
 
   beforeEach(async () => {
-    ({ t, clock, queue, owner } = await clockedQueue(backend));
-    integration = await seedIntegration(t.store, owner);
-    const items = Array.from({ length: 8 }, () => delivery(owner, integration));
-    await enqueue(t.store, queue, items);
-    // All created at one time: a job walks them by id.
-    ids = items.map((item) => item.id).sort();
-    await t.store.db.updateTable('deliveries').set({ status: 'failed', attempts: 1 }).execute();
-    clock.advance(1_000);
+    f = await replayFixture(backend);
   });
   afterEach(async () => {
-    await t.destroy();
+    await f.t.destroy();
   });
 
   it('tries the batch again after the lease, from the last committed batch, showing the error meanwhile', async () => {
-    const job = await newJob();
+    const job = await f.newJob();
     expect(await runner('r1').runOnce({ batches: 1 })).toMatchObject({ requeued: 3 });
 
-    const failed = await withFailingBatch(ids[3]!, (logger) =>
+    const failed = await withFailingBatch(f.ids[3]!, (logger) =>
       runner('r1', logger).runOnce({ jobId: job.id }),
     );
     expect(failed).toMatchObject({ id: job.id, status: 'running', requeued: 3 });
-    const retryAt = new Date(clock.ms + LEASE_MS).toISOString();
+    const retryAt = new Date(f.clock.ms + LEASE_MS).toISOString();
     expect(failed!.error).toMatch(
       new RegExp(`^batch failed \\(try 1 of 5; tried again from ${retryAt}\\): `),
     );
     expect(failed!.error).toMatch(transientError);
-    expect(await stored(job.id)).toMatchObject({
+    expect(await f.stored(job.id)).toMatchObject({
       status: 'running',
       batch_failures: 1,
       lease_owner: null,
-      lease_until: clock.ms + LEASE_MS,
+      lease_until: f.clock.ms + LEASE_MS,
       finished_at: null,
     });
-    expect(await pendingCount()).toBe(3);
+    expect(await f.pendingCount()).toBe(3);
 
     // Given back until then: not even the runner that had it takes it earlier.
-    clock.advance(LEASE_MS - 1);
+    f.clock.advance(LEASE_MS - 1);
     expect(await runner('r1').runOnce()).toBeUndefined();
     expect(await runner('r2').runOnce()).toBeUndefined();
-    clock.advance(1);
+    f.clock.advance(1);
     const done = await runner('r2').runOnce();
     expect(done).toMatchObject({ status: 'succeeded', total: 8, requeued: 8, error: null });
-    expect(await stored(job.id)).toMatchObject({ batch_failures: 0 });
-    expect(await pendingCount()).toBe(8);
+    expect(await f.stored(job.id)).toMatchObject({ batch_failures: 0 });
+    expect(await f.pendingCount()).toBe(8);
   });
 
   it('ends the job failed, keeping the error, when its batch fails the most times in a row', async () => {
-    const job = await newJob();
-    const first = await withFailingBatch(ids[0]!, (logger) =>
+    const job = await f.newJob();
+    const first = await withFailingBatch(f.ids[0]!, (logger) =>
       runner('r1', logger, 2).runOnce({ jobId: job.id }),
     );
     expect(first).toMatchObject({ status: 'running', requeued: 0 });
     expect(first!.error).toMatch(/^batch failed \(try 1 of 2; /);
-    clock.advance(LEASE_MS);
-    const second = await withFailingBatch(ids[0]!, (logger) =>
+    f.clock.advance(LEASE_MS);
+    const second = await withFailingBatch(f.ids[0]!, (logger) =>
       runner('r2', logger, 2).runOnce({ jobId: job.id }),
     );
     expect(second).toMatchObject({ status: 'failed', requeued: 0, finishedAt: expect.any(String) });
     expect(second!.error).toMatch(/^batch failed 2 times in a row, the job gave up: /);
     expect(second!.error).toMatch(transientError);
-    expect(await stored(job.id)).toMatchObject({
+    expect(await f.stored(job.id)).toMatchObject({
       status: 'failed',
       batch_failures: 2,
       lease_owner: null,
       lease_until: null,
     });
-    clock.advance(LEASE_MS);
+    f.clock.advance(LEASE_MS);
     expect(await runner('r3').runOnce()).toBeUndefined();
-    expect(await pendingCount()).toBe(0);
+    expect(await f.pendingCount()).toBe(0);
   });
 
   it('ends the job failed at once on an error that trying again would not cure', async () => {
-    const job = await newJob();
+    const job = await f.newJob();
     // Every batch reads `events` (a delivery whose event was pruned is not requeued).
-    await sql`alter table events rename to events_elsewhere`.execute(t.store.db);
+    await sql`alter table events rename to events_elsewhere`.execute(f.t.store.db);
     const done = await runner('r1').runOnce({ jobId: job.id });
     expect(done).toMatchObject({ status: 'failed', requeued: 0 });
     expect(done!.error).toMatch(/events/);
     expect(done!.error).not.toMatch(/^batch failed/);
-    expect(await stored(job.id)).toMatchObject({ status: 'failed', batch_failures: 0 });
+    expect(await f.stored(job.id)).toMatchObject({ status: 'failed', batch_failures: 0 });
   });
 });
