@@ -31,6 +31,7 @@ export interface Pipeline {
   /** What the receiver answers next (default 200 `ok`). */
   respond: (res: ServerResponse, request: ReceivedRequest) => void;
   post(url: string, payload: unknown, who?: TestUser): Promise<LightMyRequestResponse>;
+  get(url: string, who?: TestUser): Promise<LightMyRequestResponse>;
   worker(): DeliveryWorker;
   close(): Promise<void>;
 }
@@ -71,6 +72,7 @@ export async function createPipeline(
   });
   pipeline.post = (url, payload, who = dialer) =>
     t.app.inject({ method: 'POST', url, headers: who.headers, payload: payload as object });
+  pipeline.get = (url, who = dialer) => t.app.inject({ url, headers: who.headers });
   const integration = await pipeline.post('/api/v1/integrations', {
     name: 'CRM',
     type: 'http',

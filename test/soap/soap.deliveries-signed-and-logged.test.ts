@@ -14,6 +14,7 @@ import {
   type FileServer,
   type NodeSoapServer,
 } from './soap-servers.js';
+import { bindSoapIntegration } from './soap-pipeline.js';
 
 const secret = `whsec_${Buffer.alloc(32, 7).toString('base64')}`;
 
@@ -35,9 +36,8 @@ describe.each(DIALECTS)('SOAP deliveries on %s', (backend) => {
   const bindSoap = async (config: object, options: object = {}, wsdlUrl?: string) => {
     p = await createPipeline(backend);
     soap = await startNodeSoapServer();
-    const created = await p.post('/api/v1/integrations', {
+    const integrationId = await bindSoapIntegration(p, {
       name: 'Tickets',
-      type: 'soap',
       config: {
         wsdlUrl: wsdlUrl ?? `${soap.base}/dotnet?wsdl`,
         service: 'Tickets',
@@ -46,18 +46,8 @@ describe.each(DIALECTS)('SOAP deliveries on %s', (backend) => {
       },
       options,
     });
-    expect(created.statusCode, created.body).toBe(201);
-    const integrationId = created.json<{ id: string }>().id;
-    const bound = await p.t.app.inject({
-      method: 'PUT',
-      url: '/api/v1/campaigns/spring/bindings',
-      headers: p.dialer.headers,
-      payload: { bindings: [{ integrationId, on: ['call.ended'] }] },
-    });
-    expect(bound.statusCode, bound.body).toBe(200);
     return { p, soap, integrationId };
   };
-  const get = (url: string) => p!.t.app.inject({ url, headers: p!.dialer.headers });
 
   it('carries webhook-id, -timestamp and -signature over the envelope as sent', async () => {
     const { p, soap, integrationId } = await bindSoap(
@@ -75,7 +65,7 @@ describe.each(DIALECTS)('SOAP deliveries on %s', (backend) => {
     expect(soap.calls).toHaveLength(1);
     const [call] = soap.calls;
     expect(call!.body).toContain('wsse:Security');
-    const [delivery] = (await get('/api/v1/deliveries')).json().items;
+    const [delivery] = (await p.get('/api/v1/deliveries')).json().items;
     expect(delivery).toMatchObject({ integrationId, status: 'succeeded' });
     const id = String(call!.headers['webhook-id']);
     const timestamp = Number(call!.headers['webhook-timestamp']);
@@ -84,7 +74,7 @@ describe.each(DIALECTS)('SOAP deliveries on %s', (backend) => {
       new Webhook(secret).sign(id, new Date(timestamp * 1000), call!.body),
     );
     // The attempt log shows the headers as sent.
-    const { attemptLog } = (await get(`/api/v1/deliveries/${delivery.id}`)).json();
+    const { attemptLog } = (await p.get(`/api/v1/deliveries/${delivery.id}`)).json();
     const logged = Object.fromEntries(attemptLog[0].request.headers);
     expect(logged).toMatchObject({ 'webhook-id': id, 'webhook-timestamp': String(timestamp) });
   });
@@ -97,10 +87,10 @@ describe.each(DIALECTS)('SOAP deliveries on %s', (backend) => {
     await p.post('/api/v1/events', callEvent('ev-fault'));
     expect(await p.worker().runOnce()).toBe(1);
 
-    const [delivery] = (await get('/api/v1/deliveries')).json().items;
+    const [delivery] = (await p.get('/api/v1/deliveries')).json().items;
     // The node soap package answers a thrown fault with HTTP 200.
     expect(delivery).toMatchObject({ integrationId, status: 'failed', lastStatus: 200 });
-    const { attemptLog } = (await get(`/api/v1/deliveries/${delivery.id}`)).json();
+    const { attemptLog } = (await p.get(`/api/v1/deliveries/${delivery.id}`)).json();
     expect(attemptLog[0].error).toMatch(/account number is not valid/);
     expect(attemptLog[0].response).toMatchObject({ status: 200, bodyTruncated: false });
     expect(attemptLog[0].response.body).toMatch(/<(\w+:)?Fault>.*account number is not valid/s);
@@ -118,9 +108,9 @@ describe.each(DIALECTS)('SOAP deliveries on %s', (backend) => {
     await p.post('/api/v1/events', callEvent('ev-page'));
     expect(await p.worker().runOnce()).toBe(1);
 
-    const [delivery] = (await get('/api/v1/deliveries')).json().items;
+    const [delivery] = (await p.get('/api/v1/deliveries')).json().items;
     expect(delivery).toMatchObject({ status: 'failed', attempts: 1, lastStatus: 200 });
-    const { attemptLog } = (await get(`/api/v1/deliveries/${delivery.id}`)).json();
+    const { attemptLog } = (await p.get(`/api/v1/deliveries/${delivery.id}`)).json();
     expect(attemptLog[0].error).toMatch(/^HTTP 200, but the body is not a SOAP answer/);
     expect(attemptLog[0].response).toMatchObject({
       status: 200,

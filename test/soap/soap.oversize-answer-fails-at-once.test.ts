@@ -15,6 +15,7 @@ import { callEvent, createPipeline, type Pipeline } from '../helpers/pipeline.js
 import { createIvrTestApp, type IvrTestApp, type IvrUser } from '../ivr/ivr-app.js';
 import { startServer, type TestServer } from '../transport/servers.js';
 import { fixture, LOOPBACK_POLICY } from './soap-servers.js';
+import { bindSoapIntegration, createTicketConfig } from './soap-pipeline.js';
 
 const REASON = 'HTTP 200, but the answer is larger than 16 MiB';
 
@@ -65,17 +66,6 @@ async function startOversizeHost(): Promise<OversizeHost> {
     close: () => server.close(),
   };
 }
-
-const soapConfig = (wsdlUrl: string) => ({
-  wsdlUrl,
-  service: 'Tickets',
-  port: 'TicketsSoap',
-  operation: 'CreateTicket',
-  params: [
-    { name: 'phone', value: '{{contact.phone}}' },
-    { name: 'priority', value: '1' },
-  ],
-});
 
 describe('a SOAP call answered with more than 16 MiB', () => {
   let host: OversizeHost;
@@ -153,28 +143,16 @@ describe.each(DIALECTS)('a SOAP delivery on %s answered with more than 16 MiB', 
     await host?.close();
   });
 
-  const get = (url: string) => p.t.app.inject({ url, headers: p.dialer.headers });
-
   it('fails at its first attempt, saying the answer was larger than 16 MiB', async () => {
-    const created = await p.post('/api/v1/integrations', {
+    const integrationId = await bindSoapIntegration(p, {
       name: 'Tickets',
-      type: 'soap',
-      config: soapConfig(host.wsdlUrl),
+      config: createTicketConfig(host.wsdlUrl),
     });
-    expect(created.statusCode, created.body).toBe(201);
-    const integrationId = created.json<{ id: string }>().id;
-    const bound = await p.t.app.inject({
-      method: 'PUT',
-      url: '/api/v1/campaigns/spring/bindings',
-      headers: p.dialer.headers,
-      payload: { bindings: [{ integrationId, on: ['call.ended'] }] },
-    });
-    expect(bound.statusCode, bound.body).toBe(200);
 
     expect((await p.post('/api/v1/events', callEvent('ev-oversize'))).statusCode).toBe(202);
     expect(await p.worker().runOnce()).toBe(1);
 
-    const [delivery] = (await get(`/api/v1/deliveries?integrationId=${integrationId}`)).json()
+    const [delivery] = (await p.get(`/api/v1/deliveries?integrationId=${integrationId}`)).json()
       .items;
     expect(delivery).toMatchObject({
       status: 'failed',
@@ -182,7 +160,7 @@ describe.each(DIALECTS)('a SOAP delivery on %s answered with more than 16 MiB', 
       lastStatus: 200,
       lastError: `${REASON} is not retried`,
     });
-    const { attemptLog } = (await get(`/api/v1/deliveries/${delivery.id}`)).json();
+    const { attemptLog } = (await p.get(`/api/v1/deliveries/${delivery.id}`)).json();
     expect(attemptLog).toHaveLength(1);
     expect(attemptLog[0]).toMatchObject({
       error: REASON,
@@ -211,7 +189,7 @@ describe('IVR invoke of a SOAP integration answered with more than 16 MiB', () =
   it('answers failure with the status and the reason, sending once', async () => {
     const id = await t.create(alice.headers, {
       type: 'soap',
-      config: soapConfig(host.wsdlUrl),
+      config: createTicketConfig(host.wsdlUrl),
       options: { responseVariables: [{ name: 'ticket', path: 'CreateTicketResult.TicketId' }] },
     });
 

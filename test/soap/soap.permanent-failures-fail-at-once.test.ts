@@ -17,6 +17,7 @@ import { callEvent, createPipeline, type Pipeline } from '../helpers/pipeline.js
 import { createIvrTestApp, type IvrTestApp, type IvrUser } from '../ivr/ivr-app.js';
 import { startServer, type TestServer } from '../transport/servers.js';
 import { fixture, startNodeSoapServer, type NodeSoapServer } from './soap-servers.js';
+import { bindSoapIntegration, createTicketConfig } from './soap-pipeline.js';
 
 type Answer = (res: ServerResponse) => void;
 
@@ -123,17 +124,6 @@ const PERMANENT: Breakage[] = [
   },
 ];
 
-const soapConfig = (wsdlUrl: string) => ({
-  wsdlUrl,
-  service: 'Tickets',
-  port: 'TicketsSoap',
-  operation: 'CreateTicket',
-  params: [
-    { name: 'phone', value: '{{contact.phone}}' },
-    { name: 'priority', value: '1' },
-  ],
-});
-
 describe.each(DIALECTS)('SOAP deliveries on %s whose WSDL cannot work', (backend) => {
   let p: Pipeline;
   let soap: NodeSoapServer;
@@ -154,28 +144,16 @@ describe.each(DIALECTS)('SOAP deliveries on %s whose WSDL cannot work', (backend
     await host?.close();
   });
 
-  const get = (url: string) => p.t.app.inject({ url, headers: p.dialer.headers });
-
   /** A SOAP integration on a WSDL that works now, bound alone to campaign `spring`. */
   const bindWorkingSoap = async () => {
     cases += 1;
     const path = `/case-${cases}.wsdl`;
     host.answers.set(path, xml(good));
     const wsdlUrl = `${host.origin}${path}`;
-    const created = await p.post('/api/v1/integrations', {
+    const integrationId = await bindSoapIntegration(p, {
       name: `Tickets ${cases}`,
-      type: 'soap',
-      config: soapConfig(wsdlUrl),
+      config: createTicketConfig(wsdlUrl),
     });
-    expect(created.statusCode, created.body).toBe(201);
-    const integrationId = created.json<{ id: string }>().id;
-    const bound = await p.t.app.inject({
-      method: 'PUT',
-      url: '/api/v1/campaigns/spring/bindings',
-      headers: p.dialer.headers,
-      payload: { bindings: [{ integrationId, on: ['call.ended'] }] },
-    });
-    expect(bound.statusCode, bound.body).toBe(200);
     return { path, wsdlUrl, integrationId, event: `ev-${cases}` };
   };
 
@@ -184,9 +162,9 @@ describe.each(DIALECTS)('SOAP deliveries on %s whose WSDL cannot work', (backend
     p.t.services.soap.wsdls.clear();
     expect((await p.post('/api/v1/events', callEvent(event))).statusCode).toBe(202);
     expect(await p.worker().runOnce()).toBe(1);
-    const [delivery] = (await get(`/api/v1/deliveries?integrationId=${integrationId}`)).json()
+    const [delivery] = (await p.get(`/api/v1/deliveries?integrationId=${integrationId}`)).json()
       .items;
-    const { attemptLog } = (await get(`/api/v1/deliveries/${delivery.id}`)).json();
+    const { attemptLog } = (await p.get(`/api/v1/deliveries/${delivery.id}`)).json();
     return { delivery, attemptLog };
   };
 
@@ -236,7 +214,7 @@ describe.each(DIALECTS)('SOAP deliveries on %s whose WSDL cannot work', (backend
     const calls = soap.calls.length;
     expect(await p.worker().runOnce()).toBe(1);
 
-    const after = (await get(`/api/v1/deliveries/${delivery.id}`)).json();
+    const after = (await p.get(`/api/v1/deliveries/${delivery.id}`)).json();
     expect(after).toMatchObject({ status: 'succeeded' });
     expect(
       after.attemptLog.map((a: { integrationVersion: number }) => a.integrationVersion),
@@ -272,7 +250,7 @@ describe('IVR invoke of a SOAP integration whose WSDL cannot work', () => {
     const path = `/ivr-${cases}.wsdl`;
     host.answers.set(path, xml(good));
     const wsdlUrl = `${host.origin}${path}`;
-    const id = await t.create(alice.headers, { type: 'soap', config: soapConfig(wsdlUrl) });
+    const id = await t.create(alice.headers, { type: 'soap', config: createTicketConfig(wsdlUrl) });
     breakage.apply(host, path, good);
     t.services.soap.wsdls.clear();
 
@@ -313,7 +291,11 @@ describe('saving a SOAP integration whose WSDL gives its port an unusable addres
       method: 'POST',
       url: '/api/v1/integrations',
       headers: alice.headers,
-      payload: { name: 'Tickets', type: 'soap', config: soapConfig(`${host.origin}/local.wsdl`) },
+      payload: {
+        name: 'Tickets',
+        type: 'soap',
+        config: createTicketConfig(`${host.origin}/local.wsdl`),
+      },
     });
     expect(saved.statusCode, saved.body).toBe(400);
     expect(saved.json().error.details).toEqual([
