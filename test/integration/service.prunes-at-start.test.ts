@@ -2,43 +2,20 @@
  * A worker process prunes history past CALLHOOK_RETENTION_DAYS when it starts, then hourly: with
  * only the hourly timer, a service restarted more often than hourly never pruned anything.
  */
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import { afterEach, expect, it } from 'vitest';
-import { loadConfig } from '../../src/config.js';
-import { createLogger } from '../../src/logger.js';
-import { startService, type RunningService } from '../../src/main.js';
 import { openStore } from '../../src/store/db.js';
-import { migrate } from '../../src/store/migrator.js';
-import { AccountStore } from '../../src/store/account-store.js';
+import { serviceHarness } from './service-harness.js';
 
-let service: RunningService | undefined;
-let dir: string | undefined;
-afterEach(async () => {
-  await service?.close();
-  service = undefined;
-  if (dir !== undefined) fs.rmSync(dir, { recursive: true, force: true });
-  dir = undefined;
-});
+const harness = serviceHarness('callhook-prune-');
+afterEach(() => harness.release());
 
 it('prunes events past the retention age when a worker process starts', async () => {
-  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'callhook-prune-'));
-  const config = loadConfig({ CALLHOOK_DATA_DIR: dir, CALLHOOK_PORT: '0' });
-  const store = await openStore(config.database);
-  try {
-    await migrate(store);
-    const user = await new AccountStore(store).createUser({
-      email: 'ops@example.com',
-      name: 'Ops',
-      passwordHash: null,
-      admin: true,
-    });
+  const { config } = await harness.seeded(async ({ store, adminId, config }) => {
     const old = Date.now() - config.retentionMs - 86_400_000;
     await store.db
       .insertInto('events')
       .values({
-        owner_id: user.id,
+        owner_id: adminId,
         id: 'ev-old',
         type: 'call.ended',
         campaign_id: 'spring',
@@ -48,14 +25,9 @@ it('prunes events past the retention age when a worker process starts', async ()
         received_at: old,
       })
       .execute();
-  } finally {
-    await store.close();
-  }
-
-  service = await startService(config, createLogger('silent'), undefined, {
-    api: false,
-    worker: true,
   });
+
+  await harness.start(config, { api: false, worker: true });
   const check = await openStore(config.database);
   try {
     let left = 1;

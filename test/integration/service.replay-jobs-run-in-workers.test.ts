@@ -2,56 +2,32 @@
  * A replay asked of the API runs in a worker process: an API-only process (`serve --api`) stores
  * the job and leaves it; a process with a worker (here the embedded default) runs it.
  */
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import { afterEach, expect, it } from 'vitest';
-import { loadConfig } from '../../src/config.js';
-import { createLogger } from '../../src/logger.js';
-import { startService, type RunningService } from '../../src/main.js';
-import { openStore } from '../../src/store/db.js';
-import { migrate } from '../../src/store/migrator.js';
+import type { RunningService } from '../../src/main.js';
 import { AccountStore } from '../../src/store/account-store.js';
 import { enqueueDeliveries } from '../../src/store/delivery-store.js';
 import { seedIntegration } from '../queue/queue-fixtures.js';
+import { serviceHarness } from './service-harness.js';
 
-let service: RunningService | undefined;
-let dir: string | undefined;
-afterEach(async () => {
-  await service?.close();
-  service = undefined;
-  if (dir !== undefined) fs.rmSync(dir, { recursive: true, force: true });
-  dir = undefined;
-});
+const harness = serviceHarness('callhook-replay-');
+afterEach(() => harness.release());
 
 it('leaves a replay job to a worker process: the API-only one does not run it', async () => {
-  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'callhook-replay-'));
-  const config = loadConfig({ CALLHOOK_DATA_DIR: dir, CALLHOOK_PORT: '0' });
-  const store = await openStore(config.database);
-  let authorization: string;
-  let integrationId: string;
-  try {
-    await migrate(store);
-    const accounts = new AccountStore(store);
-    const user = await accounts.createUser({
-      email: 'ops@example.com',
-      name: 'Ops',
-      passwordHash: null,
-      admin: true,
-    });
-    authorization = `Bearer ${(await accounts.credentials.createApiKey(user.id, 'k')).key}`;
+  const { config, seeded } = await harness.seeded(async ({ store, adminId }) => {
+    const { key } = await new AccountStore(store).credentials.createApiKey(adminId, 'k');
     // Loopback, which the network policy refuses: nothing leaves the machine once requeued.
-    integrationId = await seedIntegration(store, user.id);
+    const integrationId = await seedIntegration(store, adminId);
     await enqueueDeliveries(
       store.db,
-      ['d1', 'd2', 'd3'].map((id) => ({ id, ownerId: user.id, integrationId })),
+      ['d1', 'd2', 'd3'].map((id) => ({ id, ownerId: adminId, integrationId })),
     );
     await store.db.updateTable('deliveries').set({ status: 'failed', attempts: 1 }).execute();
-  } finally {
-    await store.close();
-  }
+    return { authorization: `Bearer ${key}`, integrationId };
+  });
+  const { authorization, integrationId } = seeded;
+  let service: RunningService;
   const call = async (url: string, method = 'GET', body?: unknown) => {
-    const response = await fetch(`${service!.url!}${url}`, {
+    const response = await fetch(`${service.url!}${url}`, {
       method,
       headers: { authorization, 'content-type': 'application/json' },
       ...(body === undefined ? {} : { body: JSON.stringify(body) }),
@@ -59,10 +35,7 @@ it('leaves a replay job to a worker process: the API-only one does not run it', 
     return { status: response.status, body: (await response.json()) as Record<string, unknown> };
   };
 
-  service = await startService(config, createLogger('silent'), undefined, {
-    api: true,
-    worker: false,
-  });
+  service = await harness.start(config, { api: true, worker: false });
   const asked = await call(`/api/v1/integrations/${integrationId}/replay`, 'POST', {
     since: '2020-01-01T00:00:00Z',
   });
@@ -74,7 +47,7 @@ it('leaves a replay job to a worker process: the API-only one does not run it', 
   expect((await call(jobUrl)).body).toMatchObject({ status: 'running', requeued: 0 });
   await service.close();
 
-  service = await startService(config, createLogger('silent'));
+  service = await harness.start(config);
   let job = (await call(jobUrl)).body;
   for (let i = 0; i < 50 && job['status'] === 'running'; i += 1) {
     await new Promise((resolve) => setTimeout(resolve, 100));
