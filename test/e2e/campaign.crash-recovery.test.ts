@@ -5,7 +5,14 @@
  * processes share a campaign's rate, and one of them dying loses nothing either.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { cliWith, processScope, userWithKey, waitFor, workerStarted } from '../helpers/process.js';
+import {
+  CRASH_TEST_ENV,
+  cliWith,
+  processScope,
+  userWithKey,
+  waitFor,
+  workerStarted,
+} from '../helpers/process.js';
 import { startServer } from '../transport/servers.js';
 
 type Env = Record<string, string>;
@@ -118,9 +125,7 @@ describe('integration campaigns survive kill -9', () => {
     const r = await receiver();
     const env: Env = {
       CALLHOOK_DATA_DIR: scope.tempDir(),
-      CALLHOOK_ALLOW_NETWORKS: '127.0.0.0/8',
-      CALLHOOK_LEASE_SECONDS: '2',
-      CALLHOOK_LOG_LEVEL: 'info',
+      ...CRASH_TEST_ENV,
     };
     const api = await adminKey(env);
     const first = scope.start(['serve'], env);
@@ -160,9 +165,7 @@ describe('integration campaigns survive kill -9', () => {
       CALLHOOK_DATABASE_URL: await scope.postgresSchema(`t_campaign_crash_${process.pid}`),
       CALLHOOK_DATA_DIR: scope.tempDir(),
       CALLHOOK_SECRET_KEY: 'ab'.repeat(32),
-      CALLHOOK_ALLOW_NETWORKS: '127.0.0.0/8',
-      CALLHOOK_LEASE_SECONDS: '2',
-      CALLHOOK_LOG_LEVEL: 'info',
+      ...CRASH_TEST_ENV,
     };
     const api = await adminKey(env);
     const server = scope.start(['serve', '--api'], env);

@@ -3,7 +3,14 @@
  * at least once. Duplicates (the at-least-once price of a crash) are counted and reported.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { cliWith, processScope, until, userWithKey, workerStarted } from '../helpers/process.js';
+import {
+  CRASH_TEST_ENV,
+  cliWith,
+  processScope,
+  until,
+  userWithKey,
+  workerStarted,
+} from '../helpers/process.js';
 import { startServer, type TestServer } from '../transport/servers.js';
 
 interface Env {
@@ -131,9 +138,7 @@ describe('crash recovery: kill -9 under load', () => {
     const r = await receiver();
     const env: Env = {
       CALLHOOK_DATA_DIR: scope.tempDir(),
-      CALLHOOK_ALLOW_NETWORKS: '127.0.0.0/8',
-      CALLHOOK_LEASE_SECONDS: '2',
-      CALLHOOK_LOG_LEVEL: 'info',
+      ...CRASH_TEST_ENV,
     };
     const api = await setUp(env, r.server.origin);
     const first = scope.start(['serve'], env);
@@ -158,9 +163,7 @@ describe('crash recovery: kill -9 under load', () => {
       CALLHOOK_DATABASE_URL: await scope.postgresSchema(`t_crash_${process.pid}`),
       CALLHOOK_DATA_DIR: scope.tempDir(),
       CALLHOOK_SECRET_KEY: 'cd'.repeat(32),
-      CALLHOOK_ALLOW_NETWORKS: '127.0.0.0/8',
-      CALLHOOK_LEASE_SECONDS: '2',
-      CALLHOOK_LOG_LEVEL: 'info',
+      ...CRASH_TEST_ENV,
     };
     const api = await setUp(env, r.server.origin);
     const server = scope.start(['serve', '--api'], env);

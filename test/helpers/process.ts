@@ -129,6 +129,16 @@ export function processScope(tempPrefix: string) {
   };
 }
 
+/**
+ * What the kill -9 tests' processes share: loopback receivers allowed, 2 s leases (what a killed
+ * worker held is due again soon), info logs (`workerStarted` reads one).
+ */
+export const CRASH_TEST_ENV = {
+  CALLHOOK_ALLOW_NETWORKS: '127.0.0.0/8',
+  CALLHOOK_LEASE_SECONDS: '2',
+  CALLHOOK_LOG_LEVEL: 'info',
+} as const;
+
 /** Checks `condition` every 50 ms until it holds or `ms` have passed; whether it held. */
 export async function until(
   condition: () => boolean | Promise<boolean>,
