@@ -151,6 +151,9 @@ export async function cancelReplayJob(
     .updateTable('replay_jobs')
     .set({
       status: 'cancelled',
+      // A batch failure it was waiting to try again is no longer what the job is about.
+      error: null,
+      batch_failures: 0,
       lease_owner: null,
       lease_until: null,
       updated_at: now,

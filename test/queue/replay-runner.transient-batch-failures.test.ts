@@ -4,6 +4,7 @@ import pg from 'pg';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { DIALECTS, TEST_DATABASE_URL } from '../helpers/store.js';
 import { createLogger, type Logger } from '../../src/logger.js';
+import { ReplayJobStore } from '../../src/store/replay-job-store.js';
 import { LEASE_MS, replayFixture, type ReplayFixture } from './replay-fixtures.js';
 
 // A batch that meets a transient error (SQLite busy past its timeout, a PostgreSQL connection
@@ -118,6 +119,25 @@ describe.each(DIALECTS)('replay batches that fail on %s', (backend) => {
     expect(done).toMatchObject({ status: 'succeeded', total: 8, requeued: 8, error: null });
     expect(await f.stored(job.id)).toMatchObject({ batch_failures: 0 });
     expect(await f.pendingCount()).toBe(8);
+  });
+
+  it('shows no error once a job waiting to try its batch again is cancelled', async () => {
+    const job = await f.newJob();
+    const failed = await withFailingBatch(f.ids[0]!, (logger) =>
+      runner('r1', logger).runOnce({ jobId: job.id }),
+    );
+    expect(failed!.error).toMatch(transientError);
+    const cancelled = await new ReplayJobStore(f.t.store.db, f.clock.now).cancel(
+      f.integration,
+      job.id,
+      undefined,
+    );
+    expect(cancelled).toMatchObject({ cancelled: true, job: { status: 'cancelled', error: null } });
+    expect(await f.stored(job.id)).toMatchObject({ status: 'cancelled', error: null });
+    // Nothing runs it after its lease.
+    f.clock.advance(LEASE_MS);
+    expect(await runner('r2').runOnce()).toBeUndefined();
+    expect(await f.pendingCount()).toBe(0);
   });
 
   it('ends the job failed, keeping the error, when its batch fails the most times in a row', async () => {
