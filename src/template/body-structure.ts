@@ -6,7 +6,7 @@
  */
 import { XMLValidator } from 'fast-xml-parser';
 import type { Part } from './syntax.js';
-import { afterRootProblem } from './xml-root.js';
+import { afterRootProblem, markupProblem } from './xml-root.js';
 
 export type JsonPlacement = 'string' | 'value';
 export type XmlPlacement = 'text' | 'cdata' | { problem: string };
@@ -242,15 +242,24 @@ class JsonShapeError extends Error {
  * `briefly`), or undefined. The validator gives no column for a document without a root element
  * ("Start tag expected"), though its type says it does: such an error is placed at the line's
  * start. What it lets through is checked here: a last tag cut before its `>`, and anything after
- * the root element but white space, comments and processing instructions.
+ * the root element but white space, comments and processing instructions. With `strictMarkup`,
+ * also `--` in a comment and a processing instruction without a target (`markupProblem`): a body
+ * Callhook sends must pass the strictest parser, while a response or a WSDL need only be read, and
+ * `<!-- ------ -->` dividers are common in hand-written ones.
  */
-export function xmlSyntaxError(text: string): XmlSyntaxError | undefined {
+export function xmlSyntaxError(
+  text: string,
+  options: { strictMarkup?: boolean } = {},
+): XmlSyntaxError | undefined {
   const result = XMLValidator.validate(text);
   if (result === true) {
     const unclosed = unclosedLastTag(text);
     if (unclosed !== undefined) return unclosed;
-    const after = afterRootProblem(text);
-    return after === undefined ? undefined : errorAt(text, after.offset, briefly(after.message));
+    const problem =
+      (options.strictMarkup === true ? markupProblem(text) : undefined) ?? afterRootProblem(text);
+    return problem === undefined
+      ? undefined
+      : errorAt(text, problem.offset, briefly(problem.message));
   }
   const { line, col, msg } = result.err as { line?: number; col?: number; msg: string };
   return { line: line ?? 1, column: col ?? 1, message: briefly(msg) };

@@ -388,7 +388,10 @@ function checkBodyShape(
     const error = jsonSyntaxError(text);
     if (error !== undefined) problems.push(at(error.offset, `is not valid JSON: ${error.message}`));
   } else if (context === 'xml') {
-    const error = xmlSyntaxError(skeleton(source, parts, (_i, length) => 'x'.repeat(length)));
+    const error = xmlSyntaxError(
+      skeleton(source, parts, (_i, length) => 'x'.repeat(length)),
+      { strictMarkup: true },
+    );
     if (error !== undefined) {
       problems.push(
         at(offsetOf(source, error.line, error.column), `is not well-formed XML: ${error.message}`),

@@ -61,6 +61,55 @@ export function afterRootProblem(text: string): AfterRootProblem | undefined {
   }
 }
 
+/**
+ * The first comment or processing instruction anywhere in a document that XML does not allow and
+ * the validator lets through: `--` inside a comment, a comment ending `--->` included (XML 1.0
+ * §2.5), and a processing instruction without a target name (`<??>`, §2.6). Undefined when there is none; a
+ * comment or instruction never closed is left to the other checks.
+ *
+ * ### Examples
+ * ```ts
+ * markupProblem('<r><!-- a - b --></r>'); // → undefined
+ * markupProblem('<r><!-- a -- b --></r>');
+ * // → { offset: 10, message: "'--' inside a comment: XML allows it only to close the comment." }
+ * ```
+ */
+export function markupProblem(text: string): AfterRootProblem | undefined {
+  let at = 0;
+  for (;;) {
+    const open = text.indexOf('<', at);
+    if (open === -1) return undefined;
+    if (text.startsWith('<!--', open)) {
+      const close = text.indexOf('-->', open + 4);
+      if (close === -1) return undefined;
+      const dashes = text.indexOf('--', open + 4);
+      if (dashes < close) {
+        return {
+          offset: dashes,
+          message: "'--' inside a comment: XML allows it only to close the comment.",
+        };
+      }
+      at = close + 3;
+    } else if (text.startsWith('<?', open)) {
+      if (!PI_TARGET.test(text.slice(open + 2, open + 3))) {
+        return {
+          offset: open,
+          message: "A processing instruction needs a target name right after '<?'.",
+        };
+      }
+      at = pastMarkup(text, open);
+    } else if (text.charCodeAt(open + 1) === BANG) {
+      at = pastMarkup(text, open);
+    } else {
+      at = tagEnd(text, open);
+    }
+    if (at === -1) return undefined;
+  }
+}
+
+/** A name's first character: not white space, `?`, `>` or anything XML names cannot start with. */
+const PI_TARGET = /^[A-Za-z_:\u00C0-\uFFFF]/;
+
 /** `<?xml` as a whole target, in any case: the declaration, reserved for the document's start. */
 const XML_DECLARATION = /^<\?xml(?=[\s?]|$)/i;
 const NAME = /^[^\s/>]*/;

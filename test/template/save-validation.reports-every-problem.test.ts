@@ -160,6 +160,28 @@ describe('one template', () => {
     expect(problemsOf('<?xml version="1.0"?>\n<r/>\n<!-- v2 -->\n<?audit?>\n', 'xml')).toEqual([]);
   });
 
+  it("refuses '--' inside an XML comment and an instruction without a target, wherever they are", () => {
+    const bad = (line: number, column: number, message: string) => [
+      { field: 'config.body', line, column, message: `is not well-formed XML: ${message}` },
+    ];
+    const dashes = "'--' inside a comment: XML allows it only to close the comment.";
+    expect(problemsOf('<r>\n  <!-- v1 -- v2 -->\n  {{call.id}}\n</r>', 'xml')).toEqual(
+      bad(2, 11, dashes),
+    );
+    expect(problemsOf('<!-- a -- b -->\n<r/>', 'xml')).toEqual(bad(1, 8, dashes));
+    expect(problemsOf('<r><!-- a ---></r>', 'xml')).toEqual(bad(1, 11, dashes));
+    const target = "A processing instruction needs a target name right after '<?'.";
+    expect(problemsOf('<r><??></r>', 'xml')).toEqual(bad(1, 4, target));
+    expect(problemsOf('<r/>\n<? x?>', 'xml')).toEqual(bad(2, 1, target));
+    // Allowed: single dashes in a comment, '--' in a CDATA section, an attribute or text.
+    expect(
+      problemsOf(
+        '<r a="--"><!-- a - b - c --><![CDATA[ <!-- -- --> ]]>x -- y<?pi a -- b?></r>',
+        'xml',
+      ),
+    ).toEqual([]);
+  });
+
   it('cuts a long XML parser message to 200 characters, as response variables do', () => {
     // The validator quotes every unclosed tag: some 60 KB of message for these 12 KB.
     const [problem, ...rest] = problemsOf(`<r>${'<a>'.repeat(4_000)}{{call.id}}`, 'xml');
