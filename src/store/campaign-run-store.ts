@@ -26,6 +26,7 @@ import {
   startProblem,
   type Refusal,
 } from './campaign-run-moves.js';
+import { holdPending, releaseHeld } from './campaign-run-holds.js';
 import { isoTime, type Page } from '../domain/accounts.js';
 import {
   contactStatus,
@@ -111,7 +112,10 @@ export class CampaignRunStore {
         const problem = await startProblem(trx, row);
         if (problem !== undefined) return problem;
       }
-      const changes = await moveTo(trx, row, next.to, now);
+      let changes = await moveTo(trx, row, next.to, now);
+      // The rest of the run's deliveries wait with it: its retries too (campaign-run-holds.ts).
+      if (action === 'pause') await holdPending(trx, id);
+      if (action === 'resume') changes = { ...changes, ...(await releaseHeld(trx, row, now)) };
       return { kind: 'done', row: { ...row, ...changes } };
     });
   }

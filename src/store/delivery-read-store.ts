@@ -5,6 +5,7 @@ import { pageOf } from './account-store.js';
 import { isoTime, type Page } from '../domain/accounts.js';
 import {
   BLOCKED_AT,
+  HELD,
   deliveryIdentity,
   type DeliveryIdentity,
   type DeliveryStatus,
@@ -47,11 +48,13 @@ export interface DeliveryFilter {
 function toView(row: Selectable<DeliveriesTable>): DeliveryView {
   const pending = row.status === 'pending';
   const waiting = pending && Number(row.next_attempt_at) >= BLOCKED_AT;
+  // Held while its campaign is paused: it has no time until the resume.
+  const held = pending && Number(row.next_attempt_at) >= HELD;
   return {
     ...deliveryIdentity(row),
     status: row.status as DeliveryStatus,
     attempts: row.attempts,
-    nextAttemptAt: pending && !waiting ? isoTime(Number(row.next_attempt_at)) : null,
+    nextAttemptAt: pending && !held ? isoTime(Number(row.next_attempt_at)) : null,
     waiting,
     lastStatus: row.last_status,
     lastError: row.last_error,

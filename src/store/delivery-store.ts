@@ -23,6 +23,24 @@ import { insertAttempts } from './delivery-batch-store.js';
  */
 export const BLOCKED_AT = 8_640_000_000_000_000;
 
+/**
+ * Added to the `next_attempt_at` of a paused campaign's pending deliveries (its retries, and those
+ * out at the pause): far past any real time and below `BLOCKED_AT`, so no claim reaches them, and
+ * resume takes it off again to find each one's own time (src/store/campaign-run-holds.ts).
+ */
+export const HELD = 4_000_000_000_000_000;
+
+/**
+ * `at`, or `at` held as the row is now: what a worker writes to `next_attempt_at` when it gives a
+ * claimed delivery back (a retry, a release). A campaign paused while the request was out held the
+ * row, and its next attempt waits for the resume like the rest.
+ */
+function keepHeld(at: number) {
+  return sql<number>`${at} + case
+    when next_attempt_at >= ${sql.lit(HELD)} and next_attempt_at < ${sql.lit(BLOCKED_AT)}
+    then ${sql.lit(HELD)} else 0 end`;
+}
+
 export const PENDING = sql<boolean>`status = 'pending'`;
 
 export type DeliveryStatus = 'pending' | 'succeeded' | 'failed' | 'cancelled';
@@ -256,7 +274,7 @@ export async function scheduleRetry(
     trx.updateTable('deliveries').set({
       lease_owner: null,
       lease_until: null,
-      next_attempt_at: at,
+      next_attempt_at: keepHeld(at),
       last_error: fields.error,
       last_status: fields.lastStatus,
       updated_at: fields.now,
@@ -279,7 +297,7 @@ export async function releaseDelivery(
     trx.updateTable('deliveries').set((eb) => ({
       lease_owner: null,
       lease_until: null,
-      next_attempt_at: now,
+      next_attempt_at: keepHeld(now),
       attempts: eb('attempts', '-', 1),
       updated_at: now,
     })),
