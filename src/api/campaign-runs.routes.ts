@@ -44,7 +44,8 @@ const EXPORT_PAGE = 1000;
 const SUMMARIES: Record<CampaignAction, string> = {
   start: "Start an integration campaign: its list's contacts as they are now, at its rate",
   pause: 'Pause a running integration campaign: nothing more is sent until it is resumed',
-  resume: 'Resume a paused integration campaign where it was',
+  resume:
+    'Resume a paused integration campaign where it was (409 while its integration is disabled)',
   stop: 'Stop an integration campaign for good: what was not sent is cancelled',
 };
 

@@ -90,6 +90,18 @@ export async function startProblem(
       [{ field: 'contactListId', message: 'names a list without contacts' }],
     );
   }
+  return integrationProblem(trx, row, 'start');
+}
+
+/**
+ * Why a campaign cannot start or resume because of its integration (deleted, disabled), or
+ * undefined: a run that went on would send nothing, and wait without saying why.
+ */
+export async function integrationProblem(
+  trx: Kysely<Database>,
+  row: CampaignRow,
+  action: 'start' | 'resume',
+): Promise<Refusal | undefined> {
   const integration = await trx
     .selectFrom('integrations')
     .select(['enabled', 'deleted_at'])
@@ -97,13 +109,13 @@ export async function startProblem(
     .executeTakeFirst();
   if (integration === undefined || integration.deleted_at !== null) {
     return refused(
-      `Campaign ${row.id} cannot start: its integration ${row.integration_id} was deleted`,
+      `Campaign ${row.id} cannot ${action}: its integration ${row.integration_id} was deleted`,
       [{ field: 'integrationId', message: 'names a deleted integration' }],
     );
   }
   if (integration.enabled !== 1) {
     return refused(
-      `Campaign ${row.id} cannot start: its integration ${row.integration_id} is disabled; enable it first`,
+      `Campaign ${row.id} cannot ${action}: its integration ${row.integration_id} is disabled; enable it first`,
       [{ field: 'integrationId', message: 'names a disabled integration' }],
     );
   }

@@ -17,6 +17,7 @@ import type { CampaignRow, RunSettings } from './campaign-store.js';
 import {
   CAMPAIGN_KIND,
   handOver,
+  integrationProblem,
   lockCampaign,
   lockRunning,
   moveTo,
@@ -108,10 +109,13 @@ export class CampaignRunStore {
       if (next.kind === 'refused') return refused(`Campaign ${id} is ${state}: ${next.why}`);
       if (next.kind === 'already') return { kind: 'done', row };
       const now = this.now();
-      if (action === 'start') {
-        const problem = await startProblem(trx, row);
-        if (problem !== undefined) return problem;
-      }
+      const problem =
+        action === 'start'
+          ? await startProblem(trx, row)
+          : action === 'resume'
+            ? await integrationProblem(trx, row, 'resume')
+            : undefined;
+      if (problem !== undefined) return problem;
       let changes = await moveTo(trx, row, next.to, now);
       // The rest of the run's deliveries wait with it: its retries too (campaign-run-holds.ts).
       if (action === 'pause') await holdPending(trx, id);

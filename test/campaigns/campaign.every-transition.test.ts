@@ -166,6 +166,31 @@ describe.each(DIALECTS)('integration campaign states on %s', (backend) => {
     ]);
   });
 
+  it('refuses to resume while its integration is disabled, as start does, and resumes once enabled', async () => {
+    rig = await createCampaignRig(backend);
+    const r = rig;
+    const id = await r.campaign(await r.list(2), 1, 'held');
+    await r.act(id, 'start');
+    await r.act(id, 'pause');
+    const off = await r.call('PATCH', `/api/v1/integrations/${r.integrationId}`, {
+      enabled: false,
+    });
+    expect(off.statusCode, off.body).toBe(200);
+    const refused = await r.call('POST', `/api/v1/campaigns/${id}/resume`);
+    expect(refused.statusCode, refused.body).toBe(409);
+    expect(refused.json<ErrorAnswer>().error).toEqual({
+      code: 'CONFLICT',
+      message: `Campaign held cannot resume: its integration ${r.integrationId} is disabled; enable it first`,
+      details: [{ field: 'integrationId', message: 'names a disabled integration' }],
+    });
+    expect((await r.read(id)).state).toBe('paused');
+    await r.call('PATCH', `/api/v1/integrations/${r.integrationId}`, { enabled: true });
+    expect((await r.act(id, 'resume')).state).toBe('running');
+    // Running already, it answers 200 unchanged whatever its integration: nothing to refuse.
+    await r.call('PATCH', `/api/v1/integrations/${r.integrationId}`, { enabled: false });
+    expect((await r.act(id, 'resume')).state).toBe('running');
+  });
+
   it('fixes the list and integration once started, takes a new rate until the end, and deletes only a campaign not running', async () => {
     rig = await createCampaignRig(backend);
     const r = rig;
