@@ -150,8 +150,12 @@ export const campaignsRoutes: FastifyPluginAsyncTypebox<CampaignRoutesOptions> =
     },
     async (request) => {
       const page = await campaigns.list(ownerScope(request), request.query);
+      // One statement for the page's integration campaigns, not one per campaign.
+      const progress = await runs.progressOfRuns(
+        page.items.filter((row) => row.type === 'integration'),
+      );
       return {
-        items: page.items.map((campaign) => campaignView(campaign)),
+        items: page.items.map((row) => campaignView(toCampaign(row), progress.get(row.id))),
         nextCursor: page.nextCursor,
       };
     },

@@ -58,8 +58,8 @@ export const RunSettingsPatch = {
 export const RUN_SETTINGS = ['contactListId', 'integrationId', 'ratePerSecond'] as const;
 
 /**
- * A campaign as the API answers it: an integration campaign with its settings and state (and its
- * progress, when read one at a time), any other without them.
+ * A campaign as the API answers it: an integration campaign with its settings, state and progress,
+ * any other without them.
  */
 export function campaignView(campaign: Campaign, progress?: CampaignProgress) {
   const base = {

@@ -82,10 +82,11 @@ export class CampaignStore {
     return row && toCampaign(row);
   }
 
+  /** A page of campaigns, as rows: an integration campaign's progress needs its run's columns. */
   async list(
     ownerId: string | undefined,
     page: { cursor?: string | undefined; limit: number },
-  ): Promise<Page<Campaign>> {
+  ): Promise<Page<CampaignRow>> {
     let query = this.db
       .selectFrom('campaigns')
       .selectAll()
@@ -93,7 +94,7 @@ export class CampaignStore {
       .limit(page.limit + 1);
     if (ownerId !== undefined) query = query.where('owner_id', '=', ownerId);
     if (page.cursor !== undefined) query = query.where('id', '>', page.cursor);
-    return pageOf((await query.execute()).map(toCampaign), page.limit);
+    return pageOf(await query.execute(), page.limit);
   }
 
   /** Renames a campaign (an integration campaign's settings: `CampaignRunStore.configure`). */
