@@ -1,16 +1,14 @@
 /**
  * The writes of an integration campaign's run, each inside the caller's transaction with the
  * campaign row locked (`CampaignRunStore` in campaign-run-store.ts): a state move and what it
- * needs, the checks before a start, the hand-over of the next contacts to the queue at the run's
- * rate, and taking back what was scheduled ahead.
+ * needs, the checks before a start or resume, and taking back what was scheduled ahead (the
+ * hand-over of the next contacts at the run's rate: campaign-run-pump.ts).
  */
 import { sql, type Kysely } from 'kysely';
 import type { Database } from './schema.js';
 import { isPostgres } from './bulk-insert.js';
-import { enqueueDeliveries, type DeliveryInput } from './delivery-store.js';
 import type { CampaignRow } from './campaign-store.js';
 import type { CampaignState } from '../domain/campaign.js';
-import { newId } from '../domain/ids.js';
 
 /** A refusal the API answers `409 CONFLICT` with. */
 export interface Refusal {
@@ -21,9 +19,6 @@ export interface Refusal {
 
 /** Only deliveries of campaign runs (the partial indexes' predicate, spelt for SQLite to match). */
 export const CAMPAIGN_KIND = sql<boolean>`kind = 'campaign'`;
-
-/** At most this many deliveries per pump, whatever the rate (the runner pumps again at once). */
-export const MAX_PER_PUMP = 500;
 
 /** Ids per statement (well under both backends' parameter limits). */
 const CHUNK = 500;
@@ -261,96 +256,4 @@ export async function respace(
   };
   await trx.updateTable('campaigns').set(set).where('id', '=', row.id).execute();
   return set;
-}
-
-/**
- * Stores deliveries for the next contacts of a locked running campaign, as many as fit before
- * `now + horizonMs` at its rate and in the room left for unsent ones; moves its position and next
- * slot past them. Answers how many.
- */
-export async function handOver(
-  trx: Kysely<Database>,
-  row: CampaignRow,
-  now: number,
-  horizonMs: number,
-): Promise<number> {
-  const rate = Number(row.rate_per_second);
-  // A run cannot start or go on without a rate (`startProblem`, `configure`).
-  if (!(rate > 0)) return 0;
-  const interval = 1000 / rate;
-  const first = Math.max(Number(row.next_send_at), now);
-  const fit = Math.floor((now + horizonMs - first) / interval) + 1;
-  if (fit <= 0) return 0;
-  const unsent = await trx
-    .selectFrom('deliveries')
-    .select((eb) => eb.fn.countAll<number | string>().as('n'))
-    .where(CAMPAIGN_KIND)
-    .where('campaign_id', '=', row.id)
-    .where('status', '=', 'pending')
-    .where('attempts', '=', 0)
-    .executeTakeFirstOrThrow();
-  const room = Math.max(1, Math.ceil((rate * horizonMs) / 1000)) - Number(unsent.n);
-  const want = Math.min(
-    fit,
-    room,
-    MAX_PER_PUMP,
-    Number(row.end_position) - Number(row.next_position),
-  );
-  if (want <= 0) return 0;
-  const contacts = await trx
-    .selectFrom('contacts')
-    .select(['external_id', 'position'])
-    .where('list_id', '=', row.contact_list_id!)
-    .where('position', '>=', Number(row.next_position))
-    .where('position', '<', Number(row.end_position))
-    .orderBy('position')
-    .limit(want)
-    .execute();
-  if (contacts.length === 0) {
-    await trx
-      .updateTable('campaigns')
-      .set({ next_position: Number(row.end_position) })
-      .where('id', '=', row.id)
-      .execute();
-    return 0;
-  }
-  // After a pause the position went back: contacts past it may have a delivery already. Looked up
-  // by id through `deliveries_campaign_contact`, a statement of its own (see `results`).
-  const handed = new Set(
-    (
-      await trx
-        .selectFrom('deliveries')
-        .select('contact_id')
-        .where(CAMPAIGN_KIND)
-        .where('campaign_id', '=', row.id)
-        .where(
-          'contact_id',
-          'in',
-          contacts.map((c) => c.external_id!),
-        )
-        .execute()
-    ).map((d) => d.contact_id),
-  );
-  const next = contacts.filter((c) => !handed.has(c.external_id));
-  const deliveries: DeliveryInput[] = next.map((contact, index) => ({
-    id: newId(),
-    ownerId: row.owner_id,
-    integrationId: row.integration_id!,
-    kind: 'campaign',
-    campaignId: row.id,
-    contactId: contact.external_id!,
-    nextAttemptAt: Math.round(first + index * interval),
-  }));
-  await enqueueDeliveries(trx, deliveries, now);
-  const last = contacts.at(-1);
-  const nextPosition =
-    contacts.length < want || last === undefined
-      ? Number(row.end_position)
-      : Number(last.position) + 1;
-  await trx
-    .updateTable('campaigns')
-    .set({ next_position: nextPosition, next_send_at: first + deliveries.length * interval })
-    .where('id', '=', row.id)
-    .execute();
-  return deliveries.length;
 }

@@ -9,14 +9,13 @@
  * in any worker process, goes on from the position that committed, and the unique index on
  * `(campaign_id, contact_id)` keeps a contact from ever getting two deliveries.
  */
-import { sql, type Kysely, type Selectable } from 'kysely';
-import type { ContactsTable, Database, DeliveriesTable } from './schema.js';
+import { sql, type Kysely } from 'kysely';
+import type { Database } from './schema.js';
 import type { Store } from './db.js';
 import { inWriteTransaction } from './write-transaction.js';
 import type { CampaignRow, RunSettings } from './campaign-store.js';
 import {
   CAMPAIGN_KIND,
-  handOver,
   integrationProblem,
   lockCampaign,
   lockRunning,
@@ -28,9 +27,10 @@ import {
   type Refusal,
 } from './campaign-run-moves.js';
 import { holdPending, releaseHeld } from './campaign-run-holds.js';
-import { isoTime, type Page } from '../domain/accounts.js';
+import { handOver, nextMove } from './campaign-run-pump.js';
+import { type Page } from '../domain/accounts.js';
+import { deliveriesOf, toResult, type ContactResult } from './campaign-run-results.js';
 import {
-  contactStatus,
   progressOf,
   transition,
   type CampaignAction,
@@ -38,28 +38,14 @@ import {
   type CampaignState,
 } from '../domain/campaign.js';
 
-export { MAX_PER_PUMP, type Refusal } from './campaign-run-moves.js';
+export { type Refusal } from './campaign-run-moves.js';
+export { type ContactResult } from './campaign-run-results.js';
+export { MAX_PER_PUMP } from './campaign-run-pump.js';
 
 /** Contact ids per look-up (well under both backends' parameter limits). */
 const CHUNK = 500;
 
 export type RunAnswer = { kind: 'done'; row: CampaignRow } | { kind: 'not-found' } | Refusal;
-
-/** One contact of a run and what became of it. */
-export interface ContactResult {
-  contactId: string;
-  phone: string;
-  firstName: string | null;
-  lastName: string | null;
-  email: string | null;
-  status: 'pending' | 'succeeded' | 'failed' | 'cancelled';
-  /** Attempts made so far (0: not sent yet). */
-  attempts: number;
-  lastStatus: number | null;
-  lastError: string | null;
-  deliveryId: string | null;
-  completedAt: string | null;
-}
 
 /** What one pump of a campaign did. */
 export interface PumpResult {
@@ -305,10 +291,22 @@ export class CampaignRunStore {
    * integration cannot take them (circuit open, at its limits) the pump stores no more, so when it
    * can again they do not all go at once. A campaign whose integration is disabled waits; one whose
    * integration was deleted is stopped. On PostgreSQL a campaign another worker is pumping is
-   * skipped.
+   * skipped. What it would do is read first (`nextMove`): a run with nothing to move now opens no
+   * write transaction.
    */
-  pump(id: string, horizonMs: number): Promise<PumpResult> {
+  async pump(id: string, horizonMs: number): Promise<PumpResult> {
     const nothing: PumpResult = { enqueued: 0, completed: false };
+    // Read first: a run that waits (its integration disabled, no room, retries pending) is looked
+    // at several times a second by every worker, and should not take the write lock each time.
+    const seen = await this.store.db
+      .selectFrom('campaigns')
+      .selectAll()
+      .where('id', '=', id)
+      .where(sql<boolean>`state = 'running'`)
+      .executeTakeFirst();
+    if (seen === undefined) return nothing;
+    if ((await nextMove(this.store.db, seen, this.now(), horizonMs)).kind === 'wait')
+      return nothing;
     // Its deliveries and position commit together; lost in a power cut, both are lost together
     // and the next pump hands the same contacts over again: the commit need not wait for the disk.
     return inWriteTransaction(
@@ -317,95 +315,23 @@ export class CampaignRunStore {
         const row = await lockRunning(trx, id);
         if (row === undefined) return nothing;
         const now = this.now();
-        const integration = await trx
-          .selectFrom('integrations')
-          .select(['enabled', 'deleted_at'])
-          .where('id', '=', row.integration_id!)
-          .executeTakeFirst();
-        if (integration === undefined || integration.deleted_at !== null) {
-          await moveTo(trx, row, 'stopped', now, `integration ${row.integration_id} was deleted`);
-          return nothing;
+        const move = await nextMove(trx, row, now, horizonMs);
+        switch (move.kind) {
+          case 'wait':
+            return nothing;
+          case 'stop':
+            await moveTo(trx, row, 'stopped', now, move.reason);
+            return nothing;
+          case 'hand-over':
+            return { enqueued: await handOver(trx, row, now, move), completed: false };
+          case 'complete':
+            await moveTo(trx, row, 'completed', now);
+            return { enqueued: 0, completed: true };
         }
-        if (integration.enabled !== 1) return nothing;
-        if (Number(row.next_position) < Number(row.end_position)) {
-          return { enqueued: await handOver(trx, row, now, horizonMs), completed: false };
-        }
-        const pending = await trx
-          .selectFrom('deliveries')
-          .select('id')
-          .where(CAMPAIGN_KIND)
-          .where('campaign_id', '=', id)
-          .where('status', '=', 'pending')
-          .limit(1)
-          .executeTakeFirst();
-        if (pending !== undefined) return nothing;
-        await moveTo(trx, row, 'completed', now);
-        return { enqueued: 0, completed: true };
       },
       { durable: false },
     );
   }
-}
-
-/** What a result shows of a contact's delivery. */
-type ResultDelivery = Pick<
-  Selectable<DeliveriesTable>,
-  'id' | 'contact_id' | 'status' | 'attempts' | 'last_status' | 'last_error' | 'completed_at'
->;
-
-/** A run's deliveries of these contacts, by contact id (`deliveries_campaign_contact`). */
-async function deliveriesOf(
-  db: Kysely<Database>,
-  campaignId: string,
-  contactIds: readonly string[],
-): Promise<Map<string, ResultDelivery>> {
-  const found = new Map<string, ResultDelivery>();
-  for (let i = 0; i < contactIds.length; i += CHUNK) {
-    const rows = await db
-      .selectFrom('deliveries')
-      .select([
-        'id',
-        'contact_id',
-        'status',
-        'attempts',
-        'last_status',
-        'last_error',
-        'completed_at',
-      ])
-      .where(CAMPAIGN_KIND)
-      .where('campaign_id', '=', campaignId)
-      .where('contact_id', 'in', contactIds.slice(i, i + CHUNK))
-      .execute();
-    for (const row of rows) found.set(row.contact_id!, row);
-  }
-  return found;
-}
-
-function toResult(
-  contact: Pick<
-    Selectable<ContactsTable>,
-    'external_id' | 'phone' | 'first_name' | 'last_name' | 'email'
-  >,
-  delivery: ResultDelivery | undefined,
-  state: CampaignState,
-): ContactResult {
-  return {
-    contactId: contact.external_id!,
-    phone: contact.phone,
-    firstName: contact.first_name,
-    lastName: contact.last_name,
-    email: contact.email,
-    status: contactStatus(delivery?.status ?? null, state),
-    attempts: delivery?.attempts ?? 0,
-    lastStatus: delivery?.last_status ?? null,
-    lastError: delivery?.last_error ?? null,
-    deliveryId: delivery?.id ?? null,
-    completedAt: isoTime(
-      delivery?.completed_at === null || delivery === undefined
-        ? null
-        : Number(delivery.completed_at),
-    ),
-  };
 }
 
 /**
