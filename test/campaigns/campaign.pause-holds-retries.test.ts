@@ -19,7 +19,7 @@ describe.each(DIALECTS)('a paused campaign on %s', (backend) => {
 
   const failingRig = async () => {
     rig = await createCampaignRig(backend, {
-      integrationOptions: { retry: { maxAttempts: 20, scheduleSeconds: [1] } },
+      integrationOptions: { retry: { maxAttempts: 20, scheduleSeconds: [0.5] } },
     });
     return rig;
   };
@@ -40,7 +40,7 @@ describe.each(DIALECTS)('a paused campaign on %s', (backend) => {
     const id = await r.campaign(await r.list(10), 20);
     r.startWorkers({ lanes });
     await r.act(id, 'start');
-    // Every contact tried, and retries going out on their 1 s schedule.
+    // Every contact tried, and retries going out on their 0.5 s schedule.
     await until(() => r.received.length >= 13, 10_000, 'first attempts and retries');
     expect(new Set(r.received.map((req) => contactOf(req.body))).size).toBe(10);
     gate = [];
@@ -53,8 +53,8 @@ describe.each(DIALECTS)('a paused campaign on %s', (backend) => {
     for (const res of held) res.writeHead(503).end('down');
     await sleep(200);
     const atPause = r.received.length;
-    // Past every retry's time (1 s +20 %, and a claim poll).
-    await sleep(2_000);
+    // Past every retry's time (0.5 s +20 %, and a claim poll), twice over.
+    await sleep(1_500);
     expect(r.received.length, 'requests after the pause').toBe(atPause);
     const still = await r.read(id);
     expect(still.progress).toMatchObject({ total: 10, pending: 10 });
@@ -117,6 +117,7 @@ describe.each(DIALECTS)('a paused campaign on %s', (backend) => {
     expectAddsUp(stopped.progress);
     await sleep(200);
     const atStop = r.received.length;
+    // Past every retry's time (0.5 s +20 %, and a claim poll), twice over.
     await sleep(1_500);
     expect(r.received.length, 'requests after the stop').toBe(atStop);
     expect((await r.read(id)).progress).toEqual({
