@@ -24,10 +24,9 @@ export const apiKeysRoutes: FastifyPluginAsyncTypebox<{ accounts: AccountStore }
       schema: {
         tags,
         summary: "Your API keys, or with `userId` another user's (admin or user_admin)",
-        querystring: Type.Object(
-          { userId: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })) },
-          { additionalProperties: false },
-        ),
+        querystring: Type.Object({
+          userId: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })),
+        }),
         response: { 200: Type.Object({ items: Type.Array(ApiKey), nextCursor: Type.Null() }) },
       },
     },

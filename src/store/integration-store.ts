@@ -7,6 +7,7 @@ import { pageOf } from './account-store.js';
 import { liftLimitHolds, readLane, resetLane } from './lane-store.js';
 import { isPostgres } from './bulk-insert.js';
 import { stopRunsOfIntegration } from './campaign-run-store.js';
+import { inWriteTransaction } from './write-transaction.js';
 import { isoTime, type Page } from '../domain/accounts.js';
 import {
   integrationTag,
@@ -235,7 +236,10 @@ export class IntegrationStore {
    */
   async delete(id: string, ownerId: string | undefined): Promise<boolean> {
     const now = this.now();
-    return this.db.transaction().execute(async (trx) => {
+    // A write transaction from its first statement (SQLite `begin immediate`): a read first, in a
+    // deferred one, fails at once with SQLITE_BUSY_SNAPSHOT if another connection commits before
+    // the first write.
+    return inWriteTransaction(this.store, async (trx) => {
       let owned = trx
         .selectFrom('integrations')
         .select('id')
@@ -243,8 +247,11 @@ export class IntegrationStore {
         .where('deleted_at', 'is', null);
       if (ownerId !== undefined) owned = owned.where('owner_id', '=', ownerId);
       if ((await owned.executeTakeFirst()) === undefined) return false;
-      // Delivery rows before the integration's, as a completion takes them (it may disable the
-      // integration after writing its deliveries): the other way round, the two deadlocked.
+      // Rows in the order every other writer takes them (docs/delivery.md, "Locks"): the
+      // integration campaigns' (a stop or pause locks its campaign, then its deliveries), the
+      // deliveries' (a completion writes them, then may disable the integration), the
+      // integration's last.
+      await stopRunsOfIntegration(trx, id, now);
       await trx
         .updateTable('deliveries')
         .set({
@@ -256,7 +263,6 @@ export class IntegrationStore {
         .where('integration_id', '=', id)
         .where('status', '=', 'pending')
         .execute();
-      await stopRunsOfIntegration(trx, id, now);
       await trx.deleteFrom('bindings').where('integration_id', '=', id).execute();
       const result = await trx
         .updateTable('integrations')

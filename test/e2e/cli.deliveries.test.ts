@@ -243,8 +243,9 @@ describe.each(DIALECTS)('callhook deliveries replay stopped by Ctrl-C on %s', (b
             status: string;
             requeued: number;
           };
-          if (job.status === 'running') {
-            expect(job.requeued).toBeLessThan(total);
+          // Far enough from its end that the batch under way, let go after the signal, is not
+          // its last.
+          if (job.status === 'running' && job.requeued <= total - 1_000) {
             child.kill('SIGINT');
             await new Promise((resolve) => setTimeout(resolve, 300));
             other.exec('rollback');

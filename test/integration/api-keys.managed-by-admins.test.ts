@@ -120,7 +120,7 @@ describe.each(DIALECTS)("other users' API keys on %s", (backend) => {
     expect(await me(bobKey.headers)).toBe(200);
   });
 
-  it('answers 404 for an unknown user or key, 400 for an unknown query field', async () => {
+  it('answers 404 for an unknown user or key, 400 for an empty userId', async () => {
     t = await createTestApp(backend);
     const admin = await t.user({ admin: true });
     const unknownUser = await list(admin, 'no-such-user');
@@ -129,7 +129,8 @@ describe.each(DIALECTS)("other users' API keys on %s", (backend) => {
       error: { code: 'NOT_FOUND', message: 'No user no-such-user' },
     });
     expect((await revoke(admin, 'no-such-key')).statusCode).toBe(404);
-    const bad = await t.app.inject({ url: '/api/v1/api-keys?user=x', headers: admin.headers });
+    const bad = await t.app.inject({ url: '/api/v1/api-keys?userId=', headers: admin.headers });
     expect(bad.statusCode).toBe(400);
+    expect(bad.json()).toMatchObject({ error: { code: 'VALIDATION_FAILED' } });
   });
 });

@@ -1,11 +1,12 @@
 /**
- * Deleting an integration takes its rows in the order a completion does (docs/delivery.md,
- * "Locks"): its deliveries first, the integration's row last. A completion that auto-disables the
- * integration holds its delivery's row and then writes the integration's (completion.ts); a delete
- * that wrote the integration's row first and then waited for that delivery deadlocked with it, and
- * PostgreSQL aborted one of the two. Here a session of the test takes the completion's two row
- * locks in its order, with the real delete between. PostgreSQL only: SQLite runs one write
- * transaction at a time.
+ * Deleting an integration takes its rows in the order every other writer does (docs/delivery.md,
+ * "Locks"): its integration campaigns' rows, then its deliveries', the integration's last. A
+ * completion that auto-disables the integration holds its delivery's row, then writes the
+ * integration's (completion.ts); a campaign stop or pause holds its campaign's row, then writes its
+ * deliveries (campaign-run-store.ts). A delete taking any two of these the other way round
+ * deadlocked with them, and PostgreSQL aborted one of the two. Here a session of the test takes the
+ * other writer's two row locks in its order, with the real delete between. PostgreSQL only: SQLite
+ * runs one write transaction at a time.
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import pg from 'pg';
@@ -44,6 +45,69 @@ describe('deleting an integration while a completion disables it, on postgres', 
     }
     throw new Error(`no session came to wait for session ${pid}`);
   };
+
+  it('waits for a campaign stop, then stops nothing more and cancels the rest', async () => {
+    const queue = new DeliveryQueue(t.store);
+    const owner = await seedOwner(t.store);
+    const integration = await seedIntegration(t.store, owner);
+    const now = Date.now();
+    await t.store.db
+      .insertInto('campaigns')
+      .values({
+        id: 'spring',
+        owner_id: owner,
+        name: 'Spring',
+        type: 'integration',
+        contact_list_id: null,
+        integration_id: integration,
+        rate_per_second: 10,
+        state: 'running',
+        created_at: now,
+        updated_at: now,
+        started_at: now,
+        finished_at: null,
+        stop_reason: null,
+      })
+      .execute();
+    await enqueue(t.store, queue, [
+      delivery(owner, integration, { kind: 'campaign', campaignId: 'spring', contactId: 'k-1' }),
+      delivery(owner, integration, { kind: 'campaign', campaignId: 'spring', contactId: 'k-2' }),
+    ]);
+    const pid = (await completion.query<{ pid: number }>('select pg_backend_pid() as pid')).rows[0]!
+      .pid;
+
+    // A user's stop: the campaign's row first, then what it had not sent.
+    await completion.query('begin');
+    await completion.query(`select id from campaigns where id = 'spring' for update`);
+    const deleting = new IntegrationStore(t.store).delete(integration, undefined);
+    deleting.catch(() => undefined);
+    await someoneWaitsFor(pid);
+    await completion.query(
+      `update deliveries set status = 'cancelled', last_error = 'campaign stopped' where campaign_id = 'spring' and status = 'pending'`,
+    );
+    await completion.query(
+      `update campaigns set state = 'stopped', stop_reason = null where id = 'spring'`,
+    );
+    await completion.query('commit');
+
+    expect(await deleting).toBe(true);
+    const rows = await t.store.db
+      .selectFrom('deliveries')
+      .select(['status', 'last_error'])
+      .where('integration_id', '=', integration)
+      .execute();
+    expect(rows).toEqual([
+      { status: 'cancelled', last_error: 'campaign stopped' },
+      { status: 'cancelled', last_error: 'campaign stopped' },
+    ]);
+    // Stopped by its user first: the delete leaves its reason alone.
+    expect(
+      await t.store.db
+        .selectFrom('campaigns')
+        .select(['state', 'stop_reason'])
+        .executeTakeFirstOrThrow(),
+    ).toEqual({ state: 'stopped', stop_reason: null });
+  }, 20_000);
 
   it('waits for the completion, then cancels the deliveries: neither is aborted', async () => {
     const queue = new DeliveryQueue(t.store);
