@@ -10,6 +10,7 @@ import { sql, type Kysely } from 'kysely';
 import type { Database } from './schema.js';
 import { BLOCKED_AT, HELD } from './delivery-store.js';
 import { noteDue } from './lane-store.js';
+import { isPostgres } from './bulk-insert.js';
 import { CAMPAIGN_KIND } from './campaign-run-moves.js';
 import type { CampaignRow } from './campaign-store.js';
 
@@ -45,6 +46,11 @@ export async function releaseHeld(
   row: CampaignRow,
   now: number,
 ): Promise<Partial<CampaignRow>> {
+  // PostgreSQL: the held rows locked first, so a worker storing one's retry (held) has committed
+  // before the statements below read the times; the update would otherwise write back the time
+  // its subquery read before it waited for the row.
+  if (isPostgres(trx))
+    await trx.selectFrom('deliveries').select('id').where(held(row.id)).forUpdate().execute();
   const found = await trx
     .selectFrom('deliveries')
     .select([
