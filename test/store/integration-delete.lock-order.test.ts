@@ -33,6 +33,14 @@ describe('deleting an integration while a completion disables it, on postgres', 
     await t.destroy();
   });
 
+  /** Each of the integration's deliveries' status and last error. */
+  const deliveriesOf = (integration: string) =>
+    t.store.db
+      .selectFrom('deliveries')
+      .select(['status', 'last_error'])
+      .where('integration_id', '=', integration)
+      .execute();
+
   /** Waits until some session waits for a lock session `pid` holds. */
   const someoneWaitsFor = async (pid: number): Promise<void> => {
     for (let tries = 0; tries < 400; tries += 1) {
@@ -91,12 +99,7 @@ describe('deleting an integration while a completion disables it, on postgres', 
     await completion.query('commit');
 
     expect(await deleting).toBe(true);
-    const rows = await t.store.db
-      .selectFrom('deliveries')
-      .select(['status', 'last_error'])
-      .where('integration_id', '=', integration)
-      .execute();
-    expect(rows).toEqual([
+    expect(await deliveriesOf(integration)).toEqual([
       { status: 'cancelled', last_error: 'campaign stopped' },
       { status: 'cancelled', last_error: 'campaign stopped' },
     ]);
@@ -134,12 +137,7 @@ describe('deleting an integration while a completion disables it, on postgres', 
     await completion.query('commit');
 
     expect(await deleting).toBe(true);
-    const rows = await t.store.db
-      .selectFrom('deliveries')
-      .select(['status', 'last_error'])
-      .where('integration_id', '=', integration)
-      .execute();
-    expect(rows).toEqual([
+    expect(await deliveriesOf(integration)).toEqual([
       { status: 'cancelled', last_error: 'integration deleted' },
       { status: 'cancelled', last_error: 'integration deleted' },
     ]);
