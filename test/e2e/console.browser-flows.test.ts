@@ -373,6 +373,11 @@ describe('the web console in a browser', () => {
     await expect
       .poll(() => page.locator('main').textContent(), WAIT)
       .toContain('needs the "integration" permission');
+    // An address that does not decode names no page (not a blank page and a script error).
+    await page.goto(`${base}/#/campaigns/%E0%A4%A`);
+    await expect
+      .poll(() => page.locator('main').textContent(), WAIT)
+      .toContain('No console page at /campaigns/%E0%A4%A');
   });
 
   it('reported no script error and no Content-Security-Policy refusal on any page', () => {

@@ -145,6 +145,15 @@ function navigation(user: UserDetail, current: string): HTMLElement {
   );
 }
 
+/** The route's parameters, decoded; undefined when one is not valid percent-encoding. */
+function decodedParams(route: Route, path: string): string[] | undefined {
+  try {
+    return (route.pattern.exec(path) ?? []).slice(1).map((p) => decodeURIComponent(p));
+  } catch {
+    return undefined;
+  }
+}
+
 /** Counts renders: a page that finishes loading after the user went elsewhere is not shown. */
 let renders = 0;
 
@@ -165,7 +174,9 @@ async function render(): Promise<void> {
   const main = h('main', { class: 'page' });
   replace(root, navigation(me, path), main);
   const route = ROUTES.find((r) => r.pattern.test(path));
-  if (route === undefined) {
+  // A parameter that does not decode (`%E0%A4%A`, a mistyped address) names no page.
+  const params = route === undefined ? undefined : decodedParams(route, path);
+  if (route === undefined || params === undefined) {
     replace(main, h('h1', {}, 'Not found'), h('p', {}, 'No console page at ', path, '.'));
     return;
   }
@@ -179,7 +190,7 @@ async function render(): Promise<void> {
   }
   const context: PageContext = {
     me,
-    params: (route.pattern.exec(path) ?? []).slice(1).map((p) => decodeURIComponent(p)),
+    params,
     query: new URLSearchParams(search),
     // A page still loading when the user went elsewhere stops what it starts at once.
     onLeave: (stop) => (turn === renders ? leaving.push(stop) : stop()),
