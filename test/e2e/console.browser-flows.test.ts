@@ -360,6 +360,15 @@ describe('the web console in a browser', () => {
       .poll(() => row.locator('[data-permission=campaign]').isDisabled(), WAIT)
       .toBe(false);
 
+    // A sign-out the service did not answer says so, the session still open (not a sign-in
+    // page over a live session).
+    await page.route('**/api/v1/auth/logout', (route) => route.abort());
+    await page.locator('header.top button', { hasText: 'Sign out' }).click();
+    await expect
+      .poll(() => page.locator('main .sign-out-failed').textContent(), WAIT)
+      .toContain('Not signed out: you are still signed in');
+    expect(await page.locator('form.sign-in').count()).toBe(0);
+    await page.unroute('**/api/v1/auth/logout');
     await page.locator('header.top button', { hasText: 'Sign out' }).click();
     await page.locator('form.sign-in').waitFor();
     await signIn(user.email, user.password);

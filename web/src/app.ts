@@ -2,7 +2,7 @@
  * The console's entry: signs in, draws the navigation the signed-in user's permissions allow
  * (GET /api/v1/me) and shows the page the URL's fragment names (`#/integrations/…`).
  */
-import { api, whenUnauthenticated } from './api.js';
+import { ApiError, api, whenUnauthenticated } from './api.js';
 import { h, replace } from './dom.js';
 import { busy, errorBox, field, input, showError } from './forms.js';
 import { can, go, type Page, type PageContext } from './shell.js';
@@ -98,11 +98,23 @@ function showSignIn(message?: string): void {
 async function signOut(): Promise<void> {
   try {
     await api('POST', '/auth/logout');
-  } finally {
-    me = null;
-    window.location.hash = '';
-    showSignIn();
+  } catch (error) {
+    // 401: the session had ended already (the sign-in page is shown). Any other failure left
+    // the session open on the server: saying so beats a sign-in page over a live session.
+    if (!(error instanceof ApiError && error.status === 401)) {
+      const notice = h('div', { class: 'sign-out-failed' }, errorBox());
+      root.querySelector('.sign-out-failed')?.remove();
+      root.querySelector('main')?.prepend(notice);
+      showError(notice, error);
+      notice
+        .querySelector('.form-error')
+        ?.prepend(h('p', {}, 'Not signed out: you are still signed in. Try again.'));
+      return;
+    }
   }
+  me = null;
+  window.location.hash = '';
+  showSignIn();
 }
 
 function stopPage(): void {
