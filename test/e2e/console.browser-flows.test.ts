@@ -387,6 +387,20 @@ describe('the web console in a browser', () => {
     await expect
       .poll(() => page.locator('main').textContent(), WAIT)
       .toContain('No console page at /campaigns/%E0%A4%A');
+
+    // An integration campaign is made without what needs "integration" (the list, integration
+    // and rate), and its page shows its progress without the controls the API would refuse.
+    await page.locator('header.top nav a', { hasText: 'Campaigns' }).click();
+    const create = page.locator('form.new-campaign');
+    await create.locator('[name=name]').fill('Callback');
+    await create.locator('[name=id]').fill('callback');
+    await create.locator('[name=type]').selectOption('integration');
+    expect(await create.locator('[name=ratePerSecond]').isVisible()).toBe(false);
+    await create.locator('button[type=submit]').click();
+    await page.waitForURL(/#\/campaigns\/callback$/, WAIT);
+    const run = page.locator('.run');
+    await expect.poll(() => run.textContent(), WAIT).toContain('need the "integration" permission');
+    expect(await run.locator('button').count()).toBe(0);
   });
 
   it('reported no script error and no Content-Security-Policy refusal on any page', () => {

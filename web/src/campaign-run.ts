@@ -1,8 +1,8 @@
 /** An integration campaign's run: settings, start/pause/resume/stop, live progress, results. */
 import { api, query, type Page } from './api.js';
-import { badge, h, replace, when } from './dom.js';
+import { append, badge, h, replace, when } from './dom.js';
 import { busy, chooser, errorBox, field, input, select } from './forms.js';
-import { link, pager, poll, type PageContext } from './shell.js';
+import { can, link, pager, poll, type PageContext } from './shell.js';
 import {
   DELIVERY_STATUSES,
   type Campaign,
@@ -40,13 +40,17 @@ const ACTIONS: Record<string, string[]> = {
   completed: [],
 };
 
-/** An integration campaign's settings, controls and live progress (polled while shown). */
+/**
+ * An integration campaign's settings, controls and live progress (polled while shown). Its
+ * settings and controls need the `integration` permission too: without it, the progress alone.
+ */
 export function runPanel(
   context: PageContext,
   initial: Campaign,
   integrations: Integration[],
   lists: ContactList[],
 ): HTMLElement {
+  const mayRun = can(context.me, 'integration');
   const path = `/campaigns/${encodeURIComponent(initial.id)}`;
   const panel = h('div', { class: 'card run' });
   const status = h('div', { class: 'run-status' });
@@ -70,6 +74,7 @@ export function runPanel(
       ),
       progressView(campaign),
     );
+    if (!mayRun) return;
     replace(
       controls,
       (ACTIONS[campaign.state ?? 'idle'] ?? []).map((action) => {
@@ -131,7 +136,18 @@ export function runPanel(
       draw();
     });
   });
-  panel.append(h('h2', {}, 'Run'), errorBox(), status, controls, settings);
+  append(panel, [
+    h('h2', {}, 'Run'),
+    errorBox(),
+    status,
+    mayRun
+      ? [controls, settings]
+      : h(
+          'p',
+          { class: 'muted no-permission' },
+          'Starting, pausing or stopping it, and its list, integration and rate, need the "integration" permission.',
+        ),
+  ]);
   draw();
   poll(context, 1500, async () => {
     campaign = await api<Campaign>('GET', path);

@@ -71,7 +71,10 @@ export async function campaignsList(context: PageContext): Promise<HTMLElement> 
       'ratePerSecond',
     ),
   );
-  const showRun = () => (runFields.hidden = typeSelect.value !== 'integration');
+  // An integration campaign's list, integration and rate need the `integration` permission
+  // too: without it, one is created without them (someone with it sets them later).
+  const mayRun = can(context.me, 'integration');
+  const showRun = () => (runFields.hidden = !mayRun || typeSelect.value !== 'integration');
   typeSelect.addEventListener('change', showRun);
   showRun();
   const create = h('button', { type: 'submit' }, 'Create campaign');
@@ -99,7 +102,7 @@ export async function campaignsList(context: PageContext): Promise<HTMLElement> 
         name: text('name'),
         type,
         ...(text('id') === '' ? {} : { id: text('id') }),
-        ...(type === 'integration'
+        ...(type === 'integration' && mayRun
           ? {
               ...(text('contactListId') === '' ? {} : { contactListId: text('contactListId') }),
               ...(text('integrationId') === '' ? {} : { integrationId: text('integrationId') }),
