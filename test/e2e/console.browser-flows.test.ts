@@ -300,6 +300,15 @@ describe('the web console in a browser', () => {
     const errors = upload.locator('table.import-errors tbody tr');
     await expect.poll(() => errors.count(), WAIT).toBeGreaterThan(0);
     expect(await errors.first().textContent()).toContain('2');
+    // A file over the API's 1 MiB body limit is said plainly, with what to do, and not sent.
+    const row = '+15550009999,Someone\n';
+    await upload
+      .locator('[name=file]')
+      .setInputFiles(csv(`phone,firstName\n${row.repeat((1.1 * 1024 * 1024) / row.length)}`));
+    await upload.locator('button[type=submit]').click();
+    await expect
+      .poll(() => upload.locator('.form-error').textContent(), WAIT)
+      .toContain('The file is 1.10 MiB; an import takes up to 1 MiB. Split it');
     await upload
       .locator('[name=file]')
       .setInputFiles(csv('phone,firstName\n+15550002001,Ana\n+15550002002,Bo\n'));

@@ -189,6 +189,9 @@ function importForm(path: string, name: string): HTMLElement {
     void busy(form, send, async () => {
       const chosen = file.files?.[0];
       if (chosen === undefined) throw new Error('Choose a CSV file first');
+      // The API takes a body of up to 1 MiB (docs/errors.md, PAYLOAD_TOO_LARGE): a bigger file
+      // is said at once, not read and sent to be refused.
+      if (chosen.size > IMPORT_LIMIT) throw new Error(tooLarge(chosen.size));
       try {
         const result = await api<{ added: number; size: number }>(
           'POST',
@@ -240,9 +243,20 @@ function importForm(path: string, name: string): HTMLElement {
             ),
           );
         }
+        if (error instanceof ApiError && error.status === 413) {
+          throw new Error(tooLarge(new Blob([await chosen.text()]).size));
+        }
         throw error;
       }
     });
   });
   return form;
+}
+
+/** What a contact import may send (the API's body limit for anything but event batches). */
+const IMPORT_LIMIT = 1024 * 1024;
+
+function tooLarge(bytes: number): string {
+  const mib = (bytes / IMPORT_LIMIT).toFixed(bytes < 10 * IMPORT_LIMIT ? 2 : 0);
+  return `The file is ${mib} MiB; an import takes up to 1 MiB. Split it into smaller files (each with the header row) and import them one after the other.`;
 }
