@@ -60,7 +60,8 @@ describe('the web console in a browser', () => {
       }),
       startNodeSoapServer(),
     ]);
-    context = await browser.newContext();
+    // Not the machine's zone, and a half-hour one: dates must say which zone they are in.
+    context = await browser.newContext({ locale: 'en-US', timezoneId: 'Asia/Kolkata' });
     page = await context.newPage();
     // What the page itself reports goes into the failure output (a CSP refusal, a script error).
     // (An API error answer is logged by Chromium as a failed resource: expected, not counted.)
@@ -187,6 +188,14 @@ describe('the web console in a browser', () => {
     await expect
       .poll(() => form.locator(':scope > .form-error').textContent(), WAIT)
       .toContain('CONFLICT');
+    // Read again, the form says until when the old secret signs, in the browser's zone.
+    await page.reload();
+    await expect
+      .poll(
+        () => form.locator('[data-field="options.signing.previousExpiresAt"] .hint').textContent(),
+        WAIT,
+      )
+      .toMatch(/The old secret now signs too until .* GMT\+5:30\.$/);
   });
 
   it('describes a WSDL, picks an operation and its parameters, and test-sends a SOAP call', async () => {
@@ -267,12 +276,20 @@ describe('the web console in a browser', () => {
     const attempt = page.locator('details.attempt').first();
     await expect.poll(() => attempt.locator('summary').textContent(), WAIT).toContain('Attempt 1');
     expect(await page.locator('dl.facts').textContent()).toContain('succeeded');
+    // Times name the browser's zone (the dialer's logs may be in another).
+    expect(await page.locator('dl.facts').textContent()).toMatch(
+      /Created\d+\/\d+\/\d{4}, .* GMT\+5:30/,
+    );
     expect(await attempt.textContent()).toContain(`POST ${receiverUrl}/hook?phone=%2B15550001111`);
     expect(await attempt.textContent()).toContain('HTTP 200');
 
     // A replay job of the integration's failed deliveries (none here) runs and is listed.
     await page.locator('dl.facts a').first().click();
     const replay = page.locator('form.replay-panel');
+    // The time it reads is in the browser's zone, which it names (ICU may say Asia/Calcutta).
+    expect(await replay.locator('[data-field=since] .hint').textContent()).toMatch(
+      /^In Asia\/(Kolkata|Calcutta) time\.$/,
+    );
     await replay.locator('button[type=submit]').click();
     await expect
       .poll(() => replay.locator('.job-list li').first().textContent(), WAIT)

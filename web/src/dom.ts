@@ -55,11 +55,22 @@ export function replace(parent: Element, ...children: Child[]): void {
   append(parent, children);
 }
 
-/** A date-time as the browser's locale writes it ('' for none). */
+/**
+ * A date-time as the browser's locale writes it, in the browser's time zone and naming it
+ * (`11/29/2026, 3:41:25 PM GMT+1`): the dialer's and the receivers' logs are often in another
+ * ('' for none).
+ */
 export function when(iso: string | null | undefined): string {
   if (iso === null || iso === undefined || iso === '') return '';
   const date = new Date(iso);
-  return Number.isNaN(date.getTime()) ? iso : date.toLocaleString();
+  return Number.isNaN(date.getTime())
+    ? iso
+    : date.toLocaleString(undefined, { timeZoneName: 'short' });
+}
+
+/** The browser's time zone (`Europe/Berlin`): what a `datetime-local` field's value is read in. */
+export function localZone(): string {
+  return Intl.DateTimeFormat().resolvedOptions().timeZone;
 }
 
 /** A status word in a badge coloured by its class (`status-succeeded`, `status-failed`, …). */

@@ -3,7 +3,7 @@
  * its test, replay and delete panels and the token catalog beside it.
  */
 import { api, query, type Page as ListPage } from './api.js';
-import { badge, h, valueOf, when } from './dom.js';
+import { badge, h, localZone, valueOf, when } from './dom.js';
 import { busy, errorBox, field, input, select, textarea } from './forms.js';
 import { go, heading, link, pager, type PageContext } from './shell.js';
 import type {
@@ -232,7 +232,12 @@ export async function integrationForm(context: PageContext): Promise<HTMLElement
             'Rotate: old secret valid until',
             input('options.signing.previousExpiresAt', '', { type: 'datetime-local' }),
             'options.signing.previousExpiresAt',
-            'With a new secret: requests carry both signatures until then.',
+            [
+              `With a new secret: requests carry both signatures until then (${localZone()} time).`,
+              options.signing.previousExpiresAt === undefined
+                ? ''
+                : ` The old secret now signs too until ${when(options.signing.previousExpiresAt)}.`,
+            ],
           ),
       field(
         'IVR cache TTL (s)',

@@ -1,6 +1,6 @@
 /** An integration's replay jobs: start one (failed deliveries since a time), watch it, cancel it. */
 import { api, type Page } from './api.js';
-import { badge, h, replace, when } from './dom.js';
+import { badge, h, localZone, replace, when } from './dom.js';
 import { busy, errorBox, field, input } from './forms.js';
 import { poll, type PageContext } from './shell.js';
 import type { ReplayJob } from './types.js';
@@ -81,7 +81,7 @@ export function replayPanel(context: PageContext, integrationId: string): HTMLEl
       'Send again every failed delivery of this integration created since a time.',
     ),
     errorBox(),
-    field('Since', since, 'since'),
+    field('Since', since, 'since', `In ${localZone()} time.`),
     h('div', { class: 'actions' }, start),
     jobs,
   );
