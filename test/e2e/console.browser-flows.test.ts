@@ -343,6 +343,13 @@ describe('the web console in a browser', () => {
     await campaign.locator('[name=ratePerSecond]').fill('50');
     await campaign.locator('button[type=submit]').click();
     await page.waitForURL(/#\/campaigns\/[^/]+$/, WAIT);
+    // A change of its settings says it was saved.
+    const settings = page.locator('form.run-settings');
+    await settings.locator('[name=ratePerSecond]').fill('40');
+    await settings.locator('button[type=submit]').click();
+    await expect
+      .poll(() => page.locator('.run .form-note').textContent(), WAIT)
+      .toBe('Settings saved.');
     await page.locator('.run-controls button', { hasText: 'Start' }).click();
     // Progress is polled while the page is shown.
     await expect

@@ -1,7 +1,7 @@
 /** An integration campaign's run: settings, start/pause/resume/stop, live progress, results. */
 import { api, query, type Page } from './api.js';
 import { append, badge, h, replace, when } from './dom.js';
-import { busy, chooser, errorBox, field, input, select } from './forms.js';
+import { busy, chooser, errorBox, field, input, select, showNote } from './forms.js';
 import { can, link, pager, poll, type PageContext } from './shell.js';
 import {
   DELIVERY_STATUSES,
@@ -122,8 +122,10 @@ export function runPanel(
     ),
     h('div', { class: 'actions' }, save),
   );
+  const note = h('p', { class: 'form-note', role: 'status', hidden: true });
   settings.addEventListener('submit', (event) => {
     event.preventDefault();
+    note.hidden = true;
     void busy(panel, save, async () => {
       const data = new FormData(settings);
       const text = (name: string) => String(data.get(name) ?? '').trim();
@@ -134,11 +136,13 @@ export function runPanel(
         ratePerSecond: rate === '' ? null : Number.isNaN(Number(rate)) ? rate : Number(rate),
       });
       draw();
+      showNote(panel, 'Settings saved.');
     });
   });
   append(panel, [
     h('h2', {}, 'Run'),
     errorBox(),
+    note,
     status,
     mayRun
       ? [controls, settings]
