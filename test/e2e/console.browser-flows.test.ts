@@ -382,6 +382,15 @@ describe('the web console in a browser', () => {
   it('gives a new user the campaign permission; signed in, they see Campaigns but no Integrations', async () => {
     const user = { email: 'campaigner@console.test', password: 'campaigner-pw-1' };
     await page.locator('header.top nav a', { hasText: 'Users & Roles' }).click();
+    // A change the API refuses (disabling yourself: 409) is shown, and the box goes back.
+    const own = page.locator(
+      `tr[data-user="${ADMIN.email}"] [aria-label="${ADMIN.email} disabled"]`,
+    );
+    await own.click();
+    await expect
+      .poll(() => page.locator('.card.users > .form-error').textContent(), WAIT)
+      .toContain('CONFLICT: You cannot disable yourself');
+    expect(await own.isChecked()).toBe(false);
     const form = page.locator('form.new-user');
     await form.locator('[name=email]').fill(user.email);
     await form.locator('[name=name]').fill('Campaigner');

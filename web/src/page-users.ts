@@ -112,15 +112,19 @@ export async function usersAndRoles(): Promise<HTMLElement> {
       checked: user.disabled,
       'aria-label': `${user.email} disabled`,
     });
-    disabled.addEventListener(
-      'change',
-      () =>
-        void busy(
-          usersCard,
-          null,
-          async () => void (await api('PATCH', base, { disabled: disabled.checked })),
-        ),
-    );
+    disabled.addEventListener('change', () => {
+      const want = disabled.checked;
+      disabled.disabled = true;
+      void busy(usersCard, null, async () => {
+        try {
+          await api('PATCH', base, { disabled: want });
+        } catch (error) {
+          // Refused (your own account, an admin's without being one): the box shows what holds.
+          disabled.checked = !want;
+          throw error;
+        }
+      }).finally(() => (disabled.disabled = false));
+    });
     return h(
       'tr',
       { 'data-user': user.email },
