@@ -270,6 +270,22 @@ describe('the web console in a browser', () => {
     await page.locator('header.top nav a', { hasText: 'Deliveries' }).click();
     const row = page.locator('table.deliveries tbody tr', { hasText: 'ev-browser-1' });
     await row.waitFor();
+    // The log shown is read again by its navigation entry, and by Filter with the same filters.
+    const event = (id: string) =>
+      apiCall('POST', '/events', {
+        id,
+        type: 'call.ended',
+        occurredAt: new Date().toISOString(),
+        campaignId: 'spring',
+        call: { id: `c-${id}`, status: 'answered' },
+        contact: { phone: '+15550001112' },
+      });
+    await event('ev-browser-2');
+    await page.locator('header.top nav a', { hasText: 'Deliveries' }).click();
+    await page.locator('table.deliveries tbody tr', { hasText: 'ev-browser-2' }).waitFor();
+    await event('ev-browser-3');
+    await page.locator('form.filters button[type=submit]').click();
+    await page.locator('table.deliveries tbody tr', { hasText: 'ev-browser-3' }).waitFor();
     await row.locator('a').first().click();
     await page.waitForURL(/#\/deliveries\//, WAIT);
     // The detail page follows a pending delivery until it settles.

@@ -218,4 +218,9 @@ async function render(): Promise<void> {
 }
 
 window.addEventListener('hashchange', () => void render());
+// A link to the page shown (its navigation entry) draws it again, with what changed since.
+root.addEventListener('click', (event) => {
+  const link = event.target instanceof Element ? event.target.closest('a[href^="#"]') : null;
+  if (link !== null && link.getAttribute('href') === window.location.hash) void render();
+});
 void render();

@@ -18,9 +18,14 @@ export function can(me: UserDetail, permission: Permission): boolean {
   return me.admin || me.effectivePermissions.includes(permission);
 }
 
-/** Goes to a console page (`#/path`). */
+/**
+ * Goes to a console page (`#/path`); the page shown is drawn again (read again from the API), as
+ * a browser's address set to itself changes nothing (a filter applied twice, a list refreshed).
+ */
 export function go(path: string): void {
-  window.location.hash = `#${path}`;
+  const target = `#${path}`;
+  if (window.location.hash === target) window.dispatchEvent(new HashChangeEvent('hashchange'));
+  else window.location.hash = target;
 }
 
 export function heading(title: string, ...actions: Child[]): HTMLElement {
