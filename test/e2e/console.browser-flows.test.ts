@@ -461,6 +461,27 @@ describe('the web console in a browser', () => {
     expect(await run.locator('button').count()).toBe(0);
   });
 
+  it('says how long to wait when sign-in is throttled (429)', async () => {
+    await page.locator('header.top button', { hasText: 'Sign out' }).click();
+    await page.locator('form.sign-in').waitFor();
+    // Five failures are free (fewer are left for this address after the earlier tests' wrong
+    // password); then each try within the growing back-off is refused with Retry-After.
+    const wrong = { email: 'nobody@console.test', password: 'wrong-password-1' };
+    const statuses: number[] = [];
+    while (statuses.at(-1) !== 429 && statuses.length < 8) {
+      const res = await context.request.post(`${base}/api/v1/auth/login`, {
+        data: wrong,
+        headers: { origin: base },
+      });
+      statuses.push(res.status());
+    }
+    expect(statuses.at(-1)).toBe(429);
+    await signIn(wrong.email, wrong.password);
+    const box = page.locator('form.sign-in .form-error');
+    await expect.poll(() => box.textContent(), WAIT).toContain('RATE_LIMITED');
+    expect(await box.textContent()).toMatch(/Try again in \d+ s\.$/);
+  });
+
   it('reported no script error and no Content-Security-Policy refusal on any page', () => {
     expect(pageErrors).toEqual([]);
   });

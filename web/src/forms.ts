@@ -116,7 +116,12 @@ export function showError(form: HTMLElement, error: unknown): void {
       target.appendChild(h('p', { class: 'field-error' }, detailText(detail)));
     }
     if (!Array.isArray(error.details) && error.details !== undefined) {
-      unplaced.push(JSON.stringify(error.details));
+      // 429 (sign-in throttled) says how long to wait; other details are listed as they came.
+      const { retryAfterSeconds, ...rest } = error.details;
+      const waits = typeof retryAfterSeconds === 'number';
+      if (waits) unplaced.push(`Try again in ${retryAfterSeconds} s.`);
+      const others = waits ? rest : error.details;
+      if (Object.keys(others).length > 0) unplaced.push(JSON.stringify(others));
     }
   }
   const message = error instanceof ApiError ? `${error.code}: ${error.message}` : String(error);
