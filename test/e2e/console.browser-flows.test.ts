@@ -350,6 +350,27 @@ describe('the web console in a browser', () => {
       .poll(() => upload.locator('.import-result').textContent(), WAIT)
       .toContain('Added 2');
 
+    // A list of more than a page: More adds the rest once each; a page that did not load says so.
+    const paged = await apiCall('POST', '/contact-lists', { name: 'Paged' });
+    const phones = Array.from({ length: 120 }, (_, i) => `+1555100${String(i).padStart(4, '0')}`);
+    await apiCall('POST', `/contact-lists/${String(paged['id'])}/contacts`, {
+      contacts: phones.map((phone) => ({ phone })),
+    });
+    await page.goto(`${base}/#/contacts/${String(paged['id'])}`);
+    const rows = page.locator('table.contacts tbody tr');
+    await expect.poll(() => rows.count(), WAIT).toBe(100);
+    await page.route('**/contacts?*cursor=*', (route) => route.abort());
+    await page.locator('.pager button', { hasText: 'More' }).click();
+    await expect
+      .poll(() => page.locator('.pager [role=alert]').textContent(), WAIT)
+      .toContain('The next page did not load');
+    await page.unroute('**/contacts?*cursor=*');
+    await page.locator('.pager button', { hasText: 'More' }).click();
+    await expect.poll(() => rows.count(), WAIT).toBe(120);
+    const shown = await rows.evaluateAll((trs) => trs.map((tr) => tr.children[1]?.textContent));
+    expect(shown).toEqual(phones);
+    expect(await page.locator('.pager [role=alert]').textContent()).toBe('');
+
     await page.locator('header.top nav a', { hasText: 'Campaigns' }).click();
     const campaign = page.locator('form.new-campaign');
     await campaign.locator('[name=name]').fill('Reminder');

@@ -95,15 +95,21 @@ export function pager(
   const wrap = h('div', { class: 'pager' });
   let cursor = first;
   const button = h('button', { type: 'button', class: 'secondary' }, 'More');
+  // A page that did not come is said here; More tries the same page again.
+  const failed = h('span', { class: 'bad', role: 'alert' });
   const refresh = () => {
     button.hidden = cursor === null;
   };
   button.addEventListener('click', () => {
     if (cursor === null) return;
     button.disabled = true;
+    failed.textContent = '';
     void load(cursor)
       .then((next) => {
         cursor = next;
+      })
+      .catch((error: unknown) => {
+        failed.textContent = ` The next page did not load: ${error instanceof Error ? error.message : String(error)}`;
       })
       .finally(() => {
         button.disabled = false;
@@ -111,6 +117,6 @@ export function pager(
       });
   });
   refresh();
-  wrap.appendChild(button);
+  wrap.append(button, failed);
   return wrap;
 }
