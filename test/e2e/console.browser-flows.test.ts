@@ -3,7 +3,9 @@
  * on a SQLite file: sign in, create an HTTP integration aimed at a local receiver, test-send it from
  * the form and see the answer; a bad value shows the API's error next to its field; a call event
  * makes a delivery that the log lists and whose attempts the detail shows; a user without the
- * integration permission sees no Integrations. One browser for the file.
+ * integration permission sees no Integrations, nor an integration campaign's controls; what the
+ * API refuses (a file over 1 MiB, a throttled sign-in, disabling yourself) and what did not
+ * answer (a sign-out, a list's next page) is said. One browser for the file.
  */
 import fs from 'node:fs';
 import http from 'node:http';
