@@ -312,6 +312,46 @@ describe('the web console in a browser', () => {
     await expect
       .poll(() => replay.locator('.job-list li').first().textContent(), WAIT)
       .toContain('0 of 0 requeued');
+
+    // A delivery waiting for its next try (here in 10 minutes) is still followed, but its page
+    // is not drawn again while nothing changed: an attempt closed by the reader stays closed.
+    const down = await apiCall('POST', '/integrations', {
+      name: 'Down',
+      type: 'http',
+      config: { url: 'http://127.0.0.1:1/down', method: 'POST' },
+      options: { retry: { maxAttempts: 3, scheduleSeconds: [600, 600] } },
+    });
+    await apiCall('POST', '/campaigns', { id: 'down', name: 'Down', type: 'voice' });
+    await apiCall('PUT', '/campaigns/down/bindings', {
+      bindings: [{ integrationId: down['id'], on: ['call.ended'] }],
+    });
+    await apiCall('POST', '/events', {
+      id: 'ev-down-1',
+      type: 'call.ended',
+      occurredAt: new Date().toISOString(),
+      campaignId: 'down',
+      call: { id: 'c-down', status: 'answered' },
+      contact: { phone: '+15550003333' },
+    });
+    let waiting: { id: string; attempts: number } | undefined;
+    await expect
+      .poll(async () => {
+        const list = await apiCall('GET', '/deliveries?eventId=ev-down-1');
+        waiting = (list['items'] as { id: string; attempts: number }[])[0];
+        return waiting?.attempts;
+      }, WAIT)
+      .toBe(1);
+    await page.goto(`${base}/#/deliveries/${waiting!.id}`);
+    const tried = page.locator('details.attempt').first();
+    await expect.poll(() => tried.locator('summary').textContent(), WAIT).toContain('Attempt 1');
+    await tried.locator('summary').click();
+    expect(await tried.getAttribute('open')).toBeNull();
+    const polled = await page.waitForResponse((r) =>
+      r.url().endsWith(`/deliveries/${waiting!.id}`),
+    );
+    await polled.finished();
+    await page.waitForTimeout(100);
+    expect(await tried.getAttribute('open')).toBeNull();
   });
 
   it('imports contacts from a CSV file, naming each bad row, and runs an integration campaign over them', async () => {

@@ -229,9 +229,13 @@ export async function deliveryDetail(context: PageContext): Promise<HTMLElement>
   last = await api<DeliveryDetail>('GET', path);
   draw(last);
   // A pending delivery is watched until it settles (a retry makes it pending again).
+  // Drawn again only when it changed: a delivery waiting for its next try (minutes, hours) keeps
+  // the attempts as the reader left them (opened, closed, text selected to copy).
   poll(context, 2000, async () => {
     if (last.status !== 'pending') return;
-    last = await api<DeliveryDetail>('GET', path);
+    const next = await api<DeliveryDetail>('GET', path);
+    if (JSON.stringify(next) === JSON.stringify(last)) return;
+    last = next;
     draw(last);
   });
   section.append(
