@@ -438,6 +438,20 @@ describe('the web console in a browser', () => {
     await expect
       .poll(() => page.locator('.results tbody tr', { hasText: 'succeeded' }).count(), WAIT)
       .toBe(2);
+    // A status chosen while the page of the one before is on its way: the last chosen is shown.
+    const results = page.locator('.results');
+    await page.route('**/results?*status=succeeded*', async (route) => {
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      await route.continue();
+    });
+    const slow = page.waitForResponse((r) => r.url().includes('status=succeeded'));
+    await results.locator('[name=status]').selectOption('succeeded');
+    await results.locator('[name=status]').selectOption('failed');
+    await (await slow).finished();
+    await page.waitForTimeout(100);
+    await page.unroute('**/results?*status=succeeded*');
+    expect(await results.textContent()).toContain('No result yet.');
+    expect(await results.locator('tbody tr').count()).toBe(0);
   });
 
   it('shows the dashboard from the metrics', async () => {

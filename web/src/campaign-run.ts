@@ -165,12 +165,17 @@ export function resultsPanel(path: string): HTMLElement {
   const panel = h('div', { class: 'card results' });
   const out = h('div');
   const statusSelect = select('status', ['', ...DELIVERY_STATUSES], '');
+  // Only the last load is shown: a status chosen while another's page was on its way must not
+  // be overwritten by that page when it comes last.
+  let loads = 0;
   const load = async () => {
+    const turn = ++loads;
     const status = statusSelect.value;
     const first = await api<Page<CampaignResult>>(
       'GET',
       `${path}/results${query({ limit: 50, status })}`,
     );
+    if (turn !== loads) return;
     const body = h('tbody');
     const addRows = (items: CampaignResult[]) => {
       for (const r of items) {
