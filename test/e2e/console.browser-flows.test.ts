@@ -429,6 +429,24 @@ describe('the web console in a browser', () => {
     await expect
       .poll(() => page.locator('.run .form-note').textContent(), WAIT)
       .toBe('Settings saved.');
+    // Its integration not among the picker's (past the first 500): kept when saved, not cleared.
+    const campaignPath = `/campaigns/${page.url().split('/').pop()!}`;
+    const { integrationId } = await apiCall('GET', campaignPath);
+    await page.route('**/api/v1/integrations?limit=500', async (route) => {
+      const response = await route.fetch();
+      const json = (await response.json()) as { items: { id: string }[] };
+      await route.fulfill({
+        response,
+        json: { ...json, items: json.items.filter((i) => i.id !== integrationId) },
+      });
+    });
+    await page.reload();
+    await settings.locator('button[type=submit]').click();
+    await expect
+      .poll(() => page.locator('.run .form-note').textContent(), WAIT)
+      .toBe('Settings saved.');
+    expect((await apiCall('GET', campaignPath))['integrationId']).toBe(integrationId);
+    await page.unroute('**/api/v1/integrations?limit=500');
     await page.locator('.run-controls button', { hasText: 'Start' }).click();
     // Progress is polled while the page is shown.
     await expect

@@ -199,10 +199,15 @@ export function chooser(
   none: string,
 ): HTMLElement {
   if (items.length === 0) return input(name, value ?? '', { placeholder: 'id' });
+  // A value the list does not have (past the pickers' 500, or gone) stays chosen, by its id: a
+  // select without it would read as none and a save would clear it.
+  const missing =
+    value !== null && value !== undefined && value !== '' && !items.some((i) => i.id === value);
   const control = h(
     'select',
     { name },
     h('option', { value: '' }, none),
+    missing ? h('option', { value }, `${value} (not listed)`) : null,
     items.map((i) => h('option', { value: i.id }, i.name)),
   );
   control.value = value ?? '';
