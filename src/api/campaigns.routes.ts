@@ -170,8 +170,14 @@ export const campaignsRoutes: FastifyPluginAsyncTypebox<CampaignRoutesOptions> =
         summary: "Mirror a dialer campaign; `id` may carry the dialer's own campaign id",
         body: Type.Object(
           {
+            // Not `.` or `..`: URLs drop such a path segment, so the campaign could not be read,
+            // changed or deleted.
             id: Type.Optional(
-              Type.String({ minLength: 1, maxLength: 100, pattern: '^[A-Za-z0-9._:-]+$' }),
+              Type.String({
+                minLength: 1,
+                maxLength: 100,
+                pattern: '^(?!\\.\\.?$)[A-Za-z0-9._:-]+$',
+              }),
             ),
             name: Type.String({ minLength: 1, maxLength: 200 }),
             type: CampaignOut.properties.type,
