@@ -169,6 +169,10 @@ describe('the web console in a browser', () => {
     await form.locator('[name="config.body"]').fill('{"status": "{{call.status}}", "v": 3}');
     // A new signing secret, the old one still valid for a day.
     await form.locator('[name="options.signing.secret"]').fill(secret(2));
+    // A secret typed in shows as dots, as the stored one does.
+    expect(await form.locator('[name="options.signing.secret"]').getAttribute('type')).toBe(
+      'password',
+    );
     const tomorrow = new Date(Date.now() + 86_400_000 - new Date().getTimezoneOffset() * 60_000);
     await form
       .locator('[name="options.signing.previousExpiresAt"]')
@@ -221,6 +225,11 @@ describe('the web console in a browser', () => {
     const row = (name: string) => soap.locator('.param-row').nth(names.indexOf(name));
     await row('phone').locator('[name=param-value]').fill('{{contact.phone}}');
     await row('priority').locator('[name=param-value]').fill('2');
+    // Marked secret, a parameter's value shows as dots; it is still sent as typed.
+    const priority = row('priority').locator('[name=param-value]');
+    expect(await priority.getAttribute('type')).toBe('text');
+    await row('priority').locator('[name=param-secret]').check();
+    expect(await priority.getAttribute('type')).toBe('password');
     // Parameters left empty are not sent.
     for (const name of names.filter((n) => n !== 'phone' && n !== 'priority').reverse()) {
       await row(name).locator('button', { hasText: 'Remove' }).click();

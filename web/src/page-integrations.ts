@@ -219,9 +219,11 @@ export async function integrationForm(context: PageContext): Promise<HTMLElement
       ),
       field(
         'Signing secret',
+        // Shown as dots, like the stored one (••••): a secret typed in is not left on screen.
         input('options.signing.secret', options.signing?.secret ?? '', {
+          type: 'password',
           placeholder: 'whsec_…',
-          autocomplete: 'off',
+          autocomplete: 'new-password',
         }),
         'options.signing.secret',
         'Standard Webhooks signature headers on every request.',

@@ -34,6 +34,17 @@ export function soapEditor(initial: SoapConfig): {
   const rows = h('div', { class: 'params' });
   const addRow = (name = '', value = '', secret = false) => {
     const index = rows.children.length;
+    // A secret parameter's value shows as dots, typed or stored (••••).
+    const valueInput = input('param-value', value, {
+      type: secret ? 'password' : 'text',
+      autocomplete: 'off',
+      placeholder: 'text, {{token}} or both',
+      'aria-label': 'Parameter value',
+    });
+    const secretBox = h('input', { type: 'checkbox', name: 'param-secret', checked: secret });
+    secretBox.addEventListener('change', () => {
+      valueInput.type = secretBox.checked ? 'password' : 'text';
+    });
     const row = h(
       'div',
       { class: 'param-row', 'data-field': `config.params.${index}` },
@@ -45,22 +56,8 @@ export function soapEditor(initial: SoapConfig): {
           'aria-label': 'Parameter name',
         }),
       ),
-      h(
-        'div',
-        { 'data-field': `config.params.${index}.value` },
-        template(
-          input('param-value', value, {
-            placeholder: 'text, {{token}} or both',
-            'aria-label': 'Parameter value',
-          }),
-        ),
-      ),
-      h(
-        'label',
-        { class: 'inline' },
-        h('input', { type: 'checkbox', name: 'param-secret', checked: secret }),
-        ' secret',
-      ),
+      h('div', { 'data-field': `config.params.${index}.value` }, template(valueInput)),
+      h('label', { class: 'inline' }, secretBox, ' secret'),
       h('button', { type: 'button', class: 'link', onclick: () => row.remove() }, 'Remove'),
     );
     rows.appendChild(row);
