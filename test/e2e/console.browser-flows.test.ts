@@ -297,6 +297,27 @@ describe('the web console in a browser', () => {
     await event('ev-browser-3');
     await page.locator('form.filters button[type=submit]').click();
     await page.locator('table.deliveries tbody tr', { hasText: 'ev-browser-3' }).waitFor();
+    // Filtered by an integration not among the 500 the filter reads: Filter keeps it.
+    const [delivered] = (await apiCall('GET', '/deliveries?eventId=ev-browser-3'))['items'] as {
+      integrationId: string;
+    }[];
+    const hidden = delivered!.integrationId;
+    await page.route('**/api/v1/integrations?limit=500', async (route) => {
+      const response = await route.fetch();
+      const json = (await response.json()) as { items: { id: string }[] };
+      await route.fulfill({
+        response,
+        json: { ...json, items: json.items.filter((i) => i.id !== hidden) },
+      });
+    });
+    await page.goto(`${base}/#/deliveries?integrationId=${hidden}`);
+    const integrationFilter = page.locator('form.filters [name=integrationId]');
+    await expect.poll(() => integrationFilter.inputValue(), WAIT).toBe(hidden);
+    await page.locator('form.filters button[type=submit]').click();
+    await expect.poll(() => page.url(), WAIT).toContain(`integrationId=${hidden}`);
+    expect(await integrationFilter.inputValue()).toBe(hidden);
+    await page.unroute('**/api/v1/integrations?limit=500');
+    await page.locator('header.top nav a', { hasText: 'Deliveries' }).click();
     await row.locator('a').first().click();
     await page.waitForURL(/#\/deliveries\//, WAIT);
     // The detail page follows a pending delivery until it settles.

@@ -1,7 +1,7 @@
 /** Deliveries: the log with filters and paging, and one delivery with its attempts, retry, cancel. */
 import { api, query, type Page } from './api.js';
 import { badge, h, pre, replace, when } from './dom.js';
-import { busy, errorBox, field, input, select } from './forms.js';
+import { busy, chooser, errorBox, field, input, select } from './forms.js';
 import { go, heading, link, pager, poll, type PageContext } from './shell.js';
 import {
   DELIVERY_STATUSES,
@@ -52,13 +52,13 @@ export async function deliveriesLog(context: PageContext): Promise<HTMLElement> 
   };
   addRows(first.items);
   const form = h('form', { class: 'filters', novalidate: true });
-  const integrationSelect = h(
-    'select',
-    { name: 'integrationId' },
-    h('option', { value: '' }, 'any integration'),
-    integrations.items.map((i) => h('option', { value: i.id }, i.name)),
+  // One filtered on that is not among the 500 read stays chosen, by its id.
+  const integrationSelect = chooser(
+    'integrationId',
+    integrations.items,
+    filters.integrationId,
+    'any integration',
   );
-  integrationSelect.value = filters.integrationId;
   form.append(
     errorBox(),
     field('Integration', integrationSelect, 'integrationId'),
