@@ -54,6 +54,7 @@ import { ContactStore } from './store/contact-store.js';
 import { CampaignRunStore } from './store/campaign-run-store.js';
 import { campaignRunsRoutes } from './api/campaign-runs.routes.js';
 import { contactListsRoutes } from './api/contact-lists.routes.js';
+import { activityRoutes } from './api/activity.routes.js';
 
 export interface AppDeps {
   config: Config;
@@ -193,6 +194,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   await app.register(eventsRoutes, {
     events,
     metrics: services.metrics,
+    activity: services.activity,
     ...(deps.onEnqueued ? { onEnqueued: deps.onEnqueued } : {}),
   });
   const contacts = new ContactStore(deps.store);
@@ -209,6 +211,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
     ...(deps.onCampaignRun ? { onCampaignRun: deps.onCampaignRun } : {}),
   });
   await app.register(contactListsRoutes, { contacts });
+  await app.register(activityRoutes, { db: deps.store.db });
   return app;
 }
 

@@ -107,6 +107,8 @@ export async function startService(
     if (admin.created) announceFirstAdmin(admin.email, admin.generatedPassword, logger);
     await checkpoint();
     services = createServices(config, logger, store);
+    // Written every 10 s; the last counts when `services.close()` stops it, after the worker.
+    services.activity.start();
     const queue = new DeliveryQueue(store, {
       lanes: {
         leaseMs: config.leaseMs,
@@ -127,6 +129,7 @@ export async function startService(
         concurrency: config.workerConcurrency,
         logger,
         metrics: services.metrics,
+        activity: services.activity,
         execute: createDeliveryExecutor({
           integrations,
           events: new EventStore(store.db, queue.enqueue),

@@ -1,7 +1,8 @@
 /**
  * The process-wide parts the API and the workers share: one secret box, one HTTP client (its
  * keep-alive pools), one SOAP client (its WSDL cache), one integration runner (its compiled
- * templates) and one metrics registry. `main.ts` builds them once; tests build their own.
+ * templates), one metrics registry and one activity recorder (the dashboard's counts per
+ * minute). `main.ts` builds them once; tests build their own.
  */
 import type { Config } from './config.js';
 import type { Logger } from './logger.js';
@@ -14,6 +15,8 @@ import { IntegrationRunner } from './delivery/integration-runner.js';
 import { Metrics } from './metrics.js';
 import type { Store } from './store/db.js';
 import { DeliveryQueue } from './queue/delivery-queue.js';
+import { ActivityRecorder } from './store/activity-store.js';
+import { randomUUID } from 'node:crypto';
 import type { CompileFilterOptions } from './template/filters.js';
 
 export interface Services {
@@ -27,6 +30,11 @@ export interface Services {
   /** Options every template compiles with (the default country of `e164`). */
   templates: CompileFilterOptions;
   metrics: Metrics;
+  /**
+   * Deliveries and events counted per minute for the dashboard, written every 10 s once
+   * `main.ts` starts it; `close()` writes what is left.
+   */
+  activity: ActivityRecorder;
   close(): Promise<void>;
 }
 
@@ -46,6 +54,7 @@ export function createServices(
   const runner = new IntegrationRunner({ http, soap, sealer: secretBox, templates });
   const ivrHttp = new HttpClient({ policy, userAgent: 'Callhook/0.1', connectionsPerOrigin: 256 });
   const ivrRunner = new IntegrationRunner({ http: ivrHttp, soap, sealer: secretBox, templates });
+  const activity = new ActivityRecorder(store.db, { processId: randomUUID(), logger });
   return {
     secretBox,
     policy,
@@ -55,7 +64,9 @@ export function createServices(
     ivrRunner,
     templates,
     metrics: new Metrics(() => new DeliveryQueue(store).snapshot()),
+    activity,
     async close() {
+      await activity.stop();
       soap.close();
       agents.httpAgent.destroy();
       agents.httpsAgent.destroy();

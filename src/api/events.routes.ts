@@ -18,6 +18,7 @@ import {
 } from '../domain/call-event.js';
 import { checkCallEvent } from './events.schemas.js';
 import type { Metrics } from '../metrics.js';
+import type { ActivityRecorder } from '../store/activity-store.js';
 
 const IngestAnswer = Type.Object({
   accepted: Type.Array(Type.String()),
@@ -118,12 +119,14 @@ function problemOf(value: unknown): { field?: string; error: string } | undefine
 export interface EventsRoutesOptions {
   events: EventStore;
   metrics: Metrics;
+  /** Counts accepted events per owner and minute, for the dashboard. */
+  activity?: Pick<ActivityRecorder, 'noteEvents'>;
   onEnqueued?: () => void;
 }
 
 export const eventsRoutes: FastifyPluginAsyncTypebox<EventsRoutesOptions> = async (
   app,
-  { events: store, metrics, onEnqueued },
+  { events: store, metrics, activity, onEnqueued },
 ) => {
   app.post(
     '/api/v1/events',
@@ -218,6 +221,7 @@ export const eventsRoutes: FastifyPluginAsyncTypebox<EventsRoutesOptions> = asyn
       metrics.eventsIngested.inc({ result: 'accepted' }, result.accepted.length);
       metrics.eventsIngested.inc({ result: 'duplicate' }, result.duplicates.length);
       metrics.eventsIngested.inc({ result: 'rejected' }, rejected.length);
+      for (const [owner, count] of result.acceptedByOwner) activity?.noteEvents(owner, count);
       if (result.deliveries > 0) onEnqueued?.();
       rejected.sort((a, b) => a.index - b.index);
       return reply

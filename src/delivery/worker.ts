@@ -7,6 +7,7 @@ import { randomUUID } from 'node:crypto';
 import { setMaxListeners } from 'node:events';
 import type { Logger } from '../logger.js';
 import type { Metrics } from '../metrics.js';
+import type { ActivityRecorder } from '../store/activity-store.js';
 import type { ClaimedDelivery } from '../store/delivery-store.js';
 import type { CompletedAttempt, CompleteResult, DeliveryQueue } from '../queue/delivery-queue.js';
 import { describeOutcome, endpointHealth, type DeliveryOutcome } from './outcome.js';
@@ -60,6 +61,8 @@ export interface WorkerOptions {
   logger?: Logger;
   /** Counts decisions per integration and times attempts. */
   metrics?: Pick<Metrics, 'deliveries' | 'attemptDuration'>;
+  /** Counts decisions per owner and minute, for the dashboard (src/store/activity-store.ts). */
+  activity?: Pick<ActivityRecorder, 'noteDelivery'>;
 }
 
 /**
@@ -82,6 +85,7 @@ export class DeliveryWorker {
   private readonly random: () => number;
   private readonly logger: Logger | undefined;
   private readonly metrics: WorkerOptions['metrics'];
+  private readonly activity: WorkerOptions['activity'];
   private readonly inFlight = new Set<Promise<void>>();
   private readonly abort = new AbortController();
   private running = false;
@@ -103,6 +107,7 @@ export class DeliveryWorker {
     this.random = options.random ?? Math.random;
     this.logger = options.logger;
     this.metrics = options.metrics;
+    this.activity = options.activity;
     this.completions = new CompletionBatcher((items) => this.queue.completeMany(items));
   }
 
@@ -286,11 +291,13 @@ export class DeliveryWorker {
           { type: result.integrationType ?? 'unknown' },
           durationMs / 1000,
         );
-      if (applied)
+      if (applied) {
         this.metrics?.deliveries.inc({
           integration: delivery.integrationId,
           outcome: decision.kind,
         });
+        this.activity?.noteDelivery(delivery.ownerId, decision.kind);
+      }
       if (this.logger?.isLevelEnabled('debug'))
         log()?.debug(
           { decision: decision.kind, applied, attempt: delivery.attempt },

@@ -34,6 +34,8 @@ export interface AcceptedEvent {
 
 export interface IngestResult {
   accepted: string[];
+  /** How many of `accepted` each owner has (the dashboard's activity counts them). */
+  acceptedByOwner: Map<string, number>;
   duplicates: string[];
   deliveries: number;
 }
@@ -123,6 +125,7 @@ export class EventStore {
     const ownerOf = (event: CallEvent) => campaigns.get(event.campaignId)!.ownerId;
     const now = this.now();
     const accepted: string[] = [];
+    const acceptedByOwner = new Map<string, number>();
     const duplicates: string[] = [];
     let deliveryCount = 0;
     await this.db.transaction().execute(async (trx) => {
@@ -166,6 +169,8 @@ export class EventStore {
         }
         accepted.push(event.id);
         const campaign = campaigns.get(event.campaignId);
+        const owner = ownerOf(event);
+        acceptedByOwner.set(owner, (acceptedByOwner.get(owner) ?? 0) + 1);
         for (const binding of campaign?.bindings ?? []) {
           if (!bindingMatches(binding, event.type, event.call.status)) continue;
           deliveries.push({
@@ -187,7 +192,7 @@ export class EventStore {
         await this.enqueue(trx, deliveries.slice(i, i + CHUNK));
       deliveryCount = deliveries.length;
     });
-    return { accepted, duplicates, deliveries: deliveryCount };
+    return { accepted, acceptedByOwner, duplicates, deliveries: deliveryCount };
   }
 
   /**

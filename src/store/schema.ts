@@ -24,6 +24,7 @@ export interface Database {
   attempts: AttemptsTable;
   delivery_lanes: DeliveryLanesTable;
   replay_jobs: ReplayJobsTable;
+  activity: ActivityTable;
 }
 
 export interface UsersTable {
@@ -257,4 +258,21 @@ export interface ReplayJobsTable {
   created_at: number;
   updated_at: number;
   finished_at: number | null;
+}
+
+/** Deliveries and events counted per minute, owner and process (migration 0010, activity-store.ts). */
+export interface ActivityTable {
+  /** The minute's start, milliseconds since the epoch. */
+  minute: number;
+  owner_id: string;
+  /** The process that counted them (a UUID per process). */
+  process_id: string;
+  /** Deliveries that succeeded. */
+  succeeded: number;
+  /** Deliveries that ended failed (retries used up, or an answer not retried). */
+  failed: number;
+  /** Attempts that failed and led to a retry. */
+  retried: number;
+  /** Events accepted at ingest. */
+  events: number;
 }

@@ -106,6 +106,7 @@ export async function createPipeline(
     return new DeliveryWorker({
       queue,
       metrics: t.services.metrics,
+      activity: t.services.activity,
       execute: createDeliveryExecutor({
         integrations: new IntegrationStore(store),
         events: new EventStore(store.db, queue.enqueue),

@@ -193,6 +193,7 @@ const CASES: Record<string, Case> = {
     status: 202,
   },
   'GET /api/v1/deliveries': { ok: () => ({ url: '/api/v1/deliveries' }), status: 200 },
+  'GET /api/v1/activity': { ok: () => ({ url: '/api/v1/activity?minutes=5' }), status: 200 },
   'GET /api/v1/deliveries/:id': {
     ok: async (c) => ({ url: `/api/v1/deliveries/${await c.newDeliveryId(c.owner)}` }),
     status: 200,

@@ -1,0 +1,66 @@
+/**
+ * `GET /api/v1/activity` (permission `integration`): deliveries and accepted events per minute
+ * over the last `minutes`, summed over every process (src/store/activity-store.ts), for the
+ * console's dashboard. An admin sees every owner's, others their own.
+ */
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { Type } from 'typebox';
+import type { Kysely } from 'kysely';
+import { ownerScope } from '../auth/authorize.js';
+import type { Database } from '../store/schema.js';
+import { readActivity } from '../store/activity-store.js';
+
+const MINUTE_MS = 60_000;
+
+const ActivityMinute = Type.Object({
+  minute: Type.String({ description: "the minute's start, RFC 3339" }),
+  succeeded: Type.Integer({ description: 'deliveries that succeeded' }),
+  failed: Type.Integer({ description: 'deliveries that ended failed' }),
+  retried: Type.Integer({ description: 'attempts that failed and led to a retry' }),
+  events: Type.Integer({ description: 'events accepted at ingest' }),
+});
+
+export interface ActivityRoutesOptions {
+  db: Kysely<Database>;
+  clock?: () => number;
+}
+
+export const activityRoutes: FastifyPluginAsyncTypebox<ActivityRoutesOptions> = async (
+  app,
+  { db, clock = Date.now },
+) => {
+  app.get(
+    '/api/v1/activity',
+    {
+      config: { access: 'integration' },
+      schema: {
+        tags: ['deliveries'],
+        summary:
+          'Deliveries and accepted events per minute over the last minutes, every process summed (written every 10 s)',
+        querystring: Type.Object({
+          minutes: Type.Integer({
+            minimum: 1,
+            maximum: 1440,
+            default: 60,
+            description: 'how many minutes back, the current one included',
+          }),
+        }),
+        response: {
+          200: Type.Object({
+            items: Type.Array(ActivityMinute, {
+              description: 'one per minute that has counts, oldest first',
+            }),
+          }),
+        },
+      },
+    },
+    async (request) => {
+      const now = clock();
+      const since = now - (now % MINUTE_MS) - (request.query.minutes - 1) * MINUTE_MS;
+      const rows = await readActivity(db, since, ownerScope(request));
+      return {
+        items: rows.map((r) => ({ ...r, minute: new Date(r.minute).toISOString() })),
+      };
+    },
+  );
+};

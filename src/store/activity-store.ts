@@ -1,0 +1,252 @@
+/**
+ * Delivery and ingest activity per minute (migration 0010), for the console's dashboard
+ * (docs/delivery.md, "Activity"). Every process counts what it did in memory
+ * (`ActivityRecorder`) and adds the counts to its own rows every 10 s, so the dashboard of an
+ * API-only process shows the worker processes' deliveries too, and its history outlives the page.
+ */
+import { sql, type Kysely } from 'kysely';
+import type { Logger } from '../logger.js';
+import type { Database } from './schema.js';
+import { bulkInsert, type ColumnType } from './bulk-insert.js';
+
+const MINUTE_MS = 60_000;
+/** How often the counts are written. */
+export const ACTIVITY_FLUSH_MS = 10_000;
+/** Rows older than this are deleted… */
+export const ACTIVITY_KEEP_MS = 7 * 24 * 3600_000;
+/** …at most this often. */
+const PRUNE_EVERY_MS = 3600_000;
+/** Rows per statement: 7 parameters a row on SQLite, which takes 32,766. */
+const CHUNK = 1_000;
+
+const COLUMNS: readonly (readonly [string, ColumnType])[] = [
+  ['minute', 'bigint'],
+  ['owner_id', 'text'],
+  ['process_id', 'text'],
+  ['succeeded', 'integer'],
+  ['failed', 'integer'],
+  ['retried', 'integer'],
+  ['events', 'integer'],
+];
+
+/** A delivery's completion as the retry policy decided it. */
+export type DeliveryDecisionKind = 'succeeded' | 'retry' | 'failed';
+
+interface Counts {
+  succeeded: number;
+  failed: number;
+  retried: number;
+  events: number;
+}
+
+/** Counts by minute, then by owner. */
+type Tally = Map<number, Map<string, Counts>>;
+
+export interface ActivityRecorderOptions {
+  /** This process's id in the rows (a UUID per process). */
+  processId: string;
+  logger?: Logger;
+  clock?: () => number;
+}
+
+/**
+ * ### Examples
+ * ```ts
+ * const activity = new ActivityRecorder(db, { processId: randomUUID(), logger });
+ * activity.start();
+ * activity.noteDelivery(ownerId, 'succeeded'); // a Map update, no I/O
+ * await activity.stop(); // the last counts written
+ * ```
+ */
+export class ActivityRecorder {
+  readonly processId: string;
+  private readonly db: Kysely<Database>;
+  private readonly logger: Logger | undefined;
+  private readonly clock: () => number;
+  private tally: Tally = new Map();
+  private timer: NodeJS.Timeout | undefined;
+  private flushing: Promise<boolean> | undefined;
+  private prunedAt = Number.NEGATIVE_INFINITY;
+
+  constructor(db: Kysely<Database>, options: ActivityRecorderOptions) {
+    this.db = db;
+    this.processId = options.processId;
+    this.logger = options.logger;
+    this.clock = options.clock ?? Date.now;
+  }
+
+  /** A delivery's attempt was recorded with this decision (its next state holds). */
+  noteDelivery(ownerId: string, decision: DeliveryDecisionKind): void {
+    const counts = this.countsOf(ownerId);
+    if (decision === 'succeeded') counts.succeeded += 1;
+    else if (decision === 'failed') counts.failed += 1;
+    else counts.retried += 1;
+  }
+
+  /** `count` events of `ownerId`'s were accepted at ingest. */
+  noteEvents(ownerId: string, count: number): void {
+    if (count > 0) this.countsOf(ownerId).events += count;
+  }
+
+  /** Writes the counts every 10 s until `stop()`. */
+  start(): void {
+    if (this.timer !== undefined) return;
+    this.timer = setInterval(() => void this.flush(), ACTIVITY_FLUSH_MS);
+    this.timer.unref();
+  }
+
+  /** Stops the timer and writes what is left. */
+  async stop(): Promise<void> {
+    clearInterval(this.timer);
+    this.timer = undefined;
+    await this.flush();
+  }
+
+  /**
+   * Adds the counts so far to this process's rows (one upsert), and deletes rows past 7 days at
+   * most hourly. False when the write failed: the counts are kept for the next flush and a warning
+   * logged; it never throws. Flushes run one at a time.
+   */
+  flush(): Promise<boolean> {
+    const previous = this.flushing ?? Promise.resolve(true);
+    const next = previous.then(() => this.write());
+    this.flushing = next;
+    void next.finally(() => {
+      if (this.flushing === next) this.flushing = undefined;
+    });
+    return next;
+  }
+
+  private countsOf(ownerId: string): Counts {
+    const now = this.clock();
+    const minute = now - (now % MINUTE_MS);
+    let owners = this.tally.get(minute);
+    if (owners === undefined) {
+      owners = new Map();
+      this.tally.set(minute, owners);
+    }
+    let counts = owners.get(ownerId);
+    if (counts === undefined) {
+      counts = { succeeded: 0, failed: 0, retried: 0, events: 0 };
+      owners.set(ownerId, counts);
+    }
+    return counts;
+  }
+
+  private async write(): Promise<boolean> {
+    const taken = this.tally;
+    this.tally = new Map();
+    const rows: Record<string, string | number>[] = [];
+    for (const [minute, owners] of taken)
+      for (const [ownerId, c] of owners)
+        rows.push({
+          minute,
+          owner_id: ownerId,
+          process_id: this.processId,
+          succeeded: c.succeeded,
+          failed: c.failed,
+          retried: c.retried,
+          events: c.events,
+        });
+    let ok = true;
+    try {
+      if (rows.length > 0)
+        await this.db.transaction().execute(async (trx) => {
+          for (let i = 0; i < rows.length; i += CHUNK)
+            await bulkInsert(
+              trx,
+              'activity',
+              COLUMNS,
+              rows.slice(i, i + CHUNK),
+              sql`on conflict (minute, owner_id, process_id) do update set
+              succeeded = activity.succeeded + excluded.succeeded,
+              failed = activity.failed + excluded.failed,
+              retried = activity.retried + excluded.retried,
+              events = activity.events + excluded.events`,
+            );
+        });
+    } catch (error) {
+      ok = false;
+      this.putBack(taken);
+      this.logger?.warn(
+        { err: error, rows: rows.length },
+        'writing delivery activity failed; its counts are kept for the next try',
+      );
+    }
+    const now = this.clock();
+    if (ok && now - this.prunedAt >= PRUNE_EVERY_MS) {
+      try {
+        await this.db
+          .deleteFrom('activity')
+          .where('minute', '<', now - ACTIVITY_KEEP_MS)
+          .execute();
+        this.prunedAt = now;
+      } catch (error) {
+        this.logger?.warn({ err: error }, 'deleting old delivery activity failed');
+      }
+    }
+    return ok;
+  }
+
+  /** Adds counts a failed flush took back to those noted since. */
+  private putBack(taken: Tally): void {
+    for (const [minute, owners] of taken) {
+      const into = this.tally.get(minute);
+      if (into === undefined) {
+        this.tally.set(minute, owners);
+        continue;
+      }
+      for (const [ownerId, c] of owners) {
+        const counts = into.get(ownerId);
+        if (counts === undefined) into.set(ownerId, c);
+        else {
+          counts.succeeded += c.succeeded;
+          counts.failed += c.failed;
+          counts.retried += c.retried;
+          counts.events += c.events;
+        }
+      }
+    }
+  }
+}
+
+export interface ActivityMinute {
+  /** The minute's start, milliseconds since the epoch. */
+  minute: number;
+  succeeded: number;
+  failed: number;
+  retried: number;
+  events: number;
+}
+
+/**
+ * The minutes from `since` on that have rows, oldest first, summed over processes (and over
+ * owners unless `ownerId` is given).
+ */
+export async function readActivity(
+  db: Kysely<Database>,
+  since: number,
+  ownerId: string | undefined,
+): Promise<ActivityMinute[]> {
+  let query = db
+    .selectFrom('activity')
+    .select((eb) => [
+      'minute',
+      eb.fn.sum<number>('succeeded').as('succeeded'),
+      eb.fn.sum<number>('failed').as('failed'),
+      eb.fn.sum<number>('retried').as('retried'),
+      eb.fn.sum<number>('events').as('events'),
+    ])
+    .where('minute', '>=', since);
+  if (ownerId !== undefined) query = query.where('owner_id', '=', ownerId);
+  const rows = await query.groupBy('minute').orderBy('minute').execute();
+  // PostgreSQL's sum of integers is a bigint, read as a number (postgres-backend.ts); Number()
+  // keeps it one whatever the driver gives.
+  return rows.map((r) => ({
+    minute: Number(r.minute),
+    succeeded: Number(r.succeeded),
+    failed: Number(r.failed),
+    retried: Number(r.retried),
+    events: Number(r.events),
+  }));
+}
