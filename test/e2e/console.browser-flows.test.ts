@@ -502,10 +502,28 @@ describe('the web console in a browser', () => {
     expect(await results.locator('tbody tr').count()).toBe(0);
   });
 
-  it('shows the dashboard from the metrics', async () => {
+  it('shows the dashboard from the metrics and the activity per minute', async () => {
+    // The service's answer is read (200), then replaced by known minutes: the previous and the
+    // current one too, so a minute that ends meanwhile changes nothing.
+    const minute = Date.now() - (Date.now() % 60_000);
+    let status: number | undefined;
+    await page.route('**/api/v1/activity?*', async (route) => {
+      const response = await route.fetch();
+      status = response.status();
+      const items = [-2, -1, 0].map((i) => ({
+        minute: new Date(minute + i * 60_000).toISOString(),
+        ...{ succeeded: 90, failed: 30, retried: 0, events: 60 },
+      }));
+      await route.fulfill({ response, json: { items } });
+    });
     await page.locator('header.top nav a', { hasText: 'Dashboard' }).click();
-    await expect.poll(() => page.locator('.stats').textContent(), WAIT).toContain('Queue depth');
-    expect(await page.locator('.stats').textContent()).toContain('Since start: succeeded');
+    const stats = () => page.locator('.stats').textContent();
+    await expect.poll(stats, WAIT).toContain('Queue depth');
+    await expect.poll(stats, WAIT).toContain('Deliveries done / s (last minute)2');
+    expect(await stats()).toContain('Success rate (attempts, last minute)75.0 %');
+    expect(status).toBe(200);
+    expect(await page.locator('svg[aria-label^="Throughput"]').count()).toBe(1);
+    await page.unroute('**/api/v1/activity?*');
   });
 
   it('creates an API key, shown once, that signs requests in', async () => {

@@ -1,57 +1,91 @@
 /**
- * The dashboard: throughput, success rate and queue depth over time, from the process's Prometheus
- * metrics (`GET /metrics`, public), sampled every 5 s while the page is shown. Counters are this
- * process's (the embedded service runs API and workers in one); the queue gauges are the store's.
+ * The dashboard: throughput, success rate and accepted events per minute over the last hour, from
+ * `GET /api/v1/activity` (every process's counts, written every 10 s; read every 15 s), and queue
+ * depth over time from the Prometheus metrics (`GET /metrics`, public; the queue gauges are the
+ * store's), sampled every 5 s while the page is shown.
  */
+import { api } from './api.js';
 import { h, replace } from './dom.js';
-import { poll, type PageContext } from './shell.js';
+import { can, poll, type PageContext } from './shell.js';
 
 const SAMPLE_MS = 5_000;
 const KEEP = 120; // ten minutes of samples
+const ACTIVITY_MS = 15_000;
+const MINUTE_MS = 60_000;
+/** Complete minutes shown (the current one, still counting, is not). */
+const MINUTES = 60;
 
 interface Sample {
   at: number;
-  /** Deliveries by outcome (succeeded, retry, failed), counters. */
-  outcomes: Record<string, number>;
-  events: number;
   queueDepth: number;
   oldestAge: number;
   openCircuits: number;
 }
 
-/** The metrics this page reads, summed over their labels except `by`. */
+/** One minute of `GET /api/v1/activity`. */
+interface ActivityMinute {
+  minute: string;
+  succeeded: number;
+  failed: number;
+  retried: number;
+  events: number;
+}
+
+/** The queue gauges this page reads from the metrics text. */
 export function readMetrics(text: string): Omit<Sample, 'at'> {
-  const outcomes: Record<string, number> = {};
-  let events = 0;
   const gauges: Record<string, number> = {};
   for (const line of text.split('\n')) {
     if (line.startsWith('#') || line === '') continue;
     const match = /^([a-z_]+)(\{[^}]*\})?\s+(\S+)/.exec(line);
     if (match === null) continue;
-    const [, name = '', labels = '', raw = ''] = match;
-    const value = Number(raw);
-    if (name === 'callhook_deliveries_total') {
-      const outcome = /outcome="([^"]*)"/.exec(labels)?.[1] ?? 'unknown';
-      outcomes[outcome] = (outcomes[outcome] ?? 0) + value;
-    } else if (name === 'callhook_events_ingested_total' && /result="accepted"/.test(labels)) {
-      events += value;
-    } else if (name.startsWith('callhook_queue_') || name === 'callhook_open_circuits') {
-      gauges[name] = value;
+    const [, name = '', , raw = ''] = match;
+    if (name.startsWith('callhook_queue_') || name === 'callhook_open_circuits') {
+      gauges[name] = Number(raw);
     }
   }
   return {
-    outcomes,
-    events,
     queueDepth: gauges['callhook_queue_depth'] ?? Number.NaN,
     oldestAge: gauges['callhook_queue_oldest_pending_age_seconds'] ?? Number.NaN,
     openCircuits: gauges['callhook_open_circuits'] ?? Number.NaN,
   };
 }
 
+interface MinuteRates {
+  /** Deliveries that reached a final state, per second. */
+  throughput: number;
+  /** Succeeded of all attempts' decisions, %; NaN without attempts. */
+  success: number;
+  /** Events accepted per second. */
+  events: number;
+  succeeded: number;
+  failed: number;
+}
+
+/** The last `MINUTES` complete minutes before `now`, oldest first; a minute without rows is 0. */
+function perMinute(items: ActivityMinute[], now: number): MinuteRates[] {
+  const byMinute = new Map(items.map((item) => [Date.parse(item.minute), item]));
+  const current = now - (now % MINUTE_MS);
+  const minutes: MinuteRates[] = [];
+  for (let i = MINUTES; i >= 1; i -= 1) {
+    const item = byMinute.get(current - i * MINUTE_MS);
+    const succeeded = item?.succeeded ?? 0;
+    const failed = item?.failed ?? 0;
+    const attempts = succeeded + failed + (item?.retried ?? 0);
+    minutes.push({
+      throughput: (succeeded + failed) / 60,
+      success: attempts === 0 ? Number.NaN : (100 * succeeded) / attempts,
+      events: (item?.events ?? 0) / 60,
+      succeeded,
+      failed,
+    });
+  }
+  return minutes;
+}
+
 const SVG = 'http://www.w3.org/2000/svg';
 
-/** A line chart of `values` (oldest first) scaled to their maximum. */
-function chart(title: string, values: number[], unit: string): HTMLElement {
+/** A line chart of `values` (oldest first, the newest at the right of `slots`) scaled to their maximum. */
+function chart(title: string, values: number[], unit: string, slots: number): HTMLElement {
   const width = 600;
   const height = 120;
   const svg = document.createElementNS(SVG, 'svg');
@@ -61,8 +95,8 @@ function chart(title: string, values: number[], unit: string): HTMLElement {
   svg.setAttribute('aria-label', title);
   const finite = values.filter((v) => Number.isFinite(v));
   const max = Math.max(1, ...finite);
-  const step = width / Math.max(KEEP - 1, 1);
-  const offset = KEEP - values.length;
+  const step = width / Math.max(slots - 1, 1);
+  const offset = slots - values.length;
   const points = values
     .map((v, i) =>
       Number.isFinite(v)
@@ -102,69 +136,75 @@ function stat(label: string, value: string): HTMLElement {
 
 export function dashboard(context: PageContext): HTMLElement {
   const samples: Sample[] = [];
+  let minutes: MinuteRates[] | undefined;
+  const reads = can(context.me, 'integration');
   const stats = h('div', { class: 'stats' });
   const charts = h('div', { class: 'charts' });
   const note = h(
     'p',
     { class: 'muted' },
-    'Collecting: the first rates show after two samples (5 s apart).',
+    reads
+      ? 'Deliveries and events per minute over the last hour, from every process (each writes its counts every 10 s); the queue sampled every 5 s while this page is open (the last ten minutes).'
+      : 'Deliveries and events per minute need the "integration" permission; the queue is sampled every 5 s while this page is open (the last ten minutes).',
   );
   const draw = () => {
-    const rates = samples.slice(1).map((s, i) => {
-      const before = samples[i]!;
-      const seconds = (s.at - before.at) / 1000;
-      const delta = (name: string) =>
-        Math.max(0, (s.outcomes[name] ?? 0) - (before.outcomes[name] ?? 0));
-      const succeeded = delta('succeeded');
-      const failed = delta('failed');
-      const retried = delta('retry');
-      const attempts = succeeded + failed + retried;
-      return {
-        throughput: (succeeded + failed) / seconds,
-        success: attempts === 0 ? Number.NaN : (100 * succeeded) / attempts,
-        events: Math.max(0, s.events - before.events) / seconds,
-      };
-    });
     const last = samples.at(-1);
-    const rate = rates.at(-1);
-    if (last === undefined) return;
-    const total = (name: string) => last.outcomes[name] ?? 0;
+    const minute = minutes?.at(-1);
+    const sum = (field: 'succeeded' | 'failed') =>
+      minutes === undefined ? Number.NaN : minutes.reduce((total, m) => total + m[field], 0);
     replace(
       stats,
-      stat('Deliveries done / s', rate === undefined ? '–' : formatNumber(rate.throughput)),
+      stat('Deliveries done / s (last minute)', formatNumber(minute?.throughput ?? Number.NaN)),
       stat(
-        'Success rate (attempts)',
-        rate === undefined || !Number.isFinite(rate.success)
+        'Success rate (attempts, last minute)',
+        minute === undefined || !Number.isFinite(minute.success)
           ? '–'
-          : `${formatNumber(rate.success)} %`,
+          : `${formatNumber(minute.success)} %`,
       ),
-      stat('Events accepted / s', rate === undefined ? '–' : formatNumber(rate.events)),
-      stat('Queue depth', formatNumber(last.queueDepth)),
-      stat('Oldest due (s)', formatNumber(last.oldestAge)),
-      stat('Open circuits', formatNumber(last.openCircuits)),
-      stat('Since start: succeeded', formatNumber(total('succeeded'))),
-      stat('Since start: failed', formatNumber(total('failed'))),
+      stat('Events accepted / s (last minute)', formatNumber(minute?.events ?? Number.NaN)),
+      stat('Queue depth', formatNumber(last?.queueDepth ?? Number.NaN)),
+      stat('Oldest due (s)', formatNumber(last?.oldestAge ?? Number.NaN)),
+      stat('Open circuits', formatNumber(last?.openCircuits ?? Number.NaN)),
+      stat('Last hour: succeeded', formatNumber(sum('succeeded'))),
+      stat('Last hour: failed', formatNumber(sum('failed'))),
     );
-    note.hidden = rates.length > 0;
     replace(
       charts,
-      chart(
-        'Throughput (deliveries done per second)',
-        rates.map((r) => r.throughput),
-        '/s',
-      ),
-      chart(
-        'Success rate (% of attempts)',
-        rates.map((r) => r.success),
-        '%',
-      ),
+      ...(minutes === undefined
+        ? []
+        : [
+            chart(
+              'Throughput (deliveries done per second, per minute)',
+              minutes.map((m) => m.throughput),
+              '/s',
+              MINUTES,
+            ),
+            chart(
+              'Success rate (% of attempts, per minute)',
+              minutes.map((m) => m.success),
+              '%',
+              MINUTES,
+            ),
+          ]),
       chart(
         'Queue depth (pending deliveries)',
         samples.map((s) => s.queueDepth),
         '',
+        KEEP,
       ),
     );
   };
+  if (reads) {
+    poll(context, ACTIVITY_MS, async () => {
+      // One minute more than shown: the current one, still counting, is left out.
+      const answer = await api<{ items: ActivityMinute[] }>(
+        'GET',
+        `/activity?minutes=${MINUTES + 1}`,
+      );
+      minutes = perMinute(answer.items, Date.now());
+      draw();
+    });
+  }
   poll(context, SAMPLE_MS, async () => {
     const response = await fetch('/metrics', { credentials: 'same-origin' });
     if (!response.ok) throw new Error(`/metrics answered ${response.status}`);
@@ -172,17 +212,5 @@ export function dashboard(context: PageContext): HTMLElement {
     if (samples.length > KEEP) samples.shift();
     draw();
   });
-  return h(
-    'section',
-    { class: 'dashboard' },
-    h('h1', {}, 'Dashboard'),
-    h(
-      'p',
-      { class: 'muted' },
-      'This process’s deliveries and the shared queue, sampled every 5 s while this page is open (the last ten minutes).',
-    ),
-    note,
-    stats,
-    charts,
-  );
+  return h('section', { class: 'dashboard' }, h('h1', {}, 'Dashboard'), note, stats, charts);
 }
