@@ -1,6 +1,7 @@
 /**
  * CALLHOOK_METRICS_PORT: a worker-only process (`serve --worker`) opens no API port, so without
- * it the deliveries it makes are counted where nothing can scrape them.
+ * it the deliveries it makes are counted where nothing can scrape them. The API process's
+ * `/api/v1/activity` shows them (the activity per minute every process writes).
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -132,6 +133,18 @@ describe('serve --worker with CALLHOOK_METRICS_PORT (the real processes)', () =>
     expect(exit).toEqual({ code: 0, signal: null });
     expect(worker.logs.some((l) => l['msg'] === 'stopped')).toBe(true);
     await expect(fetch(`${metricsUrl}/healthz`)).rejects.toThrow();
+
+    // The API process shows the worker's deliveries in the activity per minute: the worker wrote
+    // its counts when it stopped, the API its accepted events within 10 s.
+    const activity = async () => {
+      const res = await fetch(`${apiUrl}/api/v1/activity`, { headers });
+      const { items } = (await res.json()) as { items: Record<string, number>[] };
+      const sum = (field: string) => items.reduce((total, item) => total + item[field]!, 0);
+      return { succeeded: sum('succeeded'), failed: sum('failed'), events: sum('events') };
+    };
+    await expect
+      .poll(activity, { timeout: 15_000, interval: 500 })
+      .toEqual({ succeeded: 2, failed: 0, events: 2 });
   }, 60_000);
 
   it('says in one line that the metrics port is taken, as for the API port', async () => {
