@@ -12,7 +12,13 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import {
+  chromium,
+  type Browser,
+  type BrowserContext,
+  type Locator,
+  type Page,
+} from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startProcess, type ServiceProcess } from '../helpers/process.js';
 import { startNodeSoapServer, type NodeSoapServer } from '../soap/soap-servers.js';
@@ -100,6 +106,33 @@ describe('the web console in a browser', () => {
     return (text === '' ? {} : JSON.parse(text)) as Record<string, unknown>;
   };
 
+  /**
+   * The integration pickers' list (the first 500) answered without integration `id`, as if it
+   * were past them; answers the undo.
+   */
+  const hideFromPickers = async (id: unknown) => {
+    const pattern = '**/api/v1/integrations?limit=500';
+    await page.route(pattern, async (route) => {
+      const response = await route.fetch();
+      const json = (await response.json()) as { items: { id: string }[] };
+      await route.fulfill({
+        response,
+        json: { ...json, items: json.items.filter((i) => i.id !== id) },
+      });
+    });
+    return () => page.unroute(pattern);
+  };
+
+  /** Saves the integration form and test-sends the saved version; answers the result panel. */
+  const saveAndSend = async (form: Locator) => {
+    await form.locator('button[type=submit]').click();
+    await page.waitForURL(/#\/integrations\/[0-9a-f-]{36}$/, WAIT);
+    const result = page.locator('form.test-panel .test-result');
+    await page.locator('form.test-panel button', { hasText: 'Send' }).click();
+    await expect.poll(() => result.locator('.response').textContent(), WAIT).toContain('200');
+    return result;
+  };
+
   const signIn = async (email: string, password: string) => {
     await page.goto(`${base}/`);
     await page.locator('form.sign-in [name=email]').fill(email);
@@ -145,13 +178,7 @@ describe('the web console in a browser', () => {
     expect(await timeoutError.count()).toBe(0);
 
     await form.locator('[name="config.url"]').fill(`${receiverUrl}/hook?phone={{contact.phone}}`);
-    await form.locator('button[type=submit]').click();
-    await page.waitForURL(/#\/integrations\/[0-9a-f-]{36}$/, WAIT);
-
-    const test = page.locator('form.test-panel');
-    await test.locator('button', { hasText: 'Send' }).click();
-    const result = test.locator('.test-result');
-    await expect.poll(() => result.locator('.response').textContent(), WAIT).toContain('200');
+    const result = await saveAndSend(form);
     expect(await result.locator('.request-head').textContent()).toContain(
       `POST ${receiverUrl}/hook?phone=%2B15551234567`,
     );
@@ -234,12 +261,7 @@ describe('the web console in a browser', () => {
     for (const name of names.filter((n) => n !== 'phone' && n !== 'priority').reverse()) {
       await row(name).locator('button', { hasText: 'Remove' }).click();
     }
-    await form.locator('button[type=submit]').click();
-    await page.waitForURL(/#\/integrations\/[0-9a-f-]{36}$/, WAIT);
-    const test = page.locator('form.test-panel');
-    await test.locator('button', { hasText: 'Send' }).click();
-    const result = test.locator('.test-result');
-    await expect.poll(() => result.locator('.response').textContent(), WAIT).toContain('200');
+    const result = await saveAndSend(form);
     expect(await result.locator('.response-body').textContent()).toContain('NODE-1');
     expect(soapServer.calls.at(-1)).toMatchObject({
       operation: 'CreateTicket',
@@ -302,21 +324,14 @@ describe('the web console in a browser', () => {
       integrationId: string;
     }[];
     const hidden = delivered!.integrationId;
-    await page.route('**/api/v1/integrations?limit=500', async (route) => {
-      const response = await route.fetch();
-      const json = (await response.json()) as { items: { id: string }[] };
-      await route.fulfill({
-        response,
-        json: { ...json, items: json.items.filter((i) => i.id !== hidden) },
-      });
-    });
+    const showAgain = await hideFromPickers(hidden);
     await page.goto(`${base}/#/deliveries?integrationId=${hidden}`);
     const integrationFilter = page.locator('form.filters [name=integrationId]');
     await expect.poll(() => integrationFilter.inputValue(), WAIT).toBe(hidden);
     await page.locator('form.filters button[type=submit]').click();
     await expect.poll(() => page.url(), WAIT).toContain(`integrationId=${hidden}`);
     expect(await integrationFilter.inputValue()).toBe(hidden);
-    await page.unroute('**/api/v1/integrations?limit=500');
+    await showAgain();
     await page.locator('header.top nav a', { hasText: 'Deliveries' }).click();
     await row.locator('a').first().click();
     await page.waitForURL(/#\/deliveries\//, WAIT);
@@ -462,21 +477,14 @@ describe('the web console in a browser', () => {
     // Its integration not among the picker's (past the first 500): kept when saved, not cleared.
     const campaignPath = `/campaigns/${page.url().split('/').pop()!}`;
     const { integrationId } = await apiCall('GET', campaignPath);
-    await page.route('**/api/v1/integrations?limit=500', async (route) => {
-      const response = await route.fetch();
-      const json = (await response.json()) as { items: { id: string }[] };
-      await route.fulfill({
-        response,
-        json: { ...json, items: json.items.filter((i) => i.id !== integrationId) },
-      });
-    });
+    const showAgain = await hideFromPickers(integrationId);
     await page.reload();
     await settings.locator('button[type=submit]').click();
     await expect
       .poll(() => page.locator('.run .form-note').textContent(), WAIT)
       .toBe('Settings saved.');
     expect((await apiCall('GET', campaignPath))['integrationId']).toBe(integrationId);
-    await page.unroute('**/api/v1/integrations?limit=500');
+    await showAgain();
     await page.locator('.run-controls button', { hasText: 'Start' }).click();
     // Progress is polled while the page is shown.
     await expect
