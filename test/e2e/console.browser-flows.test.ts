@@ -339,6 +339,8 @@ describe('the web console in a browser', () => {
     const attempt = page.locator('details.attempt').first();
     await expect.poll(() => attempt.locator('summary').textContent(), WAIT).toContain('Attempt 1');
     expect(await page.locator('dl.facts').textContent()).toContain('succeeded');
+    // Its integration by name, linked.
+    expect(await page.locator('dl.facts').textContent()).toContain('IntegrationCRM push');
     // Times name the browser's zone (the dialer's logs may be in another).
     expect(await page.locator('dl.facts').textContent()).toMatch(
       /Created\d+\/\d+\/\d{4}, .* GMT\+5:30/,

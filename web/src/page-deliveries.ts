@@ -193,7 +193,10 @@ export async function deliveryDetail(context: PageContext): Promise<HTMLElement>
         { class: 'facts' },
         [
           ['Status', badge(d.status)],
-          ['Integration', link(`/integrations/${d.integrationId}`, d.integrationId)],
+          [
+            'Integration',
+            link(`/integrations/${d.integrationId}`, integrationName ?? d.integrationId),
+          ],
           ['Kind', d.kind],
           ['Event', d.eventId ?? ''],
           ['Campaign', d.campaignId ?? ''],
@@ -227,6 +230,14 @@ export async function deliveryDetail(context: PageContext): Promise<HTMLElement>
     );
   };
   last = await api<DeliveryDetail>('GET', path);
+  // By its name; by its id when it cannot be read (deleted since).
+  const integrationName = await api<Integration>(
+    'GET',
+    `/integrations/${encodeURIComponent(last.integrationId)}`,
+  ).then(
+    (integration) => integration.name,
+    () => undefined,
+  );
   draw(last);
   // A pending delivery is watched until it settles (a retry makes it pending again).
   // Drawn again only when it changed: a delivery waiting for its next try (minutes, hours) keeps
