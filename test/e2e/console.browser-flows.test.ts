@@ -422,6 +422,11 @@ describe('the web console in a browser', () => {
     const errors = upload.locator('table.import-errors tbody tr');
     await expect.poll(() => errors.count(), WAIT).toBeGreaterThan(0);
     expect(await errors.first().textContent()).toContain('2');
+    // Each bad row is listed once, in the table; the form's error says what happened.
+    const formError = (await upload.locator('.form-error').textContent()) ?? '';
+    expect(formError).toContain('VALIDATION_FAILED');
+    expect(formError).not.toContain('not-an-email');
+    expect(formError).not.toContain('email');
     // A file over the API's 1 MiB body limit is said plainly, with what to do, and not sent.
     const row = '+15550009999,Someone\n';
     await upload

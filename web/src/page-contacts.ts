@@ -246,6 +246,10 @@ function importForm(path: string, name: string): HTMLElement {
         if (error instanceof ApiError && error.status === 413) {
           throw new Error(tooLarge(new Blob([await chosen.text()]).size));
         }
+        // The rows are in the table: the form's error says what happened, not each row again.
+        if (error instanceof ApiError && error.fieldDetails.length > 0) {
+          throw new Error(`${error.code}: ${error.message}`);
+        }
         throw error;
       }
     });
