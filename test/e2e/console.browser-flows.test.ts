@@ -539,6 +539,17 @@ describe('the web console in a browser', () => {
     expect(status).toBe(200);
     expect(await page.locator('svg[aria-label^="Throughput"]').count()).toBe(1);
     await page.unroute('**/api/v1/activity?*');
+    // A source that cannot be read is said, and the saying goes once it is read again.
+    const trouble = page.locator('.dashboard [role=alert]');
+    expect(await trouble.isHidden()).toBe(true);
+    await page.route('**/metrics', (route) => route.fulfill({ status: 503, body: 'down' }));
+    // Read again at once by its navigation entry; cleared by the next sample, within 5 s.
+    await page.locator('header.top nav a', { hasText: 'Dashboard' }).click();
+    await expect
+      .poll(() => trouble.textContent(), WAIT)
+      .toBe('The queue (/metrics) could not be read (/metrics answered 503); trying again.');
+    await page.unroute('**/metrics');
+    await expect.poll(() => trouble.isHidden(), WAIT).toBe(true);
   });
 
   it('creates an API key, shown once, that signs requests in', async () => {

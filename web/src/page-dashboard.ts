@@ -147,6 +147,28 @@ export function dashboard(context: PageContext): HTMLElement {
       ? 'Deliveries and events per minute over the last hour, from every process (each writes its counts every 10 s); the queue sampled every 5 s while this page is open (the last ten minutes).'
       : 'Deliveries and events per minute need the "integration" permission; the queue is sampled every 5 s while this page is open (the last ten minutes).',
   );
+  // What could not be read, by source, shown until it is read again: the figures on screen are
+  // then older than they look.
+  const problems = new Map<string, string>();
+  const trouble = h('p', { class: 'bad', role: 'alert', hidden: true });
+  const noteProblem = (source: string, error: unknown) => {
+    if (error === undefined) problems.delete(source);
+    else problems.set(source, error instanceof Error ? error.message : String(error));
+    trouble.hidden = problems.size === 0;
+    trouble.textContent = [...problems]
+      .map(([what, why]) => `${what} could not be read (${why}); trying again.`)
+      .join(' ');
+  };
+  /** `read` run for a poll, its failure said on the page (and thrown on, for `poll`). */
+  const reading = (source: string, read: () => Promise<void>) => async () => {
+    try {
+      await read();
+      noteProblem(source, undefined);
+    } catch (error) {
+      noteProblem(source, error);
+      throw error;
+    }
+  };
   const draw = () => {
     const last = samples.at(-1);
     const minute = minutes?.at(-1);
@@ -195,22 +217,38 @@ export function dashboard(context: PageContext): HTMLElement {
     );
   };
   if (reads) {
-    poll(context, ACTIVITY_MS, async () => {
-      // One minute more than shown: the current one, still counting, is left out.
-      const answer = await api<{ items: ActivityMinute[] }>(
-        'GET',
-        `/activity?minutes=${MINUTES + 1}`,
-      );
-      minutes = perMinute(answer.items, Date.now());
-      draw();
-    });
+    poll(
+      context,
+      ACTIVITY_MS,
+      reading('The activity per minute', async () => {
+        // One minute more than shown: the current one, still counting, is left out.
+        const answer = await api<{ items: ActivityMinute[] }>(
+          'GET',
+          `/activity?minutes=${MINUTES + 1}`,
+        );
+        minutes = perMinute(answer.items, Date.now());
+        draw();
+      }),
+    );
   }
-  poll(context, SAMPLE_MS, async () => {
-    const response = await fetch('/metrics', { credentials: 'same-origin' });
-    if (!response.ok) throw new Error(`/metrics answered ${response.status}`);
-    samples.push({ at: Date.now(), ...readMetrics(await response.text()) });
-    if (samples.length > KEEP) samples.shift();
-    draw();
-  });
-  return h('section', { class: 'dashboard' }, h('h1', {}, 'Dashboard'), note, stats, charts);
+  poll(
+    context,
+    SAMPLE_MS,
+    reading('The queue (/metrics)', async () => {
+      const response = await fetch('/metrics', { credentials: 'same-origin' });
+      if (!response.ok) throw new Error(`/metrics answered ${response.status}`);
+      samples.push({ at: Date.now(), ...readMetrics(await response.text()) });
+      if (samples.length > KEEP) samples.shift();
+      draw();
+    }),
+  );
+  return h(
+    'section',
+    { class: 'dashboard' },
+    h('h1', {}, 'Dashboard'),
+    note,
+    trouble,
+    stats,
+    charts,
+  );
 }
