@@ -7,7 +7,7 @@
  * therefore recorded, as it is registered, into a second find-my-way router (Fastify's own
  * router, with the same matching options), which the not-found handler asks under each method.
  * Only requests no route served pay for the lookup. Paths outside `/api/` (operations endpoints,
- * the console's files) are not recorded: any method they do not take stays a 404.
+ * the console's files) are not recorded: a method they do not take stays a 404 whatever it is.
  */
 import FindMyWay from 'find-my-way';
 import type { FastifyInstance } from 'fastify';

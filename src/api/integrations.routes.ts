@@ -40,7 +40,7 @@ export function present(integration: Integration): Integration {
   return { ...integration, ...maskSecrets(integration.config, integration.options) } as Integration;
 }
 
-/** The integration `id` as `owner` sees it (undefined: any owner); 404 NOT_FOUND otherwise. */
+/** The integration `id` as `owner` sees it (undefined: whoever owns it); 404 NOT_FOUND otherwise. */
 export async function mustFindIntegration(
   integrations: IntegrationStore,
   id: string,

@@ -4,40 +4,14 @@
  * once or a template whose `render()` is a loop of lookups, filters and concatenation.
  */
 import { findToken, TOKENS } from '../domain/tokens.js';
-import {
-  jsonPlacements,
-  jsonSyntaxError,
-  skeleton,
-  xmlPlacements,
-  xmlSyntaxError,
-} from './body-structure.js';
-import {
-  cdataEscape,
-  describeControl,
-  formEncode,
-  HEADER_FORBIDDEN,
-  headerWireValue,
-  jsonStringEscape,
-  percentEncode,
-  urlPrefixEncode,
-  wellFormed,
-  xmlEscape,
-  xmlSafe,
-} from './escapers.js';
-import {
-  FILTERS,
-  jsonLiteral,
-  toText,
-  type CompileFilterOptions,
-  type FilterFn,
-  type OutputKind,
-} from './filters.js';
+import { describeControl, HEADER_FORBIDDEN, headerWireValue } from './escapers.js';
+import { FILTERS, type CompileFilterOptions, type FilterFn, type OutputKind } from './filters.js';
 import { pathGetter, systemValues, type Getter, type RenderScope } from './scope.js';
 import { parseTemplate, type Part, type Subject } from './syntax.js';
+import { checkBodyShape, emitter, placementsFor } from './placements.js';
 import { checkUrlStart, DOT_SEGMENT, hasDotSegment, isCanonicalUrl } from './url-checks.js';
 import {
   arity,
-  offsetOf,
   positioner,
   sortProblems,
   suggest,
@@ -95,9 +69,6 @@ interface Piece {
   /** `{{ … }}` as written, for render errors. */
   text: string;
 }
-
-type Placement =
-  'url-base' | 'url' | 'form' | 'json-string' | 'json-value' | 'xml' | 'cdata' | 'soap' | 'plain';
 
 /**
  * Compiles `source` for `context`.
@@ -315,87 +286,4 @@ function subjectGetter(subject: Subject, at: Positioner, problems: TemplateProbl
     );
   }
   return pathGetter(subject.path);
-}
-
-function placementsFor(
-  context: TemplateContext,
-  parts: readonly Part[],
-  exprs: readonly Extract<Part, { kind: 'expr' }>[],
-  at: Positioner,
-  problems: TemplateProblem[],
-): Placement[] {
-  switch (context) {
-    case 'url':
-      return exprs.map((expr) => (expr.offset === 0 ? 'url-base' : 'url'));
-    case 'json':
-      return jsonPlacements(parts).map((p) => (p === 'string' ? 'json-string' : 'json-value'));
-    case 'xml':
-      return xmlPlacements(parts).map((p, index) => {
-        if (typeof p === 'string') return p === 'cdata' ? 'cdata' : 'xml';
-        problems.push(at(exprs[index]?.offset ?? 0, p.problem));
-        return 'xml';
-      });
-    case 'form':
-      return exprs.map(() => 'form');
-    case 'soap':
-      return exprs.map(() => 'soap');
-    default:
-      return exprs.map(() => 'plain');
-  }
-}
-
-/** The function turning a filtered value into output text for one place in one context. */
-function emitter(placement: Placement, output: OutputKind): (value: unknown) => string {
-  if (output === 'raw') return toText;
-  switch (placement) {
-    case 'url-base':
-      return (value) => urlPrefixEncode(toText(value));
-    case 'url':
-      // `urlencode` output is already encoded: encoding it again would send `%252B`.
-      return output === 'urlencoded' ? toText : (value) => percentEncode(toText(value));
-    case 'form':
-      return output === 'urlencoded' ? toText : (value) => formEncode(toText(value));
-    case 'json-string':
-      return (value) => jsonStringEscape(toText(value));
-    case 'json-value':
-      return output === 'json' ? toText : jsonLiteral;
-    case 'xml':
-      return (value) => xmlEscape(toText(value));
-    case 'cdata':
-      return (value) => cdataEscape(toText(value));
-    case 'soap':
-      // The SOAP library XML-escapes when it builds the envelope; only what XML cannot carry
-      // at all is replaced here, so nothing is escaped twice.
-      return (value) => xmlSafe(toText(value));
-    case 'plain':
-      return (value) => wellFormed(toText(value));
-  }
-}
-
-function checkBodyShape(
-  source: string,
-  context: TemplateContext,
-  parts: readonly Part[],
-  placements: readonly Placement[],
-  at: Positioner,
-  problems: TemplateProblem[],
-): void {
-  if (source.trim() === '') return;
-  if (context === 'json') {
-    const text = skeleton(source, parts, (i, length) =>
-      placements[i] === 'json-value' ? 'null'.padEnd(length) : 'x'.repeat(length),
-    );
-    const error = jsonSyntaxError(text);
-    if (error !== undefined) problems.push(at(error.offset, `is not valid JSON: ${error.message}`));
-  } else if (context === 'xml') {
-    const error = xmlSyntaxError(
-      skeleton(source, parts, (_i, length) => 'x'.repeat(length)),
-      { strictMarkup: true },
-    );
-    if (error !== undefined) {
-      problems.push(
-        at(offsetOf(source, error.line, error.column), `is not well-formed XML: ${error.message}`),
-      );
-    }
-  }
 }
