@@ -48,14 +48,10 @@ const ContactBody = Type.Object(
   },
   { additionalProperties: false },
 );
+/** A stored contact: as imported, with its id (given or made) and custom fields always. */
 const ContactOut = Type.Object({
+  ...ContactBody.properties,
   id: Type.String(),
-  phone: Type.String(),
-  firstName: Text,
-  lastName: Text,
-  email: Text,
-  address: Text,
-  description: Text,
   custom: Type.Record(Type.String(), CustomValue),
 });
 const ImportJson = Type.Object(

@@ -8,6 +8,7 @@ import { sql, type Kysely } from 'kysely';
 import type { Database } from './schema.js';
 import { isPostgres } from './bulk-insert.js';
 import type { CampaignRow } from './campaign-store.js';
+import { cancelledAt } from './delivery-actions.js';
 import type { CampaignState } from '../domain/campaign.js';
 
 /** A refusal the API answers `409 CONFLICT` with. */
@@ -160,16 +161,9 @@ async function cancelPending(
   campaignId: string,
   now: number,
 ): Promise<void> {
-  const inFlight = sql<boolean>`(lease_owner is not null and lease_until > ${now})`;
   await trx
     .updateTable('deliveries')
-    .set({
-      status: 'cancelled',
-      lease_owner: sql<string | null>`case when ${inFlight} then lease_owner else null end`,
-      lease_until: sql<number | null>`case when ${inFlight} then lease_until else null end`,
-      updated_at: now,
-      completed_at: now,
-    })
+    .set(cancelledAt(now))
     .where(CAMPAIGN_KIND)
     .where('campaign_id', '=', campaignId)
     .where('status', '=', 'pending')

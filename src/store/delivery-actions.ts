@@ -11,6 +11,21 @@ import { BLOCKED_AT, CHUNK, PENDING, releaseSuccessor, type LeaseGuard } from '.
 import { earlierPendingOfKey, otherInFlightOfKey } from './lane-keys.js';
 
 /**
+ * The columns of a pending delivery being cancelled at `now`: one whose request is out keeps its
+ * lease (its concurrency slot, and the turn of its call) until it ends or the lease runs out.
+ */
+export function cancelledAt(now: number) {
+  const inFlight = sql<boolean>`(lease_owner is not null and lease_until > ${now})`;
+  return {
+    status: 'cancelled' as const,
+    lease_owner: sql<string | null>`case when ${inFlight} then lease_owner else null end`,
+    lease_until: sql<number | null>`case when ${inFlight} then lease_until else null end`,
+    updated_at: now,
+    completed_at: now,
+  };
+}
+
+/**
  * Cancels a pending delivery. One in flight (under a live lease) keeps its lease: its request is
  * still out, so it keeps its integration's concurrency slot and the next delivery of its call
  * waits, until its late completion (`endCancelledLease`, which does not move it out of
@@ -22,16 +37,9 @@ export async function cancelDelivery(
   ownerId: string | undefined,
   now: number,
 ): Promise<boolean> {
-  const inFlight = sql<boolean>`(lease_owner is not null and lease_until > ${now})`;
   let query = trx
     .updateTable('deliveries')
-    .set({
-      status: 'cancelled',
-      lease_owner: sql<string | null>`case when ${inFlight} then lease_owner else null end`,
-      lease_until: sql<number | null>`case when ${inFlight} then lease_until else null end`,
-      updated_at: now,
-      completed_at: now,
-    })
+    .set(cancelledAt(now))
     .where('id', '=', id)
     .where(PENDING)
     .returning(['integration_id', 'ordering_key', 'lease_owner']);
