@@ -168,14 +168,13 @@ export class EventStore {
           continue;
         }
         accepted.push(event.id);
-        const campaign = campaigns.get(event.campaignId);
-        const owner = ownerOf(event);
-        acceptedByOwner.set(owner, (acceptedByOwner.get(owner) ?? 0) + 1);
-        for (const binding of campaign?.bindings ?? []) {
+        const campaign = campaigns.get(event.campaignId)!;
+        acceptedByOwner.set(campaign.ownerId, (acceptedByOwner.get(campaign.ownerId) ?? 0) + 1);
+        for (const binding of campaign.bindings) {
           if (!bindingMatches(binding, event.type, event.call.status)) continue;
           deliveries.push({
             id: uuidv7(),
-            ownerId: campaign!.ownerId,
+            ownerId: campaign.ownerId,
             integrationId: binding.integrationId,
             eventId: event.id,
             campaignId: event.campaignId,
