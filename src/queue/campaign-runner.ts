@@ -7,7 +7,7 @@
  * left every campaign (docs/campaigns.md).
  */
 import type { Logger } from '../logger.js';
-import type { Store } from '../store/db.js';
+import type { WriteStore } from '../store/write-transaction.js';
 import { CampaignRunStore, MAX_PER_PUMP } from '../store/campaign-run-store.js';
 import { PollLoop } from './poll-loop.js';
 
@@ -39,7 +39,7 @@ export class CampaignRunner {
   private readonly loop: PollLoop;
 
   constructor(
-    store: Pick<Store, 'db' | 'beginExclusive' | 'lazyCommit'>,
+    store: WriteStore,
     private readonly options: CampaignRunnerOptions = {},
   ) {
     this.clock = options.clock ?? Date.now;

@@ -11,8 +11,7 @@
  */
 import { sql, type Kysely } from 'kysely';
 import type { Database } from './schema.js';
-import type { Store } from './db.js';
-import { inWriteTransaction } from './write-transaction.js';
+import { inWriteTransaction, type WriteStore } from './write-transaction.js';
 import type { CampaignRow, RunSettings } from './campaign-store.js';
 import {
   CAMPAIGN_KIND,
@@ -65,7 +64,7 @@ export interface RunningCampaign {
 
 export class CampaignRunStore {
   constructor(
-    private readonly store: Pick<Store, 'db' | 'beginExclusive' | 'lazyCommit'>,
+    private readonly store: WriteStore,
     private readonly now: () => number = Date.now,
   ) {}
 

@@ -10,8 +10,7 @@ import { isoTime, type Page } from '../domain/accounts.js';
 import type { Contact, ContactInput, CustomValue } from '../domain/contact.js';
 import { newId } from '../domain/ids.js';
 import { bulkInsert, isPostgres, type ColumnType } from './bulk-insert.js';
-import type { Store } from './db.js';
-import { inWriteTransaction } from './write-transaction.js';
+import { inWriteTransaction, type WriteStore } from './write-transaction.js';
 
 export interface ContactList {
   id: string;
@@ -90,7 +89,7 @@ export interface ContactKey {
 
 export class ContactStore {
   constructor(
-    private readonly store: Pick<Store, 'db' | 'beginExclusive' | 'lazyCommit'>,
+    private readonly store: WriteStore,
     private readonly now: () => number = Date.now,
   ) {}
 

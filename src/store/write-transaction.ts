@@ -7,13 +7,16 @@ import { sql, type Kysely } from 'kysely';
 import type { Store } from './db.js';
 import type { Database } from './schema.js';
 
+/** What a write transaction needs of a store. */
+export type WriteStore = Pick<Store, 'db' | 'beginExclusive' | 'lazyCommit'>;
+
 /**
  * Runs `fn` in a transaction that holds the write lock from its first statement. With
  * `durable: false` its commit does not wait for the disk (`BackendDriver.lazyCommit`): for writes
  * that at-least-once delivery survives losing in a power cut, never for what a client was told.
  */
 export async function inWriteTransaction<T>(
-  store: Pick<Store, 'db' | 'beginExclusive' | 'lazyCommit'>,
+  store: WriteStore,
   fn: (trx: Kysely<Database>) => Promise<T>,
   options: { durable?: boolean } = {},
 ): Promise<T> {
