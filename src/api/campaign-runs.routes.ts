@@ -15,6 +15,7 @@ import { csvRow } from '../domain/csv.js';
 import { IdParams, pageOf } from './schemas.js';
 import { CampaignOut, campaignView } from './campaigns.schemas.js';
 import { runAnswerRow } from './campaigns.routes.js';
+import { positionCursor } from '../store/contact-store.js';
 
 const access = { access: 'integration' } as const;
 const tags = ['campaigns'];
@@ -142,7 +143,7 @@ export const campaignRunsRoutes: FastifyPluginAsyncTypebox<CampaignRunRoutesOpti
           .send(Readable.from(resultLines(runs, row, status)));
       }
       const page = await runs.results(row, {
-        cursor: cursor === undefined ? undefined : Number(cursor),
+        cursor: positionCursor(cursor),
         limit,
         status,
       });

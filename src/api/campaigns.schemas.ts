@@ -39,7 +39,7 @@ export const CampaignOut = Type.Object({
 
 const ReferenceId = Type.String({ minLength: 1, maxLength: 100 });
 /** Whole contacts per second, or a fraction (0.5: one every 2 s). */
-export const RatePerSecond = Type.Number({ exclusiveMinimum: 0, maximum: 10_000 });
+const RatePerSecond = Type.Number({ exclusiveMinimum: 0, maximum: 10_000 });
 
 /** The settings of an integration campaign as POST takes them. */
 export const RunSettingsBody = {

@@ -15,10 +15,10 @@ import { fileURLToPath } from 'node:url';
 /** The repository's root, from `src/api/` when run by tsx and `dist/api/` when built. */
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 
-export const CONSOLE_DIRS = [path.join(ROOT, 'web', 'public'), path.join(ROOT, 'web', 'dist')];
+const CONSOLE_DIRS = [path.join(ROOT, 'web', 'public'), path.join(ROOT, 'web', 'dist')];
 
 /** The path prefix of the console's files (scripts, style sheet). */
-export const ASSET_PREFIX = '/console/';
+const ASSET_PREFIX = '/console/';
 
 /**
  * Scripts and styles from this origin only, no inline script or style, nothing framed, no plugin,
@@ -61,7 +61,7 @@ interface ConsoleFile {
 }
 
 /** Every servable file of `dirs` by its name (no sub-folders); a later folder wins a name. */
-export function readConsoleFiles(dirs: string[] = CONSOLE_DIRS): Map<string, ConsoleFile> {
+function readConsoleFiles(dirs: string[] = CONSOLE_DIRS): Map<string, ConsoleFile> {
   const files = new Map<string, ConsoleFile>();
   for (const dir of dirs) {
     if (!existsSync(dir)) continue;

@@ -11,7 +11,7 @@ import { bulkInsert, type ColumnType } from './bulk-insert.js';
 
 const MINUTE_MS = 60_000;
 /** How often the counts are written. */
-export const ACTIVITY_FLUSH_MS = 10_000;
+const ACTIVITY_FLUSH_MS = 10_000;
 /** Rows older than this are deleted… */
 export const ACTIVITY_KEEP_MS = 7 * 24 * 3600_000;
 /** …at most this often. */

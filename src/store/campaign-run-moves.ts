@@ -10,6 +10,7 @@ import { isPostgres } from './bulk-insert.js';
 import type { CampaignRow } from './campaign-store.js';
 import { cancelledAt } from './delivery-actions.js';
 import type { CampaignState } from '../domain/campaign.js';
+import { CHUNK } from './delivery-store.js';
 
 /** A refusal the API answers `409 CONFLICT` with. */
 export interface Refusal {
@@ -20,9 +21,6 @@ export interface Refusal {
 
 /** Only deliveries of campaign runs (the partial indexes' predicate, spelt for SQLite to match). */
 export const CAMPAIGN_KIND = sql<boolean>`kind = 'campaign'`;
-
-/** Ids per statement (well under both backends' parameter limits). */
-const CHUNK = 500;
 
 /** A refusal with its message and, when a field is to blame, which. */
 export function refused(message: string, details?: { field: string; message: string }[]): Refusal {

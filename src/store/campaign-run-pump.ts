@@ -19,7 +19,7 @@ export const MAX_PER_PUMP = 500;
  * before `now + horizonMs` at its rate and in the room left for unsent ones (0: none), from the
  * slot `first`, one every `interval` ms. Reads only.
  */
-export async function dueToHandOver(
+async function dueToHandOver(
   db: Kysely<Database>,
   row: CampaignRow,
   now: number,
@@ -50,7 +50,7 @@ export async function dueToHandOver(
 }
 
 /** Whether a run has a delivery still pending (it has not completed). */
-export async function hasPending(db: Kysely<Database>, campaignId: string): Promise<boolean> {
+async function hasPending(db: Kysely<Database>, campaignId: string): Promise<boolean> {
   const pending = await db
     .selectFrom('deliveries')
     .select('id')

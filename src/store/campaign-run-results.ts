@@ -4,9 +4,7 @@ import type { ContactsTable, Database, DeliveriesTable } from './schema.js';
 import { CAMPAIGN_KIND } from './campaign-run-moves.js';
 import { isoTime } from '../domain/accounts.js';
 import { contactStatus, type CampaignState } from '../domain/campaign.js';
-
-/** Contact ids per look-up (well under both backends' parameter limits). */
-const CHUNK = 500;
+import { CHUNK } from './delivery-store.js';
 
 /** One contact of a run and what became of it. */
 export interface ContactResult {

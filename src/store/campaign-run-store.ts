@@ -36,13 +36,11 @@ import {
   type CampaignProgress,
   type CampaignState,
 } from '../domain/campaign.js';
+import { CHUNK } from './delivery-store.js';
 
 export { type Refusal } from './campaign-run-moves.js';
 export { type ContactResult } from './campaign-run-results.js';
 export { MAX_PER_PUMP } from './campaign-run-pump.js';
-
-/** Contact ids per look-up (well under both backends' parameter limits). */
-const CHUNK = 500;
 
 export type RunAnswer = { kind: 'done'; row: CampaignRow } | { kind: 'not-found' } | Refusal;
 

@@ -11,6 +11,7 @@ import type { Contact, ContactInput, CustomValue } from '../domain/contact.js';
 import { newId } from '../domain/ids.js';
 import { bulkInsert, isPostgres, type ColumnType } from './bulk-insert.js';
 import { inWriteTransaction, type WriteStore } from './write-transaction.js';
+import { CHUNK } from './delivery-store.js';
 
 export interface ContactList {
   id: string;
@@ -72,9 +73,6 @@ const CONTACT_COLUMNS: readonly (readonly [string, ColumnType])[] = [
   ['description', 'text'],
   ['custom', 'text'],
 ];
-
-/** Rows per insert statement, and ids per look-up (well under both backends' parameter limits). */
-const CHUNK = 500;
 
 /** An import refused whole: ids already in the list, by the index of the contact that repeats them. */
 export interface TakenIds {
