@@ -11,7 +11,7 @@ import type { CampaignStore } from '../store/campaign-store.js';
 import type { IntegrationStore } from '../store/integration-store.js';
 import type { ContactStore } from '../store/contact-store.js';
 import type { CampaignRunStore, RunAnswer } from '../store/campaign-run-store.js';
-import { toCampaign, type RunSettings } from '../store/campaign-store.js';
+import { toCampaign, type CampaignRow, type RunSettings } from '../store/campaign-store.js';
 import { UniqueConflict, unique, type Store } from '../store/db.js';
 import { CALL_EVENT_TYPES, CALL_STATUSES, type CampaignType } from '../domain/campaign.js';
 import { IdParams, PageQuery, pageOf } from './schemas.js';
@@ -123,14 +123,18 @@ export const campaignsRoutes: FastifyPluginAsyncTypebox<CampaignRoutesOptions> =
       throw new AppError('VALIDATION_FAILED', 'The campaign settings are not valid', problems);
   };
   /** An integration campaign's view with its progress; any other as it is. */
-  const fullView = async (id: string) => {
-    const row = await runs.find(id, undefined);
-    if (row === undefined) throw new AppError('NOT_FOUND', `No campaign ${id}`);
+  const viewOf = async (row: CampaignRow) => {
     const campaign = toCampaign(row);
     return campaignView(
       campaign,
       campaign.type === 'integration' ? await runs.progress(row) : undefined,
     );
+  };
+  /** `viewOf` campaign `id` as `owner` sees it (undefined: whoever owns it); 404 otherwise. */
+  const fullView = async (id: string, owner: string | undefined) => {
+    const row = await runs.find(id, owner);
+    if (row === undefined) throw new AppError('NOT_FOUND', `No campaign ${id}`);
+    return viewOf(row);
   };
 
   const bindingsOf = async (campaignId: string) => ({
@@ -193,7 +197,7 @@ export const campaignsRoutes: FastifyPluginAsyncTypebox<CampaignRoutesOptions> =
       await checkRunSettings(request, request.body.type, ownerId, request.body);
       try {
         const campaign = await unique(store, () => campaigns.create(ownerId, request.body));
-        return reply.code(201).send(await fullView(campaign.id));
+        return reply.code(201).send(await fullView(campaign.id, undefined));
       } catch (error) {
         if (error instanceof UniqueConflict) {
           throw new AppError('CONFLICT', `A campaign with id ${request.body.id} exists`, [
@@ -209,8 +213,7 @@ export const campaignsRoutes: FastifyPluginAsyncTypebox<CampaignRoutesOptions> =
     '/api/v1/campaigns/:id',
     { config: access, schema: { tags, params: IdParams, response: { 200: CampaignOut } } },
     async (request) => {
-      const campaign = await mustFind(request.params.id, ownerScope(request));
-      return fullView(campaign.id);
+      return fullView(request.params.id, ownerScope(request));
     },
   );
 
@@ -235,8 +238,7 @@ export const campaignsRoutes: FastifyPluginAsyncTypebox<CampaignRoutesOptions> =
       const { id } = request.params;
       const campaign = await mustFind(id, ownerScope(request));
       await checkRunSettings(request, campaign.type, campaign.ownerId, request.body);
-      runAnswerRow(await runs.configure(id, ownerScope(request), request.body), id);
-      return fullView(id);
+      return viewOf(runAnswerRow(await runs.configure(id, ownerScope(request), request.body), id));
     },
   );
 
