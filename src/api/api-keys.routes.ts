@@ -6,7 +6,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import { AppError } from '../errors.js';
 import type { AccountStore } from '../store/account-store.js';
-import { principalOf } from '../auth/authorize.js';
+import { adminOnly, holds, principalOf } from '../auth/authorize.js';
 import type { Principal, User } from '../domain/accounts.js';
 import { ApiKey, ApiKeyName, IdParams } from './schemas.js';
 
@@ -95,8 +95,7 @@ export const apiKeysRoutes: FastifyPluginAsyncTypebox<{ accounts: AccountStore }
 };
 
 /** Whether `caller` manages other users' accounts: an admin, or a `user_admin` holder. */
-const managesOthers = (caller: Principal) =>
-  caller.user.admin || caller.permissions.has('user_admin');
+const managesOthers = (caller: Principal) => holds(caller, 'user_admin');
 
 function mayManageOthers(caller: Principal): void {
   if (!managesOthers(caller)) {
@@ -111,9 +110,5 @@ function mayManageOthers(caller: Principal): void {
  * users who are not admins; an admin's, only an admin.
  */
 function mayManageKeysOf(caller: Principal, target: User): void {
-  if (target.admin && !caller.user.admin) {
-    throw new AppError('FORBIDDEN', "Only an admin can manage an admin's API keys", {
-      permission: 'admin',
-    });
-  }
+  if (target.admin && !caller.user.admin) throw adminOnly("manage an admin's API keys");
 }

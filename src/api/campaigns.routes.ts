@@ -6,7 +6,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import { AppError, type ErrorDetail } from '../errors.js';
-import { ownerScope, principalOf } from '../auth/authorize.js';
+import { holds, ownerScope, principalOf } from '../auth/authorize.js';
 import type { CampaignStore } from '../store/campaign-store.js';
 import type { IntegrationStore } from '../store/integration-store.js';
 import type { ContactStore } from '../store/contact-store.js';
@@ -92,7 +92,7 @@ export const campaignsRoutes: FastifyPluginAsyncTypebox<CampaignRoutesOptions> =
       );
     }
     const principal = principalOf(request);
-    if (!principal.user.admin && !principal.permissions.has('integration')) {
+    if (!holds(principal, 'integration')) {
       throw new AppError(
         'FORBIDDEN',
         `Setting an integration campaign's ${named.join(', ')} needs the "integration" permission`,

@@ -7,7 +7,7 @@ import { PERMISSIONS } from '../domain/permissions.js';
 import type { AccountStore } from '../store/account-store.js';
 import { UniqueConflict } from '../store/db.js';
 import { hashPassword } from '../auth/passwords.js';
-import { principalOf } from '../auth/authorize.js';
+import { adminOnly, principalOf } from '../auth/authorize.js';
 import { grantRoutes } from './grants.routes.js';
 import {
   Email,
@@ -38,9 +38,6 @@ export async function userDetail(accounts: AccountStore, user: UserModel) {
 
 const access = { access: 'user_admin' } as const;
 
-function adminOnly(what: string): AppError {
-  return new AppError('FORBIDDEN', `Only an admin can ${what}`, { permission: 'admin' });
-}
 const tags = ['users'];
 
 export const usersRoutes: FastifyPluginAsyncTypebox<{ accounts: AccountStore }> = async (

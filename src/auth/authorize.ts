@@ -8,7 +8,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type {} from '@fastify/cookie';
 import { AppError } from '../errors.js';
 import type { Principal } from '../domain/accounts.js';
-import type { RouteAccess } from '../domain/permissions.js';
+import type { Permission, RouteAccess } from '../domain/permissions.js';
 import type { AccountStore } from '../store/account-store.js';
 import { SESSION_COOKIE, sha256Hex } from './credentials.js';
 import { ApiKeyCache, type ApiKeyCacheOptions } from './api-key-cache.js';
@@ -66,7 +66,7 @@ export function installAuthorization(
     const principal = await authenticate(request, accounts, apiKeys);
     if (principal === null) throw new AppError('UNAUTHENTICATED');
     if (principal.via === 'session' && !SAFE_METHODS.has(request.method)) checkSameOrigin(request);
-    if (access !== 'authenticated' && !principal.user.admin && !principal.permissions.has(access)) {
+    if (access !== 'authenticated' && !holds(principal, access)) {
       throw new AppError('FORBIDDEN', `This needs the "${access}" permission`, {
         permission: access,
       });
@@ -111,6 +111,16 @@ function checkSameOrigin(request: FastifyRequest): void {
     }
   }
   throw new AppError('CSRF_REJECTED');
+}
+
+/** Whether `principal` holds `permission`: an admin holds every one. */
+export function holds(principal: Principal, permission: Permission): boolean {
+  return principal.user.admin || principal.permissions.has(permission);
+}
+
+/** The answer to a non-admin asking for what only an admin may do. */
+export function adminOnly(what: string): AppError {
+  return new AppError('FORBIDDEN', `Only an admin can ${what}`, { permission: 'admin' });
 }
 
 /** The signed-in principal of a route that declared an access other than `public`. */
