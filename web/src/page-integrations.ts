@@ -3,7 +3,7 @@
  * its test, replay and delete panels and the token catalog beside it.
  */
 import { api, query, type Page as ListPage } from './api.js';
-import { badge, h, localZone, valueOf, when } from './dom.js';
+import { badge, h, valueOf, when } from './dom.js';
 import { busy, errorBox, field, input, select, textarea } from './forms.js';
 import { go, heading, link, pager, type PageContext } from './shell.js';
 import type {
@@ -17,6 +17,7 @@ import { replayPanel } from './page-replay.js';
 import { testPanel } from './integration-test.js';
 import { soapEditor } from './soap-editor.js';
 import { template, tokenList } from './templates.js';
+import { optionsFieldset, readOptions } from './integration-options.js';
 
 const METHODS = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE'] as const;
 const ENCODINGS = ['json', 'xml', 'text'] as const;
@@ -76,23 +77,6 @@ export async function integrationsList(): Promise<HTMLElement> {
         ),
     more,
   );
-}
-
-/** A number from a form control: undefined when empty, the text itself (for the API to refuse) when not a number. */
-function num(text: string): number | string | undefined {
-  const trimmed = text.trim();
-  if (trimmed === '') return undefined;
-  return /^-?\d+(\.\d+)?$/.test(trimmed) ? Number(trimmed) : trimmed;
-}
-
-/** `200, 201` → [200, 201]; a part that is not a number is kept as text for the API to name. */
-function numList(text: string): (number | string)[] | undefined {
-  const parts = text.split(/[\s,]+/).filter((p) => p !== '');
-  return parts.length === 0 ? undefined : parts.map((p) => num(p) ?? p);
-}
-
-function defined(entries: Record<string, unknown>): Record<string, unknown> {
-  return Object.fromEntries(Object.entries(entries).filter(([, v]) => v !== undefined));
 }
 
 export async function integrationForm(context: PageContext): Promise<HTMLElement> {
@@ -169,97 +153,7 @@ export async function integrationForm(context: PageContext): Promise<HTMLElement
   };
   typeSelect.addEventListener('change', showType);
 
-  const optionsSection = h(
-    'fieldset',
-    { class: 'options' },
-    h('legend', {}, 'Options'),
-    h(
-      'div',
-      { class: 'grid' },
-      field(
-        'Timeout (ms)',
-        input('options.timeoutMs', options.timeoutMs ?? '', {
-          inputmode: 'numeric',
-          placeholder: '10000',
-        }),
-        'options.timeoutMs',
-      ),
-      field(
-        'Max attempts',
-        input('options.retry.maxAttempts', options.retry?.maxAttempts ?? '', {
-          inputmode: 'numeric',
-          placeholder: '8',
-        }),
-        'options.retry.maxAttempts',
-      ),
-      field(
-        'Retry schedule (s)',
-        input('options.retry.scheduleSeconds', (options.retry?.scheduleSeconds ?? []).join(', '), {
-          placeholder: '0, 5, 300, 1800',
-        }),
-        'options.retry.scheduleSeconds',
-        'Delay before attempt 2, 3, …',
-      ),
-      field(
-        'Max concurrency',
-        input('options.maxConcurrency', options.maxConcurrency ?? '', { inputmode: 'numeric' }),
-        'options.maxConcurrency',
-      ),
-      field(
-        'Rate per second',
-        input('options.ratePerSecond', options.ratePerSecond ?? '', { inputmode: 'decimal' }),
-        'options.ratePerSecond',
-      ),
-      field(
-        'Success statuses',
-        input('options.successStatuses', (options.successStatuses ?? []).join(', '), {
-          placeholder: 'any 2xx',
-        }),
-        'options.successStatuses',
-      ),
-      field(
-        'Signing secret',
-        // Shown as dots, like the stored one (••••): a secret typed in is not left on screen.
-        input('options.signing.secret', options.signing?.secret ?? '', {
-          type: 'password',
-          placeholder: 'whsec_…',
-          autocomplete: 'new-password',
-        }),
-        'options.signing.secret',
-        'Standard Webhooks signature headers on every request.',
-      ),
-      options.signing === undefined
-        ? null
-        : field(
-            'Rotate: old secret valid until',
-            input('options.signing.previousExpiresAt', '', { type: 'datetime-local' }),
-            'options.signing.previousExpiresAt',
-            [
-              `With a new secret: requests carry both signatures until then (${localZone()} time).`,
-              options.signing.previousExpiresAt === undefined
-                ? ''
-                : ` The old secret now signs too until ${when(options.signing.previousExpiresAt)}.`,
-            ],
-          ),
-      field(
-        'IVR cache TTL (s)',
-        input('options.cacheTtlSeconds', options.cacheTtlSeconds ?? '', { inputmode: 'numeric' }),
-        'options.cacheTtlSeconds',
-      ),
-    ),
-    field(
-      'Response variables',
-      textarea(
-        'options.responseVariables',
-        (options.responseVariables ?? [])
-          .map((v) => [v.name, v.path, v.default].filter((p) => p !== undefined).join(' '))
-          .join('\n'),
-        { rows: 3, placeholder: 'balance customer.balance 0' },
-      ),
-      'options.responseVariables',
-      'One per line: name, path, and an optional default.',
-    ),
-  );
+  const optionsSection = optionsFieldset(options);
 
   const saveButton = h('button', { type: 'submit' }, creating ? 'Create' : 'Save');
   form.append(
@@ -286,44 +180,7 @@ export async function integrationForm(context: PageContext): Promise<HTMLElement
   showType();
 
   const definition = () => {
-    const responseVariables = valueOf(form, 'options.responseVariables')
-      .split('\n')
-      .map((line) => line.trim())
-      .filter((line) => line !== '')
-      .map((line) => {
-        const [name = '', path = '', ...rest] = line.split(/\s+/);
-        return rest.length === 0 ? { name, path } : { name, path, default: rest.join(' ') };
-      });
-    const maxAttempts = num(valueOf(form, 'options.retry.maxAttempts'));
-    const scheduleSeconds = numList(valueOf(form, 'options.retry.scheduleSeconds'));
-    const retry =
-      maxAttempts === undefined && scheduleSeconds === undefined
-        ? undefined
-        : defined({ maxAttempts: maxAttempts ?? options.retry?.maxAttempts ?? 8, scheduleSeconds });
-    const secret = valueOf(form, 'options.signing.secret').trim();
-    const rotateUntil = valueOf(form, 'options.signing.previousExpiresAt');
-    const signing =
-      secret === ''
-        ? undefined
-        : secret === options.signing?.secret || rotateUntil === ''
-          ? // unchanged (a rotation under way stays), or a new secret that replaces the old at once
-            { ...(secret === options.signing?.secret ? options.signing : {}), secret }
-          : // the masked old secret stays valid beside the new one until then (docs/delivery.md)
-            {
-              secret,
-              previousSecret: options.signing?.secret ?? '',
-              previousExpiresAt: new Date(rotateUntil).toISOString(),
-            };
-    const opts = defined({
-      timeoutMs: num(valueOf(form, 'options.timeoutMs')),
-      retry,
-      maxConcurrency: num(valueOf(form, 'options.maxConcurrency')),
-      ratePerSecond: num(valueOf(form, 'options.ratePerSecond')),
-      successStatuses: numList(valueOf(form, 'options.successStatuses')),
-      signing,
-      cacheTtlSeconds: num(valueOf(form, 'options.cacheTtlSeconds')),
-      responseVariables,
-    });
+    const opts = readOptions(form, options);
     const config =
       typeSelect.value === 'http'
         ? {
