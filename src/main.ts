@@ -109,6 +109,8 @@ export async function startService(
     services = createServices(config, logger, store);
     // Written every 10 s; the last counts when `services.close()` stops it, after the worker.
     services.activity.start();
+    // The queue's figures once a minute, for the dashboard's chart (queue-history.ts).
+    services.queueSampler.start();
     const queue = new DeliveryQueue(store, {
       lanes: {
         leaseMs: config.leaseMs,

@@ -16,6 +16,7 @@ import { Metrics } from './metrics.js';
 import type { Store } from './store/db.js';
 import { DeliveryQueue } from './queue/delivery-queue.js';
 import { ActivityRecorder } from './store/activity-store.js';
+import { QueueSampler } from './store/queue-history.js';
 import { randomUUID } from 'node:crypto';
 import type { CompileFilterOptions } from './template/filters.js';
 
@@ -35,6 +36,8 @@ export interface Services {
    * `main.ts` starts it; `close()` writes what is left.
    */
   activity: ActivityRecorder;
+  /** The queue's figures once a minute for the dashboard, once `main.ts` starts it. */
+  queueSampler: QueueSampler;
   close(): Promise<void>;
 }
 
@@ -55,6 +58,7 @@ export function createServices(
   const ivrHttp = new HttpClient({ policy, userAgent: 'Callhook/0.1', connectionsPerOrigin: 256 });
   const ivrRunner = new IntegrationRunner({ http: ivrHttp, soap, sealer: secretBox, templates });
   const activity = new ActivityRecorder(store.db, { processId: randomUUID(), logger });
+  const queueSampler = new QueueSampler(store.db, { logger });
   return {
     secretBox,
     policy,
@@ -65,8 +69,10 @@ export function createServices(
     templates,
     metrics: new Metrics(() => new DeliveryQueue(store).snapshot()),
     activity,
+    queueSampler,
     async close() {
       await activity.stop();
+      await queueSampler.stop();
       soap.close();
       agents.httpAgent.destroy();
       agents.httpsAgent.destroy();

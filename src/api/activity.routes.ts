@@ -1,7 +1,9 @@
 /**
  * `GET /api/v1/activity` (permission `integration`): deliveries and accepted events per minute
- * over the last `minutes`, summed over every process (src/store/activity-store.ts), for the
- * console's dashboard. An admin sees every owner's, others their own.
+ * over the last `minutes`, summed over every process (src/store/activity-store.ts), and the
+ * queue's figures sampled once a minute (src/store/queue-history.ts), for the console's dashboard.
+ * An admin sees every owner's deliveries and events, others their own; the queue is the
+ * deployment's, as on `/metrics`.
  */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
@@ -9,6 +11,7 @@ import type { Kysely } from 'kysely';
 import { ownerScope } from '../auth/authorize.js';
 import type { Database } from '../store/schema.js';
 import { readActivity } from '../store/activity-store.js';
+import { readQueueHistory } from '../store/queue-history.js';
 
 const MINUTE_MS = 60_000;
 
@@ -18,6 +21,15 @@ const ActivityMinute = Type.Object({
   failed: Type.Integer({ description: 'deliveries that ended failed' }),
   retried: Type.Integer({ description: 'attempts that failed and led to a retry' }),
   events: Type.Integer({ description: 'events accepted at ingest' }),
+});
+
+const QueueMinute = Type.Object({
+  minute: Type.String({ description: "the minute's start, RFC 3339" }),
+  pending: Type.Integer({ description: 'pending deliveries, every owner’s' }),
+  oldestPendingAgeSeconds: Type.Number({
+    description: 'age of the oldest pending delivery that is due (0 when none is)',
+  }),
+  openCircuits: Type.Integer({ description: 'enabled integrations whose circuit is not closed' }),
 });
 
 export interface ActivityRoutesOptions {
@@ -36,7 +48,7 @@ export const activityRoutes: FastifyPluginAsyncTypebox<ActivityRoutesOptions> = 
       schema: {
         tags: ['deliveries'],
         summary:
-          'Deliveries and accepted events per minute over the last minutes, every process summed (written every 10 s)',
+          'Deliveries and accepted events per minute over the last minutes, every process summed (written every 10 s), and the queue sampled once a minute',
         querystring: Type.Object({
           minutes: Type.Integer({
             minimum: 1,
@@ -50,6 +62,10 @@ export const activityRoutes: FastifyPluginAsyncTypebox<ActivityRoutesOptions> = 
             items: Type.Array(ActivityMinute, {
               description: 'one per minute that has counts, oldest first',
             }),
+            queue: Type.Array(QueueMinute, {
+              description:
+                'the queue once a minute (the whole deployment’s, as on /metrics), oldest first; a minute no process was running has none',
+            }),
           }),
         },
       },
@@ -58,8 +74,10 @@ export const activityRoutes: FastifyPluginAsyncTypebox<ActivityRoutesOptions> = 
       const now = clock();
       const since = now - (now % MINUTE_MS) - (request.query.minutes - 1) * MINUTE_MS;
       const rows = await readActivity(db, since, ownerScope(request));
+      const queue = await readQueueHistory(db, since);
       return {
         items: rows.map((r) => ({ ...r, minute: new Date(r.minute).toISOString() })),
+        queue: queue.map((q) => ({ ...q, minute: new Date(q.minute).toISOString() })),
       };
     },
   );

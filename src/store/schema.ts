@@ -25,6 +25,7 @@ export interface Database {
   delivery_lanes: DeliveryLanesTable;
   replay_jobs: ReplayJobsTable;
   activity: ActivityTable;
+  queue_samples: QueueSamplesTable;
 }
 
 export interface UsersTable {
@@ -275,4 +276,18 @@ export interface ActivityTable {
   retried: number;
   /** Events accepted at ingest. */
   events: number;
+}
+
+/** The queue's figures once a minute for the whole deployment (migration 0011, queue-history.ts). */
+export interface QueueSamplesTable {
+  /** The minute's start, milliseconds since the epoch. */
+  minute: number;
+  /** Pending deliveries. */
+  pending: number;
+  /** Age of the oldest pending delivery that is due, in seconds (0 when none is). */
+  oldest_pending_age_seconds: number;
+  /** Enabled integrations whose circuit is open or half-open. */
+  open_circuits: number;
+  /** When the figures were read (within the minute). */
+  sampled_at: number;
 }

@@ -1,8 +1,10 @@
 /**
- * The dashboard: throughput, success rate and accepted events per minute over the last hour, from
- * `GET /api/v1/activity` (every process's counts, written every 10 s; read every 15 s), and queue
- * depth over time from the Prometheus metrics (`GET /metrics`, public; the queue gauges are the
- * store's), sampled every 5 s while the page is shown.
+ * The dashboard: throughput, success rate and accepted events per minute over the last hour, and
+ * the queue's depth once a minute, from `GET /api/v1/activity` (every process's counts, written
+ * every 10 s; the queue sampled once a minute by one process; read every 15 s). The tiles' queue
+ * figures are the Prometheus metrics' (`GET /metrics`, public; the queue gauges are the store's),
+ * read every 5 s. Without the `integration` permission the activity cannot be read: the queue
+ * chart is then drawn from those 5 s readings while the page is shown.
  */
 import { api } from './api.js';
 import { h, replace } from './dom.js';
@@ -29,6 +31,14 @@ interface ActivityMinute {
   failed: number;
   retried: number;
   events: number;
+}
+
+/** The queue's sample of one minute, in `GET /api/v1/activity`. */
+interface QueueMinute {
+  minute: string;
+  pending: number;
+  oldestPendingAgeSeconds: number;
+  openCircuits: number;
 }
 
 /** The queue gauges this page reads from the metrics text. */
@@ -61,13 +71,18 @@ interface MinuteRates {
   failed: number;
 }
 
+/** The starts of the last `MINUTES` complete minutes before `now`, oldest first. */
+function lastMinutes(now: number): number[] {
+  const current = now - (now % MINUTE_MS);
+  return Array.from({ length: MINUTES }, (_, i) => current - (MINUTES - i) * MINUTE_MS);
+}
+
 /** The last `MINUTES` complete minutes before `now`, oldest first; a minute without rows is 0. */
 function perMinute(items: ActivityMinute[], now: number): MinuteRates[] {
   const byMinute = new Map(items.map((item) => [Date.parse(item.minute), item]));
-  const current = now - (now % MINUTE_MS);
   const minutes: MinuteRates[] = [];
-  for (let i = MINUTES; i >= 1; i -= 1) {
-    const item = byMinute.get(current - i * MINUTE_MS);
+  for (const start of lastMinutes(now)) {
+    const item = byMinute.get(start);
     const succeeded = item?.succeeded ?? 0;
     const failed = item?.failed ?? 0;
     const attempts = succeeded + failed + (item?.retried ?? 0);
@@ -80,6 +95,15 @@ function perMinute(items: ActivityMinute[], now: number): MinuteRates[] {
     });
   }
   return minutes;
+}
+
+/**
+ * The queue's depth in each of the last `MINUTES` minutes, the current one included (a sample is
+ * a reading, not a count that is still growing); NaN (a gap) where none was taken.
+ */
+function queuePerMinute(queue: QueueMinute[], now: number): number[] {
+  const byMinute = new Map(queue.map((q) => [Date.parse(q.minute), q.pending]));
+  return lastMinutes(now + MINUTE_MS).map((start) => byMinute.get(start) ?? Number.NaN);
 }
 
 const SVG = 'http://www.w3.org/2000/svg';
@@ -137,6 +161,7 @@ function stat(label: string, value: string): HTMLElement {
 export function dashboard(context: PageContext): HTMLElement {
   const samples: Sample[] = [];
   let minutes: MinuteRates[] | undefined;
+  let queueDepths: number[] | undefined;
   const reads = can(context.me, 'integration');
   const stats = h('div', { class: 'stats' });
   const charts = h('div', { class: 'charts' });
@@ -144,7 +169,7 @@ export function dashboard(context: PageContext): HTMLElement {
     'p',
     { class: 'muted' },
     reads
-      ? 'Deliveries and events per minute over the last hour, from every process (each writes its counts every 10 s); the queue sampled every 5 s while this page is open (the last ten minutes).'
+      ? 'Deliveries and events per minute over the last hour, from every process (each writes its counts every 10 s), and the queue once a minute; the tiles read the queue every 5 s.'
       : 'Deliveries and events per minute need the "integration" permission; the queue is sampled every 5 s while this page is open (the last ten minutes).',
   );
   // What could not be read, by source, shown until it is read again: the figures on screen are
@@ -208,12 +233,14 @@ export function dashboard(context: PageContext): HTMLElement {
               MINUTES,
             ),
           ]),
-      chart(
-        'Queue depth (pending deliveries)',
-        samples.map((s) => s.queueDepth),
-        '',
-        KEEP,
-      ),
+      queueDepths === undefined
+        ? chart(
+            'Queue depth (pending deliveries, every 5 s)',
+            samples.map((s) => s.queueDepth),
+            '',
+            KEEP,
+          )
+        : chart('Queue depth (pending deliveries, per minute)', queueDepths, '', MINUTES),
     );
   };
   if (reads) {
@@ -222,11 +249,13 @@ export function dashboard(context: PageContext): HTMLElement {
       ACTIVITY_MS,
       reading('The activity per minute', async () => {
         // One minute more than shown: the current one, still counting, is left out.
-        const answer = await api<{ items: ActivityMinute[] }>(
+        const answer = await api<{ items: ActivityMinute[]; queue: QueueMinute[] }>(
           'GET',
           `/activity?minutes=${MINUTES + 1}`,
         );
-        minutes = perMinute(answer.items, Date.now());
+        const now = Date.now();
+        minutes = perMinute(answer.items, now);
+        queueDepths = queuePerMinute(answer.queue, now);
         draw();
       }),
     );

@@ -10,6 +10,7 @@ import { migration0007ReplayJobRetries } from './0007-replay-job-retries.js';
 import { migration0008ContactLists } from './0008-contact-lists.js';
 import { migration0009IntegrationCampaigns } from './0009-integration-campaigns.js';
 import { migration0010Activity } from './0010-activity.js';
+import { migration0011QueueSamples } from './0011-queue-samples.js';
 
 /** A forward-only migration. Names sort in the order they run. */
 export interface Migration {
@@ -29,4 +30,5 @@ export const migrations: readonly Migration[] = [
   migration0008ContactLists,
   migration0009IntegrationCampaigns,
   migration0010Activity,
+  migration0011QueueSamples,
 ];
