@@ -492,7 +492,19 @@ describe('the web console in a browser', () => {
       .toBe('Settings saved.');
     expect((await apiCall('GET', campaignPath))['integrationId']).toBe(integrationId);
     await showAgain();
-    await page.locator('.run-controls button', { hasText: 'Start' }).click();
+    // The progress poll (every 1.5 s) sets the figures in place and leaves the buttons while
+    // the state holds: the Start button seen before a poll is the one after it, and takes the
+    // click (not a button drawn again under the pointer, or none).
+    const start = await page.locator('.run-controls button', { hasText: 'Start' }).elementHandle();
+    const figures = await page.locator('.run .progress').elementHandle();
+    const polled = await page.waitForResponse(
+      (r) => r.request().method() === 'GET' && r.url().endsWith(`/api/v1${campaignPath}`),
+    );
+    await polled.finished();
+    await page.waitForTimeout(100);
+    expect(await start!.evaluate((button) => button.isConnected)).toBe(true);
+    expect(await figures!.evaluate((element) => element.isConnected)).toBe(true);
+    await start!.click();
     // Progress is polled while the page is shown.
     await expect
       .poll(() => page.locator('.run .progress').textContent(), WAIT)

@@ -9,27 +9,44 @@ import {
   type CampaignResult,
   type ContactList,
   type Integration,
+  type Progress,
 } from './types.js';
+
+/**
+ * Done of total, and each count: one element whose figures `update` sets in place, so a page that
+ * follows a campaign changes numbers, not elements.
+ */
+function progressFigures(): { element: HTMLElement; update(progress: Progress): void } {
+  const bar = h('progress', { max: 1, value: 0 });
+  const done = document.createTextNode('');
+  const succeeded = h('span', { class: 'ok' });
+  const failed = h('span', { class: 'bad' });
+  const rest = document.createTextNode('');
+  return {
+    element: h(
+      'div',
+      { class: 'progress' },
+      bar,
+      h('span', {}, done, succeeded, ' · ', failed, rest),
+    ),
+    update(p) {
+      const count = p.succeeded + p.failed + p.cancelled;
+      bar.max = Math.max(p.total, 1);
+      bar.value = count;
+      done.data = ` ${count} of ${p.total} done · `;
+      succeeded.textContent = `${p.succeeded} succeeded`;
+      failed.textContent = `${p.failed} failed`;
+      rest.data = ` · ${p.pending} pending · ${p.cancelled} cancelled`;
+    },
+  };
+}
 
 /** Done of total, and each count. */
 export function progressView(campaign: Campaign): HTMLElement | null {
-  const p = campaign.progress;
-  if (p === undefined) return null;
-  const done = p.succeeded + p.failed + p.cancelled;
-  return h(
-    'div',
-    { class: 'progress' },
-    h('progress', { max: Math.max(p.total, 1), value: done }),
-    h(
-      'span',
-      {},
-      ` ${done} of ${p.total} done · `,
-      h('span', { class: 'ok' }, `${p.succeeded} succeeded`),
-      ' · ',
-      h('span', { class: 'bad' }, `${p.failed} failed`),
-      ` · ${p.pending} pending · ${p.cancelled} cancelled`,
-    ),
-  );
+  if (campaign.progress === undefined) return null;
+  const figures = progressFigures();
+  figures.update(campaign.progress);
+  return figures.element;
 }
 
 const ACTIONS: Record<string, string[]> = {
@@ -53,17 +70,37 @@ export function runPanel(
   const mayRun = can(context.me, 'integration');
   const path = `/campaigns/${encodeURIComponent(initial.id)}`;
   const panel = h('div', { class: 'card run' });
-  const status = h('div', { class: 'run-status' });
+  const stateLine = h('p');
+  const figures = progressFigures();
+  const status = h('div', { class: 'run-status' }, stateLine, figures.element);
   const controls = h('div', { class: 'actions run-controls' });
   let campaign = initial;
+  // What is drawn, to draw again only what changed: the progress poll every 1.5 s must not
+  // replace the buttons under the user's pointer (a click would land on a new button, or none).
+  let drawnState: string | undefined;
+  let drawnLine: string | undefined;
+  // Counts the answers of the user's changes (a button, the settings): a poll sent before one
+  // came may answer the state before it and is not drawn.
+  let changes = 0;
+  const changed = (next: Campaign) => {
+    changes += 1;
+    campaign = next;
+    draw();
+  };
   const draw = () => {
-    replace(
-      status,
-      h(
-        'p',
-        {},
+    const state = campaign.state ?? 'idle';
+    const line = JSON.stringify([
+      state,
+      campaign.stopReason,
+      campaign.startedAt,
+      campaign.finishedAt,
+    ]);
+    if (line !== drawnLine) {
+      drawnLine = line;
+      replace(
+        stateLine,
         'State: ',
-        badge(campaign.state ?? 'idle'),
+        badge(state),
         campaign.stopReason ? h('span', { class: 'bad' }, ` ${campaign.stopReason}`) : null,
         campaign.startedAt
           ? h('span', { class: 'muted' }, ` · started ${when(campaign.startedAt)}`)
@@ -71,13 +108,15 @@ export function runPanel(
         campaign.finishedAt
           ? h('span', { class: 'muted' }, ` · finished ${when(campaign.finishedAt)}`)
           : null,
-      ),
-      progressView(campaign),
-    );
-    if (!mayRun) return;
+      );
+    }
+    figures.element.hidden = campaign.progress === undefined;
+    if (campaign.progress !== undefined) figures.update(campaign.progress);
+    if (!mayRun || state === drawnState) return;
+    drawnState = state;
     replace(
       controls,
-      (ACTIONS[campaign.state ?? 'idle'] ?? []).map((action) => {
+      (ACTIONS[state] ?? []).map((action) => {
         const button = h(
           'button',
           { type: 'button', class: action === 'stop' ? 'danger' : undefined },
@@ -90,8 +129,7 @@ export function runPanel(
           )
             return;
           void busy(panel, button, async () => {
-            campaign = await api<Campaign>('POST', `${path}/${action}`);
-            draw();
+            changed(await api<Campaign>('POST', `${path}/${action}`));
           });
         });
         return button;
@@ -130,12 +168,13 @@ export function runPanel(
       const data = new FormData(settings);
       const text = (name: string) => String(data.get(name) ?? '').trim();
       const rate = text('ratePerSecond');
-      campaign = await api<Campaign>('PATCH', path, {
-        contactListId: text('contactListId') || null,
-        integrationId: text('integrationId') || null,
-        ratePerSecond: rate === '' ? null : Number.isNaN(Number(rate)) ? rate : Number(rate),
-      });
-      draw();
+      changed(
+        await api<Campaign>('PATCH', path, {
+          contactListId: text('contactListId') || null,
+          integrationId: text('integrationId') || null,
+          ratePerSecond: rate === '' ? null : Number.isNaN(Number(rate)) ? rate : Number(rate),
+        }),
+      );
       showNote(panel, 'Settings saved.');
     });
   });
@@ -154,7 +193,10 @@ export function runPanel(
   ]);
   draw();
   poll(context, 1500, async () => {
-    campaign = await api<Campaign>('GET', path);
+    const before = changes;
+    const read = await api<Campaign>('GET', path);
+    if (before !== changes) return;
+    campaign = read;
     draw();
   });
   return panel;
