@@ -589,6 +589,33 @@ describe('the web console in a browser', () => {
     expect(((await me.json()) as { email: string }).email).toBe(ADMIN.email);
   });
 
+  it('lists every user, a page at a time, More adding the next', async () => {
+    // Five accounts with the admin; the page's size is made 2 (its request's limit rewritten),
+    // so that three pages need no hundreds of accounts (each one's password hash takes time).
+    const emails = [1, 2, 3, 4].map((i) => `paged-${i}@console.test`);
+    for (const email of emails) {
+      await apiCall('POST', '/users', { email, name: 'Paged', password: 'paged-user-pw-1' });
+    }
+    const usersList = (url: URL) => url.pathname === '/api/v1/users';
+    await page.route(usersList, async (route) => {
+      const url = new URL(route.request().url());
+      url.searchParams.set('limit', '2');
+      await route.continue({ url: url.toString() });
+    });
+    await page.locator('header.top nav a', { hasText: 'Users & Roles' }).click();
+    const rows = page.locator('.card.users tbody tr');
+    const more = page.locator('.card.users .pager button', { hasText: 'More' });
+    await expect.poll(() => rows.count(), WAIT).toBe(2);
+    await more.click();
+    await expect.poll(() => rows.count(), WAIT).toBe(4);
+    await more.click();
+    await expect.poll(() => rows.count(), WAIT).toBe(5);
+    expect(await more.isHidden()).toBe(true);
+    const shown = await rows.evaluateAll((trs) => trs.map((tr) => tr.getAttribute('data-user')));
+    expect(shown.sort()).toEqual([ADMIN.email, ...emails].sort());
+    await page.unroute(usersList);
+  });
+
   it('gives a new user the campaign permission; signed in, they see Campaigns but no Integrations', async () => {
     const user = { email: 'campaigner@console.test', password: 'campaigner-pw-1' };
     await page.locator('header.top nav a', { hasText: 'Users & Roles' }).click();

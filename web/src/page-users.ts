@@ -1,9 +1,23 @@
 /** Users & Roles: accounts, their permissions and roles, and the roles' permissions. */
-import { api, type Page } from './api.js';
-import { h, replace } from './dom.js';
+import { api, query, type Page } from './api.js';
+import { append, h, replace } from './dom.js';
 import { busy, errorBox, field, input } from './forms.js';
-import { go, heading } from './shell.js';
+import { go, heading, pager } from './shell.js';
 import { PERMISSIONS, type Permission, type Role, type UserDetail } from './types.js';
+
+/** Users are read a page at a time (each with its detail: permissions and roles), More adds one. */
+const USERS_PAGE = 100;
+
+async function usersPage(cursor?: string): Promise<{ users: UserDetail[]; next: string | null }> {
+  const page = await api<Page<{ id: string }>>(
+    'GET',
+    `/users${query({ limit: USERS_PAGE, cursor })}`,
+  );
+  const users = await Promise.all(
+    page.items.map((u) => api<UserDetail>('GET', `/users/${encodeURIComponent(u.id)}`)),
+  );
+  return { users, next: page.nextCursor };
+}
 
 async function allPages<T>(path: string): Promise<T[]> {
   const items: T[] = [];
@@ -49,17 +63,11 @@ function grantBox(
 }
 
 export async function usersAndRoles(): Promise<HTMLElement> {
-  const [users, roles] = await Promise.all([
-    allPages<{ id: string }>('/users'),
-    allPages<Role>('/roles'),
-  ]);
-  const details = await Promise.all(
-    users.slice(0, 200).map((u) => api<UserDetail>('GET', `/users/${encodeURIComponent(u.id)}`)),
-  );
+  const [first, roles] = await Promise.all([usersPage(), allPages<Role>('/roles')]);
   const roleNames = new Map(roles.map((r) => [r.id, r.name]));
 
   const usersCard = h('div', { class: 'card users' });
-  const userRows = details.map((user) => {
+  const userRow = (user: UserDetail) => {
     const base = `/users/${encodeURIComponent(user.id)}`;
     const roleCell = h('td', { class: 'roles' });
     const drawRoles = (ids: string[]) => {
@@ -143,7 +151,8 @@ export async function usersAndRoles(): Promise<HTMLElement> {
       roleCell,
       h('td', {}, disabled),
     );
-  });
+  };
+  const userRows = h('tbody', {}, first.users.map(userRow));
   usersCard.append(
     h('h2', {}, 'Users'),
     h(
@@ -164,8 +173,13 @@ export async function usersAndRoles(): Promise<HTMLElement> {
           ['User', 'Admin', ...PERMISSIONS, 'Roles', 'Disabled'].map((t) => h('th', {}, t)),
         ),
       ),
-      h('tbody', {}, userRows),
+      userRows,
     ),
+    pager(async (cursor) => {
+      const next = await usersPage(cursor);
+      append(userRows, next.users.map(userRow));
+      return next.next;
+    }, first.next),
     newUserForm(),
   );
 
