@@ -616,6 +616,43 @@ describe('the web console in a browser', () => {
     await page.unroute(usersList);
   });
 
+  it('keeps a form being edited when the session ends, and saves it after signing in again', async () => {
+    await page.goto(`${base}/#/integrations/new`);
+    const form = page.locator('form.integration-form');
+    await form.locator('[name=name]').fill('Typed before the session ended');
+    await form.locator('[name="config.url"]').fill(`${receiverUrl}/kept`);
+    // The session ends on the server (signed out elsewhere) while the form is being edited.
+    await apiCall('POST', '/auth/logout');
+    await form.locator('[name="config.method"]').selectOption('POST');
+    await form.locator('[name="config.body"]').fill('{"kept": true}');
+    await form.locator('button[type=submit]').click();
+    // The save is refused (said in its form); the sign-in comes over the page, not in its place.
+    const again = page.locator('dialog.session-ended form.sign-in');
+    await again.waitFor();
+    expect(await form.locator(':scope > .form-error').textContent()).toContain('UNAUTHENTICATED');
+    expect(await again.locator('[name=email]').inputValue()).toBe(ADMIN.email);
+    // Escape does not take it away (the page behind cannot save without a session).
+    await page.keyboard.press('Escape');
+    await page.keyboard.press('Escape');
+    expect(
+      await page
+        .locator('dialog.session-ended')
+        .evaluate((d) => (d as unknown as { open: boolean }).open),
+    ).toBe(true);
+    await again.locator('[name=password]').fill(ADMIN.password);
+    await again.locator('button[type=submit]').click();
+    await expect.poll(() => page.locator('dialog.session-ended').count(), WAIT).toBe(0);
+    expect(await form.locator('[name=name]').inputValue()).toBe('Typed before the session ended');
+    expect(await form.locator('[name="config.body"]').inputValue()).toBe('{"kept": true}');
+    await form.locator('button[type=submit]').click();
+    await page.waitForURL(/#\/integrations\/[0-9a-f-]{36}$/, WAIT);
+    const saved = await apiCall('GET', `/integrations/${page.url().split('/').pop()!}`);
+    expect(saved).toMatchObject({
+      name: 'Typed before the session ended',
+      config: { url: `${receiverUrl}/kept`, method: 'POST', body: '{"kept": true}' },
+    });
+  });
+
   it('gives a new user the campaign permission; signed in, they see Campaigns but no Integrations', async () => {
     const user = { email: 'campaigner@console.test', password: 'campaigner-pw-1' };
     await page.locator('header.top nav a', { hasText: 'Users & Roles' }).click();

@@ -49,13 +49,26 @@ const root = document.getElementById('app')!;
 let me: UserDetail | null = null;
 let leaving: (() => void)[] = [];
 
+/** Whether the page shown is one the route drew (not the sign-in, an error or a page loading). */
+let pageShown = false;
+
 whenUnauthenticated(() => {
+  // The session ended under a page (expired, signed out elsewhere): signing in again over it
+  // keeps the page, and what its forms hold, as it is.
+  if (me !== null && pageShown) {
+    signInOver(me);
+    return;
+  }
   me = null;
   showSignIn('Your session has ended: sign in again.');
 });
 
-function showSignIn(message?: string): void {
-  stopPage();
+/** The sign-in form: `signedIn` is given the account once its session is open. */
+function signInForm(
+  message: string | undefined,
+  email: string,
+  signedIn: (user: UserDetail) => void,
+): HTMLFormElement {
   const form = h('form', { class: 'card sign-in', novalidate: true });
   const button = h('button', { type: 'submit' }, 'Sign in');
   form.append(
@@ -64,7 +77,7 @@ function showSignIn(message?: string): void {
     errorBox(),
     field(
       'Email',
-      input('email', '', { type: 'email', autocomplete: 'username', required: true }),
+      input('email', email, { type: 'email', autocomplete: 'username', required: true }),
       'email',
     ),
     field(
@@ -77,29 +90,76 @@ function showSignIn(message?: string): void {
   form.addEventListener('submit', (event) => {
     event.preventDefault();
     void busy(form, button, async () => {
-      const email = form.querySelector<HTMLInputElement>('[name=email]')!.value;
+      const address = form.querySelector<HTMLInputElement>('[name=email]')!.value;
       const password = form.querySelector<HTMLInputElement>('[name=password]')!.value;
-      await api('POST', '/auth/login', { email, password }, { quiet401: true });
-      me = await api<UserDetail>('GET', '/me');
-      // The page asked for, if any (a bookmarked address); the change of address draws it.
-      if (window.location.hash === '' || window.location.hash === '#/sign-in') go('/');
-      else void render();
+      await api('POST', '/auth/login', { email: address, password }, { quiet401: true });
+      signedIn(await api<UserDetail>('GET', '/me'));
     });
   });
-  replace(root, h('main', { class: 'center' }, form));
   if (message !== undefined) {
     const box = form.querySelector<HTMLElement>('.form-error')!;
     box.textContent = message;
     box.hidden = false;
   }
+  return form;
+}
+
+function showSignIn(message?: string): void {
+  stopPage();
+  pageShown = false;
+  const form = signInForm(message, '', (user) => {
+    me = user;
+    // The page asked for, if any (a bookmarked address); the change of address draws it.
+    if (window.location.hash === '' || window.location.hash === '#/sign-in') go('/');
+    else void render();
+  });
+  replace(root, h('main', { class: 'center' }, form));
   form.querySelector<HTMLInputElement>('[name=email]')!.focus();
+}
+
+/**
+ * Sign-in over the page shown, in a modal dialog: the page is neither left nor drawn again, so a
+ * form being edited keeps what was typed (the save that met the ended session says so in its
+ * form: it is sent again by saving again). Signed in as someone else, the page is read again as
+ * theirs.
+ */
+function signInOver(previous: UserDetail): void {
+  if (root.querySelector('dialog.session-ended') !== null) return;
+  const dialog = h('dialog', { class: 'session-ended', 'aria-label': 'Sign in again' });
+  let signedIn = false;
+  const form = signInForm(
+    'Your session has ended: sign in again. This page stays as it is, with what you typed; what was being saved was not saved, so save it again.',
+    previous.email,
+    (user) => {
+      signedIn = true;
+      dialog.close();
+      dialog.remove();
+      me = user;
+      if (user.id !== previous.id) {
+        void render();
+        return;
+      }
+      const path = (window.location.hash.replace(/^#/, '') || '/').split('?')[0] ?? '/';
+      root.querySelector('header.top')?.replaceWith(navigation(user, path));
+    },
+  );
+  // Escape does not dismiss it: the page behind cannot save without a session. (A browser may
+  // close it without a cancelable `cancel`, as close watchers allow: it is shown again.)
+  dialog.addEventListener('cancel', (event) => event.preventDefault());
+  dialog.addEventListener('close', () => {
+    if (!signedIn && dialog.isConnected) dialog.showModal();
+  });
+  dialog.append(form);
+  root.append(dialog);
+  dialog.showModal();
+  form.querySelector<HTMLInputElement>('[name=password]')!.focus();
 }
 
 async function signOut(): Promise<void> {
   try {
-    await api('POST', '/auth/logout');
+    await api('POST', '/auth/logout', undefined, { quiet401: true });
   } catch (error) {
-    // 401: the session had ended already (the sign-in page is shown). Any other failure left
+    // 401: the session had ended already (the sign-in page follows). Any other failure left
     // the session open on the server: saying so beats a sign-in page over a live session.
     if (!(error instanceof ApiError && error.status === 401)) {
       const notice = h('div', { class: 'sign-out-failed' }, errorBox());
@@ -171,6 +231,7 @@ let renders = 0;
 
 async function render(): Promise<void> {
   stopPage();
+  pageShown = false;
   const turn = ++renders;
   if (me === null) {
     try {
@@ -209,7 +270,9 @@ async function render(): Promise<void> {
   };
   try {
     const shown = await route.page(context);
-    if (turn === renders) replace(main, shown);
+    if (turn !== renders) return;
+    replace(main, shown);
+    pageShown = true;
   } catch (error) {
     if (turn !== renders) return;
     replace(main, errorBox());
