@@ -720,8 +720,19 @@ describe('the web console in a browser', () => {
   });
 
   it('says how long to wait when sign-in is throttled (429)', async () => {
+    // Signing out shows the sign-in form once: the change of address it makes asks /me again
+    // (held back here), whose 401 does not draw a new form over what is being typed.
+    await page.route('**/api/v1/me', async (route) => {
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      await route.continue();
+    });
+    const meAsked = page.waitForResponse((r) => r.url().endsWith('/api/v1/me'));
     await page.locator('header.top button', { hasText: 'Sign out' }).click();
-    await page.locator('form.sign-in').waitFor();
+    const shown = await page.locator('form.sign-in').elementHandle();
+    await (await meAsked).finished();
+    await page.waitForTimeout(100);
+    await page.unroute('**/api/v1/me');
+    expect(await shown!.evaluate((form) => form.isConnected)).toBe(true);
     // Five failures are free (fewer are left for this address after the earlier tests' wrong
     // password); then each try within the back-off is refused with Retry-After. Each failure past
     // the free ones doubles the back-off (1 s, 2 s, 4 s).

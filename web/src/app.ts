@@ -107,6 +107,11 @@ function signInForm(
 function showSignIn(message?: string): void {
   stopPage();
   pageShown = false;
+  // Shown already: signing out shows it, then the change of address it makes asks /me, whose
+  // 401 would draw it again over what is being typed.
+  if (message === undefined && root.querySelector(':scope > main.center > form.sign-in') !== null) {
+    return;
+  }
   const form = signInForm(message, '', (user) => {
     me = user;
     // The page asked for, if any (a bookmarked address); the change of address draws it.
