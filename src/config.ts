@@ -56,6 +56,8 @@ export interface Config {
   readonly autoDisableAfterMs: number;
   /** Attempt logs and event bodies older than this are pruned (milliseconds). */
   readonly retentionMs: number;
+  /** The dashboard's per-minute activity rows older than this are pruned (milliseconds). */
+  readonly activityRetentionMs: number;
   /**
    * Behind a TLS-terminating proxy: trust its `X-Forwarded-*` headers (client address for sign-in
    * throttling, https for the session cookie's `Secure`). `true`, or a list of proxy addresses.
@@ -238,6 +240,8 @@ export function loadConfig(env: Env = process.env): Config {
         `CALLHOOK_RETENTION_DAYS must be a whole number of days, at least 1, got "${rawRetention}"`,
       );
   }
+  const activityRetentionMs =
+    wholeNumber('CALLHOOK_ACTIVITY_RETENTION_DAYS', 7, 1, 3650) * 86_400_000;
 
   let trustProxy: boolean | string[] = false;
   const rawProxy = text('CALLHOOK_TRUST_PROXY');
@@ -292,6 +296,7 @@ export function loadConfig(env: Env = process.env): Config {
     leaseMs,
     workerConcurrency,
     retentionMs,
+    activityRetentionMs,
     autoDisableAfterFailures,
     autoDisableAfterMs,
   });

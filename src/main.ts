@@ -26,9 +26,12 @@ import { ReplayRunner } from './queue/replay-runner.js';
 import { CampaignRunner } from './queue/campaign-runner.js';
 import { ContactStore } from './store/contact-store.js';
 import { createDeliveryExecutor } from './delivery/delivery-executor.js';
-import { pruneHistory } from './store/retention-store.js';
+import { pruneActivity, pruneHistory } from './store/retention-store.js';
 
-/** How often a worker process prunes history past CALLHOOK_RETENTION_DAYS. */
+/**
+ * How often a worker process prunes history past CALLHOOK_RETENTION_DAYS, and the dashboard's
+ * activity past CALLHOOK_ACTIVITY_RETENTION_DAYS.
+ */
 const PRUNE_INTERVAL_MS = 3600_000;
 
 export interface RunningService {
@@ -153,13 +156,18 @@ export async function startService(
       });
       campaignRuns.start();
       const db = store.db;
+      const pruneOld = async () => {
+        const now = Date.now();
+        const pruned = {
+          ...(await pruneHistory(db, now - config.retentionMs)),
+          activity: await pruneActivity(db, now - config.activityRetentionMs),
+        };
+        if (pruned.attempts + pruned.events + pruned.activity > 0)
+          logger.info(pruned, 'pruned old attempts, events and activity');
+      };
       const prune = () => {
-        pruning = pruneHistory(db, Date.now() - config.retentionMs).then(
-          (pruned) => {
-            if (pruned.attempts + pruned.events > 0)
-              logger.info(pruned, 'pruned old attempts and events');
-          },
-          (error: unknown) => logger.warn({ err: error }, 'pruning old history failed'),
+        pruning = pruneOld().catch((error: unknown) =>
+          logger.warn({ err: error }, 'pruning old history failed'),
         );
       };
       // Once now, then hourly: a process restarted more often than hourly still prunes.

@@ -3,6 +3,7 @@
  * (docs/delivery.md, "Activity"). Every process counts what it did in memory
  * (`ActivityRecorder`) and adds the counts to its own rows every 10 s, so the dashboard of an
  * API-only process shows the worker processes' deliveries too, and its history outlives the page.
+ * Old rows are deleted with the rest of the history (`pruneActivity` in retention-store.ts).
  */
 import { sql, type Kysely } from 'kysely';
 import type { Logger } from '../logger.js';
@@ -12,10 +13,6 @@ import { bulkInsert, type ColumnType } from './bulk-insert.js';
 const MINUTE_MS = 60_000;
 /** How often the counts are written. */
 const ACTIVITY_FLUSH_MS = 10_000;
-/** Rows older than this are deleted… */
-export const ACTIVITY_KEEP_MS = 7 * 24 * 3600_000;
-/** …at most this often. */
-const PRUNE_EVERY_MS = 3600_000;
 /** Rows per statement: 7 parameters a row on SQLite, which takes 32,766. */
 const CHUNK = 1_000;
 
@@ -66,7 +63,6 @@ export class ActivityRecorder {
   private tally: Tally = new Map();
   private timer: NodeJS.Timeout | undefined;
   private flushing: Promise<boolean> | undefined;
-  private prunedAt = Number.NEGATIVE_INFINITY;
 
   constructor(db: Kysely<Database>, options: ActivityRecorderOptions) {
     this.db = db;
@@ -103,9 +99,9 @@ export class ActivityRecorder {
   }
 
   /**
-   * Adds the counts so far to this process's rows (one upsert), and deletes rows past 7 days at
-   * most hourly. False when the write failed: the counts are kept for the next flush and a warning
-   * logged; it never throws. Flushes run one at a time.
+   * Adds the counts so far to this process's rows (one upsert). False when the write failed: the
+   * counts are kept for the next flush and a warning logged; it never throws. Flushes run one at a
+   * time.
    */
   flush(): Promise<boolean> {
     const previous = this.flushing ?? Promise.resolve(true);
@@ -148,44 +144,31 @@ export class ActivityRecorder {
           retried: c.retried,
           events: c.events,
         });
-    let ok = true;
+    if (rows.length === 0) return true;
     try {
-      if (rows.length > 0)
-        await this.db.transaction().execute(async (trx) => {
-          for (let i = 0; i < rows.length; i += CHUNK)
-            await bulkInsert(
-              trx,
-              'activity',
-              COLUMNS,
-              rows.slice(i, i + CHUNK),
-              sql`on conflict (minute, owner_id, process_id) do update set
-              succeeded = activity.succeeded + excluded.succeeded,
-              failed = activity.failed + excluded.failed,
-              retried = activity.retried + excluded.retried,
-              events = activity.events + excluded.events`,
-            );
-        });
+      await this.db.transaction().execute(async (trx) => {
+        for (let i = 0; i < rows.length; i += CHUNK)
+          await bulkInsert(
+            trx,
+            'activity',
+            COLUMNS,
+            rows.slice(i, i + CHUNK),
+            sql`on conflict (minute, owner_id, process_id) do update set
+            succeeded = activity.succeeded + excluded.succeeded,
+            failed = activity.failed + excluded.failed,
+            retried = activity.retried + excluded.retried,
+            events = activity.events + excluded.events`,
+          );
+      });
+      return true;
     } catch (error) {
-      ok = false;
       this.putBack(taken);
       this.logger?.warn(
         { err: error, rows: rows.length },
         'writing delivery activity failed; its counts are kept for the next try',
       );
+      return false;
     }
-    const now = this.clock();
-    if (ok && now - this.prunedAt >= PRUNE_EVERY_MS) {
-      try {
-        await this.db
-          .deleteFrom('activity')
-          .where('minute', '<', now - ACTIVITY_KEEP_MS)
-          .execute();
-        this.prunedAt = now;
-      } catch (error) {
-        this.logger?.warn({ err: error }, 'deleting old delivery activity failed');
-      }
-    }
-    return ok;
   }
 
   /** Adds counts a failed flush took back to those noted since. */

@@ -1,4 +1,8 @@
-/** Pruning of old history: attempt logs and stored event bodies past the retention age. */
+/**
+ * Pruning of old history, past its retention age: attempt logs and stored event bodies
+ * (`pruneHistory`), and the dashboard's activity counts (`pruneActivity`). Worker processes run
+ * both when they start and hourly (src/main.ts).
+ */
 import { sql, type Kysely } from 'kysely';
 import type { Database } from './schema.js';
 import { isPostgres } from './bulk-insert.js';
@@ -45,6 +49,15 @@ export async function pruneHistory(db: Kysely<Database>, before: number): Promis
     ? await pruneEventsLocked(db, before)
     : await pruneEventsSqlite(db, before);
   return { attempts, events };
+}
+
+/**
+ * Deletes the dashboard's activity rows (src/store/activity-store.ts) of minutes before `before`,
+ * in one statement: pruned hourly, an hour of rows per owner and process. Answers how many.
+ */
+export async function pruneActivity(db: Kysely<Database>, before: number): Promise<number> {
+  const result = await db.deleteFrom('activity').where('minute', '<', before).executeTakeFirst();
+  return Number(result.numDeletedRows);
 }
 
 /**

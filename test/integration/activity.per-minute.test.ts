@@ -2,14 +2,15 @@
  * The dashboard's activity (src/store/activity-store.ts, `GET /api/v1/activity`): every process
  * adds its counts per minute and owner to rows of its own, and the route sums them over processes
  * per minute, oldest first, each user seeing their own (an admin every owner's). A flush that
- * fails keeps its counts for the next one; rows past 7 days are deleted.
+ * fails keeps its counts for the next one. (Old rows are pruned with the rest of the history:
+ * retention.prune.test.ts.)
  */
 import { sql } from 'kysely';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createTestApp, type TestApp, type TestUser } from '../helpers/app.js';
 import { DIALECTS } from '../helpers/store.js';
 import { callEvent, createPipeline, type Pipeline } from '../helpers/pipeline.js';
-import { ActivityRecorder, ACTIVITY_KEEP_MS } from '../../src/store/activity-store.js';
+import { ActivityRecorder } from '../../src/store/activity-store.js';
 
 const MINUTE = 60_000;
 
@@ -159,30 +160,6 @@ describe.each(DIALECTS)('delivery activity per minute on %s', (backend) => {
         events: 2,
       },
     ]);
-  });
-
-  it('deletes rows older than 7 days', async () => {
-    t = await createTestApp(backend);
-    const alice = await t.user({ grants: ['integration'] });
-    const now = thisMinute();
-    const old = recorder(t, 'process-old', () => now - ACTIVITY_KEEP_MS - 10 * MINUTE);
-    old.noteDelivery(alice.id, 'succeeded');
-    expect(await old.flush()).toBe(true);
-    const kept = recorder(t, 'process-kept', () => now - ACTIVITY_KEEP_MS + 10 * MINUTE);
-    kept.noteDelivery(alice.id, 'failed');
-    expect(await kept.flush()).toBe(true);
-    const db = t.store.store.db;
-    expect(await db.selectFrom('activity').select('process_id').execute()).toHaveLength(2);
-
-    const current = recorder(t, 'process-now', () => now);
-    current.noteDelivery(alice.id, 'retry');
-    expect(await current.flush()).toBe(true);
-    const left = await db
-      .selectFrom('activity')
-      .select('process_id')
-      .orderBy('process_id')
-      .execute();
-    expect(left.map((r) => r.process_id)).toEqual(['process-kept', 'process-now']);
   });
 
   it("counts the worker's deliveries and the accepted events of the process's recorder", async () => {

@@ -13,6 +13,10 @@ describe('loadConfig', () => {
       workerConcurrency: 64,
     });
     expect(loadConfig({ CALLHOOK_WORKER_CONCURRENCY: '256' }).workerConcurrency).toBe(256);
+    expect(config.activityRetentionMs).toBe(7 * 86_400_000);
+    expect(loadConfig({ CALLHOOK_ACTIVITY_RETENTION_DAYS: '2' }).activityRetentionMs).toBe(
+      2 * 86_400_000,
+    );
     expect(config.database).toEqual({ kind: 'sqlite', file: path.resolve('data/callhook.db') });
     expect(Object.isFrozen(config)).toBe(true);
   });
@@ -47,6 +51,7 @@ describe('loadConfig', () => {
         CALLHOOK_ADMIN_EMAIL: 'not-an-email',
         CALLHOOK_ADMIN_PASSWORD: 'short',
         CALLHOOK_WORKER_CONCURRENCY: '0',
+        CALLHOOK_ACTIVITY_RETENTION_DAYS: '0',
       });
       expect.unreachable();
     } catch (error) {
@@ -62,6 +67,7 @@ describe('loadConfig', () => {
         'ADMIN_EMAIL',
         'ADMIN_PASSWORD',
         'WORKER_CONCURRENCY',
+        'ACTIVITY_RETENTION_DAYS',
       ]) {
         expect(text).toContain(`CALLHOOK_${name}`);
       }

@@ -1,7 +1,8 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { DIALECTS } from '../helpers/store.js';
 import { callEvent, createPipeline, type Pipeline } from '../helpers/pipeline.js';
-import { pruneHistory } from '../../src/store/retention-store.js';
+import { pruneActivity, pruneHistory } from '../../src/store/retention-store.js';
+import { ActivityRecorder } from '../../src/store/activity-store.js';
 
 describe.each(DIALECTS)('retention on %s', (backend) => {
   let p: Pipeline | undefined;
@@ -34,5 +35,30 @@ describe.each(DIALECTS)('retention on %s', (backend) => {
     expect(left.map((e) => e.id)).toEqual(['waiting']);
     // The delivery log keeps its rows.
     expect(await db.selectFrom('deliveries').select('id').execute()).toHaveLength(2);
+  });
+
+  it("prunes the dashboard's activity of minutes before the cut", async () => {
+    p = await createPipeline(backend);
+    const db = p.t.store.store.db;
+    const minute = 60_000;
+    const cut = 100 * minute;
+    for (const [processId, at] of [
+      ['process-old', cut - minute],
+      ['process-kept', cut],
+      ['process-now', cut + 10 * minute],
+    ] as const) {
+      const recorder = new ActivityRecorder(db, { processId, clock: () => at });
+      recorder.noteDelivery('owner-1', 'succeeded');
+      expect(await recorder.flush()).toBe(true);
+    }
+
+    expect(await pruneActivity(db, cut)).toBe(1);
+    const left = await db
+      .selectFrom('activity')
+      .select('process_id')
+      .orderBy('process_id')
+      .execute();
+    expect(left.map((r) => r.process_id)).toEqual(['process-kept', 'process-now']);
+    expect(await pruneActivity(db, cut)).toBe(0);
   });
 });
