@@ -13,6 +13,12 @@ import { bulkInsert, type ColumnType } from './bulk-insert.js';
 const MINUTE_MS = 60_000;
 /** How often the counts are written. */
 const ACTIVITY_FLUSH_MS = 10_000;
+/**
+ * While the writes fail (the database away), the counts of at most this many minutes are kept,
+ * the newest: beyond it the oldest are dropped, so an outage of hours does not grow the process
+ * by a map per minute and owner. An hour is what the dashboard shows by default.
+ */
+export const MAX_UNWRITTEN_MINUTES = 60;
 /** Rows per statement: 7 parameters a row on SQLite, which takes 32,766. */
 const CHUNK = 1_000;
 
@@ -63,6 +69,8 @@ export class ActivityRecorder {
   private tally: Tally = new Map();
   private timer: NodeJS.Timeout | undefined;
   private flushing: Promise<boolean> | undefined;
+  /** Minutes were dropped since the last write that succeeded (warned about once). */
+  private dropping = false;
 
   constructor(db: Kysely<Database>, options: ActivityRecorderOptions) {
     this.db = db;
@@ -160,6 +168,7 @@ export class ActivityRecorder {
             events = activity.events + excluded.events`,
           );
       });
+      this.dropping = false;
       return true;
     } catch (error) {
       this.putBack(taken);
@@ -167,8 +176,23 @@ export class ActivityRecorder {
         { err: error, rows: rows.length },
         'writing delivery activity failed; its counts are kept for the next try',
       );
+      this.dropOldest();
       return false;
     }
+  }
+
+  /** Keeps the newest `MAX_UNWRITTEN_MINUTES` of unwritten counts; warns once per outage. */
+  private dropOldest(): void {
+    const excess = this.tally.size - MAX_UNWRITTEN_MINUTES;
+    if (excess <= 0) return;
+    const oldest = [...this.tally.keys()].sort((a, b) => a - b).slice(0, excess);
+    for (const minute of oldest) this.tally.delete(minute);
+    if (!this.dropping)
+      this.logger?.warn(
+        { keptMinutes: MAX_UNWRITTEN_MINUTES, from: new Date(oldest[0]!).toISOString() },
+        'delivery activity could not be written for too long; its oldest minutes are dropped until a write succeeds',
+      );
+    this.dropping = true;
   }
 
   /** Adds counts a failed flush took back to those noted since. */

@@ -5,12 +5,14 @@
  * fails keeps its counts for the next one. (Old rows are pruned with the rest of the history:
  * retention.prune.test.ts.)
  */
+import { Writable } from 'node:stream';
 import { sql } from 'kysely';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createTestApp, type TestApp, type TestUser } from '../helpers/app.js';
 import { DIALECTS } from '../helpers/store.js';
 import { callEvent, createPipeline, type Pipeline } from '../helpers/pipeline.js';
-import { ActivityRecorder } from '../../src/store/activity-store.js';
+import { ActivityRecorder, MAX_UNWRITTEN_MINUTES } from '../../src/store/activity-store.js';
+import { createLogger } from '../../src/logger.js';
 
 const MINUTE = 60_000;
 
@@ -160,6 +162,41 @@ describe.each(DIALECTS)('delivery activity per minute on %s', (backend) => {
         events: 2,
       },
     ]);
+  });
+
+  it('keeps the newest minutes only while its flushes keep failing, warning once', async () => {
+    t = await createTestApp(backend);
+    const alice = await t.user({ grants: ['integration'] });
+    const lines: { msg: string }[] = [];
+    const sink = new Writable({
+      write(chunk: Buffer, _encoding, done) {
+        lines.push(JSON.parse(chunk.toString()) as { msg: string });
+        done();
+      },
+    });
+    const minutes = MAX_UNWRITTEN_MINUTES + 5;
+    const first = thisMinute() - minutes * MINUTE;
+    let at = first;
+    const one = new ActivityRecorder(t.store.store.db, {
+      processId: 'process-1',
+      clock: () => at,
+      logger: createLogger('warn', sink),
+    });
+    const db = t.store.store.db;
+    await sql`alter table activity rename to activity_away`.execute(db);
+    for (let i = 0; i < minutes; i += 1) {
+      at = first + i * MINUTE + 1_000;
+      one.noteDelivery(alice.id, 'succeeded');
+      expect(await one.flush()).toBe(false);
+    }
+    await sql`alter table activity_away rename to activity`.execute(db);
+    expect(await one.flush()).toBe(true);
+
+    const items = await read(t, alice.headers, 1440);
+    expect(items).toHaveLength(MAX_UNWRITTEN_MINUTES);
+    expect(items[0]!.minute).toBe(new Date(first + 5 * MINUTE).toISOString());
+    expect(items.at(-1)!.minute).toBe(new Date(first + (minutes - 1) * MINUTE).toISOString());
+    expect(lines.filter((l) => /oldest minutes are dropped/.test(l.msg))).toHaveLength(1);
   });
 
   it("counts the worker's deliveries and the accepted events of the process's recorder", async () => {
