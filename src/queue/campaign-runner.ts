@@ -75,9 +75,9 @@ export class CampaignRunner {
     const now = this.clock();
     let full = false;
     for (const campaign of await this.runs.running()) {
-      const handedOver = campaign.nextPosition >= campaign.endPosition;
-      if (!handedOver && campaign.nextSendAt > now + this.horizonMs) continue;
-      const result = await this.runs.pump(campaign.id, this.horizonMs);
+      const handedOver = Number(campaign.next_position) >= Number(campaign.end_position);
+      if (!handedOver && Number(campaign.next_send_at) > now + this.horizonMs) continue;
+      const result = await this.runs.pump(campaign, this.horizonMs);
       if (result.enqueued > 0) this.options.onEnqueued?.();
       if (result.enqueued >= MAX_PER_PUMP) full = true;
       if (result.completed) {

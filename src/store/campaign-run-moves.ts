@@ -6,7 +6,6 @@
  */
 import { sql, type Kysely } from 'kysely';
 import type { Database } from './schema.js';
-import { isPostgres } from './bulk-insert.js';
 import type { CampaignRow } from './campaign-store.js';
 import { cancelledAt } from './delivery-actions.js';
 import type { CampaignState } from '../domain/campaign.js';
@@ -29,35 +28,14 @@ export function refused(message: string, details?: { field: string; message: str
     : { kind: 'refused', message, details };
 }
 
-/** The campaign row, locked for the rest of the transaction (PostgreSQL; SQLite holds the write lock). */
-export async function lockCampaign(
-  trx: Kysely<Database>,
-  id: string,
-  ownerId: string | undefined,
-): Promise<CampaignRow | undefined> {
-  let query = trx.selectFrom('campaigns').selectAll().where('id', '=', id);
-  if (ownerId !== undefined) query = query.where('owner_id', '=', ownerId);
-  return (isPostgres(trx) ? query.forUpdate() : query).executeTakeFirst();
-}
-
-/** A running campaign's row, locked; undefined when it is not running or another worker holds it. */
-export async function lockRunning(
-  trx: Kysely<Database>,
-  id: string,
-): Promise<CampaignRow | undefined> {
-  const query = trx
-    .selectFrom('campaigns')
-    .selectAll()
-    .where('id', '=', id)
-    .where(sql<boolean>`state = 'running'`);
-  return (isPostgres(trx) ? query.forUpdate().skipLocked() : query).executeTakeFirst();
-}
-
-/** Why a campaign cannot start (a setting missing, an empty list, its integration off), or undefined. */
-export async function startProblem(
+/**
+ * Whether a campaign can start: why not (a setting missing, an empty list, its integration off),
+ * or the size of its contact list, which the start takes (`moveTo`).
+ */
+export async function startCheck(
   trx: Kysely<Database>,
   row: CampaignRow,
-): Promise<Refusal | undefined> {
+): Promise<Refusal | { kind: 'ready'; listSize: number }> {
   const missing = (
     [
       ['contactListId', row.contact_list_id],
@@ -84,7 +62,21 @@ export async function startProblem(
       [{ field: 'contactListId', message: 'names a list without contacts' }],
     );
   }
-  return integrationProblem(trx, row, 'start');
+  return (await integrationProblem(trx, row, 'start')) ?? { kind: 'ready', listSize: list.size };
+}
+
+/** Where a campaign's integration stands: a run sends only while it is `enabled`. */
+export async function integrationState(
+  db: Kysely<Database>,
+  integrationId: string,
+): Promise<'deleted' | 'disabled' | 'enabled'> {
+  const integration = await db
+    .selectFrom('integrations')
+    .select(['enabled', 'deleted_at'])
+    .where('id', '=', integrationId)
+    .executeTakeFirst();
+  if (integration === undefined || integration.deleted_at !== null) return 'deleted';
+  return integration.enabled === 1 ? 'enabled' : 'disabled';
 }
 
 /**
@@ -96,59 +88,65 @@ export async function integrationProblem(
   row: CampaignRow,
   action: 'start' | 'resume',
 ): Promise<Refusal | undefined> {
-  const integration = await trx
-    .selectFrom('integrations')
-    .select(['enabled', 'deleted_at'])
-    .where('id', '=', row.integration_id!)
-    .executeTakeFirst();
-  if (integration === undefined || integration.deleted_at !== null) {
-    return refused(
-      `Campaign ${row.id} cannot ${action}: its integration ${row.integration_id} was deleted`,
-      [{ field: 'integrationId', message: 'names a deleted integration' }],
-    );
+  switch (await integrationState(trx, row.integration_id!)) {
+    case 'deleted':
+      return refused(
+        `Campaign ${row.id} cannot ${action}: its integration ${row.integration_id} was deleted`,
+        [{ field: 'integrationId', message: 'names a deleted integration' }],
+      );
+    case 'disabled':
+      return refused(
+        `Campaign ${row.id} cannot ${action}: its integration ${row.integration_id} is disabled; enable it first`,
+        [{ field: 'integrationId', message: 'names a disabled integration' }],
+      );
+    case 'enabled':
+      return undefined;
   }
-  if (integration.enabled !== 1) {
-    return refused(
-      `Campaign ${row.id} cannot ${action}: its integration ${row.integration_id} is disabled; enable it first`,
-      [{ field: 'integrationId', message: 'names a disabled integration' }],
-    );
-  }
-  return undefined;
+}
+
+/** Why a run whose integration was deleted stopped. */
+export const integrationDeleted = (integrationId: string | null) =>
+  `integration ${integrationId} was deleted`;
+
+/** The columns of a run that ends, stopped (`stopReason` says why) or completed. */
+export function endedColumns(
+  to: 'stopped' | 'completed',
+  now: number,
+  stopReason: string | null,
+): Partial<CampaignRow> {
+  return { state: to, updated_at: now, finished_at: now, stop_reason: stopReason };
 }
 
 /**
- * Moves a locked campaign to `to`, with what that state needs: a start takes the list's contacts
- * as they are now; a pause takes back what was scheduled ahead and not yet sent; a stop cancels
- * the run's pending deliveries (one in flight keeps its lease until it comes back, as
- * `cancelDelivery` does). Answers the columns it wrote.
+ * Moves a locked campaign to `to`, with what that state needs, in one write of its row: a start
+ * takes the list's contacts as they are now (`listSize`, from `startCheck`); a pause takes back
+ * what was scheduled ahead and not yet sent; a stop cancels the run's pending deliveries (one in
+ * flight keeps its lease until it comes back, as `cancelDelivery` does). Answers the columns it
+ * wrote.
  */
 export async function moveTo(
   trx: Kysely<Database>,
   row: CampaignRow,
   to: CampaignState,
   now: number,
-  stopReason: string | null = null,
+  how: { listSize?: number; stopReason?: string } = {},
 ): Promise<Partial<CampaignRow>> {
   let set: Partial<CampaignRow> = { state: to, updated_at: now };
   if (to === 'running' && row.state === 'idle') {
-    const list = await trx
-      .selectFrom('contact_lists')
-      .select('size')
-      .where('id', '=', row.contact_list_id!)
-      .executeTakeFirstOrThrow();
+    if (how.listSize === undefined)
+      throw new Error(`campaign ${row.id} started without its list's size`);
     set = {
       ...set,
-      total: list.size,
-      end_position: list.size,
+      total: how.listSize,
+      end_position: how.listSize,
       next_position: 0,
       next_send_at: now,
       started_at: now,
     };
   }
-  if (to === 'stopped' || to === 'completed')
-    set = { ...set, finished_at: now, stop_reason: stopReason };
+  if (to === 'stopped' || to === 'completed') set = endedColumns(to, now, how.stopReason ?? null);
+  if (to === 'paused') set = { ...set, ...(await rewindUnsent(trx, row)) };
   await trx.updateTable('campaigns').set(set).where('id', '=', row.id).execute();
-  if (to === 'paused') set = { ...set, ...(await rewindUnsent(trx, { ...row, ...set })) };
   if (to === 'stopped') await cancelPending(trx, row.id, now);
   return set;
 }
@@ -189,9 +187,11 @@ export async function detachDeliveries(
 }
 
 /**
- * Takes back a run's deliveries that are scheduled and not yet sent (never claimed): the run's position goes back to the first of their contacts, and its next slot to the
- * first of theirs, so the pump hands them over again when the run goes on, at its rate then. A
- * paused run so sends nothing more, and a new rate applies at once. Answers the columns written.
+ * Takes back a run's deliveries that are scheduled and not yet sent (never claimed): the run's
+ * position goes back to the first of their contacts, and its next slot to the first of theirs, so
+ * the pump hands them over again when the run goes on, at its rate then. A paused run so sends
+ * nothing more, and a new rate applies at once. Answers the columns for the caller to write to the
+ * campaign row (its one write: `moveTo`, `configure`).
  */
 export async function rewindUnsent(
   trx: Kysely<Database>,
@@ -222,12 +222,10 @@ export async function rewindUnsent(
     if (found?.first !== null && found?.first !== undefined)
       first = Math.min(first, Number(found.first));
   }
-  const set = {
+  return {
     next_position: first,
     next_send_at: Math.min(...taken.map((t) => Number(t.next_attempt_at))),
   };
-  await trx.updateTable('campaigns').set(set).where('id', '=', row.id).execute();
-  return set;
 }
 
 /**
@@ -235,17 +233,11 @@ export async function rewindUnsent(
  * rather than the old: at one every 50 s, the next slot may be 50 s off, and a faster rate is
  * meant to apply at once. (The slot is the last one's plus the old interval, whether the pump
  * moved it or `rewindUnsent` set it back.) Before the first contact went, the first slot stays.
- * Answers the column written.
+ * Answers the column for the caller to write.
  */
-export async function respace(
-  trx: Kysely<Database>,
-  row: CampaignRow,
-  oldRate: number,
-): Promise<Partial<CampaignRow>> {
+export function respace(row: CampaignRow, oldRate: number): Partial<CampaignRow> {
   if (Number(row.next_position) === 0) return {};
-  const set = {
+  return {
     next_send_at: Number(row.next_send_at) - 1000 / oldRate + 1000 / Number(row.rate_per_second),
   };
-  await trx.updateTable('campaigns').set(set).where('id', '=', row.id).execute();
-  return set;
 }

@@ -8,7 +8,7 @@ import type { Kysely } from 'kysely';
 import type { Database } from './schema.js';
 import { enqueueDeliveries, type DeliveryInput } from './delivery-store.js';
 import type { CampaignRow } from './campaign-store.js';
-import { CAMPAIGN_KIND } from './campaign-run-moves.js';
+import { CAMPAIGN_KIND, integrationDeleted, integrationState } from './campaign-run-moves.js';
 import { newId } from '../domain/ids.js';
 
 /** At most this many deliveries per pump, whatever the rate (the runner pumps again at once). */
@@ -29,7 +29,7 @@ async function dueToHandOver(
   const interval = 1000 / rate;
   const first = Math.max(Number(row.next_send_at), now);
   const fit = Math.floor((now + horizonMs - first) / interval) + 1;
-  // A run cannot start or go on without a rate (`startProblem`, `configure`).
+  // A run cannot start or go on without a rate (`startCheck`, `configure`).
   if (!(rate > 0) || fit <= 0) return { want: 0, first, interval };
   const unsent = await db
     .selectFrom('deliveries')
@@ -82,14 +82,10 @@ export async function nextMove(
   now: number,
   horizonMs: number,
 ): Promise<PumpMove> {
-  const integration = await db
-    .selectFrom('integrations')
-    .select(['enabled', 'deleted_at'])
-    .where('id', '=', row.integration_id!)
-    .executeTakeFirst();
-  if (integration === undefined || integration.deleted_at !== null)
-    return { kind: 'stop', reason: `integration ${row.integration_id} was deleted` };
-  if (integration.enabled !== 1) return { kind: 'wait' };
+  const integration = await integrationState(db, row.integration_id!);
+  if (integration === 'deleted')
+    return { kind: 'stop', reason: integrationDeleted(row.integration_id) };
+  if (integration === 'disabled') return { kind: 'wait' };
   if (Number(row.next_position) < Number(row.end_position)) {
     const due = await dueToHandOver(db, row, now, horizonMs);
     return due.want > 0 ? { kind: 'hand-over', ...due } : { kind: 'wait' };

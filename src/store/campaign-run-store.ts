@@ -12,17 +12,23 @@
 import { sql, type Kysely } from 'kysely';
 import type { Database } from './schema.js';
 import { inWriteTransaction, type WriteStore } from './write-transaction.js';
-import type { CampaignRow, RunSettings } from './campaign-store.js';
 import {
-  CAMPAIGN_KIND,
-  integrationProblem,
   lockCampaign,
   lockRunning,
+  selectCampaign,
+  type CampaignRow,
+  type RunSettings,
+} from './campaign-store.js';
+import {
+  CAMPAIGN_KIND,
+  endedColumns,
+  integrationDeleted,
+  integrationProblem,
   moveTo,
   refused,
   respace,
   rewindUnsent,
-  startProblem,
+  startCheck,
   type Refusal,
 } from './campaign-run-moves.js';
 import { holdPending, releaseHeld } from './campaign-run-holds.js';
@@ -52,14 +58,6 @@ export interface PumpResult {
   completed: boolean;
 }
 
-/** A running campaign, as the runner sees it between two pumps. */
-export interface RunningCampaign {
-  id: string;
-  nextPosition: number;
-  endPosition: number;
-  nextSendAt: number;
-}
-
 export class CampaignRunStore {
   constructor(
     private readonly store: WriteStore,
@@ -68,9 +66,7 @@ export class CampaignRunStore {
 
   /** A campaign's row with its run's columns; `ownerId` undefined: whoever owns it. */
   async find(id: string, ownerId: string | undefined): Promise<CampaignRow | undefined> {
-    let query = this.store.db.selectFrom('campaigns').selectAll().where('id', '=', id);
-    if (ownerId !== undefined) query = query.where('owner_id', '=', ownerId);
-    return query.executeTakeFirst();
+    return selectCampaign(this.store.db, id, ownerId).executeTakeFirst();
   }
 
   /**
@@ -92,14 +88,17 @@ export class CampaignRunStore {
       if (next.kind === 'refused') return refused(`Campaign ${id} is ${state}: ${next.why}`);
       if (next.kind === 'already') return { kind: 'done', row };
       const now = this.now();
-      const problem =
-        action === 'start'
-          ? await startProblem(trx, row)
-          : action === 'resume'
-            ? await integrationProblem(trx, row, 'resume')
-            : undefined;
-      if (problem !== undefined) return problem;
-      let changes = await moveTo(trx, row, next.to, now);
+      let how: { listSize?: number } = {};
+      if (action === 'start') {
+        const check = await startCheck(trx, row);
+        if (check.kind === 'refused') return check;
+        how = { listSize: check.listSize };
+      }
+      if (action === 'resume') {
+        const problem = await integrationProblem(trx, row, 'resume');
+        if (problem !== undefined) return problem;
+      }
+      let changes = await moveTo(trx, row, next.to, now, how);
       // The rest of the run's deliveries wait with it: its retries too (campaign-run-holds.ts).
       if (action === 'pause') await holdPending(trx, id);
       if (action === 'resume') changes = { ...changes, ...(await releaseHeld(trx, row, now)) };
@@ -153,20 +152,21 @@ export class CampaignRunStore {
         ]);
       }
       const now = this.now();
-      const set = {
+      let set: Partial<CampaignRow> = {
         ...(patch.name === undefined ? {} : { name: patch.name }),
         ...(changed.contactListId ? { contact_list_id: patch.contactListId! } : {}),
         ...(changed.integrationId ? { integration_id: patch.integrationId! } : {}),
         ...(changed.ratePerSecond ? { rate_per_second: patch.ratePerSecond! } : {}),
         updated_at: now,
       };
-      await trx.updateTable('campaigns').set(set).where('id', '=', id).execute();
-      let after: CampaignRow = { ...row, ...set };
+      // A new rate: what a running campaign scheduled ahead is taken back, and its next slot
+      // follows the new interval; all in the row's one write.
       if (changed.ratePerSecond && (state === 'running' || state === 'paused')) {
-        if (state === 'running') after = { ...after, ...(await rewindUnsent(trx, after)) };
-        after = { ...after, ...(await respace(trx, after, Number(row.rate_per_second))) };
+        if (state === 'running') set = { ...set, ...(await rewindUnsent(trx, { ...row, ...set })) };
+        set = { ...set, ...respace({ ...row, ...set }, Number(row.rate_per_second)) };
       }
-      return { kind: 'done', row: after };
+      await trx.updateTable('campaigns').set(set).where('id', '=', id).execute();
+      return { kind: 'done', row: { ...row, ...set } };
     });
   }
 
@@ -266,19 +266,13 @@ export class CampaignRunStore {
     };
   }
 
-  /** The running campaigns, for the runner to decide which need a pump now. */
-  async running(): Promise<RunningCampaign[]> {
-    const rows = await this.store.db
+  /** The running campaigns' rows, for the runner to decide which need a pump now. */
+  async running(): Promise<CampaignRow[]> {
+    return this.store.db
       .selectFrom('campaigns')
-      .select(['id', 'next_position', 'end_position', 'next_send_at'])
+      .selectAll()
       .where(sql<boolean>`state = 'running'`)
       .execute();
-    return rows.map((r) => ({
-      id: r.id,
-      nextPosition: Number(r.next_position),
-      endPosition: Number(r.end_position),
-      nextSendAt: Number(r.next_send_at),
-    }));
   }
 
   /**
@@ -288,20 +282,15 @@ export class CampaignRunStore {
    * integration cannot take them (circuit open, at its limits) the pump stores no more, so when it
    * can again they do not all go at once. A campaign whose integration is disabled waits; one whose
    * integration was deleted is stopped. On PostgreSQL a campaign another worker is pumping is
-   * skipped. What it would do is read first (`nextMove`): a run with nothing to move now opens no
-   * write transaction.
+   * skipped. What it would do is read first (`nextMove`, on `seen`, the row as `running()` read
+   * it): a run with nothing to move now opens no write transaction. With the row locked it is
+   * asked again, as the row and its integration are then: the run may have moved since, or its
+   * integration been disabled or deleted, or a delivery been retried.
    */
-  async pump(id: string, horizonMs: number): Promise<PumpResult> {
+  async pump(seen: CampaignRow, horizonMs: number): Promise<PumpResult> {
     const nothing: PumpResult = { enqueued: 0, completed: false };
     // Read first: a run that waits (its integration disabled, no room, retries pending) is looked
     // at several times a second by every worker, and should not take the write lock each time.
-    const seen = await this.store.db
-      .selectFrom('campaigns')
-      .selectAll()
-      .where('id', '=', id)
-      .where(sql<boolean>`state = 'running'`)
-      .executeTakeFirst();
-    if (seen === undefined) return nothing;
     if ((await nextMove(this.store.db, seen, this.now(), horizonMs)).kind === 'wait')
       return nothing;
     // Its deliveries and position commit together; lost in a power cut, both are lost together
@@ -309,7 +298,7 @@ export class CampaignRunStore {
     return inWriteTransaction(
       this.store,
       async (trx) => {
-        const row = await lockRunning(trx, id);
+        const row = await lockRunning(trx, seen.id);
         if (row === undefined) return nothing;
         const now = this.now();
         const move = await nextMove(trx, row, now, horizonMs);
@@ -317,7 +306,7 @@ export class CampaignRunStore {
           case 'wait':
             return nothing;
           case 'stop':
-            await moveTo(trx, row, 'stopped', now, move.reason);
+            await moveTo(trx, row, 'stopped', now, { stopReason: move.reason });
             return nothing;
           case 'hand-over':
             return { enqueued: await handOver(trx, row, now, move), completed: false };
@@ -342,12 +331,7 @@ export async function stopRunsOfIntegration(
 ): Promise<void> {
   await trx
     .updateTable('campaigns')
-    .set({
-      state: 'stopped',
-      stop_reason: `integration ${integrationId} was deleted`,
-      finished_at: now,
-      updated_at: now,
-    })
+    .set(endedColumns('stopped', now, integrationDeleted(integrationId)))
     .where('integration_id', '=', integrationId)
     .where('state', 'in', ['running', 'paused'])
     .execute();

@@ -1,8 +1,9 @@
 /** Campaigns and their integration bindings. */
 import { uuidv7 } from 'uuidv7';
-import type { Kysely, Selectable } from 'kysely';
+import { sql, type Kysely, type Selectable } from 'kysely';
 import type { CampaignsTable, Database } from './schema.js';
 import { pageOf } from './account-store.js';
+import { isPostgres } from './bulk-insert.js';
 import { detachDeliveries } from './campaign-run-moves.js';
 import { isoTime, type Page } from '../domain/accounts.js';
 import type {
@@ -15,6 +16,31 @@ import type {
 } from '../domain/campaign.js';
 
 export type CampaignRow = Selectable<CampaignsTable>;
+
+/** The query for a campaign's row; `ownerId` undefined: whoever owns it. */
+export function selectCampaign(db: Kysely<Database>, id: string, ownerId: string | undefined) {
+  const query = db.selectFrom('campaigns').selectAll().where('id', '=', id);
+  return ownerId === undefined ? query : query.where('owner_id', '=', ownerId);
+}
+
+/** The campaign row, locked for the rest of the transaction (PostgreSQL; SQLite holds the write lock). */
+export async function lockCampaign(
+  trx: Kysely<Database>,
+  id: string,
+  ownerId: string | undefined,
+): Promise<CampaignRow | undefined> {
+  const query = selectCampaign(trx, id, ownerId);
+  return (isPostgres(trx) ? query.forUpdate() : query).executeTakeFirst();
+}
+
+/** A running campaign's row, locked; undefined when it is not running or another worker holds it. */
+export async function lockRunning(
+  trx: Kysely<Database>,
+  id: string,
+): Promise<CampaignRow | undefined> {
+  const query = selectCampaign(trx, id, undefined).where(sql<boolean>`state = 'running'`);
+  return (isPostgres(trx) ? query.forUpdate().skipLocked() : query).executeTakeFirst();
+}
 
 export function toCampaign(row: CampaignRow): Campaign {
   return {
@@ -76,9 +102,7 @@ export class CampaignStore {
   }
 
   async find(id: string, ownerId: string | undefined): Promise<Campaign | undefined> {
-    let query = this.db.selectFrom('campaigns').selectAll().where('id', '=', id);
-    if (ownerId !== undefined) query = query.where('owner_id', '=', ownerId);
-    const row = await query.executeTakeFirst();
+    const row = await selectCampaign(this.db, id, ownerId).executeTakeFirst();
     return row && toCampaign(row);
   }
 
