@@ -1,6 +1,6 @@
 /**
  * Pruning of old history, past its retention age: attempt logs and stored event bodies
- * (`pruneHistory`), and the dashboard's activity counts (`pruneActivity`). Worker processes run
+ * (`pruneHistory`), and the dashboard's activity counts and queue samples (`pruneActivity`). Worker processes run
  * both when they start and hourly (src/main.ts).
  */
 import { sql, type Kysely } from 'kysely';
@@ -52,12 +52,17 @@ export async function pruneHistory(db: Kysely<Database>, before: number): Promis
 }
 
 /**
- * Deletes the dashboard's activity rows (src/store/activity-store.ts) of minutes before `before`,
- * in one statement: pruned hourly, an hour of rows per owner and process. Answers how many.
+ * Deletes the dashboard's rows of minutes before `before`: the activity counts
+ * (src/store/activity-store.ts) and the queue samples (src/store/queue-history.ts), one statement
+ * each: pruned hourly, an hour of rows per owner and process, and sixty samples. Answers how many.
  */
 export async function pruneActivity(db: Kysely<Database>, before: number): Promise<number> {
-  const result = await db.deleteFrom('activity').where('minute', '<', before).executeTakeFirst();
-  return Number(result.numDeletedRows);
+  let deleted = 0;
+  for (const table of ['activity', 'queue_samples'] as const) {
+    const result = await db.deleteFrom(table).where('minute', '<', before).executeTakeFirst();
+    deleted += Number(result.numDeletedRows);
+  }
+  return deleted;
 }
 
 /**

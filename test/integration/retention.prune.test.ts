@@ -2,6 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { DIALECTS } from '../helpers/store.js';
 import { callEvent, createPipeline, type Pipeline } from '../helpers/pipeline.js';
 import { pruneActivity, pruneHistory } from '../../src/store/retention-store.js';
+import { QueueSampler } from '../../src/store/queue-history.js';
 import { ActivityRecorder } from '../../src/store/activity-store.js';
 
 describe.each(DIALECTS)('retention on %s', (backend) => {
@@ -37,7 +38,7 @@ describe.each(DIALECTS)('retention on %s', (backend) => {
     expect(await db.selectFrom('deliveries').select('id').execute()).toHaveLength(2);
   });
 
-  it("prunes the dashboard's activity of minutes before the cut", async () => {
+  it("prunes the dashboard's activity and queue samples of minutes before the cut", async () => {
     p = await createPipeline(backend);
     const db = p.t.store.store.db;
     const minute = 60_000;
@@ -52,13 +53,19 @@ describe.each(DIALECTS)('retention on %s', (backend) => {
       expect(await recorder.flush()).toBe(true);
     }
 
-    expect(await pruneActivity(db, cut)).toBe(1);
+    for (const at of [cut - 2 * minute, cut - minute + 30_000, cut + 5_000]) {
+      expect(await new QueueSampler(db, { clock: () => at }).sample()).toBe(true);
+    }
+
+    expect(await pruneActivity(db, cut)).toBe(3);
     const left = await db
       .selectFrom('activity')
       .select('process_id')
       .orderBy('process_id')
       .execute();
     expect(left.map((r) => r.process_id)).toEqual(['process-kept', 'process-now']);
+    const samples = await db.selectFrom('queue_samples').select('minute').execute();
+    expect(samples.map((r) => Number(r.minute))).toEqual([cut]);
     expect(await pruneActivity(db, cut)).toBe(0);
   });
 });
