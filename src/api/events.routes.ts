@@ -44,6 +44,12 @@ function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
+/** `null`, `an array`, `a string`…: what came instead of an event (any JSON value but an object). */
+function kindOf(value: unknown): string {
+  if (value === null) return 'null';
+  return Array.isArray(value) ? 'an array' : `a ${typeof value}`;
+}
+
 /** How deep an event's objects and arrays may nest: deeper, storing it (JSON) would overflow. */
 export const MAX_EVENT_DEPTH = 64;
 
@@ -76,7 +82,10 @@ function tooDeep(event: Record<string, unknown>, limit: number): string | undefi
 
 /** The first problem of an event, named by field. */
 function problemOf(value: unknown): { field?: string; error: string } | undefined {
-  const deep = isRecord(value) ? tooDeep(value, MAX_EVENT_DEPTH) : undefined;
+  // A batch entry that is not an object has no field to name: the schema would say " must be
+  // object".
+  if (!isRecord(value)) return { error: `an event must be a JSON object, not ${kindOf(value)}` };
+  const deep = tooDeep(value, MAX_EVENT_DEPTH);
   if (deep !== undefined) {
     return {
       field: deep,

@@ -136,6 +136,22 @@ describe.each(DIALECTS)('call events in, deliveries out, on %s', (backend) => {
     ]);
   });
 
+  it('says what is wrong with a batch entry that is not an object at all', async () => {
+    await setup();
+    const res = await post('/api/v1/events', {
+      events: [5, null, 'ev-1', [event('x')], event('ok')],
+    });
+    expect(res.statusCode, res.body).toBe(202);
+    const body = res.json();
+    expect(body.accepted).toEqual(['ok']);
+    expect(body.rejected).toEqual([
+      { id: null, index: 0, error: 'an event must be a JSON object, not a number' },
+      { id: null, index: 1, error: 'an event must be a JSON object, not null' },
+      { id: null, index: 2, error: 'an event must be a JSON object, not a string' },
+      { id: null, index: 3, error: 'an event must be a JSON object, not an array' },
+    ]);
+  });
+
   it('rejects an event nested too deep to store, and keeps the rest of its batch', async () => {
     await setup();
     // 6,000 nested arrays (12 KB): JSON.stringify overflowed the stack, a 500 for the batch.
