@@ -18,7 +18,7 @@ import { randomUUID } from 'node:crypto';
 import type { Config } from './config.js';
 import type { Store } from './store/db.js';
 import type { Logger } from './logger.js';
-import { AppError, errorBody } from './errors.js';
+import { AppError, errorBody, schemaMessage } from './errors.js';
 import cookie from '@fastify/cookie';
 import { healthRoutes } from './api/health.routes.js';
 import { consoleRoutes } from './api/console.routes.js';
@@ -289,7 +289,7 @@ function errorHandler(
           ...issue.params,
           ...('propertyName' in issue ? { propertyName: issue.propertyName } : {}),
         }),
-        message: issue.message ?? 'is invalid',
+        message: schemaMessage(issue.message ?? 'is invalid', issue.params),
       }));
     void reply
       .code(400)

@@ -113,3 +113,18 @@ export function errorBody(
 ): { error: { code: ErrorCode; message: string; details?: unknown } } {
   return { error: details === undefined ? { code, message } : { code, message, details } };
 }
+
+/**
+ * A schema checker's message for one problem, with the values a fixed list takes: ajv and
+ * typebox say only "must be equal to one of the allowed values".
+ *
+ * ### Example
+ * ```ts
+ * schemaMessage('must be equal to one of the allowed values', { allowedValues: ['a', 'b'] });
+ * // → 'must be one of: a, b'
+ * ```
+ */
+export function schemaMessage(message: string, params: Record<string, unknown>): string {
+  const allowed = params['allowedValues'];
+  return Array.isArray(allowed) ? `must be one of: ${allowed.map(String).join(', ')}` : message;
+}

@@ -5,7 +5,7 @@
  */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
-import { AppError } from '../errors.js';
+import { AppError, schemaMessage } from '../errors.js';
 import { ownerScope } from '../auth/authorize.js';
 import type { EventStore, AcceptedEvent } from '../store/event-store.js';
 import {
@@ -106,7 +106,9 @@ function problemOf(value: unknown): { field?: string; error: string } | undefine
     const field = path.join('.');
     return {
       ...(field === '' ? {} : { field }),
-      error: missing ? `${field} is required` : `${field} ${first.message}`,
+      error: missing
+        ? `${field} is required`
+        : `${field} ${schemaMessage(first.message, first.params)}`,
     };
   }
   const event = value as CallEvent;

@@ -5,7 +5,7 @@
 import { Value } from 'typebox/value';
 import { Settings } from 'typebox/system';
 import type { TSchema } from 'typebox';
-import type { ErrorDetail } from '../errors.js';
+import { schemaMessage, type ErrorDetail } from '../errors.js';
 import { signingKey, SigningSecretError } from '../delivery/signing.js';
 import { HttpConfigIn, OptionsIn, SoapConfigIn } from './integrations.schemas.js';
 import type {
@@ -46,7 +46,7 @@ export function checkShape<T>(
       }
     } else if (!problems.some((p) => p.field === base)) {
       // One message per field: a union reports each branch it tried.
-      problems.push({ field: base, message: issue.message });
+      problems.push({ field: base, message: schemaMessage(issue.message, issue.params) });
     }
   }
   return { value: withDefaults, problems };

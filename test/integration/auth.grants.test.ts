@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { createTestApp, type TestApp } from '../helpers/app.js';
 import { DIALECTS } from '../helpers/store.js';
+import { PERMISSIONS } from '../../src/domain/permissions.js';
 
 describe.each(DIALECTS)('grants and credentials on %s', (backend) => {
   let t: TestApp | undefined;
@@ -236,6 +237,7 @@ describe('an unknown permission', () => {
   });
 
   it('is answered with one detail per place it is named, not one per permission it is not', async () => {
+    const PERMISSION_LIST = `must be one of: ${PERMISSIONS.join(', ')}`;
     t = await createTestApp('sqlite');
     const admin = await t.user({ admin: true });
     const grant = await t.app.inject({
@@ -245,7 +247,7 @@ describe('an unknown permission', () => {
     });
     expect(grant.statusCode).toBe(400);
     expect(grant.json().error.details).toEqual([
-      { field: 'params.permission', message: 'must be equal to one of the allowed values' },
+      { field: 'params.permission', message: PERMISSION_LIST },
     ]);
     const role = await t.app.inject({
       method: 'POST',
@@ -255,7 +257,7 @@ describe('an unknown permission', () => {
     });
     expect(role.statusCode).toBe(400);
     expect(role.json().error.details).toEqual([
-      { field: 'body.permissions.1', message: 'must be equal to one of the allowed values' },
+      { field: 'body.permissions.1', message: PERMISSION_LIST },
     ]);
   });
 });
