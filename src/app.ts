@@ -24,6 +24,7 @@ import { healthRoutes } from './api/health.routes.js';
 import { consoleRoutes } from './api/console.routes.js';
 import { recordAllowedMethods, type AllowedMethods } from './api/allowed-methods.js';
 import { openapiOptions } from './api/openapi.js';
+import { installJsonBodyParser } from './api/json-body.js';
 import { authRoutes } from './api/auth.routes.js';
 import { usersRoutes } from './api/users.routes.js';
 import { rolesRoutes } from './api/roles.routes.js';
@@ -113,6 +114,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   // without Fastify's default text/plain parser, a text body is answered 415 like any other media
   // type, not parsed into a string that a route without a body schema would take.
   app.removeContentTypeParser('text/plain');
+  installJsonBodyParser(app);
   app.setErrorHandler(errorHandler);
   // Recorded from here on, so every route registered below is: the not-found handler tells a
   // wrong method on an API path (405, with Allow) from an unknown path (404).

@@ -75,6 +75,46 @@ describe('error bodies', () => {
     });
   });
 
+  it('a body that is not JSON says where; valid JSON with a refused key says which', async () => {
+    const post = async (url: string, payload: string) => {
+      const res = await t.app.inject({
+        method: 'POST',
+        url,
+        headers: { ...admin.headers, ...json },
+        payload,
+      });
+      expect(res.statusCode, res.body).toBe(400);
+      return res.json<{
+        error: { code: string; message: string; details: Record<string, unknown>[] };
+      }>().error;
+    };
+    // A trailing comma on line 3 of an integration, and in the middle of an event batch.
+    const integration = await post(
+      '/api/v1/integrations',
+      '{"name": "x",\n  "type": "http",\n  "config": {"url": "https://a.example"},\n}',
+    );
+    expect(integration.code).toBe('INVALID_JSON');
+    expect(integration.message).toContain('at line 4, column 1');
+    expect(integration.details).toEqual([
+      { field: 'body', line: 4, column: 1, message: expect.any(String) },
+    ]);
+    const batch = '{"events": [{"id": "a"}, {"id": "b"},, {"id": "c"}]}';
+    const events = await post('/api/v1/events', batch);
+    expect(events.code).toBe('INVALID_JSON');
+    expect(events.details).toEqual([
+      {
+        field: 'body',
+        line: 1,
+        column: batch.indexOf(',,') + 2,
+        message: expect.any(String),
+      },
+    ]);
+    const proto = await post('/api/v1/api-keys', '{"name": "k", "__proto__": {"admin": true}}');
+    expect(proto.code).toBe('INVALID_JSON');
+    expect(proto.message).toContain('"__proto__"');
+    expect(proto.message).not.toContain('not valid JSON');
+  });
+
   it('a body over 1 MiB, or an event batch over 10 MiB, is 413', async () => {
     const padded = (bytes: number) => {
       const text = JSON.stringify({ events: [{ id: 'e', pad: '' }] });
