@@ -72,6 +72,42 @@ describe.each(DIALECTS)('list pages on %s', (backend) => {
     }
   });
 
+  it('refuses an empty cursor on every list, as the position cursors do', async () => {
+    t = await createTestApp(backend);
+    const admin = await t.user({ admin: true });
+    const integration = await createHttpIntegration(t.store.store, admin.id);
+    const list = await t.app.inject({
+      method: 'POST',
+      url: '/api/v1/contact-lists',
+      headers: admin.headers,
+      payload: { name: 'l' },
+    });
+    expect(list.statusCode, list.body).toBe(201);
+    await enqueueDeliveries(
+      t.store.store.db,
+      [{ id: 'd-1', ownerId: admin.id, integrationId: integration.id }],
+      Date.now(),
+    );
+    // The delivery log first: it answered an empty page, the oldest-first lists the first one.
+    for (const url of [
+      '/api/v1/deliveries',
+      '/api/v1/users',
+      '/api/v1/roles',
+      '/api/v1/integrations',
+      '/api/v1/campaigns',
+      '/api/v1/contact-lists',
+      `/api/v1/contact-lists/${list.json<{ id: string }>().id}/contacts`,
+      `/api/v1/integrations/${integration.id}/replay`,
+    ]) {
+      const res = await t.app.inject({ url: `${url}?cursor=`, headers: admin.headers });
+      expect(res.statusCode, `${url}: ${res.body}`).toBe(400);
+      expect(res.json().error).toMatchObject({
+        code: 'VALIDATION_FAILED',
+        details: [{ field: 'querystring.cursor' }],
+      });
+    }
+  });
+
   it('keeps limit within 1..500', async () => {
     t = await createTestApp(backend);
     const admin = await t.user({ admin: true });
