@@ -399,6 +399,11 @@ describe('the web console in a browser', () => {
     await polled.finished();
     await page.waitForTimeout(100);
     expect(await tried.getAttribute('open')).toBeNull();
+
+    // Cancelled, it offers no "Retry now": the API retries only a failed delivery (409).
+    await page.locator('.actions button', { hasText: 'Cancel' }).click();
+    await expect.poll(() => page.locator('dl.facts').textContent(), WAIT).toContain('cancelled');
+    expect(await page.locator('.actions button').count()).toBe(0);
   });
 
   it('imports contacts from a CSV file, naming each bad row, and runs an integration campaign over them', async () => {

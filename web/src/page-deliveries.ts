@@ -220,7 +220,7 @@ export async function deliveryDetail(context: PageContext): Promise<HTMLElement>
       h(
         'div',
         { class: 'actions' },
-        d.status === 'failed' || d.status === 'cancelled' ? retry : null,
+        d.status === 'failed' ? retry : null,
         d.status === 'pending' ? cancel : null,
       ),
       h('h2', {}, 'Attempts'),
