@@ -143,6 +143,14 @@ export const integrationsRoutes: FastifyPluginAsyncTypebox<IntegrationRoutesOpti
   ) => {
     const patch = request.body;
     const current = await mustFind(request.params.id, ownerScope(request));
+    if (patch.type !== undefined && patch.type !== current.type) {
+      throw new AppError('VALIDATION_FAILED', 'The type of an integration cannot change', [
+        {
+          field: 'body.type',
+          message: `is ${current.type} and cannot change: create a new ${patch.type} integration instead`,
+        },
+      ]);
+    }
     // `enabled` left out keeps what is stored when the edit is written, not what was read here.
     const base = {
       name: patch.name ?? current.name,
@@ -190,6 +198,7 @@ export const integrationsRoutes: FastifyPluginAsyncTypebox<IntegrationRoutesOpti
           {
             name: IntegrationCreate.properties.name,
             description: IntegrationCreate.properties.description,
+            type: IntegrationPatch.properties.type,
             enabled: IntegrationPatch.properties.enabled,
             config: IntegrationCreate.properties.config,
             options: IntegrationCreate.properties.options,

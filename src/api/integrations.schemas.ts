@@ -146,6 +146,9 @@ export const EditHeaders = Type.Object({
 export const IntegrationPatch = Type.Object(
   {
     name: Type.Optional(Common.name),
+    // An integration's type never changes, but a PUT of the object as it was created carries
+    // it: taken when it names the stored type, another answers 400 (integrations.routes.ts).
+    type: Type.Optional(IntegrationTypeSchema),
     description: Type.Optional(Type.String({ maxLength: 2000 })),
     enabled: EnabledEdit,
     config: Type.Optional(

@@ -107,6 +107,38 @@ describe.each(DIALECTS)('integrations on %s', (backend) => {
     ]);
   });
 
+  it('takes an edit naming the stored type, as created; another type is refused by name', async () => {
+    await setup();
+    const created = (await call('POST', '/api/v1/integrations', crmPush)).json();
+    // The object as it was created, PUT back with a new URL.
+    const put = await call('PUT', `/api/v1/integrations/${created.id}`, {
+      ...crmPush,
+      config: { ...crmPush.config, url: 'https://crm.example/v2/calls' },
+    });
+    expect(put.statusCode, put.body).toBe(200);
+    expect(put.json()).toMatchObject({ type: 'http', version: 2 });
+    const patched = await call('PATCH', `/api/v1/integrations/${created.id}`, {
+      type: 'http',
+      name: 'CRM push v2',
+    });
+    expect(patched.statusCode, patched.body).toBe(200);
+    expect(patched.json()).toMatchObject({ name: 'CRM push v2', version: 3 });
+    for (const method of ['PUT', 'PATCH'] as const) {
+      const other = await call(method, `/api/v1/integrations/${created.id}`, {
+        ...crmPush,
+        type: 'soap',
+      });
+      expect(other.statusCode, other.body).toBe(400);
+      expect(other.json().error.details).toEqual([
+        {
+          field: 'body.type',
+          message: 'is http and cannot change: create a new soap integration instead',
+        },
+      ]);
+    }
+    expect((await call('GET', `/api/v1/integrations/${created.id}`)).json().version).toBe(3);
+  });
+
   it('stores no secret as plain text in the database', async () => {
     await setup();
     await call('POST', '/api/v1/integrations', crmPush);
