@@ -94,6 +94,7 @@ function problemOf(value: unknown): { field?: string; error: string } | undefine
   }
   if (!checkCallEvent.Check(value)) {
     const issues = [...checkCallEvent.Errors(value)] as unknown as {
+      keyword: string;
       instancePath: string;
       params: Record<string, unknown>;
       message: string;
@@ -104,11 +105,18 @@ function problemOf(value: unknown): { field?: string; error: string } | undefine
     const missing = first.params['requiredProperties'] as string[] | undefined;
     if (missing !== undefined && missing.length > 0) path.push(missing[0]!);
     const field = path.join('.');
+    // A value of none of a union's types is reported once per type tried: name them all, not
+    // only the first ("contact.custom.plan must be string" for an array, where numbers are fine).
+    const types = issues
+      .filter((i) => i.keyword === 'type' && i.instancePath === first.instancePath)
+      .map((i) => String(i.params['type']));
+    const wrong =
+      types.length > 1
+        ? `must be ${types.slice(0, -1).join(', ')} or ${types.at(-1)!}`
+        : schemaMessage(first.message, first.params);
     return {
       ...(field === '' ? {} : { field }),
-      error: missing
-        ? `${field} is required`
-        : `${field} ${schemaMessage(first.message, first.params)}`,
+      error: missing ? `${field} is required` : `${field} ${wrong}`,
     };
   }
   const event = value as CallEvent;

@@ -152,6 +152,26 @@ describe.each(DIALECTS)('call events in, deliveries out, on %s', (backend) => {
     ]);
   });
 
+  it('names every type a field takes when a value is of none of them', async () => {
+    await setup();
+    const res = await post('/api/v1/events', {
+      events: [
+        event('list', { contact: { id: 'k', custom: { plan: ['gold'] } } }),
+        event('text', { call: { id: 'c', duration: '42' } }),
+      ],
+    });
+    expect(res.statusCode, res.body).toBe(202);
+    expect(res.json().rejected).toEqual([
+      {
+        id: 'list',
+        index: 0,
+        field: 'contact.custom.plan',
+        error: 'contact.custom.plan must be string, number, boolean or null',
+      },
+      { id: 'text', index: 1, field: 'call.duration', error: 'call.duration must be number' },
+    ]);
+  });
+
   it('rejects an event nested too deep to store, and keeps the rest of its batch', async () => {
     await setup();
     // 6,000 nested arrays (12 KB): JSON.stringify overflowed the stack, a 500 for the batch.
