@@ -84,6 +84,14 @@ export function timestampProblem(value: string): string | undefined {
   return 'problem' in read ? read.problem : undefined;
 }
 
+/**
+ * Whether `value` is written as an RFC 3339 timestamp, whether or not it names a real time
+ * (`2026-02-30T10:00:00Z` is; `27/11/2026` is not).
+ */
+export function looksLikeTimestamp(value: string): boolean {
+  return RFC3339.test(value);
+}
+
 /** Milliseconds of an RFC 3339 timestamp, or undefined when it is not one (see timestampProblem). */
 export function parseTimestamp(value: string): number | undefined {
   const read = readTimestamp(value);

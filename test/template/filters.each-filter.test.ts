@@ -106,6 +106,28 @@ describe('filters', () => {
     });
   });
 
+  it('date: an RFC 3339 time that is not on the calendar or the clock is missing, not rolled over', () => {
+    const renderWith = (startedAt: string) => {
+      const result = compileTemplate('{{call.startedAt | date:"iso" | default:"n/a"}}', 'text', {
+        field: 'f',
+      });
+      if (!result.ok) throw new Error(JSON.stringify(result.problems));
+      return result.template.render({ call: { startedAt } });
+    };
+    // Date.parse read the first as March 2 and the second as the next day.
+    for (const startedAt of [
+      '2026-02-30T10:00:00Z',
+      '2026-11-27T24:00:00Z',
+      '2026-11-27T10:61:00Z',
+    ]) {
+      expect(renderWith(startedAt), startedAt).toEqual({ ok: true, value: 'n/a' });
+    }
+    expect(renderWith('2028-02-29T10:00:00+01:00')).toEqual({
+      ok: true,
+      value: '2028-02-29T09:00:00.000Z',
+    });
+  });
+
   it('upper, lower, trim', () => {
     expect(render('{{contact.firstName | upper}}')).toBe('  ANA MARÍA ');
     expect(render('{{contact.firstName | lower}}')).toBe('  ana maría ');
