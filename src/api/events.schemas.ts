@@ -9,6 +9,9 @@ const Scalar = Type.Union([
   Type.Null(),
 ]);
 
+/** An IVR variable's name, as `{{ivr.<name>}}` reads it. */
+const IVR_NAME = '^[A-Za-z_][A-Za-z0-9_]*$';
+
 /** One call event. Unknown fields are kept (tokens can read them); known ones are typed. */
 export const CallEventIn = Type.Object({
   id: Type.String({ minLength: 1, maxLength: 200 }),
@@ -35,10 +38,11 @@ export const CallEventIn = Type.Object({
     { additionalProperties: Type.Union([Scalar, Type.Object({}), Type.Array(Type.Unknown())]) },
   ),
   ivr: Type.Optional(
-    Type.Record(
-      Type.String({ pattern: '^[A-Za-z_][A-Za-z0-9_]*$' }),
-      Type.String({ maxLength: 10_000 }),
-    ),
+    // A Record's key pattern becomes `patternProperties`, which lets every other key through
+    // unchecked: `propertyNames` is what refuses them.
+    Type.Record(Type.String(), Type.String({ maxLength: 10_000 }), {
+      propertyNames: { pattern: IVR_NAME },
+    }),
   ),
 });
 

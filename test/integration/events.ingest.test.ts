@@ -172,6 +172,33 @@ describe.each(DIALECTS)('call events in, deliveries out, on %s', (backend) => {
     ]);
   });
 
+  it('refuses an IVR variable whose name a token cannot read, whatever its value', async () => {
+    await setup();
+    const res = await post('/api/v1/events', {
+      events: [
+        event('spaced', { ivr: { 'bad key': { deep: 1 } } }),
+        event('digit', { ivr: { '1st': 'x' } }),
+        event('fine', { ivr: { account: '0042', _pin: '1' } }),
+      ],
+    });
+    expect(res.statusCode, res.body).toBe(202);
+    expect(res.json().accepted).toEqual(['fine']);
+    expect(res.json().rejected).toEqual([
+      {
+        id: 'spaced',
+        index: 0,
+        field: 'ivr.bad key',
+        error: expect.stringMatching(/^ivr\.bad key must be string/) as string,
+      },
+      {
+        id: 'digit',
+        index: 1,
+        field: 'ivr.1st',
+        error: 'ivr.1st must match pattern "^[A-Za-z_][A-Za-z0-9_]*$"',
+      },
+    ]);
+  });
+
   it('rejects an event nested too deep to store, and keeps the rest of its batch', async () => {
     await setup();
     // 6,000 nested arrays (12 KB): JSON.stringify overflowed the stack, a 500 for the batch.
