@@ -129,6 +129,9 @@ export const integrationsRoutes: FastifyPluginAsyncTypebox<IntegrationRoutesOpti
     },
   );
 
+  const changedMeanwhile = () =>
+    new AppError('CONFLICT', 'The integration changed meanwhile; read it again and retry');
+
   /**
    * Saves a PUT (`replace`) or PATCH of the integration the request names, checked against its
    * `If-Match` header when it has one; the new version.
@@ -143,6 +146,20 @@ export const integrationsRoutes: FastifyPluginAsyncTypebox<IntegrationRoutesOpti
   ) => {
     const patch = request.body;
     const current = await mustFind(request.params.id, ownerScope(request));
+    const ifMatch = request.headers['if-match']
+      ?.split(',')
+      .map((tag) => tag.trim().replace(/^W\//, ''));
+    // A PATCH that names nothing changes nothing: no new version, which would make an editor
+    // holding this version's tag meet a 409 for an edit that never happened. Its If-Match holds.
+    if (!replace && Object.keys(patch).length === 0) {
+      if (
+        ifMatch !== undefined &&
+        !ifMatch.includes('*') &&
+        !ifMatch.includes(integrationTag(current))
+      )
+        throw changedMeanwhile();
+      return current;
+    }
     if (patch.type !== undefined && patch.type !== current.type) {
       throw new AppError('VALIDATION_FAILED', 'The type of an integration cannot change', [
         {
@@ -164,17 +181,10 @@ export const integrationsRoutes: FastifyPluginAsyncTypebox<IntegrationRoutesOpti
     const options = replace ? (patch.options ?? {}) : { ...masked.options, ...patch.options };
     const input = await prepare(base, config, options, current);
     try {
-      return await integrations.update(current, input, {
-        ifMatch: request.headers['if-match']
-          ?.split(',')
-          .map((tag) => tag.trim().replace(/^W\//, '')),
-      });
+      return await integrations.update(current, input, { ifMatch });
     } catch (error) {
       if (error instanceof UniqueConflict) {
-        throw new AppError(
-          'CONFLICT',
-          'The integration changed meanwhile; read it again and retry',
-        );
+        throw changedMeanwhile();
       }
       throw error;
     }

@@ -107,6 +107,36 @@ describe.each(DIALECTS)('integrations on %s', (backend) => {
     ]);
   });
 
+  it('makes no new version for a PATCH that names nothing, and holds its If-Match', async () => {
+    await setup();
+    const created = await call('POST', '/api/v1/integrations', crmPush);
+    const { id } = created.json<{ id: string }>();
+    const patch = (tag: string) =>
+      fresh.t.app.inject({
+        method: 'PATCH',
+        url: `/api/v1/integrations/${id}`,
+        headers: { ...fresh.alice.headers, 'if-match': tag },
+        payload: {},
+      });
+    const empty = await patch(String(created.headers.etag));
+    expect(empty.statusCode, empty.body).toBe(200);
+    expect(empty.json()).toMatchObject({ version: 1 });
+    expect(empty.headers.etag).toBe(created.headers.etag);
+    // The editor holding version 1's tag saves a real edit after it.
+    const renamed = await fresh.t.app.inject({
+      method: 'PATCH',
+      url: `/api/v1/integrations/${id}`,
+      headers: { ...fresh.alice.headers, 'if-match': String(created.headers.etag) },
+      payload: { name: 'CRM push v2' },
+    });
+    expect(renamed.statusCode, renamed.body).toBe(200);
+    expect(renamed.json()).toMatchObject({ name: 'CRM push v2', version: 2 });
+    // An empty PATCH with a tag that no longer holds is refused, as any edit's would be.
+    const stale = await patch(String(created.headers.etag));
+    expect(stale.statusCode, stale.body).toBe(409);
+    expect(stale.json().error.code).toBe('CONFLICT');
+  });
+
   it('takes an edit naming the stored type, as created; another type is refused by name', async () => {
     await setup();
     const created = (await call('POST', '/api/v1/integrations', crmPush)).json();
