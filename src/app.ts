@@ -307,9 +307,6 @@ function errorHandler(
     case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
       void reply.code(415).send(errorBody('UNSUPPORTED_MEDIA_TYPE'));
       return;
-    case 'FST_ERR_CTP_EMPTY_JSON_BODY':
-      void reply.code(400).send(errorBody('INVALID_JSON', 'The JSON body is empty'));
-      return;
   }
   if (error instanceof SyntaxError || error.code === 'FST_ERR_CTP_INVALID_JSON_BODY') {
     void reply

@@ -46,12 +46,22 @@ export function jsonBodyError(body: string): AppError {
   return new AppError('INVALID_JSON', `The request body ${message}`, [{ field: 'body', message }]);
 }
 
-/** Replaces Fastify's JSON parser with the same parser answering as jsonBodyError says. */
+/**
+ * Replaces Fastify's JSON parser with the same parser answering as jsonBodyError says, and taking
+ * an empty body as none.
+ */
 export function installJsonBodyParser(app: FastifyInstance): void {
   const parse = app.getDefaultJsonParser('error', 'error');
   app.removeContentTypeParser('application/json');
   app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
     const text = typeof body === 'string' ? body : body.toString('utf8');
+    // No body at all is no body, whatever the header says: many clients send
+    // `Content-Type: application/json` on every POST, also on actions that take none (a retry, a
+    // campaign's start). A route that needs a body says so through its schema.
+    if (text === '') {
+      done(null, undefined);
+      return;
+    }
     parse(request, text, (error: Error | null, value?: unknown) => {
       if (error === null || (error as { code?: string }).code !== 'FST_ERR_CTP_INVALID_JSON_BODY') {
         done(error, value);

@@ -60,11 +60,13 @@ describe('error bodies', () => {
     });
   });
 
-  it('a body that is not JSON, empty, or of another media type', async () => {
+  it('a body that is not JSON, missing, or of another media type', async () => {
     const post = (headers: Record<string, string>, payload: string) =>
       errorOf({ method: 'POST', url: '/api/v1/api-keys', headers, payload });
     expect(await post(json, '{"name":')).toEqual({ status: 400, code: 'INVALID_JSON' });
-    expect(await post(json, '')).toEqual({ status: 400, code: 'INVALID_JSON' });
+    expect(await post(json, ' ')).toEqual({ status: 400, code: 'INVALID_JSON' });
+    // An empty body is no body: the route's schema, which needs one, says so.
+    expect(await post(json, '')).toEqual({ status: 400, code: 'VALIDATION_FAILED' });
     expect(await post({ 'content-type': 'text/plain' }, '{"name":"k"}')).toEqual({
       status: 415,
       code: 'UNSUPPORTED_MEDIA_TYPE',
@@ -73,6 +75,20 @@ describe('error bodies', () => {
       status: 415,
       code: 'UNSUPPORTED_MEDIA_TYPE',
     });
+  });
+
+  it('an action that takes no body is done when sent with a JSON content type and no body', async () => {
+    // Many clients send the header on every POST and PUT, also on actions without a body.
+    const user = await t.user({});
+    const granted = await t.app.inject({
+      method: 'PUT',
+      url: `/api/v1/users/${user.id}/permissions/integration`,
+      headers: { ...admin.headers, ...json },
+      payload: '',
+    });
+    expect(granted.statusCode, granted.body).toBe(204);
+    const me = await t.app.inject({ url: '/api/v1/me', headers: user.headers });
+    expect(me.json<{ permissions: string[] }>().permissions).toContain('integration');
   });
 
   it('a body that is not JSON says where; valid JSON with a refused key says which', async () => {
