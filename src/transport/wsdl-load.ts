@@ -276,18 +276,18 @@ export async function loadWsdl(
       return fail(error.kind, error.message, error.retryable, error.documentUrl);
     }
     const message = error instanceof Error ? error.message : String(error);
-    // Without a position from sax, the library tripped over a document it could not read at all
-    // (`Cannot set properties of null`): say which one, and where it goes wrong.
-    const malformed = /\bLine: \d/.test(message) ? undefined : malformedDocument(documents);
+    // The library tripped over a document that is not XML (`Cannot set properties of null`, or
+    // sax's "Text data outside of root node" for any document, with a 0-based line and no
+    // document named): say which document, and where it goes wrong (1-based).
+    const malformed = malformedDocument(documents);
     if (malformed !== undefined) {
       return fail('wsdl_invalid', malformed.message, false, malformed.url);
     }
-    // sax reports "…\nLine: 3\nColumn: 7\nChar: x": keep it on one line.
-    return fail(
-      'wsdl_invalid',
-      `not a WSDL the SOAP library can read: ${message.replace(/\s*\n\s*/g, ', ')}`,
-      false,
-    );
+    // sax reports "…\nLine: 3\nColumn: 7\nChar: x", its line 0-based: one line, counted from 1.
+    const oneLine = message
+      .replace(/\bLine: (\d+)/, (_all, line: string) => `Line: ${Number(line) + 1}`)
+      .replace(/\s*\n\s*/g, ', ');
+    return fail('wsdl_invalid', `not a WSDL the SOAP library can read: ${oneLine}`, false);
   } finally {
     clearTimeout(timer);
   }

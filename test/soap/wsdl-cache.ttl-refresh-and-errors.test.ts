@@ -191,7 +191,7 @@ describe('the WSDL cache', () => {
     });
     const failed = failureOf(await cache.refresh(url));
     expect(failed).toMatchObject({ kind: 'wsdl_invalid', documentUrl: url, retryable: false });
-    expect(failed.message).toMatch(/^not a WSDL the SOAP library can read: .*Line: 0/);
+    expect(failed.message).toMatch(/^not well-formed XML: .*'oops'.*\(line 1, column 20\)$/);
     expect((await cache.get(url)).ok).toBe(true);
   });
 
@@ -269,6 +269,42 @@ describe('the WSDL cache', () => {
       documentUrl: `${files.base}/wcf-common.xsd`,
       message:
         "not well-formed XML: Tag 'xs:schema' is not closed: the document ends before its '>'. (line 2, column 1)",
+      retryable: false,
+    });
+  });
+
+  it('names the import that is text or mismatched XML, with its 1-based line, not the WSDL that imports it', async () => {
+    const cache = newCache();
+    const url = `${files.base}/wcf-main.wsdl`;
+    // The SOAP library's own parser trips on these (with a 0-based line and no document).
+    files.override.set('/wcf-common.xsd', { status: 200, body: 'oops, not xml\n' });
+    expect(failureOf(await cache.get(url))).toEqual({
+      kind: 'wsdl_invalid',
+      wsdlUrl: url,
+      documentUrl: `${files.base}/wcf-common.xsd`,
+      message: "not well-formed XML: char 'o' is not expected. (line 1, column 1)",
+      retryable: false,
+    });
+    now += 5_001;
+    files.override.set('/wcf-common.xsd', {
+      status: 200,
+      body:
+        '<?xml version="1.0"?>\n<xs:schema xmlns:xs="http://www.w3.org/2001/XMLSchema">\n' +
+        '<xs:element name="a">\n</xs:schema>\n',
+    });
+    expect(failureOf(await cache.get(url))).toMatchObject({
+      documentUrl: `${files.base}/wcf-common.xsd`,
+      message: expect.stringMatching(/^not well-formed XML: .*\(line 4, column \d+\)$/),
+    });
+    // The WSDL itself as plain text: its line counts from 1 too.
+    now += 5_001;
+    files.override.clear();
+    files.override.set('/text.wsdl', { status: 200, body: '\nhello, not xml' });
+    expect(failureOf(await cache.get(`${files.base}/text.wsdl`))).toEqual({
+      kind: 'wsdl_invalid',
+      wsdlUrl: `${files.base}/text.wsdl`,
+      documentUrl: `${files.base}/text.wsdl`,
+      message: "not well-formed XML: char 'h' is not expected. (line 2, column 1)",
       retryable: false,
     });
   });
