@@ -8,7 +8,7 @@ import { Type, type Static } from 'typebox';
 import { AppError, type ErrorDetail } from '../errors.js';
 import { ownerScope, principalOf } from '../auth/authorize.js';
 import type { ContactStore } from '../store/contact-store.js';
-import { parseCsv } from '../domain/csv.js';
+import { decodeCsv, parseCsv } from '../domain/csv.js';
 import {
   MAX_CONTACT_ID,
   contactOf,
@@ -92,6 +92,13 @@ function csvDetail(problem: ContactProblem): ErrorDetail {
   };
 }
 
+/** The `charset` parameter of a Content-Type, unquoted and in lower case; undefined without one. */
+function charsetOf(contentType: string | undefined): string | undefined {
+  const match = /;\s*charset\s*=\s*(?:"([^"]*)"|([^;\s]*))/i.exec(contentType ?? '');
+  if (match === null) return undefined;
+  return (match[1] ?? match[2] ?? '').toLowerCase();
+}
+
 /** Contacts of a JSON import, or the problems of each by `body.contacts.<index>.<field>`. */
 function fromJson(
   body: Static<typeof ImportJson>,
@@ -135,10 +142,27 @@ export const contactListsRoutes: FastifyPluginAsyncTypebox<ContactListRoutesOpti
   app,
   { contacts },
 ) => {
-  // A CSV import is the body as text (this plugin only; the rest of the API takes JSON only).
-  app.addContentTypeParser('text/csv', { parseAs: 'string' }, (_request, body, done) =>
-    done(null, body),
-  );
+  // A CSV import is the body as text (this plugin only; the rest of the API takes JSON only),
+  // decoded as its `charset` says (UTF-8 without one): bytes that are not are refused, not
+  // replaced.
+  app.addContentTypeParser('text/csv', { parseAs: 'buffer' }, (request, body, done) => {
+    const charset = charsetOf(request.headers['content-type']);
+    const decoded = decodeCsv(body as Buffer, charset);
+    if ('text' in decoded) return done(null, decoded.text);
+    if ('unsupported' in decoded) {
+      return done(
+        new AppError(
+          'UNSUPPORTED_MEDIA_TYPE',
+          `The CSV file's charset "${decoded.unsupported}" is not one Callhook can read: send UTF-8 (or name the file's encoding, e.g. windows-1252)`,
+          [{ field: 'headers.content-type', message: `names charset "${decoded.unsupported}"` }],
+        ),
+      );
+    }
+    const { line, column, message } = decoded.problem;
+    return done(
+      refuseImport('The CSV file cannot be read', [{ field: 'body', line, column, message }]),
+    );
+  });
 
   const mustFind = async (id: string, owner: string | undefined) => {
     const list = await contacts.findList(id, owner);

@@ -3,6 +3,7 @@
  * byte-order mark, `;` or tab as the separator when the header row uses it) and as campaign
  * results go out. Pure functions; the routes read and write the bytes.
  */
+import { TextDecoder } from 'node:util';
 
 /** One record and the line (1-based) it starts on: a quoted cell may span lines. */
 export interface CsvRecord {
@@ -15,6 +16,101 @@ export interface CsvProblem {
   line: number;
   column: number;
   message: string;
+}
+
+/**
+ * The text of a CSV body: UTF-8 unless `charset` (the `Content-Type` parameter) names another
+ * encoding. Bytes that are not of that encoding are a problem at their line and column, never
+ * replaced by U+FFFD (an Excel "CSV" saved as Windows-1252 would lose every accented letter,
+ * unseen); a `charset` no decoder knows is `unsupported`.
+ *
+ * ### Examples
+ * ```ts
+ * decodeCsv(Buffer.from('phone,firstName\n+1555,Jos\xe9\n', 'latin1'), undefined);
+ * // → { problem: { line: 2, column: 10, message: 'byte 0xE9 is not UTF-8: …' } }
+ * decodeCsv(Buffer.from('phone,firstName\n+1555,Jos\xe9\n', 'latin1'), 'windows-1252');
+ * // → { text: 'phone,firstName\n+1555,José\n' }
+ * ```
+ */
+export function decodeCsv(
+  bytes: Uint8Array,
+  charset: string | undefined,
+): { text: string } | { problem: CsvProblem } | { unsupported: string } {
+  const encoding = charset ?? 'utf-8';
+  let decoder: TextDecoder;
+  try {
+    decoder = new TextDecoder(encoding, { fatal: true });
+  } catch {
+    return { unsupported: encoding };
+  }
+  try {
+    return { text: decoder.decode(bytes) };
+  } catch {
+    const at = firstUndecodable(bytes, encoding);
+    const before = new TextDecoder(encoding).decode(bytes.subarray(0, at));
+    const lines = before.split(/\r\n|\r|\n/);
+    const byte = (bytes[at] ?? 0).toString(16).toUpperCase().padStart(2, '0');
+    const name = decoder.encoding.toUpperCase();
+    const advice =
+      decoder.encoding === 'utf-8'
+        ? 'save the file as UTF-8, or name its encoding in the Content-Type (text/csv; charset=windows-1252)'
+        : `the file is not in ${charset}: name the encoding it is in`;
+    return {
+      problem: {
+        line: lines.length,
+        column: lines.at(-1)!.length + 1,
+        message: `byte 0x${byte} is not ${name}: ${advice}`,
+      },
+    };
+  }
+}
+
+/**
+ * The offset of the first byte `encoding` cannot decode. UTF-8 exactly (the lead byte of a bad
+ * sequence); another encoding where its decoder first fails (a byte at most a character late).
+ */
+function firstUndecodable(bytes: Uint8Array, encoding: string): number {
+  if (new TextDecoder(encoding).encoding === 'utf-8') return firstNonUtf8(bytes);
+  // Bytes [0, low) decode as a stream (a character cut at the end allowed), [0, high) do not.
+  let low = 0;
+  let high = bytes.length;
+  while (high - low > 1) {
+    const middle = (low + high) >> 1;
+    try {
+      new TextDecoder(encoding, { fatal: true }).decode(bytes.subarray(0, middle), {
+        stream: true,
+      });
+      low = middle;
+    } catch {
+      high = middle;
+    }
+  }
+  return low;
+}
+
+/** The offset of the first byte that does not start or continue a well-formed UTF-8 sequence. */
+function firstNonUtf8(bytes: Uint8Array): number {
+  let i = 0;
+  while (i < bytes.length) {
+    const lead = bytes[i]!;
+    if (lead < 0x80) {
+      i += 1;
+      continue;
+    }
+    const more = lead >= 0xc2 && lead <= 0xdf ? 1 : lead >= 0xe0 && lead <= 0xef ? 2 : 3;
+    if (lead < 0xc2 || lead > 0xf4) return i;
+    // The second byte's range excludes overlong forms, surrogates and code points over U+10FFFF.
+    const low = lead === 0xe0 ? 0xa0 : lead === 0xf0 ? 0x90 : 0x80;
+    const high = lead === 0xed ? 0x9f : lead === 0xf4 ? 0x8f : 0xbf;
+    const second = bytes[i + 1];
+    if (second === undefined || second < low || second > high) return i;
+    for (let k = 2; k <= more; k += 1) {
+      const next = bytes[i + k];
+      if (next === undefined || (next & 0xc0) !== 0x80) return i;
+    }
+    i += more + 1;
+  }
+  return bytes.length;
 }
 
 const SEPARATORS = [',', ';', '\t'] as const;

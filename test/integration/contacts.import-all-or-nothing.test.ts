@@ -299,6 +299,60 @@ describe.each(DIALECTS)('contact lists on %s', (backend) => {
     expect((await call('GET', url)).statusCode).toBe(404);
   });
 
+  it('refuses CSV bytes that are not UTF-8 (naming where), and reads the encoding its charset names', async () => {
+    const url = await newList();
+    // Excel's "CSV" on Windows: Windows-1252, where é is the single byte 0xE9.
+    const latin = Buffer.from('phone,firstName\n+15551230001,Ana\n+15551230002,José\n', 'latin1');
+    const send = (bytes: Buffer, contentType: string) =>
+      app.t.app.inject({
+        method: 'POST',
+        url: `${url}/contacts`,
+        headers: { ...app.alice.headers, 'content-type': contentType },
+        payload: bytes,
+      });
+    const refused = await send(latin, 'text/csv');
+    expect(refused.statusCode, refused.body).toBe(400);
+    expect(refused.json<ErrorAnswer>().error).toMatchObject({
+      code: 'VALIDATION_FAILED',
+      message: 'The CSV file cannot be read: 1 problem; nothing was imported',
+      details: [
+        {
+          field: 'body',
+          line: 3,
+          column: 17,
+          message: expect.stringMatching(/^byte 0xE9 is not UTF-8: save the file as UTF-8/),
+        },
+      ],
+    });
+    // A sequence cut short is placed at its first byte: the 2-byte é's lead without its tail.
+    const cut = await send(
+      Buffer.from([...Buffer.from('phone\n+1555123'), 0xc3, 0x0a]),
+      'text/csv',
+    );
+    expect(cut.json<ErrorAnswer>().error.details).toEqual([
+      expect.objectContaining({
+        line: 2,
+        column: 9,
+        message: expect.stringMatching(/^byte 0xC3 /),
+      }),
+    ]);
+    expect((await call('GET', url)).json()).toMatchObject({ size: 0 });
+
+    const named = await send(latin, 'text/csv; charset="ISO-8859-1"');
+    expect(named.statusCode, named.body).toBe(201);
+    expect((await contactsOf(url)).map((contact) => contact['firstName'])).toEqual(['Ana', 'José']);
+    const unknown = await send(latin, 'text/csv; charset=x-made-up');
+    expect(unknown.statusCode, unknown.body).toBe(415);
+    expect(unknown.json<ErrorAnswer>().error.message).toContain('"x-made-up"');
+    // UTF-8, with or without its byte-order mark or charset, reads as before.
+    const utf8 = await send(
+      Buffer.from('\uFEFFphone,firstName\n+15551230003,Zoë\n'),
+      'text/csv; charset=utf-8',
+    );
+    expect(utf8.statusCode, utf8.body).toBe(201);
+    expect((await call('GET', url)).json()).toMatchObject({ size: 3 });
+  });
+
   it('refuses a CSV body over 1 MiB with 413', async () => {
     const url = await newList();
     const text = `phone\n${'+15551230001\n'.repeat(90_000)}`;

@@ -39,8 +39,8 @@ export function whenUnauthenticated(handler: () => void): void {
 export const API = '/api/v1';
 
 interface RequestOptions {
-  /** A body sent as it is, with this content type (a CSV file), instead of JSON. */
-  raw?: { body: string; type: string };
+  /** A body sent as it is, with this content type (a CSV file's bytes), instead of JSON. */
+  raw?: { body: string | Blob; type: string };
   /** Do not call the sign-in handler on 401 (the sign-in request itself). */
   quiet401?: boolean;
   /** More request headers (`If-Match`). */
@@ -65,7 +65,7 @@ export async function api<T = unknown>(
   options: RequestOptions = {},
 ): Promise<T> {
   const headers: Record<string, string> = { accept: 'application/json', ...options.headers };
-  let payload: string | undefined;
+  let payload: string | Blob | undefined;
   if (options.raw !== undefined) {
     headers['content-type'] = options.raw.type;
     payload = options.raw.body;

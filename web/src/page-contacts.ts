@@ -198,7 +198,9 @@ function importForm(path: string, name: string): HTMLElement {
           `${path}/contacts`,
           undefined,
           {
-            raw: { body: await chosen.text(), type: 'text/csv' },
+            // Its bytes: read as text here, a file that is not UTF-8 would arrive with its
+            // accented letters replaced instead of refused with the line to fix.
+            raw: { body: chosen, type: 'text/csv' },
           },
         );
         replace(
