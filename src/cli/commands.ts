@@ -216,7 +216,7 @@ program
         return n;
       };
       const report = await simulate({
-        url: options.url,
+        url: serviceOrigin(options.url),
         key: options.key,
         campaign: options.campaign,
         calls: Math.floor(number('calls', options.calls, 1)),
@@ -234,6 +234,30 @@ program
       );
     },
   );
+
+/**
+ * `--url` as the origin requests go to: an absolute http(s) URL with no path (the API is at
+ * `/api/v1` of the service's own origin), query or credentials.
+ */
+function serviceOrigin(value: string): string {
+  const rule = `--url must be where Callhook listens, an http: or https: origin like http://127.0.0.1:8080, got "${value}"`;
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw new UsageError(rule);
+  }
+  if (
+    (url.protocol !== 'http:' && url.protocol !== 'https:') ||
+    url.pathname !== '/' ||
+    url.search !== '' ||
+    url.hash !== '' ||
+    url.username !== '' ||
+    url.password !== ''
+  )
+    throw new UsageError(rule);
+  return url.origin;
+}
 
 /** What `simulate` sent and how the service took it. */
 const reportLine = (report: SimulateReport) =>

@@ -126,13 +126,23 @@ export async function simulate(options: SimulateOptions): Promise<SimulateReport
       const answer = JSON.parse(text) as {
         accepted: string[];
         duplicates: string[];
-        rejected: unknown[];
+        rejected: { error?: string; field?: string }[];
       };
       report.calls += take;
       report.events += events.length;
       report.accepted += answer.accepted.length;
       report.duplicates += answer.duplicates.length;
       report.rejected += answer.rejected.length;
+      // The simulator's events are well-formed: one rejected says the run is set up wrong (an
+      // unknown campaign, one of another user), and every later batch would be rejected alike.
+      const [first] = answer.rejected;
+      if (first !== undefined) {
+        const why = `${first.field === undefined ? '' : `${first.field}: `}${first.error ?? 'no reason given'}`;
+        throw new SimulateError(
+          `the service rejected ${answer.rejected.length} of the ${events.length} events of a batch: ${why}`,
+          report,
+        );
+      }
       if (options.rate > 0) {
         const due = (report.calls / options.rate) * 1000 - (performance.now() - started);
         if (due > 0) await pause(due, signal);

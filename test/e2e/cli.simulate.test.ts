@@ -128,13 +128,25 @@ describe('callhook simulate', () => {
     const env = { PATH: process.env['PATH'] ?? '' };
     const cli = (...args: string[]) => run(process.execPath, [BIN, 'simulate', ...args], { env });
     let batches = 0;
+    let rejectAll = false;
     receiver = await startServer((req, res) => {
       let body = '';
       req.on('data', (chunk: Buffer) => (body += chunk.toString()));
       req.on('end', () => {
         batches += 1;
-        if (batches > 1) return void res.writeHead(401).end('{"error":{"code":"UNAUTHENTICATED"}}');
         const { events } = JSON.parse(body) as { events: { id: string }[] };
+        if (rejectAll) {
+          const rejected = events.map((e, index) => ({
+            id: e.id,
+            index,
+            error: 'unknown campaign nope',
+            field: 'campaignId',
+          }));
+          return void res
+            .writeHead(202, { 'content-type': 'application/json' })
+            .end(JSON.stringify({ accepted: [], duplicates: [], rejected }));
+        }
+        if (batches > 1) return void res.writeHead(401).end('{"error":{"code":"UNAUTHENTICATED"}}');
         res
           .writeHead(202, { 'content-type': 'application/json' })
           .end(JSON.stringify({ accepted: events.map((e) => e.id), duplicates: [], rejected: [] }));
@@ -160,6 +172,21 @@ describe('callhook simulate', () => {
       stderr: 'callhook: the service answered 401: {"error":{"code":"UNAUTHENTICATED"}}\n',
     });
 
+    // Events the service rejects (an unknown campaign): the first such batch ends the run with
+    // the reason, as every later batch would be rejected alike.
+    batches = 0;
+    rejectAll = true;
+    const unknown = cli('--url', receiver.origin, '--key', 'k', '--campaign', 'nope');
+    await expect(unknown).rejects.toMatchObject({
+      code: 1,
+      stdout: expect.stringMatching(
+        /^50 calls, 50 events in [\d.]+ s: 0 accepted, 0 duplicates, 50 rejected\n$/,
+      ),
+      stderr:
+        'callhook: the service rejected 50 of the 50 events of a batch: campaignId: unknown campaign nope\n',
+    });
+    expect(batches).toBe(1);
+
     const origin = receiver.origin;
     await receiver.close();
     receiver = undefined;
@@ -170,5 +197,22 @@ describe('callhook simulate', () => {
         new RegExp(`^callhook: cannot reach the service at ${origin}: .*ECONNREFUSED.*\n$`),
       ),
     });
+  });
+
+  it('refuses a --url that is not an http(s) origin, naming it, before sending anything', async () => {
+    const env = { PATH: process.env['PATH'] ?? '' };
+    const cli = (...args: string[]) =>
+      run(process.execPath, [BIN, 'simulate', '--key', 'k', '--campaign', 'demo', ...args], {
+        env,
+      });
+    for (const url of ['notaurl', '127.0.0.1:8080', 'ftp://127.0.0.1:8080', 'http://h/callhook']) {
+      await expect(cli('--url', url), url).rejects.toMatchObject({
+        code: 2,
+        stdout: '',
+        stderr: expect.stringMatching(
+          new RegExp(`^callhook: --url must be .*http.*, got "${url.replace(/[.]/g, '\\.')}"\n$`),
+        ),
+      });
+    }
   });
 });
