@@ -1,6 +1,6 @@
 /** The `callhook` command table. */
 import os from 'node:os';
-import { Command, InvalidArgumentError } from 'commander';
+import { Command, CommanderError, InvalidArgumentError } from 'commander';
 import type { TString } from 'typebox';
 import { Value } from 'typebox/value';
 import { ConfigError, loadConfig } from '../config.js';
@@ -70,7 +70,12 @@ async function userIdByEmail(accounts: AccountStore, email: string): Promise<str
   return user.id;
 }
 
-const program = new Command('callhook').description('Call-event integration service');
+// Commander's own refusals (a required option or argument missing, an unknown option or command,
+// an extra argument) come back as a CommanderError, after it printed them: exit code 2, as every
+// wrong use of a command (`.exitOverride()` is inherited by the commands defined below).
+const program = new Command('callhook')
+  .description('Call-event integration service')
+  .exitOverride();
 
 program
   .command('serve')
@@ -355,6 +360,10 @@ program.parseAsync(process.argv).catch((error: unknown) => {
   ) {
     process.stderr.write(`callhook: ${error.message}\n`);
     process.exit(2);
+  }
+  if (error instanceof CommanderError) {
+    // Printed already; help asked for (`--help`) is exit code 0.
+    process.exit(error.exitCode === 0 ? 0 : 2);
   }
   if (error instanceof SimulateError) {
     // What went out before the failure still counts: a dialer's events it accepted are stored.

@@ -85,6 +85,40 @@ describe('accounts from the command line and the first start', () => {
     });
   });
 
+  it('refuses a missing, unknown or extra option, argument or command with exit code 2, naming it', async () => {
+    const dir = dataDir();
+    const cases: [string[], string][] = [
+      [['users', 'create'], "error: required option '--email <email>' not specified\n"],
+      [
+        ['users', 'create', '--email', 'a@example.com', '--frob'],
+        "error: unknown option '--frob'\n",
+      ],
+      [
+        ['users', 'create', '--email', 'a@example.com', '--admin', 'yes'],
+        "error: too many arguments for 'create'. Expected 0 arguments but got 1.\n",
+      ],
+      [['users', 'grant', 'a@example.com'], "error: missing required argument 'permission'\n"],
+      [['keys', 'create', '--email'], "error: option '--email <email>' argument missing\n"],
+      [
+        ['deliveries', 'replay', 'some-id'],
+        "error: required option '--since <time>' not specified\n",
+      ],
+      [['frob'], "error: unknown command 'frob'\n"],
+    ];
+    for (const [args, stderr] of cases) {
+      await expect(cli(dir, ...args), args.join(' ')).rejects.toMatchObject({
+        code: 2,
+        stdout: '',
+        stderr,
+      });
+    }
+    // Help asked for is no error.
+    expect((await cli(dir, 'users', '--help')).stdout).toMatch(/^Usage: callhook users /);
+    // None made a user.
+    const created = await cli(dir, 'users', 'create', '--email', 'a@example.com');
+    expect(created.stdout).toMatch(/^created user \S+ <a@example.com>\n/);
+  });
+
   it('refuses users create options the API would refuse, naming the option, and creates no one', async () => {
     const dir = dataDir();
     const refused = async (args: string[], stderr: string) =>
