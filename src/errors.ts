@@ -11,7 +11,7 @@ export const errorCodes = {
   INVALID_JSON: {
     status: 400,
     message: 'The request body is not valid JSON',
-    fix: 'Send a well-formed JSON document with `Content-Type: application/json`: `details` gives the `line` and `column` where it goes wrong, or names a refused `__proto__` key.',
+    fix: 'Send a well-formed JSON document, encoded as UTF-8, with `Content-Type: application/json`: `details` gives the `line` and `column` where it goes wrong, or names a refused `__proto__` key.',
   },
   UNAUTHENTICATED: {
     status: 401,

@@ -1,10 +1,12 @@
 /**
- * The JSON body parser: Fastify's own (prototype-poisoning checks included), with an answer that
- * says what is wrong and where. Fastify's answers every failure with one sentence ("Body is not
+ * The JSON body parser: Fastify's own (prototype-poisoning checks included), for UTF-8 bodies
+ * only, with an answer that says what is wrong and where. Fastify's answers every failure with one sentence ("Body is not
  * valid JSON but content-type is set to 'application/json'"), which names neither the position
  * of a syntax error in a 1,000-event batch nor the `__proto__` key it refuses in valid JSON.
  */
+import { isUtf8 } from 'node:buffer';
 import type { FastifyInstance } from 'fastify';
+import { firstNonUtf8 } from '../domain/utf8.js';
 import { AppError } from '../errors.js';
 import { jsonSyntaxError } from '../template/body-structure.js';
 
@@ -46,15 +48,32 @@ export function jsonBodyError(body: string): AppError {
   return new AppError('INVALID_JSON', `The request body ${message}`, [{ field: 'body', message }]);
 }
 
+/** The answer to a body that is not UTF-8, naming its first such byte. */
+function notUtf8(bytes: Buffer): AppError {
+  const at = firstNonUtf8(bytes);
+  const byte = (bytes[at] ?? 0).toString(16).toUpperCase().padStart(2, '0');
+  return new AppError(
+    'INVALID_JSON',
+    `The request body is not valid JSON: it is not UTF-8 (byte 0x${byte} at offset ${at}); send it as UTF-8`,
+  );
+}
+
 /**
- * Replaces Fastify's JSON parser with the same parser answering as jsonBodyError says, and taking
- * an empty body as none.
+ * Replaces Fastify's JSON parser with the same parser answering as jsonBodyError says, refusing a
+ * body that is not UTF-8, and taking an empty body as none.
  */
 export function installJsonBodyParser(app: FastifyInstance): void {
   const parse = app.getDefaultJsonParser('error', 'error');
   app.removeContentTypeParser('application/json');
-  app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
-    const text = typeof body === 'string' ? body : body.toString('utf8');
+  app.addContentTypeParser('application/json', { parseAs: 'buffer' }, (request, body, done) => {
+    const bytes = body as Buffer;
+    // JSON is UTF-8 (RFC 8259): a body with bytes that are not (a Latin-1 "José") is refused,
+    // where decoding it would store U+FFFD in place of each such letter, unseen.
+    if (!isUtf8(bytes)) {
+      done(notUtf8(bytes), undefined);
+      return;
+    }
+    const text = bytes.toString('utf8');
     // No body at all is no body, whatever the header says: many clients send
     // `Content-Type: application/json` on every POST, also on actions that take none (a retry, a
     // campaign's start). A route that needs a body says so through its schema.

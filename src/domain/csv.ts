@@ -4,6 +4,7 @@
  * results go out. Pure functions; the routes read and write the bytes.
  */
 import { TextDecoder } from 'node:util';
+import { firstNonUtf8 } from './utf8.js';
 
 /** One record and the line (1-based) it starts on: a quoted cell may span lines. */
 export interface CsvRecord {
@@ -86,31 +87,6 @@ function firstUndecodable(bytes: Uint8Array, encoding: string): number {
     }
   }
   return low;
-}
-
-/** The offset of the first byte that does not start or continue a well-formed UTF-8 sequence. */
-function firstNonUtf8(bytes: Uint8Array): number {
-  let i = 0;
-  while (i < bytes.length) {
-    const lead = bytes[i]!;
-    if (lead < 0x80) {
-      i += 1;
-      continue;
-    }
-    const more = lead >= 0xc2 && lead <= 0xdf ? 1 : lead >= 0xe0 && lead <= 0xef ? 2 : 3;
-    if (lead < 0xc2 || lead > 0xf4) return i;
-    // The second byte's range excludes overlong forms, surrogates and code points over U+10FFFF.
-    const low = lead === 0xe0 ? 0xa0 : lead === 0xf0 ? 0x90 : 0x80;
-    const high = lead === 0xed ? 0x9f : lead === 0xf4 ? 0x8f : 0xbf;
-    const second = bytes[i + 1];
-    if (second === undefined || second < low || second > high) return i;
-    for (let k = 2; k <= more; k += 1) {
-      const next = bytes[i + k];
-      if (next === undefined || (next & 0xc0) !== 0x80) return i;
-    }
-    i += more + 1;
-  }
-  return bytes.length;
 }
 
 const SEPARATORS = [',', ';', '\t'] as const;

@@ -131,6 +131,38 @@ describe('error bodies', () => {
     expect(proto.message).not.toContain('not valid JSON');
   });
 
+  it('a JSON body that is not UTF-8 is refused, naming the byte, and nothing is stored', async () => {
+    // A Latin-1 "José": é is the single byte 0xE9, which is not UTF-8.
+    const latin = Buffer.from('{"name":"José"}', 'latin1');
+    const res = await t.app.inject({
+      method: 'POST',
+      url: '/api/v1/api-keys',
+      headers: { ...admin.headers, ...json },
+      payload: latin,
+    });
+    expect(res.statusCode, res.body).toBe(400);
+    expect(res.json()).toEqual({
+      error: {
+        code: 'INVALID_JSON',
+        message:
+          'The request body is not valid JSON: it is not UTF-8 (byte 0xE9 at offset 12); send it as UTF-8',
+      },
+    });
+    const keys = await t.app.inject({ url: '/api/v1/api-keys', headers: admin.headers });
+    expect(keys.json<{ items: { name: string }[] }>().items.map((k) => k.name)).not.toContain(
+      'Jos\uFFFD',
+    );
+    // The same name in UTF-8 is taken as sent.
+    const utf8 = await t.app.inject({
+      method: 'POST',
+      url: '/api/v1/api-keys',
+      headers: { ...admin.headers, ...json },
+      payload: Buffer.from('{"name":"Zoë José"}'),
+    });
+    expect(utf8.statusCode, utf8.body).toBe(201);
+    expect(utf8.json()).toMatchObject({ name: 'Zoë José' });
+  });
+
   it('a body over 1 MiB, or an event batch over 10 MiB, is 413', async () => {
     const padded = (bytes: number) => {
       const text = JSON.stringify({ events: [{ id: 'e', pad: '' }] });
