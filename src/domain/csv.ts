@@ -107,7 +107,8 @@ function separatorOf(text: string): string {
 }
 
 /**
- * Parses `text` into records. Blank lines are skipped (their line numbers still count). A quote
+ * Parses `text` into records. Blank lines, and lines of separators only, are skipped (their line
+ * numbers still count). A quote
  * inside an unquoted cell, text after a closing quote, or a quote left open is a problem naming
  * its line and column.
  *
@@ -126,6 +127,8 @@ export function parseCsv(input: string): { records: CsvRecord[] } | { problem: C
   let cell = '';
   // The cell was quoted: `""` is an empty cell, so its line is not blank.
   let quotedCell = false;
+  // A cell of the record so far was quoted.
+  let quotedRecord = false;
   let line = 1;
   let column = 1;
   let recordLine = 1;
@@ -133,13 +136,16 @@ export function parseCsv(input: string): { records: CsvRecord[] } | { problem: C
   const endCell = () => {
     cells.push(cell);
     cell = '';
+    quotedRecord ||= quotedCell;
     quotedCell = false;
   };
   const endRecord = () => {
-    const blank = cells.length === 0 && cell === '' && !quotedCell;
     endCell();
+    // A line of separators only (`,,`: what a spreadsheet writes for a row it cleared) is blank.
+    const blank = !quotedRecord && cells.every((c) => c === '');
     if (!blank) records.push({ line: recordLine, cells });
     cells = [];
+    quotedRecord = false;
   };
   while (i < text.length) {
     const char = text[i]!;

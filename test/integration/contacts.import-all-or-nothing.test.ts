@@ -79,12 +79,15 @@ describe.each(DIALECTS)('contact lists on %s', (backend) => {
     expect((await call('GET', url)).json()).toMatchObject({ name: 'Spring leads', size: 3 });
   });
 
-  it('reads CSV: named columns in any spelling, custom columns, quoted cells, CRLF, BOM, semicolons', async () => {
+  it('reads CSV: named columns in any spelling, custom columns, quoted cells, CRLF, BOM, semicolons, cleared rows', async () => {
     const url = await newList();
     const text =
       '\uFEFFPhone,First Name,last_name,E-mail,Plan type,id\r\n' +
       '+15551230001,"Ana, Maria","O""Neil",ana@example.com,gold,k-1\r\n' +
       '\r\n' +
+      // A row a spreadsheet cleared: separators only, as many as it likes.
+      ',,,,,\r\n' +
+      ',,\r\n' +
       '+15551230002,Bo,,,"two\nlines",k-2\r\n';
     const imported = await csv(`${url}/contacts`, text);
     expect(imported.statusCode, imported.body).toBe(201);
