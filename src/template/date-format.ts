@@ -2,7 +2,7 @@
  * The `date` filter's formats, compiled once: `iso`, `epoch`, `epochMs`, or a pattern such as
  * `YYYY-MM-DD HH:mm:ss` in UTC or in a named time zone.
  */
-import { looksLikeTimestamp, parseTimestamp } from '../domain/call-event.js';
+import { rfc3339Instant } from '../domain/call-event.js';
 
 export type DateFormatter = (ms: number) => string | number;
 
@@ -186,8 +186,6 @@ export function instantOf(value: unknown): number | undefined {
   if (/^\s*-?\d+(\.\d+)?\s*$/.test(value)) return held(Number(value) * 1000);
   // Written as RFC 3339, it must name a real time: Date.parse rolls 2026-02-30 over to March 2
   // and T24:00 to the next day. Other spellings are left to Date.parse, as before.
-  const text = value.trim();
-  if (looksLikeTimestamp(text)) return held(parseTimestamp(text) ?? Number.NaN);
   // NaN when unreadable, which `held` refuses too.
-  return held(Date.parse(value));
+  return held(rfc3339Instant(value.trim()) ?? Date.parse(value));
 }
