@@ -117,8 +117,11 @@ export const PLAIN_HEADERS: ReadonlySet<string> = new Set([
   'accept-encoding',
   'accept-language',
   'cache-control',
+  'connection',
   'content-language',
+  'content-length',
   'content-type',
+  'host',
   'soapaction',
   'user-agent',
 ]);

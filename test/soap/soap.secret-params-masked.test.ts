@@ -64,6 +64,14 @@ describe('secret SOAP parameters with tabs, line breaks and CDATA', () => {
     expect(sent.statusCode, sent.body).toBe(200);
     expect(sent.json()).toMatchObject({ outcome: { kind: 'response', success: true } });
     expectMasked(sent.json<{ request: { body: string } }>().request.body);
+    // The headers the SOAP client sets describe the request: shown as sent, not masked.
+    for (const answer of [preview, sent]) {
+      const headers = new Map(
+        answer.json<{ request: { headers: [string, string][] } }>().request.headers,
+      );
+      expect(headers.get('Host')).toBe(new URL(soap.base).host);
+      expect(headers.get('Content-Length')).toMatch(/^\d+$/);
+    }
     expect(soap.calls.at(-1)?.args).toMatchObject({
       note: LITERAL,
       phone: `pin ${PIN}`,
