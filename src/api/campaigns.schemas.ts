@@ -1,5 +1,6 @@
 /** How campaigns read, and the settings an integration campaign takes (docs/campaigns.md). */
 import { Type } from 'typebox';
+import { MIN_RATE_PER_SECOND } from '../domain/integration.js';
 import {
   CAMPAIGN_STATES,
   CAMPAIGN_TYPES,
@@ -39,7 +40,8 @@ export const CampaignOut = Type.Object({
 
 const ReferenceId = Type.String({ minLength: 1, maxLength: 100 });
 /** Whole contacts per second, or a fraction (0.5: one every 2 s). */
-const RatePerSecond = Type.Number({ exclusiveMinimum: 0, maximum: 10_000 });
+/** At least one contact every 28 hours (`MIN_RATE_PER_SECOND`), at most 10,000 a second. */
+const RatePerSecond = Type.Number({ minimum: MIN_RATE_PER_SECOND, maximum: 10_000 });
 
 /** The settings of an integration campaign as POST takes them. */
 export const RunSettingsBody = {

@@ -1,6 +1,6 @@
 /** Integration shapes of the API (SPEC §2, §8.1), for validation and the OpenAPI document. */
 import { Type, type Static } from 'typebox';
-import { HTTP_METHODS, RESPONSE_ENCODINGS } from '../domain/integration.js';
+import { HTTP_METHODS, MIN_RATE_PER_SECOND, RESPONSE_ENCODINGS } from '../domain/integration.js';
 
 const Template = (description: string, maxLength = 65_536) =>
   Type.String({ maxLength, description });
@@ -70,7 +70,7 @@ export const OptionsIn = Type.Object(
       { additionalProperties: false, default: {} },
     ),
     maxConcurrency: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000 })),
-    ratePerSecond: Type.Optional(Type.Number({ exclusiveMinimum: 0, maximum: 100_000 })),
+    ratePerSecond: Type.Optional(Type.Number({ minimum: MIN_RATE_PER_SECOND, maximum: 100_000 })),
     signing: Type.Optional(
       Type.Object(
         {

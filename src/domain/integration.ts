@@ -102,6 +102,12 @@ export function integrationTag(integration: { version: number; enabled: boolean 
   return `"${integration.version}-${integration.enabled ? 'on' : 'off'}"`;
 }
 
+/**
+ * The smallest rate an integration's limit or an integration campaign takes: one every 28 hours.
+ * A smaller one sets waits longer than the time columns hold.
+ */
+export const MIN_RATE_PER_SECOND = 0.00001;
+
 export const DEFAULT_TIMEOUT_MS = 10_000;
 export const DEFAULT_IVR_TIMEOUT_MS = 3_000;
 export const DEFAULT_MAX_ATTEMPTS = 8;

@@ -164,6 +164,25 @@ describe.each(DIALECTS)('integration campaign states on %s', (backend) => {
     expect(settings.json<ErrorAnswer>().error.details).toEqual([
       { field: 'body.ratePerSecond', message: 'is for integration campaigns; this one is voice' },
     ]);
+    // A rate under one every 28 hours is refused, for a campaign and for an integration's limit:
+    // 1e-300 asked for one send every 10^303 ms.
+    const slowest = await r.call('PATCH', `/api/v1/campaigns/${id}`, { ratePerSecond: 0.00001 });
+    expect(slowest.statusCode, slowest.body).toBe(200);
+    for (const [url, body, field] of [
+      [`/api/v1/campaigns/${id}`, { ratePerSecond: 1e-300 }, 'body.ratePerSecond'],
+      [
+        `/api/v1/integrations/${r.integrationId}`,
+        { options: { ratePerSecond: 1e-300 } },
+        'options.ratePerSecond',
+      ],
+    ] as const) {
+      const tiny = await r.call('PATCH', url, body);
+      expect(tiny.statusCode, tiny.body).toBe(400);
+      expect(tiny.json<ErrorAnswer>().error.details).toContainEqual({
+        field,
+        message: 'must be >= 0.00001',
+      });
+    }
   });
 
   it('refuses to resume while its integration is disabled, as start does, and resumes once enabled', async () => {
