@@ -269,6 +269,42 @@ export function closeBusyConnectionsOnStop(app: FastifyInstance): void {
   });
 }
 
+type ValidationIssue = NonNullable<FastifyError['validation']>[number];
+
+/**
+ * A value that fits no branch of a union (`anyOf`, e.g. a number or null) is reported by ajv once
+ * per branch and once for the union: `must be >= 0.00001`, `must be null`, `must match a schema in
+ * anyOf`. Per field, the branch that took the value's type says what is wrong; when none did, one
+ * issue names every type the field takes (`must be number or null`).
+ */
+function withoutUnionNoise(issues: readonly ValidationIssue[]): ValidationIssue[] {
+  const unions = new Set(issues.filter((i) => i.keyword === 'anyOf').map((i) => i.instancePath));
+  if (unions.size === 0) return [...issues];
+  const out: ValidationIssue[] = [];
+  const done = new Set<string>();
+  for (const issue of issues) {
+    const path = issue.instancePath;
+    if (!unions.has(path)) {
+      out.push(issue);
+      continue;
+    }
+    if (done.has(path)) continue;
+    done.add(path);
+    const branches = issues.filter((i) => i.instancePath === path && i.keyword !== 'anyOf');
+    const specific = branches.filter((i) => i.keyword !== 'type');
+    if (specific.length > 0) out.push(...specific);
+    else if (branches.length > 1) {
+      const types = branches.map((i) => String(i.params['type']));
+      out.push({
+        ...branches[0]!,
+        message: `must be ${types.slice(0, -1).join(', ')} or ${types.at(-1)!}`,
+      });
+    } else
+      out.push(...(branches.length > 0 ? branches : issues.filter((i) => i.instancePath === path)));
+  }
+  return out;
+}
+
 function errorHandler(
   error: FastifyError | AppError,
   request: FastifyRequest,
@@ -284,15 +320,15 @@ function errorHandler(
   if (error.validation) {
     // A property name that breaks `propertyNames` is reported twice by ajv: what is wrong (with
     // the name in `propertyName`), then "property name must be valid". The first says it all.
-    const details = error.validation
-      .filter((issue) => issue.keyword !== 'propertyNames')
-      .map((issue) => ({
-        field: fieldOf(error.validationContext, issue.instancePath, {
-          ...issue.params,
-          ...('propertyName' in issue ? { propertyName: issue.propertyName } : {}),
-        }),
-        message: schemaMessage(issue.message ?? 'is invalid', issue.params),
-      }));
+    const details = withoutUnionNoise(
+      error.validation.filter((issue) => issue.keyword !== 'propertyNames'),
+    ).map((issue) => ({
+      field: fieldOf(error.validationContext, issue.instancePath, {
+        ...issue.params,
+        ...('propertyName' in issue ? { propertyName: issue.propertyName } : {}),
+      }),
+      message: schemaMessage(issue.message ?? 'is invalid', issue.params),
+    }));
     void reply
       .code(400)
       .send(

@@ -178,10 +178,9 @@ describe.each(DIALECTS)('integration campaign states on %s', (backend) => {
     ] as const) {
       const tiny = await r.call('PATCH', url, body);
       expect(tiny.statusCode, tiny.body).toBe(400);
-      expect(tiny.json<ErrorAnswer>().error.details).toContainEqual({
-        field,
-        message: 'must be >= 0.00001',
-      });
+      expect(tiny.json<ErrorAnswer>().error.details).toEqual([
+        { field, message: 'must be >= 0.00001' },
+      ]);
     }
   });
 

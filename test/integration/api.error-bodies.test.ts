@@ -209,6 +209,31 @@ describe('error bodies', () => {
     });
   });
 
+  it('a value of a field that also takes null is one detail: what is wrong, or the types it takes', async () => {
+    const patch = async (payload: object) => {
+      const created = await t.app.inject({
+        method: 'POST',
+        url: '/api/v1/campaigns',
+        headers: admin.headers,
+        payload: { name: 'c', type: 'integration' },
+      });
+      const res = await t.app.inject({
+        method: 'PATCH',
+        url: `/api/v1/campaigns/${created.json<{ id: string }>().id}`,
+        headers: admin.headers,
+        payload,
+      });
+      expect(res.statusCode, res.body).toBe(400);
+      return res.json<{ error: { details: unknown[] } }>().error.details;
+    };
+    expect(await patch({ ratePerSecond: 20_000 })).toEqual([
+      { field: 'body.ratePerSecond', message: 'must be <= 10000' },
+    ]);
+    expect(await patch({ ratePerSecond: 'fast' })).toEqual([
+      { field: 'body.ratePerSecond', message: 'must be number or null' },
+    ]);
+  });
+
   it('a value outside a fixed list is one detail, not one per value it is not, naming the values', async () => {
     const details = async (request: InjectOptions) =>
       (await t.app.inject({ ...request, headers: admin.headers })).json().error.details;
