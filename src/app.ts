@@ -18,7 +18,7 @@ import { randomUUID } from 'node:crypto';
 import type { Config } from './config.js';
 import type { Store } from './store/db.js';
 import type { Logger } from './logger.js';
-import { AppError, errorBody, schemaMessage } from './errors.js';
+import { AppError, errorBody, mustBeTypes, schemaMessage } from './errors.js';
 import cookie from '@fastify/cookie';
 import { healthRoutes } from './api/health.routes.js';
 import { consoleRoutes } from './api/console.routes.js';
@@ -293,14 +293,13 @@ function withoutUnionNoise(issues: readonly ValidationIssue[]): ValidationIssue[
     const branches = issues.filter((i) => i.instancePath === path && i.keyword !== 'anyOf');
     const specific = branches.filter((i) => i.keyword !== 'type');
     if (specific.length > 0) out.push(...specific);
-    else if (branches.length > 1) {
-      const types = branches.map((i) => String(i.params['type']));
+    else if (branches.length > 0)
       out.push({
         ...branches[0]!,
-        message: `must be ${types.slice(0, -1).join(', ')} or ${types.at(-1)!}`,
+        message: mustBeTypes(branches.map((i) => String(i.params['type']))),
       });
-    } else
-      out.push(...(branches.length > 0 ? branches : issues.filter((i) => i.instancePath === path)));
+    // Only the union's own issue: it is all there is to say.
+    else out.push(issue);
   }
   return out;
 }

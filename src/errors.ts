@@ -128,3 +128,13 @@ export function schemaMessage(message: string, params: Record<string, unknown>):
   const allowed = params['allowedValues'];
   return Array.isArray(allowed) ? `must be one of: ${allowed.map(String).join(', ')}` : message;
 }
+
+/**
+ * What a value of none of a field's types must be, naming them all: `must be number or null`,
+ * `must be string, number, boolean or null` (a schema validator says it once per type tried).
+ */
+export function mustBeTypes(types: readonly string[]): string {
+  return types.length > 1
+    ? `must be ${types.slice(0, -1).join(', ')} or ${types.at(-1)!}`
+    : `must be ${types[0] ?? 'valid'}`;
+}

@@ -10,10 +10,8 @@ import { Type } from 'typebox';
 import type { Kysely } from 'kysely';
 import { ownerScope } from '../auth/authorize.js';
 import type { Database } from '../store/schema.js';
-import { readActivity } from '../store/activity-store.js';
+import { MINUTE_MS, minuteOf, readActivity } from '../store/activity-store.js';
 import { readQueueHistory } from '../store/queue-history.js';
-
-const MINUTE_MS = 60_000;
 
 const ActivityMinute = Type.Object({
   minute: Type.String({ description: "the minute's start, RFC 3339" }),
@@ -71,8 +69,7 @@ export const activityRoutes: FastifyPluginAsyncTypebox<ActivityRoutesOptions> = 
       },
     },
     async (request) => {
-      const now = clock();
-      const since = now - (now % MINUTE_MS) - (request.query.minutes - 1) * MINUTE_MS;
+      const since = minuteOf(clock()) - (request.query.minutes - 1) * MINUTE_MS;
       const rows = await readActivity(db, since, ownerScope(request));
       const queue = await readQueueHistory(db, since);
       return {

@@ -5,7 +5,7 @@
  */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
-import { AppError, schemaMessage } from '../errors.js';
+import { AppError, mustBeTypes, schemaMessage } from '../errors.js';
 import { ownerScope } from '../auth/authorize.js';
 import type { EventStore, AcceptedEvent } from '../store/event-store.js';
 import {
@@ -111,9 +111,7 @@ function problemOf(value: unknown): { field?: string; error: string } | undefine
       .filter((i) => i.keyword === 'type' && i.instancePath === first.instancePath)
       .map((i) => String(i.params['type']));
     const wrong =
-      types.length > 1
-        ? `must be ${types.slice(0, -1).join(', ')} or ${types.at(-1)!}`
-        : schemaMessage(first.message, first.params);
+      types.length > 1 ? mustBeTypes(types) : schemaMessage(first.message, first.params);
     return {
       ...(field === '' ? {} : { field }),
       error: missing ? `${field} is required` : `${field} ${wrong}`,

@@ -6,7 +6,12 @@ import { AppError, type ErrorDetail } from '../errors.js';
 import { ownerScope, principalOf } from '../auth/authorize.js';
 import type { IntegrationStore, IntegrationEdit } from '../store/integration-store.js';
 import { UniqueConflict } from '../store/db.js';
-import { integrationTag, type Integration, type IntegrationType } from '../domain/integration.js';
+import {
+  ifMatchHolds,
+  integrationTag,
+  type Integration,
+  type IntegrationType,
+} from '../domain/integration.js';
 import { maskSecrets, sealSecrets, type SecretSealer } from '../domain/integration-secrets.js';
 import { IdParams, PageQuery, pageOf } from './schemas.js';
 import {
@@ -152,12 +157,7 @@ export const integrationsRoutes: FastifyPluginAsyncTypebox<IntegrationRoutesOpti
     // A PATCH that names nothing changes nothing: no new version, which would make an editor
     // holding this version's tag meet a 409 for an edit that never happened. Its If-Match holds.
     if (!replace && Object.keys(patch).length === 0) {
-      if (
-        ifMatch !== undefined &&
-        !ifMatch.includes('*') &&
-        !ifMatch.includes(integrationTag(current))
-      )
-        throw changedMeanwhile();
+      if (!ifMatchHolds(ifMatch, current)) throw changedMeanwhile();
       return current;
     }
     if (patch.type !== undefined && patch.type !== current.type) {

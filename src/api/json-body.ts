@@ -6,7 +6,7 @@
  */
 import { isUtf8 } from 'node:buffer';
 import type { FastifyInstance } from 'fastify';
-import { firstNonUtf8 } from '../domain/utf8.js';
+import { firstNonUtf8, hexByte } from '../domain/utf8.js';
 import { AppError } from '../errors.js';
 import { jsonSyntaxError } from '../template/body-structure.js';
 
@@ -51,10 +51,9 @@ export function jsonBodyError(body: string): AppError {
 /** The answer to a body that is not UTF-8, naming its first such byte. */
 function notUtf8(bytes: Buffer): AppError {
   const at = firstNonUtf8(bytes);
-  const byte = (bytes[at] ?? 0).toString(16).toUpperCase().padStart(2, '0');
   return new AppError(
     'INVALID_JSON',
-    `The request body is not valid JSON: it is not UTF-8 (byte 0x${byte} at offset ${at}); send it as UTF-8`,
+    `The request body is not valid JSON: it is not UTF-8 (byte ${hexByte(bytes, at)} at offset ${at}); send it as UTF-8`,
   );
 }
 

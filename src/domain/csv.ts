@@ -4,7 +4,7 @@
  * results go out. Pure functions; the routes read and write the bytes.
  */
 import { TextDecoder } from 'node:util';
-import { firstNonUtf8 } from './utf8.js';
+import { firstNonUtf8, hexByte } from './utf8.js';
 
 /** One record and the line (1-based) it starts on: a quoted cell may span lines. */
 export interface CsvRecord {
@@ -50,7 +50,6 @@ export function decodeCsv(
     const at = firstUndecodable(bytes, encoding);
     const before = new TextDecoder(encoding).decode(bytes.subarray(0, at));
     const lines = before.split(/\r\n|\r|\n/);
-    const byte = (bytes[at] ?? 0).toString(16).toUpperCase().padStart(2, '0');
     const name = decoder.encoding.toUpperCase();
     const advice =
       decoder.encoding === 'utf-8'
@@ -60,7 +59,7 @@ export function decodeCsv(
       problem: {
         line: lines.length,
         column: lines.at(-1)!.length + 1,
-        message: `byte 0x${byte} is not ${name}: ${advice}`,
+        message: `byte ${hexByte(bytes, at)} is not ${name}: ${advice}`,
       },
     };
   }
@@ -108,9 +107,8 @@ function separatorOf(text: string): string {
 
 /**
  * Parses `text` into records. Blank lines, and lines of separators only, are skipped (their line
- * numbers still count). A quote
- * inside an unquoted cell, text after a closing quote, or a quote left open is a problem naming
- * its line and column.
+ * numbers still count). A quote inside an unquoted cell, text after a closing quote, or a quote
+ * left open is a problem naming its line and column.
  *
  * ### Examples
  * ```ts

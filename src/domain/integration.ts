@@ -103,6 +103,19 @@ export function integrationTag(integration: { version: number; enabled: boolean 
 }
 
 /**
+ * Whether an edit's `If-Match` (its tags, `*` for any; undefined without the header) holds for
+ * the integration as stored.
+ */
+export function ifMatchHolds(
+  ifMatch: readonly string[] | undefined,
+  integration: { version: number; enabled: boolean },
+): boolean {
+  return (
+    ifMatch === undefined || ifMatch.includes('*') || ifMatch.includes(integrationTag(integration))
+  );
+}
+
+/**
  * The smallest rate an integration's limit or an integration campaign takes: one every 28 hours.
  * A smaller one sets waits longer than the time columns hold.
  */

@@ -24,3 +24,8 @@ export function firstNonUtf8(bytes: Uint8Array): number {
   }
   return bytes.length;
 }
+
+/** The byte at `at` as an error names it: `0xE9`. */
+export function hexByte(bytes: Uint8Array, at: number): string {
+  return `0x${(bytes[at] ?? 0).toString(16).toUpperCase().padStart(2, '0')}`;
+}

@@ -10,7 +10,12 @@ import type { Logger } from '../logger.js';
 import type { Database } from './schema.js';
 import { bulkInsert, type ColumnType } from './bulk-insert.js';
 
-const MINUTE_MS = 60_000;
+export const MINUTE_MS = 60_000;
+
+/** The start of the minute `ms` falls in (milliseconds since the epoch). */
+export function minuteOf(ms: number): number {
+  return ms - (ms % MINUTE_MS);
+}
 /** How often the counts are written. */
 const ACTIVITY_FLUSH_MS = 10_000;
 /**
@@ -122,8 +127,7 @@ export class ActivityRecorder {
   }
 
   private countsOf(ownerId: string): Counts {
-    const now = this.clock();
-    const minute = now - (now % MINUTE_MS);
+    const minute = minuteOf(this.clock());
     let owners = this.tally.get(minute);
     if (owners === undefined) {
       owners = new Map();

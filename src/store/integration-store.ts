@@ -10,7 +10,7 @@ import { stopRunsOfIntegration } from './campaign-run-store.js';
 import { inWriteTransaction } from './write-transaction.js';
 import { isoTime, type Page } from '../domain/accounts.js';
 import {
-  integrationTag,
+  ifMatchHolds,
   type Integration,
   type IntegrationOptions,
   type IntegrationType,
@@ -186,9 +186,7 @@ export class IntegrationStore {
         const { ifMatch } = precondition;
         if (
           before !== undefined &&
-          ifMatch !== undefined &&
-          !ifMatch.includes('*') &&
-          !ifMatch.includes(integrationTag({ ...before, enabled: before.enabled === 1 }))
+          !ifMatchHolds(ifMatch, { ...before, enabled: before.enabled === 1 })
         ) {
           throw new UniqueConflict(new Error('integration changed since the If-Match read'));
         }

@@ -9,8 +9,8 @@ import type { Kysely } from 'kysely';
 import type { Logger } from '../logger.js';
 import type { Database } from './schema.js';
 import { queueSnapshot } from './lane-store.js';
+import { minuteOf } from './activity-store.js';
 
-const MINUTE_MS = 60_000;
 /** How often a process looks whether this minute has its sample yet. */
 const LOOK_EVERY_MS = 15_000;
 
@@ -63,7 +63,7 @@ export class QueueSampler {
    */
   async sample(): Promise<boolean> {
     const now = this.clock();
-    const minute = now - (now % MINUTE_MS);
+    const minute = minuteOf(now);
     const taken = await this.db
       .selectFrom('queue_samples')
       .select('minute')
