@@ -23,6 +23,7 @@ import {
 } from './integrations.schemas.js';
 import { checkConfigAndOptions, type IntegrationConfig } from './integration-input.js';
 import type { IntegrationOptions } from '../domain/integration.js';
+import { mergePatch } from '../domain/merge-patch.js';
 
 /** Checks what only the token language (and, for SOAP, the WSDL) can tell. */
 export type IntegrationChecker = (
@@ -177,8 +178,12 @@ export const integrationsRoutes: FastifyPluginAsyncTypebox<IntegrationRoutesOpti
     };
     // A masked secret in the merged config stands for the stored one (sealSecrets keeps it).
     const masked = maskSecrets(current.config, current.options);
-    const config = replace ? patch.config : { ...masked.config, ...patch.config };
-    const options = replace ? (patch.options ?? {}) : { ...masked.options, ...patch.options };
+    // A PATCH's config and options are JSON Merge Patches (RFC 7396): objects merge at every
+    // depth, null removes a key.
+    const config = replace ? patch.config : mergePatch(masked.config, patch.config ?? {});
+    const options = replace
+      ? (patch.options ?? {})
+      : mergePatch(masked.options, patch.options ?? {});
     const input = await prepare(base, config, options, current);
     try {
       return await integrations.update(current, input, { ifMatch });
@@ -229,7 +234,8 @@ export const integrationsRoutes: FastifyPluginAsyncTypebox<IntegrationRoutesOpti
       config: access,
       schema: {
         ...editSchema,
-        summary: 'Change some fields (a new version); config and options are merged key by key',
+        summary:
+          'Change some fields (a new version); config and options are JSON Merge Patches (RFC 7396)',
         body: IntegrationPatch,
       },
     },

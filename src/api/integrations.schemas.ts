@@ -154,13 +154,19 @@ export const IntegrationPatch = Type.Object(
     config: Type.Optional(
       Type.Object(
         {},
-        { additionalProperties: true, description: 'merged into the current config' },
+        {
+          additionalProperties: true,
+          description: 'a JSON Merge Patch (RFC 7396) of the current config: null removes a key',
+        },
       ),
     ),
     options: Type.Optional(
       Type.Object(
         {},
-        { additionalProperties: true, description: 'merged into the current options' },
+        {
+          additionalProperties: true,
+          description: 'a JSON Merge Patch (RFC 7396) of the current options: null removes a key',
+        },
       ),
     ),
   },

@@ -59,12 +59,15 @@ function notUtf8(bytes: Buffer): AppError {
 
 /**
  * Replaces Fastify's JSON parser with the same parser answering as jsonBodyError says, refusing a
- * body that is not UTF-8, and taking an empty body as none.
+ * body that is not UTF-8, and taking an empty body as none; `application/merge-patch+json` is
+ * parsed the same way.
  */
 export function installJsonBodyParser(app: FastifyInstance): void {
   const parse = app.getDefaultJsonParser('error', 'error');
   app.removeContentTypeParser('application/json');
-  app.addContentTypeParser('application/json', { parseAs: 'buffer' }, (request, body, done) => {
+  // A JSON Merge Patch (RFC 7396, an integration's PATCH) is JSON under its own media type.
+  const types = ['application/json', 'application/merge-patch+json'];
+  app.addContentTypeParser(types, { parseAs: 'buffer' }, (request, body, done) => {
     const bytes = body as Buffer;
     // JSON is UTF-8 (RFC 8259): a body with bytes that are not (a Latin-1 "José") is refused,
     // where decoding it would store U+FFFD in place of each such letter, unseen.

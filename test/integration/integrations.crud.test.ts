@@ -137,6 +137,49 @@ describe.each(DIALECTS)('integrations on %s', (backend) => {
     expect(stale.json().error.code).toBe('CONFLICT');
   });
 
+  it('reads a PATCH of config and options as a JSON Merge Patch: nested keys kept, null removes', async () => {
+    await setup();
+    const created = (
+      await call('POST', '/api/v1/integrations', {
+        ...crmPush,
+        options: {
+          ...crmPush.options,
+          retry: { maxAttempts: 8, scheduleSeconds: [5, 60, 600] },
+          maxConcurrency: 4,
+        },
+      })
+    ).json();
+    const url = `/api/v1/integrations/${created.id}`;
+    // Sent as application/merge-patch+json, the media type of RFC 7396.
+    const patched = await fresh.t.app.inject({
+      method: 'PATCH',
+      url,
+      headers: { ...fresh.alice.headers, 'content-type': 'application/merge-patch+json' },
+      payload: JSON.stringify({
+        options: { retry: { maxAttempts: 3 }, maxConcurrency: null, signing: { secret: '••••' } },
+      }),
+    });
+    expect(patched.statusCode, patched.body).toBe(200);
+    const options = patched.json().options;
+    // The schedule is kept beside the new maxAttempts, the limit removed, the secret kept.
+    expect(options.retry).toEqual({ maxAttempts: 3, scheduleSeconds: [5, 60, 600] });
+    expect(options).not.toHaveProperty('maxConcurrency');
+    expect(options.signing).toEqual({ secret: '••••' });
+    const stored = await fresh.t.store.store.db
+      .selectFrom('integration_versions')
+      .select('options')
+      .where('integration_id', '=', created.id)
+      .where('version', '=', 2)
+      .executeTakeFirstOrThrow();
+    expect(JSON.parse(stored.options).signing.secret).toMatch(/^enc:v1:/);
+
+    // A required key removed is named, and nothing is saved.
+    const noUrl = await call('PATCH', url, { config: { url: null } });
+    expect(noUrl.statusCode, noUrl.body).toBe(400);
+    expect(noUrl.json().error.details).toEqual([expect.objectContaining({ field: 'config.url' })]);
+    expect((await call('GET', url)).json()).toMatchObject({ version: 2 });
+  });
+
   it('takes an edit naming the stored type, as created; another type is refused by name', async () => {
     await setup();
     const created = (await call('POST', '/api/v1/integrations', crmPush)).json();
