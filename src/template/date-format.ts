@@ -175,17 +175,36 @@ function held(ms: number): number | undefined {
   return Math.abs(ms) <= MAX_INSTANT_MS ? ms : undefined;
 }
 
+/** A date, or a date and time, with no UTC offset: read as UTC. */
+const ZONELESS = /^\d{4}-\d{2}-\d{2}(?:T\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?)?$/;
+
+/**
+ * The milliseconds a date written in one of RFC 3339's other spellings names: a space or `t` for
+ * the `T`, `z` for `Z` (RFC 3339 §5.6), or no offset at all (`2026-11-27`, `2026-11-27 10:00`),
+ * read as UTC, so that a wall time formatted without a zone comes out as it went in. Anything
+ * else is NaN: Date.parse would read `11/27/2026 10:00` in the server's own time zone, and each
+ * engine reads other spellings its own way.
+ */
+function otherSpellingInstant(text: string): number {
+  let value = text;
+  if (value[10] === ' ' || value[10] === 't') value = `${value.slice(0, 10)}T${value.slice(11)}`;
+  if (value.endsWith('z')) value = `${value.slice(0, -1)}Z`;
+  if (ZONELESS.test(value)) value = value.length === 10 ? `${value}T00:00Z` : `${value}Z`;
+  return rfc3339Instant(value) ?? Number.NaN;
+}
+
 /**
  * The instant a value names, in ms: a number (or a string of digits) is seconds since the epoch,
- * like `system.timestamp`; a string is parsed as a date (RFC 3339 expected). Otherwise, or
- * beyond the years a Date holds (±275,760, less a day), undefined.
+ * like `system.timestamp`; a string is read as an RFC 3339 date (see otherSpellingInstant for
+ * the spellings taken besides). Otherwise, or beyond the years a Date holds (±275,760, less a
+ * day), undefined.
  */
 export function instantOf(value: unknown): number | undefined {
   if (typeof value === 'number') return held(value * 1000);
   if (typeof value !== 'string' || value.trim() === '') return undefined;
   if (/^\s*-?\d+(\.\d+)?\s*$/.test(value)) return held(Number(value) * 1000);
-  // Written as RFC 3339, it must name a real time: Date.parse rolls 2026-02-30 over to March 2
-  // and T24:00 to the next day. Other spellings are left to Date.parse, as before.
-  // NaN when unreadable, which `held` refuses too.
-  return held(rfc3339Instant(value.trim()) ?? Date.parse(value));
+  // It must name a real time: Date.parse rolls 2026-02-30 over to March 2 and T24:00 to the
+  // next day. NaN when unreadable, which `held` refuses too.
+  const text = value.trim();
+  return held(rfc3339Instant(text) ?? otherSpellingInstant(text));
 }

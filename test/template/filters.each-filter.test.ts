@@ -128,6 +128,40 @@ describe('filters', () => {
     });
   });
 
+  it('date: RFC 3339 spelled with a space or lower case, or with no offset (read as UTC); other spellings missing', () => {
+    const renderWith = (startedAt: string, tz = '') => {
+      const result = compileTemplate(
+        `{{call.startedAt | date:"YYYY-MM-DD HH:mm:ss"${tz} | default:"n/a"}}`,
+        'text',
+        { field: 'f' },
+      );
+      if (!result.ok) throw new Error(JSON.stringify(result.problems));
+      return result.template.render({ call: { startedAt } });
+    };
+    const cases: [string, string][] = [
+      ['2026-11-27 10:30:05Z', '2026-11-27 10:30:05'],
+      ['2026-11-27t10:30:05z', '2026-11-27 10:30:05'],
+      ['2026-11-27 10:30:05+01:00', '2026-11-27 09:30:05'],
+      // No offset: the wall time comes out as it went in, whatever the server's time zone.
+      ['2026-11-27 10:30', '2026-11-27 10:30:00'],
+      ['2026-11-27T10:30:05.250', '2026-11-27 10:30:05'],
+      ['2026-11-27', '2026-11-27 00:00:00'],
+      // Not on the calendar, or no RFC 3339 spelling at all (Date.parse read these in the
+      // server's own time zone, or rolled them over).
+      ['2026-02-30', 'n/a'],
+      ['2026-11-27 24:00', 'n/a'],
+      ['11/27/2026 10:30', 'n/a'],
+      ['Fri Nov 27 2026 10:30:00', 'n/a'],
+      ['2026-11-27T10:30:05 +01:00', 'n/a'],
+    ];
+    for (const [startedAt, value] of cases)
+      expect(renderWith(startedAt), startedAt).toEqual({ ok: true, value });
+    expect(renderWith('2026-11-27 10:30', ',"Europe/Paris"')).toEqual({
+      ok: true,
+      value: '2026-11-27 11:30:00',
+    });
+  });
+
   it('upper, lower, trim', () => {
     expect(render('{{contact.firstName | upper}}')).toBe('  ANA MARÍA ');
     expect(render('{{contact.firstName | lower}}')).toBe('  ana maría ');
