@@ -6,7 +6,7 @@
 import { xmlEscape } from 'soap/lib/utils.js';
 import type { SelectedOperation, SoapProblem, SoapVersion } from '../domain/soap.js';
 import { faultRetryable } from '../domain/soap.js';
-import { MASK, secretHeader } from '../domain/integration.js';
+import { CALLHOOK_HEADERS, MASK, secretHeader } from '../domain/integration.js';
 import { bodySnippet } from './body-text.js';
 import { isSoapEnvelope } from './soap-envelope.js';
 import { transportFailure, type AnswerHead, type Exchange } from './soap-http.js';
@@ -104,10 +104,12 @@ export function recordOf(
 ): SoapRequestRecord | undefined {
   if (exchange.request === undefined) return undefined;
   const { service, port, operation } = selected;
+  // Callhook's own headers (`Idempotency-Key`, the delivery id) come in beside the template's
+  // and are shown as sent, as for HTTP.
   const secretHeaders = new Set(
     Object.keys(request.headers ?? {})
-      .filter((name) => secretHeader(name))
-      .map((name) => name.toLowerCase()),
+      .map((name) => name.toLowerCase())
+      .filter((name) => secretHeader(name) && !CALLHOOK_HEADERS.includes(name)),
   );
   const headers: Record<string, string> = {};
   for (const [name, value] of Object.entries(exchange.request.headers)) {

@@ -77,6 +77,9 @@ describe.each(DIALECTS)('SOAP deliveries on %s', (backend) => {
     const { attemptLog } = (await p.get(`/api/v1/deliveries/${delivery.id}`)).json();
     const logged = Object.fromEntries(attemptLog[0].request.headers);
     expect(logged).toMatchObject({ 'webhook-id': id, 'webhook-timestamp': String(timestamp) });
+    // Callhook's own Idempotency-Key too: it is the delivery id, not a secret of the template's.
+    expect(call!.headers['idempotency-key']).toBe(delivery.id);
+    expect(logged['Idempotency-Key']).toBe(delivery.id);
   });
 
   it("logs a fault's envelope as received with the failed attempt", async () => {
