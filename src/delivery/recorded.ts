@@ -2,7 +2,7 @@
  * A request and a response as Callhook records them: in the attempt log of a delivery or an IVR
  * invocation, and in the test endpoint's answer. Small on purpose: the IVR log thread loads it.
  */
-import { bodyText, KEPT_BODY_BYTES } from '../transport/body-text.js';
+import { bodyText, charsetOf, KEPT_BODY_BYTES } from '../transport/body-text.js';
 
 /** The request as sent (or as it would be sent), secrets masked. */
 export interface RecordedRequest {
@@ -21,8 +21,9 @@ export interface RecordedResponse {
 }
 
 /**
- * A response as recorded: its status, headers and first 64 KiB as text (see bodyText; `cut`: the
- * client already kept only the start of a longer body).
+ * A response as recorded: its status, headers and first 64 KiB as text, decoded as its
+ * `Content-Type` charset says (see bodyText; `cut`: the client already kept only the start of a
+ * longer body).
  */
 export function recordResponse(
   status: number,
@@ -30,8 +31,10 @@ export function recordResponse(
   body: Buffer | string,
   cut = false,
 ): RecordedResponse {
-  const { text, truncated } = bodyText(body, KEPT_BODY_BYTES, cut);
-  return { status, headers: Array.from(headers, ([n, v]) => [n, v]), body: text, truncated };
+  const list = Array.from(headers, ([n, v]): [string, string] => [n, v]);
+  const contentType = list.find(([name]) => name.toLowerCase() === 'content-type')?.[1];
+  const { text, truncated } = bodyText(body, KEPT_BODY_BYTES, cut, charsetOf(contentType));
+  return { status, headers: list, body: text, truncated };
 }
 
 /** A response as an attempt's log row holds it (deliveries and IVR invocations alike). */

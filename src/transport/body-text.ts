@@ -1,8 +1,10 @@
 /**
  * A response body kept as text for logs and IVR variables: its first bytes only (a CRM that
- * answers 10 MB is not stored whole), decoded as UTF-8.
+ * answers 10 MB is not stored whole), decoded as its `Content-Type` charset (or an XML
+ * declaration's encoding) says, UTF-8 otherwise.
  */
 import { StringDecoder } from 'node:string_decoder';
+import { TextDecoder } from 'node:util';
 import { briefly } from '../template/body-structure.js';
 
 /** How much of a response body is kept, for the attempt log and for IVR variables. */
@@ -25,16 +27,58 @@ export interface BodyText {
  * bodyText(Buffer.from('é'), 1); // → { text: '', truncated: true }
  * ```
  */
-export function bodyText(body: Buffer | string, limit: number, cut = false): BodyText {
+export function bodyText(
+  body: Buffer | string,
+  limit: number,
+  cut = false,
+  charset?: string,
+): BodyText {
   // A string whose every character could take 3 bytes and still fit needs no counting.
   if (typeof body === 'string' && (body.length * 3 <= limit || Buffer.byteLength(body) <= limit))
     return { text: body, truncated: cut };
   const bytes = typeof body === 'string' ? Buffer.from(body) : body;
   const over = bytes.length > limit;
   const kept = over ? bytes.subarray(0, limit) : bytes;
-  // StringDecoder.write() holds back a trailing incomplete character instead of replacing it.
-  const text = over || cut ? new StringDecoder('utf8').write(kept) : kept.toString('utf8');
+  const legacy = typeof body === 'string' ? undefined : legacyDecoder(kept, charset);
+  // Both decoders hold back a trailing incomplete character (`stream`) instead of replacing it.
+  const text =
+    legacy !== undefined
+      ? legacy.decode(kept, { stream: over || cut })
+      : over || cut
+        ? new StringDecoder('utf8').write(kept)
+        : kept.toString('utf8');
   return { text, truncated: over || cut };
+}
+
+/** `charset=…` of a Content-Type value, unquoted; undefined without one. */
+export function charsetOf(contentType: string | undefined): string | undefined {
+  const match = /;\s*charset\s*=\s*(?:"([^"]*)"|([^;\s]*))/i.exec(contentType ?? '');
+  const label = match?.[1] ?? match?.[2];
+  return label === undefined || label === '' ? undefined : label;
+}
+
+/** `<?xml version="1.0" encoding="ISO-8859-1"?>` at the start of a body: its encoding. */
+const XML_DECLARATION = /^<\?xml\s[^>]*?\bencoding\s*=\s*["']([A-Za-z0-9._:-]+)["']/;
+
+/**
+ * A decoder for a body that is not UTF-8: the declared charset (a Latin-1 CRM answering
+ * `text/plain; charset=iso-8859-1`, an XML answer whose declaration says `ISO-8859-1`), when the
+ * platform knows it. Undefined: UTF-8 (no charset, UTF-8 itself, or a label nobody knows).
+ */
+function legacyDecoder(bytes: Buffer, charset: string | undefined): TextDecoder | undefined {
+  const label =
+    charset ?? XML_DECLARATION.exec(bytes.subarray(0, 200).toString('latin1'))?.[1] ?? 'utf-8';
+  // ASCII is UTF-8's first half (the WHATWG table would read it as windows-1252): a body
+  // labelled ASCII that holds UTF-8 anyway reads right.
+  if (/^\s*(us-)?ascii\s*$/i.test(label)) return undefined;
+  let decoder: TextDecoder;
+  try {
+    decoder = new TextDecoder(label.trim());
+  } catch {
+    return undefined;
+  }
+  // TextDecoder drops a byte order mark; the UTF-8 path keeps it (JSON and XML readers skip it).
+  return decoder.encoding === 'utf-8' ? undefined : decoder;
 }
 
 /**

@@ -46,6 +46,21 @@ describe.each(DIALECTS)('IVR invoke maps responses to variables on %s', (backend
           .end(
             `<?xml version="1.0"?><r><account id="${account}"><balance currency="EUR">7.25</balance></account></r>`,
           );
+      } else if (url.pathname === '/latin1-json') {
+        // A legacy CRM: its charset is ISO-8859-1, and its bytes are (é is one byte, 0xE9).
+        res
+          .writeHead(200, { 'content-type': 'application/json; charset=ISO-8859-1' })
+          .end(Buffer.from('{"city": "Montréal", "name": "Zoë"}', 'latin1'));
+      } else if (url.pathname === '/latin1-xml') {
+        // No charset in the Content-Type: the XML declaration says the encoding.
+        res
+          .writeHead(200, { 'content-type': 'text/xml' })
+          .end(
+            Buffer.from(
+              '<?xml version="1.0" encoding="ISO-8859-1"?><r><city>Montréal</city></r>',
+              'latin1',
+            ),
+          );
       } else if (url.pathname === '/text') {
         res.writeHead(200, { 'content-type': 'text/plain' }).end('open until 18:00\n');
       } else {
@@ -134,6 +149,34 @@ describe.each(DIALECTS)('IVR invoke maps responses to variables on %s', (backend
       variables: { balance: '7.25', currency: 'EUR', account: '7', limit: '100', status: '200' },
     });
     expect(answer.variables['body']).toContain('<balance currency="EUR">7.25</balance>');
+  });
+
+  it('reads an answer in the charset it declares (Content-Type, or the XML declaration)', async () => {
+    const json = await t.create(alice.headers, {
+      config: { method: 'GET', url: `${server.origin}/latin1-json`, responseEncoding: 'json' },
+      options: {
+        responseVariables: [
+          { name: 'city', path: 'city' },
+          { name: 'name', path: 'name' },
+        ],
+      },
+    });
+    const fromJson = (await t.invoke(alice.headers, json)).answer;
+    expect(fromJson).toMatchObject({
+      outcome: 'success',
+      variables: { city: 'Montréal', name: 'Zoë', body: '{"city": "Montréal", "name": "Zoë"}' },
+    });
+    expect(fromJson.reason).toBeUndefined();
+    // The attempt log shows the same text.
+    const { attempts } = await t.logged(fromJson.deliveryId);
+    expect(JSON.stringify(attempts[0])).toContain('Montréal');
+
+    const xml = await t.create(alice.headers, {
+      config: { method: 'GET', url: `${server.origin}/latin1-xml`, responseEncoding: 'xml' },
+      options: { responseVariables: [{ name: 'city', path: 'r.city' }] },
+    });
+    const fromXml = (await t.invoke(alice.headers, xml)).answer;
+    expect(fromXml).toMatchObject({ outcome: 'success', variables: { city: 'Montréal' } });
   });
 
   it('gives the whole body for text', async () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { bodySnippet, bodyText } from '../../src/transport/body-text.js';
+import { bodySnippet, bodyText, charsetOf } from '../../src/transport/body-text.js';
 
 // A body kept only in part ends at a whole character, never in U+FFFD.
 describe('bodyText', () => {
@@ -32,6 +32,32 @@ describe('bodyText', () => {
     const start = Buffer.from('abé').subarray(0, 3);
     expect(bodyText(start, 1024, true)).toEqual({ text: 'ab', truncated: true });
     expect(bodyText('abc', 1024, true)).toEqual({ text: 'abc', truncated: true });
+  });
+
+  it('decodes the charset it is given, or an XML declaration names, and UTF-8 otherwise', () => {
+    const latin1 = Buffer.from('Montréal', 'latin1');
+    expect(bodyText(latin1, 1024, false, 'ISO-8859-1')).toEqual({
+      text: 'Montréal',
+      truncated: false,
+    });
+    expect(bodyText(latin1, 1024, false, 'windows-1252').text).toBe('Montréal');
+    const declared = Buffer.from('<?xml version="1.0" encoding=\'iso-8859-1\'?><r>é</r>', 'latin1');
+    expect(bodyText(declared, 1024).text).toBe(
+      '<?xml version="1.0" encoding=\'iso-8859-1\'?><r>é</r>',
+    );
+    // The Content-Type's charset wins over the declaration.
+    const utf8Declared = Buffer.from('<?xml version="1.0" encoding="iso-8859-1"?><r>é</r>');
+    expect(bodyText(utf8Declared, 1024, false, 'utf-8').text).toContain('<r>é</r>');
+    // A label nobody knows, or ASCII (a subset of UTF-8), reads as UTF-8.
+    expect(bodyText(Buffer.from('é'), 1024, false, 'x-unknown').text).toBe('é');
+    expect(bodyText(Buffer.from('é'), 1024, false, 'us-ascii').text).toBe('é');
+    // A multi-byte legacy character the cut splits is left out whole, as for UTF-8.
+    const sjis = Buffer.from([0x61, 0x82, 0xa0]); // `a`, then `あ` in Shift_JIS
+    expect(bodyText(sjis, 2, false, 'shift_jis')).toEqual({ text: 'a', truncated: true });
+    expect(bodyText(sjis, 3, false, 'shift_jis')).toEqual({ text: 'aあ', truncated: false });
+    expect(charsetOf('text/plain; charset="ISO-8859-1"')).toBe('ISO-8859-1');
+    expect(charsetOf('application/json;charset=utf-8; q=1')).toBe('utf-8');
+    expect(charsetOf('application/json')).toBeUndefined();
   });
 
   it('shows bytes that are not UTF-8 inside the kept part as U+FFFD, as a decoder does', () => {
