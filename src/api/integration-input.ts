@@ -7,6 +7,7 @@ import { Settings } from 'typebox/system';
 import type { TSchema } from 'typebox';
 import { schemaMessage, type ErrorDetail } from '../errors.js';
 import { signingKey, SigningSecretError } from '../delivery/signing.js';
+import { pathProblem } from '../delivery/response-variables.js';
 import { HttpConfigIn, OptionsIn, SoapConfigIn } from './integrations.schemas.js';
 import type {
   HttpConfig,
@@ -82,6 +83,18 @@ export function checkConfigAndOptions(
           message: `"${v.name}" is defined twice`,
         });
       names.add(v.name);
+      // A text answer is read whole, whatever the path says.
+      const text =
+        type === 'http' && (configResult.value as HttpConfig).responseEncoding === 'text';
+      const problem = text ? undefined : pathProblem(v.path);
+      if (problem !== undefined) {
+        problems.push({
+          field: `options.responseVariables.${i}.path`,
+          line: 1,
+          column: problem.column,
+          message: `"${v.path}": ${problem.message}`,
+        });
+      }
     });
     if (opts.signing !== undefined) {
       for (const key of ['secret', 'previousSecret'] as const) {

@@ -69,6 +69,59 @@ export function compileVariables(variables: readonly ResponseVariable[]): Compil
 }
 
 /**
+ * Why a path can never find anything, with its 1-based column; undefined when it is a path.
+ * Only mistakes no document can answer are refused: another path language's syntax (JSONPath's
+ * `$.a` and `[*]`, XPath's or JSON Pointer's `/a/b`) and a bracket that does not hold a list
+ * index (`items[x]`, `items[0`). Such a path took its default on every call, silently.
+ *
+ * ### Example
+ * ```ts
+ * pathProblem('$.customer.balance');
+ * // → { column: 1, message: 'starts at the top of the document without "$": write "customer.balance"' }
+ * ```
+ */
+export function pathProblem(path: string): { column: number; message: string } | undefined {
+  const lead = path.length - path.trimStart().length;
+  const trimmed = path.trim();
+  const jsonPath = /^\$(?=$|[.[])/.exec(trimmed);
+  if (jsonPath !== null) {
+    const rest = trimmed.slice(1).replace(/^\./, '');
+    const write = rest === '' ? 'an empty path for the whole document' : `write "${rest}"`;
+    return {
+      column: lead + 1,
+      message: `starts at the top of the document without "$": ${write}`,
+    };
+  }
+  if (trimmed.startsWith('/')) {
+    const dotted = trimmed.replace(/^\/+/, '').replaceAll('/', '.');
+    return {
+      column: lead + 1,
+      message: `names are separated by dots, from the top of the document: write "${dotted}"`,
+    };
+  }
+  const index = /\[(\d+)\]/g;
+  let at = 0;
+  for (const match of path.matchAll(/\[[^\]]*\]?|\]/g)) {
+    index.lastIndex = match.index;
+    if (index.exec(path)?.index === match.index) continue;
+    at = match.index + 1;
+    break;
+  }
+  if (at > 0) {
+    return {
+      column: at,
+      message: 'a bracket holds a list index from 0, e.g. items[0] (or items.0)',
+    };
+  }
+  const star = path.split('.').findIndex((segment) => segment.trim() === '*');
+  if (star >= 0) {
+    const column = path.split('.').slice(0, star).join('.').length + (star > 0 ? 1 : 0) + 1;
+    return { column, message: 'a path reads one value: name a list index (items.0.id), not *' };
+  }
+  return undefined;
+}
+
+/**
  * XML element names that every JS object already has (`toString`, `constructor`, `__proto__`…)
  * and `prototype`. fast-xml-parser refuses some (throws) and renames others (`__toString`, which
  * an element of that very name would then share), guarding against prototype pollution. Such an

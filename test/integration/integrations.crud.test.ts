@@ -269,6 +269,57 @@ describe.each(DIALECTS)('integrations on %s', (backend) => {
     });
   });
 
+  it('refuses a response variable path no answer can match, naming the field and column', async () => {
+    await setup();
+    const withPaths = (paths: string[], responseEncoding = 'json') => ({
+      ...crmPush,
+      config: { ...crmPush.config, responseEncoding },
+      options: {
+        ...crmPush.options,
+        responseVariables: paths.map((path, i) => ({ name: `v${i}`, path })),
+      },
+    });
+    const res = await call(
+      'POST',
+      '/api/v1/integrations',
+      withPaths(['customer.balance', '$.customer.balance', '/r/account', 'items[x].id', 'a.*.b']),
+    );
+    expect(res.statusCode, res.body).toBe(400);
+    expect(res.json().error.details).toEqual([
+      {
+        field: 'options.responseVariables.1.path',
+        line: 1,
+        column: 1,
+        message:
+          '"$.customer.balance": starts at the top of the document without "$": write "customer.balance"',
+      },
+      {
+        field: 'options.responseVariables.2.path',
+        line: 1,
+        column: 1,
+        message:
+          '"/r/account": names are separated by dots, from the top of the document: write "r.account"',
+      },
+      {
+        field: 'options.responseVariables.3.path',
+        line: 1,
+        column: 6,
+        message: '"items[x].id": a bracket holds a list index from 0, e.g. items[0] (or items.0)',
+      },
+      {
+        field: 'options.responseVariables.4.path',
+        line: 1,
+        column: 3,
+        message: '"a.*.b": a path reads one value: name a list index (items.0.id), not *',
+      },
+    ]);
+    // Index forms, SOAP's `$value`, attributes and text are paths; a text answer reads no path.
+    const fine = withPaths(['items[0].id', 'a[0][1]', 'r.$value', 'r.@id', 'r.#text', '']);
+    expect((await call('POST', '/api/v1/integrations', fine)).statusCode).toBe(201);
+    const text = withPaths(['$.whatever'], 'text');
+    expect((await call('POST', '/api/v1/integrations', text)).statusCode).toBe(201);
+  });
+
   it("answers 404 for another user's integration; admins see all", async () => {
     await setup();
     const created = (await call('POST', '/api/v1/integrations', crmPush)).json();
