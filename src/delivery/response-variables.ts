@@ -159,6 +159,59 @@ function withoutBom(body: string): string {
 
 type Parsed = { ok: true; root: unknown } | { ok: false; problem: string };
 
+/**
+ * An integer JSON.parse would round (past 2^53: `12345678901234567890` reads
+ * `12345678901234567000`), kept as the digits sent. An order or account id sent as a JSON
+ * number is read as it was written.
+ */
+class LongInteger {
+  constructor(readonly digits: string) {}
+}
+
+/** Sixteen digits in a row: a body without them holds no integer JSON.parse rounds. */
+const MAYBE_LONG = /\d{16}/;
+const NUMBER_TOKEN = /-?\d+(\.\d+)?([eE][+-]?\d+)?/y;
+/** Stands in for a LongInteger inside the JSON text handed to JSON.parse. */
+const LONG_MARK = '\u0000long:';
+
+/** JSON.parse, with integers past 2^53 kept as LongInteger (their digits as sent). */
+function parseJson(body: string): unknown {
+  // A body that writes `\u0000` itself could forge the mark: read it as JSON.parse does.
+  if (!MAYBE_LONG.test(body) || body.includes('\\u0000')) return JSON.parse(body) as unknown;
+  let text = '';
+  let from = 0;
+  for (let i = 0; i < body.length; i++) {
+    const char = body[i];
+    if (char === '"') {
+      // Past the string: its digits are text already.
+      for (i++; i < body.length && body[i] !== '"'; i++) if (body[i] === '\\') i++;
+    } else if (char === '-' || (char !== undefined && char >= '0' && char <= '9')) {
+      NUMBER_TOKEN.lastIndex = i;
+      const token = NUMBER_TOKEN.exec(body);
+      if (token === null) continue;
+      const integer = token[1] === undefined && token[2] === undefined;
+      if (integer && !Number.isSafeInteger(Number(token[0]))) {
+        // The mark, written as a JSON escape.
+        text += `${body.slice(from, i)}"\\u0000long:${token[0]}"`;
+        from = i + token[0].length;
+      }
+      i += token[0].length - 1;
+    }
+  }
+  text += body.slice(from);
+  if (from === 0) return JSON.parse(body) as unknown;
+  try {
+    return JSON.parse(text, (_key, value: unknown) =>
+      typeof value === 'string' && value.startsWith(LONG_MARK)
+        ? new LongInteger(value.slice(LONG_MARK.length))
+        : value,
+    ) as unknown;
+  } catch {
+    // Not valid JSON: the error as the body sent it (its positions), not as rewritten.
+    return JSON.parse(body) as unknown;
+  }
+}
+
 function parse(input: ResponseInput): Parsed {
   const body = withoutBom(input.body ?? '');
   const cut = input.truncated === true;
@@ -173,7 +226,7 @@ function parse(input: ResponseInput): Parsed {
     case 'json':
       if (body.trim() === '') return { ok: true, root: undefined };
       try {
-        return { ok: true, root: JSON.parse(body) as unknown };
+        return { ok: true, root: parseJson(body) };
       } catch (error) {
         if (cut) return { ok: false, problem: `${CUT} JSON document` };
         return { ok: false, problem: `the body is not valid JSON: ${(error as Error).message}` };
@@ -272,6 +325,7 @@ function follow(root: unknown, segments: readonly string[], shape: VariableSourc
 function asText(value: unknown, shape: VariableSource): string | undefined {
   if (value === undefined || value === null) return undefined;
   if (typeof value === 'string') return value;
+  if (value instanceof LongInteger) return value.digits;
   // The soap package turns xs:dateTime into a Date.
   if (value instanceof Date) return Number.isNaN(value.getTime()) ? undefined : value.toISOString();
   if (typeof value === 'number' || typeof value === 'boolean' || typeof value === 'bigint') {
@@ -287,7 +341,15 @@ function asText(value: unknown, shape: VariableSource): string | undefined {
     // Attributes and no text (`<balance currency="EUR"/>`): an empty element, like `<b/>`.
     if (shape === 'xml' && Object.keys(record).every((key) => key.startsWith('@'))) return '';
   }
-  return JSON.stringify(value, shape === 'xml' ? withNamesShown : undefined);
+  if (shape === 'xml') return JSON.stringify(value, withNamesShown);
+  // A LongInteger inside goes out as the number it was, digits as sent.
+  let longs = false;
+  const json = JSON.stringify(value, (_key, inner: unknown) => {
+    if (!(inner instanceof LongInteger)) return inner;
+    longs = true;
+    return `${LONG_MARK}${inner.digits}`;
+  });
+  return longs ? json.replace(/"\\u0000long:(-?\d+)"/g, '$1') : json;
 }
 
 /** JSON.stringify's replacer for parsed XML: element names as they were sent (see `hidden`). */

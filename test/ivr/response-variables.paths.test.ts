@@ -43,6 +43,47 @@ describe('response variables', () => {
     );
   });
 
+  it('reads a JSON integer past 2^53 as the digits sent, not rounded', () => {
+    // An order id as a number: JSON.parse alone reads 12345678901234567000.
+    const body =
+      '{"orderId": 12345678901234567890, "items": [{"ref": -9007199254740993}], "safe": 9007199254740991, ' +
+      '"price": 12.50, "note": "id 12345678901234567890", "esc": "q\\"12345678901234567890"}';
+    expectMapped(
+      [
+        { name: 'orderId', path: 'orderId' },
+        { name: 'ref', path: 'items.0.ref' },
+        { name: 'items', path: 'items' },
+        { name: 'safe', path: 'safe' },
+        { name: 'price', path: 'price' },
+        { name: 'note', path: 'note' },
+        { name: 'esc', path: 'esc' },
+      ],
+      { encoding: 'json', body },
+      {
+        orderId: '12345678901234567890',
+        ref: '-9007199254740993',
+        items: '[{"ref":-9007199254740993}]',
+        safe: '9007199254740991',
+        price: '12.5',
+        note: 'id 12345678901234567890',
+        esc: 'q"12345678901234567890',
+      },
+    );
+    expectMapped(
+      [{ name: 'whole', path: '' }],
+      { encoding: 'json', body: '98765432109876543210' },
+      {
+        whole: '98765432109876543210',
+      },
+    );
+    // Not JSON: the parser's message, positions as sent.
+    const cut = mapResponse([{ name: 'id', path: 'id' }], {
+      encoding: 'json',
+      body: '{"id": 12345678901234567890',
+    });
+    expect(cut.problem).toMatch(/not valid JSON: .*position 27/);
+  });
+
   it('does not read inherited properties of JSON objects', () => {
     const { values } = mapResponse([{ name: 'x', path: 'a.constructor', default: '-' }], {
       encoding: 'json',
