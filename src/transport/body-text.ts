@@ -66,8 +66,13 @@ const XML_DECLARATION = /^<\?xml\s[^>]*?\bencoding\s*=\s*["']([A-Za-z0-9._:-]+)[
  * platform knows it. Undefined: UTF-8 (no charset, UTF-8 itself, or a label nobody knows).
  */
 function legacyDecoder(bytes: Buffer, charset: string | undefined): TextDecoder | undefined {
+  // Most answers have no charset or say UTF-8, and are not XML: nothing to read or construct.
   const label =
-    charset ?? XML_DECLARATION.exec(bytes.subarray(0, 200).toString('latin1'))?.[1] ?? 'utf-8';
+    charset ??
+    (bytes[0] === 0x3c // "<"
+      ? XML_DECLARATION.exec(bytes.subarray(0, 200).toString('latin1'))?.[1]
+      : undefined);
+  if (label === undefined || /^\s*utf-?8\s*$/i.test(label)) return undefined;
   // ASCII is UTF-8's first half (the WHATWG table would read it as windows-1252): a body
   // labelled ASCII that holds UTF-8 anyway reads right.
   if (/^\s*(us-)?ascii\s*$/i.test(label)) return undefined;
