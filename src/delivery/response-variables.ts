@@ -14,6 +14,14 @@
  *   envelope as XML instead, text exactly as sent (`Envelope.Body.GetBalanceResponse.…`).
  * - `text`: every variable is the whole body, trimmed (empty: the default); the path is not read.
  */
+import {
+  isInteger,
+  isLosslessNumber,
+  isSafeNumber,
+  LosslessNumber,
+  parse as parseLossless,
+  stringify as stringifyLossless,
+} from 'lossless-json';
 import { XMLParser } from 'fast-xml-parser';
 import { briefly, xmlSyntaxError } from '../template/body-structure.js';
 import type { ResponseEncoding, ResponseVariable } from '../domain/integration.js';
@@ -159,55 +167,32 @@ function withoutBom(body: string): string {
 
 type Parsed = { ok: true; root: unknown } | { ok: false; problem: string };
 
-/**
- * An integer JSON.parse would round (past 2^53: `12345678901234567890` reads
- * `12345678901234567000`), kept as the digits sent. An order or account id sent as a JSON
- * number is read as it was written.
- */
-class LongInteger {
-  constructor(readonly digits: string) {}
-}
-
 /** Sixteen digits in a row: a body without them holds no integer JSON.parse rounds. */
 const MAYBE_LONG = /\d{16}/;
-const NUMBER_TOKEN = /-?\d+(\.\d+)?([eE][+-]?\d+)?/y;
-/** Stands in for a LongInteger inside the JSON text handed to JSON.parse. */
-const LONG_MARK = '\u0000long:';
 
-/** JSON.parse, with integers past 2^53 kept as LongInteger (their digits as sent). */
+/**
+ * An integer past 2^53 as the digits sent (JSON.parse reads `12345678901234567890` as
+ * `12345678901234567000`), so that an order or account id sent as a JSON number reads as it was
+ * written; any other number as JSON.parse reads it.
+ */
+function keepLongIntegers(digits: string): unknown {
+  return isInteger(digits) && !isSafeNumber(digits) ? new LosslessNumber(digits) : Number(digits);
+}
+
+/**
+ * JSON.parse, with integers past 2^53 kept as LosslessNumber (lossless-json). Only a body with
+ * such digits is read by that parser, slower than JSON.parse; a body it refuses (a duplicate key,
+ * which JSON.parse takes, the last one winning) is read by JSON.parse, whose error is the one
+ * given for a body that is not JSON.
+ */
 function parseJson(body: string): unknown {
-  // A body that writes `\u0000` itself could forge the mark: read it as JSON.parse does.
-  if (!MAYBE_LONG.test(body) || body.includes('\\u0000')) return JSON.parse(body) as unknown;
-  let text = '';
-  let from = 0;
-  for (let i = 0; i < body.length; i++) {
-    const char = body[i];
-    if (char === '"') {
-      // Past the string: its digits are text already.
-      for (i++; i < body.length && body[i] !== '"'; i++) if (body[i] === '\\') i++;
-    } else if (char === '-' || (char !== undefined && char >= '0' && char <= '9')) {
-      NUMBER_TOKEN.lastIndex = i;
-      const token = NUMBER_TOKEN.exec(body);
-      if (token === null) continue;
-      const integer = token[1] === undefined && token[2] === undefined;
-      if (integer && !Number.isSafeInteger(Number(token[0]))) {
-        // The mark, written as a JSON escape.
-        text += `${body.slice(from, i)}"\\u0000long:${token[0]}"`;
-        from = i + token[0].length;
-      }
-      i += token[0].length - 1;
-    }
-  }
-  text += body.slice(from);
-  if (from === 0) return JSON.parse(body) as unknown;
+  if (!MAYBE_LONG.test(body)) return JSON.parse(body) as unknown;
   try {
-    return JSON.parse(text, (_key, value: unknown) =>
-      typeof value === 'string' && value.startsWith(LONG_MARK)
-        ? new LongInteger(value.slice(LONG_MARK.length))
-        : value,
-    ) as unknown;
+    return parseLossless(body, null, {
+      parseNumber: keepLongIntegers,
+      onDuplicateKey: ({ newValue }) => newValue,
+    });
   } catch {
-    // Not valid JSON: the error as the body sent it (its positions), not as rewritten.
     return JSON.parse(body) as unknown;
   }
 }
@@ -325,7 +310,7 @@ function follow(root: unknown, segments: readonly string[], shape: VariableSourc
 function asText(value: unknown, shape: VariableSource): string | undefined {
   if (value === undefined || value === null) return undefined;
   if (typeof value === 'string') return value;
-  if (value instanceof LongInteger) return value.digits;
+  if (isLosslessNumber(value)) return value.toString();
   // The soap package turns xs:dateTime into a Date.
   if (value instanceof Date) return Number.isNaN(value.getTime()) ? undefined : value.toISOString();
   if (typeof value === 'number' || typeof value === 'boolean' || typeof value === 'bigint') {
@@ -342,14 +327,9 @@ function asText(value: unknown, shape: VariableSource): string | undefined {
     if (shape === 'xml' && Object.keys(record).every((key) => key.startsWith('@'))) return '';
   }
   if (shape === 'xml') return JSON.stringify(value, withNamesShown);
-  // A LongInteger inside goes out as the number it was, digits as sent.
-  let longs = false;
-  const json = JSON.stringify(value, (_key, inner: unknown) => {
-    if (!(inner instanceof LongInteger)) return inner;
-    longs = true;
-    return `${LONG_MARK}${inner.digits}`;
-  });
-  return longs ? json.replace(/"\\u0000long:(-?\d+)"/g, '$1') : json;
+  // A long integer inside goes out as the number it was, digits as sent.
+  if (shape === 'json') return stringifyLossless(value) ?? '';
+  return JSON.stringify(value);
 }
 
 /** JSON.stringify's replacer for parsed XML: element names as they were sent (see `hidden`). */

@@ -76,6 +76,12 @@ describe('response variables', () => {
         whole: '98765432109876543210',
       },
     );
+    // A repeated key: the last one, as JSON.parse reads it.
+    expectMapped(
+      [{ name: 'id', path: 'id' }],
+      { encoding: 'json', body: '{"id": 1, "id": 12345678901234567890}' },
+      { id: '12345678901234567890' },
+    );
     // Not JSON: the parser's message, positions as sent.
     const cut = mapResponse([{ name: 'id', path: 'id' }], {
       encoding: 'json',
