@@ -2,12 +2,15 @@
  * `buildApp(deps)`: the Fastify instance with every route, never listening. `main.ts` listens;
  * tests call `inject()`.
  */
+import { Ajv } from 'ajv';
+import addFormats from 'ajv-formats';
 import Fastify, {
   type FastifyBaseLogger,
   type FastifyError,
   type FastifyInstance,
   type FastifyReply,
   type FastifyRequest,
+  type FastifySchemaCompiler,
   type RawReplyDefaultExpression,
   type RawRequestDefaultExpression,
   type RawServerDefault,
@@ -98,17 +101,8 @@ export async function buildApp(deps: AppDeps): Promise<App> {
     // Errors the router raises before any route or hook runs (a URL that does not decode, a path
     // segment over its length cap) get the API's error body too, not Fastify's own shape.
     frameworkErrors: routerErrorHandler,
-    ajv: {
-      customOptions: {
-        allErrors: true,
-        removeAdditional: false,
-        coerceTypes: 'array',
-        // `type: [...]` lists: the way to accept several JSON types without coercing one into
-        // another (an IVR variable's value, src/api/ivr.routes.ts).
-        allowUnionTypes: true,
-      },
-    },
   }).withTypeProvider<TypeBoxTypeProvider>();
+  app.setValidatorCompiler(validatorCompiler());
 
   // The API speaks JSON (docs/errors.md; a contact import also takes CSV, in its own plugin):
   // without Fastify's default text/plain parser, a text body is answered 415 like any other media
@@ -383,4 +377,30 @@ function fieldOf(
   if (typeof params['additionalProperty'] === 'string') parts.push(params['additionalProperty']);
   if (typeof params['propertyName'] === 'string') parts.push(params['propertyName']);
   return [context ?? 'body', ...parts].join('.');
+}
+
+/**
+ * Request validation: a JSON body is taken as sent, while the query string, path parameters and
+ * headers, which are text, are read as the numbers and booleans their schemas ask for. One ajv
+ * coercing everything (Fastify's default) read a body's `"timeoutMs": null` as 0 and answered
+ * "must be >= 100", `true` as 1 and a `null` name as "", while an integration's own `config` and
+ * `options` (checked without coercion, integration-input.ts) refused a string for a number.
+ */
+function validatorCompiler(): FastifySchemaCompiler<unknown> {
+  const ajv = (coerceTypes: false | 'array') => {
+    const instance = new Ajv({
+      coerceTypes,
+      useDefaults: true,
+      removeAdditional: false,
+      addUsedSchema: false,
+      allErrors: true,
+      // `type: [...]` lists accept several JSON types (an IVR variable's value).
+      allowUnionTypes: true,
+    });
+    addFormats.default(instance);
+    return instance;
+  };
+  const body = ajv(false);
+  const text = ajv('array');
+  return ({ schema, httpPart }) => (httpPart === 'body' ? body : text).compile(schema as object);
 }

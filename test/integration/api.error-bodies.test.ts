@@ -234,6 +234,41 @@ describe('error bodies', () => {
     ]);
   });
 
+  it('a JSON body is taken as sent: null, true or a string is not read as a number, or a number as a string', async () => {
+    const details = async (request: InjectOptions) => {
+      const res = await t.app.inject({ ...request, headers: admin.headers });
+      expect(res.statusCode, res.body).toBe(400);
+      return res.json().error.details;
+    };
+    const integration = await t.app.inject({
+      method: 'POST',
+      url: '/api/v1/integrations',
+      headers: admin.headers,
+      payload: { name: 'i', type: 'http', config: { url: 'https://a.example/x' } },
+    });
+    const invoke = {
+      method: 'POST' as const,
+      url: `/api/v1/integrations/${integration.json().id}/invoke`,
+    };
+    // Read as 0 and 1 before: "must be >= 100".
+    for (const timeoutMs of [null, true, '2500'])
+      expect(await details({ ...invoke, payload: { timeoutMs } }), String(timeoutMs)).toEqual([
+        { field: 'body.timeoutMs', message: 'must be integer' },
+      ]);
+    // Read as "" and "123" before.
+    for (const name of [null, 123])
+      expect(
+        await details({
+          method: 'POST',
+          url: '/api/v1/campaigns',
+          payload: { name, type: 'voice' },
+        }),
+      ).toEqual([{ field: 'body.name', message: 'must be string' }]);
+    // The query string is text: its numbers are read as such.
+    const page = await t.app.inject({ url: '/api/v1/campaigns?limit=2', headers: admin.headers });
+    expect(page.statusCode, page.body).toBe(200);
+  });
+
   it('a value outside a fixed list is one detail, not one per value it is not, naming the values', async () => {
     const details = async (request: InjectOptions) =>
       (await t.app.inject({ ...request, headers: admin.headers })).json().error.details;
