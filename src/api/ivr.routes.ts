@@ -45,10 +45,9 @@ const Group = Type.Optional(Type.Record(Type.String(), Type.Unknown()));
 export const MAX_IVR_VARIABLE_NAME = 100;
 
 /**
- * An IVR variable's value: one `type` list, not a union. The app's ajv coerces types, and in a
- * union (`anyOf`) the first branch that coerces wins, so `Type.Union([String, Number, …])` took
- * 42 as "42" and null as "" (`{{ivr.amount | json}}` rendered a string); any other order turns
- * "0042" into 42. With a type list, ajv keeps a value whose type is listed as it is.
+ * An IVR variable's value: one `type` list, not a union: a value of another type is one detail,
+ * and a value of a listed type is kept as sent. (When request bodies were coerced, a union's first
+ * branch took 42 as "42" and null as "".)
  */
 const IvrValue = Type.Unsafe<string | number | boolean | null>({
   type: ['string', 'number', 'boolean', 'null'],
