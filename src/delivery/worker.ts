@@ -272,7 +272,9 @@ export class DeliveryWorker {
       const response = result.response === undefined ? responseOf(outcome) : result.response;
       const { applied } = await this.completions.add(delivery, {
         decision,
-        health: endpointHealth(outcome),
+        // A status the integration lists as success (503 in `successStatuses`) is the remote up,
+        // whatever that status says of other remotes: successes never open a circuit.
+        health: decision.kind === 'succeeded' ? 'up' : endpointHealth(outcome),
         record: {
           integrationVersion: result.integrationVersion,
           startedAt,

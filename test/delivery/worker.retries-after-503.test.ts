@@ -7,6 +7,7 @@ import {
   attemptsOf,
   delivery,
   enqueue,
+  laneOf,
   replayAsJob,
   seedQueue,
   statusOf,
@@ -91,6 +92,32 @@ describe.each(DIALECTS)('worker against a real endpoint on %s', (backend) => {
     clock.advance(30_000);
     expect(await worker.runOnce()).toBe(1);
     expect((await statusOf(t.store, item.id)).status).toBe('succeeded');
+  });
+
+  it('a status listed in successStatuses is the remote up: 503 as success never opens the circuit', async () => {
+    const plain = undiciExecute(() => `${receiver.url}/hook`);
+    const succeeding = new DeliveryWorker({
+      queue,
+      execute: async (claimed, signal) => ({
+        ...(await plain(claimed, signal)),
+        options: { successStatuses: [200, 503] },
+      }),
+      clock: clock.now,
+      random: () => 0.5,
+    });
+    receiver.answer = (_req, res) => res.writeHead(503).end('accepted, in our own words');
+    // More than the circuit's threshold (5), each a success.
+    const items = Array.from({ length: 7 }, () => delivery(owner, integration));
+    await enqueue(t.store, queue, items);
+    expect(await succeeding.runOnce()).toBe(7);
+    await succeeding.stop();
+    for (const item of items) expect((await statusOf(t.store, item.id)).status).toBe('succeeded');
+    const lane = await laneOf(t.store, integration);
+    expect([lane.circuit, lane.consecutive_failures, lane.failing_since]).toEqual([
+      'closed',
+      0,
+      null,
+    ]);
   });
 
   it('fails a 4xx at once, with the reason', async () => {
