@@ -136,15 +136,17 @@ export function scheduledDelayMs(attempt: number, policy: RetryPolicy): number {
 
 /**
  * `Retry-After` in milliseconds from `now`: delta seconds (`120`) or an HTTP date (each of its
- * three forms starts with the day's name). Undefined when absent or unreadable; a date in the
- * past is 0. `Date.parse` alone would read `1.5` or `-5` as dates in 2001: "retry now".
+ * three forms starts with the day's name; one without a zone is GMT). Undefined when absent or
+ * unreadable; a date in the past is 0. `Date.parse` alone would read `1.5` or `-5` as dates in 2001: "retry now".
  */
 export function retryAfterMs(headers: readonly HeaderPair[], now: number): number | undefined {
   const value = headers.find(([name]) => name.toLowerCase() === 'retry-after')?.[1]?.trim();
   if (value === undefined || value === '') return undefined;
   if (/^\d+$/.test(value)) return Number(value) * 1000;
   if (!/^(Mon|Tue|Wed|Thu|Fri|Sat|Sun)[a-z]*,? /.test(value)) return undefined;
-  const date = Date.parse(value);
+  // HTTP dates are GMT. The asctime form names no zone (nor does a sloppy IMF date), and
+  // `Date.parse` would read it in the server's own time zone.
+  const date = Date.parse(/[a-z]$|[+-]\d{4}$/i.test(value) ? value : `${value} GMT`);
   if (Number.isNaN(date)) return undefined;
   return Math.max(0, date - now);
 }

@@ -83,6 +83,26 @@ describe('retry policy', () => {
     expect(retryAfterMs([['retry-after', 'Sun Nov  6 08:49:37 1994']], NOW)).toBe(0);
   });
 
+  it('reads an HTTP date as GMT whatever the time zone of the server', () => {
+    const zone = process.env['TZ'];
+    process.env['TZ'] = 'America/New_York';
+    try {
+      // 90 s after NOW (2026-11-27T10:00:00Z) in each of the three forms; asctime has no zone,
+      // and HTTP dates are GMT (RFC 9110 §5.6.7).
+      for (const value of [
+        'Fri, 27 Nov 2026 10:01:30 GMT',
+        'Friday, 27-Nov-26 10:01:30 GMT',
+        'Fri Nov 27 10:01:30 2026',
+        'Fri, 27 Nov 2026 10:01:30',
+      ]) {
+        expect(retryAfterMs([['retry-after', value]], NOW), value).toBe(90_000);
+      }
+    } finally {
+      if (zone === undefined) delete process.env['TZ'];
+      else process.env['TZ'] = zone;
+    }
+  });
+
   it('pauses longer after a 429 without Retry-After or a timeout', () => {
     expect(delayOf(1, status(429))).toBe(30_000);
     expect(delayOf(3, status(429))).toBe(3_600_000);
