@@ -270,7 +270,7 @@ export class DeliveryWorker {
           ? outcome.durationMs
           : performance.now() - started;
       const response = result.response === undefined ? responseOf(outcome) : result.response;
-      const { applied } = await this.completions.add(delivery, {
+      const { applied, disabled } = await this.completions.add(delivery, {
         decision,
         // A status the integration lists as success (503 in `successStatuses`) is the remote up,
         // whatever that status says of other remotes: successes never open a circuit.
@@ -300,6 +300,12 @@ export class DeliveryWorker {
         });
         this.activity?.noteDelivery(delivery.ownerId, decision.kind);
       }
+      // The owner sees it on the integration (`disabledReason`); the operator in the log.
+      if (disabled !== undefined)
+        this.logger?.warn(
+          { integrationId: delivery.integrationId, deliveryId: delivery.id, reason: disabled },
+          'integration disabled',
+        );
       if (this.logger?.isLevelEnabled('debug'))
         log()?.debug(
           { decision: decision.kind, applied, attempt: delivery.attempt },

@@ -12,6 +12,7 @@ interface Line {
   deliveryId?: string;
   integrationId?: string;
   err?: { message: string };
+  reason?: string;
 }
 
 // What a worker does when its own steps fail: an `execute` that throws is an attempt like a
@@ -94,5 +95,34 @@ describe('a worker whose execute or completion fails', () => {
     expect(row.status).toBe('pending');
     expect(row.lease_owner).not.toBeNull();
     expect(await attemptsOf(t.store, item.id)).toEqual([]);
+  });
+
+  it('logs an integration its failures disabled, with the reason', async () => {
+    await t.destroy();
+    ({ t, queue, owner, integration } = await seedQueue('sqlite', {
+      lanes: { autoDisable: { afterFailures: 2, afterMs: 0 } },
+    }));
+    const items = [delivery(owner, integration), delivery(owner, integration)];
+    await enqueue(t.store, queue, items);
+    start(() =>
+      Promise.resolve({
+        outcome: { kind: 'response', status: 503, headers: [], body: '', durationMs: 1 },
+        integrationVersion: 1,
+        request: null,
+      }),
+    );
+    await waitFor(() => lines.some((l) => l.msg === 'integration disabled'), 3_000);
+
+    const row = await t.store.db
+      .selectFrom('integrations')
+      .select(['enabled', 'disabled_reason'])
+      .where('id', '=', integration)
+      .executeTakeFirstOrThrow();
+    expect(row.enabled).toBe(0);
+    expect(lines.find((l) => l.msg === 'integration disabled')).toMatchObject({
+      level: 40,
+      integrationId: integration,
+      reason: row.disabled_reason,
+    });
   });
 });
