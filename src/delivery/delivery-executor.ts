@@ -86,8 +86,12 @@ export function createDeliveryExecutor(deps: DeliveryExecutorDeps): Execute {
   };
 
   return async (delivery, signal) => {
-    const integration = await integrations.get(delivery.integrationId, () =>
-      deps.integrations.find(delivery.integrationId, undefined),
+    // The claim read the integration's version: a row cached before an edit the claim saw is
+    // read again, so an edit (a fixed URL) applies from the first claim after it.
+    const integration = await integrations.getFresh(
+      delivery.integrationId,
+      () => deps.integrations.find(delivery.integrationId, undefined),
+      (row) => row !== undefined && row.version < delivery.integrationVersion,
     );
     if (integration === undefined) return notSent('the integration was deleted');
     const scope = await scopeOf(delivery, integration);

@@ -24,4 +24,17 @@ export class ShortCache<T> {
     value.catch(() => this.entries.delete(key));
     return value;
   }
+
+  /**
+   * As `get`, but a value that is `stale` (older than what the caller knows is stored) is loaded
+   * again and replaces the entry; callers that find the same stale value share that one load.
+   */
+  async getFresh(key: string, load: () => Promise<T>, stale: (value: T) => boolean): Promise<T> {
+    const cached = this.get(key, load);
+    if (!stale(await cached)) return cached;
+    const current = this.entries.get(key);
+    if (current !== undefined && current.value !== cached) return current.value;
+    this.entries.delete(key);
+    return this.get(key, load);
+  }
 }

@@ -149,7 +149,10 @@ export class DeliveryQueue {
             laneAfterClaim(lane, plan, count, inFlight, earliest, now),
           );
         }
-        return rows.map(toClaimed);
+        const versions = new Map(
+          lanes.map((lane) => [lane.integration_id, Number(lane.integration_version)]),
+        );
+        return rows.map((row) => toClaimed(row, versions.get(row.integration_id) ?? 0));
       },
       { durable: false },
     );

@@ -85,6 +85,11 @@ export interface ClaimedDelivery extends DeliveryIdentity {
   leaseOwner: string;
   leaseUntil: number;
   createdAt: number;
+  /**
+   * The integration's version when the delivery was claimed: the attempt renders with this one
+   * or a later one, never with a row cached from before an edit the claim saw.
+   */
+  integrationVersion: number;
 }
 
 /** A row's `DeliveryIdentity`. */
@@ -100,7 +105,7 @@ export function deliveryIdentity(row: DeliveryRow): DeliveryIdentity {
   };
 }
 
-export function toClaimed(row: DeliveryRow): ClaimedDelivery {
+export function toClaimed(row: DeliveryRow, integrationVersion: number): ClaimedDelivery {
   return {
     ...deliveryIdentity(row),
     orderingKey: row.ordering_key,
@@ -110,6 +115,7 @@ export function toClaimed(row: DeliveryRow): ClaimedDelivery {
     leaseOwner: row.lease_owner ?? '',
     leaseUntil: Number(row.lease_until),
     createdAt: Number(row.created_at),
+    integrationVersion,
   };
 }
 

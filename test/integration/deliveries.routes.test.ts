@@ -139,6 +139,44 @@ describe.each(DIALECTS)('the delivery log, retry, cancel and replay on %s', (bac
     expect(log.map((a) => a.integrationVersion)).toEqual([1, 2]);
   });
 
+  it('sends with the version saved a moment ago, not the one the worker read just before', async () => {
+    p = await createPipeline(backend, { integrationOptions: { retry: { maxAttempts: 1 } } });
+    p.respond = (res, req) => res.writeHead(req.url.startsWith('/fixed') ? 200 : 404).end();
+    const worker = p.worker();
+    await p.post('/api/v1/events', callEvent('before'));
+    await worker.runOnce();
+    const [failed] = (await get('/api/v1/deliveries?status=failed')).json().items;
+    expect(failed).toMatchObject({ eventId: 'before', lastStatus: 404 });
+
+    // Fixed and retried at once, and a new event: the same worker, within its moment of
+    // caching the integration, renders both with the fix.
+    const fix = await p.t.app.inject({
+      method: 'PATCH',
+      url: `/api/v1/integrations/${p.integrationId}`,
+      headers: p.dialer.headers,
+      payload: { config: { url: `${p.server.origin}/fixed?phone={{contact.phone}}` } },
+    });
+    expect(fix.statusCode, fix.body).toBe(200);
+    expect((await p.post(`/api/v1/deliveries/${failed.id}/retry`, {})).statusCode).toBe(202);
+    await p.post('/api/v1/events', callEvent('after'));
+    expect(await worker.runOnce()).toBe(2);
+    await worker.stop();
+
+    const items = (await get('/api/v1/deliveries')).json().items as {
+      id: string;
+      eventId: string;
+      status: string;
+    }[];
+    expect(items.map((i) => [i.eventId, i.status])).toEqual([
+      ['after', 'succeeded'],
+      ['before', 'succeeded'],
+    ]);
+    const log = (await get(`/api/v1/deliveries/${failed.id}`)).json().attemptLog as {
+      integrationVersion: number;
+    }[];
+    expect(log.map((a) => a.integrationVersion)).toEqual([1, 2]);
+  });
+
   it("lists an integration's replay jobs newest first; another user's are 404", async () => {
     p = await createPipeline(backend);
     const url = `/api/v1/integrations/${p.integrationId}/replay`;
