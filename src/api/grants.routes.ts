@@ -12,8 +12,10 @@ export interface GrantRoutesOptions {
   subject: 'user' | 'role';
   /** Throws NOT_FOUND when there is no such subject. */
   mustFind(id: string): Promise<unknown>;
-  grant(id: string, permission: PermissionName): Promise<void>;
-  revoke(id: string, permission: PermissionName): Promise<void>;
+  /** True when the grant is new. */
+  grant(id: string, permission: PermissionName): Promise<boolean>;
+  /** True when there was a grant to remove. */
+  revoke(id: string, permission: PermissionName): Promise<boolean>;
 }
 
 export const grantRoutes: FastifyPluginAsyncTypebox<GrantRoutesOptions> = async (app, options) => {
@@ -25,12 +27,14 @@ export const grantRoutes: FastifyPluginAsyncTypebox<GrantRoutesOptions> = async 
       summary: `Grant a permission to a ${subject}`,
       apply: options.grant,
       done: 'granted',
+      unchanged: 'already granted',
     },
     {
       method: 'DELETE',
       summary: `Remove a permission from a ${subject}`,
       apply: options.revoke,
       done: 'removed',
+      unchanged: 'not granted: nothing removed',
     },
   ] as const;
   for (const verb of verbs) {
@@ -47,10 +51,11 @@ export const grantRoutes: FastifyPluginAsyncTypebox<GrantRoutesOptions> = async 
       handler: async (request, reply) => {
         const { id, permission } = request.params;
         await options.mustFind(id);
-        await verb.apply(id, permission);
+        // Idempotent: 204 either way (the user's detail says what they hold, and through what).
+        const changed = await verb.apply(id, permission);
         request.log.info(
-          { [`${subject}Id`]: id, permission },
-          `${subject} permission ${verb.done}`,
+          { [`${subject}Id`]: id, permission, changed },
+          `${subject} permission ${changed ? verb.done : verb.unchanged}`,
         );
         return reply.code(204).send(null);
       },

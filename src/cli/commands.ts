@@ -157,8 +157,8 @@ users
   );
 
 for (const [verb, description] of [
-  ['grant', 'give a user a permission'],
-  ['revoke', 'remove a permission from a user'],
+  ['grant', 'give a user a direct grant of a permission'],
+  ['revoke', "remove a user's direct grant of a permission (their roles' grants stay)"],
 ] as const) {
   users
     .command(`${verb} <email> <permission>`)
@@ -167,14 +167,48 @@ for (const [verb, description] of [
       const grant = permissionArg(permission);
       await withStore(async (store) => {
         const accounts = new AccountStore(store);
-        const id = await userIdByEmail(accounts, email);
-        if (verb === 'grant') await accounts.grantUser(id, grant);
-        else await accounts.revokeUser(id, grant);
-        process.stdout.write(
-          `${verb === 'grant' ? 'granted' : 'revoked'} ${grant} ${verb === 'grant' ? 'to' : 'from'} ${email}\n`,
-        );
+        const user = await accounts.findUserByEmail(email);
+        if (user === undefined) throw new UsageError(`no user with email ${email}`);
+        const changed =
+          verb === 'grant'
+            ? await accounts.grantUser(user.id, grant)
+            : await accounts.revokeUser(user.id, grant);
+        const roles = await accounts.rolesGranting(user.id, grant);
+        process.stdout.write(`${grantLine(verb, changed, user, grant, roles)}\n`);
       });
     });
+}
+
+/**
+ * What `users grant|revoke` did, and whether the user holds the permission now: a direct grant is
+ * one source of it, their roles and the admin flag are others, which the command leaves as they are.
+ */
+function grantLine(
+  verb: 'grant' | 'revoke',
+  changed: boolean,
+  user: { email: string; admin: boolean },
+  permission: Permission,
+  roles: string[],
+): string {
+  const who = user.email;
+  const done =
+    verb === 'grant'
+      ? changed
+        ? `granted ${permission} to ${who}`
+        : `${who} already had a direct grant of ${permission}: nothing changed`
+      : changed
+        ? `removed the direct grant of ${permission} from ${who}`
+        : `${who} had no direct grant of ${permission}: nothing changed`;
+  const through: string[] = [];
+  if (roles.length > 0) {
+    through.push(`${roles.length === 1 ? 'role' : 'roles'} ${roles.join(', ')}`);
+  }
+  if (user.admin) through.push('being an admin (admins hold every permission)');
+  if (through.length > 0) {
+    const still = verb === 'revoke' ? 'still has' : 'also has';
+    return `${done}; ${who} ${still} ${permission} through ${through.join(' and ')}`;
+  }
+  return verb === 'revoke' ? `${done}; ${who} does not have ${permission}` : done;
 }
 
 program

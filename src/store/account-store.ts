@@ -109,22 +109,43 @@ export class AccountStore {
 
   // ── grants ───────────────────────────────────────────────────────────────
 
-  async grantUser(userId: string, permission: Permission): Promise<void> {
-    await this.db
+  /** Gives a user a direct grant: true when it is new, false when they had it already. */
+  async grantUser(userId: string, permission: Permission): Promise<boolean> {
+    const result = await this.db
       .insertInto('user_permissions')
       .values({ user_id: userId, permission })
       .onConflict((oc) => oc.doNothing())
-      .execute();
+      .executeTakeFirst();
     noteAccountsChanged();
+    return Number(result.numInsertedOrUpdatedRows ?? 0) > 0;
   }
 
-  async revokeUser(userId: string, permission: Permission): Promise<void> {
-    await this.db
+  /**
+   * Removes a user's direct grant: true when there was one. Their roles' grants stay (see
+   * rolesGranting).
+   */
+  async revokeUser(userId: string, permission: Permission): Promise<boolean> {
+    const result = await this.db
       .deleteFrom('user_permissions')
       .where('user_id', '=', userId)
       .where('permission', '=', permission)
-      .execute();
+      .executeTakeFirst();
     noteAccountsChanged();
+    return Number(result.numDeletedRows) > 0;
+  }
+
+  /** The user's roles that grant `permission`, by name. */
+  async rolesGranting(userId: string, permission: Permission): Promise<string[]> {
+    const rows = await this.db
+      .selectFrom('user_roles')
+      .innerJoin('role_permissions', 'role_permissions.role_id', 'user_roles.role_id')
+      .innerJoin('roles', 'roles.id', 'user_roles.role_id')
+      .select('roles.name')
+      .where('user_roles.user_id', '=', userId)
+      .where('role_permissions.permission', '=', permission)
+      .orderBy('roles.name')
+      .execute();
+    return rows.map((r) => r.name);
   }
 
   async directPermissions(userId: string): Promise<Permission[]> {
@@ -275,22 +296,26 @@ export class AccountStore {
     return Number(result.numDeletedRows) > 0;
   }
 
-  async grantRole(roleId: string, permission: Permission): Promise<void> {
-    await this.db
+  /** Gives a role a permission: true when it is new, false when the role had it already. */
+  async grantRole(roleId: string, permission: Permission): Promise<boolean> {
+    const result = await this.db
       .insertInto('role_permissions')
       .values({ role_id: roleId, permission })
       .onConflict((oc) => oc.doNothing())
-      .execute();
+      .executeTakeFirst();
     noteAccountsChanged();
+    return Number(result.numInsertedOrUpdatedRows ?? 0) > 0;
   }
 
-  async revokeRole(roleId: string, permission: Permission): Promise<void> {
-    await this.db
+  /** Removes a permission from a role: true when the role had it. */
+  async revokeRole(roleId: string, permission: Permission): Promise<boolean> {
+    const result = await this.db
       .deleteFrom('role_permissions')
       .where('role_id', '=', roleId)
       .where('permission', '=', permission)
-      .execute();
+      .executeTakeFirst();
     noteAccountsChanged();
+    return Number(result.numDeletedRows) > 0;
   }
 }
 

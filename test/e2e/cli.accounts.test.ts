@@ -5,6 +5,8 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startProcess, type ServiceProcess } from '../helpers/process.js';
+import { openStore } from '../../src/store/db.js';
+import { AccountStore } from '../../src/store/account-store.js';
 
 const run = promisify(execFile);
 const BIN = path.resolve('dist/cli/index.js');
@@ -62,6 +64,66 @@ describe('accounts from the command line and the first start', () => {
     });
     // Users existed, so no first admin was made.
     expect(service.logs.some((l) => l['msg'] === 'first admin created')).toBe(false);
+  });
+
+  it('says what grant and revoke did: a new or existing direct grant, and what still grants it', async () => {
+    const dir = dataDir();
+    const out = async (...args: string[]) => (await cli(dir, ...args)).stdout;
+    await out('users', 'create', '--email', 'ops@example.com', '--password', 'long-enough-1');
+    await out(
+      'users',
+      'create',
+      '--email',
+      'boss@example.com',
+      '--admin',
+      '--password',
+      'pw-12345',
+    );
+
+    expect(await out('users', 'revoke', 'ops@example.com', 'integration')).toBe(
+      'ops@example.com had no direct grant of integration: nothing changed; ' +
+        'ops@example.com does not have integration\n',
+    );
+    expect(await out('users', 'grant', 'ops@example.com', 'integration')).toBe(
+      'granted integration to ops@example.com\n',
+    );
+    expect(await out('users', 'grant', 'ops@example.com', 'integration')).toBe(
+      'ops@example.com already had a direct grant of integration: nothing changed\n',
+    );
+
+    // Two roles that grant integration, given to ops (the CLI has no role commands).
+    const store = await openStore({ kind: 'sqlite', file: path.join(dir, 'callhook.db') });
+    try {
+      const accounts = new AccountStore(store);
+      const ops = (await accounts.findUserByEmail('ops@example.com'))!;
+      for (const name of ['Integrators', 'Dialer ops']) {
+        const role = await accounts.createRole({
+          name,
+          description: '',
+          permissions: ['integration'],
+        });
+        await accounts.addUserRole(ops.id, role.id);
+      }
+    } finally {
+      await store.close();
+    }
+    expect(await out('users', 'revoke', 'ops@example.com', 'integration')).toBe(
+      'removed the direct grant of integration from ops@example.com; ' +
+        'ops@example.com still has integration through roles Dialer ops, Integrators\n',
+    );
+    expect(await out('users', 'revoke', 'ops@example.com', 'integration')).toBe(
+      'ops@example.com had no direct grant of integration: nothing changed; ' +
+        'ops@example.com still has integration through roles Dialer ops, Integrators\n',
+    );
+    expect(await out('users', 'grant', 'ops@example.com', 'integration')).toBe(
+      'granted integration to ops@example.com; ' +
+        'ops@example.com also has integration through roles Dialer ops, Integrators\n',
+    );
+    // An admin holds every permission whatever their grants.
+    expect(await out('users', 'revoke', 'boss@example.com', 'user_admin')).toBe(
+      'boss@example.com had no direct grant of user_admin: nothing changed; boss@example.com ' +
+        'still has user_admin through being an admin (admins hold every permission)\n',
+    );
   });
 
   it('explains a wrong command: unknown permission, unknown user, taken email', async () => {

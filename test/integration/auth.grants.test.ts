@@ -82,6 +82,27 @@ describe.each(DIALECTS)('grants and credentials on %s', (backend) => {
     expect(await effective()).toEqual([]);
   });
 
+  it('tells whether a grant or a removal changed anything, and which roles still grant it', async () => {
+    t = await createTestApp(backend);
+    const { accounts } = t;
+    const bob = await t.user();
+    expect(await accounts.revokeUser(bob.id, 'integration')).toBe(false);
+    expect(await accounts.grantUser(bob.id, 'integration')).toBe(true);
+    expect(await accounts.grantUser(bob.id, 'integration')).toBe(false);
+    const role = await accounts.createRole({ name: 'Ops', description: '' });
+    expect(await accounts.grantRole(role.id, 'integration')).toBe(true);
+    expect(await accounts.grantRole(role.id, 'integration')).toBe(false);
+    expect(await accounts.rolesGranting(bob.id, 'integration')).toEqual([]);
+    await accounts.addUserRole(bob.id, role.id);
+    expect(await accounts.rolesGranting(bob.id, 'integration')).toEqual(['Ops']);
+    expect(await accounts.rolesGranting(bob.id, 'campaign')).toEqual([]);
+    expect(await accounts.revokeUser(bob.id, 'integration')).toBe(true);
+    expect(await accounts.revokeUser(bob.id, 'integration')).toBe(false);
+    expect(await accounts.revokeRole(role.id, 'integration')).toBe(true);
+    expect(await accounts.revokeRole(role.id, 'integration')).toBe(false);
+    expect(await accounts.rolesGranting(bob.id, 'integration')).toEqual([]);
+  });
+
   it('admins hold every permission; a disabled user and a revoked key stop at once', async () => {
     t = await createTestApp(backend);
     const admin = await t.user({ admin: true });
