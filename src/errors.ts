@@ -126,7 +126,11 @@ export function errorBody(
  */
 export function schemaMessage(message: string, params: Record<string, unknown>): string {
   const allowed = params['allowedValues'];
-  return Array.isArray(allowed) ? `must be one of: ${allowed.map(String).join(', ')}` : message;
+  if (Array.isArray(allowed)) return `must be one of: ${allowed.map(String).join(', ')}`;
+  // A type list (`type: ['number', 'null']`): ajv says `must be number,null`.
+  const types = params['type'];
+  if (Array.isArray(types)) return mustBeTypes(types.map(String));
+  return message;
 }
 
 /**

@@ -38,10 +38,14 @@ export const CampaignOut = Type.Object({
   progress: Type.Optional(Progress),
 });
 
-const ReferenceId = Type.String({ minLength: 1, maxLength: 100 });
-/** Whole contacts per second, or a fraction (0.5: one every 2 s). */
-/** At least one contact every 28 hours (`MIN_RATE_PER_SECOND`), at most 10,000 a second. */
-const RatePerSecond = Type.Number({ minimum: MIN_RATE_PER_SECOND, maximum: 10_000 });
+const REFERENCE_ID = { minLength: 1, maxLength: 100 };
+const ReferenceId = Type.String(REFERENCE_ID);
+/**
+ * Whole contacts per second, or a fraction (0.5: one every 2 s): at least one contact every 28
+ * hours (`MIN_RATE_PER_SECOND`), at most 10,000 a second.
+ */
+const RATE_PER_SECOND = { minimum: MIN_RATE_PER_SECOND, maximum: 10_000 };
+const RatePerSecond = Type.Number(RATE_PER_SECOND);
 
 /** The settings of an integration campaign as POST takes them. */
 export const RunSettingsBody = {
@@ -50,11 +54,20 @@ export const RunSettingsBody = {
   ratePerSecond: Type.Optional(RatePerSecond),
 };
 
+/**
+ * A setting PATCH may clear with `null`, as a type list rather than a union: in a union's `null`
+ * branch ajv's type coercion makes `0`, `""` and `false` null, so `ratePerSecond: 0` cleared the
+ * rate instead of being refused (`must be >= 0.00001`). With a type list, a value whose type is
+ * listed is kept as sent (the app's ajv options, src/app.ts).
+ */
+const NullableInput = <T>(type: 'string' | 'number', rules: object) =>
+  Type.Unsafe<T | null>({ ...rules, type: [type, 'null'] });
+
 /** The same for PATCH, where `null` clears one (before the campaign starts). */
 export const RunSettingsPatch = {
-  contactListId: Type.Optional(Nullable(ReferenceId)),
-  integrationId: Type.Optional(Nullable(ReferenceId)),
-  ratePerSecond: Type.Optional(Nullable(RatePerSecond)),
+  contactListId: Type.Optional(NullableInput<string>('string', REFERENCE_ID)),
+  integrationId: Type.Optional(NullableInput<string>('string', REFERENCE_ID)),
+  ratePerSecond: Type.Optional(NullableInput<number>('number', RATE_PER_SECOND)),
 };
 
 export const RUN_SETTINGS = ['contactListId', 'integrationId', 'ratePerSecond'] as const;

@@ -232,6 +232,32 @@ describe('error bodies', () => {
     expect(await patch({ ratePerSecond: 'fast' })).toEqual([
       { field: 'body.ratePerSecond', message: 'must be number or null' },
     ]);
+    // A value of a listed type is judged as sent, never coerced to null (which clears a setting).
+    expect(await patch({ ratePerSecond: 0 })).toEqual([
+      { field: 'body.ratePerSecond', message: 'must be >= 0.00001' },
+    ]);
+    expect(await patch({ contactListId: '' })).toEqual([
+      { field: 'body.contactListId', message: 'must NOT have fewer than 1 characters' },
+    ]);
+    expect(await patch({ integrationId: {} })).toEqual([
+      { field: 'body.integrationId', message: 'must be string or null' },
+    ]);
+    // A value of none of a type list's types names them as a union's does.
+    const list = await t.app.inject({
+      method: 'POST',
+      url: '/api/v1/contact-lists',
+      headers: admin.headers,
+      payload: { name: 'l' },
+    });
+    const imported = await t.app.inject({
+      method: 'POST',
+      url: `/api/v1/contact-lists/${list.json<{ id: string }>().id}/contacts`,
+      headers: admin.headers,
+      payload: { contacts: [{ phone: '+15551230001', custom: { plan: {} } }] },
+    });
+    expect(imported.json<{ error: { details: unknown[] } }>().error.details).toEqual([
+      { field: 'body.contacts.0.custom.plan', message: 'must be string, number, boolean or null' },
+    ]);
   });
 
   it('a JSON body is taken as sent: null, true or a string is not read as a number, or a number as a string', async () => {
