@@ -188,6 +188,9 @@ export const usersRoutes: FastifyPluginAsyncTypebox<{ accounts: AccountStore }> 
     },
     async (request, reply) => {
       await mustFindUser(request.params.id);
+      // An unknown role is 404, as for PUT: a wrong id is not "removed" (a role the user does not
+      // have is, idempotently).
+      await mustFindRole(request.params.roleId);
       await accounts.removeUserRole(request.params.id, request.params.roleId);
       return reply.code(204).send(null);
     },

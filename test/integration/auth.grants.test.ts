@@ -103,6 +103,36 @@ describe.each(DIALECTS)('grants and credentials on %s', (backend) => {
     expect(await accounts.rolesGranting(bob.id, 'integration')).toEqual([]);
   });
 
+  it('answers 404 naming an unknown user or role on every grant and role route', async () => {
+    t = await createTestApp(backend);
+    const admin = await t.user({ admin: true });
+    const bob = await t.user();
+    const role = await t.accounts.createRole({ name: 'Ops', description: '' });
+    const none = '00000000-0000-7000-8000-000000000000';
+    const cases: ['PUT' | 'DELETE', string, string][] = [
+      ['PUT', `/api/v1/users/${none}/permissions/integration`, `No user ${none}`],
+      ['DELETE', `/api/v1/users/${none}/permissions/integration`, `No user ${none}`],
+      ['PUT', `/api/v1/roles/${none}/permissions/integration`, `No role ${none}`],
+      ['DELETE', `/api/v1/roles/${none}/permissions/integration`, `No role ${none}`],
+      ['PUT', `/api/v1/users/${none}/roles/${role.id}`, `No user ${none}`],
+      ['DELETE', `/api/v1/users/${none}/roles/${role.id}`, `No user ${none}`],
+      ['PUT', `/api/v1/users/${bob.id}/roles/${none}`, `No role ${none}`],
+      ['DELETE', `/api/v1/users/${bob.id}/roles/${none}`, `No role ${none}`],
+    ];
+    for (const [method, url, message] of cases) {
+      const res = await t.app.inject({ method, url, headers: admin.headers });
+      expect(res.statusCode, `${method} ${url}`).toBe(404);
+      expect(res.json<{ error: { message: string } }>().error.message).toBe(message);
+    }
+    // A role the user does not have is removed idempotently.
+    const take = await t.app.inject({
+      method: 'DELETE',
+      url: `/api/v1/users/${bob.id}/roles/${role.id}`,
+      headers: admin.headers,
+    });
+    expect(take.statusCode).toBe(204);
+  });
+
   it('admins hold every permission; a disabled user and a revoked key stop at once', async () => {
     t = await createTestApp(backend);
     const admin = await t.user({ admin: true });
