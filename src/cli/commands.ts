@@ -9,6 +9,7 @@ import { serveCommand } from '../main.js';
 import { openStore, type Store, UniqueConflict } from '../store/db.js';
 import { migrate } from '../store/migrator.js';
 import { AccountStore } from '../store/account-store.js';
+import type { User } from '../domain/accounts.js';
 import { isPermission, PERMISSIONS, type Permission } from '../domain/permissions.js';
 import { generatePassword } from '../auth/credentials.js';
 import { hashPassword } from '../auth/passwords.js';
@@ -64,10 +65,10 @@ function checkOption(flag: string, schema: TString, value: string, what?: string
   throw new UsageError(`${flag} must be ${rule}${got}`);
 }
 
-async function userIdByEmail(accounts: AccountStore, email: string): Promise<string> {
+async function userByEmail(accounts: AccountStore, email: string): Promise<User> {
   const user = await accounts.findUserByEmail(email);
   if (user === undefined) throw new UsageError(`no user with email ${email}`);
-  return user.id;
+  return user;
 }
 
 // Commander's own refusals (a required option or argument missing, an unknown option or command,
@@ -167,8 +168,7 @@ for (const [verb, description] of [
       const grant = permissionArg(permission);
       await withStore(async (store) => {
         const accounts = new AccountStore(store);
-        const user = await accounts.findUserByEmail(email);
-        if (user === undefined) throw new UsageError(`no user with email ${email}`);
+        const user = await userByEmail(accounts, email);
         const changed =
           verb === 'grant'
             ? await accounts.grantUser(user.id, grant)
@@ -222,9 +222,16 @@ program
     checkOption('--name', ApiKeyName, options.name);
     await withStore(async (store) => {
       const accounts = new AccountStore(store);
-      const id = await userIdByEmail(accounts, options.email);
-      const { key } = await accounts.credentials.createApiKey(id, options.name);
+      const user = await userByEmail(accounts, options.email);
+      const { key } = await accounts.credentials.createApiKey(user.id, options.name);
       process.stdout.write(`${key}\n`);
+      // Made all the same (the account may be enabled again), but said: the service refuses it now.
+      if (user.disabled) {
+        process.stderr.write(
+          `callhook: ${user.email} is disabled: the service refuses this key until the user is ` +
+            'enabled again\n',
+        );
+      }
     });
   });
 

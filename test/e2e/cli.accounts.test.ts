@@ -126,6 +126,25 @@ describe('accounts from the command line and the first start', () => {
     );
   });
 
+  it('keys create for a disabled user prints the key and says the service refuses it for now', async () => {
+    const dir = dataDir();
+    await cli(dir, 'users', 'create', '--email', 'off@example.com', '--password', 'long-enough-1');
+    const store = await openStore({ kind: 'sqlite', file: path.join(dir, 'callhook.db') });
+    try {
+      const accounts = new AccountStore(store);
+      const user = (await accounts.findUserByEmail('off@example.com'))!;
+      await accounts.updateUser(user.id, { disabled: true });
+    } finally {
+      await store.close();
+    }
+    const made = await cli(dir, 'keys', 'create', '--email', 'off@example.com');
+    expect(made.stdout).toMatch(/^chk_[A-Za-z0-9_-]{40,}\n$/);
+    expect(made.stderr).toBe(
+      'callhook: off@example.com is disabled: the service refuses this key until the user is ' +
+        'enabled again\n',
+    );
+  });
+
   it('explains a wrong command: unknown permission, unknown user, taken email', async () => {
     const dir = dataDir();
     await expect(cli(dir, 'users', 'grant', 'x@example.com', 'everything')).rejects.toMatchObject({
