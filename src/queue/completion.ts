@@ -101,8 +101,8 @@ export async function completeBatch(
       if (await releaseSuccessor(trx, claim.integrationId, claim.orderingKey, now))
         noteLater(claim.integrationId, now);
     }
-    for (const { claim } of fast) {
-      if (!results.get(claim)!.applied) await endLateCancelled(trx, claim, now, noteLater);
+    for (const { claim, attempt } of fast) {
+      if (!results.get(claim)!.applied) await endLateCancelled(trx, claim, now, noteLater, attempt);
     }
   }
   for (const { claim, attempt } of ordered) {
@@ -200,7 +200,7 @@ async function storeOutcome(
     if (applied && (await releaseSuccessor(trx, claim.integrationId, claim.orderingKey, now)))
       noteLater(claim.integrationId, now);
   }
-  if (!applied) await endLateCancelled(trx, claim, now, noteLater);
+  if (!applied) await endLateCancelled(trx, claim, now, noteLater, attempt);
   await insertAttempt(trx, claim.id, {
     ...attempt.record,
     attempt: claim.attempt,
@@ -211,16 +211,18 @@ async function storeOutcome(
 
 /**
  * A completion that found its delivery cancelled while it was out: the delivery's lease ends (its
- * concurrency slot is free) and the next delivery of its call may go. Delivery rows only.
+ * concurrency slot is free), it keeps the attempt's answer (`lastStatus`, `error`; none when it
+ * was given back unsent) and the next delivery of its call may go. Delivery rows only.
  */
 export async function endLateCancelled(
   trx: Kysely<Database>,
   claim: ClaimedDelivery,
   now: number,
   noteLater: (integrationId: string, at: number) => void,
+  answer?: { lastStatus: number | null; error: string | null },
 ): Promise<void> {
   if (
-    (await endCancelledLease(trx, claim, now)) &&
+    (await endCancelledLease(trx, claim, now, answer)) &&
     (await releaseSuccessor(trx, claim.integrationId, claim.orderingKey, now))
   )
     noteLater(claim.integrationId, now);

@@ -57,16 +57,24 @@ export async function cancelDelivery(
 /**
  * The late completion (or release) of a delivery cancelled in flight: its lease ends, so it no
  * longer takes a concurrency slot. True when it was that delivery's lease; the caller then
- * releases the next delivery of its call (`releaseSuccessor`). The status stays `cancelled`.
+ * releases the next delivery of its call (`releaseSuccessor`). The status stays `cancelled`; a
+ * completion's answer (`lastStatus`, `error`) is kept, as its attempt is logged: the request went
+ * out, and a campaign's results say what it got.
  */
 export async function endCancelledLease(
   trx: Kysely<Database>,
   claim: LeaseGuard,
   now: number,
+  answer?: { lastStatus: number | null; error: string | null },
 ): Promise<boolean> {
   const result = await trx
     .updateTable('deliveries')
-    .set({ lease_owner: null, lease_until: null, updated_at: now })
+    .set({
+      lease_owner: null,
+      lease_until: null,
+      updated_at: now,
+      ...(answer && { last_status: answer.lastStatus, last_error: answer.error }),
+    })
     .where('id', '=', claim.id)
     .where('status', '=', 'cancelled')
     .where('lease_owner', '=', claim.leaseOwner)

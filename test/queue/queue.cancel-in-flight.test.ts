@@ -54,6 +54,38 @@ describe.each(DIALECTS)('cancelling a delivery in flight on %s', (backend) => {
     expect(await queue.claim('w2', 10)).toHaveLength(1);
   });
 
+  it('keeps the answer of its late completion, one by one and in a batch, and stays cancelled', async () => {
+    const integration = await seedIntegration(t.store, owner);
+    const ds = Array.from({ length: 3 }, () => delivery(owner, integration));
+    await enqueue(t.store, queue, ds);
+    const claims = await queue.claim('w1', 10);
+    expect(claims).toHaveLength(3);
+    for (const claim of claims) expect(await queue.cancel(claim.id)).toBe(true);
+    const answered = (lastStatus: number, error: string | null, ok: boolean) =>
+      ({
+        decision: ok ? { kind: 'succeeded' } : { kind: 'failed', reason: error ?? 'failed' },
+        health: ok ? 'up' : 'down',
+        record: attemptRecord(clock.ms),
+        lastStatus,
+        error,
+      }) as CompletedAttempt;
+    // A failure alone; two successes of one worker together (the set-based path).
+    expect((await queue.complete(claims[0]!, answered(404, 'HTTP 404', false))).applied).toBe(
+      false,
+    );
+    const late = await queue.completeMany([
+      { claim: claims[1]!, attempt: answered(200, null, true) },
+      { claim: claims[2]!, attempt: answered(201, null, true) },
+    ]);
+    expect(late.map((r) => r.applied)).toEqual([false, false]);
+    const rows = await Promise.all(claims.map((c) => statusOf(t.store, c.id)));
+    expect(rows.map((r) => [r.status, r.last_status, r.last_error, r.lease_owner])).toEqual([
+      ['cancelled', 404, 'HTTP 404', null],
+      ['cancelled', 200, null, null],
+      ['cancelled', 201, null, null],
+    ]);
+  });
+
   it('keeps its slot until its lease ends when no completion comes', async () => {
     const integration = await seedIntegration(t.store, owner, {
       maxConcurrency: 1,
