@@ -658,6 +658,37 @@ describe('the web console in a browser', () => {
     });
   });
 
+  it('marks a permission a user still holds through a role when its box is unchecked, as roles change', async () => {
+    // Signed in as the admin (the page shares the context's cookies), whatever ran before.
+    await apiCall('POST', '/auth/login', ADMIN);
+    const role = await apiCall('POST', '/roles', { name: 'Listers', permissions: ['contact'] });
+    const user = await apiCall('POST', '/users', {
+      email: 'lister@console.test',
+      name: 'Lister',
+      password: 'lister-user-pw-1',
+    });
+    await apiCall('PUT', `/users/${String(user['id'])}/permissions/contact`);
+    await apiCall('PUT', `/users/${String(user['id'])}/roles/${String(role['id'])}`);
+    await page.goto(`${base}/#/users?lister=1`);
+    const row = page.locator('tr[data-user="lister@console.test"]');
+    const box = row.locator('[data-permission=contact]');
+    const cell = row.locator('td', { has: page.locator('[data-permission=contact]') });
+    await expect.poll(() => box.isChecked(), WAIT).toBe(true);
+    expect(await cell.textContent()).toBe('');
+    // The direct grant goes; the role still grants it, and the row says so.
+    await box.uncheck();
+    await expect.poll(() => cell.textContent(), WAIT).toBe(' (role)');
+    // The role's own grant goes: nothing grants it any more.
+    const roleBox = page.locator('tr[data-role="Listers"] [data-permission=contact]');
+    await roleBox.uncheck();
+    await expect.poll(() => cell.textContent(), WAIT).toBe('');
+    await roleBox.check();
+    await expect.poll(() => cell.textContent(), WAIT).toBe(' (role)');
+    // The role taken from the user: nothing again.
+    await row.locator('[aria-label="Take role Listers from lister@console.test"]').click();
+    await expect.poll(() => cell.textContent(), WAIT).toBe('');
+  });
+
   it('gives a new user the campaign permission; signed in, they see Campaigns but no Integrations', async () => {
     const user = { email: 'campaigner@console.test', password: 'campaigner-pw-1' };
     await page.locator('header.top nav a', { hasText: 'Users & Roles' }).click();

@@ -33,13 +33,17 @@ async function allPages<T>(path: string): Promise<T[]> {
   return items;
 }
 
-/** A permission checkbox that grants or removes at once; the box says what failed. */
+/**
+ * A permission checkbox that grants or removes at once; the box says what failed. `after` runs
+ * once the change is made (to show what the subject holds now).
+ */
 function grantBox(
   box: HTMLElement,
   base: string,
   permission: Permission,
   granted: boolean,
   label: string,
+  after?: () => Promise<void>,
 ): HTMLInputElement {
   const check = h('input', {
     type: 'checkbox',
@@ -57,6 +61,7 @@ function grantBox(
         check.checked = !want;
         throw error;
       }
+      await after?.();
     }).finally(() => (check.disabled = false));
   });
   return check;
@@ -67,10 +72,30 @@ export async function usersAndRoles(): Promise<HTMLElement> {
   const roleNames = new Map(roles.map((r) => [r.id, r.name]));
 
   const usersCard = h('div', { class: 'card users' });
+  /** Each shown user's current roles, and how to read again what they hold (after a change). */
+  const shownUsers: { roleIds: () => string[]; refresh: () => Promise<void> }[] = [];
   const userRow = (user: UserDetail) => {
     const base = `/users/${encodeURIComponent(user.id)}`;
+    // "(role)" beside a box that is not checked: the user holds that permission through a role
+    // all the same (unchecking a direct grant does not take it away then).
+    const marks = new Map(
+      PERMISSIONS.map((p) => [p, h('small', { class: 'muted', title: 'through a role' })]),
+    );
+    const drawMarks = (detail: UserDetail) => {
+      for (const [p, mark] of marks) {
+        const viaRole =
+          !detail.admin &&
+          !detail.permissions.includes(p) &&
+          detail.effectivePermissions.includes(p);
+        mark.textContent = viaRole ? ' (role)' : '';
+      }
+    };
+    const refresh = async () => drawMarks(await api<UserDetail>('GET', base));
+    let currentRoles = user.roleIds;
+    shownUsers.push({ roleIds: () => currentRoles, refresh });
     const roleCell = h('td', { class: 'roles' });
     const drawRoles = (ids: string[]) => {
+      currentRoles = ids;
       const add = h(
         'select',
         { 'aria-label': `Give ${user.email} a role` },
@@ -84,6 +109,7 @@ export async function usersAndRoles(): Promise<HTMLElement> {
           await api('PUT', `${base}/roles/${encodeURIComponent(roleId)}`);
           ids = [...ids, roleId];
           drawRoles(ids);
+          await refresh();
         });
       });
       replace(
@@ -105,6 +131,7 @@ export async function usersAndRoles(): Promise<HTMLElement> {
                     await api('DELETE', `${base}/roles/${encodeURIComponent(roleId)}`);
                     ids = ids.filter((i) => i !== roleId);
                     drawRoles(ids);
+                    await refresh();
                   }),
               },
               '×',
@@ -115,6 +142,7 @@ export async function usersAndRoles(): Promise<HTMLElement> {
       );
     };
     drawRoles(user.roleIds);
+    drawMarks(user);
     const disabled = h('input', {
       type: 'checkbox',
       checked: user.disabled,
@@ -142,10 +170,15 @@ export async function usersAndRoles(): Promise<HTMLElement> {
         h(
           'td',
           {},
-          grantBox(usersCard, base, p, user.permissions.includes(p), `${p} for ${user.email}`),
-          !user.permissions.includes(p) && user.effectivePermissions.includes(p) && !user.admin
-            ? h('small', { class: 'muted', title: 'through a role' }, ' (role)')
-            : null,
+          grantBox(
+            usersCard,
+            base,
+            p,
+            user.permissions.includes(p),
+            `${p} for ${user.email}`,
+            refresh,
+          ),
+          marks.get(p)!,
         ),
       ),
       roleCell,
@@ -194,7 +227,19 @@ export async function usersAndRoles(): Promise<HTMLElement> {
         h(
           'td',
           {},
-          grantBox(rolesCard, base, p, role.permissions.includes(p), `${p} for role ${role.name}`),
+          grantBox(
+            rolesCard,
+            base,
+            p,
+            role.permissions.includes(p),
+            `${p} for role ${role.name}`,
+            // The role's users shown above hold it, or not, through the role now.
+            async () => {
+              await Promise.all(
+                shownUsers.filter((u) => u.roleIds().includes(role.id)).map((u) => u.refresh()),
+              );
+            },
+          ),
         ),
       ),
       h(
