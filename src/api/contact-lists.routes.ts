@@ -11,6 +11,7 @@ import type { ContactStore } from '../store/contact-store.js';
 import { decodeCsv, parseCsv } from '../domain/csv.js';
 import {
   MAX_CONTACT_ID,
+  MAX_IMPORT_CONTACTS,
   contactOf,
   contactProblems,
   contactsFromCsv,
@@ -55,7 +56,7 @@ const ContactOut = Type.Object({
   custom: Type.Record(Type.String(), CustomValue),
 });
 const ImportJson = Type.Object(
-  { contacts: Type.Array(ContactBody, { minItems: 1, maxItems: 20_000 }) },
+  { contacts: Type.Array(ContactBody, { minItems: 1, maxItems: MAX_IMPORT_CONTACTS }) },
   { additionalProperties: false },
 );
 const ImportAnswer = Type.Object({

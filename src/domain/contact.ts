@@ -53,6 +53,11 @@ export interface ContactProblem {
   message: string;
 }
 
+/**
+ * Contacts one import takes, JSON or CSV: storing them holds the process (and SQLite's write lock)
+ * for a few tenths of a second; a larger list comes in several imports.
+ */
+export const MAX_IMPORT_CONTACTS = 20_000;
 export const MAX_CONTACT_ID = 100;
 export const MAX_CONTACT_TEXT = 1000;
 export const MAX_CUSTOM_FIELDS = 100;
@@ -198,6 +203,19 @@ export function contactsFromCsv(
     return {
       problems: [
         { line: header.line, field: 'header', message: 'no contacts follow the header row' },
+      ],
+    };
+  }
+  if (rows.length > MAX_IMPORT_CONTACTS) {
+    const first = rows[MAX_IMPORT_CONTACTS]!;
+    return {
+      problems: [
+        {
+          row: MAX_IMPORT_CONTACTS + 1,
+          line: first.line,
+          field: 'row',
+          message: `is past the ${MAX_IMPORT_CONTACTS} contacts one import takes (the file has ${rows.length}): import the rest in another request`,
+        },
       ],
     };
   }

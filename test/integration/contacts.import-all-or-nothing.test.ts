@@ -364,6 +364,30 @@ describe.each(DIALECTS)('contact lists on %s', (backend) => {
     expect((await call('GET', url)).json()).toMatchObject({ size: 0 });
   });
 
+  it('takes at most 20,000 contacts in one import, CSV as JSON, naming the first row past them', async () => {
+    const url = await newList();
+    // Short rows: 20,001 of them fit well within 1 MiB.
+    const over = await csv(`${url}/contacts`, `phone\n${'12345\n'.repeat(20_001)}`);
+    expect(over.statusCode, over.body).toBe(400);
+    expect(over.json<ErrorAnswer>().error.details).toEqual([
+      {
+        field: 'row 20001, row',
+        row: 20_001,
+        line: 20_002,
+        message:
+          'is past the 20000 contacts one import takes (the file has 20001): import the rest in another request',
+      },
+    ]);
+    const json = await call('POST', `${url}/contacts`, {
+      contacts: Array.from({ length: 20_001 }, () => ({ phone: '12345' })),
+    });
+    expect(json.statusCode).toBe(400);
+    expect((await call('GET', url)).json()).toMatchObject({ size: 0 });
+    const full = await csv(`${url}/contacts`, `phone\n${'12345\n'.repeat(20_000)}`);
+    expect(full.statusCode, full.body).toBe(201);
+    expect((await call('GET', url)).json()).toMatchObject({ size: 20_000 });
+  });
+
   it('drops the spaces around standard values (a phone renders without them), not in custom ones', async () => {
     const url = await newList();
     const imported = await csv(
