@@ -106,8 +106,8 @@ function separatorOf(text: string): string {
 }
 
 /**
- * Parses `text` into records. Blank lines, and lines of separators only, are skipped (their line
- * numbers still count). A quote inside an unquoted cell, text after a closing quote, or a quote
+ * Parses `text` into records. Blank lines (spaces only, too), and lines of separators only, are
+ * skipped (their line numbers still count). A quote inside an unquoted cell, text after a closing quote, or a quote
  * left open is a problem naming its line and column.
  *
  * ### Examples
@@ -139,8 +139,9 @@ export function parseCsv(input: string): { records: CsvRecord[] } | { problem: C
   };
   const endRecord = () => {
     endCell();
-    // A line of separators only (`,,`: what a spreadsheet writes for a row it cleared) is blank.
-    const blank = !quotedRecord && cells.every((c) => c === '');
+    // A line of separators only (`,,`: what a spreadsheet writes for a row it cleared) is blank,
+    // and so is one of spaces (`   `, ` , ,`: left by a text editor); no contact can come of it.
+    const blank = !quotedRecord && cells.every((c) => c.trim() === '');
     if (!blank) records.push({ line: recordLine, cells });
     cells = [];
     quotedRecord = false;

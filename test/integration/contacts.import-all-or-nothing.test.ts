@@ -88,6 +88,9 @@ describe.each(DIALECTS)('contact lists on %s', (backend) => {
       // A row a spreadsheet cleared: separators only, as many as it likes.
       ',,,,,\r\n' +
       ',,\r\n' +
+      // Spaces only, as a text editor leaves them: blank too.
+      '   \r\n' +
+      ' , ,\t,\r\n' +
       '+15551230002,Bo,,,"two\nlines",k-2\r\n';
     const imported = await csv(`${url}/contacts`, text);
     expect(imported.statusCode, imported.body).toBe(201);
@@ -103,9 +106,13 @@ describe.each(DIALECTS)('contact lists on %s', (backend) => {
       },
       { id: 'k-2', phone: '+15551230002', firstName: 'Bo', custom: { 'Plan type': 'two\nlines' } },
     ]);
+    // A file of one column ending in a line of spaces.
+    const trailing = await csv(`${url}/contacts`, 'phone\n+15551230009\n  \n');
+    expect(trailing.statusCode, trailing.body).toBe(201);
+    expect(trailing.json()).toMatchObject({ added: 1, size: 3 });
     const semicolons = await csv(`${url}/contacts`, 'phone;firstName\n+15551230003;Cy\n');
     expect(semicolons.statusCode, semicolons.body).toBe(201);
-    expect((await contactsOf(url))[2]).toMatchObject({ phone: '+15551230003', firstName: 'Cy' });
+    expect((await contactsOf(url))[3]).toMatchObject({ phone: '+15551230003', firstName: 'Cy' });
   });
 
   it('refuses a CSV file with bad rows whole, naming each row, line and field', async () => {
