@@ -55,10 +55,10 @@ export const RunSettingsBody = {
 };
 
 /**
- * A setting PATCH may clear with `null`, as a type list rather than a union: in a union's `null`
- * branch ajv's type coercion makes `0`, `""` and `false` null, so `ratePerSecond: 0` cleared the
- * rate instead of being refused (`must be >= 0.00001`). With a type list, a value whose type is
- * listed is kept as sent (the app's ajv options, src/app.ts).
+ * A setting PATCH may clear with `null`, as a type list rather than a union: a value of a listed
+ * type is judged as sent (`ratePerSecond: 0` is `must be >= 0.00001`), one detail. (While request
+ * bodies were coerced, a union's `null` branch made `0`, `""` and `false` null: `ratePerSecond: 0`
+ * cleared the rate.)
  */
 const NullableInput = <T>(type: 'string' | 'number', rules: object) =>
   Type.Unsafe<T | null>({ ...rules, type: [type, 'null'] });
