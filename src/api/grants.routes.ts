@@ -3,6 +3,7 @@
  * for roles (permission `user_admin`): registered once per subject by users and roles routes.
  */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import type { FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
 import type { Permission as PermissionName } from '../domain/permissions.js';
 import { IdParams, Permission } from './schemas.js';
@@ -10,8 +11,8 @@ import { IdParams, Permission } from './schemas.js';
 export interface GrantRoutesOptions {
   /** `user` or `role`: names the routes, the summaries and the log fields. */
   subject: 'user' | 'role';
-  /** Throws NOT_FOUND when there is no such subject. */
-  mustFind(id: string): Promise<unknown>;
+  /** Throws NOT_FOUND when there is no such subject, FORBIDDEN when the caller may not change it. */
+  mustFind(id: string, request: FastifyRequest): Promise<unknown>;
   /** True when the grant is new. */
   grant(id: string, permission: PermissionName): Promise<boolean>;
   /** True when there was a grant to remove. */
@@ -50,7 +51,7 @@ export const grantRoutes: FastifyPluginAsyncTypebox<GrantRoutesOptions> = async 
       },
       handler: async (request, reply) => {
         const { id, permission } = request.params;
-        await options.mustFind(id);
+        await options.mustFind(id, request);
         // Idempotent: 204 either way (the user's detail says what they hold, and through what).
         const changed = await verb.apply(id, permission);
         request.log.info(

@@ -1,5 +1,6 @@
 /** User management (permission `user_admin`): users, their direct grants and their roles. */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import type { FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
 import { AppError } from '../errors.js';
 import type { User as UserModel } from '../domain/accounts.js';
@@ -47,6 +48,13 @@ export const usersRoutes: FastifyPluginAsyncTypebox<{ accounts: AccountStore }> 
   const mustFindUser = async (id: string) => {
     const user = await accounts.findUser(id);
     if (user === undefined) throw new AppError('NOT_FOUND', `No user ${id}`);
+    return user;
+  };
+  /** The user, when the caller may change their grants and roles: only an admin an admin's. */
+  const mustFindChangeable = async (id: string, request: FastifyRequest) => {
+    const user = await mustFindUser(id);
+    if (user.admin && !principalOf(request).user.admin)
+      throw adminOnly("change an admin's permissions or roles");
     return user;
   };
   const mustFindRole = async (id: string) => {
@@ -151,7 +159,7 @@ export const usersRoutes: FastifyPluginAsyncTypebox<{ accounts: AccountStore }> 
 
   await app.register(grantRoutes, {
     subject: 'user',
-    mustFind: mustFindUser,
+    mustFind: mustFindChangeable,
     grant: (id, permission) => accounts.grantUser(id, permission),
     revoke: (id, permission) => accounts.revokeUser(id, permission),
   });
@@ -169,7 +177,7 @@ export const usersRoutes: FastifyPluginAsyncTypebox<{ accounts: AccountStore }> 
       },
     },
     async (request, reply) => {
-      await mustFindUser(request.params.id);
+      await mustFindChangeable(request.params.id, request);
       await mustFindRole(request.params.roleId);
       await accounts.addUserRole(request.params.id, request.params.roleId);
       return reply.code(204).send(null);
@@ -187,7 +195,7 @@ export const usersRoutes: FastifyPluginAsyncTypebox<{ accounts: AccountStore }> 
       },
     },
     async (request, reply) => {
-      await mustFindUser(request.params.id);
+      await mustFindChangeable(request.params.id, request);
       // An unknown role is 404, as for PUT: a wrong id is not "removed" (a role the user does not
       // have is, idempotently).
       await mustFindRole(request.params.roleId);

@@ -195,6 +195,27 @@ describe.each(DIALECTS)('grants and credentials on %s', (backend) => {
     });
     expect(create.statusCode).toBe(403);
     expect(create.json().error.message).toBe('Only an admin can create an admin');
+    // Nor an admin's grants and roles, which would hold once the admin flag is cleared.
+    const role = await t.app.inject({
+      method: 'POST',
+      url: '/api/v1/roles',
+      headers: manager.headers,
+      payload: { name: 'ops' },
+    });
+    for (const [method, url] of [
+      ['PUT', `/api/v1/users/${admin.id}/permissions/integration`],
+      ['DELETE', `/api/v1/users/${admin.id}/permissions/integration`],
+      ['PUT', `/api/v1/users/${admin.id}/roles/${role.json().id}`],
+      ['DELETE', `/api/v1/users/${admin.id}/roles/${role.json().id}`],
+    ] as const) {
+      const res = await t.app.inject({ method, url, headers: manager.headers });
+      expect(res.statusCode, `${method} ${url}`).toBe(403);
+      expect(res.json().error.message).toBe(
+        "Only an admin can change an admin's permissions or roles",
+      );
+    }
+    const detail = await t.app.inject({ url: `/api/v1/users/${admin.id}`, headers: admin.headers });
+    expect(detail.json()).toMatchObject({ permissions: [], roleIds: [] });
     // Ordinary users are theirs to manage; an admin may do all of it.
     const plain = await t.user();
     expect((await patch(plain.id, { name: 'Renamed', disabled: true })).statusCode).toBe(200);
