@@ -124,12 +124,16 @@ export function errorBody(
  * // → 'must be one of: a, b'
  * ```
  */
+/** The pattern of a name (`DisplayName`): at least one character that is not white space. */
+export const NOT_BLANK = '\\S';
+
 export function schemaMessage(message: string, params: Record<string, unknown>): string {
   const allowed = params['allowedValues'];
   if (Array.isArray(allowed)) return `must be one of: ${allowed.map(String).join(', ')}`;
   // A type list (`type: ['number', 'null']`): ajv says `must be number,null`.
   const types = params['type'];
   if (Array.isArray(types)) return mustBeTypes(types.map(String));
+  if (params['pattern'] === NOT_BLANK) return 'must not be blank';
   return message;
 }
 

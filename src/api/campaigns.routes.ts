@@ -14,7 +14,7 @@ import type { CampaignRunStore, RunAnswer } from '../store/campaign-run-store.js
 import { toCampaign, type CampaignRow, type RunSettings } from '../store/campaign-store.js';
 import { UniqueConflict, unique, type Store } from '../store/db.js';
 import { CALL_EVENT_TYPES, CALL_STATUSES, type CampaignType } from '../domain/campaign.js';
-import { IdParams, PageQuery, pageOf } from './schemas.js';
+import { DisplayName, IdParams, PageQuery, pageOf } from './schemas.js';
 import {
   CampaignOut,
   RUN_SETTINGS,
@@ -183,7 +183,7 @@ export const campaignsRoutes: FastifyPluginAsyncTypebox<CampaignRoutesOptions> =
                 pattern: '^(?!\\.\\.?$)[A-Za-z0-9._:-]+$',
               }),
             ),
-            name: Type.String({ minLength: 1, maxLength: 200 }),
+            name: DisplayName(200),
             type: CampaignOut.properties.type,
             ...RunSettingsBody,
           },
@@ -226,7 +226,7 @@ export const campaignsRoutes: FastifyPluginAsyncTypebox<CampaignRoutesOptions> =
         params: IdParams,
         body: Type.Object(
           {
-            name: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })),
+            name: Type.Optional(DisplayName(200)),
             ...RunSettingsPatch,
           },
           { additionalProperties: false },

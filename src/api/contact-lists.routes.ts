@@ -18,7 +18,7 @@ import {
   type ContactInput,
   type ContactProblem,
 } from '../domain/contact.js';
-import { IdParams, PageQuery, pageOf } from './schemas.js';
+import { DisplayName, IdParams, PageQuery, pageOf } from './schemas.js';
 
 const access = { access: 'contact' } as const;
 const tags = ['contacts'];
@@ -30,7 +30,7 @@ const ListOut = Type.Object({
   size: Type.Integer(),
   createdAt: Type.String(),
 });
-const ListName = Type.String({ minLength: 1, maxLength: 200 });
+const ListName = DisplayName(200);
 
 const CustomValue = Type.Unsafe<string | number | boolean | null>({
   type: ['string', 'number', 'boolean', 'null'],

@@ -1,6 +1,7 @@
 /** Integration shapes of the API (SPEC §2, §8.1), for validation and the OpenAPI document. */
 import { Type, type Static } from 'typebox';
 import { HTTP_METHODS, MIN_RATE_PER_SECOND, RESPONSE_ENCODINGS } from '../domain/integration.js';
+import { DisplayName } from './schemas.js';
 
 const Template = (description: string, maxLength = 65_536) =>
   Type.String({ maxLength, description });
@@ -101,7 +102,7 @@ export const OptionsIn = Type.Object(
 );
 
 const Common = {
-  name: Type.String({ minLength: 1, maxLength: 200 }),
+  name: DisplayName(200),
   description: Type.String({ maxLength: 2000, default: '' }),
   enabled: Type.Boolean({ default: true }),
 };

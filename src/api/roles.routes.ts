@@ -5,11 +5,11 @@ import { AppError } from '../errors.js';
 import type { AccountStore } from '../store/account-store.js';
 import { UniqueConflict } from '../store/db.js';
 import { grantRoutes } from './grants.routes.js';
-import { IdParams, PageQuery, Permission, Role, pageOf } from './schemas.js';
+import { DisplayName, IdParams, PageQuery, Permission, Role, pageOf } from './schemas.js';
 
 const access = { access: 'user_admin' } as const;
 const tags = ['roles'];
-const RoleName = Type.String({ minLength: 1, maxLength: 100 });
+const RoleName = DisplayName(100);
 
 export const rolesRoutes: FastifyPluginAsyncTypebox<{ accounts: AccountStore }> = async (
   app,

@@ -2,6 +2,7 @@
 import { Type, type Static } from 'typebox';
 import { PERMISSIONS } from '../domain/permissions.js';
 import { MIN_PASSWORD_LENGTH } from '../auth/passwords.js';
+import { NOT_BLANK } from '../errors.js';
 
 // One `enum`, not a union of literals: an unknown name is then one 400 detail, not one per
 // permission it is not (and one more for the union).
@@ -69,11 +70,19 @@ export const ApiKey = Type.Object({
   revokedAt: Type.Union([Type.String(), Type.Null()]),
 });
 
+/**
+ * The name of a user, a role, an API key, a contact list, a campaign or an integration: up to
+ * `maxLength` characters, not all of them white space (`must not be blank`).
+ */
+export function DisplayName(maxLength: number) {
+  return Type.String({ minLength: 1, maxLength, pattern: NOT_BLANK });
+}
+
 /*
  * A user's fields as the API takes them; `callhook users create` checks its options against the
  * same schemas, so the two accept the same values.
  */
 export const Email = Type.String({ minLength: 3, maxLength: 254, pattern: '^[^\\s@]+@[^\\s@]+$' });
 export const Password = Type.String({ minLength: MIN_PASSWORD_LENGTH, maxLength: 1024 });
-export const UserName = Type.String({ minLength: 1, maxLength: 200 });
-export const ApiKeyName = Type.String({ minLength: 1, maxLength: 100 });
+export const UserName = DisplayName(200);
+export const ApiKeyName = DisplayName(100);

@@ -14,6 +14,7 @@ import { isPermission, PERMISSIONS, type Permission } from '../domain/permission
 import { generatePassword } from '../auth/credentials.js';
 import { hashPassword } from '../auth/passwords.js';
 import { ApiKeyName, Email, Password, UserName } from '../api/schemas.js';
+import { NOT_BLANK } from '../errors.js';
 import { stopSignal } from './stop-signal.js';
 import { StartupError } from '../startup-error.js';
 import { DeliveryQueue } from '../queue/delivery-queue.js';
@@ -58,7 +59,10 @@ function lengthOf(schema: TString): string {
  * command takes what the API takes. Names the option; echoes the value unless it is a password.
  */
 function checkOption(flag: string, schema: TString, value: string, what?: string): void {
+  const blank = value !== '' && value.trim() === '';
   if (Value.Check(schema, value)) return;
+  if ((schema as { pattern?: string }).pattern === NOT_BLANK && blank)
+    throw new UsageError(`${flag} must not be blank`);
   const length = lengthOf(schema);
   const rule = what === undefined ? length : `${what} (${length})`;
   const got = flag === '--password' ? '' : `, got "${value}"`;

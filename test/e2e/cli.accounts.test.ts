@@ -217,6 +217,10 @@ describe('accounts from the command line and the first start', () => {
       '--name must be 1 to 200 characters, got ""',
     );
     await refused(
+      ['--email', 'ok@example.com', '--name', '   ', '--password', 'password1'],
+      '--name must not be blank',
+    );
+    await refused(
       ['--email', 'ok@example.com', '--name', 'n'.repeat(201)],
       `--name must be 1 to 200 characters, got "${'n'.repeat(201)}"`,
     );

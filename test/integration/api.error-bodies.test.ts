@@ -295,6 +295,39 @@ describe('error bodies', () => {
     expect(page.statusCode, page.body).toBe(200);
   });
 
+  it('a name of white space only is refused wherever a name is taken', async () => {
+    const blank = ' \t ';
+    const cases: [string, object][] = [
+      ['/api/v1/users', { email: 'b@example.com', password: 'long-enough', name: blank }],
+      ['/api/v1/roles', { name: blank }],
+      ['/api/v1/api-keys', { name: blank }],
+      ['/api/v1/contact-lists', { name: blank }],
+      ['/api/v1/campaigns', { name: blank, type: 'voice' }],
+      ['/api/v1/integrations', { name: blank, type: 'http', config: { url: 'https://a.example' } }],
+    ];
+    for (const [url, payload] of cases) {
+      const res = await t.app.inject({ method: 'POST', url, headers: admin.headers, payload });
+      expect(res.statusCode, `${url} ${res.body}`).toBe(400);
+      expect(res.json().error.details, url).toEqual([
+        { field: 'body.name', message: 'must not be blank' },
+      ]);
+    }
+    const campaign = await t.app.inject({
+      method: 'POST',
+      url: '/api/v1/campaigns',
+      headers: admin.headers,
+      payload: { name: ' Spring ', type: 'voice' },
+    });
+    expect(campaign.statusCode, campaign.body).toBe(201);
+    const renamed = await t.app.inject({
+      method: 'PATCH',
+      url: `/api/v1/campaigns/${campaign.json().id}`,
+      headers: admin.headers,
+      payload: { name: blank },
+    });
+    expect(renamed.statusCode).toBe(400);
+  });
+
   it('a value outside a fixed list is one detail, not one per value it is not, naming the values', async () => {
     const details = async (request: InjectOptions) =>
       (await t.app.inject({ ...request, headers: admin.headers })).json().error.details;
