@@ -8,7 +8,7 @@ import { AppError } from '../errors.js';
 import type { AccountStore } from '../store/account-store.js';
 import { adminOnly, holds, principalOf } from '../auth/authorize.js';
 import type { Principal, User } from '../domain/accounts.js';
-import { ApiKey, ApiKeyName, IdParams } from './schemas.js';
+import { ApiKey, ApiKeyName, IdParams, PageQuery, pageOf } from './schemas.js';
 
 const access = { access: 'authenticated' } as const;
 const tags = ['api-keys'];
@@ -26,20 +26,21 @@ export const apiKeysRoutes: FastifyPluginAsyncTypebox<{ accounts: AccountStore }
         summary: "Your API keys, or with `userId` another user's (admin or user_admin)",
         querystring: Type.Object({
           userId: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })),
+          ...PageQuery.properties,
         }),
-        response: { 200: Type.Object({ items: Type.Array(ApiKey), nextCursor: Type.Null() }) },
+        response: { 200: pageOf(ApiKey) },
       },
     },
     async (request) => {
       const caller = principalOf(request);
-      const { userId = caller.user.id } = request.query;
+      const { userId = caller.user.id, cursor, limit } = request.query;
       if (userId !== caller.user.id) {
         mayManageOthers(caller);
         const target = await accounts.findUser(userId);
         if (target === undefined) throw new AppError('NOT_FOUND', `No user ${userId}`);
         mayManageKeysOf(caller, target);
       }
-      return { items: await accounts.credentials.listApiKeys(userId), nextCursor: null };
+      return accounts.credentials.listApiKeys(userId, { cursor, limit });
     },
   );
 

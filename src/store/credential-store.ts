@@ -2,7 +2,7 @@
 import { uuidv7 } from 'uuidv7';
 import type { Kysely, Selectable } from 'kysely';
 import type { ApiKeysTable, Database } from './schema.js';
-import type { ApiKey, User } from '../domain/accounts.js';
+import type { ApiKey, Page, User } from '../domain/accounts.js';
 import { isoTime } from '../domain/accounts.js';
 import { noteAccountsChanged, toUser } from './user-rows.js';
 import { newApiKey } from '../auth/credentials.js';
@@ -32,14 +32,20 @@ export class CredentialStore {
     return { ...toApiKey(row), key: secret.key };
   }
 
-  async listApiKeys(userId: string): Promise<ApiKey[]> {
-    const rows = await this.db
+  async listApiKeys(
+    userId: string,
+    page: { cursor?: string | undefined; limit: number },
+  ): Promise<Page<ApiKey>> {
+    let query = this.db
       .selectFrom('api_keys')
       .selectAll()
       .where('user_id', '=', userId)
       .orderBy('id')
-      .execute();
-    return rows.map(toApiKey);
+      .limit(page.limit + 1);
+    if (page.cursor !== undefined) query = query.where('id', '>', page.cursor);
+    const rows = await query.execute();
+    const items = rows.slice(0, page.limit).map(toApiKey);
+    return { items, nextCursor: rows.length > page.limit ? items.at(-1)!.id : null };
   }
 
   /** One key, whoever's it is (revoked ones too); undefined when there is none. */

@@ -133,4 +133,22 @@ describe.each(DIALECTS)("other users' API keys on %s", (backend) => {
     expect(bad.statusCode).toBe(400);
     expect(bad.json()).toMatchObject({ error: { code: 'VALIDATION_FAILED' } });
   });
+
+  it("pages a user's keys like every other list: limit and cursor, oldest first", async () => {
+    t = await createTestApp(backend);
+    const admin = await t.user({ admin: true });
+    const bob = await t.user();
+    const made = [];
+    for (const name of ['a', 'b', 'c']) made.push(await newKey(bob, name));
+    const page = (query: string) =>
+      t!.app.inject({ url: `/api/v1/api-keys?userId=${bob.id}&${query}`, headers: admin.headers });
+    const first = (await page('limit=2')).json<{ items: KeyView[]; nextCursor: string | null }>();
+    // The test user's own key ('test') came first.
+    expect(first.items.map((k) => k.name)).toEqual(['test', 'a']);
+    expect(first.nextCursor).toBe(made[0]!.id);
+    const rest = await page(`limit=2&cursor=${first.nextCursor}`);
+    expect(rest.json()).toMatchObject({ items: [{ name: 'b' }, { name: 'c' }], nextCursor: null });
+    expect((await page('limit=0')).statusCode).toBe(400);
+    expect((await page('cursor=')).statusCode).toBe(400);
+  });
 });

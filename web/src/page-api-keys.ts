@@ -1,5 +1,5 @@
 /** The signed-in user's API keys (for a dialer or a script): create one (shown once), revoke. */
-import { api } from './api.js';
+import { api, query, type Page } from './api.js';
 import { h, pre, replace, when } from './dom.js';
 import { busy, errorBox, field, input } from './forms.js';
 import { heading } from './shell.js';
@@ -17,7 +17,17 @@ export async function apiKeys(): Promise<HTMLElement> {
   const card = h('div', { class: 'card api-keys' });
   const list = h('div');
   const draw = async () => {
-    const { items } = await api<{ items: ApiKey[] }>('GET', '/api-keys');
+    // Every key, a page of 500 at a time (a user rarely has more than a few).
+    const items: ApiKey[] = [];
+    let cursor: string | null = null;
+    do {
+      const page: Page<ApiKey> = await api<Page<ApiKey>>(
+        'GET',
+        `/api-keys${query({ limit: 500, cursor })}`,
+      );
+      items.push(...page.items);
+      cursor = page.nextCursor;
+    } while (cursor !== null);
     replace(
       list,
       items.length === 0
