@@ -17,6 +17,7 @@ import { IdParams, PageQuery, pageOf } from './schemas.js';
 import {
   EditHeaders,
   IntegrationCreate,
+  IntegrationHealthOut,
   IntegrationOut,
   IntegrationPatch,
   IntegrationTypeSchema,
@@ -242,6 +243,32 @@ export const integrationsRoutes: FastifyPluginAsyncTypebox<IntegrationRoutesOpti
     async (request, reply) => {
       const saved = await update(request, false);
       return reply.header('etag', integrationTag(saved)).send(present(saved));
+    },
+  );
+
+  app.get(
+    '/api/v1/integrations/:id/health',
+    {
+      config: access,
+      schema: {
+        tags,
+        summary:
+          'How its deliveries are doing: circuit, failure streak, hold, pending and in flight',
+        params: IdParams,
+        response: { 200: IntegrationHealthOut },
+      },
+    },
+    async (request) => {
+      const { id } = request.params;
+      await mustFind(id, ownerScope(request));
+      const health = await integrations.health(id);
+      const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
+      return {
+        ...health,
+        probeAt: iso(health.probeAt),
+        failingSince: iso(health.failingSince),
+        hold: health.hold === null ? null : { ...health.hold, until: iso(health.hold.until)! },
+      };
     },
   );
 

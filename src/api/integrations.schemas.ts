@@ -189,3 +189,24 @@ export const IntegrationOut = Type.Object({
   createdAt: Type.String(),
   updatedAt: Type.String(),
 });
+
+/** `GET /api/v1/integrations/:id/health` (docs/delivery.md, "Circuit"). */
+export const IntegrationHealthOut = Type.Object({
+  circuit: Type.Enum(['closed', 'open', 'half-open'], {
+    description: 'half-open: the next delivery goes as a probe',
+  }),
+  probeAt: Type.Union([Type.String(), Type.Null()], {
+    description: 'an open circuit: when its cool-down ends and a probe may go',
+  }),
+  consecutiveFailures: Type.Integer(),
+  failingSince: Type.Union([Type.String(), Type.Null()]),
+  hold: Type.Union([
+    Type.Object({
+      reason: Type.Enum(['concurrency', 'rate', 'circuit', 'probe']),
+      until: Type.String(),
+    }),
+    Type.Null(),
+  ]),
+  pending: Type.Integer(),
+  inFlight: Type.Integer({ description: 'pending deliveries being sent right now' }),
+});

@@ -4,7 +4,7 @@ import type { Kysely, Selectable } from 'kysely';
 import type { Database, IntegrationsTable } from './schema.js';
 import { UniqueConflict, unique, type Store } from './db.js';
 import { pageOf } from './account-store.js';
-import { liftLimitHolds, readLane, resetLane } from './lane-store.js';
+import { laneHealth, liftLimitHolds, readLane, resetLane, type LaneHealth } from './lane-store.js';
 import { isPostgres } from './bulk-insert.js';
 import { stopRunsOfIntegration } from './campaign-run-store.js';
 import { inWriteTransaction } from './write-transaction.js';
@@ -67,6 +67,11 @@ export class IntegrationStore {
     private readonly now: () => number = Date.now,
   ) {
     this.db = store.db;
+  }
+
+  /** How the integration's deliveries are doing: circuit, failure streak, hold, queue. */
+  health(id: string): Promise<LaneHealth> {
+    return laneHealth(this.db, id, this.now());
   }
 
   async create(ownerId: string, input: IntegrationInput): Promise<Integration> {

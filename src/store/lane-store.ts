@@ -182,6 +182,53 @@ export async function readLane(
   return (lock ? query.forUpdate() : query).executeTakeFirst();
 }
 
+/** What an operator reads of an integration's deliveries: its circuit, streak, hold and queue. */
+export interface LaneHealth {
+  /** `half-open` also once an open circuit's cool-down is over: the next claim takes a probe. */
+  circuit: 'closed' | 'open' | 'half-open';
+  /** An open circuit: when its cool-down ends and a probe may go (ms). */
+  probeAt: number | null;
+  consecutiveFailures: number;
+  /** The first failure of the current streak (ms), when there is one. */
+  failingSince: number | null;
+  /** Why the lane is not claimed now (concurrency, rate, circuit or a probe out), and until when. */
+  hold: { reason: NonNullable<LaneRow['hold_reason']>; until: number } | null;
+  pending: number;
+  /** Pending deliveries under a live lease: being sent right now. */
+  inFlight: number;
+}
+
+/** An integration's `LaneHealth` at `now`; a lane never used reads as a fresh one. */
+export async function laneHealth(
+  db: Kysely<Database>,
+  integrationId: string,
+  now: number,
+): Promise<LaneHealth> {
+  const [lane, pending, leased] = await Promise.all([
+    readLane(db, integrationId, false),
+    db
+      .selectFrom('deliveries')
+      .select((eb) => eb.fn.countAll<number>().as('n'))
+      .where('integration_id', '=', integrationId)
+      .where(sql<boolean>`status = 'pending'`)
+      .executeTakeFirstOrThrow(),
+    countLeased(db, [integrationId], now),
+  ]);
+  const circuit = lane?.circuit ?? 'closed';
+  const coolingDown = circuit === 'open' && Number(lane!.circuit_until) > now;
+  const held = lane?.hold_reason !== null && lane !== undefined && Number(lane.hold_until) > now;
+  return {
+    circuit: circuit === 'open' && !coolingDown ? 'half-open' : circuit,
+    probeAt: coolingDown ? Number(lane!.circuit_until) : null,
+    consecutiveFailures: Number(lane?.consecutive_failures ?? 0),
+    failingSince:
+      lane?.failing_since === null || lane === undefined ? null : Number(lane.failing_since),
+    hold: held ? { reason: lane.hold_reason!, until: Number(lane.hold_until) } : null,
+    pending: Number(pending.n),
+    inFlight: leased.get(integrationId)?.count ?? 0,
+  };
+}
+
 /**
  * After a remote answered (`up`): resets the failure streak, closes the circuit and lifts holds
  * that waited on an in-flight delivery. Touches the row only when something changes, so the

@@ -193,6 +193,10 @@ describe('the web console in a browser', () => {
       options: { signing: { secret: secret(1) } },
     });
     await page.reload();
+    // The page says how its deliveries are doing (GET …/health): nothing waits, circuit closed.
+    await expect
+      .poll(() => page.locator('p.health').textContent(), WAIT)
+      .toBe('Deliveries: 0 pending, 0 being sent');
     await form.locator('[name="config.body"]').fill('{"status": "{{call.status}}", "v": 3}');
     // A new signing secret, the old one still valid for a day.
     await form.locator('[name="options.signing.secret"]').fill(secret(2));

@@ -244,6 +244,13 @@ const CASES: Record<string, Case> = {
       payload: { since: '2026-01-01T00:00:00Z' },
     }),
   },
+  'GET /api/v1/integrations/:id/health': {
+    ok: async (c) => ({ url: `/api/v1/integrations/${await c.newIntegrationId(c.owner)}/health` }),
+    status: 200,
+    otherOwner: async (c) => ({
+      url: `/api/v1/integrations/${await c.newIntegrationId(c.other)}/health`,
+    }),
+  },
   'GET /api/v1/integrations/:id/replay': {
     ok: async (c) => ({ url: `/api/v1/integrations/${await c.newIntegrationId(c.owner)}/replay` }),
     status: 200,

@@ -177,6 +177,49 @@ describe.each(DIALECTS)('the delivery log, retry, cancel and replay on %s', (bac
     expect(log.map((a) => a.integrationVersion)).toEqual([1, 2]);
   });
 
+  it("shows an integration's health: its circuit opened by failures, what waits, the probe", async () => {
+    p = await createPipeline(backend, { integrationOptions: { retry: { maxAttempts: 3 } } });
+    const health = async () => {
+      const res = await get(`/api/v1/integrations/${p!.integrationId}/health`);
+      expect(res.statusCode, res.body).toBe(200);
+      return res.json();
+    };
+    expect(await health()).toEqual({
+      circuit: 'closed',
+      probeAt: null,
+      consecutiveFailures: 0,
+      failingSince: null,
+      hold: null,
+      pending: 0,
+      inFlight: 0,
+    });
+    p.respond = (res) => res.writeHead(503).end('down');
+    for (let i = 0; i < 6; i++) await p.post('/api/v1/events', callEvent(`ev-${i}`));
+    const before = Date.now();
+    expect(await p.worker().runOnce()).toBe(6);
+    const open = await health();
+    // The circuit opened at the fifth failure; all six wait for their retry.
+    expect(open).toMatchObject({
+      circuit: 'open',
+      consecutiveFailures: 6,
+      hold: { reason: 'circuit' },
+      pending: 6,
+      inFlight: 0,
+    });
+    const probeAt = Date.parse(open.probeAt);
+    expect(probeAt).toBeGreaterThanOrEqual(before + 30_000);
+    expect(probeAt).toBeLessThanOrEqual(Date.now() + 30_000);
+    expect(open.hold.until).toBe(open.probeAt);
+    expect(Date.parse(open.failingSince)).toBeGreaterThanOrEqual(before);
+    // Once the cool-down is over, the next claim takes a probe.
+    await p.t.store.store.db
+      .updateTable('delivery_lanes')
+      .set({ circuit_until: before, hold_until: before })
+      .where('integration_id', '=', p.integrationId)
+      .execute();
+    expect(await health()).toMatchObject({ circuit: 'half-open', probeAt: null, hold: null });
+  });
+
   it("lists an integration's replay jobs newest first; another user's are 404", async () => {
     p = await createPipeline(backend);
     const url = `/api/v1/integrations/${p.integrationId}/replay`;

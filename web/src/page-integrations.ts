@@ -8,6 +8,7 @@ import { busy, errorBox, field, input, select, textarea } from './forms.js';
 import { go, heading, link, pager, type PageContext } from './shell.js';
 import type {
   HttpConfig,
+  IntegrationHealth,
   Integration,
   IntegrationOptions,
   SoapConfig,
@@ -86,13 +87,16 @@ export async function integrationForm(context: PageContext): Promise<HTMLElement
   // auto-disable) answers 409 instead of being overwritten (docs/integrations.md).
   let etag: string | undefined;
   const keepTag = (tag: string) => (etag = tag);
-  const [existing, catalog] = await Promise.all([
+  const [existing, catalog, health] = await Promise.all([
     creating
       ? Promise.resolve(undefined)
       : api<Integration>('GET', `/integrations/${encodeURIComponent(id)}`, undefined, {
           etag: keepTag,
         }),
     api<TokenCatalog>('GET', '/tokens'),
+    creating
+      ? Promise.resolve(undefined)
+      : api<IntegrationHealth>('GET', `/integrations/${encodeURIComponent(id)}/health`),
   ]);
   const type = existing?.type ?? (context.query.get('type') === 'soap' ? 'soap' : 'http');
   const http: HttpConfig =
@@ -249,6 +253,7 @@ export async function integrationForm(context: PageContext): Promise<HTMLElement
           { class: 'muted' },
           `Version ${existing?.version ?? ''} · updated ${when(existing?.updatedAt)}`,
         ),
+    health === undefined ? null : healthLine(health),
     h('div', { class: 'with-side' }, h('div', { class: 'main-col' }, form, panels), side),
   );
 }
@@ -270,4 +275,21 @@ function dangerPanel(integration: Integration): HTMLElement {
   });
   panel.append(errorBox(), button);
   return panel;
+}
+
+/** Its deliveries at a glance: what waits and is out, and the circuit when it is not closed. */
+function healthLine(health: IntegrationHealth): HTMLElement {
+  const parts = [`${health.pending} pending, ${health.inFlight} being sent`];
+  if (health.circuit === 'open')
+    parts.push(`circuit open: the next try goes at ${when(health.probeAt)}`);
+  if (health.circuit === 'half-open') parts.push('circuit half-open: the next delivery is a probe');
+  if (health.consecutiveFailures > 0)
+    parts.push(
+      `${health.consecutiveFailures} failures in a row since ${when(health.failingSince)}`,
+    );
+  return h(
+    'p',
+    { class: health.circuit === 'closed' ? 'muted health' : 'bad health' },
+    `Deliveries: ${parts.join(' · ')}`,
+  );
 }

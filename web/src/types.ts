@@ -183,6 +183,17 @@ export interface DeliveryDetail extends Delivery {
   attemptLog: Attempt[];
 }
 
+/** `GET /api/v1/integrations/:id/health`. */
+export interface IntegrationHealth {
+  circuit: 'closed' | 'open' | 'half-open';
+  probeAt: string | null;
+  consecutiveFailures: number;
+  failingSince: string | null;
+  hold: { reason: 'concurrency' | 'rate' | 'circuit' | 'probe'; until: string } | null;
+  pending: number;
+  inFlight: number;
+}
+
 export interface ReplayJob {
   id: string;
   integrationId: string;
