@@ -180,6 +180,8 @@ export const ivrRoutes: FastifyPluginAsyncTypebox<IvrRoutesOptions> = async (app
   // per id and period. Ownership is checked on every request against the cached row.
   const cacheMs = options.integrationCacheMs ?? 1000;
   const rows = new ShortCache<Integration | undefined>(cacheMs, () => performance.now());
+  // An edit or delete through this process applies to the next invocation, not a second later.
+  integrations.onChange((id) => rows.delete(id));
   const findIntegration = (id: string): Promise<Integration | undefined> =>
     rows.get(id, () => integrations.find(id, undefined));
   // Response variable paths, split once per integration row read (the row is reused as above).

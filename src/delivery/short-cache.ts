@@ -37,4 +37,9 @@ export class ShortCache<T> {
     this.entries.delete(key);
     return this.get(key, load);
   }
+
+  /** Forgets `key`: the next `get` loads it again. */
+  delete(key: string): void {
+    this.entries.delete(key);
+  }
 }

@@ -61,12 +61,26 @@ function toIntegration(
 
 export class IntegrationStore {
   private readonly db: Kysely<Database>;
+  private readonly changeListeners = new Set<(id: string) => void>();
 
   constructor(
     private readonly store: Store,
     private readonly now: () => number = Date.now,
   ) {
     this.db = store.db;
+  }
+
+  /**
+   * Calls `listener` with the id of each integration this store edits or deletes, once the change
+   * is committed: a cache of integrations in the same process drops it at once. (Another
+   * process's caches are not told; they keep a row for at most their own short time.)
+   */
+  onChange(listener: (id: string) => void): void {
+    this.changeListeners.add(listener);
+  }
+
+  private changed(id: string): void {
+    for (const listener of this.changeListeners) listener(id);
   }
 
   /** How the integration's deliveries are doing: circuit, failure streak, hold, queue. */
@@ -227,6 +241,7 @@ export class IntegrationStore {
         if (enabled && before?.enabled === 0) await resetLane(trx, current.id, now);
       }),
     );
+    this.changed(current.id);
     const saved = await this.find(current.id, undefined);
     if (saved === undefined) throw new UniqueConflict(new Error('integration deleted'));
     return saved;
@@ -242,7 +257,7 @@ export class IntegrationStore {
     // A write transaction from its first statement (SQLite `begin immediate`): a read first, in a
     // deferred one, fails at once with SQLITE_BUSY_SNAPSHOT if another connection commits before
     // the first write.
-    return inWriteTransaction(this.store, async (trx) => {
+    const deleted = await inWriteTransaction(this.store, async (trx) => {
       let owned = trx
         .selectFrom('integrations')
         .select('id')
@@ -277,5 +292,7 @@ export class IntegrationStore {
       if (Number(result.numUpdatedRows) === 0) return false;
       return true;
     });
+    if (deleted) this.changed(id);
+    return deleted;
   }
 }

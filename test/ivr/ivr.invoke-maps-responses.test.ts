@@ -191,6 +191,31 @@ describe.each(DIALECTS)('IVR invoke maps responses to variables on %s', (backend
     });
   });
 
+  it('uses an edit at the next invocation: the row read a moment before is not kept', async () => {
+    const id = await t.create(alice.headers, {
+      config: { method: 'GET', url: `${server.origin}/nope`, responseEncoding: 'text' },
+    });
+    expect((await t.invoke(alice.headers, id)).answer.status).toBe(404);
+    const fixed = await t.app.inject({
+      method: 'PATCH',
+      url: `/api/v1/integrations/${id}`,
+      headers: alice.headers,
+      payload: { config: { url: `${server.origin}/text` } },
+    });
+    expect(fixed.statusCode, fixed.body).toBe(200);
+    expect((await t.invoke(alice.headers, id)).answer).toMatchObject({
+      outcome: 'success',
+      status: 200,
+    });
+    const deleted = await t.app.inject({
+      method: 'DELETE',
+      url: `/api/v1/integrations/${id}`,
+      headers: alice.headers,
+    });
+    expect(deleted.statusCode).toBe(204);
+    expect((await t.invoke(alice.headers, id)).statusCode).toBe(404);
+  });
+
   it('answers failure with the status for a non-success status, variables still read from the body', async () => {
     const id = await t.create(alice.headers, {
       config: { method: 'GET', url: `${server.origin}/nope`, responseEncoding: 'json' },
