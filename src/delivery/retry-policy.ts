@@ -14,6 +14,11 @@ export const DEFAULT_MAX_ATTEMPTS = DEFAULT_SCHEDULE_SECONDS.length + 1;
 export const JITTER = 0.2;
 /** `Retry-After` is honoured up to this bound; a remote asking for more is retried after it. */
 export const MAX_RETRY_AFTER_MS = 60 * 60 * 1000;
+/**
+ * ... and from this one: `Retry-After: 0` (or a date gone by) on every answer would spend the
+ * whole retry budget within a second.
+ */
+export const MIN_RETRY_AFTER_MS = 1000;
 /** After a 429 without `Retry-After` or a timeout, the pause is at least doubled, and ≥ 30 s. */
 export const THROTTLE_FACTOR = 2;
 export const MIN_THROTTLE_PAUSE_MS = 30_000;
@@ -80,19 +85,24 @@ export function decide(
   }
   const jitter = 1 + (random() * 2 - 1) * JITTER;
   const scheduled = scheduledDelayMs(attempt, policy);
+  // A 429, or a 503 (RFC 9110 §10.2.3: how long the service expects to be unavailable), may say
+  // when to come back.
+  const asked =
+    outcome.kind === 'response' && (outcome.status === 429 || outcome.status === 503)
+      ? retryAfterMs(outcome.headers, now)
+      : undefined;
   let delay: number;
-  if (kind === 'throttled') {
-    const asked = outcome.kind === 'response' ? retryAfterMs(outcome.headers, now) : undefined;
-    // The remote said when: never earlier than that (jitter only adds), never later than the bound.
-    delay =
-      asked !== undefined
-        ? Math.min(asked, MAX_RETRY_AFTER_MS) * (1 + Math.abs(jitter - 1))
-        : // The floor holds after the jitter (a throttled remote gets at least its pause), and
-          // deliveries held at the floor still spread over +0–20 % of it.
-          Math.max(
-            scheduled * THROTTLE_FACTOR * jitter,
-            MIN_THROTTLE_PAUSE_MS * (1 + Math.abs(jitter - 1)),
-          );
+  if (asked !== undefined) {
+    // The remote said when: never earlier than that (jitter only adds), within the bounds.
+    const bounded = Math.min(Math.max(asked, MIN_RETRY_AFTER_MS), MAX_RETRY_AFTER_MS);
+    delay = bounded * (1 + Math.abs(jitter - 1));
+  } else if (kind === 'throttled') {
+    // The floor holds after the jitter (a throttled remote gets at least its pause), and
+    // deliveries held at the floor still spread over +0–20 % of it.
+    delay = Math.max(
+      scheduled * THROTTLE_FACTOR * jitter,
+      MIN_THROTTLE_PAUSE_MS * (1 + Math.abs(jitter - 1)),
+    );
   } else {
     delay = scheduled * jitter;
   }

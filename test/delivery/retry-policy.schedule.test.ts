@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import {
   DEFAULT_RETRY_POLICY,
   MAX_RETRY_AFTER_MS,
+  MIN_RETRY_AFTER_MS,
   decide,
   retryAfterMs,
   retryPolicyOf,
@@ -81,6 +82,17 @@ describe('retry policy', () => {
     // The obsolete HTTP date forms are still dates.
     expect(retryAfterMs([['retry-after', 'Sunday, 06-Nov-94 08:49:37 GMT']], NOW)).toBe(0);
     expect(retryAfterMs([['retry-after', 'Sun Nov  6 08:49:37 1994']], NOW)).toBe(0);
+  });
+
+  it('honours Retry-After on a 503 too, and never sooner than a second', () => {
+    expect(delayOf(1, status(503, [['retry-after', '120']]))).toBe(120_000);
+    expect(delayOf(1, status(503))).toBe(5_000);
+    // Only 429 and 503 say when (RFC 9110): a 502's header is not read.
+    expect(delayOf(1, status(502, [['retry-after', '120']]))).toBe(5_000);
+    // "Now", or a date gone by, on every answer would spend the budget within a second.
+    expect(delayOf(1, status(429, [['retry-after', '0']]))).toBe(MIN_RETRY_AFTER_MS);
+    const past = new Date(NOW - 5_000).toUTCString();
+    expect(delayOf(1, status(503, [['retry-after', past]]))).toBe(MIN_RETRY_AFTER_MS);
   });
 
   it('reads an HTTP date as GMT whatever the time zone of the server', () => {
