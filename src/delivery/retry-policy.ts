@@ -81,7 +81,8 @@ export function decide(
   if (kind === 'success') return { kind: 'succeeded' };
   if (kind === 'final') return { kind: 'failed', reason: `${reason} is not retried` };
   if (attempt >= policy.maxAttempts) {
-    return { kind: 'failed', reason: `${reason}; gave up after ${attempt} attempts` };
+    const attempts = attempt === 1 ? '1 attempt' : `${attempt} attempts`;
+    return { kind: 'failed', reason: `${reason}; gave up after ${attempts}` };
   }
   const jitter = 1 + (random() * 2 - 1) * JITTER;
   const scheduled = scheduledDelayMs(attempt, policy);

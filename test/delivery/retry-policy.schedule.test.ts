@@ -40,6 +40,10 @@ describe('retry policy', () => {
       kind: 'failed',
       reason: 'HTTP 503; gave up after 8 attempts',
     });
+    expect(decide(1, status(503), NOW, MID, retryPolicyOf({ retry: { maxAttempts: 1 } }))).toEqual({
+      kind: 'failed',
+      reason: 'HTTP 503; gave up after 1 attempt',
+    });
   });
 
   it('jitters each delay within ±20 %', () => {
