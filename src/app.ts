@@ -76,6 +76,8 @@ export interface AppDeps {
   authClock?: () => number;
   /** Called after events produced deliveries: wakes this process's worker at once. */
   onEnqueued?: () => void;
+  /** How long a client may take to send one request, headers and body (tests shorten it). */
+  requestTimeoutMs?: number;
   /** Called after a replay job was stored: wakes this process's replay runner at once. */
   onReplayAsked?: () => void;
   /** Called after an integration campaign started or resumed: wakes this process's campaign runner. */
@@ -92,10 +94,37 @@ export type App = FastifyInstance<
 
 export const DEFAULT_BODY_LIMIT = 1024 * 1024;
 
+/**
+ * How long a client may take to send one whole request, headers and body, before the connection
+ * is answered `408` and closed. Fastify's default (0) lets a body that trickles in a byte at a
+ * time, or stops after the headers, hold its connection and buffer forever (slowloris). Time spent
+ * answering does not count: a test send or an IVR invocation may take longer.
+ */
+export const REQUEST_TIMEOUT_MS = 120_000;
+
+/**
+ * Fastify options that bound how long a request may take to arrive: `requestTimeout`, and Node's
+ * check of it, every 30 s or as often as a shorter timeout needs. The headers' own limit (Node's
+ * 60 s) may not exceed it: Node then never applies `requestTimeout`.
+ */
+export function requestTimeoutOptions(requestTimeoutMs = REQUEST_TIMEOUT_MS): {
+  requestTimeout: number;
+  http: { connectionsCheckingInterval: number; headersTimeout: number };
+} {
+  return {
+    requestTimeout: requestTimeoutMs,
+    http: {
+      connectionsCheckingInterval: Math.min(30_000, requestTimeoutMs),
+      headersTimeout: Math.min(60_000, requestTimeoutMs),
+    },
+  };
+}
+
 export async function buildApp(deps: AppDeps): Promise<App> {
   const app = Fastify({
     loggerInstance: deps.logger as FastifyBaseLogger,
     bodyLimit: DEFAULT_BODY_LIMIT,
+    ...requestTimeoutOptions(deps.requestTimeoutMs),
     genReqId: () => randomUUID(),
     trustProxy: deps.config.trustProxy,
     // Errors the router raises before any route or hook runs (a URL that does not decode, a path

@@ -8,15 +8,20 @@ import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Logger } from './logger.js';
 import type { Metrics } from './metrics.js';
 import { metricsRoutes } from './api/health.routes.js';
-import { closeBusyConnectionsOnStop, routeNotFound } from './app.js';
+import { closeBusyConnectionsOnStop, requestTimeoutOptions, routeNotFound } from './app.js';
 
 export interface MetricsAppDeps {
   logger: Logger;
   metrics: Metrics;
+  /** As the API's (`REQUEST_TIMEOUT_MS`); tests shorten it. */
+  requestTimeoutMs?: number;
 }
 
 export async function buildMetricsApp(deps: MetricsAppDeps): Promise<FastifyInstance> {
-  const app = Fastify({ loggerInstance: deps.logger as FastifyBaseLogger });
+  const app = Fastify({
+    loggerInstance: deps.logger as FastifyBaseLogger,
+    ...requestTimeoutOptions(deps.requestTimeoutMs),
+  });
   // No route here takes a body: none is parsed, so anything but the two GETs is a 404, whatever
   // it sends (not a 400 for a body no route would read).
   app.removeAllContentTypeParsers();

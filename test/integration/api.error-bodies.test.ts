@@ -4,10 +4,15 @@
  * method, a URL that does not decode, a path segment over the router's length cap, a body that is
  * not JSON, too large, or of another media type.
  */
+import net from 'node:net';
 import type { InjectOptions } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestApp, type TestApp, type TestUser } from '../helpers/app.js';
 import { errorCodes } from '../../src/errors.js';
+import { REQUEST_TIMEOUT_MS } from '../../src/app.js';
+import { buildMetricsApp } from '../../src/metrics-app.js';
+import { Metrics } from '../../src/metrics.js';
+import { createLogger } from '../../src/logger.js';
 
 const MiB = 1024 * 1024;
 
@@ -207,6 +212,48 @@ describe('error bodies', () => {
       status: 413,
       code: 'PAYLOAD_TOO_LARGE',
     });
+  });
+
+  it('a request whose body trickles in, or stops after the headers, is answered 408 and closed', async () => {
+    // Fastify's default (no limit) kept such a connection open for as long as the client liked.
+    expect(t.app.server.requestTimeout).toBe(REQUEST_TIMEOUT_MS);
+    const slow = await createTestApp('sqlite', { deps: { requestTimeoutMs: 300 } });
+    const metrics = await buildMetricsApp({
+      logger: createLogger('silent'),
+      metrics: new Metrics(),
+      requestTimeoutMs: 300,
+    });
+    try {
+      for (const app of [slow.app, metrics]) {
+        await app.listen({ port: 0, host: '127.0.0.1' });
+        const { port } = app.server.address() as net.AddressInfo;
+        for (const trickle of [true, false]) {
+          const socket = net.connect(port, '127.0.0.1');
+          let answer = '';
+          socket.on('data', (chunk: Buffer) => (answer += chunk.toString()));
+          socket.write(
+            'POST /api/v1/auth/login HTTP/1.1\r\nHost: x\r\n' +
+              'Content-Type: application/json\r\nContent-Length: 1000\r\n\r\n{',
+          );
+          const timer = trickle ? setInterval(() => socket.write(' '), 50) : undefined;
+          const closed = new Promise<string>((resolve) =>
+            socket.on('close', () => resolve('closed')),
+          );
+          const late = new Promise<string>((resolve) =>
+            setTimeout(() => resolve('still open'), 3_000),
+          );
+          const result = await Promise.race([closed, late]);
+          clearInterval(timer);
+          socket.destroy();
+          expect(result, `${trickle ? 'trickling' : 'stopped'} body`).toBe('closed');
+          // The metrics listener reads no body: it answers 404 at once, then the rest times out.
+          expect(answer).toMatch(app === metrics ? /^HTTP\/1\.1 (404|408) / : /^HTTP\/1\.1 408 /);
+        }
+      }
+    } finally {
+      await metrics.close();
+      await slow.close();
+    }
   });
 
   it('a value of a field that also takes null is one detail: what is wrong, or the types it takes', async () => {
