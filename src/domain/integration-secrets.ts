@@ -242,12 +242,40 @@ export function openSecrets<C extends AnyConfig>(
   return mapSecrets(config, options, undefined, (value) => sealer.open(value));
 }
 
-/** Every plain secret value of a (plain) integration, to mask them in attempt logs. */
+/**
+ * Every plain secret value of a (plain) integration, to mask them in attempt logs, with the parts
+ * a remote may quote on their own: the credentials of an `Authorization` (or
+ * `Proxy-Authorization`) value without its scheme (`Bearer abc…` → `abc…`), Basic credentials
+ * decoded (`user:password`, and the password), and a signing secret without its `whsec_` prefix.
+ */
 export function secretValues(config: AnyConfig, options: IntegrationOptions): string[] {
   const values: string[] = [];
   mapSecrets(config, options, undefined, (value) => {
     if (value.length >= 4) values.push(value);
     return value;
   });
-  return values;
+  for (const h of parseHeaderLines(config.headers).headers) {
+    if (CREDENTIAL_HEADERS.has(h.name.toLowerCase())) values.push(...credentialsOf(h.value));
+  }
+  for (const secret of [options.signing?.secret, options.signing?.previousSecret]) {
+    if (secret?.startsWith(SIGNING_PREFIX)) values.push(secret.slice(SIGNING_PREFIX.length));
+  }
+  return values.filter((value) => value.length >= 4);
+}
+
+const CREDENTIAL_HEADERS = new Set(['authorization', 'proxy-authorization']);
+const SIGNING_PREFIX = 'whsec_';
+
+/** `Scheme credentials` (RFC 9110 §11.4): the credentials, and for Basic what they encode. */
+function credentialsOf(value: string): string[] {
+  const match = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+[ \t]+(\S[\s\S]*)$/.exec(value.trim());
+  if (match === null) return [];
+  const credentials = match[1]!.trim();
+  const found = [credentials];
+  if (/^basic\s/i.test(value.trim()) && /^[A-Za-z0-9+/]+=*$/.test(credentials)) {
+    const decoded = Buffer.from(credentials, 'base64').toString('utf8');
+    const colon = decoded.indexOf(':');
+    if (colon >= 0) found.push(decoded, decoded.slice(colon + 1));
+  }
+  return found;
 }

@@ -382,6 +382,53 @@ describe.each(DIALECTS)('the delivery log, retry, cancel and replay on %s', (bac
     expect(tested.body).not.toContain('key-echoed-4242');
   });
 
+  it('masks the credentials of an Authorization header the remote quotes without their scheme', async () => {
+    p = await createPipeline(backend);
+    const signing = `whsec_${Buffer.alloc(24, 7).toString('base64')}`;
+    const basic = Buffer.from('crm-user:basic-pass-777').toString('base64');
+    const patched = await p.t.app.inject({
+      method: 'PATCH',
+      url: `/api/v1/integrations/${p.integrationId}`,
+      headers: p.dialer.headers,
+      payload: {
+        config: {
+          headers:
+            'Content-Type: application/json\nAuthorization: Bearer tok-echoed-5151\n' +
+            `Proxy-Authorization: Basic ${basic}`,
+        },
+        options: { signing: { secret: signing } },
+      },
+    });
+    expect(patched.statusCode, patched.body).toBe(200);
+    p.respond = (res, request) => {
+      const token = String(request.headers.authorization).split(' ')[1];
+      const [, encoded] = String(request.headers['proxy-authorization']).split(' ');
+      const password = Buffer.from(encoded!, 'base64').toString().split(':')[1];
+      res
+        .writeHead(401, { 'x-token': token! })
+        .end(`token ${token} refused; password ${password}; key ${signing.slice(6)}`);
+    };
+    await p.post('/api/v1/events', callEvent('ev-bearer'));
+    await p.worker().runOnce();
+
+    const [delivery] = (await get('/api/v1/deliveries')).json().items;
+    const detail = await get(`/api/v1/deliveries/${delivery.id}`);
+    const { response } = detail.json().attemptLog[0];
+    expect(response).toMatchObject({
+      status: 401,
+      body: 'token •••• refused; password ••••; key ••••',
+    });
+    expect(response.headers).toContainEqual(['x-token', '••••']);
+    for (const secret of ['tok-echoed-5151', 'basic-pass-777', signing.slice(6)]) {
+      expect(detail.body).not.toContain(secret);
+    }
+    const tested = await p.post(`/api/v1/integrations/${p.integrationId}/test`, { send: true });
+    expect(tested.json().response).toMatchObject({
+      body: 'token •••• refused; password ••••; key ••••',
+    });
+    expect(tested.body).not.toContain('tok-echoed-5151');
+  });
+
   it('counts deliveries by integration and outcome, and attempt durations by type, on /metrics', async () => {
     p = await createPipeline(backend, { integrationOptions: { retry: { maxAttempts: 1 } } });
     p.respond = (res, req) => res.writeHead(req.body.includes('busy') ? 500 : 200).end();
