@@ -19,6 +19,7 @@ import {
 import { checkCallEvent } from './events.schemas.js';
 import type { Metrics } from '../metrics.js';
 import type { ActivityRecorder } from '../store/activity-store.js';
+import { deepField, MAX_BODY_DEPTH } from './json-depth.js';
 
 const IngestAnswer = Type.Object({
   accepted: Type.Array(Type.String()),
@@ -51,41 +52,14 @@ function kindOf(value: unknown): string {
 }
 
 /** How deep an event's objects and arrays may nest: deeper, storing it (JSON) would overflow. */
-export const MAX_EVENT_DEPTH = 64;
-
-/**
- * The top-level field of `event` whose values nest deeper than `limit`, if any. A loop over two
- * stacks (objects, depths) rather than recursion: the input decides the depth.
- */
-function tooDeep(event: Record<string, unknown>, limit: number): string | undefined {
-  const objects: object[] = [];
-  const depths: number[] = [];
-  for (const field in event) {
-    const top = event[field];
-    if (typeof top !== 'object' || top === null) continue;
-    objects.push(top);
-    depths.push(1);
-    while (objects.length > 0) {
-      const value = objects.pop()!;
-      const depth = depths.pop()!;
-      if (depth > limit) return field;
-      for (const child of Object.values(value)) {
-        if (typeof child === 'object' && child !== null) {
-          objects.push(child as object);
-          depths.push(depth + 1);
-        }
-      }
-    }
-  }
-  return undefined;
-}
+export const MAX_EVENT_DEPTH = MAX_BODY_DEPTH;
 
 /** The first problem of an event, named by field. */
 function problemOf(value: unknown): { field?: string; error: string } | undefined {
   // A batch entry that is not an object has no field to name: the schema would say " must be
   // object".
   if (!isRecord(value)) return { error: `an event must be a JSON object, not ${kindOf(value)}` };
-  const deep = tooDeep(value, MAX_EVENT_DEPTH);
+  const deep = deepField(value, MAX_EVENT_DEPTH);
   if (deep !== undefined) {
     return {
       field: deep,

@@ -14,6 +14,7 @@ import { TOKENS } from '../domain/tokens.js';
 import { callWithCampaign, systemValues, type RenderScope } from '../template/scope.js';
 import { IdParams } from './schemas.js';
 import { mustFindIntegration } from './integrations.routes.js';
+import { refuseDeepBody } from './json-depth.js';
 
 const Group = Type.Optional(Type.Record(Type.String(), Type.Unknown()));
 const HeaderList = Type.Array(Type.Tuple([Type.String(), Type.String()]));
@@ -81,10 +82,13 @@ export const integrationTestRoutes: FastifyPluginAsyncTypebox<{
     {
       config: { access: 'integration' },
       // Every field is optional, so no body at all renders the catalog's examples, not sent (as
-      // an invocation without a body).
-      preValidation: async (request) => {
-        request.body ??= { send: false };
-      },
+      // an invocation without a body). A sample nested too deep to render is refused.
+      preValidation: [
+        async (request) => {
+          request.body ??= { send: false };
+        },
+        refuseDeepBody,
+      ],
       schema: {
         tags: ['integrations'],
         summary: 'Render with sample data and show the request; `send: true` also sends it',

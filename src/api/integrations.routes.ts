@@ -25,6 +25,7 @@ import {
 import { checkConfigAndOptions, type IntegrationConfig } from './integration-input.js';
 import type { IntegrationOptions } from '../domain/integration.js';
 import { mergePatch } from '../domain/merge-patch.js';
+import { refuseDeepBody } from './json-depth.js';
 
 /** Checks what only the token language (and, for SOAP, the WSDL) can tell. */
 export type IntegrationChecker = (
@@ -116,6 +117,7 @@ export const integrationsRoutes: FastifyPluginAsyncTypebox<IntegrationRoutesOpti
     '/api/v1/integrations',
     {
       config: access,
+      preValidation: refuseDeepBody,
       schema: { tags, body: IntegrationCreate, response: { 201: IntegrationOut } },
     },
     async (request, reply) => {
@@ -207,6 +209,7 @@ export const integrationsRoutes: FastifyPluginAsyncTypebox<IntegrationRoutesOpti
     '/api/v1/integrations/:id',
     {
       config: access,
+      preValidation: refuseDeepBody,
       schema: {
         ...editSchema,
         summary: 'Replace the definition (a new version); masked secrets keep their stored values',
@@ -233,6 +236,7 @@ export const integrationsRoutes: FastifyPluginAsyncTypebox<IntegrationRoutesOpti
     '/api/v1/integrations/:id',
     {
       config: access,
+      preValidation: refuseDeepBody,
       schema: {
         ...editSchema,
         summary:

@@ -31,6 +31,7 @@ import { ShortCache } from '../delivery/short-cache.js';
 import type { Metrics } from '../metrics.js';
 import { callWithCampaign, systemValues, type RenderScope } from '../template/scope.js';
 import { IdParams } from './schemas.js';
+import { refuseDeepBody } from './json-depth.js';
 
 /** The longest deadline an invocation may ask for: a caller on hold for longer hangs up. */
 export const MAX_IVR_TIMEOUT_MS = 30_000;
@@ -204,9 +205,13 @@ export const ivrRoutes: FastifyPluginAsyncTypebox<IvrRoutesOptions> = async (app
       // Warnings and errors are still logged, with the request id.
       logLevel: 'warn',
       // Every field is optional, so no body at all (an IVR step with nothing to pass) is `{}`.
-      preValidation: async (request) => {
-        request.body ??= {};
-      },
+      // Groups nested too deep to render are refused.
+      preValidation: [
+        async (request) => {
+          request.body ??= {};
+        },
+        refuseDeepBody,
+      ],
       schema: {
         tags: ['integrations'],
         summary: 'Run the integration now, for an IVR waiting on the answer (SPEC §5)',

@@ -152,6 +152,74 @@ describe.each(DIALECTS)('malformed integration definitions on %s', (backend) => 
     expect(got).toEqual(want);
   });
 
+  it('answers 400 naming the field, not 500, for free-form values nested thousands deep', async () => {
+    await setup();
+    const created = await call('POST', '/api/v1/integrations', {
+      ...http,
+      config: { ...http.config, body: '{"custom": {{contact.custom | json}}}' },
+    });
+    expect(created.statusCode, created.body).toBe(201);
+    const id = (created.json() as { id: string }).id;
+    // Written as text: JSON.stringify itself overflows on such a value. Deep copies, merge patches
+    // and token rendering walked it recursively: RangeError, 500.
+    const deep = `${'{"a":'.repeat(20_000)}1${'}'.repeat(20_000)}`;
+    const send = (method: 'POST' | 'PUT' | 'PATCH', url: string, payload: string) =>
+      fresh.t.app.inject({
+        method,
+        url,
+        headers: { ...fresh.alice.headers, 'content-type': 'application/json' },
+        payload,
+      });
+    const cases: [string, 'POST' | 'PUT' | 'PATCH', string, string, string][] = [
+      [
+        'create config',
+        'POST',
+        '/api/v1/integrations',
+        `{"name":"x","type":"http","config":${deep}}`,
+        'body.config',
+      ],
+      [
+        'create options',
+        'POST',
+        '/api/v1/integrations',
+        `{"name":"x","type":"http","config":{"url":"https://a.example/"},"options":${deep}}`,
+        'body.options',
+      ],
+      [
+        'replace config',
+        'PUT',
+        `/api/v1/integrations/${id}`,
+        `{"name":"x","config":${deep}}`,
+        'body.config',
+      ],
+      ['patch config', 'PATCH', `/api/v1/integrations/${id}`, `{"config":${deep}}`, 'body.config'],
+      [
+        'test sample',
+        'POST',
+        `/api/v1/integrations/${id}/test`,
+        `{"sample":{"contact":{"custom":${deep}}}}`,
+        'body.sample',
+      ],
+      [
+        'invoke contact',
+        'POST',
+        `/api/v1/integrations/${id}/invoke`,
+        `{"contact":{"custom":${deep}}}`,
+        'body.contact',
+      ],
+    ];
+    const got: Record<string, string> = {};
+    const want: Record<string, string> = {};
+    for (const [title, method, url, payload, field] of cases) {
+      got[title] = outcome(await send(method, url, payload), field);
+      want[title] = expected(field);
+    }
+    expect(got).toEqual(want);
+    // 64 levels are taken: a sample's contact.custom 60 deep renders.
+    const fine = `{"sample":{"contact":{"custom":${'{"a":'.repeat(60)}1${'}'.repeat(60)}}}}`;
+    expect((await send('POST', `/api/v1/integrations/${id}/test`, fine)).statusCode).toBe(200);
+  });
+
   it('renders a stored signing secret that cannot sign as an error naming it, not a 500', async () => {
     await setup();
     // Stored directly, as one saved before the save-time check could be.
