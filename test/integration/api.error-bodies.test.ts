@@ -239,10 +239,12 @@ describe('error bodies', () => {
           const closed = new Promise<string>((resolve) =>
             socket.on('close', () => resolve('closed')),
           );
-          const late = new Promise<string>((resolve) =>
-            setTimeout(() => resolve('still open'), 3_000),
-          );
+          let lateTimer: NodeJS.Timeout | undefined;
+          const late = new Promise<string>((resolve) => {
+            lateTimer = setTimeout(() => resolve('still open'), 3_000);
+          });
           const result = await Promise.race([closed, late]);
+          clearTimeout(lateTimer);
           clearInterval(timer);
           socket.destroy();
           expect(result, `${trickle ? 'trickling' : 'stopped'} body`).toBe('closed');
