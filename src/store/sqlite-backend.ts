@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import SqliteDatabase from 'better-sqlite3';
-import { Kysely, SqliteDialect, type SqliteDialectConfig } from 'kysely';
+import { Kysely, SqliteDialect, type Driver, type SqliteDialectConfig } from 'kysely';
 import { StartupError } from '../startup-error.js';
 import type { BackendDriver } from './db.js';
 import type { Database } from './schema.js';
@@ -34,7 +34,7 @@ export function openSqlite(
   const checkpointer =
     options.checkpointer && startCheckpointer(sqlite, file, options.checkpointer);
   const db = new Kysely<Database>({
-    dialect: new SqliteDialect({ database: withStatementCache(sqlite) }),
+    dialect: new KeepErrorSqliteDialect(sqlite, { database: withStatementCache(sqlite) }),
   });
   return {
     backend: 'sqlite',
@@ -76,6 +76,31 @@ export function configureConnection(
   sqlite.pragma(`synchronous = ${synchronous}`);
   sqlite.pragma('busy_timeout = 10000');
   sqlite.pragma('foreign_keys = ON');
+}
+
+/**
+ * Kysely's SQLite dialect, except that a transaction's `rollback` is skipped when SQLite has
+ * already ended the transaction itself, as it does on some errors (SQLITE_FULL: the disk is full,
+ * SQLITE_IOERR, SQLITE_NOMEM). Kysely rolls back after any error and throws what the rollback
+ * throws, so the failure was reported as "cannot rollback - no transaction is active" instead of
+ * its cause.
+ */
+class KeepErrorSqliteDialect extends SqliteDialect {
+  constructor(
+    private readonly sqlite: SqliteDatabase.Database,
+    config: SqliteDialectConfig,
+  ) {
+    super(config);
+  }
+
+  override createDriver(): Driver {
+    const driver = super.createDriver();
+    const rollback = driver.rollbackTransaction.bind(driver);
+    driver.rollbackTransaction = async (connection) => {
+      if (this.sqlite.inTransaction) await rollback(connection);
+    };
+    return driver;
+  }
 }
 
 const STATEMENT_CACHE_SIZE = 500;
