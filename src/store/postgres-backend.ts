@@ -1,5 +1,6 @@
 import pg from 'pg';
 import { Kysely, PostgresDialect } from 'kysely';
+import { StartupError } from '../startup-error.js';
 import type { BackendDriver } from './db.js';
 import type { Database } from './schema.js';
 
@@ -24,7 +25,9 @@ export async function openPostgres(url: string, schema?: string): Promise<Backen
   if (schema !== undefined) {
     if (!/^[a-z_][a-z0-9_]*$/.test(schema)) throw new Error(`invalid schema name "${schema}"`);
     const admin = new pg.Client({ connectionString: url });
-    await admin.connect();
+    await admin.connect().catch((error: unknown) => {
+      throw cannotConnect(url, error);
+    });
     try {
       await admin.query(`create schema if not exists ${schema}`);
     } finally {
@@ -53,6 +56,15 @@ export async function openPostgres(url: string, schema?: string): Promise<Backen
     // connection's first query.
     client.query('set jit = off').catch(() => undefined);
   });
+  // One connection now, so a server that cannot be reached, a wrong database or user, or a URL
+  // that does not parse stops start-up with one line naming the setting, not a stack trace from
+  // the first migration. The pool keeps the connection.
+  try {
+    (await pool.connect()).release();
+  } catch (error) {
+    await pool.end().catch(() => undefined);
+    throw cannotConnect(url, error);
+  }
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
   return {
     backend: 'postgres',
@@ -68,6 +80,26 @@ export async function openPostgres(url: string, schema?: string): Promise<Backen
     isTransient: isTransientPostgresError,
     close: () => db.destroy(),
   };
+}
+
+/** A connection that could not be made, as a StartupError naming the setting (no password). */
+function cannotConnect(url: string, error: unknown): StartupError {
+  const why = error instanceof Error ? error.message : String(error);
+  return new StartupError(
+    `cannot connect to PostgreSQL at ${describeUrl(url)} (CALLHOOK_DATABASE_URL): ${why}`,
+    { cause: error },
+  );
+}
+
+/** `postgres://user@host:5432/db`: the URL without its password and query (which may hold one). */
+export function describeUrl(url: string): string {
+  try {
+    const parsed = new URL(url);
+    const user = parsed.username === '' ? '' : `${parsed.username}@`;
+    return `${parsed.protocol}//${user}${parsed.host}${parsed.pathname}`;
+  } catch {
+    return `"${url.replace(/\/\/[^@/]*@/, '//…@').replace(/\?.*$/, '')}"`;
+  }
 }
 
 /**

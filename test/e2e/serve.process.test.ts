@@ -242,6 +242,51 @@ describe('callhook serve (the real process)', () => {
     expect(p.stderr.join('\n')).toContain('CALLHOOK_SECRET_KEY is required with PostgreSQL');
   });
 
+  it('says in one line that PostgreSQL cannot be reached or the URL is wrong, without the password', async () => {
+    const closed = http.createServer();
+    await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));
+    const port = (closed.address() as AddressInfo).port;
+    await new Promise((resolve) => closed.close(resolve));
+    const cases: [string, RegExp][] = [
+      [
+        `postgres://postgres:hunter2@127.0.0.1:${port}/test`,
+        new RegExp(
+          `^callhook: cannot connect to PostgreSQL at postgres://postgres@127\\.0\\.0\\.1:${port}/test \\(CALLHOOK_DATABASE_URL\\): connect ECONNREFUSED`,
+          'm',
+        ),
+      ],
+      [
+        'postgres://postgres:hunter2@127.0.0.1:99999/test',
+        /^callhook: cannot connect to PostgreSQL at "postgres:\/\/…@127\.0\.0\.1:99999\/test" \(CALLHOOK_DATABASE_URL\): Invalid URL$/m,
+      ],
+    ];
+    for (const [databaseUrl, message] of cases) {
+      const dataDir = tempDir();
+      const p = start({
+        CALLHOOK_DATA_DIR: dataDir,
+        CALLHOOK_DATABASE_URL: databaseUrl,
+        CALLHOOK_SECRET_KEY: 'ab'.repeat(32),
+      });
+      expect((await p.exited).code).toBe(2);
+      const stderr = p.stderr.join('\n');
+      expect(stderr).toMatch(message);
+      expect(stderr).not.toMatch(/\n\s+at /);
+      expect(stderr).not.toContain('hunter2');
+      expect(fs.readdirSync(dataDir)).toEqual([]);
+    }
+    // `callhook migrate` says the same.
+    const migrateCli = cliWith({
+      CALLHOOK_DATABASE_URL: `postgres://postgres:hunter2@127.0.0.1:${port}/test`,
+      CALLHOOK_SECRET_KEY: 'ab'.repeat(32),
+    });
+    const failed = await migrateCli('migrate').then(
+      () => undefined,
+      (error: { code: number; stderr: string }) => error,
+    );
+    expect(failed?.code).toBe(2);
+    expect(failed?.stderr).toMatch(cases[0]![1]);
+  });
+
   it('runs on PostgreSQL from CALLHOOK_DATABASE_URL', async () => {
     const pgUrl = await scope.postgresSchema(`t_serve_${process.pid}`);
     const p = start({
