@@ -5,7 +5,7 @@
  * deliveries finish (or releases them) and closes the store. A signal during start-up stops after the current step (migrations are each
  * one transaction, so none is ever half applied).
  */
-import type { AddressInfo } from 'node:net';
+import net, { type AddressInfo } from 'node:net';
 import type { FastifyInstance } from 'fastify';
 import { loadConfig, type Config } from './config.js';
 import { createLogger, type Logger } from './logger.js';
@@ -96,6 +96,12 @@ export async function startService(
       `CALLHOOK_METRICS_PORT and CALLHOOK_PORT are both ${config.port}, where this process serves the API: give CALLHOOK_METRICS_PORT another port or unset it`,
     );
   }
+  // Before anything is written (the data dir, the first admin): a port that is taken or an
+  // address that is not here stops start-up with nothing created. Listening later can still fail
+  // (the port taken meanwhile), with the same message.
+  if (roles.api) await checkCanListen(config.host, config.port, 'CALLHOOK_PORT');
+  if (config.metricsPort !== undefined)
+    await checkCanListen(config.host, config.metricsPort, 'CALLHOOK_METRICS_PORT');
   try {
     store = await openStore(config.database, {
       checkpointer: {
@@ -224,6 +230,40 @@ export async function startService(
   };
 }
 
+/** Which setting to fix, and why, when the machine refuses to listen on `host:port`. */
+type ListenVariable = 'CALLHOOK_PORT' | 'CALLHOOK_METRICS_PORT';
+const LISTEN_REFUSALS: Record<string, string> = {
+  EADDRINUSE: 'the address is in use',
+  EACCES: 'the address is not allowed',
+  EADDRNOTAVAIL: 'the address is not here',
+  ENOTFOUND: 'the host name does not resolve',
+  EAI_AGAIN: 'the host name does not resolve',
+  EAI_FAIL: 'the host name does not resolve',
+  EAI_NONAME: 'the host name does not resolve',
+};
+
+/** A StartupError naming the settings for a refusal the operator can fix; other errors as they are. */
+function listenError(error: unknown, host: string, port: number, variable: ListenVariable): unknown {
+  const code = (error as { code?: unknown }).code;
+  const why = typeof code === 'string' ? LISTEN_REFUSALS[code] : undefined;
+  if (why === undefined) return error;
+  return new StartupError(`cannot listen on ${host}:${port}: ${why} (CALLHOOK_HOST, ${variable})`, {
+    cause: error,
+  });
+}
+
+/** Listens on `host:port` for a moment and closes: can the listener be opened at all? */
+async function checkCanListen(host: string, port: number, variable: ListenVariable): Promise<void> {
+  const server = net.createServer();
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen({ host, port }, resolve);
+  }).catch((error: unknown) => {
+    throw listenError(error, host, port, variable);
+  });
+  await new Promise((resolve) => server.close(resolve));
+}
+
 /**
  * Listens on `host:port`; an address the machine refuses is a StartupError naming the settings
  * (`variable` is the port's), not a stack trace.
@@ -232,16 +272,10 @@ async function listen(
   app: FastifyInstance,
   host: string,
   port: number,
-  variable: 'CALLHOOK_PORT' | 'CALLHOOK_METRICS_PORT',
+  variable: ListenVariable,
 ): Promise<void> {
   await app.listen({ host, port }).catch((error: unknown) => {
-    const code = (error as { code?: unknown }).code;
-    if (code !== 'EADDRINUSE' && code !== 'EACCES' && code !== 'EADDRNOTAVAIL') throw error;
-    const why = { EADDRINUSE: 'in use', EACCES: 'not allowed', EADDRNOTAVAIL: 'not here' };
-    throw new StartupError(
-      `cannot listen on ${host}:${port}: the address is ${why[code]} (CALLHOOK_HOST, ${variable})`,
-      { cause: error },
-    );
+    throw listenError(error, host, port, variable);
   });
 }
 

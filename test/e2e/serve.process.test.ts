@@ -67,7 +67,8 @@ describe('callhook serve (the real process)', () => {
     await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));
     const port = (taken.address() as AddressInfo).port;
     try {
-      const p = start({ CALLHOOK_DATA_DIR: tempDir(), CALLHOOK_PORT: String(port) });
+      const dataDir = tempDir();
+      const p = start({ CALLHOOK_DATA_DIR: dataDir, CALLHOOK_PORT: String(port) });
       const exit = await p.exited;
       expect(exit.code).toBe(2);
       expect(p.stderr.join('\n')).toMatch(
@@ -77,9 +78,21 @@ describe('callhook serve (the real process)', () => {
         ),
       );
       expect(p.stderr.join('\n')).not.toMatch(/\n\s+at /);
+      // Refused before anything was made: no database, no first admin whose password scrolls by
+      // above the error and is never shown again.
+      expect(fs.readdirSync(dataDir)).toEqual([]);
+      expect(p.stderr.join('\n')).not.toContain('created the first admin');
     } finally {
       await new Promise((resolve) => taken.close(resolve));
     }
+    // A host name that does not resolve (`.invalid` never does).
+    const hostDir = tempDir();
+    const unknownHost = start({ CALLHOOK_DATA_DIR: hostDir, CALLHOOK_HOST: 'callhook.invalid' });
+    expect((await unknownHost.exited).code).toBe(2);
+    expect(unknownHost.stderr.join('\n')).toMatch(
+      /^callhook: cannot listen on callhook\.invalid:0: the host name does not resolve \(CALLHOOK_HOST, CALLHOOK_PORT\)$/m,
+    );
+    expect(fs.readdirSync(hostDir)).toEqual([]);
     // A data dir below a regular file cannot be made.
     const file = path.join(tempDir(), 'a-file');
     fs.writeFileSync(file, '');
