@@ -230,16 +230,9 @@ export function loadConfig(env: Env = process.env): Config {
   const autoDisableAfterMs =
     wholeNumber('CALLHOOK_AUTO_DISABLE_AFTER_HOURS', 24, 0, 24 * 365) * 3_600_000;
 
-  let retentionMs = 30 * 86_400_000;
-  const rawRetention = text('CALLHOOK_RETENTION_DAYS');
-  if (rawRetention !== undefined) {
-    if (/^\d+$/.test(rawRetention) && Number(rawRetention) >= 1)
-      retentionMs = Number(rawRetention) * 86_400_000;
-    else
-      problems.push(
-        `CALLHOOK_RETENTION_DAYS must be a whole number of days, at least 1, got "${rawRetention}"`,
-      );
-  }
+  // At most 100 years: the cut-off (now minus this) must stay a PostgreSQL bigint; a billion days
+  // made every prune fail with `value "-86399998203930330000" is out of range for type bigint`.
+  const retentionMs = wholeNumber('CALLHOOK_RETENTION_DAYS', 30, 1, 36_500) * 86_400_000;
   const activityRetentionMs =
     wholeNumber('CALLHOOK_ACTIVITY_RETENTION_DAYS', 7, 1, 3650) * 86_400_000;
 

@@ -21,6 +21,16 @@ describe('loadConfig', () => {
     expect(Object.isFrozen(config)).toBe(true);
   });
 
+  it('reads CALLHOOK_RETENTION_DAYS from 1 to 36500 days, so its cut-off stays a bigint', () => {
+    expect(loadConfig({}).retentionMs).toBe(30 * 86_400_000);
+    expect(loadConfig({ CALLHOOK_RETENTION_DAYS: '36500' }).retentionMs).toBe(36_500 * 86_400_000);
+    for (const bad of ['999999999999', '36501', '0', '-1', '1.5']) {
+      expect(() => loadConfig({ CALLHOOK_RETENTION_DAYS: bad })).toThrow(
+        `CALLHOOK_RETENTION_DAYS must be a whole number from 1 to 36500, got "${bad}"`,
+      );
+    }
+  });
+
   it('names CALLHOOK_PORT when it is not a port', () => {
     expect(() => loadConfig({ CALLHOOK_PORT: 'abc' })).toThrow(/CALLHOOK_PORT/);
     expect(() => loadConfig({ CALLHOOK_PORT: '70000' })).toThrow(/CALLHOOK_PORT/);
