@@ -56,6 +56,11 @@ export interface OpenStoreOptions {
    * reporting its problems here. `serve` does; tests and one-shot commands need not.
    */
   checkpointer?: CheckpointerOptions;
+  /**
+   * PostgreSQL only: open no connection until the first query. By default one is opened at once,
+   * so a server that cannot be reached fails the open with a StartupError naming the setting.
+   */
+  lazy?: boolean;
 }
 
 export async function openStore(
@@ -65,7 +70,7 @@ export async function openStore(
   const driver =
     config.kind === 'sqlite'
       ? openSqlite(config.file, options.checkpointer ? { checkpointer: options.checkpointer } : {})
-      : await openPostgres(config.url, options.schema);
+      : await openPostgres(config.url, options.schema, { lazy: options.lazy === true });
   return {
     ...driver,
     isUniqueViolation: (error) => driver.isUniqueViolation(error),

@@ -15,7 +15,11 @@ const MIGRATION_LOCK_ID = 0x43616c6c; // "Call"
 
 /** How long opening a connection to PostgreSQL may take. */
 export const CONNECT_TIMEOUT_MS = 5_000;
-export async function openPostgres(url: string, schema?: string): Promise<BackendDriver> {
+export async function openPostgres(
+  url: string,
+  schema?: string,
+  options: { lazy?: boolean } = {},
+): Promise<BackendDriver> {
   const types = {
     getTypeParser: ((oid: number, format?: 'text' | 'binary') =>
       oid === INT8_OID
@@ -59,11 +63,13 @@ export async function openPostgres(url: string, schema?: string): Promise<Backen
   // One connection now, so a server that cannot be reached, a wrong database or user, or a URL
   // that does not parse stops start-up with one line naming the setting, not a stack trace from
   // the first migration. The pool keeps the connection.
-  try {
-    (await pool.connect()).release();
-  } catch (error) {
-    await pool.end().catch(() => undefined);
-    throw cannotConnect(url, error);
+  if (options.lazy !== true) {
+    try {
+      (await pool.connect()).release();
+    } catch (error) {
+      await pool.end().catch(() => undefined);
+      throw cannotConnect(url, error);
+    }
   }
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
   return {

@@ -41,10 +41,11 @@ describe('a PostgreSQL server that accepts connections and never answers', () =>
     });
     await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
     const port = (silent.address() as net.AddressInfo).port;
-    const store = await openStore({
-      kind: 'postgres',
-      url: `postgres://postgres@127.0.0.1:${port}/test`,
-    });
+    const store = await openStore(
+      { kind: 'postgres', url: `postgres://postgres@127.0.0.1:${port}/test` },
+      // Opened before the server stops answering, as in a running service.
+      { lazy: true },
+    );
     const app = Fastify();
     await app.register(healthRoutes, { store, metrics: new Metrics() });
     try {
