@@ -138,7 +138,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   // type, not parsed into a string that a route without a body schema would take.
   app.removeContentTypeParser('text/plain');
   installJsonBodyParser(app);
-  app.setErrorHandler(errorHandler);
+  app.setErrorHandler(errorHandler((error) => deps.store.isTransient(error)));
   // Recorded from here on, so every route registered below is: the not-found handler tells a
   // wrong method on an API path (405, with Allow) from an unknown path (404).
   app.setNotFoundHandler(apiRouteNotFound(recordAllowedMethods(app)));
@@ -327,10 +327,24 @@ function withoutUnionNoise(issues: readonly ValidationIssue[]): ValidationIssue[
   return out;
 }
 
-function errorHandler(
+/** Seconds a client is asked to wait when the database is not reachable. */
+const STORE_RETRY_AFTER_SECONDS = 5;
+
+/**
+ * The API's error answers. `isTransient` is the store's: a database that does not answer for a
+ * moment (PostgreSQL down or restarting, SQLite's write lock held too long) is `503
+ * STORE_UNAVAILABLE` with `Retry-After`, logged as a warning, not a 500 "unhandled error".
+ */
+function errorHandler(isTransient: (error: unknown) => boolean) {
+  return (error: FastifyError | AppError, request: FastifyRequest, reply: FastifyReply) =>
+    answerError(error, request, reply, isTransient);
+}
+
+function answerError(
   error: FastifyError | AppError,
   request: FastifyRequest,
   reply: FastifyReply,
+  isTransient: (error: unknown) => boolean,
 ): void {
   if (error instanceof AppError) {
     if (error.code === 'RATE_LIMITED' && error.details && 'retryAfterSeconds' in error.details) {
@@ -374,6 +388,14 @@ function errorHandler(
   }
   if (error.statusCode !== undefined && error.statusCode >= 400 && error.statusCode < 500) {
     void reply.code(error.statusCode).send(errorBody('VALIDATION_FAILED', error.message));
+    return;
+  }
+  if (isTransient(error)) {
+    request.log.warn({ err: error }, 'store not reachable');
+    void reply
+      .code(503)
+      .header('retry-after', String(STORE_RETRY_AFTER_SECONDS))
+      .send(errorBody('STORE_UNAVAILABLE'));
     return;
   }
   request.log.error({ err: error }, 'unhandled error');

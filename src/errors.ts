@@ -73,6 +73,11 @@ export const errorCodes = {
     message: 'Internal error',
     fix: 'A bug or broken infrastructure: the log line with the request id says more.',
   },
+  STORE_UNAVAILABLE: {
+    status: 503,
+    message: 'The database is not reachable',
+    fix: 'Try again after the seconds in the `Retry-After` header (an event batch is safe to send again: its ids are kept). If it lasts, check the database and the log line with the request id.',
+  },
   NOT_READY: {
     status: 503,
     message: 'The service is not ready',

@@ -1,11 +1,17 @@
 import net from 'node:net';
+import path from 'node:path';
+import SqliteDatabase from 'better-sqlite3';
 import Fastify from 'fastify';
+import { sql } from 'kysely';
+import type { Response as LightMyRequestResponse } from 'light-my-request';
+import pg from 'pg';
 import { afterEach, describe, expect, it } from 'vitest';
 import { healthRoutes, READY_TIMEOUT_MS } from '../../src/api/health.routes.js';
 import { Metrics } from '../../src/metrics.js';
 import { openStore } from '../../src/store/db.js';
 import { createTestApp, type TestApp } from '../helpers/app.js';
-import { DIALECTS } from '../helpers/store.js';
+import { callEvent, createPipeline, type Pipeline } from '../helpers/pipeline.js';
+import { DIALECTS, TEST_DATABASE_URL } from '../helpers/store.js';
 
 describe.each(DIALECTS)('health and errors on %s', (backend) => {
   let t: TestApp | undefined;
@@ -59,6 +65,71 @@ describe('a PostgreSQL server that accepts connections and never answers', () =>
       await store.close();
       await new Promise((resolve) => silent.close(resolve));
     }
+  });
+});
+
+describe('the API while the database does not answer', () => {
+  let p: Pipeline | undefined;
+  afterEach(async () => {
+    await p?.close();
+    p = undefined;
+  });
+
+  /** The answer a client gets: 503 STORE_UNAVAILABLE with Retry-After, not a 500 "bug". */
+  const expectUnavailable = (res: LightMyRequestResponse) => {
+    expect(res.statusCode, res.body).toBe(503);
+    expect(res.headers['retry-after']).toBe('5');
+    expect(res.json()).toEqual({
+      error: { code: 'STORE_UNAVAILABLE', message: 'The database is not reachable' },
+    });
+  };
+
+  it('SQLite: the write lock held past the busy timeout is 503 STORE_UNAVAILABLE; the batch sent again is stored', async () => {
+    p = await createPipeline('sqlite');
+    const file = path.join(p.t.store.location, 'callhook.db');
+    // Another process holds the write lock; this one waits no time for it.
+    await sql`pragma busy_timeout = 0`.execute(p.t.store.store.db);
+    const other = new SqliteDatabase(file);
+    try {
+      other.exec('begin immediate');
+      expectUnavailable(await p.post('/api/v1/events', callEvent('ev-busy')));
+      other.exec('rollback');
+    } finally {
+      other.close();
+    }
+    const again = await p.post('/api/v1/events', callEvent('ev-busy'));
+    expect(again.statusCode, again.body).toBe(202);
+    expect(again.json()).toEqual({ accepted: ['ev-busy'], duplicates: [], rejected: [] });
+  });
+
+  it('PostgreSQL: a session ended under a request (a restart, a failover) is 503 STORE_UNAVAILABLE', async () => {
+    p = await createPipeline('postgres');
+    const schema = p.t.store.location;
+    const admin = new pg.Client({ connectionString: TEST_DATABASE_URL });
+    await admin.connect();
+    try {
+      // The ingest waits on a lock this session holds; its session is then ended by the server.
+      await admin.query('begin');
+      await admin.query(`lock table ${schema}.events in access exclusive mode`);
+      const answer = p.post('/api/v1/events', callEvent('ev-ended'));
+      let pid: number | undefined;
+      const until = Date.now() + 5_000;
+      while (pid === undefined && Date.now() < until) {
+        const { rows } = await admin.query<{ pid: number }>(
+          `select pid from pg_locks where not granted and relation = '${schema}.events'::regclass`,
+        );
+        pid = rows[0]?.pid;
+        if (pid === undefined) await new Promise((resolve) => setTimeout(resolve, 10));
+      }
+      expect(pid, 'the ingest never waited on the lock').toBeDefined();
+      await admin.query('select pg_terminate_backend($1)', [pid]);
+      expectUnavailable(await answer);
+      await admin.query('rollback');
+    } finally {
+      await admin.end();
+    }
+    const again = await p.post('/api/v1/events', callEvent('ev-ended'));
+    expect(again.statusCode, again.body).toBe(202);
   });
 });
 
