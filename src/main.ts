@@ -6,12 +6,14 @@
  * one transaction, so none is ever half applied).
  */
 import net, { type AddressInfo } from 'node:net';
+import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { loadConfig, type Config } from './config.js';
 import { createLogger, type Logger } from './logger.js';
 import { openStore, type Store } from './store/db.js';
 import { migrate } from './store/migrator.js';
 import { StartupError } from './startup-error.js';
+import { SECRET_KEY_FILE } from './security/secret-box.js';
 import { buildApp, type App } from './app.js';
 import { buildMetricsApp } from './metrics-app.js';
 import { createServices, type Services } from './services.js';
@@ -116,6 +118,7 @@ export async function startService(
     if (admin.created) announceFirstAdmin(admin.email, admin.generatedPassword, logger);
     await checkpoint();
     services = createServices(config, logger, store);
+    await checkSecretKey(config, services, new IntegrationStore(store));
     // Written every 10 s; the last counts when `services.close()` stops it, after the worker.
     services.activity.start();
     // The queue's figures once a minute, for the dashboard's chart (queue-history.ts).
@@ -230,6 +233,39 @@ export async function startService(
   };
 }
 
+/**
+ * The secret key must open the secrets already stored: a process started with another key (a
+ * typo, another environment's, a data dir restored without its key file) would fail every
+ * delivery of an integration with a secret, each attempt logged as an error, until its retries
+ * ran out. A few of the newest sealed values are tried; one that opens is enough (AES-GCM opens
+ * nothing with a wrong key), so one damaged value does not stop the service.
+ */
+async function checkSecretKey(
+  config: Config,
+  services: Services,
+  integrations: IntegrationStore,
+): Promise<void> {
+  const sealed = await integrations.recentSealedValues(5);
+  if (sealed.length === 0) return;
+  const opens = (value: string) => {
+    try {
+      services.secretBox.open(value);
+      return true;
+    } catch {
+      return false;
+    }
+  };
+  if (sealed.some(opens)) return;
+  const key =
+    config.secretKey === undefined
+      ? `the key file ${path.join(config.dataDir, SECRET_KEY_FILE)} (CALLHOOK_SECRET_KEY unset)`
+      : 'CALLHOOK_SECRET_KEY';
+  throw new StartupError(
+    `${key} does not open the secrets stored in the database: they were sealed with another key. ` +
+      'Start with the key they were sealed with (every process sharing the database needs the same one)',
+  );
+}
+
 /** Which setting to fix, and why, when the machine refuses to listen on `host:port`. */
 type ListenVariable = 'CALLHOOK_PORT' | 'CALLHOOK_METRICS_PORT';
 const LISTEN_REFUSALS: Record<string, string> = {
@@ -243,7 +279,12 @@ const LISTEN_REFUSALS: Record<string, string> = {
 };
 
 /** A StartupError naming the settings for a refusal the operator can fix; other errors as they are. */
-function listenError(error: unknown, host: string, port: number, variable: ListenVariable): unknown {
+function listenError(
+  error: unknown,
+  host: string,
+  port: number,
+  variable: ListenVariable,
+): unknown {
   const code = (error as { code?: unknown }).code;
   const why = typeof code === 'string' ? LISTEN_REFUSALS[code] : undefined;
   if (why === undefined) return error;

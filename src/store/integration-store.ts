@@ -295,4 +295,21 @@ export class IntegrationStore {
     if (deleted) this.changed(id);
     return deleted;
   }
+
+  /**
+   * Up to `limit` sealed secret values (`enc:v1:…`) from the newest integration versions that
+   * hold one: start-up opens them to tell a wrong secret key from the right one.
+   */
+  async recentSealedValues(limit: number): Promise<string[]> {
+    const rows = await this.db
+      .selectFrom('integration_versions')
+      .select(['config', 'options'])
+      .where((eb) => eb.or([eb('config', 'like', '%enc:v1:%'), eb('options', 'like', '%enc:v1:%')]))
+      .orderBy('created_at', 'desc')
+      .limit(limit)
+      .execute();
+    return rows.flatMap((row) =>
+      [...`${row.config} ${row.options}`.matchAll(/enc:v1:[A-Za-z0-9_-]+/g)].map((m) => m[0]),
+    );
+  }
 }

@@ -246,6 +246,40 @@ describe('callhook serve (the real process)', () => {
     db.close();
   });
 
+  it('refuses a secret key that does not open the secrets already stored, naming it', async () => {
+    const dataDir = tempDir();
+    const cli = cliWith({ CALLHOOK_DATA_DIR: dataDir, CALLHOOK_LOG_LEVEL: 'warn' });
+    const key = await userWithKey(cli, 'ops@example.com', 'ops-password-1', ['--admin']);
+    const first = start({ CALLHOOK_DATA_DIR: dataDir });
+    const url = await first.listening;
+    const created = await fetch(`${url}/api/v1/integrations`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
+      body: JSON.stringify({
+        name: 'CRM',
+        type: 'http',
+        config: { url: 'https://crm.example/calls', headers: 'Authorization: Bearer s3cr3t-token' },
+      }),
+    });
+    expect(created.status).toBe(201);
+    expect(await first.stop()).toEqual({ code: 0, signal: null });
+
+    // Another key than the data dir's: refused before it serves, naming the setting.
+    const wrong = start({ CALLHOOK_DATA_DIR: dataDir, CALLHOOK_SECRET_KEY: 'cd'.repeat(32) });
+    const outcome = await Promise.race([
+      wrong.exited,
+      wrong.listening.then(() => 'listening' as const),
+    ]);
+    expect(outcome).toEqual({ code: 2, signal: null });
+    expect(wrong.stderr.join('\n')).toMatch(
+      /^callhook: CALLHOOK_SECRET_KEY does not open the secrets stored in the database: they were sealed with another key\./m,
+    );
+    // The data dir's own key still starts it.
+    const again = start({ CALLHOOK_DATA_DIR: dataDir });
+    await again.listening;
+    expect(await again.stop()).toEqual({ code: 0, signal: null });
+  });
+
   it('refuses PostgreSQL without a shared CALLHOOK_SECRET_KEY', async () => {
     const p = start({
       CALLHOOK_DATA_DIR: tempDir(),
