@@ -44,7 +44,9 @@ export class Metrics {
   });
 
   constructor(collectQueue?: () => Promise<QueueSnapshot>) {
-    collectDefaultMetrics({ register: this.registry, prefix: 'callhook_process_' });
+    // prom-client's own names start `process_` and `nodejs_`: `callhook_process_cpu_seconds_total`,
+    // `callhook_nodejs_eventloop_lag_seconds` (a `callhook_process_` prefix doubled the word).
+    collectDefaultMetrics({ register: this.registry, prefix: 'callhook_' });
     if (collectQueue !== undefined) {
       let snapshot: Promise<QueueSnapshot | undefined> | undefined;
       // One store query per scrape, shared by the gauges. A store that fails it does not fail the

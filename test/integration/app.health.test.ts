@@ -204,6 +204,10 @@ describe('metrics', () => {
     expect(res.body).toMatch(/^callhook_open_circuits 0$/m);
     expect(res.body).toMatch(/^callhook_store_up 1$/m);
     expect(res.body).toContain('# TYPE callhook_attempt_duration_seconds histogram');
+    // The process's own metrics under prom-client's names, prefixed once.
+    expect(res.body).toContain('# TYPE callhook_process_cpu_seconds_total counter');
+    expect(res.body).toContain('# TYPE callhook_nodejs_eventloop_lag_seconds gauge');
+    expect(res.body).not.toMatch(/callhook_process_(process|nodejs)_/);
     // The store gone: the scrape still answers, with the process metrics, and says so.
     await t.store.store.close();
     // One snapshot serves one scrape; the next scrape reads anew (after this turn of the loop).
