@@ -154,7 +154,7 @@ export const SECRET_KEY_FILE = 'secret.key';
 export function loadSecretKey(settings: SecretKeySettings): LoadedSecretKey {
   if (settings.secretKey !== undefined) return { key: settings.secretKey, source: 'config' };
   const file = path.join(settings.dataDir, SECRET_KEY_FILE);
-  fs.mkdirSync(settings.dataDir, { recursive: true });
+  fs.mkdirSync(settings.dataDir, { recursive: true, mode: 0o700 });
   const fresh = crypto.randomBytes(KEY_BYTES);
   try {
     // `wx`: two processes starting at once never both write; the loser reads the winner's key.

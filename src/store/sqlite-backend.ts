@@ -17,7 +17,9 @@ export function openSqlite(
 ): BackendDriver {
   let sqlite: SqliteDatabase.Database;
   try {
-    fs.mkdirSync(path.dirname(file), { recursive: true });
+    // Owner only (a folder that exists keeps its mode): the database holds contacts' numbers,
+    // password hashes and request logs, and SQLite makes its files readable by all under 022.
+    fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
     sqlite = new SqliteDatabase(file);
   } catch (error) {
     const why = error instanceof Error ? error.message : String(error);

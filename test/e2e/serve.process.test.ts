@@ -31,13 +31,17 @@ describe('callhook serve (the real process)', () => {
   const start = (env: Record<string, string>) => scope.start(['serve'], env);
 
   it('serves /healthz with its SQLite data in CALLHOOK_DATA_DIR, and finds it again on restart', async () => {
-    const dataDir = tempDir();
+    // A data dir the first start makes, as `./data` of the README's `npm start`.
+    const dataDir = path.join(tempDir(), 'data');
     const first = start({ CALLHOOK_DATA_DIR: dataDir });
     const url = await first.listening;
     const res = await fetch(`${url}/healthz`);
     expect(res.status).toBe(200);
     expect(await res.json()).toEqual({ status: 'ok' });
     expect(fs.existsSync(path.join(dataDir, 'callhook.db'))).toBe(true);
+    // Only its owner may enter it: the database holds contacts' numbers, password hashes and
+    // request logs, and SQLite makes its files readable by all (0644 under the usual umask).
+    expect((fs.statSync(dataDir).mode & 0o777).toString(8)).toBe('700');
     expect(first.logs.some((l) => l['msg'] === 'migrations applied')).toBe(true);
     expect(await first.stop()).toEqual({ code: 0, signal: null });
 
