@@ -5,7 +5,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { setMaxListeners } from 'node:events';
-import type { Logger } from '../logger.js';
+import { FailureStreak, type Logger } from '../logger.js';
 import type { Metrics } from '../metrics.js';
 import type { ActivityRecorder } from '../store/activity-store.js';
 import type { ClaimedDelivery } from '../store/delivery-store.js';
@@ -92,6 +92,9 @@ export class DeliveryWorker {
   private loopDone: Promise<void> = Promise.resolve();
   private wake: (() => void) | undefined;
   private readonly completions: CompletionBatcher;
+  /** A store that is down fails every claim and sweep: each logged once per outage. */
+  private readonly claims: FailureStreak;
+  private readonly sweeps: FailureStreak;
 
   constructor(options: WorkerOptions) {
     this.queue = options.queue;
@@ -109,6 +112,8 @@ export class DeliveryWorker {
     this.metrics = options.metrics;
     this.activity = options.activity;
     this.completions = new CompletionBatcher((items) => this.queue.completeMany(items));
+    this.claims = new FailureStreak(this.logger, 'claiming deliveries', { worker: this.id });
+    this.sweeps = new FailureStreak(this.logger, 'sweeping parked deliveries');
   }
 
   /** Starts claiming in the background. */
@@ -169,14 +174,14 @@ export class DeliveryWorker {
         lastSweep = this.clock();
         await this.queue.sweepParked().then(
           (released) => {
+            this.sweeps.succeeded();
             if (released > 0)
               this.logger?.warn(
                 { released },
                 'released parked deliveries whose predecessors were done',
               );
           },
-          (error: unknown) =>
-            this.logger?.error({ err: error }, 'sweeping parked deliveries failed'),
+          (error: unknown) => this.sweeps.failed(error),
         );
       }
       const free = this.concurrency - this.inFlight.size;
@@ -189,10 +194,11 @@ export class DeliveryWorker {
       if (triedToClaim) {
         try {
           const batch = await this.queue.claim(this.id, free);
+          this.claims.succeeded();
           claimed = batch.length;
           for (const delivery of batch) this.track(delivery);
         } catch (error) {
-          this.logger?.error({ err: error, worker: this.id }, 'claiming deliveries failed');
+          this.claims.failed(error);
         }
       }
       if (!this.running) break;

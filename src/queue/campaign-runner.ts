@@ -6,7 +6,7 @@
  * the row, so it holds across them. A restarted process goes on where the last committed pump
  * left every campaign (docs/campaigns.md).
  */
-import type { Logger } from '../logger.js';
+import { FailureStreak, type Logger } from '../logger.js';
 import type { WriteStore } from '../store/write-transaction.js';
 import { CampaignRunStore, MAX_PER_PUMP } from '../store/campaign-run-store.js';
 import { PollLoop } from './poll-loop.js';
@@ -48,7 +48,7 @@ export class CampaignRunner {
     this.loop = new PollLoop(
       () => this.runOnce(),
       options.pollMs ?? 250,
-      (error) => options.logger?.error({ err: error }, 'pumping integration campaigns failed'),
+      new FailureStreak(options.logger, 'pumping integration campaigns'),
     );
   }
 

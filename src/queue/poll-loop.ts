@@ -1,18 +1,22 @@
 /**
  * The background loop of a runner that looks for work in the store: one step, then the next at
  * once when the step says more is waiting, else after `pollMs` or sooner on `notify()`. A step
- * that throws is reported and the loop goes on at the next poll.
+ * that throws is reported (once until a step succeeds again) and the loop goes on at the next poll.
  *
  * ### Examples
  * ```ts
- * const loop = new PollLoop(async () => (await runOnce()) !== undefined, 1_000, (error) =>
- *   logger.error({ err: error }, 'taking a job failed'),
+ * const loop = new PollLoop(
+ *   async () => (await runOnce()) !== undefined,
+ *   1_000,
+ *   new FailureStreak(logger, 'taking a job'),
  * );
  * loop.start();
  * loop.notify(); // work was asked for: look now
  * await loop.stop(); // the step under way ends, no other starts
  * ```
  */
+import type { FailureStreak } from '../logger.js';
+
 export class PollLoop {
   private running = false;
   private done: Promise<void> | undefined;
@@ -22,7 +26,8 @@ export class PollLoop {
     /** Answers whether more work is waiting now. */
     private readonly step: () => Promise<boolean>,
     private readonly pollMs: number,
-    private readonly onError: (error: unknown) => void,
+    /** Its failures, logged once per outage. */
+    private readonly failures: FailureStreak,
   ) {}
 
   start(): void {
@@ -43,10 +48,16 @@ export class PollLoop {
 
   private async loop(): Promise<void> {
     while (this.running) {
-      const more = await this.step().catch((error: unknown) => {
-        this.onError(error);
-        return false;
-      });
+      const more = await this.step().then(
+        (more) => {
+          this.failures.succeeded();
+          return more;
+        },
+        (error: unknown) => {
+          this.failures.failed(error);
+          return false;
+        },
+      );
       if (!this.running) break;
       if (more) {
         // Lets queued I/O (requests, timers) run between two steps.

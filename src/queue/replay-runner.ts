@@ -10,7 +10,7 @@
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { isoTime } from '../domain/accounts.js';
-import type { Logger } from '../logger.js';
+import { FailureStreak, type Logger } from '../logger.js';
 import type { Store } from '../store/db.js';
 import { inWriteTransaction } from '../store/write-transaction.js';
 import { PollLoop } from './poll-loop.js';
@@ -85,8 +85,7 @@ export class ReplayRunner {
     this.loop = new PollLoop(
       async () => (await this.runOnce()) !== undefined,
       this.pollMs,
-      (error) =>
-        options.logger?.error({ err: error, runner: this.id }, 'taking a replay job failed'),
+      new FailureStreak(options.logger, 'taking a replay job', { runner: this.id }),
     );
   }
 

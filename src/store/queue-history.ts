@@ -6,7 +6,7 @@
  * soon as the page opens, whichever process serves it.
  */
 import type { Kysely } from 'kysely';
-import type { Logger } from '../logger.js';
+import { FailureStreak, type Logger } from '../logger.js';
 import type { Database } from './schema.js';
 import { queueSnapshot } from './lane-store.js';
 import { minuteOf } from './activity-store.js';
@@ -33,13 +33,19 @@ export class QueueSampler {
   private readonly clock: () => number;
   private timer: NodeJS.Timeout | undefined;
   private looking: Promise<void> | undefined;
-  /** Whether the last look failed: a failing store is logged once, not every 15 s. */
-  private failing = false;
+  /** A failing store is logged once, not every 15 s. */
+  private readonly failures: FailureStreak;
 
   constructor(db: Kysely<Database>, options: QueueSamplerOptions = {}) {
     this.db = db;
     this.logger = options.logger;
     this.clock = options.clock ?? Date.now;
+    this.failures = new FailureStreak(
+      this.logger,
+      'sampling the queue for the dashboard',
+      {},
+      'warn',
+    );
   }
 
   /** Looks now and every 15 s until `stop()`. */
@@ -90,18 +96,8 @@ export class QueueSampler {
   private look(): Promise<void> {
     this.looking ??= this.sample()
       .then(
-        () => {
-          if (this.failing) this.logger?.info('sampling the queue works again');
-          this.failing = false;
-        },
-        (error: unknown) => {
-          if (!this.failing)
-            this.logger?.warn(
-              { err: error },
-              'sampling the queue for the dashboard failed; trying again every 15 s',
-            );
-          this.failing = true;
-        },
+        () => this.failures.succeeded(),
+        (error: unknown) => this.failures.failed(error),
       )
       .finally(() => (this.looking = undefined));
     return this.looking;

@@ -1,4 +1,5 @@
 import { Writable } from 'node:stream';
+import { sql } from 'kysely';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { TestStore } from '../helpers/store.js';
 import { createLogger } from '../../src/logger.js';
@@ -124,5 +125,34 @@ describe('a worker whose execute or completion fails', () => {
       integrationId: integration,
       reason: row.disabled_reason,
     });
+  });
+
+  it('logs claims failing while the store is down once, and once more when they work again', async () => {
+    const db = t.store.db;
+    await sql`alter table delivery_lanes rename to delivery_lanes_away`.execute(db);
+    const sink = new Writable({
+      write(chunk: Buffer, _encoding, done) {
+        lines.push(JSON.parse(chunk.toString()) as Line);
+        done();
+      },
+    });
+    worker = new DeliveryWorker({
+      queue,
+      execute: () => Promise.reject(new Error('nothing is claimed')),
+      logger: createLogger('info', sink),
+      pollIntervalMs: 10,
+    });
+    worker.start();
+    // Dozens of claims fail meanwhile, one every 10 ms.
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    await sql`alter table delivery_lanes_away rename to delivery_lanes`.execute(db);
+    await waitFor(() => lines.some((l) => l.msg === 'claiming deliveries works again'), 3_000);
+    await worker.stop();
+    expect(lines.map((l) => [l.level, l.msg])).toEqual([
+      [50, 'claiming deliveries failed'],
+      [30, 'claiming deliveries works again'],
+    ]);
+    expect(lines[0]!.err?.message).toMatch(/delivery_lanes/);
+    expect((lines[1] as Line & { failures: number }).failures).toBeGreaterThan(5);
   });
 });

@@ -117,17 +117,15 @@ describe.each(DIALECTS)('queue history per minute on %s', (backend) => {
     at += MINUTE;
     sampler.start();
     await sampler.stop();
-    expect(lines.map((l) => l.msg)).toEqual([
-      'sampling the queue for the dashboard failed; trying again every 15 s',
-    ]);
+    expect(lines.map((l) => l.msg)).toEqual(['sampling the queue for the dashboard failed']);
     await expect(sampler.sample()).rejects.toThrow(/queue_samples/);
 
     await sql`alter table queue_samples_away rename to queue_samples`.execute(db);
     sampler.start();
     await sampler.stop();
     expect(lines.map((l) => l.msg)).toEqual([
-      'sampling the queue for the dashboard failed; trying again every 15 s',
-      'sampling the queue works again',
+      'sampling the queue for the dashboard failed',
+      'sampling the queue for the dashboard works again',
     ]);
     expect(await queueOf(p)).toHaveLength(1);
   });
