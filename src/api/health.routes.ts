@@ -15,20 +15,23 @@ function withDeadline(work: Promise<void>, ms: number): Promise<void> {
 }
 
 /**
+ * The probes' route options: hidden from the OpenAPI document, public, and not logged below
+ * `warn` (a scraper or an orchestrator asks every few seconds: two `info` lines each were most of
+ * an idle service's log).
+ */
+const PROBE = { schema: { hide: true }, config: { access: 'public' }, logLevel: 'warn' } as const;
+
+/**
  * `/metrics` and `/healthz`, public: what the API serves and, alone, the metrics listener of a
  * process with CALLHOOK_METRICS_PORT (src/metrics-app.ts).
  */
 export const metricsRoutes: FastifyPluginAsync<{ metrics: Metrics }> = async (app, { metrics }) => {
   // Prometheus scrapes without credentials, like the health checks; it shows counts, no payloads.
-  app.get(
-    '/metrics',
-    { schema: { hide: true }, config: { access: 'public' } },
-    async (_request, reply) => {
-      const text = await metrics.registry.metrics();
-      return reply.type(metrics.registry.contentType).send(text);
-    },
-  );
-  app.get('/healthz', { schema: { hide: true }, config: { access: 'public' } }, async () => ({
+  app.get('/metrics', PROBE, async (_request, reply) => {
+    const text = await metrics.registry.metrics();
+    return reply.type(metrics.registry.contentType).send(text);
+  });
+  app.get('/healthz', PROBE, async () => ({
     status: 'ok',
   }));
 };
@@ -39,17 +42,13 @@ export const healthRoutes: FastifyPluginAsync<{ store: Store; metrics: Metrics }
   { store, metrics },
 ) => {
   await app.register(metricsRoutes, { metrics });
-  app.get(
-    '/readyz',
-    { schema: { hide: true }, config: { access: 'public' } },
-    async (request, reply) => {
-      try {
-        await withDeadline(store.ping(), READY_TIMEOUT_MS);
-        return { status: 'ready' };
-      } catch (error) {
-        request.log.warn({ err: error }, 'store not reachable');
-        return reply.code(503).send(errorBody('NOT_READY', 'The store is not reachable'));
-      }
-    },
-  );
+  app.get('/readyz', PROBE, async (request, reply) => {
+    try {
+      await withDeadline(store.ping(), READY_TIMEOUT_MS);
+      return { status: 'ready' };
+    } catch (error) {
+      request.log.warn({ err: error }, 'store not reachable');
+      return reply.code(503).send(errorBody('NOT_READY', 'The store is not reachable'));
+    }
+  });
 };

@@ -28,13 +28,26 @@ describe.each(DIALECTS)('health and errors on %s', (backend) => {
   });
 
   it('reports not ready when the store is gone', async () => {
-    t = await createTestApp(backend);
+    t = await createTestApp(backend, { captureLogs: true });
     await t.store.store.close();
     const ready = await t.app.inject('/readyz');
     expect(ready.statusCode).toBe(503);
     expect(ready.json()).toEqual({
       error: { code: 'NOT_READY', message: 'The store is not reachable' },
     });
+    // The probe's warning is logged; its request lines are not (below).
+    expect(t.logs.map((l) => JSON.parse(l).msg)).toContain('store not reachable');
+  });
+
+  it('logs no request lines for the probes and the scrape, as it does for the API', async () => {
+    t = await createTestApp(backend, { captureLogs: true });
+    t.logs.length = 0; // the start-up's own lines
+    for (const url of ['/healthz', '/readyz', '/metrics']) {
+      expect((await t.app.inject(url)).statusCode, url).toBe(200);
+    }
+    expect(t.logs).toEqual([]);
+    await t.app.inject('/api/v1/me');
+    expect(t.logs.map((l) => JSON.parse(l).msg)).toEqual(['incoming request', 'request completed']);
   });
 });
 
