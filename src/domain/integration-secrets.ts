@@ -246,7 +246,8 @@ export function openSecrets<C extends AnyConfig>(
  * Every plain secret value of a (plain) integration, to mask them in attempt logs, with the parts
  * a remote may quote on their own: the credentials of an `Authorization` (or
  * `Proxy-Authorization`) value without its scheme (`Bearer abc…` → `abc…`), Basic credentials
- * decoded (`user:password`, and the password), and a signing secret without its `whsec_` prefix.
+ * decoded (`user:password`, and the password), each cookie of a `Cookie` value and its value
+ * alone, and a signing secret without its `whsec_` prefix.
  */
 export function secretValues(config: AnyConfig, options: IntegrationOptions): string[] {
   const values: string[] = [];
@@ -255,7 +256,9 @@ export function secretValues(config: AnyConfig, options: IntegrationOptions): st
     return value;
   });
   for (const h of parseHeaderLines(config.headers).headers) {
-    if (CREDENTIAL_HEADERS.has(h.name.toLowerCase())) values.push(...credentialsOf(h.value));
+    const name = h.name.toLowerCase();
+    if (CREDENTIAL_HEADERS.has(name)) values.push(...credentialsOf(h.value));
+    if (name === 'cookie') values.push(...cookieValuesOf(h.value));
   }
   for (const secret of [options.signing?.secret, options.signing?.previousSecret]) {
     if (secret?.startsWith(SIGNING_PREFIX)) values.push(secret.slice(SIGNING_PREFIX.length));
@@ -265,6 +268,15 @@ export function secretValues(config: AnyConfig, options: IntegrationOptions): st
 
 const CREDENTIAL_HEADERS = new Set(['authorization', 'proxy-authorization']);
 const SIGNING_PREFIX = 'whsec_';
+
+/** `a=1; session=abc…` (RFC 6265 §4.2): each cookie, and each cookie's value alone. */
+function cookieValuesOf(value: string): string[] {
+  return value.split(';').flatMap((pair) => {
+    const cookie = pair.trim();
+    const equals = cookie.indexOf('=');
+    return equals < 0 ? [cookie] : [cookie, cookie.slice(equals + 1).trim()];
+  });
+}
 
 /** `Scheme credentials` (RFC 9110 §11.4): the credentials, and for Basic what they encode. */
 function credentialsOf(value: string): string[] {

@@ -382,7 +382,7 @@ describe.each(DIALECTS)('the delivery log, retry, cancel and replay on %s', (bac
     expect(tested.body).not.toContain('key-echoed-4242');
   });
 
-  it('masks the credentials of an Authorization header the remote quotes without their scheme', async () => {
+  it('masks the credentials of an Authorization header, and a cookie, that the remote quotes alone', async () => {
     p = await createPipeline(backend);
     const signing = `whsec_${Buffer.alloc(24, 7).toString('base64')}`;
     const basic = Buffer.from('crm-user:basic-pass-777').toString('base64');
@@ -394,7 +394,7 @@ describe.each(DIALECTS)('the delivery log, retry, cancel and replay on %s', (bac
         config: {
           headers:
             'Content-Type: application/json\nAuthorization: Bearer tok-echoed-5151\n' +
-            `Proxy-Authorization: Basic ${basic}`,
+            `Proxy-Authorization: Basic ${basic}\nCookie: theme=dark; session=sess-cookie-9090`,
         },
         options: { signing: { secret: signing } },
       },
@@ -404,9 +404,12 @@ describe.each(DIALECTS)('the delivery log, retry, cancel and replay on %s', (bac
       const token = String(request.headers.authorization).split(' ')[1];
       const [, encoded] = String(request.headers['proxy-authorization']).split(' ');
       const password = Buffer.from(encoded!, 'base64').toString().split(':')[1];
+      const session = /session=([^;]+)/.exec(String(request.headers.cookie))![1];
       res
         .writeHead(401, { 'x-token': token! })
-        .end(`token ${token} refused; password ${password}; key ${signing.slice(6)}`);
+        .end(
+          `token ${token} refused; password ${password}; key ${signing.slice(6)}; session ${session}`,
+        );
     };
     await p.post('/api/v1/events', callEvent('ev-bearer'));
     await p.worker().runOnce();
@@ -416,15 +419,20 @@ describe.each(DIALECTS)('the delivery log, retry, cancel and replay on %s', (bac
     const { response } = detail.json().attemptLog[0];
     expect(response).toMatchObject({
       status: 401,
-      body: 'token •••• refused; password ••••; key ••••',
+      body: 'token •••• refused; password ••••; key ••••; session ••••',
     });
     expect(response.headers).toContainEqual(['x-token', '••••']);
-    for (const secret of ['tok-echoed-5151', 'basic-pass-777', signing.slice(6)]) {
+    for (const secret of [
+      'tok-echoed-5151',
+      'basic-pass-777',
+      signing.slice(6),
+      'sess-cookie-9090',
+    ]) {
       expect(detail.body).not.toContain(secret);
     }
     const tested = await p.post(`/api/v1/integrations/${p.integrationId}/test`, { send: true });
     expect(tested.json().response).toMatchObject({
-      body: 'token •••• refused; password ••••; key ••••',
+      body: 'token •••• refused; password ••••; key ••••; session ••••',
     });
     expect(tested.body).not.toContain('tok-echoed-5151');
   });
