@@ -5,7 +5,7 @@ import { Type } from 'typebox';
 import { AppError } from '../errors.js';
 import type { User as UserModel } from '../domain/accounts.js';
 import { PERMISSIONS } from '../domain/permissions.js';
-import type { AccountStore } from '../store/account-store.js';
+import { LastAdmin, type AccountStore } from '../store/account-store.js';
 import { UniqueConflict } from '../store/db.js';
 import { hashPassword } from '../auth/passwords.js';
 import { adminOnly, principalOf } from '../auth/authorize.js';
@@ -152,7 +152,13 @@ export const usersRoutes: FastifyPluginAsyncTypebox<{ accounts: AccountStore }> 
       }
       const patch =
         password === undefined ? rest : { ...rest, passwordHash: await hashPassword(password) };
-      const user = await accounts.updateUser(request.params.id, patch);
+      const user = await accounts.updateUser(request.params.id, patch).catch((error: unknown) => {
+        if (!(error instanceof LastAdmin)) throw error;
+        throw new AppError(
+          'CONFLICT',
+          `${target.email} is the last active admin: make another admin first`,
+        );
+      });
       return userDetail(accounts, user!);
     },
   );

@@ -2,6 +2,8 @@
 import { uuidv7 } from 'uuidv7';
 import type { Kysely, Updateable } from 'kysely';
 import { unique, type Store } from './db.js';
+import { isPostgres } from './bulk-insert.js';
+import { inWriteTransaction } from './write-transaction.js';
 import type { Database, UsersTable } from './schema.js';
 import type { Page, Role, User } from '../domain/accounts.js';
 import { isoTime } from '../domain/accounts.js';
@@ -15,6 +17,13 @@ export interface UserWithHash extends User {
 
 export function normalizeEmail(email: string): string {
   return email.trim().toLowerCase();
+}
+
+/** A change that would leave no active admin (`AccountStore.updateUser`). */
+export class LastAdmin extends Error {
+  constructor(readonly userId: string) {
+    super(`user ${userId} is the last active admin`);
+  }
 }
 
 export class AccountStore {
@@ -99,11 +108,25 @@ export class AccountStore {
     if (patch.admin !== undefined) values.admin = patch.admin ? 1 : 0;
     if (patch.disabled !== undefined) values.disabled = patch.disabled ? 1 : 0;
     if (patch.passwordHash !== undefined) values.password_hash = patch.passwordHash;
-    await this.db.updateTable('users').set(values).where('id', '=', id).execute();
+    await inWriteTransaction(this.store, async (trx) => {
+      if (patch.admin === false || patch.disabled === true) {
+        // Every active admin's row, locked on PostgreSQL: two admins demoting (or disabling) each
+        // other at the same moment take turns, and the second finds the first gone.
+        let admins = trx
+          .selectFrom('users')
+          .select('id')
+          .where('admin', '=', 1)
+          .where('disabled', '=', 0);
+        if (isPostgres(trx)) admins = admins.forUpdate();
+        const active = await admins.execute();
+        if (active.length === 1 && active[0]!.id === id) throw new LastAdmin(id);
+      }
+      await trx.updateTable('users').set(values).where('id', '=', id).execute();
+      if (patch.disabled === true || patch.passwordHash !== undefined) {
+        await trx.deleteFrom('sessions').where('user_id', '=', id).execute();
+      }
+    });
     noteAccountsChanged();
-    if (patch.disabled === true || patch.passwordHash !== undefined) {
-      await this.db.deleteFrom('sessions').where('user_id', '=', id).execute();
-    }
     return this.findUser(id);
   }
 

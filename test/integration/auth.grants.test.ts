@@ -264,6 +264,40 @@ describe.each(DIALECTS)('grants and credentials on %s', (backend) => {
     expect(res.statusCode).toBe(409);
   });
 
+  it('always keeps an active admin: two admins demoting each other at once leave one', async () => {
+    t = await createTestApp(backend);
+    const ann = await t.user({ admin: true });
+    const bob = await t.user({ admin: true });
+    const demote = (who: typeof ann, whom: typeof ann) =>
+      t!.app.inject({
+        method: 'PATCH',
+        url: `/api/v1/users/${whom.id}`,
+        headers: who.headers,
+        payload: { admin: false },
+      });
+    // Each is an admin when the request is let in (were the second let in after the first was
+    // written, it would be 403: no longer an admin); the writes take turns.
+    const answers = await Promise.all([demote(ann, bob), demote(bob, ann)]);
+    const statuses = answers.map((a) => a.statusCode).sort();
+    expect(statuses[0]).toBe(200);
+    expect([403, 409]).toContain(statuses[1]);
+    const refused = answers.find((a) => a.statusCode === 409);
+    if (refused !== undefined)
+      expect(refused.json().error.message).toMatch(
+        /is the last active admin: make another admin first$/,
+      );
+    const admins = await t.store.store.db
+      .selectFrom('users')
+      .select('id')
+      .where('admin', '=', 1)
+      .execute();
+    expect(admins).toHaveLength(1);
+    // The store itself refuses it too, whoever asks.
+    await expect(t.accounts.updateUser(admins[0]!.id, { disabled: true })).rejects.toThrow(
+      /is the last active admin/,
+    );
+  });
+
   it('answers a taken email with 409 naming the field, and a bad body with 400 naming each field', async () => {
     t = await createTestApp(backend);
     const admin = await t.user({ admin: true });
