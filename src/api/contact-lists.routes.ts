@@ -9,6 +9,7 @@ import { AppError, type ErrorDetail } from '../errors.js';
 import { ownerScope, principalOf } from '../auth/authorize.js';
 import type { ContactStore } from '../store/contact-store.js';
 import { decodeCsv, parseCsv } from '../domain/csv.js';
+import { charsetOf } from '../domain/media-type.js';
 import {
   MAX_CONTACT_ID,
   MAX_IMPORT_CONTACTS,
@@ -93,13 +94,6 @@ function csvDetail(problem: ContactProblem): ErrorDetail {
   };
 }
 
-/** The `charset` parameter of a Content-Type, unquoted and in lower case; undefined without one. */
-function charsetOf(contentType: string | undefined): string | undefined {
-  const match = /;\s*charset\s*=\s*(?:"([^"]*)"|([^;\s]*))/i.exec(contentType ?? '');
-  if (match === null) return undefined;
-  return (match[1] ?? match[2] ?? '').toLowerCase();
-}
-
 /** Contacts of a JSON import, or the problems of each by `body.contacts.<index>.<field>`. */
 function fromJson(
   body: Static<typeof ImportJson>,
@@ -147,7 +141,7 @@ export const contactListsRoutes: FastifyPluginAsyncTypebox<ContactListRoutesOpti
   // decoded as its `charset` says (UTF-8 without one): bytes that are not are refused, not
   // replaced.
   app.addContentTypeParser('text/csv', { parseAs: 'buffer' }, (request, body, done) => {
-    const charset = charsetOf(request.headers['content-type']);
+    const charset = charsetOf(request.headers['content-type'])?.toLowerCase();
     const decoded = decodeCsv(body as Buffer, charset);
     if ('text' in decoded) return done(null, decoded.text);
     if ('unsupported' in decoded) {

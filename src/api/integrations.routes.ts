@@ -25,6 +25,7 @@ import {
 import { checkConfigAndOptions, type IntegrationConfig } from './integration-input.js';
 import type { IntegrationOptions } from '../domain/integration.js';
 import { mergePatch } from '../domain/merge-patch.js';
+import { isoTime } from '../domain/accounts.js';
 import { refuseDeepBody } from './json-depth.js';
 
 /** Checks what only the token language (and, for SOAP, the WSDL) can tell. */
@@ -266,12 +267,11 @@ export const integrationsRoutes: FastifyPluginAsyncTypebox<IntegrationRoutesOpti
       const { id } = request.params;
       await mustFind(id, ownerScope(request));
       const health = await integrations.health(id);
-      const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
       return {
         ...health,
-        probeAt: iso(health.probeAt),
-        failingSince: iso(health.failingSince),
-        hold: health.hold === null ? null : { ...health.hold, until: iso(health.hold.until)! },
+        probeAt: isoTime(health.probeAt),
+        failingSince: isoTime(health.failingSince),
+        hold: health.hold === null ? null : { ...health.hold, until: isoTime(health.hold.until)! },
       };
     },
   );

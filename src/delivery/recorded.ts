@@ -2,7 +2,8 @@
  * A request and a response as Callhook records them: in the attempt log of a delivery or an IVR
  * invocation, and in the test endpoint's answer. Small on purpose: the IVR log thread loads it.
  */
-import { bodyText, charsetOf, KEPT_BODY_BYTES } from '../transport/body-text.js';
+import { charsetOf } from '../domain/media-type.js';
+import { bodyText, KEPT_BODY_BYTES } from '../transport/body-text.js';
 
 /** The request as sent (or as it would be sent), secrets masked. */
 export interface RecordedRequest {
@@ -33,7 +34,12 @@ export function recordResponse(
 ): RecordedResponse {
   const list = Array.from(headers, ([n, v]): [string, string] => [n, v]);
   const contentType = list.find(([name]) => name.toLowerCase() === 'content-type')?.[1];
-  const { text, truncated } = bodyText(body, KEPT_BODY_BYTES, cut, charsetOf(contentType));
+  const { text, truncated } = bodyText(
+    body,
+    KEPT_BODY_BYTES,
+    cut,
+    charsetOf(contentType) || undefined,
+  );
   return { status, headers: list, body: text, truncated };
 }
 

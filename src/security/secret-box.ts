@@ -8,7 +8,8 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 
-const PREFIX = 'enc:v1:';
+/** How every sealed value starts (then base64url: nonce, ciphertext, tag). */
+export const SEALED_PREFIX = 'enc:v1:';
 const NONCE_BYTES = 12;
 const TAG_BYTES = 16;
 const KEY_BYTES = 32;
@@ -26,7 +27,7 @@ export class SecretBoxError extends Error {
 
 /** True for a value produced by `SecretBox.seal` (of any key). */
 export function isSealed(value: string): boolean {
-  return value.startsWith(PREFIX);
+  return value.startsWith(SEALED_PREFIX);
 }
 
 /**
@@ -59,15 +60,15 @@ export class SecretBox {
       cipher.final(),
       cipher.getAuthTag(),
     ]);
-    return PREFIX + sealed.toString('base64url');
+    return SEALED_PREFIX + sealed.toString('base64url');
   }
 
   /** Opens a sealed value; throws SecretBoxError for plain text, damage or another key. */
   open(sealed: string): string {
     if (!isSealed(sealed)) {
-      throw new SecretBoxError(`value is not sealed (it does not start with "${PREFIX}")`);
+      throw new SecretBoxError(`value is not sealed (it does not start with "${SEALED_PREFIX}")`);
     }
-    const bytes = Buffer.from(sealed.slice(PREFIX.length), 'base64url');
+    const bytes = Buffer.from(sealed.slice(SEALED_PREFIX.length), 'base64url');
     if (bytes.length < NONCE_BYTES + TAG_BYTES) {
       throw new SecretBoxError('sealed value is too short: it was cut or damaged');
     }

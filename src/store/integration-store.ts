@@ -9,6 +9,7 @@ import { isPostgres } from './bulk-insert.js';
 import { stopRunsOfIntegration } from './campaign-run-store.js';
 import { inWriteTransaction } from './write-transaction.js';
 import { isoTime, type Page } from '../domain/accounts.js';
+import { SEALED_PREFIX } from '../security/secret-box.js';
 import {
   ifMatchHolds,
   type Integration,
@@ -58,6 +59,9 @@ function toIntegration(
     updatedAt: isoTime(row.updated_at)!,
   } as Integration;
 }
+
+/** A sealed value inside a stored config or options document. */
+const SEALED_VALUE = new RegExp(`${SEALED_PREFIX}[A-Za-z0-9_-]+`, 'g');
 
 export class IntegrationStore {
   private readonly db: Kysely<Database>;
@@ -304,12 +308,17 @@ export class IntegrationStore {
     const rows = await this.db
       .selectFrom('integration_versions')
       .select(['config', 'options'])
-      .where((eb) => eb.or([eb('config', 'like', '%enc:v1:%'), eb('options', 'like', '%enc:v1:%')]))
+      .where((eb) =>
+        eb.or([
+          eb('config', 'like', `%${SEALED_PREFIX}%`),
+          eb('options', 'like', `%${SEALED_PREFIX}%`),
+        ]),
+      )
       .orderBy('created_at', 'desc')
       .limit(limit)
       .execute();
     return rows.flatMap((row) =>
-      [...`${row.config} ${row.options}`.matchAll(/enc:v1:[A-Za-z0-9_-]+/g)].map((m) => m[0]),
+      [...`${row.config} ${row.options}`.matchAll(SEALED_VALUE)].map((m) => m[0]),
     );
   }
 }

@@ -50,13 +50,6 @@ export function bodyText(
   return { text, truncated: over || cut };
 }
 
-/** `charset=…` of a Content-Type value, unquoted; undefined without one. */
-export function charsetOf(contentType: string | undefined): string | undefined {
-  const match = /;\s*charset\s*=\s*(?:"([^"]*)"|([^;\s]*))/i.exec(contentType ?? '');
-  const label = match?.[1] ?? match?.[2];
-  return label === undefined || label === '' ? undefined : label;
-}
-
 /** `<?xml version="1.0" encoding="ISO-8859-1"?>` at the start of a body: its encoding. */
 const XML_DECLARATION = /^<\?xml\s[^>]*?\bencoding\s*=\s*["']([A-Za-z0-9._:-]+)["']/;
 

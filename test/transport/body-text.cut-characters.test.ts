@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { bodySnippet, bodyText, charsetOf } from '../../src/transport/body-text.js';
+import { bodySnippet, bodyText } from '../../src/transport/body-text.js';
+import { charsetOf } from '../../src/domain/media-type.js';
 
 // A body kept only in part ends at a whole character, never in U+FFFD.
 describe('bodyText', () => {
