@@ -8,7 +8,8 @@ import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Logger } from './logger.js';
 import type { Metrics } from './metrics.js';
 import { metricsRoutes } from './api/health.routes.js';
-import { closeBusyConnectionsOnStop, requestTimeoutOptions, routeNotFound } from './app.js';
+import { closeBusyConnectionsOnStop, requestTimeoutOptions } from './app.js';
+import { routeNotFound } from './api/validation-and-errors.js';
 
 export interface MetricsAppDeps {
   logger: Logger;
