@@ -9,6 +9,7 @@ import type { FastifyInstance } from 'fastify';
 import { firstNonUtf8, hexByte } from '../domain/utf8.js';
 import { AppError } from '../errors.js';
 import { jsonSyntaxError } from '../template/body-structure.js';
+import { positioner } from '../template/problems.js';
 
 /**
  * The answer to a body Fastify's parser refused: where the JSON goes wrong (line, column, what
@@ -33,13 +34,11 @@ export function jsonBodyError(body: string): AppError {
         { field: 'body', message },
       ]);
     }
-    const before = body.slice(0, syntax.offset);
-    const line = before.split('\n').length;
-    const column = before.length - before.lastIndexOf('\n');
+    const at = positioner(body, { field: 'body' })(syntax.offset, syntax.message);
     return new AppError(
       'INVALID_JSON',
-      `The request body is not valid JSON at line ${line}, column ${column}: ${syntax.message}`,
-      [{ field: 'body', line, column, message: syntax.message }],
+      `The request body is not valid JSON at line ${at.line}, column ${at.column}: ${at.message}`,
+      [{ ...at }],
     );
   }
   // JSON.parse took it: Fastify refused a key that could reach an object's prototype.

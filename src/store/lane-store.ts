@@ -214,16 +214,16 @@ export async function laneHealth(
       .executeTakeFirstOrThrow(),
     countLeased(db, [integrationId], now),
   ]);
-  const circuit = lane?.circuit ?? 'closed';
-  const coolingDown = circuit === 'open' && Number(lane!.circuit_until) > now;
-  const held = lane?.hold_reason !== null && lane !== undefined && Number(lane.hold_until) > now;
+  // A lane never used reads as a fresh one.
+  const state: Pick<LaneRow, keyof typeof FRESH_LANE> = lane ?? FRESH_LANE;
+  const coolingDown = state.circuit === 'open' && Number(state.circuit_until) > now;
+  const held = state.hold_reason !== null && Number(state.hold_until) > now;
   return {
-    circuit: circuit === 'open' && !coolingDown ? 'half-open' : circuit,
-    probeAt: coolingDown ? Number(lane!.circuit_until) : null,
-    consecutiveFailures: Number(lane?.consecutive_failures ?? 0),
-    failingSince:
-      lane?.failing_since === null || lane === undefined ? null : Number(lane.failing_since),
-    hold: held ? { reason: lane.hold_reason!, until: Number(lane.hold_until) } : null,
+    circuit: state.circuit === 'open' && !coolingDown ? 'half-open' : state.circuit,
+    probeAt: coolingDown ? Number(state.circuit_until) : null,
+    consecutiveFailures: Number(state.consecutive_failures),
+    failingSince: state.failing_since === null ? null : Number(state.failing_since),
+    hold: held ? { reason: state.hold_reason!, until: Number(state.hold_until) } : null,
     pending: Number(pending.n),
     inFlight: leased.get(integrationId)?.count ?? 0,
   };
