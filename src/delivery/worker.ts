@@ -9,7 +9,8 @@ import { FailureStreak, type Logger } from '../logger.js';
 import type { Metrics } from '../metrics.js';
 import type { ActivityRecorder } from '../store/activity-store.js';
 import type { ClaimedDelivery } from '../store/delivery-store.js';
-import type { CompletedAttempt, CompleteResult, DeliveryQueue } from '../queue/delivery-queue.js';
+import type { DeliveryQueue } from '../queue/delivery-queue.js';
+import { CompletionBatcher } from './completion-batcher.js';
 import { describeOutcome, endpointHealth, type DeliveryOutcome } from './outcome.js';
 import { decide, retryPolicyOf, type RetryOptionsInput } from './retry-policy.js';
 import { loggedResponse, recordResponse, type RecordedResponse } from './recorded.js';
@@ -352,49 +353,4 @@ function responseOf(outcome: DeliveryOutcome): RecordedResponse | null {
   const headers = 'headers' in outcome ? (outcome.headers ?? []) : [];
   const response = outcome.kind === 'response' ? outcome : undefined;
   return recordResponse(status, headers, response?.body ?? '', response?.bodyTruncated === true);
-}
-
-type Completion = { claim: ClaimedDelivery; attempt: CompletedAttempt };
-
-/**
- * Group commit: attempts that finish while a commit is under way wait for the next one, so a
- * busy worker records many attempts per write transaction instead of one each.
- */
-class CompletionBatcher {
-  private queued: {
-    item: Completion;
-    resolve: (r: CompleteResult) => void;
-    reject: (e: unknown) => void;
-  }[] = [];
-  private draining = false;
-
-  constructor(
-    private readonly flush: (items: Completion[]) => Promise<CompleteResult[]>,
-    private readonly maxBatch = 256,
-  ) {}
-
-  add(claim: ClaimedDelivery, attempt: CompletedAttempt): Promise<CompleteResult> {
-    return new Promise((resolve, reject) => {
-      this.queued.push({ item: { claim, attempt }, resolve, reject });
-      if (!this.draining) {
-        this.draining = true;
-        void this.drain();
-      }
-    });
-  }
-
-  private async drain(): Promise<void> {
-    // Completions of the same turn of the event loop join the first commit.
-    await new Promise((resolve) => setImmediate(resolve));
-    while (this.queued.length > 0) {
-      const batch = this.queued.splice(0, this.maxBatch);
-      try {
-        const results = await this.flush(batch.map((b) => b.item));
-        batch.forEach((b, i) => b.resolve(results[i]!));
-      } catch (error) {
-        for (const b of batch) b.reject(error);
-      }
-    }
-    this.draining = false;
-  }
 }
