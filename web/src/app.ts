@@ -130,7 +130,13 @@ function showSignIn(message?: string): void {
  */
 function signInOver(previous: UserDetail): void {
   if (root.querySelector('dialog.session-ended') !== null) return;
-  const dialog = h('dialog', { class: 'session-ended', 'aria-label': 'Sign in again' });
+  // `closedby="none"`: Escape and a click outside do not close it, where the browser knows the
+  // attribute (Chromium 134 on).
+  const dialog = h('dialog', {
+    class: 'session-ended',
+    'aria-label': 'Sign in again',
+    closedby: 'none',
+  });
   let signedIn = false;
   const form = signInForm(
     'Your session has ended: sign in again. This page stays as it is, with what you typed; what was being saved was not saved, so save it again.',
@@ -148,8 +154,9 @@ function signInOver(previous: UserDetail): void {
       root.querySelector('header.top')?.replaceWith(navigation(user, path));
     },
   );
-  // Escape does not dismiss it: the page behind cannot save without a session. (A browser may
-  // close it without a cancelable `cancel`, as close watchers allow: it is shown again.)
+  // Escape does not dismiss it: the page behind cannot save without a session. (A browser without
+  // `closedby` may close it without a cancelable `cancel`, as close watchers allow: it is shown
+  // again.)
   dialog.addEventListener('cancel', (event) => event.preventDefault());
   dialog.addEventListener('close', () => {
     if (!signedIn && dialog.isConnected) dialog.showModal();
