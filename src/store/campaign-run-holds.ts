@@ -38,8 +38,8 @@ export async function holdPending(trx: Kysely<Database>, campaignId: string): Pr
  * Lets a resuming run's held deliveries go. One whose time passed during the pause takes the next
  * slot of the run's rate, earliest first, before the contacts not sent yet (the run's next slot
  * moves past them): a long pause gathers retries that would otherwise all go at once. One whose
- * time is still ahead (a retry due later, a request still out) keeps it. Answers the columns
- * written to the campaign row.
+ * time is still ahead (a retry due later, a request still out) keeps it. Answers the columns the
+ * campaign row takes with the resume (`moveTo` writes them with its state).
  */
 export async function releaseHeld(
   trx: Kysely<Database>,
@@ -81,7 +81,5 @@ export async function releaseHeld(
   // A lower bound of the earliest (an overdue one goes at `first`, later than its own time).
   await noteDue(trx, new Map([[row.integration_id!, Number(found.first) - HELD]]), now);
   if (overdue === 0) return {};
-  const set = { next_send_at: first + overdue * interval };
-  await trx.updateTable('campaigns').set(set).where('id', '=', row.id).execute();
-  return set;
+  return { next_send_at: first + overdue * interval };
 }

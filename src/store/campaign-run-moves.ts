@@ -129,9 +129,9 @@ export async function moveTo(
   row: CampaignRow,
   to: CampaignState,
   now: number,
-  how: { listSize?: number; stopReason?: string } = {},
+  how: { listSize?: number; stopReason?: string; also?: Partial<CampaignRow> } = {},
 ): Promise<Partial<CampaignRow>> {
-  let set: Partial<CampaignRow> = { state: to, updated_at: now };
+  let set: Partial<CampaignRow> = { ...how.also, state: to, updated_at: now };
   if (to === 'running' && row.state === 'idle') {
     if (how.listSize === undefined)
       throw new Error(`campaign ${row.id} started without its list's size`);

@@ -88,7 +88,7 @@ export class CampaignRunStore {
       if (next.kind === 'refused') return refused(`Campaign ${id} is ${state}: ${next.why}`);
       if (next.kind === 'already') return { kind: 'done', row };
       const now = this.now();
-      let how: { listSize?: number } = {};
+      let how: { listSize?: number; also?: Partial<CampaignRow> } = {};
       if (action === 'start') {
         const check = await startCheck(trx, row);
         if (check.kind === 'refused') return check;
@@ -97,11 +97,12 @@ export class CampaignRunStore {
       if (action === 'resume') {
         const problem = await integrationProblem(trx, row, 'resume');
         if (problem !== undefined) return problem;
+        // The held deliveries go first; the run's next slot moves past them.
+        how = { also: await releaseHeld(trx, row, now) };
       }
-      let changes = await moveTo(trx, row, next.to, now, how);
+      const changes = await moveTo(trx, row, next.to, now, how);
       // The rest of the run's deliveries wait with it: its retries too (campaign-run-holds.ts).
       if (action === 'pause') await holdPending(trx, id);
-      if (action === 'resume') changes = { ...changes, ...(await releaseHeld(trx, row, now)) };
       return { kind: 'done', row: { ...row, ...changes } };
     });
   }

@@ -1,7 +1,8 @@
 /**
  * A campaign's moves read and write its row no more than they need: a start reads its contact
  * list's size once, a pause and a rate change write the row once (the rate change wrote it three
- * times: its settings, the unsent contacts taken back, the next slot respaced), and a pump reads
+ * times: its settings, the unsent contacts taken back, the next slot respaced), a resume writes it
+ * once with the slot its held retries take (it wrote it twice), and a pump reads
  * the row once, locked, beside the runner's look at every running campaign. Their effects are the
  * rate and pause tests' (campaign.rate-holds, campaign.pause-stop-and-integration-state).
  */
@@ -88,9 +89,34 @@ describe.each(DIALECTS)('the writes of a campaign move on %s', (backend) => {
     expect(changed.kind === 'done' && changed.row).toEqual(stored);
 
     expect(await new CampaignRunner(r.t.store.store).runOnce()).toBe(false);
+    // The first one's retry, due while the run is paused: the resume gives it the run's next slot
+    // and moves the slot past it, in the same write as the state.
+    await db
+      .updateTable('deliveries')
+      .set({ status: 'pending', completed_at: null, next_attempt_at: Date.now() - 1_000 })
+      .where('campaign_id', '=', id)
+      .where('contact_id', '=', 'k-0')
+      .execute();
     statements.length = 0;
     expect((await runs.act(id, undefined, 'pause')).kind).toBe('done');
     expect(count('update campaigns'), statements.join(', ')).toBe(1);
+
+    const paused = await db
+      .selectFrom('campaigns')
+      .select('next_send_at')
+      .where('id', '=', id)
+      .executeTakeFirstOrThrow();
+    statements.length = 0;
+    const resumed = await runs.act(id, undefined, 'resume');
+    expect(count('update campaigns'), statements.join(', ')).toBe(1);
+    const afterResume = await db
+      .selectFrom('campaigns')
+      .selectAll()
+      .where('id', '=', id)
+      .executeTakeFirstOrThrow();
+    expect(afterResume.state).toBe('running');
+    expect(Number(afterResume.next_send_at)).toBeGreaterThan(Number(paused.next_send_at));
+    expect(resumed.kind === 'done' && resumed.row).toEqual(afterResume);
   });
 
   it('reads a due campaign row twice per pump: with every running one, then locked', async () => {
