@@ -9,7 +9,14 @@ import { FILTERS, type CompileFilterOptions, type FilterFn, type OutputKind } fr
 import { pathGetter, systemValues, type Getter, type RenderScope } from './scope.js';
 import { parseTemplate, type Part, type Subject } from './syntax.js';
 import { checkBodyShape, emitter, placementsFor } from './placements.js';
-import { checkUrlStart, DOT_SEGMENT, hasDotSegment, isCanonicalUrl } from './url-checks.js';
+import {
+  AUTHORITY_VALUE,
+  authorityTokens,
+  checkUrlStart,
+  DOT_SEGMENT,
+  hasDotSegment,
+  isCanonicalUrl,
+} from './url-checks.js';
 import {
   arity,
   positioner,
@@ -44,9 +51,11 @@ export interface CompileOptions extends ShapeOption {
 
 export interface ShapeOption extends CompileFilterOptions {
   /**
-   * Whether a JSON or XML body's shape is judged (default true). Off when a stored integration is
-   * run: its body passed the checks of the version that saved it, and a check added since (an
-   * upgrade) judges new saves only, never stopping the deliveries of what was accepted.
+   * Whether a JSON or XML body's shape, and a token in a URL's host part, are judged (default
+   * true). Off when a stored integration is run: it passed the checks of the version that saved
+   * it, and a check added since (an upgrade) judges new saves only, never stopping the deliveries
+   * of what was accepted. A token in a stored URL's host part is then checked at each render
+   * instead: it may add letters, digits and `-`, never another host.
    */
   judgeShape?: boolean;
 }
@@ -68,6 +77,8 @@ interface Piece {
   emit: (value: unknown) => string;
   /** `{{ … }}` as written, for render errors. */
   text: string;
+  /** In a URL's host part (a stored URL: new saves refuse it): its value is checked per render. */
+  authority: boolean;
 }
 
 /**
@@ -91,6 +102,7 @@ export function compileTemplate(
   const exprs = parts.filter((p): p is Extract<Part, { kind: 'expr' }> => p.kind === 'expr');
 
   const placements = placementsFor(context, parts, exprs, at, problems);
+  const authority = context === 'url' ? authorityTokens(parts) : new Set<Part>();
   const misplaced = problems.length > syntax.length;
   const pieces: Piece[] = [];
   const tokens: string[] = [];
@@ -157,10 +169,11 @@ export function compileTemplate(
       filters,
       emit: emitter(placement, output),
       text: source.slice(expr.offset, expr.end),
+      authority: authority.has(expr),
     });
   });
 
-  if (context === 'url') checkUrlStart(parts, at, problems);
+  if (context === 'url') checkUrlStart(parts, at, problems, options.judgeShape !== false);
   if (syntax.length === 0 && !misplaced && !hasRaw && options.judgeShape !== false) {
     checkBodyShape(source, context, parts, placements, at, problems);
   }
@@ -203,7 +216,9 @@ class Template implements CompiledTemplate {
       }
       let value = item.get(scope);
       for (const filter of item.filters) value = filter(value);
-      out += item.emit(value);
+      const text = item.emit(value);
+      if (item.authority && !AUTHORITY_VALUE.test(text)) return this.hostFail(item, text);
+      out += text;
     }
     if (this.context === 'header') return this.header(out, scope);
     if (this.context === 'url') return this.url(out);
@@ -214,6 +229,13 @@ class Template implements CompiledTemplate {
     const error: RenderError = { field: this.options.field, message };
     if (this.options.line !== undefined) error.line = this.options.line;
     return { ok: false, error };
+  }
+
+  private hostFail(piece: Piece, text: string): RenderResult {
+    const shown = JSON.stringify(text.length > 100 ? `${text.slice(0, 100)}…` : text);
+    return this.fail(
+      `${piece.text} renders ${shown} into the URL's host part, where only letters, digits and \`-\` can go (a \`.\` or \`@\` could send the request to another host); start the URL with a token holding the whole base URL instead`,
+    );
   }
 
   private header(out: string, scope: RenderScope): RenderResult {
