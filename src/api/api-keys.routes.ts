@@ -9,6 +9,7 @@ import type { AccountStore } from '../store/account-store.js';
 import { adminOnly, holds, principalOf } from '../auth/authorize.js';
 import type { Principal, User } from '../domain/accounts.js';
 import { ApiKey, ApiKeyName, IdParams, PageQuery, pageOf } from './schemas.js';
+import { idCursor, withIdCursor } from './page-cursor.js';
 
 const access = { access: 'authenticated' } as const;
 const tags = ['api-keys'];
@@ -34,13 +35,14 @@ export const apiKeysRoutes: FastifyPluginAsyncTypebox<{ accounts: AccountStore }
     async (request) => {
       const caller = principalOf(request);
       const { userId = caller.user.id, cursor, limit } = request.query;
+      const page = { cursor: idCursor(cursor), limit };
       if (userId !== caller.user.id) {
         mayManageOthers(caller);
         const target = await accounts.findUser(userId);
         if (target === undefined) throw new AppError('NOT_FOUND', `No user ${userId}`);
         mayManageKeysOf(caller, target);
       }
-      return accounts.credentials.listApiKeys(userId, { cursor, limit });
+      return withIdCursor(await accounts.credentials.listApiKeys(userId, page));
     },
   );
 

@@ -15,6 +15,7 @@ import { toCampaign, type CampaignRow, type RunSettings } from '../store/campaig
 import { UniqueConflict, unique, type Store } from '../store/db.js';
 import { CALL_EVENT_TYPES, CALL_STATUSES, type CampaignType } from '../domain/campaign.js';
 import { DisplayName, IdParams, PageQuery, pageOf } from './schemas.js';
+import { encodeIdCursor, idCursor } from './page-cursor.js';
 import {
   CampaignOut,
   RUN_SETTINGS,
@@ -153,14 +154,15 @@ export const campaignsRoutes: FastifyPluginAsyncTypebox<CampaignRoutesOptions> =
       schema: { tags, querystring: PageQuery, response: { 200: pageOf(CampaignOut) } },
     },
     async (request) => {
-      const page = await campaigns.list(ownerScope(request), request.query);
+      const { cursor, limit } = request.query;
+      const page = await campaigns.list(ownerScope(request), { cursor: idCursor(cursor), limit });
       // One statement for the page's integration campaigns, not one per campaign.
       const progress = await runs.progressOfRuns(
         page.items.filter((row) => row.type === 'integration'),
       );
       return {
         items: page.items.map((row) => campaignView(toCampaign(row), progress.get(row.id))),
-        nextCursor: page.nextCursor,
+        nextCursor: page.nextCursor === null ? null : encodeIdCursor(page.nextCursor),
       };
     },
   );

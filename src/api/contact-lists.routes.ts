@@ -20,6 +20,7 @@ import {
   type ContactProblem,
 } from '../domain/contact.js';
 import { DisplayName, IdParams, PageQuery, pageOf } from './schemas.js';
+import { idCursor, withIdCursor } from './page-cursor.js';
 
 const access = { access: 'contact' } as const;
 const tags = ['contacts'];
@@ -171,7 +172,11 @@ export const contactListsRoutes: FastifyPluginAsyncTypebox<ContactListRoutesOpti
       config: access,
       schema: { tags, querystring: PageQuery, response: { 200: pageOf(ListOut) } },
     },
-    async (request) => contacts.listLists(ownerScope(request), request.query),
+    async (request) => {
+      const { cursor, limit } = request.query;
+      const page = { cursor: idCursor(cursor), limit };
+      return withIdCursor(await contacts.listLists(ownerScope(request), page));
+    },
   );
 
   app.post(

@@ -9,6 +9,7 @@ import { ownerScope } from '../auth/authorize.js';
 import type { DeliveryReadStore } from '../store/delivery-read-store.js';
 import type { DeliveryQueue } from '../queue/delivery-queue.js';
 import { IdParams, PageQuery, pageOf } from './schemas.js';
+import { idCursor, withIdCursor } from './page-cursor.js';
 
 const access = { access: 'integration' } as const;
 const tags = ['deliveries'];
@@ -82,7 +83,8 @@ export const deliveriesRoutes: FastifyPluginAsyncTypebox<DeliveriesRoutesOptions
     },
     async (request) => {
       const { cursor, limit, ...filter } = request.query;
-      return deliveries.list({ ...filter, ownerId: ownerScope(request) }, { cursor, limit });
+      const page = { cursor: idCursor(cursor), limit };
+      return withIdCursor(await deliveries.list({ ...filter, ownerId: ownerScope(request) }, page));
     },
   );
 

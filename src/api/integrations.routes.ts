@@ -14,6 +14,7 @@ import {
 } from '../domain/integration.js';
 import { maskSecrets, sealSecrets, type SecretSealer } from '../domain/integration-secrets.js';
 import { IdParams, PageQuery, pageOf } from './schemas.js';
+import { idCursor, withIdCursor } from './page-cursor.js';
 import {
   EditHeaders,
   IntegrationCreate,
@@ -108,9 +109,9 @@ export const integrationsRoutes: FastifyPluginAsyncTypebox<IntegrationRoutesOpti
       const { cursor, limit, type, enabled } = request.query;
       const page = await integrations.list(
         { ownerId: ownerScope(request), type, enabled },
-        { cursor, limit },
+        { cursor: idCursor(cursor), limit },
       );
-      return { ...page, items: page.items.map(present) };
+      return withIdCursor({ ...page, items: page.items.map(present) });
     },
   );
 

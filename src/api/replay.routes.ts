@@ -11,6 +11,7 @@ import type { IntegrationStore } from '../store/integration-store.js';
 import type { ReplayJobStore } from '../store/replay-job-store.js';
 import { parseTimestamp, timestampProblem } from '../domain/call-event.js';
 import { IdParams, PageQuery, pageOf } from './schemas.js';
+import { idCursor, withIdCursor } from './page-cursor.js';
 import { mustFindIntegration } from './integrations.routes.js';
 
 const access = { access: 'integration' } as const;
@@ -105,9 +106,11 @@ export const replayRoutes: FastifyPluginAsyncTypebox<ReplayRoutesOptions> = asyn
       },
     },
     async (request) => {
+      const { cursor, limit } = request.query;
+      const page = { cursor: idCursor(cursor), limit };
       const owner = ownerScope(request);
       const integration = await mustFindIntegration(integrations, request.params.id, owner);
-      return jobs.list(integration.id, owner, request.query);
+      return withIdCursor(await jobs.list(integration.id, owner, page));
     },
   );
 

@@ -6,6 +6,7 @@ import type { AccountStore } from '../store/account-store.js';
 import { UniqueConflict } from '../store/db.js';
 import { grantRoutes } from './grants.routes.js';
 import { DisplayName, IdParams, PageQuery, Permission, Role, pageOf } from './schemas.js';
+import { idCursor, withIdCursor } from './page-cursor.js';
 
 const access = { access: 'user_admin' } as const;
 const tags = ['roles'];
@@ -28,7 +29,10 @@ export const rolesRoutes: FastifyPluginAsyncTypebox<{ accounts: AccountStore }> 
   app.get(
     '/api/v1/roles',
     { config: access, schema: { tags, querystring: PageQuery, response: { 200: pageOf(Role) } } },
-    async (request) => accounts.listRoles(request.query),
+    async (request) => {
+      const { cursor, limit } = request.query;
+      return withIdCursor(await accounts.listRoles({ cursor: idCursor(cursor), limit }));
+    },
   );
 
   app.post(

@@ -19,9 +19,9 @@ export const ErrorResponse = Type.Object({
 export const IdParams = Type.Object({ id: Type.String({ minLength: 1, maxLength: 100 }) });
 
 export const PageQuery = Type.Object({
-  // The last id of the previous page. An empty one is refused (as by the position cursors of
-  // contacts and results): the newest-first lists read it as "before everything", an empty page.
-  cursor: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })),
+  // The `nextCursor` of the previous page (page-cursor.ts: the handler refuses any other text).
+  // An empty one is refused here, as by the position cursors of contacts and results.
+  cursor: Type.Optional(Type.String({ minLength: 1, maxLength: 1000 })),
   limit: Type.Integer({ minimum: 1, maximum: 500, default: 50 }),
 });
 export type PageQuery = Static<typeof PageQuery>;

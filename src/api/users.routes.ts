@@ -20,6 +20,7 @@ import {
   UserName,
   pageOf,
 } from './schemas.js';
+import { idCursor, withIdCursor } from './page-cursor.js';
 
 export async function userDetail(accounts: AccountStore, user: UserModel) {
   const [permissions, effective, roleIds] = await Promise.all([
@@ -66,7 +67,10 @@ export const usersRoutes: FastifyPluginAsyncTypebox<{ accounts: AccountStore }> 
   app.get(
     '/api/v1/users',
     { config: access, schema: { tags, querystring: PageQuery, response: { 200: pageOf(User) } } },
-    async (request) => accounts.listUsers(request.query),
+    async (request) => {
+      const { cursor, limit } = request.query;
+      return withIdCursor(await accounts.listUsers({ cursor: idCursor(cursor), limit }));
+    },
   );
 
   app.post(

@@ -145,7 +145,7 @@ describe.each(DIALECTS)("other users' API keys on %s", (backend) => {
     const first = (await page('limit=2')).json<{ items: KeyView[]; nextCursor: string | null }>();
     // The test user's own key ('test') came first.
     expect(first.items.map((k) => k.name)).toEqual(['test', 'a']);
-    expect(first.nextCursor).toBe(made[0]!.id);
+    expect(first.nextCursor).toEqual(expect.any(String));
     const rest = await page(`limit=2&cursor=${first.nextCursor}`);
     expect(rest.json()).toMatchObject({ items: [{ name: 'b' }, { name: 'c' }], nextCursor: null });
     expect((await page('limit=0')).statusCode).toBe(400);

@@ -35,7 +35,7 @@ describe.each(DIALECTS)('list pages on %s', (backend) => {
     throw new Error(`${url} did not end`);
   };
 
-  it('walks users, roles, integrations, campaigns and deliveries page by page', async () => {
+  it('walks users, roles, integrations, campaigns, contact lists and deliveries page by page', async () => {
     t = await createTestApp(backend);
     const admin = await t.user({ admin: true });
     const now = Date.now();
@@ -46,6 +46,15 @@ describe.each(DIALECTS)('list pages on %s', (backend) => {
     const campaigns = new CampaignStore(t.store.store.db);
     for (const id of ['spring', 'Autumn', 'b.2', 'a:1', 'z-9'])
       await campaigns.create(admin.id, { id, name: id, type: 'voice' });
+    for (let i = 0; i < 4; i += 1) {
+      const list = await t.app.inject({
+        method: 'POST',
+        url: '/api/v1/contact-lists',
+        headers: admin.headers,
+        payload: { name: `l${i}` },
+      });
+      expect(list.statusCode, list.body).toBe(201);
+    }
     // One batch, one timestamp, ids neither sorted nor time-ordered.
     await enqueueDeliveries(
       t.store.store.db,
@@ -62,6 +71,7 @@ describe.each(DIALECTS)('list pages on %s', (backend) => {
       '/api/v1/roles',
       '/api/v1/integrations',
       '/api/v1/campaigns',
+      '/api/v1/contact-lists',
       '/api/v1/deliveries',
     ]) {
       const whole = await walk(admin, url, 500);
@@ -105,6 +115,60 @@ describe.each(DIALECTS)('list pages on %s', (backend) => {
         code: 'VALIDATION_FAILED',
         details: [{ field: 'querystring.cursor' }],
       });
+    }
+  });
+
+  it('refuses on every list a cursor that no page of it gave', async () => {
+    t = await createTestApp(backend);
+    const admin = await t.user({ admin: true });
+    const integration = await createHttpIntegration(t.store.store, admin.id);
+    const post = async (url: string, payload: object) => {
+      const res = await t!.app.inject({ method: 'POST', url, headers: admin.headers, payload });
+      expect(res.statusCode, res.body).toBe(201);
+      return res.json<{ id: string }>().id;
+    };
+    const list = await post('/api/v1/contact-lists', { name: 'l' });
+    const campaign = await post('/api/v1/campaigns', { name: 'c', type: 'voice' });
+    await enqueueDeliveries(
+      t.store.store.db,
+      [{ id: 'd-1', ownerId: admin.id, integrationId: integration.id }],
+      Date.now(),
+    );
+    const garbage = [
+      'zzz',
+      'random text',
+      // An id as it is: the cursors are the lists' own, not ids.
+      integration.id,
+      // base64url, but not of a cursor: ["a","b"], {"id":"a"}, [1], [""], ["\u0000"].
+      'WyJhIiwiYiJd',
+      'eyJpZCI6ImEifQ',
+      'WzFd',
+      'WyIiXQ',
+      'WyJcdTAwMDAiXQ',
+    ];
+    for (const url of [
+      '/api/v1/users',
+      '/api/v1/roles',
+      '/api/v1/api-keys',
+      '/api/v1/integrations',
+      `/api/v1/integrations/${integration.id}/replay`,
+      '/api/v1/campaigns',
+      `/api/v1/campaigns/${campaign}/results`,
+      '/api/v1/contact-lists',
+      `/api/v1/contact-lists/${list}/contacts`,
+      '/api/v1/deliveries',
+    ]) {
+      for (const cursor of garbage) {
+        const res = await t.app.inject({
+          url: `${url}?cursor=${encodeURIComponent(cursor)}`,
+          headers: admin.headers,
+        });
+        expect(res.statusCode, `${url} ${cursor}: ${res.body}`).toBe(400);
+        expect(res.json().error).toMatchObject({
+          code: 'VALIDATION_FAILED',
+          details: [{ field: 'querystring.cursor' }],
+        });
+      }
     }
   });
 

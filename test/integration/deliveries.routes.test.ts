@@ -228,7 +228,7 @@ describe.each(DIALECTS)('the delivery log, retry, cancel and replay on %s', (bac
     expect(second).toMatchObject({ since: '2026-01-31T23:00:00.000Z', total: 0 });
     const page = (await get(`${url}?limit=1`)).json();
     expect(page.items.map((job: { id: string }) => job.id)).toEqual([second.id]);
-    expect(page.nextCursor).toBe(second.id);
+    expect(page.nextCursor).toEqual(expect.any(String));
     const next = (await get(`${url}?limit=1&cursor=${page.nextCursor}`)).json();
     expect(next.items.map((job: { id: string }) => job.id)).toEqual([first.id]);
     expect((await get(`${url}/nope`)).statusCode).toBe(404);
