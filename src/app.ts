@@ -27,7 +27,7 @@ import {
   validatorCompiler,
 } from './api/validation-and-errors.js';
 import { openapiOptions } from './api/openapi.js';
-import { installJsonBodyParser } from './api/json-body.js';
+import { installJsonBodyParser, refuseBodiesWhereNoneIsTaken } from './api/json-body.js';
 import { authRoutes } from './api/auth.routes.js';
 import { usersRoutes } from './api/users.routes.js';
 import { rolesRoutes } from './api/roles.routes.js';
@@ -138,6 +138,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   // type, not parsed into a string that a route without a body schema would take.
   app.removeContentTypeParser('text/plain');
   installJsonBodyParser(app);
+  refuseBodiesWhereNoneIsTaken(app);
   app.setErrorHandler(errorHandler((error) => deps.store.isTransient(error)));
   // Recorded from here on, so every route registered below is: the not-found handler tells a
   // wrong method on an API path (405, with Allow) from an unknown path (404).

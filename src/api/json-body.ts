@@ -3,9 +3,10 @@
  * only, with an answer that says what is wrong and where. Fastify's answers every failure with one sentence ("Body is not
  * valid JSON but content-type is set to 'application/json'"), which names neither the position
  * of a syntax error in a 1,000-event batch nor the `__proto__` key it refuses in valid JSON.
+ * And the routes that take no body (actions such as a campaign's start) refuse one with content.
  */
 import { isUtf8 } from 'node:buffer';
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, preValidationHookHandler } from 'fastify';
 import { firstNonUtf8, hexByte } from '../domain/utf8.js';
 import { AppError } from '../errors.js';
 import { jsonSyntaxError } from '../template/body-structure.js';
@@ -91,3 +92,43 @@ export function installJsonBodyParser(app: FastifyInstance): void {
     });
   });
 }
+
+/** Methods whose requests may carry a body; a route of these without a body schema takes none. */
+const BODY_METHODS = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
+
+/**
+ * Routes that define no body (SPEC §8: a campaign's start, pause, resume and stop, a delivery's
+ * retry and cancel, a replay job's cancel, logout, grants, deletes) take none: an empty body or
+ * `{}` (what many clients send on every POST) is none, anything else is a 400 naming each
+ * property sent (`body.force`), or `body` for a value that is not an object. Such a body was
+ * accepted and ignored, so a client could believe an option it sent (`{"force": true}`) was
+ * applied. Registered before the routes: an `onRoute` hook adds the check to each of them.
+ */
+export function refuseBodiesWhereNoneIsTaken(app: FastifyInstance): void {
+  app.addHook('onRoute', (route) => {
+    if (route.schema?.body !== undefined) return;
+    if (![route.method].flat().some((method) => BODY_METHODS.has(method))) return;
+    route.preValidation = [...[route.preValidation ?? []].flat(), refuseBody];
+  });
+}
+
+const refuseBody: preValidationHookHandler = (request, _reply, done) => {
+  const body: unknown = request.body;
+  if (body === undefined) return done();
+  const object = typeof body === 'object' && body !== null && !Array.isArray(body);
+  const keys = object ? Object.keys(body) : [];
+  if (object && keys.length === 0) return done();
+  const route = `${request.method} ${request.routeOptions.url ?? request.url.split('?')[0]}`;
+  done(
+    new AppError(
+      'VALIDATION_FAILED',
+      `${route} takes no body: send none, or {}`,
+      object
+        ? keys.map((key) => ({
+            field: `body.${key}`,
+            message: 'is not taken: this route takes no body (send none, or {})',
+          }))
+        : [{ field: 'body', message: 'must be empty or {}: this route takes no body' }],
+    ),
+  );
+};
