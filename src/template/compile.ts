@@ -51,11 +51,9 @@ export interface CompileOptions extends ShapeOption {
 
 export interface ShapeOption extends CompileFilterOptions {
   /**
-   * Whether a JSON or XML body's shape, and a token in a URL's host part, are judged (default
-   * true). Off when a stored integration is run: it passed the checks of the version that saved
-   * it, and a check added since (an upgrade) judges new saves only, never stopping the deliveries
-   * of what was accepted. A token in a stored URL's host part is then checked at each render
-   * instead: it may add letters, digits and `-`, never another host.
+   * Whether a JSON or XML body's shape is judged (default true). Off when a stored integration is
+   * run: its body passed the checks of the version that saved it, and a check added since (an
+   * upgrade) judges new saves only, never stopping the deliveries of what was accepted.
    */
   judgeShape?: boolean;
 }
@@ -77,7 +75,7 @@ interface Piece {
   emit: (value: unknown) => string;
   /** `{{ … }}` as written, for render errors. */
   text: string;
-  /** In a URL's host part (a stored URL: new saves refuse it): its value is checked per render. */
+  /** In a URL's host part: each render's value is checked (AUTHORITY_VALUE). */
   authority: boolean;
 }
 
@@ -173,7 +171,7 @@ export function compileTemplate(
     });
   });
 
-  if (context === 'url') checkUrlStart(parts, at, problems, options.judgeShape !== false);
+  if (context === 'url') checkUrlStart(parts, at, problems);
   if (syntax.length === 0 && !misplaced && !hasRaw && options.judgeShape !== false) {
     checkBodyShape(source, context, parts, placements, at, problems);
   }
@@ -234,7 +232,7 @@ class Template implements CompiledTemplate {
   private hostFail(piece: Piece, text: string): RenderResult {
     const shown = JSON.stringify(text.length > 100 ? `${text.slice(0, 100)}…` : text);
     return this.fail(
-      `${piece.text} renders ${shown} into the URL's host part, where only letters, digits and \`-\` can go (a \`.\` or \`@\` could send the request to another host); start the URL with a token holding the whole base URL instead`,
+      `${piece.text} renders ${shown} into the URL's host part, where only letters, digits and \`-\` can go (a \`.\` or \`@\` could send the request to another host); a URL whose host the data chooses starts with a token holding the whole base URL`,
     );
   }
 

@@ -64,37 +64,27 @@ export function authorityTokens(parts: readonly Part[]): Set<Part> {
   return found;
 }
 
-/** What a token in a stored URL's authority may render (one host label, a port, a user name). */
+/**
+ * What a token in a URL's authority may render: letters, digits and `-`, so it can be (part of)
+ * one host label, a port or a user name, never a `.`, `@` or `:` that would choose another host.
+ */
 export const AUTHORITY_VALUE = /^[A-Za-z0-9-]*$/;
 
 /**
  * The URL template starts with http(s):// or a token (a base URL), and with its tokens filled in
  * it parses: a literal part no value can repair (a space in the host) would fail every render. A
- * password in the URL is refused: the URL is not kept secret, an `Authorization` header is. With
- * `judgeAuthority` (new saves), a token in the authority is refused: the host is written
- * literally, or a leading token holds the whole base URL.
+ * password in the URL is refused: the URL is not kept secret, an `Authorization` header is.
  */
 export function checkUrlStart(
   parts: readonly Part[],
   at: Positioner,
   problems: TemplateProblem[],
-  judgeAuthority = true,
 ): void {
   const first = parts[0];
   if (first?.kind === 'expr') return;
   if (first === undefined || !/^\s*https?:\/\//i.test(first.text)) {
     problems.push(at(0, 'must start with http:// or https://, or with a token holding a base URL'));
     return;
-  }
-  if (judgeAuthority) {
-    for (const token of authorityTokens(parts)) {
-      problems.push(
-        at(
-          token.offset,
-          'has a token in its host part (between `//` and the next `/`, `?` or `#`), where a value such as ".evil.example" or "@other.example" would send the request to another host: write the host literally and put tokens in the path or query, or start the URL with a token holding the whole base URL',
-        ),
-      );
-    }
   }
   // Escaped token values only add `A-Z a-z 0-9 - . _ ~` and `%XX`: a letter stands for a value
   // anywhere but in a port, where a digit does.

@@ -228,44 +228,12 @@ describe('one template', () => {
       'has a password in it, which would be stored and shown in clear: send it in an `Authorization: Basic …` header, which is kept secret',
     ];
     expect(url('https://bob:hunter2@crm.example/calls')).toEqual(password);
-    expect(url('https://bob:{{contact.custom.pin}}@crm.example/{{call.id}}')).toEqual([
-      ...password,
-      expect.stringMatching(/^has a token in its host part/),
-    ]);
-    // A user name alone is not a secret.
+    expect(url('https://bob:{{contact.custom.pin}}@crm.example/{{call.id}}')).toEqual(password);
+    // A user name alone is not a secret; a token in the host stands for any host name.
     expect(url('https://bob@crm.example/{{call.id}}')).toEqual([]);
-  });
-
-  it('refuses a token in the host part unless it starts the URL', () => {
-    const url = (source: string) => {
-      const result = compileTemplate(source, 'url', { field: 'config.url' });
-      return result.ok ? [] : result.problems.map(({ column, message }) => ({ column, message }));
-    };
-    const hostPart = expect.stringMatching(
-      /^has a token in its host part \(between `\/\/` and the next `\/`, `\?` or `#`\), where a value such as "\.evil\.example" or "@other\.example" would send the request to another host: /,
-    );
-    expect(url('https://crm{{contact.custom.v}}/path')).toEqual([
-      { column: 12, message: hostPart },
-    ]);
-    expect(url('https://crm.example{{contact.custom.v}}')).toEqual([
-      { column: 20, message: hostPart },
-    ]);
-    expect(url('https://{{contact.custom.tenant}}.crm.example/calls')).toEqual([
-      { column: 9, message: hostPart },
-    ]);
-    expect(url('https://crm.example:{{contact.custom.port}}/calls')).toEqual([
-      { column: 21, message: hostPart },
-    ]);
-    expect(url('https://{{contact.custom.user}}@crm.example/calls')).toEqual([
-      { column: 9, message: hostPart },
-    ]);
-    // `\` ends the host as `/` does (the URL parser reads it so); `?` and `#` end it too.
-    expect(url('https://crm.example\\{{contact.custom.v}}')).toEqual([]);
-    expect(url('https://crm.example?q={{contact.custom.v}}')).toEqual([]);
-    expect(url('https://crm.example#{{contact.custom.v}}')).toEqual([]);
-    expect(url('https://crm.example/{{contact.custom.v}}.x')).toEqual([]);
-    // A token holding the whole base URL is the way to choose the host by data.
-    expect(url('{{contact.custom.crmUrl}}{{call.id}}/calls')).toEqual([]);
+    expect(url('https://{{contact.custom.tenant}}.crm.example/calls')).toEqual([]);
+    // A port from a token renders a valid URL too.
+    expect(url('https://crm.example:{{contact.custom.port}}/calls')).toEqual([]);
   });
 
   it('says a bare group names no value', () => {
