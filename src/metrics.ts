@@ -7,6 +7,7 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom
 
 export interface QueueSnapshot {
   pending: number;
+  held: number;
   oldestPendingAgeSeconds: number;
   openCircuits: number;
 }
@@ -72,9 +73,19 @@ export class Metrics {
           this.set((await read())?.pending ?? Number.NaN);
         },
       });
+      // A subset of the depth, not a label on it: `callhook_queue_depth` keeps its one series, and
+      // `callhook_queue_depth - callhook_queue_held` is what is on its way.
+      new Gauge({
+        name: 'callhook_queue_held',
+        help: 'Pending deliveries that wait for someone to act: of disabled integrations, or held by a paused campaign (counted in callhook_queue_depth too)',
+        registers: [this.registry],
+        async collect() {
+          this.set((await read())?.held ?? Number.NaN);
+        },
+      });
       new Gauge({
         name: 'callhook_queue_oldest_pending_age_seconds',
-        help: 'Age of the oldest pending delivery that is due',
+        help: 'Age of the oldest pending delivery that is due, of an enabled integration',
         registers: [this.registry],
         async collect() {
           this.set((await read())?.oldestPendingAgeSeconds ?? Number.NaN);

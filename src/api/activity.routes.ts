@@ -25,7 +25,8 @@ const QueueMinute = Type.Object({
   minute: Type.String({ description: "the minute's start, RFC 3339" }),
   pending: Type.Integer({ description: 'pending deliveries, every owner’s' }),
   oldestPendingAgeSeconds: Type.Number({
-    description: 'age of the oldest pending delivery that is due (0 when none is)',
+    description:
+      'age of the oldest pending delivery that is due, of an enabled integration (0 when none is)',
   }),
   openCircuits: Type.Integer({ description: 'enabled integrations whose circuit is not closed' }),
 });

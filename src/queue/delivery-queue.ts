@@ -24,10 +24,10 @@ import {
   laneOrder,
   markLaneUntouched,
   noteDue,
-  queueSnapshot,
   readLimits,
   updateLane,
 } from '../store/lane-store.js';
+import { queueSnapshot, type QueueFigures } from '../store/queue-snapshot.js';
 import type { ClaimBackend } from './claim-backend.js';
 import {
   completeBatch,
@@ -223,8 +223,8 @@ export class DeliveryQueue {
     return this.backend.explainClaim(this.store.db, plan, now);
   }
 
-  /** Pending count, age of the oldest due delivery, open circuits: for `Metrics`. */
-  snapshot(): Promise<{ pending: number; oldestPendingAgeSeconds: number; openCircuits: number }> {
+  /** Pending and held counts, age of the oldest due delivery, open circuits: for `Metrics`. */
+  snapshot(): Promise<QueueFigures> {
     return queueSnapshot(this.store.db, this.clock());
   }
 

@@ -8,7 +8,7 @@
 import type { Kysely } from 'kysely';
 import { FailureStreak, type Logger } from '../logger.js';
 import type { Database } from './schema.js';
-import { queueSnapshot } from './lane-store.js';
+import { queueSnapshot } from './queue-snapshot.js';
 import { minuteOf } from './activity-store.js';
 
 /** How often a process looks whether this minute has its sample yet. */

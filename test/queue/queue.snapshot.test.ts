@@ -1,5 +1,6 @@
 /**
- * The `/metrics` queue figures: pending deliveries, how long the earliest due one has waited (a
+ * The `/metrics` queue figures: pending deliveries, those held until someone acts (a disabled
+ * integration's, a paused campaign's), how long the earliest due one that could go has waited (a
  * delivery due later counts from its due time), open circuits; read from the lanes' part of
  * `deliveries_lane`, whatever the number of integrations.
  */
@@ -16,6 +17,7 @@ import {
   editIntegration,
 } from './queue-fixtures.js';
 import { IntegrationStore } from '../../src/store/integration-store.js';
+import { HELD } from '../../src/store/delivery-store.js';
 
 describe.each(DIALECTS)('queue snapshot on %s', (backend) => {
   let t: TestStore;
@@ -31,6 +33,7 @@ describe.each(DIALECTS)('queue snapshot on %s', (backend) => {
     const queue = new DeliveryQueue(t.store, { clock: clock.now });
     expect(await queue.snapshot()).toEqual({
       pending: 0,
+      held: 0,
       oldestPendingAgeSeconds: 0,
       openCircuits: 0,
     });
@@ -51,6 +54,7 @@ describe.each(DIALECTS)('queue snapshot on %s', (backend) => {
     clock.advance(500);
     expect(await queue.snapshot()).toEqual({
       pending: 5,
+      held: 0,
       oldestPendingAgeSeconds: 8,
       openCircuits: 0,
     });
@@ -69,6 +73,62 @@ describe.each(DIALECTS)('queue snapshot on %s', (backend) => {
     const after = await queue.snapshot();
     expect(after.pending).toBe(3);
     expect(after.oldestPendingAgeSeconds).toBe(0);
+  });
+
+  it('leaves a disabled integration’s backlog out of the oldest age, and counts it held', async () => {
+    const clock = new FakeClock();
+    const queue = new DeliveryQueue(t.store, { clock: clock.now });
+    const owner = await seedOwner(t.store);
+    const [off, on] = [
+      await seedIntegration(t.store, owner),
+      await seedIntegration(t.store, owner),
+    ];
+    await enqueue(t.store, queue, [
+      delivery(owner, off!, { nextAttemptAt: clock.ms - 3_600_000 }),
+      delivery(owner, off!, { nextAttemptAt: clock.ms - 60_000 }),
+      delivery(owner, on!, { nextAttemptAt: clock.ms - 5_000 }),
+      // Held by a paused campaign (its own time plus HELD): out of reach until the resume.
+      delivery(owner, on!, { nextAttemptAt: clock.ms - 120_000 + HELD }),
+    ]);
+    expect(await queue.snapshot()).toEqual({
+      pending: 4,
+      held: 1,
+      oldestPendingAgeSeconds: 3_600,
+      openCircuits: 0,
+    });
+    // Disabled: its deliveries wait for its owner, by design. Counted in the depth, and held; the
+    // oldest age is that of what could go, and stays put while the integration is off.
+    await editIntegration(t.store, off!, { enabled: false }, clock.now);
+    expect((await queue.snapshot()).oldestPendingAgeSeconds).toBe(5);
+    const disabled = { pending: 4, held: 3, oldestPendingAgeSeconds: 5, openCircuits: 0 };
+    expect(await queue.snapshot()).toEqual(disabled);
+    // Nothing of it is claimed meanwhile; the enabled one's due delivery goes.
+    const claimed = await queue.claim('w1', 10);
+    expect(claimed.map((d) => d.integrationId)).toEqual([on]);
+    await queue.complete(claimed[0]!, {
+      decision: { kind: 'succeeded' },
+      health: 'up',
+      lastStatus: 200,
+      error: null,
+      record: attemptRecord(clock.ms),
+    });
+    clock.advance(86_400_000);
+    expect(await queue.snapshot()).toEqual({
+      pending: 3,
+      held: 3,
+      oldestPendingAgeSeconds: 0,
+      openCircuits: 0,
+    });
+    // Enabled again: its backlog is due, and ages from its own due times.
+    await editIntegration(t.store, off!, { enabled: true }, clock.now);
+    expect(await queue.snapshot()).toMatchObject({
+      pending: 3,
+      held: 1,
+      oldestPendingAgeSeconds: 86_400 + 3_600,
+    });
+    // A deleted integration's pending deliveries are cancelled: nothing is left to hold.
+    await new IntegrationStore(t.store).delete(off!, undefined);
+    expect(await queue.snapshot()).toMatchObject({ pending: 1, held: 1 });
   });
 
   it('counts the open circuits of live, enabled integrations only', async () => {
