@@ -93,7 +93,7 @@ export class Metrics {
       });
       new Gauge({
         name: 'callhook_open_circuits',
-        help: 'Enabled integrations whose circuit is open or half-open',
+        help: 'Enabled integrations whose circuit is open (cooling down), or half-open with deliveries pending',
         registers: [this.registry],
         async collect() {
           this.set((await read())?.openCircuits ?? Number.NaN);

@@ -28,7 +28,9 @@ const QueueMinute = Type.Object({
     description:
       'age of the oldest pending delivery that is due, of an enabled integration (0 when none is)',
   }),
-  openCircuits: Type.Integer({ description: 'enabled integrations whose circuit is not closed' }),
+  openCircuits: Type.Integer({
+    description: 'enabled integrations whose circuit is open, or half-open with deliveries pending',
+  }),
 });
 
 export interface ActivityRoutesOptions {

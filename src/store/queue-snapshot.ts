@@ -17,7 +17,10 @@ export interface QueueFigures {
   held: number;
   /** How long the earliest due delivery of an enabled integration has waited, in seconds. */
   oldestPendingAgeSeconds: number;
-  /** Enabled integrations whose circuit is open or half-open. */
+  /**
+   * Enabled integrations whose circuit is open (cooling down), or half-open with deliveries
+   * pending.
+   */
   openCircuits: number;
 }
 
@@ -55,13 +58,28 @@ export async function queueSnapshot(db: Kysely<Database>, now: number): Promise<
     where ${CAN_SEND}`.execute(db);
   const oldest = rows[0]?.next_attempt_at ?? null;
   // Of integrations that could send: a deleted or disabled one's lane keeps the circuit it had.
+  // A circuit counts while it is open (cooling down) or half-open with deliveries pending (its
+  // probe due, out, or waiting for those out). One whose cool-down is over with nothing pending
+  // stays as it was in the lane until a delivery comes to probe it, maybe days later: the health
+  // route reads it `half-open`, and it holds nothing back, so it is not counted.
   const circuits = await db
-    .selectFrom('delivery_lanes')
-    .innerJoin('integrations', 'integrations.id', 'delivery_lanes.integration_id')
+    .selectFrom('delivery_lanes as l')
+    .innerJoin('integrations as i', 'i.id', 'l.integration_id')
     .select((eb) => eb.fn.countAll<number>().as('n'))
-    .where('delivery_lanes.circuit', '<>', 'closed')
-    .where('integrations.enabled', '=', 1)
-    .where('integrations.deleted_at', 'is', null)
+    .where('l.circuit', '<>', 'closed')
+    .where(CAN_SEND)
+    .where((eb) =>
+      eb.or([
+        eb.and([eb('l.circuit', '=', 'open'), eb('l.circuit_until', '>', now)]),
+        eb.exists(
+          eb
+            .selectFrom('deliveries as d')
+            .select(sql.lit(1).as('one'))
+            .whereRef('d.integration_id', '=', 'l.integration_id')
+            .where(sql<boolean>`d.status = 'pending'`),
+        ),
+      ]),
+    )
     .executeTakeFirstOrThrow();
   const due = oldest === null ? now : Math.min(now, Number(oldest));
   return {

@@ -284,9 +284,12 @@ export interface QueueSamplesTable {
   minute: number;
   /** Pending deliveries. */
   pending: number;
-  /** Age of the oldest pending delivery that is due, in seconds (0 when none is). */
+  /**
+   * Age of the oldest pending delivery that is due, of an enabled integration, in seconds (0 when
+   * none is).
+   */
   oldest_pending_age_seconds: number;
-  /** Enabled integrations whose circuit is open or half-open. */
+  /** Enabled integrations whose circuit is open, or half-open with deliveries pending. */
   open_circuits: number;
   /** When the figures were read (within the minute). */
   sampled_at: number;

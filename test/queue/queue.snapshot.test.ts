@@ -18,6 +18,7 @@ import {
 } from './queue-fixtures.js';
 import { IntegrationStore } from '../../src/store/integration-store.js';
 import { HELD } from '../../src/store/delivery-store.js';
+import { laneHealth } from '../../src/store/lane-store.js';
 
 describe.each(DIALECTS)('queue snapshot on %s', (backend) => {
   let t: TestStore;
@@ -161,5 +162,63 @@ describe.each(DIALECTS)('queue snapshot on %s', (backend) => {
     await new IntegrationStore(t.store).delete(deleted!, undefined);
     await editIntegration(t.store, disabled!, { enabled: false }, clock.now);
     expect(await queue.snapshot()).toMatchObject({ pending: 2, openCircuits: 1 });
+  });
+
+  it('counts a circuit past its cool-down only while it has deliveries pending, as the health route reads it', async () => {
+    const clock = new FakeClock();
+    const queue = new DeliveryQueue(t.store, {
+      clock: clock.now,
+      lanes: { circuit: { failureThreshold: 1, cooldownMs: 10_000 }, autoDisable: false },
+    });
+    const owner = await seedOwner(t.store);
+    const [idle, backlog] = [
+      await seedIntegration(t.store, owner),
+      await seedIntegration(t.store, owner),
+    ];
+    await enqueue(t.store, queue, [delivery(owner, idle!), delivery(owner, backlog!)]);
+    // Both remotes down: `idle`'s delivery has spent its budget, `backlog`'s is retried in 5 min.
+    for (const item of await queue.claim('w1', 10)) {
+      await queue.complete(item, {
+        decision:
+          item.integrationId === idle
+            ? { kind: 'failed', reason: 'HTTP 503, retry budget spent' }
+            : { kind: 'retry', at: clock.ms + 300_000, reason: 'HTTP 503' },
+        health: 'down',
+        lastStatus: 503,
+        error: 'HTTP 503',
+        record: attemptRecord(clock.ms),
+      });
+    }
+    const circuitOf = async (id: string) => {
+      const health = await laneHealth(t.store.db, id, clock.ms);
+      return [health.circuit, health.pending];
+    };
+    expect(await circuitOf(idle!)).toEqual(['open', 0]);
+    expect((await queue.snapshot()).openCircuits).toBe(2);
+    // Cool-down over. `idle` has nothing to probe with: it stays as it was in the lane until a
+    // delivery comes, maybe days later, and holds nothing back meanwhile. `backlog`'s retry waits
+    // on the circuit's probe.
+    clock.advance(10_000);
+    expect(await circuitOf(idle!)).toEqual(['half-open', 0]);
+    expect(await circuitOf(backlog!)).toEqual(['half-open', 1]);
+    expect((await queue.snapshot()).openCircuits, 'open circuits past the cool-down').toBe(1);
+    clock.advance(86_400_000);
+    expect((await queue.snapshot()).openCircuits).toBe(1);
+    // A delivery for `idle`: its circuit is half-open with work, counted until the probe answers.
+    await enqueue(t.store, queue, [delivery(owner, idle!)]);
+    expect((await queue.snapshot()).openCircuits).toBe(2);
+    const probes = await queue.claim('w1', 10);
+    expect(probes.map((d) => d.integrationId).sort()).toEqual([idle, backlog].sort());
+    expect((await queue.snapshot()).openCircuits).toBe(2);
+    for (const item of probes) {
+      await queue.complete(item, {
+        decision: { kind: 'succeeded' },
+        health: 'up',
+        lastStatus: 200,
+        error: null,
+        record: attemptRecord(clock.ms),
+      });
+    }
+    expect(await queue.snapshot()).toMatchObject({ pending: 0, openCircuits: 0 });
   });
 });
