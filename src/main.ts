@@ -203,7 +203,7 @@ export async function startService(
     }
     if (config.metricsPort !== undefined) {
       // Beside the API too: one scrape port for every process, whatever its role (docs/config.md).
-      metricsApp = await buildMetricsApp({ logger, metrics: services.metrics });
+      metricsApp = await buildMetricsApp({ logger, metrics: services.metrics, store });
       await checkpoint();
       await listen(metricsApp, config.host, config.metricsPort, 'CALLHOOK_METRICS_PORT');
     }

@@ -22,10 +22,14 @@ function withDeadline(work: Promise<void>, ms: number): Promise<void> {
 const PROBE = { schema: { hide: true }, config: { access: 'public' }, logLevel: 'warn' } as const;
 
 /**
- * `/metrics` and `/healthz`, public: what the API serves and, alone, the metrics listener of a
- * process with CALLHOOK_METRICS_PORT (src/metrics-app.ts).
+ * `/healthz`: the process answers. `/readyz`: and its store is reachable. `/metrics`. All public:
+ * what the API serves and, alone, the metrics listener of a process with CALLHOOK_METRICS_PORT
+ * (src/metrics-app.ts), so a worker-only process is probed as an API process is.
  */
-export const metricsRoutes: FastifyPluginAsync<{ metrics: Metrics }> = async (app, { metrics }) => {
+export const healthRoutes: FastifyPluginAsync<{ store: Store; metrics: Metrics }> = async (
+  app,
+  { store, metrics },
+) => {
   // Prometheus scrapes without credentials, like the health checks; it shows counts, no payloads.
   app.get('/metrics', PROBE, async (_request, reply) => {
     const text = await metrics.registry.metrics();
@@ -34,14 +38,6 @@ export const metricsRoutes: FastifyPluginAsync<{ metrics: Metrics }> = async (ap
   app.get('/healthz', PROBE, async () => ({
     status: 'ok',
   }));
-};
-
-/** `/healthz`: the process answers. `/readyz`: and its store is reachable. `/metrics`. All public. */
-export const healthRoutes: FastifyPluginAsync<{ store: Store; metrics: Metrics }> = async (
-  app,
-  { store, metrics },
-) => {
-  await app.register(metricsRoutes, { metrics });
   app.get('/readyz', PROBE, async (request, reply) => {
     try {
       await withDeadline(store.ping(), READY_TIMEOUT_MS);

@@ -1,13 +1,61 @@
 /**
  * CALLHOOK_METRICS_PORT: a worker-only process (`serve --worker`) opens no API port, so without
- * it the deliveries it makes are counted where nothing can scrape them. The API process's
- * `/api/v1/activity` shows them (the activity per minute every process writes).
+ * it the deliveries it makes are counted where nothing can scrape them, and nothing can ask
+ * whether it is alive and reaches its store (`/healthz`, `/readyz`, as the API's). The API
+ * process's `/api/v1/activity` shows them (the activity per minute every process writes).
  */
 import http from 'node:http';
-import type { AddressInfo } from 'node:net';
+import net, { type AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { cliWith, processScope, userWithKey } from '../helpers/process.js';
-import { startServer } from '../transport/servers.js';
+import { settle, startServer } from '../transport/servers.js';
+import { TEST_DATABASE_URL } from '../helpers/store.js';
+
+/**
+ * A TCP relay to the test PostgreSQL server that can be frozen: while it is, bytes in either
+ * direction wait (new connections too), so the database takes queries and never answers, as
+ * one that hangs does.
+ */
+async function freezableRelay(target: { host: string; port: number }) {
+  let frozen = false;
+  let waiting: (() => void)[] = [];
+  const sockets = new Set<net.Socket>();
+  const relay = (from: net.Socket, to: net.Socket) =>
+    from.on('data', (chunk: Buffer) => {
+      if (frozen) waiting.push(() => to.write(chunk));
+      else to.write(chunk);
+    });
+  const server = net.createServer((client) => {
+    const upstream = net.connect(target.port, target.host);
+    for (const socket of [client, upstream]) {
+      sockets.add(socket);
+      socket.on('error', () => undefined);
+      socket.on('close', () => sockets.delete(socket));
+    }
+    client.on('close', () => upstream.destroy());
+    upstream.on('close', () => client.destroy());
+    relay(client, upstream);
+    relay(upstream, client);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    port: (server.address() as AddressInfo).port,
+    freeze: () => void (frozen = true),
+    thaw() {
+      frozen = false;
+      const queued = waiting;
+      waiting = [];
+      for (const write of queued) write();
+    },
+    async close() {
+      await new Promise<void>((resolve) => {
+        for (const socket of sockets) socket.destroy();
+        server.close(() => resolve());
+      });
+      await settle();
+    },
+  };
+}
 
 describe('serve --worker with CALLHOOK_METRICS_PORT (the real processes)', () => {
   const scope = processScope('callhook-metrics-');
@@ -19,7 +67,7 @@ describe('serve --worker with CALLHOOK_METRICS_PORT (the real processes)', () =>
     return line === undefined ? undefined : Number(line.slice(series.length + 1));
   };
 
-  it('serves the worker’s delivery metrics and /healthz on PostgreSQL, nothing else, and closes on SIGTERM', async () => {
+  it('serves the worker’s delivery metrics, /healthz and /readyz on PostgreSQL, nothing else, and closes on SIGTERM', async () => {
     const received: string[] = [];
     const receiver = await startServer((req, res) => {
       let body = '';
@@ -102,8 +150,9 @@ describe('serve --worker with CALLHOOK_METRICS_PORT (the real processes)', () =>
 
     const health = await fetch(`${metricsUrl}/healthz`);
     expect([health.status, await health.json()]).toEqual([200, { status: 'ok' }]);
+    const ready = await fetch(`${metricsUrl}/readyz`);
+    expect([ready.status, await ready.json()]).toEqual([200, { status: 'ready' }]);
     for (const [method, url] of [
-      ['GET', '/readyz'],
       ['GET', '/api/v1/deliveries'],
       ['GET', '/'],
       ['POST', '/metrics'],
@@ -145,6 +194,50 @@ describe('serve --worker with CALLHOOK_METRICS_PORT (the real processes)', () =>
     await expect
       .poll(activity, { timeout: 15_000, interval: 500 })
       .toEqual({ succeeded: 2, failed: 0, events: 2 });
+  }, 60_000);
+
+  it('answers /readyz 503 while its store does not answer, as the API does, with UUID request ids', async () => {
+    const pgUrl = new URL(TEST_DATABASE_URL);
+    const relay = await freezableRelay({ host: pgUrl.hostname, port: Number(pgUrl.port || 5432) });
+    scope.onRelease(() => relay.close());
+    const url = new URL(await scope.postgresSchema(`t_ready_${process.pid}`));
+    url.port = String(relay.port);
+    const worker = start(['serve', '--worker'], {
+      CALLHOOK_DATABASE_URL: url.toString(),
+      CALLHOOK_DATA_DIR: tempDir(),
+      CALLHOOK_SECRET_KEY: 'ef'.repeat(32),
+      CALLHOOK_METRICS_PORT: '0',
+    });
+    const metricsUrl = await worker.metricsListening;
+    const uuid = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+    // The same request ids as the API's (a UUID), not Fastify's default `req-1`.
+    expect((await fetch(`${metricsUrl}/nothing-here`)).status).toBe(404);
+    const logged = worker.logs.find((l) => l['msg'] === 'incoming request');
+    expect(String(logged?.['reqId']), 'request id').toMatch(uuid);
+    const ready = await fetch(`${metricsUrl}/readyz`);
+    expect([ready.status, await ready.json()]).toEqual([200, { status: 'ready' }]);
+
+    relay.freeze();
+    const started = performance.now();
+    const frozen = await fetch(`${metricsUrl}/readyz`);
+    expect([frozen.status, await frozen.json()]).toEqual([
+      503,
+      { error: { code: 'NOT_READY', message: 'The store is not reachable' } },
+    ]);
+    // Within the 2 s readiness deadline, not after a hang.
+    expect(performance.now() - started).toBeLessThan(3_500);
+    // The process is alive all the same.
+    expect((await fetch(`${metricsUrl}/healthz`)).status).toBe(200);
+    const warning = worker.logs.find((l) => l['msg'] === 'store not reachable');
+    expect(warning?.['level']).toBe(40);
+    expect(String(warning?.['reqId'])).toMatch(uuid);
+
+    relay.thaw();
+    await expect
+      .poll(async () => (await fetch(`${metricsUrl}/readyz`)).status, { timeout: 10_000 })
+      .toBe(200);
+    expect(await worker.stop('SIGTERM')).toEqual({ code: 0, signal: null });
+    await expect(fetch(`${metricsUrl}/readyz`)).rejects.toThrow();
   }, 60_000);
 
   it('says in one line that the metrics port is taken, as for the API port', async () => {

@@ -221,6 +221,7 @@ describe('error bodies', () => {
     const metrics = await buildMetricsApp({
       logger: createLogger('silent'),
       metrics: new Metrics(),
+      store: slow.store.store,
       requestTimeoutMs: 300,
     });
     try {
