@@ -108,6 +108,7 @@ export async function startService(
     store = await openStore(config.database, {
       checkpointer: {
         onProblem: (error) => logger.warn({ err: error }, 'SQLite checkpoint thread'),
+        onRecovered: () => logger.info('SQLite checkpoint thread works again'),
       },
     });
     await checkpoint();

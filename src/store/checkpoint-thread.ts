@@ -12,7 +12,9 @@ import type { CheckpointThreadData, FromCheckpointThread } from './sqlite-checkp
 
 function serve(port: MessagePort, { file, intervalMs }: CheckpointThreadData): void {
   let db: SqliteDatabase.Database | undefined;
-  // A failure is reported once, not every interval, until a checkpoint succeeds again.
+  // A failure is reported once, not every interval, until a checkpoint succeeds again. A failure
+  // does not stop the thread: a full disk fails every checkpoint until there is room (SQLITE_FULL,
+  // the connection still good), then the next one copies what waited.
   let failing = false;
 
   const checkpoint = () => {
@@ -20,6 +22,8 @@ function serve(port: MessagePort, { file, intervalMs }: CheckpointThreadData): v
       db ??= open(file);
       // PASSIVE never waits for the writer or for readers: it copies what it can and returns.
       db.pragma('wal_checkpoint(PASSIVE)');
+      // A disk that was full has room again: the warning it logged is over.
+      if (failing) port.postMessage({ kind: 'recovered' } satisfies FromCheckpointThread);
       failing = false;
     } catch (error) {
       if (!failing)

@@ -22,15 +22,23 @@ export interface CheckpointThreadData {
   intervalMs: number;
 }
 
-export type FromCheckpointThread = { kind: 'failed'; error: ThreadError };
+export type FromCheckpointThread =
+  | { kind: 'failed'; error: ThreadError }
+  /** A checkpoint succeeded after failures. */
+  | { kind: 'recovered' };
 
 export interface CheckpointerOptions {
   /** How often the thread checkpoints (default 100 ms). */
   intervalMs?: number;
   /** The main connection's `wal_autocheckpoint` while the thread runs (default 4,000 pages). */
   fallbackPages?: number;
-  /** A checkpoint failed, or the thread stopped (the main connection checkpoints again). */
+  /**
+   * A checkpoint failed (reported once, until one succeeds again), or the thread stopped (the
+   * main connection checkpoints again).
+   */
   onProblem: (error: Error) => void;
+  /** A checkpoint succeeded after `onProblem` reported a failed one. */
+  onRecovered?: () => void;
   /** The thread's module; tests give one that fails. */
   threadScript?: URL;
 }
@@ -59,9 +67,10 @@ export function startCheckpointer(
   const takeBack = () => {
     if (main.open) main.pragma(`wal_autocheckpoint = ${SQLITE_DEFAULT_PAGES}`);
   };
-  worker.on('message', (message: FromCheckpointThread) =>
-    options.onProblem(fromThreadError(message.error)),
-  );
+  worker.on('message', (message: FromCheckpointThread) => {
+    if (message.kind === 'failed') options.onProblem(fromThreadError(message.error));
+    else options.onRecovered?.();
+  });
   // An uncaught error in the thread comes first, then its exit.
   worker.on('error', (error) => (failure = error));
   const exited = new Promise<void>((resolve) =>

@@ -99,6 +99,44 @@ describe('SQLite checkpointer (a thread copies the write-ahead log into the data
     expect((problems[0] as Error & { code?: string }).code).toBe('SQLITE_CANTOPEN');
   });
 
+  it('goes on after checkpoints fail, copies what waited once they can, and says it works again', async () => {
+    // A full disk fails every checkpoint (SQLITE_FULL) until there is room; here the file is not
+    // there yet (SQLITE_CANTOPEN), then is: the thread keeps trying either way, never stops.
+    const { db } = mainConnection();
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'callhook-checkpoint-'));
+    dirs.push(dir);
+    const later = path.join(dir, 'callhook.db');
+    const events: string[] = [];
+    checkpointers.push(
+      startCheckpointer(db, later, {
+        intervalMs: 10,
+        onProblem: (e) => events.push(`problem ${(e as Error & { code?: string }).code}`),
+        onRecovered: () => events.push('recovered'),
+      }),
+    );
+    await eventually(() => events.length > 0);
+    await sleep(100);
+    expect(events).toEqual(['problem SQLITE_CANTOPEN']);
+    // The file comes, in WAL mode from its first byte (made aside, then moved in place)…
+    const aside = new SqliteDatabase(`${later}.new`);
+    aside.pragma('journal_mode = WAL');
+    aside.exec('create table t (id integer primary key, body text not null)');
+    aside.close();
+    fs.renameSync(`${later}.new`, later);
+    // …and its own writer's commits stay in the log (its fallback is far off)…
+    const writer = new SqliteDatabase(later);
+    open.push(writer);
+    writer.pragma('wal_autocheckpoint = 4000');
+    const before = filePages(later);
+    writeSome(writer);
+    // …until the thread, still there, copies them, and says so once.
+    await eventually(() => filePages(later) > before + 400);
+    await sleep(100);
+    expect(events).toEqual(['problem SQLITE_CANTOPEN', 'recovered']);
+    // The main connection never took the job back: the thread did not stop.
+    expect(db.pragma('wal_autocheckpoint', { simple: true })).toBe(4000);
+  });
+
   it('when the thread dies, says so and the main connection checkpoints again', async () => {
     const { db, file } = mainConnection();
     const problems: Error[] = [];
