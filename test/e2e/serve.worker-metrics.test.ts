@@ -212,6 +212,10 @@ describe('serve --worker with CALLHOOK_METRICS_PORT (the real processes)', () =>
     const uuid = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
     // The same request ids as the API's (a UUID), not Fastify's default `req-1`.
     expect((await fetch(`${metricsUrl}/nothing-here`)).status).toBe(404);
+    // The child's log line may reach this process after the answer does.
+    await expect
+      .poll(() => worker.logs.some((l) => l['msg'] === 'incoming request'), { timeout: 5_000 })
+      .toBe(true);
     const logged = worker.logs.find((l) => l['msg'] === 'incoming request');
     expect(String(logged?.['reqId']), 'request id').toMatch(uuid);
     const ready = await fetch(`${metricsUrl}/readyz`);
@@ -228,6 +232,9 @@ describe('serve --worker with CALLHOOK_METRICS_PORT (the real processes)', () =>
     expect(performance.now() - started).toBeLessThan(3_500);
     // The process is alive all the same.
     expect((await fetch(`${metricsUrl}/healthz`)).status).toBe(200);
+    await expect
+      .poll(() => worker.logs.some((l) => l['msg'] === 'store not reachable'), { timeout: 5_000 })
+      .toBe(true);
     const warning = worker.logs.find((l) => l['msg'] === 'store not reachable');
     expect(warning?.['level']).toBe(40);
     expect(String(warning?.['reqId'])).toMatch(uuid);
