@@ -214,7 +214,8 @@ export const TOKENS: readonly TokenSpec[] = [
     token: 'ivr.<name>',
     group: 'ivr',
     type: 'string',
-    description: 'A variable the IVR collected, e.g. `ivr.account`; empty outside IVR invocations.',
+    description:
+      'A variable the IVR collected, e.g. `ivr.account`: from an IVR invocation, or the `ivr` object of the event a delivery renders (a `call.ivr_input` event carries one); empty otherwise.',
     example: '4242',
     wildcard: true,
   },
