@@ -4,7 +4,8 @@
  * a connect failure, and only if the deadline leaves room), the response mapped into string
  * variables, the invocation logged as a delivery of kind `ivr`. Always `200` once the
  * integration is found: what went wrong is the `outcome`, since the IVR must go on either way.
- * docs/ivr.md is the user's side of this.
+ * With the answer cache on, identical invocations share a cached answer, or the one request in
+ * flight for it (ivr-shared-runs.ts). docs/ivr.md is the user's side of this.
  */
 import { performance } from 'node:perf_hooks';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
@@ -12,33 +13,31 @@ import { Type, type Static } from 'typebox';
 import { AppError, type ErrorDetail } from '../errors.js';
 import { ownerScope } from '../auth/authorize.js';
 import type { Integration } from '../domain/integration.js';
-import { DEFAULT_IVR_TIMEOUT_MS } from '../domain/integration.js';
 import { newId } from '../domain/ids.js';
 import { idProblem } from '../domain/call-event.js';
 import type { IntegrationStore } from '../store/integration-store.js';
 import type { IvrLogStore, IvrOutcome } from '../store/ivr-log-store.js';
 import type { IntegrationRunner, RunResult } from '../delivery/integration-runner.js';
-import type { DeliveryOutcome } from '../delivery/outcome.js';
-import { describeOutcome } from '../delivery/outcome.js';
-import { retryPolicyOf, type RetryPolicy } from '../delivery/retry-policy.js';
+import { retryPolicyOf } from '../delivery/retry-policy.js';
+import {
+  invokeDeadline,
+  ivrOutcomeOf,
+  MAX_IVR_TIMEOUT_MS,
+  retriesAfter,
+} from '../delivery/ivr-outcome.js';
 import {
   compileVariables,
   mapVariables,
   type CompiledVariable,
 } from '../delivery/response-variables.js';
 import type { IvrAnswerCache } from '../delivery/ivr-answer-cache.js';
+import { SharedRuns } from '../delivery/ivr-shared-runs.js';
+import type { RecordedRequest } from '../delivery/recorded.js';
 import { ShortCache } from '../delivery/short-cache.js';
 import type { Metrics } from '../metrics.js';
 import { callWithCampaign, systemValues, type RenderScope } from '../template/scope.js';
 import { IdParams } from './schemas.js';
 import { refuseDeepBody } from './json-depth.js';
-
-/** The longest deadline an invocation may ask for: a caller on hold for longer hangs up. */
-export const MAX_IVR_TIMEOUT_MS = 30_000;
-/** A connect failure is tried again only if at least this much of the deadline is left. */
-export const MIN_RETRY_BUDGET_MS = 100;
-/** Failures to connect at all: nothing reached the remote, so trying again is harmless. */
-const CONNECT_FAILURES = /^(ECONNREFUSED|EHOSTUNREACH|ENETUNREACH|EAI_AGAIN|EADDRNOTAVAIL)\b/;
 
 const Group = Type.Optional(Type.Record(Type.String(), Type.Unknown()));
 
@@ -109,50 +108,15 @@ export interface IvrRoutesOptions {
   integrationCacheMs?: number;
 }
 
-/**
- * The deadline of one invocation: the request's `timeoutMs` when given, else the integration's
- * `timeoutMs` capped at 3 s (its own default, 10 s, suits deliveries, not a caller on hold).
- */
-export function invokeDeadline(integration: Integration, requested: number | undefined): number {
-  return requested ?? Math.min(integration.options.timeoutMs, DEFAULT_IVR_TIMEOUT_MS);
-}
-
-/** What an IVR branches on, from one run's outcome; `reason` is null on success. */
-export function ivrOutcomeOf(
-  outcome: DeliveryOutcome,
-  policy: RetryPolicy,
-): { outcome: IvrOutcome; reason: string | null } {
-  switch (outcome.kind) {
-    case 'response': {
-      const statuses = policy.successStatuses;
-      const success = statuses
-        ? statuses.includes(outcome.status)
-        : outcome.status >= 200 && outcome.status <= 299;
-      return success
-        ? { outcome: 'success', reason: null }
-        : { outcome: 'failure', reason: `HTTP ${outcome.status} is not a success status` };
-    }
-    case 'soap-fault':
-    case 'not-soap':
-    case 'response-too-large':
-      return { outcome: 'failure', reason: describeOutcome(outcome) };
-    case 'timeout':
-      return { outcome: 'timeout', reason: outcome.message };
-    case 'network-error':
-    case 'refused':
-    case 'render-error':
-      return { outcome: 'error', reason: describeOutcome(outcome) };
-  }
-}
-
-/**
- * Whether an invocation tries once more: only after a failure to connect at all (nothing reached
- * the remote) and only with at least MIN_RETRY_BUDGET_MS of the deadline left.
- */
-export function retriesAfter(outcome: DeliveryOutcome, leftMs: number): boolean {
-  if (outcome.kind !== 'network-error' || leftMs < MIN_RETRY_BUDGET_MS) return false;
-  // HTTP reports the errno as the code; SOAP reports `NETWORK_ERROR` with `ECONNREFUSED: …`.
-  return CONNECT_FAILURES.test(outcome.code) || CONNECT_FAILURES.test(outcome.message);
+/** A run's result as the IVR reads it; `shareable`: a success other callers may reuse. */
+interface Settled {
+  result: RunResult;
+  outcome: IvrOutcome;
+  reason: string | null;
+  values: Record<string, string>;
+  shareable: boolean;
+  /** The invocation whose run it is. */
+  deliveryId: string;
 }
 
 /** An id as its log column keeps it: a string, or a number as templates render it (`5`). */
@@ -195,6 +159,13 @@ export const ivrRoutes: FastifyPluginAsyncTypebox<IvrRoutesOptions> = async (app
     }
     return plan;
   };
+  // Identical cache misses in flight share one request; log lines wait for its end.
+  const runs = new SharedRuns<Settled>({ maxMs: MAX_IVR_TIMEOUT_MS });
+  const pendingLogs = new Set<Promise<void>>();
+  // Child hooks run first: the log lines are handed over before the log closes.
+  app.addHook('onClose', async () => {
+    await Promise.all(pendingLogs);
+  });
 
   app.post(
     '/api/v1/integrations/:id/invoke',
@@ -252,12 +223,12 @@ export const ivrRoutes: FastifyPluginAsyncTypebox<IvrRoutesOptions> = async (app
         reason: string | null,
         result: Pick<RunResult, 'request' | 'response' | 'answerBody' | 'version'>,
         variables: Record<string, string>,
-        extra: { cachedFrom?: string } = {},
+        extra: { cachedFrom?: string; request?: Promise<RecordedRequest | null> } = {},
       ): InvokeAnswer => {
         const durationMs = round(performance.now() - started);
         const status = result.response?.status ?? null;
         metrics.ivrInvocations.inc({ outcome });
-        log.append({
+        const record = {
           id: deliveryId,
           ownerId: integration.ownerId,
           integrationId: integration.id,
@@ -271,8 +242,17 @@ export const ivrRoutes: FastifyPluginAsyncTypebox<IvrRoutesOptions> = async (app
           reason,
           request: result.request,
           response: result.response,
-          ...extra,
-        });
+          ...(extra.cachedFrom === undefined ? {} : { cachedFrom: extra.cachedFrom }),
+        };
+        if (extra.request === undefined) log.append(record);
+        else {
+          // The request as sent is known when the shared run ends; the answer does not wait.
+          const logged = extra.request
+            .then((sent) => log.append({ ...record, request: sent }))
+            .catch((err: unknown) => request.log.error({ err }, 'IVR invocation not logged'));
+          pendingLogs.add(logged);
+          void logged.finally(() => pendingLogs.delete(logged));
+        }
         return {
           outcome,
           status,
@@ -300,9 +280,55 @@ export const ivrRoutes: FastifyPluginAsyncTypebox<IvrRoutesOptions> = async (app
         );
       }
 
+      // What a run came to for the IVR; a success whose variables all read is kept in the cache.
+      const policy = retryPolicyOf(integration.options);
       const ttl = integration.options.cacheTtlSeconds;
       const cacheKey =
         cache !== undefined && ttl !== undefined ? cache.keyOf(integration, scope) : undefined;
+      const settle = (result: RunResult): Settled => {
+        const { outcome, reason } = ivrOutcomeOf(result.outcome, policy);
+        const mapped =
+          result.response === null && result.soapResult === undefined
+            ? { values: defaults() }
+            : mapVariables(plan, {
+                encoding:
+                  integration.type === 'soap' ? 'soap' : integration.config.responseEncoding,
+                body: result.answerBody ?? result.response?.body ?? null,
+                truncated: result.response?.truncated ?? false,
+                soapResult: result.soapResult,
+              });
+        const shareable = outcome === 'success' && mapped.problem === undefined;
+        if (shareable && cacheKey !== undefined) {
+          cache!.set(
+            cacheKey,
+            {
+              status: result.response?.status ?? 200,
+              variables: mapped.values,
+              deliveryId,
+              request: result.request,
+              response: result.response,
+              ...(result.answerBody === undefined ? {} : { answerBody: result.answerBody }),
+            },
+            ttl!,
+          );
+        }
+        const said = reason ?? mapped.problem ?? null;
+        return { result, outcome, reason: said, values: mapped.values, shareable, deliveryId };
+      };
+
+      // The deadline counts from the handler's start: what came before the run (reading the
+      // integration from the store, a first run that could not connect) is spent from it; a
+      // timeout's reason names the deadline asked for.
+      const left = () => deadline - (performance.now() - started);
+      const runHere = (timeoutMs: number) =>
+        runner.run(integration, scope, {
+          timeoutMs,
+          statedTimeoutMs: deadline,
+          deliveryId,
+          now: startedAt,
+        });
+
+      let own: Settled | undefined;
       if (cacheKey !== undefined) {
         const hit = cache!.get(cacheKey);
         if (hit !== undefined) {
@@ -319,52 +345,44 @@ export const ivrRoutes: FastifyPluginAsyncTypebox<IvrRoutesOptions> = async (app
             { cachedFrom: hit.deliveryId },
           );
         }
-      }
-
-      // The deadline counts from the handler's start: what came before the run (reading the
-      // integration from the store, a first run that could not connect) is spent from it; a
-      // timeout's reason names the deadline asked for.
-      const left = () => deadline - (performance.now() - started);
-      let result = await runner.run(integration, scope, {
-        timeoutMs: Math.max(1, Math.round(left())),
-        statedTimeoutMs: deadline,
-        deliveryId,
-        now: startedAt,
-      });
-      if (retriesAfter(result.outcome, left())) {
-        result = await runner.run(integration, scope, {
-          timeoutMs: Math.floor(left()),
-          statedTimeoutMs: deadline,
-          deliveryId,
-          now: startedAt,
-        });
-      }
-
-      const { outcome, reason } = ivrOutcomeOf(result.outcome, retryPolicyOf(integration.options));
-      const mapped =
-        result.response === null && result.soapResult === undefined
-          ? { values: defaults() }
-          : mapVariables(plan, {
-              encoding: integration.type === 'soap' ? 'soap' : integration.config.responseEncoding,
-              body: result.answerBody ?? result.response?.body ?? null,
-              truncated: result.response?.truncated ?? false,
-              soapResult: result.soapResult,
-            });
-      if (outcome === 'success' && cacheKey !== undefined && mapped.problem === undefined) {
-        cache!.set(
-          cacheKey,
-          {
-            status: result.response?.status ?? 200,
-            variables: mapped.values,
-            deliveryId,
-            request: result.request,
-            response: result.response,
-            ...(result.answerBody === undefined ? {} : { answerBody: result.answerBody }),
-          },
-          ttl!,
+        // A miss: identical invocations in flight share one request (ivr-shared-runs.ts), run
+        // under no caller's deadline; each caller waits for it until its own.
+        const shared = await runs.wait(cacheKey, started + deadline, (maxMs, signal) =>
+          runner
+            .run(integration, scope, { timeoutMs: maxMs, deliveryId, now: startedAt, signal })
+            .then(settle),
         );
+        if (shared.kind === 'deadline') {
+          const reason =
+            integration.type === 'soap'
+              ? `no answer within the ${deadline} ms timeout`
+              : `no response within the ${deadline} ms deadline`;
+          // Logged with the request as sent, known when the shared run ends (it is cancelled
+          // once no caller waits for it, so soon after the last deadline).
+          const sent = shared.settled.then(
+            (value) => value.result.request,
+            () => null,
+          );
+          const none = { request: null, response: null, version: integration.version };
+          return finish('timeout', reason, none, defaults(), { request: sent });
+        }
+        const { value } = shared;
+        if (shared.started) own = value;
+        else if (value.shareable) {
+          const answer = { cachedFrom: value.deliveryId };
+          return finish('success', null, value.result, { ...value.values }, answer);
+        }
+        // Another invocation's failure is not shared: this one asks the remote itself.
       }
-      return finish(outcome, reason ?? mapped.problem ?? null, result, mapped.values);
+
+      if (own === undefined) {
+        let result = await runHere(Math.max(1, Math.round(left())));
+        if (retriesAfter(result.outcome, left())) result = await runHere(Math.floor(left()));
+        own = settle(result);
+      } else if (retriesAfter(own.result.outcome, left())) {
+        own = settle(await runHere(Math.floor(left())));
+      }
+      return finish(own.outcome, own.reason, own.result, own.values);
     },
   );
 };

@@ -288,6 +288,7 @@ export class IntegrationRunner {
       timeoutMs,
       statedTimeoutMs: options.statedTimeoutMs,
       wsSecurity: config.wsSecurity,
+      signal: options.signal,
     };
     if (!send) {
       const preview = await this.options.soap.preview(call);

@@ -65,6 +65,8 @@ export interface SoapCallRequest {
     | undefined;
   /** Sends to this address instead of the one the WSDL gives (which is often internal). */
   endpoint?: string | undefined;
+  /** Stops the call (answered as a `network_error`, `the call was cancelled`). */
+  signal?: AbortSignal | undefined;
 }
 
 export type SoapPreview =
@@ -178,13 +180,22 @@ export class SoapClient {
     let expired = false;
     let onExpire: () => void = () => undefined;
     const expiry = new Promise<'expired'>((resolve) => (onExpire = () => resolve('expired')));
-    const timer = setTimeout(() => {
+    let cancelled = false;
+    const stop = (): void => {
       expired = true;
       abort.abort();
       onExpire();
-    }, request.timeoutMs);
+    };
+    const timer = setTimeout(stop, request.timeoutMs);
+    const cancel = (): void => {
+      cancelled = true;
+      stop();
+    };
+    request.signal?.addEventListener('abort', cancel, { once: true });
+    if (request.signal?.aborted === true) cancel();
     try {
       const prepared = await Promise.race([this.prepare(request), expiry]);
+      if (prepared === 'expired' && cancelled) return cancelledCall(elapsed());
       if (prepared === 'expired') return wsdlTimeout(request, elapsed());
       if (!prepared.ok) return { ...prepared.outcome, durationMs: elapsed() } as SoapOutcome;
       const http = new RecordingHttpClient(this.agents, { sign: request.sign });
@@ -195,6 +206,11 @@ export class SoapClient {
       ]);
       const record = recordOf(http.exchange, prepared.value.selected, request);
       if (invoked === 'expired' || (expired && invoked.error !== null)) {
+        if (cancelled)
+          return {
+            ...cancelledCall(elapsed()),
+            ...(record === undefined ? {} : { request: record }),
+          };
         return {
           kind: 'timeout',
           retryable: true,
@@ -206,6 +222,7 @@ export class SoapClient {
       return classify(invoked, http.exchange, record, elapsed(), prepared.value.selected.operation);
     } finally {
       clearTimeout(timer);
+      request.signal?.removeEventListener('abort', cancel);
     }
   }
 
@@ -332,6 +349,11 @@ function unusableEndpoint(
       wsdl,
     },
   };
+}
+
+/** The outcome of a call its caller stopped (`SoapCallRequest.signal`). */
+function cancelledCall(durationMs: number): SoapOutcome {
+  return { kind: 'network_error', retryable: true, message: 'the call was cancelled', durationMs };
 }
 
 /** The outcome of a call or preview whose deadline passed while its WSDL was loading. */

@@ -3,7 +3,7 @@
  * deadline an invocation gets, and that only a failure to connect, with time left, is tried again.
  */
 import { describe, expect, it } from 'vitest';
-import { invokeDeadline, ivrOutcomeOf, retriesAfter } from '../../src/api/ivr.routes.js';
+import { invokeDeadline, ivrOutcomeOf, retriesAfter } from '../../src/delivery/ivr-outcome.js';
 import { retryPolicyOf } from '../../src/delivery/retry-policy.js';
 import type { Integration } from '../../src/domain/integration.js';
 

@@ -1,0 +1,269 @@
+/**
+ * With the answer cache on, identical invocations that miss it at the same time share one request
+ * to the remote (single-flight) instead of sending one each: 20 callers asking a slow remote the
+ * same lookup send it once, and each is logged as its own invocation. Each caller keeps its own
+ * deadline (±50 ms): a short one is not stretched by the shared request, and a long one is not
+ * cut by the shorter deadline of the caller that started it. Different renders ask separately; a
+ * failure is not shared; a shared request nobody waits for any more is cancelled.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { IncomingMessage } from 'node:http';
+import { startServer, type TestServer } from '../transport/servers.js';
+import { startNodeSoapServer, type NodeSoapServer } from '../soap/soap-servers.js';
+import { DIALECTS } from '../helpers/store.js';
+import type { InvokeAnswer } from '../../src/api/ivr.routes.js';
+import { createIvrTestApp, type IvrTestApp, type IvrUser } from './ivr-app.js';
+
+/** The remote answers after `REMOTE_MS`; `?fail=1` answers 503, `?hang=1` never answers. */
+const REMOTE_MS = 600;
+
+describe.each(DIALECTS)('IVR identical cache misses share one request on %s', (backend) => {
+  let t: IvrTestApp;
+  let server: TestServer;
+  let soap: NodeSoapServer;
+  let alice: IvrUser;
+  const sleeping = new Set<NodeJS.Timeout>();
+  const asked: URL[] = [];
+  /** When each `?hang=1` request's connection closed, on the test's clock. */
+  const hangClosed: number[] = [];
+
+  beforeAll(async () => {
+    t = await createIvrTestApp(backend);
+    alice = await t.user();
+    soap = await startNodeSoapServer();
+    server = await startServer((req: IncomingMessage, res) => {
+      const url = new URL(req.url!, 'http://x');
+      asked.push(url);
+      if (url.searchParams.has('hang')) {
+        res.on('close', () => hangClosed.push(performance.now()));
+        return;
+      }
+      const timer = setTimeout(() => {
+        sleeping.delete(timer);
+        if (url.searchParams.has('fail')) {
+          res.writeHead(503, { 'content-type': 'application/json' }).end('{"error":"busy"}');
+          return;
+        }
+        const account = url.searchParams.get('account');
+        res
+          .writeHead(200, { 'content-type': 'application/json' })
+          .end(JSON.stringify({ balance: `${account}.00` }));
+      }, REMOTE_MS);
+      sleeping.add(timer);
+    });
+  });
+
+  afterAll(async () => {
+    for (const timer of sleeping) clearTimeout(timer);
+    await t?.close();
+    await server?.close();
+    await soap?.close();
+  });
+
+  const lookup = (path: string) =>
+    t.create(alice.headers, {
+      config: { method: 'GET', url: `${server.origin}/${path}?account={{ivr.account}}` },
+      options: { cacheTtlSeconds: 60, responseVariables: [{ name: 'balance', path: 'balance' }] },
+    });
+  const count = (path: string) => asked.filter((url) => url.pathname === `/${path}`).length;
+  /** One invocation, with how long the caller waited for it. */
+  const timed = async (id: string, payload: object) => {
+    const before = performance.now();
+    const { answer } = await t.invoke(alice.headers, id, payload);
+    return { answer, waited: performance.now() - before };
+  };
+  const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+  const attemptResponse = async (answer: InvokeAnswer) => {
+    const { delivery, attempts } = await t.logged(answer.deliveryId);
+    expect(attempts).toHaveLength(1);
+    const response = attempts[0]!['response'];
+    return {
+      delivery,
+      attempt: attempts[0]!,
+      response:
+        response === null ? null : (JSON.parse(response as string) as Record<string, unknown>),
+    };
+  };
+
+  it('sends 20 concurrent identical invocations as one request; each is logged', async () => {
+    const id = await lookup('same');
+    const answers = await Promise.all(
+      Array.from({ length: 20 }, (_, i) =>
+        t.invoke(alice.headers, id, { call: { id: `call-${i}` }, variables: { account: '42' } }),
+      ),
+    );
+    expect(count('same')).toBe(1);
+    for (const { answer } of answers) {
+      expect(answer).toMatchObject({
+        outcome: 'success',
+        status: 200,
+        variables: { balance: '42.00', status: '200', body: '{"balance":"42.00"}' },
+      });
+    }
+    // One invocation asked the remote; the other 19 got its answer, as from the cache.
+    const asker = answers.filter(({ answer }) => answer.cached === undefined);
+    expect(asker).toHaveLength(1);
+    const askerId = asker[0]!.answer.deliveryId;
+    const ids = new Set(answers.map(({ answer }) => answer.deliveryId));
+    expect(ids.size).toBe(20);
+    for (const { answer } of answers) {
+      const { delivery, attempt, response } = await attemptResponse(answer);
+      expect(delivery).toMatchObject({ kind: 'ivr', status: 'succeeded', last_status: 200 });
+      expect(attempt).toMatchObject({ outcome: 'succeeded', error: null });
+      expect(JSON.parse(attempt['request'] as string)).toMatchObject({
+        url: `${server.origin}/same?account=42`,
+      });
+      if (answer.deliveryId === askerId) expect(response).not.toHaveProperty('cachedFrom');
+      else expect(response).toMatchObject({ status: 200, cachedFrom: askerId });
+    }
+    // And the answer is in the cache now.
+    const later = await t.invoke(alice.headers, id, { variables: { account: '42' } });
+    expect(later.answer).toMatchObject({ outcome: 'success', cached: true });
+    expect(count('same')).toBe(1);
+  });
+
+  it('asks once per different render', async () => {
+    const id = await lookup('renders');
+    const accounts = ['1', '2', '3', '4', '5'];
+    const answers = await Promise.all(
+      accounts.flatMap((account) =>
+        Array.from({ length: 4 }, () => t.invoke(alice.headers, id, { variables: { account } })),
+      ),
+    );
+    expect(count('renders')).toBe(5);
+    expect(
+      asked
+        .filter((url) => url.pathname === '/renders')
+        .map((url) => url.searchParams.get('account'))
+        .sort(),
+    ).toEqual(accounts);
+    answers.forEach(({ answer }, i) => {
+      expect(answer.variables['balance']).toBe(`${accounts[Math.floor(i / 4)]}.00`);
+    });
+  });
+
+  it("holds each caller's deadline: a short one is not stretched, a long one not cut", async () => {
+    // The caller that starts the request has the shorter deadline, then the one that joins it.
+    const id = await lookup('deadlines');
+    const first = timed(id, { variables: { account: '7' }, timeoutMs: 200 });
+    await pause(30);
+    const joiner = timed(id, { variables: { account: '7' }, timeoutMs: 2_000 });
+    const [short, long] = await Promise.all([first, joiner]);
+    expect(count('deadlines')).toBe(1);
+    expect(short.answer).toMatchObject({
+      outcome: 'timeout',
+      status: null,
+      reason: 'no response within the 200 ms deadline',
+      variables: { balance: '', status: '', body: '' },
+    });
+    expect(short.answer.durationMs).toBeGreaterThanOrEqual(200 - 50);
+    expect(short.answer.durationMs).toBeLessThanOrEqual(200 + 50);
+    expect(short.waited).toBeLessThanOrEqual(200 + 50);
+    // The shared request went on for the caller still waiting: answered after REMOTE_MS.
+    expect(long.answer).toMatchObject({
+      outcome: 'success',
+      cached: true,
+      variables: { balance: '7.00' },
+    });
+    expect(long.waited).toBeGreaterThanOrEqual(REMOTE_MS - 30 - 50);
+    // The short caller is logged as a timeout with the request as sent, and nothing received.
+    const logged = await attemptResponse(short.answer);
+    expect(logged.delivery).toMatchObject({ status: 'failed', last_status: null });
+    expect(logged.attempt['error']).toBe('timeout: no response within the 200 ms deadline');
+    expect(logged.response).toBeNull();
+    expect(JSON.parse(logged.attempt['request'] as string)).toMatchObject({
+      url: `${server.origin}/deadlines?account=7`,
+    });
+
+    // The other way round: the caller that starts it waits long, the one that joins briefly.
+    const starter = timed(id, { variables: { account: '8' }, timeoutMs: 2_000 });
+    await pause(30);
+    const brief = timed(id, { variables: { account: '8' }, timeoutMs: 200 });
+    const [started, joined] = await Promise.all([starter, brief]);
+    expect(count('deadlines')).toBe(2);
+    expect(joined.answer.outcome).toBe('timeout');
+    expect(joined.answer.durationMs).toBeGreaterThanOrEqual(200 - 50);
+    expect(joined.answer.durationMs).toBeLessThanOrEqual(200 + 50);
+    expect(joined.waited).toBeLessThanOrEqual(200 + 50);
+    expect(started.answer).toMatchObject({ outcome: 'success', variables: { balance: '8.00' } });
+    expect(started.answer.cached).toBeUndefined();
+  });
+
+  it('does not share a failure: each waiting caller then asks for itself', async () => {
+    const id = await t.create(alice.headers, {
+      config: { method: 'GET', url: `${server.origin}/failing?fail=1` },
+      options: { cacheTtlSeconds: 60 },
+    });
+    const answers = await Promise.all(
+      Array.from({ length: 4 }, () => timed(id, { timeoutMs: 3_000 })),
+    );
+    // One shared request, then one each for the three that waited on it.
+    expect(count('failing')).toBe(4);
+    for (const { answer, waited } of answers) {
+      expect(answer).toMatchObject({
+        outcome: 'failure',
+        status: 503,
+        reason: 'HTTP 503 is not a success status',
+      });
+      expect(answer.cached).toBeUndefined();
+      expect(waited).toBeLessThanOrEqual(2 * REMOTE_MS + 300);
+    }
+  });
+
+  it('cancels the shared request when no caller waits for it any more', async () => {
+    const id = await t.create(alice.headers, {
+      config: { method: 'GET', url: `${server.origin}/hanging?hang=1` },
+      options: { cacheTtlSeconds: 60 },
+    });
+    const before = performance.now();
+    const answers = await Promise.all([
+      timed(id, { timeoutMs: 200 }),
+      timed(id, { timeoutMs: 300 }),
+      timed(id, { timeoutMs: 400 }),
+    ]);
+    expect(answers.map(({ answer }) => answer.outcome)).toEqual(['timeout', 'timeout', 'timeout']);
+    expect(count('hanging')).toBe(1);
+    for (let i = 0; i < 100 && hangClosed.length === 0; i += 1) await pause(10);
+    // Closed at the last caller's deadline, not at the first's, nor 30 s later.
+    expect(hangClosed).toHaveLength(1);
+    expect(hangClosed[0]! - before).toBeGreaterThanOrEqual(400 - 50);
+    expect(hangClosed[0]! - before).toBeLessThanOrEqual(400 + 100);
+  });
+
+  it('shares a SOAP call too, and cancels it when no caller waits any more', async () => {
+    const slow = (ms: number) =>
+      t.create(alice.headers, {
+        type: 'soap',
+        config: {
+          wsdlUrl: `${soap.base}/dotnet?wsdl`,
+          operation: 'Slow',
+          service: 'Tickets',
+          port: 'TicketsSoap',
+          params: [{ name: 'ms', value: String(ms) }],
+        },
+        options: { cacheTtlSeconds: 60 },
+      });
+    const slowCalls = () => soap.calls.filter((call) => call.operation === 'Slow').length;
+    const shared = await slow(400);
+    const answers = await Promise.all(
+      Array.from({ length: 10 }, () => t.invoke(alice.headers, shared, { timeoutMs: 3_000 })),
+    );
+    expect(answers.map(({ answer }) => answer.outcome)).toEqual(Array(10).fill('success'));
+    expect(slowCalls()).toBe(1);
+
+    // Its only caller gives up at 300 ms: the call is cancelled then, so the caller's log line,
+    // written when the shared call ends, comes long before the service's 3 s.
+    const hanging = await slow(3_000);
+    const before = performance.now();
+    const { answer } = await t.invoke(alice.headers, hanging, { timeoutMs: 300 });
+    expect(answer).toMatchObject({
+      outcome: 'timeout',
+      reason: 'no answer within the 300 ms timeout',
+    });
+    expect(answer.durationMs).toBeLessThanOrEqual(300 + 50);
+    const logged = await attemptResponse(answer);
+    expect(performance.now() - before).toBeLessThan(1_500);
+    expect(logged.attempt['error']).toBe('timeout: no answer within the 300 ms timeout');
+    expect(logged.attempt['request']).toContain('<ms>3000</ms>');
+  });
+});
