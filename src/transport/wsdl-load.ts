@@ -134,6 +134,10 @@ export async function loadWsdl(
   // Where each document was finally read from, after redirects: the base its relative imports
   // resolve against (the soap package would use the URL it asked for).
   const finalUrls = new Map<string, string>();
+  // By the location asked for: each document's body, and the document that first imported it
+  // (the chain back to the WSDL, for import cycles).
+  const bodies = new Map<string, string>();
+  const importedBy = new Map<string, string>();
   const fetcher = new RecordingHttpClient(agents, {
     extra: {
       signal: abort.signal,
@@ -184,6 +188,7 @@ export async function loadWsdl(
           const text = typeof body === 'string' ? body : '';
           const finalUrl = finalUrlOf(response) ?? docUrl;
           finalUrls.set(docUrl, finalUrl);
+          bodies.set(docUrl, text);
           documents.push({ url: finalUrl, body: text });
           return callback(null, response, text);
         },
@@ -210,6 +215,12 @@ export async function loadWsdl(
             'imports and includes must be http: or https: URLs',
             false,
           );
+        }
+        if (parentUri !== undefined) {
+          const cycle = importCycle(location, parentUri, importedBy, bodies);
+          if (cycle !== undefined)
+            throw new WsdlDocumentError(parentUri, 'wsdl_invalid', cycle, false);
+          if (location !== url && !importedBy.has(location)) importedBy.set(location, parentUri);
         }
         return location;
       },
@@ -291,6 +302,42 @@ export async function loadWsdl(
   } finally {
     clearTimeout(timer);
   }
+}
+
+/**
+ * Why importing `location` from `importer` closes a cycle back to a WSDL document still loading
+ * (the WSDL itself or one that imports `importer`); undefined when it does not. The soap package
+ * loads such a document a second time and merges half-loaded definitions: depending on the
+ * order of the imports, a port's operations come out empty, without an error. A cycle of XML
+ * Schemas (`xsd:import` back and forth, which schemas may do) resolves correctly and is let be.
+ */
+function importCycle(
+  location: string,
+  importer: string,
+  importedBy: ReadonlyMap<string, string>,
+  bodies: ReadonlyMap<string, string>,
+): string | undefined {
+  // The documents loading now, from the WSDL down to `importer` (the WSDL has no importer).
+  const chain = [importer];
+  let parent = importedBy.get(importer);
+  while (parent !== undefined && !chain.includes(parent)) {
+    chain.unshift(parent);
+    parent = importedBy.get(parent);
+  }
+  const from = chain.indexOf(location);
+  if (from === -1 || !isWsdlDocument(bodies.get(location) ?? '')) return undefined;
+  const why = 'the SOAP library cannot load a WSDL whose imports lead back to it';
+  if (location === importer) return `imports itself: ${why}; remove that import`;
+  const cycle = [...chain.slice(from), location].join(' → ');
+  return `imports ${location} back (an import cycle: ${cycle}): ${why}; remove one of these imports`;
+}
+
+/** Whether `body`'s root element is a WSDL's `definitions` (not an XML Schema). */
+function isWsdlDocument(body: string): boolean {
+  const prolog =
+    /^\uFEFF?\s*(?:(?:<\?[\s\S]*?\?>|<!--[\s\S]*?-->|<!DOCTYPE[^>[]*(?:\[[\s\S]*?\])?\s*>)\s*)*/;
+  const rest = body.slice(prolog.exec(body)?.[0].length ?? 0);
+  return /^<(?:[\w.-]+:)?definitions[\s/>]/.test(rest);
 }
 
 /** The first document that is empty or not well-formed XML, and what is wrong with it. */
