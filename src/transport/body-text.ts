@@ -50,6 +50,23 @@ export function bodyText(
   return { text, truncated: over || cut };
 }
 
+/**
+ * A whole body as text, in the charset `bodyText` would read it in: `charset` (a `Content-Type`'s),
+ * else an XML declaration's encoding, else UTF-8, without a UTF-8 byte order mark.
+ *
+ * ### Example
+ * ```ts
+ * decodeBody(Buffer.from('<?xml version="1.0" encoding="ISO-8859-1"?><r>\xe9</r>', 'latin1'));
+ * // → '<?xml version="1.0" encoding="ISO-8859-1"?><r>é</r>'
+ * ```
+ */
+export function decodeBody(bytes: Buffer, charset?: string): string {
+  const legacy = legacyDecoder(bytes, charset);
+  if (legacy !== undefined) return legacy.decode(bytes);
+  const text = bytes.toString('utf8');
+  return text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
+}
+
 /** `<?xml version="1.0" encoding="ISO-8859-1"?>` at the start of a body: its encoding. */
 const XML_DECLARATION = /^<\?xml\s[^>]*?\bencoding\s*=\s*["']([A-Za-z0-9._:-]+)["']/;
 

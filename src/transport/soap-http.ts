@@ -5,6 +5,8 @@
  * the response exactly as received. Also: turning the errors that come out of it into reasons.
  */
 import { HttpClient } from 'soap';
+import { charsetOf } from '../domain/media-type.js';
+import { decodeBody } from './body-text.js';
 import type { PolicyAgents } from './safe-connect.js';
 
 /** Request and response bodies larger than this are refused (a SOAP answer is never this big). */
@@ -28,6 +30,7 @@ type RequestArgs = [
   exoptions?: Headers,
 ];
 type RequestResult = ReturnType<HttpClient['request']>;
+type HandleArgs = Parameters<HttpClient['handleResponse']>;
 
 /**
  * Headers computed over the request body exactly as it goes out (the envelope the soap package
@@ -52,6 +55,8 @@ function pinnedOptions(agents: PolicyAgents, maxRedirects: number): Record<strin
     // The envelope goes out byte for byte as built and signed: axios would otherwise re-encode a
     // string body as JSON when a custom header says `Content-Type: application/json`.
     transformRequest: [(data: unknown) => data],
+    // The answer's bytes, decoded by handleResponse in the charset it declares (axios: UTF-8).
+    responseType: 'arraybuffer',
   };
 }
 
@@ -105,6 +110,17 @@ export class RecordingHttpClient extends HttpClient {
       body: typeof options.data === 'string' ? options.data : '',
     };
     return options;
+  }
+
+  /**
+   * The answer (a SOAP response, a WSDL document) as text, in the charset its `Content-Type` names,
+   * else its XML declaration's encoding, else UTF-8: a legacy service's ISO-8859-1 `Montréal` was
+   * read as UTF-8 into `Montr�al`.
+   */
+  override handleResponse(...[req, res, body]: HandleArgs): unknown {
+    const contentType = plainHeaders(res.headers)['content-type'];
+    const text: unknown = Buffer.isBuffer(body) ? decodeBody(body, charsetOf(contentType)) : body;
+    return super.handleResponse(req, res, text);
   }
 
   override request(...[rurl, data, callback, exheaders, exoptions]: RequestArgs): RequestResult {
