@@ -79,7 +79,11 @@ export function decide(
   const reason = describeOutcome(outcome);
   const kind = classify(outcome, policy);
   if (kind === 'success') return { kind: 'succeeded' };
-  if (kind === 'final') return { kind: 'failed', reason: `${reason} is not retried` };
+  if (kind === 'final') {
+    // `HTTP 404 is not retried`; a longer reason is a sentence of its own, which this follows.
+    const final = outcome.kind === 'response' ? ' is not retried' : ' (not retried)';
+    return { kind: 'failed', reason: reason + final };
+  }
   if (attempt >= policy.maxAttempts) {
     const attempts = attempt === 1 ? '1 attempt' : `${attempt} attempts`;
     return { kind: 'failed', reason: `${reason}; gave up after ${attempts}` };

@@ -232,7 +232,7 @@ class Template implements CompiledTemplate {
   private hostFail(piece: Piece, text: string): RenderResult {
     const shown = JSON.stringify(text.length > 100 ? `${text.slice(0, 100)}…` : text);
     return this.fail(
-      `${piece.text} renders ${shown} into the URL's host part, where only letters, digits and \`-\` can go (a \`.\` or \`@\` could send the request to another host); a URL whose host the data chooses starts with a token holding the whole base URL`,
+      `${piece.text} renders ${shown} into the URL's host part, where only letters, digits and \`-\` can go (a \`.\` or \`@\` could send the request to another host; for a host the data chooses, start the URL with a token holding the whole base URL)`,
     );
   }
 

@@ -158,11 +158,11 @@ describe('retry policy', () => {
       decide(1, { kind: 'refused', reason: '10.0.0.1 is private' }, NOW, MID, DEFAULT_RETRY_POLICY),
     ).toEqual({
       kind: 'failed',
-      reason: 'refused by the network policy: 10.0.0.1 is private is not retried',
+      reason: 'refused by the network policy: 10.0.0.1 is private (not retried)',
     });
     expect(
-      decide(1, { kind: 'render-error', reason: 'bad URL' }, NOW, MID, DEFAULT_RETRY_POLICY).kind,
-    ).toBe('failed');
+      decide(1, { kind: 'render-error', reason: 'bad URL' }, NOW, MID, DEFAULT_RETRY_POLICY),
+    ).toEqual({ kind: 'failed', reason: 'request not sent: bad URL (not retried)' });
   });
 
   it("takes the integration's maxAttempts and schedule, repeating the last entry", () => {

@@ -158,7 +158,7 @@ describe.each(DIALECTS)('a SOAP delivery on %s answered with more than 16 MiB', 
       status: 'failed',
       attempts: 1,
       lastStatus: 200,
-      lastError: `${REASON} is not retried`,
+      lastError: `${REASON} (not retried)`,
     });
     const { attemptLog } = (await p.get(`/api/v1/deliveries/${delivery.id}`)).json();
     expect(attemptLog).toHaveLength(1);
