@@ -3,8 +3,8 @@
  * byte-order mark, `;` or tab as the separator when the header row uses it) and as campaign
  * results go out. Pure functions; the routes read and write the bytes.
  */
-import { TextDecoder } from 'node:util';
 import { firstNonUtf8, hexByte } from './utf8.js';
+import { StandardTextDecoder } from './text-decoder.js';
 
 /** One record and the line (1-based) it starts on: a quoted cell may span lines. */
 export interface CsvRecord {
@@ -38,9 +38,9 @@ export function decodeCsv(
   charset: string | undefined,
 ): { text: string } | { problem: CsvProblem } | { unsupported: string } {
   const encoding = charset ?? 'utf-8';
-  let decoder: TextDecoder;
+  let decoder: StandardTextDecoder;
   try {
-    decoder = new TextDecoder(encoding, { fatal: true });
+    decoder = new StandardTextDecoder(encoding, { fatal: true });
   } catch {
     return { unsupported: encoding };
   }
@@ -48,7 +48,7 @@ export function decodeCsv(
     return { text: decoder.decode(bytes) };
   } catch {
     const at = firstUndecodable(bytes, encoding);
-    const before = new TextDecoder(encoding).decode(bytes.subarray(0, at));
+    const before = new StandardTextDecoder(encoding).decode(bytes.subarray(0, at));
     const lines = before.split(/\r\n|\r|\n/);
     const name = decoder.encoding.toUpperCase();
     const advice =
@@ -70,14 +70,14 @@ export function decodeCsv(
  * sequence); another encoding where its decoder first fails (a byte at most a character late).
  */
 function firstUndecodable(bytes: Uint8Array, encoding: string): number {
-  if (new TextDecoder(encoding).encoding === 'utf-8') return firstNonUtf8(bytes);
+  if (new StandardTextDecoder(encoding).encoding === 'utf-8') return firstNonUtf8(bytes);
   // Bytes [0, low) decode as a stream (a character cut at the end allowed), [0, high) do not.
   let low = 0;
   let high = bytes.length;
   while (high - low > 1) {
     const middle = (low + high) >> 1;
     try {
-      new TextDecoder(encoding, { fatal: true }).decode(bytes.subarray(0, middle), {
+      new StandardTextDecoder(encoding, { fatal: true }).decode(bytes.subarray(0, middle), {
         stream: true,
       });
       low = middle;

@@ -4,8 +4,8 @@
  * declaration's encoding) says, UTF-8 otherwise.
  */
 import { StringDecoder } from 'node:string_decoder';
-import { TextDecoder } from 'node:util';
 import { briefly } from '../template/body-structure.js';
+import { StandardTextDecoder } from '../domain/text-decoder.js';
 
 /** How much of a response body is kept, for the attempt log and for IVR variables. */
 export const KEPT_BODY_BYTES = 64 * 1024;
@@ -75,7 +75,10 @@ const XML_DECLARATION = /^<\?xml\s[^>]*?\bencoding\s*=\s*["']([A-Za-z0-9._:-]+)[
  * `text/plain; charset=iso-8859-1`, an XML answer whose declaration says `ISO-8859-1`), when the
  * platform knows it. Undefined: UTF-8 (no charset, UTF-8 itself, or a label nobody knows).
  */
-function legacyDecoder(bytes: Buffer, charset: string | undefined): TextDecoder | undefined {
+function legacyDecoder(
+  bytes: Buffer,
+  charset: string | undefined,
+): StandardTextDecoder | undefined {
   // Most answers have no charset or say UTF-8, and are not XML: nothing to read or construct.
   const label =
     charset ??
@@ -86,9 +89,9 @@ function legacyDecoder(bytes: Buffer, charset: string | undefined): TextDecoder 
   // ASCII is UTF-8's first half (the WHATWG table would read it as windows-1252): a body
   // labelled ASCII that holds UTF-8 anyway reads right.
   if (/^\s*(us-)?ascii\s*$/i.test(label)) return undefined;
-  let decoder: TextDecoder;
+  let decoder: StandardTextDecoder;
   try {
-    decoder = new TextDecoder(label.trim());
+    decoder = new StandardTextDecoder(label.trim());
   } catch {
     return undefined;
   }

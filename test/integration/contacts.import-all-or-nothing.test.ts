@@ -363,6 +363,36 @@ describe.each(DIALECTS)('contact lists on %s', (backend) => {
     expect((await call('GET', url)).json()).toMatchObject({ size: 3 });
   });
 
+  it('reads Windows-1252 bytes 0x80 to 0x9F as that encoding has them (€, curly quotes, Š, œ), whatever its label', async () => {
+    const url = await newList();
+    // Excel on Windows: “Cœur” €5 and Šimon in Windows-1252, where those are single bytes in
+    // 0x80–0x9F (ISO-8859-1 has C1 control characters there, which nobody means).
+    const bytes = Buffer.from([
+      ...Buffer.from('phone,firstName,note\n+15551230001,'),
+      ...[
+        0x8a,
+        ...Buffer.from('imon,'),
+        0x93,
+        ...Buffer.from('C'),
+        0x9c,
+        ...Buffer.from('ur'),
+        0x94,
+      ],
+      ...[...Buffer.from(' '), 0x80, ...Buffer.from('5\n')],
+    ]);
+    const expected = { firstName: 'Šimon', custom: { note: '“Cœur” €5' } };
+    for (const label of ['windows-1252', 'ISO-8859-1', 'latin1']) {
+      const sent = await app.t.app.inject({
+        method: 'POST',
+        url: `${url}/contacts`,
+        headers: { ...app.alice.headers, 'content-type': `text/csv; charset=${label}` },
+        payload: bytes,
+      });
+      expect(sent.statusCode, sent.body).toBe(201);
+      expect((await contactsOf(url)).at(-1), label).toMatchObject(expected);
+    }
+  });
+
   it('refuses a CSV body over 1 MiB with 413', async () => {
     const url = await newList();
     const text = `phone\n${'+15551230001\n'.repeat(90_000)}`;

@@ -42,6 +42,12 @@ describe('bodyText', () => {
       truncated: false,
     });
     expect(bodyText(latin1, 1024, false, 'windows-1252').text).toBe('Montréal');
+    // Windows-1252's 0x80–0x9F, under each of its labels, whole or cut (the platform's decoder
+    // gave C1 control characters for them when not streaming).
+    const quoted = Buffer.from([0x93, 0x80, 0x35, 0x94, 0x8a]);
+    for (const label of ['windows-1252', 'ISO-8859-1', 'latin1'])
+      expect(bodyText(quoted, 1024, false, label).text, label).toBe('“€5”Š');
+    expect(bodyText(quoted, 4, false, 'windows-1252')).toEqual({ text: '“€5”', truncated: true });
     const declared = Buffer.from('<?xml version="1.0" encoding=\'iso-8859-1\'?><r>é</r>', 'latin1');
     expect(bodyText(declared, 1024).text).toBe(
       '<?xml version="1.0" encoding=\'iso-8859-1\'?><r>é</r>',
