@@ -20,10 +20,12 @@ export interface CsvProblem {
 }
 
 /**
- * The text of a CSV body: UTF-8 unless `charset` (the `Content-Type` parameter) names another
- * encoding. Bytes that are not of that encoding are a problem at their line and column, never
- * replaced by U+FFFD (an Excel "CSV" saved as Windows-1252 would lose every accented letter,
- * unseen); a `charset` no decoder knows is `unsupported`.
+ * The text of a CSV body: in the encoding its byte-order mark names (UTF-8, UTF-16LE or UTF-16BE:
+ * Excel's "Unicode Text" is UTF-16LE, and the console cannot send a charset), whatever `charset`
+ * says, as the Encoding Standard's decode does; else UTF-8 unless `charset` (the `Content-Type`
+ * parameter) names another encoding. Bytes that are not of that encoding are a problem at their
+ * line and column, never replaced by U+FFFD (an Excel "CSV" saved as Windows-1252 would lose every
+ * accented letter, unseen); a `charset` no decoder knows is `unsupported`.
  *
  * ### Examples
  * ```ts
@@ -37,7 +39,8 @@ export function decodeCsv(
   bytes: Uint8Array,
   charset: string | undefined,
 ): { text: string } | { problem: CsvProblem } | { unsupported: string } {
-  const encoding = charset ?? 'utf-8';
+  const marked = byteOrderMark(bytes);
+  const encoding = marked ?? charset ?? 'utf-8';
   let decoder: StandardTextDecoder;
   try {
     decoder = new StandardTextDecoder(encoding, { fatal: true });
@@ -52,9 +55,11 @@ export function decodeCsv(
     const lines = before.split(/\r\n|\r|\n/);
     const name = decoder.encoding.toUpperCase();
     const advice =
-      decoder.encoding === 'utf-8'
-        ? 'save the file as UTF-8, or name its encoding in the Content-Type (text/csv; charset=windows-1252)'
-        : `the file is not in ${charset}: name the encoding it is in`;
+      marked !== undefined
+        ? `the file starts with a ${name} byte-order mark: save it again, whole, as ${name}`
+        : decoder.encoding === 'utf-8'
+          ? 'save the file as UTF-8, or name its encoding in the Content-Type (text/csv; charset=windows-1252)'
+          : `the file is not in ${charset}: name the encoding it is in`;
     return {
       problem: {
         line: lines.length,
@@ -63,6 +68,14 @@ export function decodeCsv(
       },
     };
   }
+}
+
+/** The encoding a byte-order mark at the start of `bytes` names, if one is there. */
+function byteOrderMark(bytes: Uint8Array): 'utf-8' | 'utf-16le' | 'utf-16be' | undefined {
+  if (bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf) return 'utf-8';
+  if (bytes[0] === 0xff && bytes[1] === 0xfe) return 'utf-16le';
+  if (bytes[0] === 0xfe && bytes[1] === 0xff) return 'utf-16be';
+  return undefined;
 }
 
 /**

@@ -393,6 +393,40 @@ describe.each(DIALECTS)('contact lists on %s', (backend) => {
     }
   });
 
+  it('reads a file by its byte-order mark: UTF-16 (Excel "Unicode Text") with no charset, UTF-8 whatever the charset says', async () => {
+    const url = await newList();
+    const send = (bytes: Buffer, contentType: string) =>
+      app.t.app.inject({
+        method: 'POST',
+        url: `${url}/contacts`,
+        headers: { ...app.alice.headers, 'content-type': contentType },
+        payload: bytes,
+      });
+    // Excel's "Unicode Text": UTF-16LE with its mark, tab-separated, CRLF. The console sends a
+    // file as text/csv with no charset.
+    const text = 'Phone\tFirst Name\r\n+15551230001\tZoë\r\n+15551230002\tŠimon\r\n';
+    const little = Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from(text, 'utf16le')]);
+    const big = Buffer.concat([Buffer.from([0xfe, 0xff]), Buffer.from(text, 'utf16le').swap16()]);
+    for (const [bytes, contentType] of [
+      [little, 'text/csv'],
+      [big, 'text/csv'],
+      // A label that disagrees with the mark: the mark is the file's own word (the Encoding
+      // Standard's decode reads it first, as browsers do).
+      [big, 'text/csv; charset=utf-16'],
+      [Buffer.from(`\uFEFF${text}`), 'text/csv; charset=windows-1252'],
+    ] as const) {
+      const sent = await send(bytes, contentType);
+      expect(sent.statusCode, `${contentType}: ${sent.body}`).toBe(201);
+      expect((await contactsOf(url)).slice(-2), contentType).toMatchObject([
+        { phone: '+15551230001', firstName: 'Zoë' },
+        { phone: '+15551230002', firstName: 'Šimon' },
+      ]);
+    }
+    // Without a mark, the charset (or UTF-8) still decides.
+    const unmarked = await send(Buffer.from(text, 'utf16le'), 'text/csv');
+    expect(unmarked.statusCode).toBe(400);
+  });
+
   it('refuses a CSV body over 1 MiB with 413', async () => {
     const url = await newList();
     const text = `phone\n${'+15551230001\n'.repeat(90_000)}`;
