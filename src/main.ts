@@ -13,7 +13,7 @@ import { createLogger, type Logger } from './logger.js';
 import { openStore, type Store } from './store/db.js';
 import { migrate } from './store/migrator.js';
 import { StartupError } from './startup-error.js';
-import { SECRET_KEY_FILE } from './security/secret-box.js';
+import { SECRET_KEY_FILE, checkSecretKeyFile } from './security/secret-box.js';
 import { buildApp, type App } from './app.js';
 import { buildMetricsApp } from './metrics-app.js';
 import { createServices, type Services } from './services.js';
@@ -104,6 +104,9 @@ export async function startService(
   if (roles.api) await checkCanListen(config.host, config.port, 'CALLHOOK_PORT');
   if (config.metricsPort !== undefined)
     await checkCanListen(config.host, config.metricsPort, 'CALLHOOK_METRICS_PORT');
+  // A key file that holds no key (or a data dir where none can be made) stops start-up here,
+  // not after the database and the first admin were made.
+  checkSecretKeyFile(config);
   try {
     store = await openStore(config.database, {
       checkpointer: {

@@ -7,6 +7,7 @@
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
+import { StartupError } from '../startup-error.js';
 
 /** How every sealed value starts (then base64url: nonce, ciphertext, tag). */
 export const SEALED_PREFIX = 'enc:v1:';
@@ -143,8 +144,8 @@ export const SECRET_KEY_FILE = 'secret.key';
 /**
  * The key for secrets at rest: CALLHOOK_SECRET_KEY when set, else the key file of the data dir,
  * created (0600, 64 hex digits) on the first start. Production mode never gets here without a
- * configured key (config.ts refuses to start). Throws SecretBoxError naming the file when it
- * exists but does not hold a key.
+ * configured key (config.ts refuses to start). Throws StartupError naming the file when it exists
+ * but does not hold a key or cannot be read, or cannot be written.
  *
  * ### Examples
  * ```ts
@@ -155,26 +156,92 @@ export const SECRET_KEY_FILE = 'secret.key';
 export function loadSecretKey(settings: SecretKeySettings): LoadedSecretKey {
   if (settings.secretKey !== undefined) return { key: settings.secretKey, source: 'config' };
   const file = path.join(settings.dataDir, SECRET_KEY_FILE);
-  fs.mkdirSync(settings.dataDir, { recursive: true, mode: 0o700 });
+  const existing = readKeyFile(file);
+  if (existing !== undefined) return existing;
   const fresh = crypto.randomBytes(KEY_BYTES);
   try {
+    fs.mkdirSync(settings.dataDir, { recursive: true, mode: 0o700 });
     // `wx`: two processes starting at once never both write; the loser reads the winner's key.
     fs.writeFileSync(file, `${fresh.toString('hex')}\n`, { mode: 0o600, flag: 'wx' });
     return { key: fresh, source: 'generated', file };
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+    const raced =
+      (error as NodeJS.ErrnoException).code === 'EEXIST' ? readKeyFile(file) : undefined;
+    if (raced !== undefined) return raced;
+    throw new StartupError(
+      `cannot write the secret key file ${file} (CALLHOOK_DATA_DIR): ${reason(error)}`,
+      { cause: error },
+    );
   }
-  const text = fs.readFileSync(file, 'utf8').trim();
+}
+
+/**
+ * Checks, writing nothing, what `loadSecretKey` will need: a key file that is there holds a key,
+ * and without one, the data dir can be made or written into. Start-up runs it before it makes
+ * the data dir, the database or the first admin, so a bad key file stops it with nothing made.
+ * Throws StartupError naming the file or folder.
+ */
+export function checkSecretKeyFile(settings: SecretKeySettings): void {
+  if (settings.secretKey !== undefined) return;
+  if (readKeyFile(path.join(settings.dataDir, SECRET_KEY_FILE)) !== undefined) return;
+  // No key file yet: one is generated into the data dir, made if missing. The nearest folder that
+  // exists on the way must be a folder this process may write in.
+  for (let at = settings.dataDir; ; at = path.dirname(at)) {
+    let stat: fs.Stats;
+    try {
+      stat = fs.statSync(at);
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      if ((code === 'ENOENT' || code === 'ENOTDIR') && path.dirname(at) !== at) continue;
+      throw dataDirProblem(settings.dataDir, reason(error), error);
+    }
+    if (!stat.isDirectory()) throw dataDirProblem(settings.dataDir, `${at} is not a folder`);
+    try {
+      fs.accessSync(at, fs.constants.W_OK | fs.constants.X_OK);
+    } catch (error) {
+      throw dataDirProblem(settings.dataDir, `${at} cannot be written: ${reason(error)}`, error);
+    }
+    return;
+  }
+}
+
+/** The key in `file`; undefined when there is no such file. */
+function readKeyFile(file: string): LoadedSecretKey | undefined {
+  try {
+    fs.lstatSync(file);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' || code === 'ENOTDIR') return undefined;
+  }
+  let text: string;
+  let mode: number;
+  try {
+    text = fs.readFileSync(file, 'utf8').trim();
+    mode = fs.statSync(file).mode & 0o777;
+  } catch (error) {
+    throw new StartupError(
+      `cannot read the secret key file ${file} (CALLHOOK_DATA_DIR): ${reason(error)}`,
+      { cause: error },
+    );
+  }
   if (!/^[0-9a-fA-F]{64}$/.test(text)) {
-    throw new SecretBoxError(
+    throw new StartupError(
       `${file} does not hold a secret key (64 hex digits); restore it from a backup, ` +
         'or set CALLHOOK_SECRET_KEY to the key the stored secrets were sealed with',
     );
   }
   const loaded: LoadedSecretKey = { key: Buffer.from(text, 'hex'), source: 'file', file };
-  const mode = fs.statSync(file).mode & 0o777;
   if ((mode & 0o077) !== 0) {
     loaded.warning = `${file} can be read by other users (mode ${mode.toString(8)}); run chmod 600 on it`;
   }
   return loaded;
 }
+
+function dataDirProblem(dataDir: string, why: string, cause?: unknown): StartupError {
+  return new StartupError(
+    `cannot use the data dir ${dataDir} for the secret key file (CALLHOOK_DATA_DIR): ${why}`,
+    cause === undefined ? undefined : { cause },
+  );
+}
+
+const reason = (error: unknown) => (error instanceof Error ? error.message : String(error));

@@ -97,13 +97,23 @@ describe('callhook serve (the real process)', () => {
       /^callhook: cannot listen on callhook\.invalid:0: the host name does not resolve \(CALLHOOK_HOST, CALLHOOK_PORT\)$/m,
     );
     expect(fs.readdirSync(hostDir)).toEqual([]);
-    // A data dir below a regular file cannot be made.
+    // A data dir below a regular file cannot be made (found by the key file's check, the first
+    // to need the data dir).
     const file = path.join(tempDir(), 'a-file');
     fs.writeFileSync(file, '');
     const p = start({ CALLHOOK_DATA_DIR: path.join(file, 'data') });
     const exit = await p.exited;
     expect(exit.code).toBe(2);
     expect(p.stderr.join('\n')).toMatch(
+      /^callhook: cannot use the data dir .*a-file\/data for the secret key file \(CALLHOOK_DATA_DIR\): .*a-file is not a folder$/m,
+    );
+    // With CALLHOOK_SECRET_KEY, the SQLite file's own check says so.
+    const keyed = start({
+      CALLHOOK_DATA_DIR: path.join(file, 'data'),
+      CALLHOOK_SECRET_KEY: 'ab'.repeat(32),
+    });
+    expect((await keyed.exited).code).toBe(2);
+    expect(keyed.stderr.join('\n')).toMatch(
       /^callhook: cannot open the SQLite file .*a-file\/data\/callhook\.db \(CALLHOOK_DATA_DIR or CALLHOOK_DATABASE_URL\): ENOTDIR/m,
     );
   });

@@ -1,0 +1,76 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { processScope } from '../helpers/process.js';
+
+/** Every file and folder under `dir`, relative to it, sorted; `[]` for an empty or missing one. */
+function filesUnder(dir: string): string[] {
+  if (!fs.existsSync(dir)) return [];
+  return (fs.readdirSync(dir, { recursive: true }) as string[]).sort();
+}
+
+describe('callhook start-up refusals (the real process): one line, exit code 2, nothing made', () => {
+  const scope = processScope('callhook-refusal-');
+  afterEach(() => scope.release());
+
+  /** Runs `callhook <args>` until it exits (a start that listens fails the test). */
+  const refusal = async (args: string[], env: Record<string, string>) => {
+    const p = scope.start(args, { CALLHOOK_LOG_LEVEL: 'warn', ...env });
+    const outcome = await Promise.race([p.exited, p.listening.then(() => 'listening' as const)]);
+    return { outcome, stderr: p.stderr };
+  };
+
+  /** A data dir holding `secret.key` as `make` leaves it. */
+  const dataDirWithKeyFile = (make: (file: string) => void) => {
+    const dataDir = scope.tempDir();
+    make(path.join(dataDir, 'secret.key'));
+    return dataDir;
+  };
+
+  it.each<[string, (file: string) => void, RegExp]>([
+    [
+      'text that is not a key',
+      (file) => fs.writeFileSync(file, 'not a key\n', { mode: 0o600 }),
+      /^callhook: \/\S+\/secret\.key does not hold a secret key \(64 hex digits\); restore it from a backup, or set CALLHOOK_SECRET_KEY to the key the stored secrets were sealed with$/,
+    ],
+    [
+      'nothing',
+      (file) => fs.writeFileSync(file, '', { mode: 0o600 }),
+      /^callhook: \/\S+\/secret\.key does not hold a secret key \(64 hex digits\);/,
+    ],
+    [
+      'a folder',
+      (file) => fs.mkdirSync(file),
+      /^callhook: cannot read the secret key file \/\S+\/secret\.key \(CALLHOOK_DATA_DIR\): EISDIR/,
+    ],
+  ])(
+    'refuses a key file holding %s, before the database or the first admin is made',
+    async (_, make, message) => {
+      for (const args of [['serve'], ['serve', '--worker']]) {
+        const dataDir = dataDirWithKeyFile(make);
+        const before = filesUnder(dataDir);
+        const { outcome, stderr } = await refusal(args, { CALLHOOK_DATA_DIR: dataDir });
+        expect(outcome).toEqual({ code: 2, signal: null });
+        expect(stderr).toHaveLength(1);
+        expect(stderr[0]).toMatch(message);
+        expect(filesUnder(dataDir)).toEqual(before);
+      }
+    },
+  );
+
+  it('refuses a data dir below a regular file before the SQLite file kept elsewhere is made', async () => {
+    // With the database elsewhere, the data dir holds only the generated key: found too late, the
+    // database and the first admin had been made, and a stack trace ended start-up.
+    const dir = scope.tempDir();
+    fs.writeFileSync(path.join(dir, 'a-file'), '');
+    const { outcome, stderr } = await refusal(['serve'], {
+      CALLHOOK_DATA_DIR: path.join(dir, 'a-file', 'data'),
+      CALLHOOK_DATABASE_URL: `sqlite:${path.join(dir, 'callhook.db')}`,
+    });
+    expect(outcome).toEqual({ code: 2, signal: null });
+    expect(stderr).toEqual([
+      `callhook: cannot use the data dir ${path.join(dir, 'a-file', 'data')} for the secret key file (CALLHOOK_DATA_DIR): ${path.join(dir, 'a-file')} is not a folder`,
+    ]);
+    expect(filesUnder(dir)).toEqual(['a-file']);
+  });
+});
