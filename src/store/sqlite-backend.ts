@@ -22,13 +22,15 @@ export function openSqlite(
     fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
     sqlite = new SqliteDatabase(file);
   } catch (error) {
-    const why = error instanceof Error ? error.message : String(error);
-    throw new StartupError(
-      `cannot open the SQLite file ${file} (CALLHOOK_DATA_DIR or CALLHOOK_DATABASE_URL): ${why}`,
-      { cause: error },
-    );
+    throw cannotOpen(file, error);
   }
-  sqlite.pragma('journal_mode = WAL');
+  try {
+    // The first statement reads the file: one that is not a SQLite database fails here.
+    sqlite.pragma('journal_mode = WAL');
+  } catch (error) {
+    sqlite.close();
+    throw cannotOpen(file, error);
+  }
   configureConnection(sqlite, 'FULL');
   // SQLite's default page cache is 2 MiB; the deliveries table's seven indexes outgrow it with a
   // busy queue, and every page it drops is read back from the OS. Up to 64 MiB, as pages are used.
@@ -64,6 +66,15 @@ export function openSqlite(
       await db.destroy();
     },
   };
+}
+
+/** The file cannot be opened as a SQLite database: one line naming the settings. */
+function cannotOpen(file: string, error: unknown): StartupError {
+  const why = error instanceof Error ? error.message : String(error);
+  return new StartupError(
+    `cannot open the SQLite file ${file} (CALLHOOK_DATA_DIR or CALLHOOK_DATABASE_URL): ${why}`,
+    { cause: error },
+  );
 }
 
 /**

@@ -74,3 +74,33 @@ describe('callhook start-up refusals (the real process): one line, exit code 2, 
     expect(filesUnder(dir)).toEqual(['a-file']);
   });
 });
+
+describe('callhook commands on a database they cannot use: one line, exit code 2', () => {
+  const scope = processScope('callhook-refusal-db-');
+  afterEach(() => scope.release());
+
+  const refusal = async (args: string[], env: Record<string, string>) => {
+    const p = scope.start(args, { CALLHOOK_LOG_LEVEL: 'warn', ...env });
+    const outcome = await Promise.race([p.exited, p.listening.then(() => 'listening' as const)]);
+    return { outcome, stderr: p.stderr };
+  };
+  const COMMANDS = [
+    ['serve'],
+    ['migrate'],
+    ['users', 'create', '--email', 'ops@example.com', '--password', 'ops-password-1'],
+  ];
+
+  it('refuses a SQLite file that is not a database, naming it', async () => {
+    for (const args of COMMANDS) {
+      const dataDir = scope.tempDir();
+      const file = path.join(dataDir, 'callhook.db');
+      fs.writeFileSync(file, Buffer.alloc(8192, 7));
+      const { outcome, stderr } = await refusal(args, { CALLHOOK_DATA_DIR: dataDir });
+      expect(outcome).toEqual({ code: 2, signal: null });
+      expect(stderr).toEqual([
+        `callhook: cannot open the SQLite file ${file} (CALLHOOK_DATA_DIR or CALLHOOK_DATABASE_URL): file is not a database`,
+      ]);
+      expect(filesUnder(dataDir)).toEqual(['callhook.db']);
+    }
+  });
+});
