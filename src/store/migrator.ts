@@ -6,6 +6,7 @@
  */
 import { sql } from 'kysely';
 import type { Store } from './db.js';
+import { StartupError } from '../startup-error.js';
 import { migrations as allMigrations, type Migration } from './migrations/index.js';
 
 export interface MigrationResult {
@@ -40,6 +41,27 @@ export async function migrate(
         );
       if (!there) throw error;
     });
+
+  // A database a newer Callhook migrated has tables and rows this version does not know (a new
+  // state, a column it must fill): running on it would write rows the newer one misreads.
+  const known = new Set(migrations.map((m) => m.name));
+  const unknown = (await store.db.selectFrom('callhook_migrations').select('name').execute())
+    .map((row) => row.name)
+    .filter((name) => !known.has(name))
+    .sort();
+  if (unknown.length > 0) {
+    const database =
+      store.file === undefined
+        ? 'the PostgreSQL database (CALLHOOK_DATABASE_URL)'
+        : `the SQLite file ${store.file} (CALLHOOK_DATA_DIR or CALLHOOK_DATABASE_URL)`;
+    const which =
+      unknown.length === 1
+        ? `migration ${unknown[0]!}, which this version does not know`
+        : `migrations ${unknown.join(', ')}, which this version does not know`;
+    throw new StartupError(
+      `${database} was migrated by a newer Callhook (${which}): run that version or a later one`,
+    );
+  }
 
   for (const migration of migrations) {
     if (options.signal?.aborted) return { applied, aborted: true };

@@ -1,5 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
+import SqliteDatabase from 'better-sqlite3';
+import pg from 'pg';
 import { afterEach, describe, expect, it } from 'vitest';
 import { processScope } from '../helpers/process.js';
 
@@ -15,7 +17,7 @@ describe('callhook start-up refusals (the real process): one line, exit code 2, 
 
   /** Runs `callhook <args>` until it exits (a start that listens fails the test). */
   const refusal = async (args: string[], env: Record<string, string>) => {
-    const p = scope.start(args, { CALLHOOK_LOG_LEVEL: 'warn', ...env });
+    const p = scope.start(args, env);
     const outcome = await Promise.race([p.exited, p.listening.then(() => 'listening' as const)]);
     return { outcome, stderr: p.stderr };
   };
@@ -80,7 +82,7 @@ describe('callhook commands on a database they cannot use: one line, exit code 2
   afterEach(() => scope.release());
 
   const refusal = async (args: string[], env: Record<string, string>) => {
-    const p = scope.start(args, { CALLHOOK_LOG_LEVEL: 'warn', ...env });
+    const p = scope.start(args, env);
     const outcome = await Promise.race([p.exited, p.listening.then(() => 'listening' as const)]);
     return { outcome, stderr: p.stderr };
   };
@@ -101,6 +103,55 @@ describe('callhook commands on a database they cannot use: one line, exit code 2
         `callhook: cannot open the SQLite file ${file} (CALLHOOK_DATA_DIR or CALLHOOK_DATABASE_URL): file is not a database`,
       ]);
       expect(filesUnder(dataDir)).toEqual(['callhook.db']);
+    }
+  });
+
+  it('refuses a SQLite database a newer Callhook migrated, adding no admin and no key', async () => {
+    const dataDir = scope.tempDir();
+    const file = path.join(dataDir, 'callhook.db');
+    const env = { CALLHOOK_DATA_DIR: dataDir };
+    expect(await refusal(['migrate'], env)).toEqual({
+      outcome: { code: 0, signal: null },
+      stderr: [],
+    });
+    const db = new SqliteDatabase(file);
+    db.prepare("insert into callhook_migrations values ('9999-from-the-future', 1)").run();
+    db.close();
+    for (const args of COMMANDS) {
+      const { outcome, stderr } = await refusal(args, env);
+      expect(outcome).toEqual({ code: 2, signal: null });
+      expect(stderr).toEqual([
+        `callhook: the SQLite file ${file} (CALLHOOK_DATA_DIR or CALLHOOK_DATABASE_URL) was migrated by a newer Callhook (migration 9999-from-the-future, which this version does not know): run that version or a later one`,
+      ]);
+    }
+    expect(fs.existsSync(path.join(dataDir, 'secret.key'))).toBe(false);
+    const after = new SqliteDatabase(file, { readonly: true });
+    expect(after.prepare('select count(*) n from users').get()).toEqual({ n: 0 });
+    after.close();
+  });
+
+  it('refuses a PostgreSQL database a newer Callhook migrated', async () => {
+    const url = await scope.postgresSchema(`t_refusal_${process.pid}`);
+    const env = { CALLHOOK_DATABASE_URL: url, CALLHOOK_SECRET_KEY: 'ab'.repeat(32) };
+    expect(await refusal(['migrate'], env)).toEqual({
+      outcome: { code: 0, signal: null },
+      stderr: [],
+    });
+    const client = new pg.Client({ connectionString: url });
+    await client.connect();
+    try {
+      await client.query("insert into callhook_migrations values ('9999-from-the-future', 1)");
+      for (const args of COMMANDS) {
+        const { outcome, stderr } = await refusal(args, env);
+        expect(outcome).toEqual({ code: 2, signal: null });
+        expect(stderr).toEqual([
+          'callhook: the PostgreSQL database (CALLHOOK_DATABASE_URL) was migrated by a newer Callhook (migration 9999-from-the-future, which this version does not know): run that version or a later one',
+        ]);
+      }
+      const { rows } = await client.query('select count(*)::int as n from users');
+      expect(rows[0]).toEqual({ n: 0 });
+    } finally {
+      await client.end();
     }
   });
 });

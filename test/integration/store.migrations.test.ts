@@ -42,6 +42,20 @@ describe.each(DIALECTS)('store on %s', (backend) => {
     await expect(sql`select * from half_done`.execute(t.store.db)).rejects.toThrow();
   });
 
+  it('refuses a database a newer version migrated', async () => {
+    t = await createTestStore(backend);
+    await t.store.db
+      .insertInto('callhook_migrations')
+      .values({ name: '9999-from-the-future', applied_at: 1 })
+      .execute();
+    // A version one migration behind: that one and the future one are both unknown to it.
+    const latest = migrations[migrations.length - 1]!.name;
+    await expect(migrate(t.store, { migrations: migrations.slice(0, -1) })).rejects.toThrow(
+      `was migrated by a newer Callhook (migrations ${latest}, 9999-from-the-future, which this version does not know): run that version or a later one`,
+    );
+    await expect(migrate(t.store)).rejects.toThrow('(migration 9999-from-the-future, which');
+  });
+
   it('stops between migrations when aborted', async () => {
     t = await createTestStore(backend, { migrate: false });
     const abort = new AbortController();
