@@ -64,11 +64,30 @@ export async function openPostgres(
   // that does not parse stops start-up with one line naming the setting, not a stack trace from
   // the first migration. The pool keeps the connection.
   if (options.lazy !== true) {
+    let found: { schema: string | null; search_path: string };
     try {
-      (await pool.connect()).release();
+      const client = await pool.connect();
+      try {
+        found = (
+          await client.query<typeof found>(
+            "select current_schema() as schema, current_setting('search_path') as search_path",
+          )
+        ).rows[0]!;
+      } finally {
+        client.release();
+      }
     } catch (error) {
       await pool.end().catch(() => undefined);
       throw cannotConnect(url, error);
+    }
+    // A search_path naming only schemas that do not exist: every table would be created in none
+    // (`no schema has been selected to create in`, from the first migration).
+    if (found.schema === null) {
+      await pool.end().catch(() => undefined);
+      throw new StartupError(
+        `PostgreSQL at ${describeUrl(url)} (CALLHOOK_DATABASE_URL) has no schema to use: its ` +
+          `search_path (${found.search_path}) names none that exists; create the schema first`,
+      );
     }
   }
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });

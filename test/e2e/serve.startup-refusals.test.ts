@@ -4,6 +4,7 @@ import SqliteDatabase from 'better-sqlite3';
 import pg from 'pg';
 import { afterEach, describe, expect, it } from 'vitest';
 import { processScope } from '../helpers/process.js';
+import { TEST_DATABASE_URL } from '../helpers/store.js';
 
 /** Every file and folder under `dir`, relative to it, sorted; `[]` for an empty or missing one. */
 function filesUnder(dir: string): string[] {
@@ -128,6 +129,37 @@ describe('callhook commands on a database they cannot use: one line, exit code 2
     const after = new SqliteDatabase(file, { readonly: true });
     expect(after.prepare('select count(*) n from users').get()).toEqual({ n: 0 });
     after.close();
+  });
+
+  it('refuses a PostgreSQL URL whose search_path names no schema that exists', async () => {
+    const url = new URL(TEST_DATABASE_URL);
+    const schema = `t_missing_${process.pid}`;
+    url.searchParams.set('options', `-c search_path=${schema}`);
+    for (const args of COMMANDS) {
+      const { outcome, stderr } = await refusal(args, {
+        CALLHOOK_DATABASE_URL: url.toString(),
+        CALLHOOK_SECRET_KEY: 'ab'.repeat(32),
+      });
+      expect(outcome).toEqual({ code: 2, signal: null });
+      expect(stderr).toEqual([
+        `callhook: PostgreSQL at ${url.protocol}//${url.username}@${url.host}${url.pathname} (CALLHOOK_DATABASE_URL) has no schema to use: its search_path (${schema}) names none that exists; create the schema first`,
+      ]);
+    }
+  });
+
+  it('refuses a PostgreSQL database that does not exist', async () => {
+    const url = new URL(TEST_DATABASE_URL);
+    url.pathname = `/callhook_missing_${process.pid}`;
+    for (const args of COMMANDS) {
+      const { outcome, stderr } = await refusal(args, {
+        CALLHOOK_DATABASE_URL: url.toString(),
+        CALLHOOK_SECRET_KEY: 'ab'.repeat(32),
+      });
+      expect(outcome).toEqual({ code: 2, signal: null });
+      expect(stderr).toEqual([
+        `callhook: cannot connect to PostgreSQL at ${url.protocol}//${url.username}@${url.host}${url.pathname} (CALLHOOK_DATABASE_URL): database "callhook_missing_${process.pid}" does not exist`,
+      ]);
+    }
   });
 
   it('refuses a PostgreSQL database a newer Callhook migrated', async () => {
