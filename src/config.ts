@@ -74,9 +74,14 @@ export interface AllowedNetwork {
   readonly range: [ipaddr.IPv4 | ipaddr.IPv6, number];
 }
 
+/** Wrong settings; its message is one line for one problem, one line more per problem else. */
 export class ConfigError extends Error {
   constructor(readonly problems: readonly string[]) {
-    super(`invalid configuration:\n  ${problems.join('\n  ')}`);
+    super(
+      problems.length === 1
+        ? `invalid configuration: ${problems[0]!}`
+        : `invalid configuration:\n  ${problems.join('\n  ')}`,
+    );
     this.name = 'ConfigError';
   }
 }

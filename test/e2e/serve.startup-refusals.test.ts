@@ -61,6 +61,54 @@ describe('callhook start-up refusals (the real process): one line, exit code 2, 
     },
   );
 
+  it('refuses each wrong CALLHOOK_* value in one line naming the variable, making nothing', async () => {
+    const wrong: Record<string, string> = {
+      CALLHOOK_PORT: 'abc',
+      CALLHOOK_METRICS_PORT: '70000',
+      CALLHOOK_DATABASE_URL: 'mysql://db/callhook',
+      CALLHOOK_SECRET_KEY: 'not-a-key',
+      CALLHOOK_MODE: 'prod',
+      CALLHOOK_ALLOW_NETWORKS: '10/8',
+      CALLHOOK_TRUST_PROXY: 'maybe',
+      CALLHOOK_ADMIN_EMAIL: 'nobody',
+      CALLHOOK_ADMIN_PASSWORD: 'short',
+      CALLHOOK_LOG_LEVEL: 'verbose',
+      CALLHOOK_WORKER_CONCURRENCY: '0',
+      CALLHOOK_LEASE_SECONDS: '1.5',
+      CALLHOOK_RETENTION_DAYS: '-1',
+      CALLHOOK_ACTIVITY_RETENTION_DAYS: '3651',
+      CALLHOOK_AUTO_DISABLE_AFTER_FAILURES: 'x',
+      CALLHOOK_AUTO_DISABLE_AFTER_HOURS: '8761',
+      CALLHOOK_DEFAULT_COUNTRY: 'XX',
+    };
+    const runs = Object.entries(wrong).map(([name, value]) => ({ args: ['serve'], name, value }));
+    runs.push({ args: ['migrate'], name: 'CALLHOOK_PORT', value: ' 1.5 ' });
+    // At once: each start loads every module, a second or so.
+    const refused = await Promise.all(
+      runs.map(async ({ args, name, value }) => {
+        const dataDir = path.join(scope.tempDir(), 'data');
+        return {
+          name,
+          dataDir,
+          ...(await refusal(args, { CALLHOOK_DATA_DIR: dataDir, [name]: value })),
+        };
+      }),
+    );
+    for (const { name, dataDir, outcome, stderr } of refused) {
+      expect(outcome, name).toEqual({ code: 2, signal: null });
+      expect(stderr, name).toHaveLength(1);
+      expect(stderr[0], name).toMatch(new RegExp(`^callhook: invalid configuration: ${name} `));
+      expect(fs.existsSync(dataDir), name).toBe(false);
+    }
+    // Several at once: every one, one line each.
+    const { stderr } = await refusal(['serve'], { CALLHOOK_PORT: 'abc', CALLHOOK_MODE: 'prod' });
+    expect(stderr).toEqual([
+      'callhook: invalid configuration:',
+      '  CALLHOOK_PORT must be a whole number from 0 to 65535, got "abc"',
+      '  CALLHOOK_MODE must be "embedded" or "production", got "prod"',
+    ]);
+  }, 60_000);
+
   it('refuses a data dir below a regular file before the SQLite file kept elsewhere is made', async () => {
     // With the database elsewhere, the data dir holds only the generated key: found too late, the
     // database and the first admin had been made, and a stack trace ended start-up.
