@@ -39,7 +39,7 @@ export async function migrate(
           () => true,
           () => false,
         );
-      if (!there) throw error;
+      if (!there) throw refusal(store, error);
     });
 
   // A database a newer Callhook migrated has tables and rows this version does not know (a new
@@ -50,16 +50,12 @@ export async function migrate(
     .filter((name) => !known.has(name))
     .sort();
   if (unknown.length > 0) {
-    const database =
-      store.file === undefined
-        ? 'the PostgreSQL database (CALLHOOK_DATABASE_URL)'
-        : `the SQLite file ${store.file} (CALLHOOK_DATA_DIR or CALLHOOK_DATABASE_URL)`;
     const which =
       unknown.length === 1
         ? `migration ${unknown[0]!}, which this version does not know`
         : `migrations ${unknown.join(', ')}, which this version does not know`;
     throw new StartupError(
-      `${database} was migrated by a newer Callhook (${which}): run that version or a later one`,
+      `${databaseOf(store)} was migrated by a newer Callhook (${which}): run that version or a later one`,
     );
   }
 
@@ -85,10 +81,41 @@ export async function migrate(
         return done === undefined;
       } catch (error) {
         await sql`rollback`.execute(conn).catch(() => undefined);
-        throw error;
+        throw refusal(store, error, migration.name);
       }
     });
     if (ran) applied.push(migration.name);
   }
   return { applied, aborted: false };
+}
+
+/** The database `store` opened, with the settings that chose it. */
+function databaseOf(store: Store): string {
+  return store.file === undefined
+    ? 'the PostgreSQL database (CALLHOOK_DATABASE_URL)'
+    : `the SQLite file ${store.file} (CALLHOOK_DATA_DIR or CALLHOOK_DATABASE_URL)`;
+}
+
+/**
+ * PostgreSQL's refusals of a migration that its settings cause, not the migration: a user who
+ * may not create tables in the schema (PostgreSQL 15 no longer lets every user create in
+ * `public`), a read-only server or session. What to do, per SQLSTATE.
+ */
+const REFUSALS: Record<string, string> = {
+  '42501':
+    'its user may not change the schema; grant it the rights, or run callhook migrate as its owner',
+  '25006': 'the server or the session is read-only (a standby, default_transaction_read_only)',
+};
+
+/** A StartupError naming the database for a refusal of `REFUSALS`; other errors as they are. */
+function refusal(store: Store, error: unknown, migration?: string): unknown {
+  const code = (error as { code?: unknown }).code;
+  const hint =
+    store.backend === 'postgres' && typeof code === 'string' ? REFUSALS[code] : undefined;
+  if (hint === undefined) return error;
+  const step = migration === undefined ? '' : ` (migration ${migration})`;
+  return new StartupError(
+    `cannot migrate ${databaseOf(store)}${step}: ${(error as Error).message}; ${hint}`,
+    { cause: error },
+  );
 }

@@ -210,6 +210,57 @@ describe('callhook commands on a database they cannot use: one line, exit code 2
     }
   });
 
+  it('refuses a PostgreSQL database its user may not migrate, or that is read-only', async () => {
+    const schema = `t_refusal_rights_${process.pid}`;
+    const role = `callhook_refusal_${process.pid}`;
+    const admin = async (statement: string) => {
+      const client = new pg.Client({ connectionString: TEST_DATABASE_URL });
+      await client.connect();
+      try {
+        await client.query(statement);
+      } finally {
+        await client.end();
+      }
+    };
+    // Dropped after the schema (clean-ups run last added first).
+    await admin(`drop role if exists ${role}`);
+    await admin(`create role ${role} login`);
+    scope.onRelease(() => admin(`drop role if exists ${role}`));
+    await scope.postgresSchema(schema);
+    // May use the schema, not create in it: PostgreSQL 15's `public` for every other user.
+    await admin(`grant usage on schema ${schema} to ${role}`);
+    const url = new URL(TEST_DATABASE_URL);
+    url.username = role;
+    url.searchParams.set('options', `-c search_path=${schema}`);
+    const readOnly = new URL(TEST_DATABASE_URL);
+    readOnly.searchParams.set(
+      'options',
+      `-c search_path=${schema} -c default_transaction_read_only=on`,
+    );
+    const cases: [URL, string][] = [
+      [
+        url,
+        `permission denied for schema ${schema}; its user may not change the schema; grant it the rights, or run callhook migrate as its owner`,
+      ],
+      [
+        readOnly,
+        'cannot execute CREATE TABLE in a read-only transaction; the server or the session is read-only (a standby, default_transaction_read_only)',
+      ],
+    ];
+    for (const [databaseUrl, why] of cases) {
+      for (const args of COMMANDS) {
+        const { outcome, stderr } = await refusal(args, {
+          CALLHOOK_DATABASE_URL: databaseUrl.toString(),
+          CALLHOOK_SECRET_KEY: 'ab'.repeat(32),
+        });
+        expect(outcome).toEqual({ code: 2, signal: null });
+        expect(stderr).toEqual([
+          `callhook: cannot migrate the PostgreSQL database (CALLHOOK_DATABASE_URL): ${why}`,
+        ]);
+      }
+    }
+  });
+
   it('refuses a PostgreSQL database a newer Callhook migrated', async () => {
     const url = await scope.postgresSchema(`t_refusal_${process.pid}`);
     const env = { CALLHOOK_DATABASE_URL: url, CALLHOOK_SECRET_KEY: 'ab'.repeat(32) };
