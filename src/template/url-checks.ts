@@ -55,7 +55,9 @@ export function hasDotSegment(url: string): boolean {
  */
 export function authorityTokens(parts: readonly Part[]): Set<Part> {
   const found = new Set<Part>();
-  const start = /^\s*https?:\/\//i.exec(parts[0]?.kind === 'text' ? parts[0].text : '');
+  // The parser drops tabs and newlines, then skips every `/` and `\` after `http(s):`:
+  // `https:///crm{{v}}` and `https://\crm{{v}}` have their host right after them.
+  const start = /^\s*https?:\/\/[/\\\t\n\r]*/i.exec(parts[0]?.kind === 'text' ? parts[0].text : '');
   if (start === null) return found;
   for (const [index, part] of parts.entries()) {
     if (part.kind === 'expr') found.add(part);

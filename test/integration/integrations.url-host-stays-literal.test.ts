@@ -92,4 +92,20 @@ describe('a token in the host part of a URL template', () => {
       );
     }
   });
+
+  it('checks the host part after the extra slashes, backslashes and tabs the URL parser skips', async () => {
+    // `https:///crm.evil.example/` is `https://crm.evil.example/`: an http(s) URL's host starts
+    // after every `/`, `\`, tab and newline that follows `https:`.
+    for (const url of [
+      'https:///crm{{contact.custom.v}}/calls',
+      'https://\\crm{{contact.custom.v}}/calls',
+      'https://\t/crm{{contact.custom.v}}/calls',
+    ]) {
+      const created = await save(url);
+      expect(created.statusCode, `${url}: ${created.body}`).toBe(201);
+      const res = await test(created.json<{ id: string }>().id, false, { v: '.evil.example' });
+      expect(res.json().request, `${JSON.stringify(url)}: ${res.body}`).toBeNull();
+      expect(res.json().error).toMatch(/renders "\.evil\.example" into the URL's host part/);
+    }
+  });
 });
