@@ -80,11 +80,11 @@ function legacyDecoder(
   charset: string | undefined,
 ): StandardTextDecoder | undefined {
   // Most answers have no charset or say UTF-8, and are not XML: nothing to read or construct.
-  const label =
-    charset ??
-    (bytes[0] === 0x3c // "<"
+  const declared =
+    charset === undefined && bytes[0] === 0x3c // "<"
       ? XML_DECLARATION.exec(bytes.subarray(0, 200).toString('latin1'))?.[1]
-      : undefined);
+      : undefined;
+  const label = charset ?? declared;
   if (label === undefined || /^\s*utf-?8\s*$/i.test(label)) return undefined;
   // ASCII is UTF-8's first half (the WHATWG table would read it as windows-1252): a body
   // labelled ASCII that holds UTF-8 anyway reads right.
@@ -96,7 +96,11 @@ function legacyDecoder(
     return undefined;
   }
   // TextDecoder drops a byte order mark; the UTF-8 path keeps it (JSON and XML readers skip it).
-  return decoder.encoding === 'utf-8' ? undefined : decoder;
+  if (decoder.encoding === 'utf-8') return undefined;
+  // Bytes that spell `<?xml` are not UTF-16 (XML 1.0, appendix F), whatever the declaration says:
+  // .NET's XmlWriter over a string declares `utf-16`, and the string goes out as UTF-8.
+  if (declared !== undefined && decoder.encoding.startsWith('utf-16')) return undefined;
+  return decoder;
 }
 
 /**

@@ -3,7 +3,8 @@
  * encoding when the header names none — is read in that charset: an IVR invocation's variables
  * (from the SOAP result and from the envelope) and `body`, the invocation's log, and a delivery's
  * recorded response read `Montréal`, not `Montr�al` (the soap package read every answer as
- * UTF-8). A UTF-8 answer still reads as before. A WSDL document is read the same way.
+ * UTF-8). A UTF-8 answer still reads as before, also under a declaration that says UTF-16. A
+ * WSDL document is read the same way.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -39,6 +40,14 @@ const ANSWERS = {
   utf8: {
     type: 'text/xml; charset=utf-8',
     body: answer('utf8', '<?xml version="1.0" encoding="utf-8"?>'),
+  },
+  /**
+   * UTF-8 under a declaration saying UTF-16 (.NET's XmlWriter over a string writes that, then the
+   * string goes out as UTF-8): bytes that spell `<?xml` are not UTF-16 (XML 1.0, appendix F).
+   */
+  utf16Declared: {
+    type: 'text/xml',
+    body: answer('utf8', '<?xml version="1.0" encoding="utf-16"?>'),
   },
 } as const;
 type Case = keyof typeof ANSWERS;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { bodySnippet, bodyText } from '../../src/transport/body-text.js';
+import { bodySnippet, bodyText, decodeBody } from '../../src/transport/body-text.js';
 import { charsetOf } from '../../src/domain/media-type.js';
 
 // A body kept only in part ends at a whole character, never in U+FFFD.
@@ -55,6 +55,14 @@ describe('bodyText', () => {
     // The Content-Type's charset wins over the declaration.
     const utf8Declared = Buffer.from('<?xml version="1.0" encoding="iso-8859-1"?><r>é</r>');
     expect(bodyText(utf8Declared, 1024, false, 'utf-8').text).toContain('<r>é</r>');
+    // Bytes that spell `<?xml` are not UTF-16, whatever the declaration says (.NET writes
+    // `encoding="utf-16"` over text it sends as UTF-8); a Content-Type naming UTF-16 is followed.
+    for (const label of ['utf-16', 'UTF-16LE', 'utf-16be']) {
+      const utf16Declared = Buffer.from(`<?xml version="1.0" encoding="${label}"?><r>é</r>`);
+      expect(bodyText(utf16Declared, 1024).text, label).toContain('<r>é</r>');
+      expect(decodeBody(utf16Declared), label).toContain('<r>é</r>');
+    }
+    expect(decodeBody(Buffer.from('<r>é</r>', 'utf16le'), 'utf-16le')).toBe('<r>é</r>');
     // A label nobody knows, or ASCII (a subset of UTF-8), reads as UTF-8.
     expect(bodyText(Buffer.from('é'), 1024, false, 'x-unknown').text).toBe('é');
     expect(bodyText(Buffer.from('é'), 1024, false, 'us-ascii').text).toBe('é');
