@@ -10,6 +10,7 @@ import { pathGetter, systemValues, type Getter, type RenderScope } from './scope
 import { parseTemplate, type Part, type Subject } from './syntax.js';
 import { checkBodyShape, emitter, placementsFor } from './placements.js';
 import {
+  addressNotWritten,
   AUTHORITY_VALUE,
   authorityTokens,
   checkUrlStart,
@@ -187,6 +188,7 @@ export function compileTemplate(
     ok: true,
     template: new Template(source, context, tokens, sequence, usesSystem, options, {
       canonical: context === 'url' && !hasRaw && isCanonicalUrl(parts),
+      authority: authority.size > 0,
     }),
   };
 }
@@ -199,7 +201,8 @@ class Template implements CompiledTemplate {
     private readonly sequence: readonly (string | Piece)[],
     private readonly usesSystem: boolean,
     private readonly options: CompileOptions,
-    private readonly url_: { canonical: boolean },
+    /** `authority`: a token stands in the host part (authorityTokens). */
+    private readonly url_: { canonical: boolean; authority: boolean },
   ) {}
 
   render(scope: RenderScope): RenderResult {
@@ -270,6 +273,12 @@ class Template implements CompiledTemplate {
       );
     }
     if (hasDotSegment(out)) return this.fail(DOT_SEGMENT);
+    const written = this.url_.authority ? addressNotWritten(out, url) : undefined;
+    if (written !== undefined) {
+      return this.fail(
+        `renders the host "${written.slice(0, 100)}", which the URL parser reads as the address ${url.hostname}: a token in the host part cannot choose an address (write the address out, or start the URL with a token holding the whole base URL)`,
+      );
+    }
     return { ok: true, value: url.href };
   }
 

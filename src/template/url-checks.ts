@@ -67,6 +67,19 @@ export function authorityTokens(parts: readonly Part[]): Set<Part> {
 }
 
 /**
+ * The host of `url` when it is an IPv4 address that `out` (the URL as rendered, before parsing)
+ * does not write as one: a host that ends in a number is read as an address, so letters and digits
+ * in the host part could choose any (`https://{{v}}/` with `134744072` is 8.8.8.8, with `0x7f.1`
+ * 127.0.0.1). Undefined for a name, or an address written out (`10.0.0.{{v}}` with `7`).
+ */
+export function addressNotWritten(out: string, url: URL): string | undefined {
+  if (!/^\d+\.\d+\.\d+\.\d+$/.test(url.hostname)) return undefined;
+  const authority = /^\s*https?:[/\\]*([^/\\?#]*)/i.exec(out.replace(/[\t\n\r]/g, ''))?.[1] ?? '';
+  const host = authority.slice(authority.lastIndexOf('@') + 1).replace(/:\d*$/, '');
+  return host === url.hostname ? undefined : host;
+}
+
+/**
  * What a token in a URL's authority may render: letters, digits and `-`, so it can be (part of)
  * one host label, a port or a user name, never a `.`, `@` or `:` that would choose another host.
  */

@@ -93,6 +93,24 @@ describe('a token in the host part of a URL template', () => {
     }
   });
 
+  it('does not send a value the URL parser reads as an IPv4 address', async () => {
+    // A host that ends in a number is an address: `134744072` is 8.8.8.8, `0x7f000001` 127.0.0.1.
+    const created = await save('https://{{contact.custom.host}}/calls');
+    expect(created.statusCode, created.body).toBe(201);
+    const id = created.json<{ id: string }>().id;
+    const label = await test(id, false, { host: 'crm-eu' });
+    expect(label.json()).toMatchObject({ request: { url: 'https://crm-eu/calls' } });
+    for (const host of ['134744072', '0x08080808', '8']) {
+      const res = await test(id, false, { host });
+      expect(res.json().request, `${host}: ${res.body}`).toBeNull();
+      expect(res.json().error).toMatch(/^request not sent: config\.url: renders the host ".*", /);
+    }
+    // An address written out whole, its last number from the data, is still sent as it is.
+    const octet = await save('https://10.0.0.{{contact.custom.octet}}/calls');
+    const sent = await test(octet.json<{ id: string }>().id, false, { octet: '7' });
+    expect(sent.json()).toMatchObject({ request: { url: 'https://10.0.0.7/calls' } });
+  });
+
   it('checks the host part after the extra slashes, backslashes and tabs the URL parser skips', async () => {
     // `https:///crm.evil.example/` is `https://crm.evil.example/`: an http(s) URL's host starts
     // after every `/`, `\`, tab and newline that follows `https:`.
