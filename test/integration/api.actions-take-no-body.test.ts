@@ -79,6 +79,41 @@ describe.each(DIALECTS)('routes without a body on %s', (backend) => {
     }
   });
 
+  it('name 20 properties of a larger body, and count the rest', async () => {
+    rig = await createCampaignRig(backend);
+    const campaign = await rig.campaign(await rig.list(2), 1);
+    const body = Object.fromEntries(Array.from({ length: 1_000 }, (_, i) => [`k${i}`, i]));
+    const res = await rig.t.app.inject({
+      method: 'POST',
+      url: `/api/v1/campaigns/${campaign}/start`,
+      headers: { ...rig.user.headers, 'content-type': 'application/json' },
+      payload: JSON.stringify(body),
+    });
+    expect(res.statusCode).toBe(400);
+    const details = res.json().error.details as { field: string; message: string }[];
+    expect(details).toHaveLength(21);
+    expect(details[19]!.field).toBe('body.k19');
+    expect(details[20]).toEqual({ field: 'body', message: 'and 980 more properties' });
+  });
+
+  it('take an empty body of another type as none (an empty CSV on a delete)', async () => {
+    rig = await createCampaignRig(backend);
+    const created = await rig.t.app.inject({
+      method: 'POST',
+      url: '/api/v1/contact-lists',
+      headers: rig.user.headers,
+      payload: { name: 'Emptied' },
+    });
+    expect(created.statusCode, created.body).toBe(201);
+    const res = await rig.t.app.inject({
+      method: 'DELETE',
+      url: `/api/v1/contact-lists/${created.json<{ id: string }>().id}`,
+      headers: { ...rig.user.headers, 'content-type': 'text/csv' },
+      payload: '',
+    });
+    expect(res.statusCode, res.body).toBe(204);
+  });
+
   it('take no body, an empty one and {} as before', async () => {
     rig = await createCampaignRig(backend);
     const r = rig;
