@@ -1,7 +1,7 @@
 /**
  * A response body kept as text for logs and IVR variables: its first bytes only (a CRM that
- * answers 10 MB is not stored whole), decoded as its `Content-Type` charset (or an XML
- * declaration's encoding) says, UTF-8 otherwise.
+ * answers 10 MB is not stored whole), decoded as its byte order mark, else its `Content-Type`
+ * charset (or an XML declaration's encoding) says, UTF-8 otherwise.
  */
 import { StringDecoder } from 'node:string_decoder';
 import { briefly } from '../template/body-structure.js';
@@ -51,8 +51,9 @@ export function bodyText(
 }
 
 /**
- * A whole body as text, in the charset `bodyText` would read it in: `charset` (a `Content-Type`'s),
- * else an XML declaration's encoding, else UTF-8, without a UTF-8 byte order mark.
+ * A whole body as text, in the charset `bodyText` would read it in: its byte order mark's, else
+ * `charset` (a `Content-Type`'s), else an XML declaration's encoding, else UTF-8, without a UTF-8
+ * byte order mark.
  *
  * ### Example
  * ```ts
@@ -71,14 +72,19 @@ export function decodeBody(bytes: Buffer, charset?: string): string {
 const XML_DECLARATION = /^<\?xml\s[^>]*?\bencoding\s*=\s*["']([A-Za-z0-9._:-]+)["']/;
 
 /**
- * A decoder for a body that is not UTF-8: the declared charset (a Latin-1 CRM answering
- * `text/plain; charset=iso-8859-1`, an XML answer whose declaration says `ISO-8859-1`), when the
- * platform knows it. Undefined: UTF-8 (no charset, UTF-8 itself, or a label nobody knows).
+ * A decoder for a body that is not UTF-8: the one its byte order mark names, else the declared
+ * charset (a Latin-1 CRM answering `text/plain; charset=iso-8859-1`, an XML answer whose
+ * declaration says `ISO-8859-1`), when the platform knows it. Undefined: UTF-8 (a UTF-8 mark, no
+ * charset, UTF-8 itself, or a label nobody knows).
  */
 function legacyDecoder(
   bytes: Buffer,
   charset: string | undefined,
 ): StandardTextDecoder | undefined {
+  // A byte order mark decides, whatever the labels say (the Encoding Standard's decode).
+  if (bytes[0] === 0xff && bytes[1] === 0xfe) return new StandardTextDecoder('utf-16le');
+  if (bytes[0] === 0xfe && bytes[1] === 0xff) return new StandardTextDecoder('utf-16be');
+  if (bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf) return undefined;
   // Most answers have no charset or say UTF-8, and are not XML: nothing to read or construct.
   const declared =
     charset === undefined && bytes[0] === 0x3c // "<"

@@ -75,6 +75,20 @@ describe('bodyText', () => {
     expect(charsetOf('application/json')).toBeUndefined();
   });
 
+  it('reads a body by its byte order mark, whatever the charset says (the Encoding Standard)', () => {
+    const le = Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from('<r>é</r>', 'utf16le')]);
+    const be = Buffer.from(le.subarray(2)).swap16();
+    const withBe = Buffer.concat([Buffer.from([0xfe, 0xff]), be]);
+    for (const charset of [undefined, 'utf-8', 'windows-1252']) {
+      expect(bodyText(le, 1024, false, charset).text, `LE, ${charset}`).toBe('<r>é</r>');
+      expect(bodyText(withBe, 1024, false, charset).text, `BE, ${charset}`).toBe('<r>é</r>');
+      expect(decodeBody(le, charset), `LE, ${charset}`).toBe('<r>é</r>');
+    }
+    const utf8 = Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from('<r>é</r>')]);
+    expect(decodeBody(utf8, 'windows-1252')).toBe('<r>é</r>');
+    expect(bodyText(utf8, 1024, false, 'iso-8859-1').text).toBe('\uFEFF<r>é</r>');
+  });
+
   it('shows bytes that are not UTF-8 inside the kept part as U+FFFD, as a decoder does', () => {
     const body = Buffer.from([0x61, 0xff, 0x62]);
     expect(bodyText(body, 3)).toEqual({ text: 'a\uFFFDb', truncated: false });
