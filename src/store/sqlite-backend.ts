@@ -26,10 +26,11 @@ export function openSqlite(
   }
   try {
     // The first statement reads the file: one that is not a SQLite database fails here.
+    refuseAnotherApplications(sqlite, file);
     sqlite.pragma('journal_mode = WAL');
   } catch (error) {
     sqlite.close();
-    throw cannotOpen(file, error);
+    throw error instanceof StartupError ? error : cannotOpen(file, error);
   }
   configureConnection(sqlite, 'FULL');
   // SQLite's default page cache is 2 MiB; the deliveries table's seven indexes outgrow it with a
@@ -66,6 +67,25 @@ export function openSqlite(
       await db.destroy();
     },
   };
+}
+
+/**
+ * A database with tables but no `callhook_migrations` is another application's (a path mistyped,
+ * a file shared by mistake): migrating would add Callhook's tables to it, or fail half-way on a
+ * name it shares (`users`). Refused before anything is written to it, WAL mode included.
+ */
+function refuseAnotherApplications(sqlite: SqliteDatabase.Database, file: string): void {
+  const tables = sqlite
+    .prepare(
+      "select name from sqlite_master where type = 'table' and name not like 'sqlite\\_%' escape '\\'",
+    )
+    .pluck()
+    .all() as string[];
+  if (tables.length === 0 || tables.includes('callhook_migrations')) return;
+  const shown = tables.sort().slice(0, 5).join(', ') + (tables.length > 5 ? ', …' : '');
+  throw new StartupError(
+    `the SQLite file ${file} (CALLHOOK_DATA_DIR or CALLHOOK_DATABASE_URL) holds tables of another application (${shown}) and no Callhook migrations: point CALLHOOK_DATABASE_URL at Callhook's own file, or at a new one`,
+  );
 }
 
 /** The file cannot be opened as a SQLite database: one line naming the settings. */

@@ -155,6 +155,28 @@ describe('callhook commands on a database they cannot use: one line, exit code 2
     }
   });
 
+  it("refuses another application's SQLite database, leaving it as it was", async () => {
+    for (const args of COMMANDS) {
+      const dataDir = scope.tempDir();
+      const file = path.join(dataDir, 'callhook.db');
+      const other = new SqliteDatabase(file);
+      other.exec(
+        'create table users (id integer primary key, login text); create table orders (id integer)',
+      );
+      other.prepare("insert into users (login) values ('someone')").run();
+      other.close();
+      const bytes = fs.readFileSync(file);
+      const { outcome, stderr } = await refusal(args, { CALLHOOK_DATA_DIR: dataDir });
+      expect(outcome).toEqual({ code: 2, signal: null });
+      expect(stderr).toEqual([
+        `callhook: the SQLite file ${file} (CALLHOOK_DATA_DIR or CALLHOOK_DATABASE_URL) holds tables of another application (orders, users) and no Callhook migrations: point CALLHOOK_DATABASE_URL at Callhook's own file, or at a new one`,
+      ]);
+      // Not a byte changed: no Callhook table, no switch to WAL, no key file beside it.
+      expect(fs.readFileSync(file).equals(bytes)).toBe(true);
+      expect(filesUnder(dataDir)).toEqual(['callhook.db']);
+    }
+  });
+
   it('refuses a SQLite database a newer Callhook migrated, adding no admin and no key', async () => {
     const dataDir = scope.tempDir();
     const file = path.join(dataDir, 'callhook.db');
