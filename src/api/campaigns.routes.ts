@@ -15,7 +15,7 @@ import { toCampaign, type CampaignRow, type RunSettings } from '../store/campaig
 import { UniqueConflict, unique, type Store } from '../store/db.js';
 import { CALL_EVENT_TYPES, CALL_STATUSES, type CampaignType } from '../domain/campaign.js';
 import { DisplayName, IdParams, PageQuery, pageOf } from './schemas.js';
-import { encodeIdCursor, idCursor } from './page-cursor.js';
+import { idCursor, withIdCursor } from './page-cursor.js';
 import {
   CampaignOut,
   RUN_SETTINGS,
@@ -160,10 +160,10 @@ export const campaignsRoutes: FastifyPluginAsyncTypebox<CampaignRoutesOptions> =
       const progress = await runs.progressOfRuns(
         page.items.filter((row) => row.type === 'integration'),
       );
-      return {
+      return withIdCursor({
         items: page.items.map((row) => campaignView(toCampaign(row), progress.get(row.id))),
-        nextCursor: page.nextCursor === null ? null : encodeIdCursor(page.nextCursor),
-      };
+        nextCursor: page.nextCursor,
+      });
     },
   );
 

@@ -15,7 +15,7 @@
 import { AppError } from '../errors.js';
 
 /** The cursor continuing after the item of id `id`. */
-export function encodeIdCursor(id: string): string {
+function encodeIdCursor(id: string): string {
   return Buffer.from(JSON.stringify([id]), 'utf8').toString('base64url');
 }
 

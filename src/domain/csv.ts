@@ -4,7 +4,7 @@
  * results go out. Pure functions; the routes read and write the bytes.
  */
 import { firstNonUtf8, hexByte } from './utf8.js';
-import { StandardTextDecoder } from './text-decoder.js';
+import { byteOrderMark, StandardTextDecoder } from './text-decoder.js';
 
 /** One record and the line (1-based) it starts on: a quoted cell may span lines. */
 export interface CsvRecord {
@@ -68,14 +68,6 @@ export function decodeCsv(
       },
     };
   }
-}
-
-/** The encoding a byte-order mark at the start of `bytes` names, if one is there. */
-function byteOrderMark(bytes: Uint8Array): 'utf-8' | 'utf-16le' | 'utf-16be' | undefined {
-  if (bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf) return 'utf-8';
-  if (bytes[0] === 0xff && bytes[1] === 0xfe) return 'utf-16le';
-  if (bytes[0] === 0xfe && bytes[1] === 0xff) return 'utf-16be';
-  return undefined;
 }
 
 /**

@@ -37,3 +37,14 @@ export class StandardTextDecoder extends PlatformTextDecoder {
     return text.replace(C1, (char) => WINDOWS_1252_C1[char.charCodeAt(0) - 0x80]!);
   }
 }
+
+/**
+ * The encoding a byte order mark at the start of `bytes` names, if one is there: it decides over
+ * any label (the Encoding Standard's decode).
+ */
+export function byteOrderMark(bytes: Uint8Array): 'utf-8' | 'utf-16le' | 'utf-16be' | undefined {
+  if (bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf) return 'utf-8';
+  if (bytes[0] === 0xff && bytes[1] === 0xfe) return 'utf-16le';
+  if (bytes[0] === 0xfe && bytes[1] === 0xff) return 'utf-16be';
+  return undefined;
+}

@@ -5,7 +5,7 @@
  */
 import { StringDecoder } from 'node:string_decoder';
 import { briefly } from '../template/body-structure.js';
-import { StandardTextDecoder } from '../domain/text-decoder.js';
+import { byteOrderMark, StandardTextDecoder } from '../domain/text-decoder.js';
 
 /** How much of a response body is kept, for the attempt log and for IVR variables. */
 export const KEPT_BODY_BYTES = 64 * 1024;
@@ -81,10 +81,9 @@ function legacyDecoder(
   bytes: Buffer,
   charset: string | undefined,
 ): StandardTextDecoder | undefined {
-  // A byte order mark decides, whatever the labels say (the Encoding Standard's decode).
-  if (bytes[0] === 0xff && bytes[1] === 0xfe) return new StandardTextDecoder('utf-16le');
-  if (bytes[0] === 0xfe && bytes[1] === 0xff) return new StandardTextDecoder('utf-16be');
-  if (bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf) return undefined;
+  // A byte order mark decides, whatever the labels say; UTF-8 keeps to the UTF-8 path.
+  const marked = byteOrderMark(bytes);
+  if (marked !== undefined) return marked === 'utf-8' ? undefined : new StandardTextDecoder(marked);
   // Most answers have no charset or say UTF-8, and are not XML: nothing to read or construct.
   const declared =
     charset === undefined && bytes[0] === 0x3c // "<"
