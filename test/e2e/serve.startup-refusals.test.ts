@@ -12,16 +12,20 @@ function filesUnder(dir: string): string[] {
   return (fs.readdirSync(dir, { recursive: true }) as string[]).sort();
 }
 
-describe('callhook start-up refusals (the real process): one line, exit code 2, nothing made', () => {
-  const scope = processScope('callhook-refusal-');
-  afterEach(() => scope.release());
-
-  /** Runs `callhook <args>` until it exits (a start that listens fails the test). */
-  const refusal = async (args: string[], env: Record<string, string>) => {
+/** Runs `callhook <args>` in `scope` until it exits (a start that listens fails the test). */
+function refusalIn(scope: ReturnType<typeof processScope>) {
+  return async (args: string[], env: Record<string, string>) => {
     const p = scope.start(args, env);
     const outcome = await Promise.race([p.exited, p.listening.then(() => 'listening' as const)]);
     return { outcome, stderr: p.stderr };
   };
+}
+
+describe('callhook start-up refusals (the real process): one line, exit code 2, nothing made', () => {
+  const scope = processScope('callhook-refusal-');
+  afterEach(() => scope.release());
+
+  const refusal = refusalIn(scope);
 
   /** A data dir holding `secret.key` as `make` leaves it. */
   const dataDirWithKeyFile = (make: (file: string) => void) => {
@@ -130,11 +134,7 @@ describe('callhook commands on a database they cannot use: one line, exit code 2
   const scope = processScope('callhook-refusal-db-');
   afterEach(() => scope.release());
 
-  const refusal = async (args: string[], env: Record<string, string>) => {
-    const p = scope.start(args, env);
-    const outcome = await Promise.race([p.exited, p.listening.then(() => 'listening' as const)]);
-    return { outcome, stderr: p.stderr };
-  };
+  const refusal = refusalIn(scope);
   const COMMANDS = [
     ['serve'],
     ['migrate'],
