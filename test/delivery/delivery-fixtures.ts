@@ -63,12 +63,21 @@ export function undiciExecute(url: (integrationId: string) => string, timeoutMs 
     };
     const body = JSON.stringify({ delivery: delivery.id, key: delivery.orderingKey });
     const sent = { method: 'POST', url: url(delivery.integrationId), headers, body };
+    // A timer of its own, not AbortSignal.any([signal, AbortSignal.timeout()]): on Node 20 the
+    // combined signal can be collected before the timeout fires, and the request then hangs.
+    const stop = new AbortController();
+    const timer = setTimeout(
+      () => stop.abort(new DOMException('deadline passed', 'TimeoutError')),
+      timeoutMs,
+    );
+    const cancel = () => stop.abort(signal.reason);
+    signal.addEventListener('abort', cancel, { once: true });
     try {
       const response = await request(sent.url, {
         method: 'POST',
         headers,
         body,
-        signal: AbortSignal.any([signal, AbortSignal.timeout(timeoutMs)]),
+        signal: stop.signal,
       });
       const text = await response.body.text();
       return {
@@ -101,6 +110,9 @@ export function undiciExecute(url: (integrationId: string) => string, timeoutMs 
         integrationVersion: 1,
         request: sent,
       };
+    } finally {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', cancel);
     }
   };
 }
