@@ -159,10 +159,17 @@ export function loadSecretKey(settings: SecretKeySettings): LoadedSecretKey {
   const existing = readKeyFile(file);
   if (existing !== undefined) return existing;
   const fresh = crypto.randomBytes(KEY_BYTES);
+  // The key is written whole into a file of this process's own, then linked to its name: a process
+  // starting at the same moment finds no key file or a whole one, never one still being written,
+  // and a crash half-way leaves a stray temporary file, not an empty key file that stops the next
+  // start. `link` fails when the name exists, so of two processes starting at once one key wins
+  // and the other reads it.
+  const temporary = `${file}.${process.pid}.${crypto.randomBytes(4).toString('hex')}.tmp`;
   try {
     fs.mkdirSync(settings.dataDir, { recursive: true, mode: 0o700 });
-    // `wx`: two processes starting at once never both write; the loser reads the winner's key.
-    fs.writeFileSync(file, `${fresh.toString('hex')}\n`, { mode: 0o600, flag: 'wx' });
+    writeDurably(temporary, `${fresh.toString('hex')}\n`);
+    fs.linkSync(temporary, file);
+    flushFolder(settings.dataDir);
     return { key: fresh, source: 'generated', file };
   } catch (error) {
     const raced =
@@ -172,6 +179,29 @@ export function loadSecretKey(settings: SecretKeySettings): LoadedSecretKey {
       `cannot write the secret key file ${file} (CALLHOOK_DATA_DIR): ${reason(error)}`,
       { cause: error },
     );
+  } finally {
+    fs.rmSync(temporary, { force: true });
+  }
+}
+
+/** Flushes a folder's entries, so a new name in it outlives a power cut. */
+function flushFolder(folder: string): void {
+  const fd = fs.openSync(folder, 'r');
+  try {
+    fs.fsyncSync(fd);
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+/** Writes a new file (mode 0600) and flushes it to the disk before returning. */
+function writeDurably(file: string, text: string): void {
+  const fd = fs.openSync(file, 'wx', 0o600);
+  try {
+    fs.writeSync(fd, text);
+    fs.fsyncSync(fd);
+  } finally {
+    fs.closeSync(fd);
   }
 }
 

@@ -2,6 +2,7 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { Worker } from 'node:worker_threads';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
   MASK,
@@ -139,5 +140,66 @@ describe('loadSecretKey', () => {
     expect(loaded.warning).toBe(
       `${file} can be read by other users (mode 644); run chmod 600 on it`,
     );
+  });
+});
+
+describe('loadSecretKey in processes that start at once', () => {
+  // Threads stand in for processes: each runs the built loadSecretKey on the same fresh data dirs,
+  // released together by a barrier per dir, so the losers read while the winner writes.
+  it('gives every starter the one key, never a half-written file', async () => {
+    const root = fs.mkdtempSync(path.join(os.tmpdir(), 'callhook-key-race-'));
+    const starters = 4;
+    const rounds = 300;
+    const barrier = new Int32Array(new SharedArrayBuffer(4 * rounds));
+    const moduleUrl = new URL('../../dist/security/secret-box.js', import.meta.url).href;
+    const source = `
+      const { workerData, parentPort } = require('node:worker_threads');
+      const path = require('node:path');
+      import(workerData.moduleUrl).then(({ loadSecretKey }) => {
+        const seen = [];
+        for (let round = 0; round < workerData.rounds; round++) {
+          const arrived = Atomics.add(workerData.barrier, round, 1) + 1;
+          if (arrived === workerData.starters) Atomics.notify(workerData.barrier, round);
+          for (let now = arrived; now < workerData.starters; ) {
+            Atomics.wait(workerData.barrier, round, now, 10);
+            now = Atomics.load(workerData.barrier, round);
+          }
+          try {
+            const dataDir = path.join(workerData.root, String(round));
+            seen.push(loadSecretKey({ secretKey: undefined, dataDir }).key.toString('hex'));
+          } catch (error) {
+            seen.push('error: ' + error.message);
+          }
+        }
+        parentPort.postMessage(seen);
+      });`;
+    try {
+      const results = await Promise.all(
+        Array.from(
+          { length: starters },
+          () =>
+            new Promise<string[]>((resolve, reject) => {
+              const worker = new Worker(source, {
+                eval: true,
+                workerData: { moduleUrl, rounds, starters, barrier, root },
+              });
+              worker.once('message', resolve);
+              worker.once('error', reject);
+            }),
+        ),
+      );
+      const problems: string[] = [];
+      for (let round = 0; round < rounds; round++) {
+        const keys = new Set(results.map((seen) => seen[round]));
+        const onDisk = fs.readFileSync(path.join(root, String(round), SECRET_KEY_FILE), 'utf8');
+        if (keys.size !== 1 || !keys.has(onDisk.trim())) {
+          problems.push(`round ${round}: ${[...keys].join(' | ')}`);
+        }
+        expect(fs.readdirSync(path.join(root, String(round)))).toEqual([SECRET_KEY_FILE]);
+      }
+      expect(problems).toEqual([]);
+    } finally {
+      fs.rmSync(root, { recursive: true, force: true });
+    }
   });
 });
