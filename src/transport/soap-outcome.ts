@@ -330,8 +330,8 @@ function faultOf(error: unknown): SoapFault | undefined {
 /**
  * rpc/encoded answers type every value (`<receipt xsi:type="xsd:string">R-1</receipt>`), which
  * the soap package parses as `{attributes: {'xsi:type'}, $value}`; IVR variables want `R-1`.
- * Only plain objects are rebuilt: the soap package gives xs:dateTime and xs:date as Date
- * objects, which IVR variables read as ISO 8601 (rebuilt, a Date would become `{}`).
+ * Only plain objects are rebuilt (typed values come as the text written: wsdl-load.ts
+ * `TYPED_AS_TEXT`).
  */
 function simplify(value: unknown): unknown {
   if (Array.isArray(value)) return value.map(simplify);

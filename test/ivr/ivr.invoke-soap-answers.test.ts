@@ -1,6 +1,6 @@
 /**
  * What an IVR gets from SOAP answers a stub service writes by hand (the .NET-style WSDL, its
- * GetBalance result typed per WSDL path): dates as ISO 8601, a fault's reason with its code once,
+ * GetBalance result typed per WSDL path): typed values as written, a fault's reason with its code once,
  * and a 2xx answer that is not a SOAP envelope reported as a failure that says what came back.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -69,19 +69,27 @@ describe('IVR invoke of a SOAP service reads what it answered', () => {
       options: { responseVariables: [{ name: 'when', path: 'GetBalanceResult', default: '-' }] },
     });
 
-  it('reads an xs:dateTime and an xs:date result as ISO 8601', async () => {
-    reply = { status: 200, type: 'text/xml', body: balance('2026-11-27T10:00:00Z') };
-    const dateTime = await t.invoke(alice.headers, await integration('dateTime'));
-    expect(dateTime.answer, dateTime.body).toMatchObject({
+  // The soap package would type these: 9007199254740993 rounded to …992, 007 as 7, 12abc as 12,
+  // x as NaN, 12.50 as 12.5, 1 as true, the +01:00 time moved to 09:00Z, a date as midnight UTC,
+  // and `soon` dropped for the default.
+  it.each([
+    ['long', '9007199254740993'],
+    ['long', '007'],
+    ['long', '12abc'],
+    ['int', 'x'],
+    ['decimal', '12.50'],
+    ['decimal', '1,5'],
+    ['double', 'INF'],
+    ['boolean', '1'],
+    ['dateTime', '2026-11-27T10:00:00+01:00'],
+    ['dateTime', 'soon'],
+    ['date', '2026-11-27'],
+  ])('reads an xs:%s result %j as the service wrote it', async (type, value) => {
+    reply = { status: 200, type: 'text/xml', body: balance(value) };
+    const read = await t.invoke(alice.headers, await integration(type));
+    expect(read.answer, read.body).toMatchObject({
       outcome: 'success',
-      variables: { when: '2026-11-27T10:00:00.000Z' },
-    });
-
-    reply = { status: 200, type: 'text/xml', body: balance('2026-11-27') };
-    const date = await t.invoke(alice.headers, await integration('date'));
-    expect(date.answer, date.body).toMatchObject({
-      outcome: 'success',
-      variables: { when: '2026-11-27T00:00:00.000Z' },
+      variables: { when: value },
     });
   });
 

@@ -110,7 +110,7 @@ describe('SOAP calls to the node soap server', () => {
       expect(outcome.request.body).toContain('<accountId>••••</accountId>');
       expect(outcome.request.headers['Authorization']).toBe('••••');
       expect(outcome.request.headers['Content-Language']).toBe('en');
-      expect(outcome.result).toEqual({ GetBalanceResult: 12.5 });
+      expect(outcome.result).toEqual({ GetBalanceResult: '12.50' });
     });
 
     it('reports soap:Server faults as retryable and soap:Client faults as not', async () => {

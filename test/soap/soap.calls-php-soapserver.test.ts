@@ -184,7 +184,7 @@ describe("SOAP calls to PHP's SoapServer", () => {
         'action="http://tempuri.org/ICustomerService/LookupCustomer"',
       );
       expect(outcome.result).toMatchObject({
-        LookupCustomerResult: { name: 'Zoë Ångström', balance: 99.95 },
+        LookupCustomerResult: { name: 'Zoë Ångström', balance: '99.95' },
       });
     });
 

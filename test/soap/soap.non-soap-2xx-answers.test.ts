@@ -127,7 +127,7 @@ describe('2xx SOAP answers that are not SOAP envelopes', () => {
         '</s:Body></s:Envelope>',
     };
     const outcome = await getBalance();
-    expect(outcome).toMatchObject({ kind: 'success', result: { GetBalanceResult: 7.5 } });
+    expect(outcome).toMatchObject({ kind: 'success', result: { GetBalanceResult: '7.5' } });
   });
 
   it('accepts an empty 202 or 200 for a one-way operation', async () => {
