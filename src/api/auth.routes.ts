@@ -53,25 +53,23 @@ export const authRoutes: FastifyPluginAsyncTypebox<AuthRoutesOptions> = async (
       const user = await accounts.findUserByEmail(email);
       // Verify against a dummy hash when there is no such user, so timing does not tell.
       const ok = await verifyPassword(password, user?.passwordHash ?? DUMMY_HASH);
-      if (user === undefined || !ok || user.disabled || user.passwordHash === null) {
-        request.log.warn(
-          {
-            email,
-            ip: request.ip,
-            reason:
-              user === undefined
-                ? 'unknown account'
-                : user.disabled
-                  ? 'disabled'
-                  : 'wrong password',
-          },
-          'sign-in failed',
-        );
-        throw new AppError('INVALID_CREDENTIALS');
-      }
-      throttle.recordSuccess([account], [address]);
+      const fail = (reason: string) => {
+        request.log.warn({ email, ip: request.ip, reason }, 'sign-in failed');
+        return new AppError('INVALID_CREDENTIALS');
+      };
+      if (user === undefined) throw fail('unknown account');
+      if (user.disabled) throw fail('disabled');
+      if (!ok || user.passwordHash === null) throw fail('wrong password');
       const session = newSessionToken();
-      await accounts.credentials.createSession(user.id, session.hash, SESSION_TTL_MS);
+      // Made only if the password checked is still the user's and they are still enabled: a
+      // change made during the (slow) check has ended their sessions, and this one too.
+      const made = await accounts.credentials.createSession(
+        { id: user.id, passwordHash: user.passwordHash },
+        session.hash,
+        SESSION_TTL_MS,
+      );
+      if (!made) throw fail('password changed or account disabled during sign-in');
+      throttle.recordSuccess([account], [address]);
       void reply.setCookie(SESSION_COOKIE, session.token, {
         path: '/',
         httpOnly: true,

@@ -1,6 +1,7 @@
 /** Users' API keys (stored hashed) and sign-in sessions: what a request's credential resolves to. */
 import { uuidv7 } from 'uuidv7';
-import type { Kysely, Selectable } from 'kysely';
+import { sql, type Kysely, type Selectable } from 'kysely';
+import { isPostgres } from './bulk-insert.js';
 import type { ApiKeysTable, Database } from './schema.js';
 import type { ApiKey, Page, User } from '../domain/accounts.js';
 import { isoTime } from '../domain/accounts.js';
@@ -96,12 +97,38 @@ export class CredentialStore {
 
   // ── sessions ─────────────────────────────────────────────────────────────
 
-  async createSession(userId: string, hash: string, ttlMs: number): Promise<void> {
+  /**
+   * A session for a sign-in that checked `passwordHash`: made only while it is still the user's
+   * password and the user is enabled, in the same statement. A password change or a disable ends
+   * the user's sessions; one landing between the sign-in's read of the user and this write would
+   * otherwise be outlived by the session made here. On PostgreSQL the user's row is locked for
+   * share, so such a change waits for this insert (and deletes its session) or this insert waits
+   * for the change (and finds the row changed). False when no session was made.
+   */
+  async createSession(
+    user: { id: string; passwordHash: string },
+    hash: string,
+    ttlMs: number,
+  ): Promise<boolean> {
     const now = this.now();
-    await this.db
+    let current = this.db
+      .selectFrom('users')
+      .select([
+        sql<string>`cast(${hash} as text)`.as('id'),
+        'users.id as user_id',
+        sql<number>`cast(${now} as bigint)`.as('created_at'),
+        sql<number>`cast(${now + ttlMs} as bigint)`.as('expires_at'),
+      ])
+      .where('users.id', '=', user.id)
+      .where('users.password_hash', '=', user.passwordHash)
+      .where('users.disabled', '=', 0);
+    if (isPostgres(this.db)) current = current.forShare();
+    const result = await this.db
       .insertInto('sessions')
-      .values({ id: hash, user_id: userId, created_at: now, expires_at: now + ttlMs })
-      .execute();
+      .columns(['id', 'user_id', 'created_at', 'expires_at'])
+      .expression(current)
+      .executeTakeFirst();
+    return Number(result.numInsertedOrUpdatedRows ?? 0) > 0;
   }
 
   async userBySessionHash(hash: string): Promise<User | undefined> {
