@@ -5,7 +5,7 @@ import { AppError } from '../errors.js';
 import type { AccountStore } from '../store/account-store.js';
 import { DUMMY_HASH, verifyPassword } from '../auth/passwords.js';
 import { newSessionToken, SESSION_COOKIE, SESSION_TTL_MS, sha256Hex } from '../auth/credentials.js';
-import type { LoginThrottle } from '../auth/login-throttle.js';
+import { throttleAddress, type LoginThrottle } from '../auth/login-throttle.js';
 import { principalOf } from '../auth/authorize.js';
 import { Email, User, UserDetail } from './schemas.js';
 import { userDetail } from './users.routes.js';
@@ -36,7 +36,7 @@ export const authRoutes: FastifyPluginAsyncTypebox<AuthRoutesOptions> = async (
     async (request, reply) => {
       const { email, password } = request.body;
       const account = `account:${email.trim().toLowerCase()}`;
-      const address = `address:${request.ip}`;
+      const address = `address:${throttleAddress(request.ip)}`;
       const keys = [account, address];
       const wait = throttle.waitMs(keys);
       if (wait > 0) {

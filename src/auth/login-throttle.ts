@@ -4,6 +4,8 @@
  * memory, per process: with several API processes each one throttles on its own (documented in
  * docs/accounts.md, "Sign-in throttling").
  */
+import ipaddr from 'ipaddr.js';
+
 export interface ThrottleOptions {
   freeFailures: number;
   windowMs: number;
@@ -87,4 +89,24 @@ export class LoginThrottle {
       if (now - entry.last > this.options.windowMs) this.entries.delete(key);
     }
   }
+}
+
+/** How much of an IPv6 address is one client's: a /64 is one network's, a home's or a phone's. */
+export const IPV6_CLIENT_PREFIX = 64;
+
+/**
+ * The throttle's key for a client address. An IPv6 client is counted by its /64: one host
+ * there may use any of 2^64 addresses, a new one per guess. An IPv4 address, also one seen as
+ * `::ffff:a.b.c.d` on a dual-stack socket, counts alone.
+ *
+ * ### Examples
+ * `throttleAddress('2001:db8:1:2::7')` is `'2001:db8:1:2::/64'`;
+ * `throttleAddress('::ffff:198.51.100.1')` is `'198.51.100.1'`.
+ */
+export function throttleAddress(ip: string): string {
+  if (!ipaddr.isValid(ip)) return ip;
+  const address = ipaddr.process(ip);
+  if (address.kind() === 'ipv4') return address.toString();
+  const network = ipaddr.IPv6.networkAddressFromCIDR(`${address.toString()}/${IPV6_CLIENT_PREFIX}`);
+  return `${network.toString()}/${IPV6_CLIENT_PREFIX}`;
 }

@@ -177,6 +177,42 @@ describe('sign-in, sessions and secrets', () => {
     }
   });
 
+  it('throttles an IPv6 client by its /64, so rotating addresses within it does not reset the count', async () => {
+    t = await createTestApp('sqlite');
+    const victims = await Promise.all(Array.from({ length: 7 }, () => t!.user()));
+    // One host of a home /64 has 2^64 addresses: a new one per guess, each at another account.
+    const codes: number[] = [];
+    for (const [i, victim] of victims.entries()) {
+      const res = await t.app.inject({
+        method: 'POST',
+        url: '/api/v1/auth/login',
+        payload: { email: victim.email, password: 'guess' },
+        remoteAddress: `2001:db8:1:2::${(i + 1).toString(16)}`,
+      });
+      codes.push(res.statusCode);
+    }
+    expect(codes).toEqual([401, 401, 401, 401, 401, 429, 429]);
+    // Another /64 is another client.
+    const elsewhere = await t.app.inject({
+      method: 'POST',
+      url: '/api/v1/auth/login',
+      payload: { email: victims[6]!.email, password: victims[6]!.password },
+      remoteAddress: '2001:db8:1:3::1',
+    });
+    expect(elsewhere.statusCode).toBe(200);
+    // IPv4 clients seen through a dual-stack socket (::ffff:a.b.c.d) stay one address each: they
+    // share no /64 bucket.
+    for (let i = 1; i <= 6; i += 1) {
+      const res = await t.app.inject({
+        method: 'POST',
+        url: '/api/v1/auth/login',
+        payload: { email: victims[i]!.email, password: victims[i]!.password },
+        remoteAddress: `::ffff:198.51.100.${i}`,
+      });
+      expect(res.statusCode, `::ffff:198.51.100.${i}`).toBe(200);
+    }
+  });
+
   it('counts parallel guesses: a burst cannot slip past the throttle', async () => {
     t = await createTestApp('sqlite');
     const alice = await t.user();
