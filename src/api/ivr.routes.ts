@@ -108,13 +108,12 @@ export interface IvrRoutesOptions {
   integrationCacheMs?: number;
 }
 
-/** A run's result as the IVR reads it; `shareable`: a success other callers may reuse. */
+/** A run's result as the IVR reads it. */
 interface Settled {
   result: RunResult;
   outcome: IvrOutcome;
   reason: string | null;
   values: Record<string, string>;
-  shareable: boolean;
   /** The invocation whose run it is. */
   deliveryId: string;
 }
@@ -297,8 +296,7 @@ export const ivrRoutes: FastifyPluginAsyncTypebox<IvrRoutesOptions> = async (app
                 truncated: result.response?.truncated ?? false,
                 soapResult: result.soapResult,
               });
-        const shareable = outcome === 'success' && mapped.problem === undefined;
-        if (shareable && cacheKey !== undefined) {
+        if (outcome === 'success' && mapped.problem === undefined && cacheKey !== undefined) {
           cache!.set(
             cacheKey,
             {
@@ -313,7 +311,7 @@ export const ivrRoutes: FastifyPluginAsyncTypebox<IvrRoutesOptions> = async (app
           );
         }
         const said = reason ?? mapped.problem ?? null;
-        return { result, outcome, reason: said, values: mapped.values, shareable, deliveryId };
+        return { result, outcome, reason: said, values: mapped.values, deliveryId };
       };
 
       // The deadline counts from the handler's start: what came before the run (reading the
@@ -328,7 +326,6 @@ export const ivrRoutes: FastifyPluginAsyncTypebox<IvrRoutesOptions> = async (app
           now: startedAt,
         });
 
-      let own: Settled | undefined;
       if (cacheKey !== undefined) {
         const hit = cache!.get(cacheKey);
         if (hit !== undefined) {
@@ -346,42 +343,41 @@ export const ivrRoutes: FastifyPluginAsyncTypebox<IvrRoutesOptions> = async (app
           );
         }
         // A miss: identical invocations in flight share one request (ivr-shared-runs.ts), run
-        // under no caller's deadline; each caller waits for it until its own.
-        const shared = await runs.wait(cacheKey, started + deadline, (maxMs, signal) =>
-          runner
-            .run(integration, scope, { timeoutMs: maxMs, deliveryId, now: startedAt, signal })
-            .then(settle),
-        );
-        if (shared.kind === 'deadline') {
-          const reason =
-            integration.type === 'soap'
-              ? `no answer within the ${deadline} ms timeout`
-              : `no response within the ${deadline} ms deadline`;
-          // Logged with the request as sent, known when the shared run ends (it is cancelled
-          // once no caller waits for it, so soon after the last deadline).
-          const sent = shared.settled.then(
-            (value) => value.result.request,
-            () => null,
+        // under no caller's deadline; each caller waits for it until its own. What it comes to,
+        // a failure too, is the answer of every caller waiting: a failing remote is asked once
+        // for all of them. The second try after a connect failure is shared the same way.
+        const timedOut =
+          integration.type === 'soap'
+            ? `no answer within the ${deadline} ms timeout`
+            : `no response within the ${deadline} ms deadline`;
+        for (let tries = 1; ; tries += 1) {
+          const shared = await runs.wait(cacheKey, started + deadline, (maxMs, signal) =>
+            runner
+              .run(integration, scope, { timeoutMs: maxMs, deliveryId, now: startedAt, signal })
+              .then(settle),
           );
-          const none = { request: null, response: null, version: integration.version };
-          return finish('timeout', reason, none, defaults(), { request: sent });
+          if (shared.kind === 'deadline') {
+            // Logged with the request as sent, known when the shared run ends (it is cancelled
+            // once no caller waits for it, so soon after the last deadline).
+            const sent = shared.settled.then(
+              (value) => value.result.request,
+              () => null,
+            );
+            const none = { request: null, response: null, version: integration.version };
+            return finish('timeout', timedOut, none, defaults(), { request: sent });
+          }
+          const { value } = shared;
+          if (tries === 1 && retriesAfter(value.result.outcome, left())) continue;
+          const from = shared.started ? {} : { cachedFrom: value.deliveryId };
+          // The shared run's own limit (30 s) is not this caller's deadline.
+          const reason = value.outcome === 'timeout' ? timedOut : value.reason;
+          return finish(value.outcome, reason, value.result, { ...value.values }, from);
         }
-        const { value } = shared;
-        if (shared.started) own = value;
-        else if (value.shareable) {
-          const answer = { cachedFrom: value.deliveryId };
-          return finish('success', null, value.result, { ...value.values }, answer);
-        }
-        // Another invocation's failure is not shared: this one asks the remote itself.
       }
 
-      if (own === undefined) {
-        let result = await runHere(Math.max(1, Math.round(left())));
-        if (retriesAfter(result.outcome, left())) result = await runHere(Math.floor(left()));
-        own = settle(result);
-      } else if (retriesAfter(own.result.outcome, left())) {
-        own = settle(await runHere(Math.floor(left())));
-      }
+      let result = await runHere(Math.max(1, Math.round(left())));
+      if (retriesAfter(result.outcome, left())) result = await runHere(Math.floor(left()));
+      const own = settle(result);
       return finish(own.outcome, own.reason, own.result, own.values);
     },
   );

@@ -10,8 +10,10 @@
  * longest deadline an invocation may ask for): the run is cancelled when its last caller's
  * deadline passes, as a caller's own request was. A caller whose deadline would end after the
  * shared run's `maxMs` does not join it, and starts one of its own (later callers join that one).
- * The value a run settles with is the same object for every caller; what each does with it (use
- * a success, ask again after a failure) is theirs to decide.
+ * The value a run settles with is the same object for every caller, a failure as much as a
+ * success: a failing remote is asked once for all the callers waiting on it (as Go's singleflight
+ * shares an error). What each does with it is theirs to decide; the IVR route answers it, and
+ * asks again only after a connect failure, through `wait` again (so that second try is shared).
  */
 import { performance } from 'node:perf_hooks';
 

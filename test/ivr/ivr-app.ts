@@ -14,6 +14,9 @@ import type { Backend } from '../../src/store/db.js';
 import { AccountStore } from '../../src/store/account-store.js';
 import { hashPassword } from '../../src/auth/passwords.js';
 import { createServices, type Services } from '../../src/services.js';
+import { HttpClient } from '../../src/transport/http-client.js';
+import { IntegrationRunner } from '../../src/delivery/integration-runner.js';
+import type { Resolver } from '../../src/transport/shared-lookup.js';
 import type { InvokeAnswer } from '../../src/api/ivr.routes.js';
 import { createTestStore, type TestStore } from '../helpers/store.js';
 import { startServer, type TestServer } from '../transport/servers.js';
@@ -52,7 +55,14 @@ let counter = 0;
 export async function createIvrTestApp(
   backend: Backend,
   env: Record<string, string> = { CALLHOOK_ALLOW_NETWORKS: '127.0.0.0/8' },
-  options: { cacheClock?: () => number } = {},
+  options: {
+    cacheClock?: () => number;
+    /**
+     * Resolves the host names of IVR invocations' HTTP requests, in place of the system's: it is
+     * asked once per connection opened, so a test can count connection attempts that fail.
+     */
+    resolve?: Resolver;
+  } = {},
 ): Promise<IvrTestApp> {
   const store = await createTestStore(backend);
   const config = loadConfig({
@@ -64,7 +74,23 @@ export async function createIvrTestApp(
     config.logLevel,
     new Writable({ write: (_chunk, _encoding, done) => done() }),
   );
-  const services = createServices(config, logger, store.store);
+  const created = createServices(config, logger, store.store);
+  const ivrHttp =
+    options.resolve === undefined
+      ? undefined
+      : new HttpClient({ policy: created.policy, resolve: options.resolve });
+  const services: Services =
+    ivrHttp === undefined
+      ? created
+      : {
+          ...created,
+          ivrRunner: new IntegrationRunner({
+            http: ivrHttp,
+            soap: created.soap,
+            sealer: created.secretBox,
+            templates: created.templates,
+          }),
+        };
   const app = await buildApp({
     config,
     store: store.store,
@@ -141,6 +167,7 @@ export async function createIvrTestApp(
     async close() {
       await app.close();
       await services.close();
+      await ivrHttp?.close();
       await store.destroy().catch(() => undefined);
     },
   };

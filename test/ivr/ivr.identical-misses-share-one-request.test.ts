@@ -4,7 +4,8 @@
  * same lookup send it once, and each is logged as its own invocation. Each caller keeps its own
  * deadline (±50 ms): a short one is not stretched by the shared request, and a long one is not
  * cut by the shorter deadline of the caller that started it. Different renders ask separately; a
- * failure is not shared; a shared request nobody waits for any more is cancelled.
+ * failure is every waiting caller's answer (the remote is asked once, a second try after a
+ * connect failure once more); a shared request nobody waits for any more is cancelled.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { IncomingMessage } from 'node:http';
@@ -24,11 +25,18 @@ describe.each(DIALECTS)('IVR identical cache misses share one request on %s', (b
   let alice: IvrUser;
   const sleeping = new Set<NodeJS.Timeout>();
   const asked: URL[] = [];
+  /** Host names the IVR's HTTP client looked up, one per connection it opened to a name. */
+  const lookups: string[] = [];
   /** When each `?hang=1` request's connection closed, on the test's clock. */
   const hangClosed: number[] = [];
 
   beforeAll(async () => {
-    t = await createIvrTestApp(backend);
+    t = await createIvrTestApp(backend, undefined, {
+      resolve: async (name) => {
+        lookups.push(name);
+        return [{ address: '127.0.0.1', family: 4 }];
+      },
+    });
     alice = await t.user();
     soap = await startNodeSoapServer();
     server = await startServer((req: IncomingMessage, res) => {
@@ -189,25 +197,64 @@ describe.each(DIALECTS)('IVR identical cache misses share one request on %s', (b
     expect(started.answer.cached).toBeUndefined();
   });
 
-  it('does not share a failure: each waiting caller then asks for itself', async () => {
+  it('shares a failure with every caller waiting: a failing remote is asked once', async () => {
     const id = await t.create(alice.headers, {
       config: { method: 'GET', url: `${server.origin}/failing?fail=1` },
       options: { cacheTtlSeconds: 60 },
     });
     const answers = await Promise.all(
-      Array.from({ length: 4 }, () => timed(id, { timeoutMs: 3_000 })),
+      Array.from({ length: 4 }, () => t.invoke(alice.headers, id, { timeoutMs: 3_000 })),
     );
-    // One shared request, then one each for the three that waited on it.
-    expect(count('failing')).toBe(4);
-    for (const { answer, waited } of answers) {
+    // One request for the four (each asked again for itself after it: 4).
+    expect(count('failing')).toBe(1);
+    for (const { answer } of answers) {
       expect(answer).toMatchObject({
         outcome: 'failure',
         status: 503,
         reason: 'HTTP 503 is not a success status',
+        variables: { status: '503', body: '{"error":"busy"}' },
       });
-      expect(answer.cached).toBeUndefined();
-      expect(waited).toBeLessThanOrEqual(2 * REMOTE_MS + 300);
     }
+    // One invocation asked; the others are logged as its answer, naming it.
+    const asker = answers.filter(({ answer }) => answer.cached === undefined);
+    expect(asker).toHaveLength(1);
+    const askerId = asker[0]!.answer.deliveryId;
+    for (const { answer } of answers) {
+      const { delivery, attempt, response } = await attemptResponse(answer);
+      expect(delivery).toMatchObject({ status: 'failed', last_status: 503 });
+      expect(attempt['error']).toBe('failure: HTTP 503 is not a success status');
+      expect(response).toMatchObject({ status: 503, ivrOutcome: 'failure' });
+      if (answer.deliveryId === askerId) expect(response).not.toHaveProperty('cachedFrom');
+      else expect(response).toMatchObject({ cachedFrom: askerId });
+    }
+    // A failure is not cached: an invocation after it asks the remote again.
+    const later = await t.invoke(alice.headers, id, { timeoutMs: 3_000 });
+    expect(later.answer).toMatchObject({ outcome: 'failure', status: 503 });
+    expect(later.answer.cached).toBeUndefined();
+    expect(count('failing')).toBe(2);
+  });
+
+  it('shares the second try after a connect failure too', async () => {
+    // Nothing listens on the port; `refusing.test` is looked up once per connection attempt.
+    const closed = await startServer((_req, res) => res.end());
+    const port = new URL(closed.origin).port;
+    await closed.close();
+    const id = await t.create(alice.headers, {
+      config: { method: 'GET', url: `http://refusing.test:${port}/balance` },
+      options: { cacheTtlSeconds: 60 },
+    });
+    const before = lookups.length;
+    const answers = await Promise.all(
+      Array.from({ length: 4 }, () => t.invoke(alice.headers, id, { timeoutMs: 2_000 })),
+    );
+    for (const { answer } of answers) {
+      expect(answer).toMatchObject({ outcome: 'error', status: null });
+      expect(answer.reason).toMatch(/ECONNREFUSED/);
+    }
+    // The shared request, then one shared second try (each caller trying twice for itself: 8).
+    expect(lookups.slice(before)).toEqual(['refusing.test', 'refusing.test']);
+    const asker = answers.filter(({ answer }) => answer.cached === undefined);
+    expect(asker).toHaveLength(1);
   });
 
   it('cancels the shared request when no caller waits for it any more', async () => {
