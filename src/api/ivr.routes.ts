@@ -16,7 +16,7 @@ import type { Integration } from '../domain/integration.js';
 import { newId } from '../domain/ids.js';
 import { idProblem } from '../domain/call-event.js';
 import type { IntegrationStore } from '../store/integration-store.js';
-import type { IvrLogStore, IvrOutcome } from '../store/ivr-log-store.js';
+import type { IvrInvocationRecord, IvrLogStore, IvrOutcome } from '../store/ivr-log-store.js';
 import type { IntegrationRunner, RunResult } from '../delivery/integration-runner.js';
 import { retryPolicyOf } from '../delivery/retry-policy.js';
 import {
@@ -32,7 +32,6 @@ import {
 } from '../delivery/response-variables.js';
 import type { IvrAnswerCache } from '../delivery/ivr-answer-cache.js';
 import { SharedRuns } from '../delivery/ivr-shared-runs.js';
-import type { RecordedRequest } from '../delivery/recorded.js';
 import { ShortCache } from '../delivery/short-cache.js';
 import type { Metrics } from '../metrics.js';
 import { callWithCampaign, systemValues, type RenderScope } from '../template/scope.js';
@@ -117,6 +116,9 @@ interface Settled {
   /** The invocation whose run it is. */
   deliveryId: string;
 }
+
+/** What a caller whose deadline passed while it waited for a shared run logs of that run. */
+type LateRun = Pick<IvrInvocationRecord, 'request' | 'response' | 'afterDeadline' | 'cachedFrom'>;
 
 /** An id as its log column keeps it: a string, or a number as templates render it (`5`). */
 const loggedId = (id: unknown): string | null =>
@@ -222,7 +224,7 @@ export const ivrRoutes: FastifyPluginAsyncTypebox<IvrRoutesOptions> = async (app
         reason: string | null,
         result: Pick<RunResult, 'request' | 'response' | 'answerBody' | 'version'>,
         variables: Record<string, string>,
-        extra: { cachedFrom?: string; request?: Promise<RecordedRequest | null> } = {},
+        extra: { cachedFrom?: string; late?: Promise<LateRun> } = {},
       ): InvokeAnswer => {
         const durationMs = round(performance.now() - started);
         const status = result.response?.status ?? null;
@@ -243,11 +245,11 @@ export const ivrRoutes: FastifyPluginAsyncTypebox<IvrRoutesOptions> = async (app
           response: result.response,
           ...(extra.cachedFrom === undefined ? {} : { cachedFrom: extra.cachedFrom }),
         };
-        if (extra.request === undefined) log.append(record);
+        if (extra.late === undefined) log.append(record);
         else {
-          // The request as sent is known when the shared run ends; the answer does not wait.
-          const logged = extra.request
-            .then((sent) => log.append({ ...record, request: sent }))
+          // What the shared run sent and received is known when it ends; the answer does not wait.
+          const logged = extra.late
+            .then((late) => log.append({ ...record, ...late }))
             .catch((err: unknown) => request.log.error({ err }, 'IVR invocation not logged'));
           pendingLogs.add(logged);
           void logged.finally(() => pendingLogs.delete(logged));
@@ -357,14 +359,21 @@ export const ivrRoutes: FastifyPluginAsyncTypebox<IvrRoutesOptions> = async (app
               .then(settle),
           );
           if (shared.kind === 'deadline') {
-            // Logged with the request as sent, known when the shared run ends (it is cancelled
-            // once no caller waits for it, so soon after the last deadline).
-            const sent = shared.settled.then(
-              (value) => value.result.request,
-              () => null,
+            // Logged when the shared run ends (it is cancelled once no caller waits for it, so
+            // soon after the last deadline), with the request as sent and the answer it got after
+            // this caller's deadline, if any: another caller may have used it, and names the
+            // invocation whose request it was (cachedFrom), perhaps this one.
+            const late = shared.settled.then(
+              (value): LateRun => ({
+                request: value.result.request,
+                response: value.result.response,
+                ...(value.result.response === null ? {} : { afterDeadline: true }),
+                ...(shared.started ? {} : { cachedFrom: value.deliveryId }),
+              }),
+              (): LateRun => ({ request: null, response: null }),
             );
             const none = { request: null, response: null, version: integration.version };
-            return finish('timeout', timedOut, none, defaults(), { request: sent });
+            return finish('timeout', timedOut, none, defaults(), { late });
           }
           const { value } = shared;
           if (tries === 1 && retriesAfter(value.result.outcome, left())) continue;

@@ -31,8 +31,16 @@ export interface IvrInvocationRecord {
   /** As sent, secrets masked; null when nothing was sent. */
   request: RecordedRequest | null;
   response: RecordedResponse | null;
-  /** Answered from the IVR answer cache: the invocation that asked the remote. */
+  /**
+   * The answer is another invocation's (the IVR answer cache, or a request in flight shared):
+   * the invocation that asked the remote.
+   */
   cachedFrom?: string;
+  /**
+   * `response` came after this invocation's deadline (it is a `timeout`): the shared request it
+   * waited on went on for other callers, and this is what it got.
+   */
+  afterDeadline?: boolean;
 }
 
 /**
@@ -76,6 +84,7 @@ export function attemptRow(record: IvrInvocationRecord) {
           ...loggedResponse(record.response),
           ivrOutcome: record.outcome,
           ...(record.cachedFrom === undefined ? {} : { cachedFrom: record.cachedFrom }),
+          ...(record.afterDeadline === true ? { afterDeadline: true } : {}),
         });
   return {
     delivery_id: record.id,

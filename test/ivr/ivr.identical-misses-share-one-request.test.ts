@@ -8,7 +8,7 @@
  * connect failure once more); a shared request nobody waits for any more is cancelled.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { IncomingMessage } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { startServer, type TestServer } from '../transport/servers.js';
 import { startNodeSoapServer, type NodeSoapServer } from '../soap/soap-servers.js';
 import { DIALECTS } from '../helpers/store.js';
@@ -29,6 +29,15 @@ describe.each(DIALECTS)('IVR identical cache misses share one request on %s', (b
   const lookups: string[] = [];
   /** When each `?hang=1` request's connection closed, on the test's clock. */
   const hangClosed: number[] = [];
+  /** `?gate=1` requests, answered when the test calls `release`. */
+  const held: { res: ServerResponse; account: string | null }[] = [];
+  const release = () => {
+    for (const { res, account } of held.splice(0)) {
+      res
+        .writeHead(200, { 'content-type': 'application/json' })
+        .end(JSON.stringify({ balance: `${account}.00` }));
+    }
+  };
 
   beforeAll(async () => {
     t = await createIvrTestApp(backend, undefined, {
@@ -42,6 +51,10 @@ describe.each(DIALECTS)('IVR identical cache misses share one request on %s', (b
     server = await startServer((req: IncomingMessage, res) => {
       const url = new URL(req.url!, 'http://x');
       asked.push(url);
+      if (url.searchParams.has('gate')) {
+        held.push({ res, account: url.searchParams.get('account') });
+        return;
+      }
       if (url.searchParams.has('hang')) {
         res.on('close', () => hangClosed.push(performance.now()));
         return;
@@ -63,6 +76,7 @@ describe.each(DIALECTS)('IVR identical cache misses share one request on %s', (b
 
   afterAll(async () => {
     for (const timer of sleeping) clearTimeout(timer);
+    release();
     await t?.close();
     await server?.close();
     await soap?.close();
@@ -174,11 +188,12 @@ describe.each(DIALECTS)('IVR identical cache misses share one request on %s', (b
       variables: { balance: '7.00' },
     });
     expect(long.waited).toBeGreaterThanOrEqual(REMOTE_MS - 30 - 50);
-    // The short caller is logged as a timeout with the request as sent, and nothing received.
+    // The short caller is logged as a timeout with the request as sent, and the answer that
+    // came after its deadline.
     const logged = await attemptResponse(short.answer);
     expect(logged.delivery).toMatchObject({ status: 'failed', last_status: null });
     expect(logged.attempt['error']).toBe('timeout: no response within the 200 ms deadline');
-    expect(logged.response).toBeNull();
+    expect(logged.response).toMatchObject({ status: 200, afterDeadline: true });
     expect(JSON.parse(logged.attempt['request'] as string)).toMatchObject({
       url: `${server.origin}/deadlines?account=7`,
     });
@@ -195,6 +210,71 @@ describe.each(DIALECTS)('IVR identical cache misses share one request on %s', (b
     expect(joined.waited).toBeLessThanOrEqual(200 + 50);
     expect(started.answer).toMatchObject({ outcome: 'success', variables: { balance: '8.00' } });
     expect(started.answer.cached).toBeUndefined();
+  });
+
+  it('logs a caller that timed out waiting with the answer that came after its deadline', async () => {
+    // cachedFrom names the invocation whose request an answer was: its line shows that answer,
+    // also when its own caller had given up before it came.
+    const id = await t.create(alice.headers, {
+      config: { method: 'GET', url: `${server.origin}/gated?gate=1&account={{ivr.account}}` },
+      options: { cacheTtlSeconds: 60, responseVariables: [{ name: 'balance', path: 'balance' }] },
+    });
+    const sentSoFar = async (n: number) => {
+      for (let i = 0; i < 500 && count('gated') < n; i += 1) await pause(10);
+      expect(count('gated')).toBe(n);
+    };
+    // The caller that sends the request gives up first; the one that joined it gets the answer.
+    const starter = t.invoke(alice.headers, id, { variables: { account: '9' }, timeoutMs: 1_500 });
+    await sentSoFar(1);
+    const joiner = t.invoke(alice.headers, id, { variables: { account: '9' }, timeoutMs: 20_000 });
+    const gaveUp = (await starter).answer;
+    expect(gaveUp).toMatchObject({ outcome: 'timeout', status: null });
+    release();
+    const joined = (await joiner).answer;
+    expect(joined).toMatchObject({
+      outcome: 'success',
+      cached: true,
+      variables: { balance: '9.00' },
+    });
+    expect(count('gated')).toBe(1);
+    const asker = await attemptResponse(gaveUp);
+    expect(asker.delivery).toMatchObject({ status: 'failed', last_status: null });
+    expect(asker.attempt['error']).toBe('timeout: no response within the 1500 ms deadline');
+    expect(asker.response).toEqual(
+      expect.objectContaining({
+        status: 200,
+        body: '{"balance":"9.00"}',
+        ivrOutcome: 'timeout',
+        afterDeadline: true,
+      }),
+    );
+    expect(asker.response).not.toHaveProperty('cachedFrom');
+    const user = await attemptResponse(joined);
+    expect(user.response).toMatchObject({ status: 200, cachedFrom: gaveUp.deliveryId });
+    expect(user.response).not.toHaveProperty('afterDeadline');
+    // The cache names it too.
+    const hit = (await t.invoke(alice.headers, id, { variables: { account: '9' } })).answer;
+    expect((await attemptResponse(hit)).response).toMatchObject({ cachedFrom: gaveUp.deliveryId });
+
+    // A caller that joined and gave up is logged with the answer too, naming whose request it was.
+    const sender = t.invoke(alice.headers, id, { variables: { account: '10' }, timeoutMs: 20_000 });
+    await sentSoFar(2);
+    const brief = (
+      await t.invoke(alice.headers, id, { variables: { account: '10' }, timeoutMs: 200 })
+    ).answer;
+    expect(brief.outcome).toBe('timeout');
+    release();
+    const sent = (await sender).answer;
+    expect(sent).toMatchObject({ outcome: 'success', variables: { balance: '10.00' } });
+    expect(sent.cached).toBeUndefined();
+    const briefLog = await attemptResponse(brief);
+    expect(briefLog.attempt['error']).toBe('timeout: no response within the 200 ms deadline');
+    expect(briefLog.response).toMatchObject({
+      status: 200,
+      ivrOutcome: 'timeout',
+      afterDeadline: true,
+      cachedFrom: sent.deliveryId,
+    });
   });
 
   it('shares a failure with every caller waiting: a failing remote is asked once', async () => {
