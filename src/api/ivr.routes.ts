@@ -20,6 +20,7 @@ import type { IvrInvocationRecord, IvrLogStore, IvrOutcome } from '../store/ivr-
 import type { IntegrationRunner, RunResult } from '../delivery/integration-runner.js';
 import { retryPolicyOf } from '../delivery/retry-policy.js';
 import {
+  deadlineReasonOf,
   invokeDeadline,
   ivrOutcomeOf,
   MAX_IVR_TIMEOUT_MS,
@@ -348,10 +349,7 @@ export const ivrRoutes: FastifyPluginAsyncTypebox<IvrRoutesOptions> = async (app
         // under no caller's deadline; each caller waits for it until its own. What it comes to,
         // a failure too, is the answer of every caller waiting: a failing remote is asked once
         // for all of them. The second try after a connect failure is shared the same way.
-        const timedOut =
-          integration.type === 'soap'
-            ? `no answer within the ${deadline} ms timeout`
-            : `no response within the ${deadline} ms deadline`;
+        const timedOut = deadlineReasonOf(integration.type, deadline);
         for (let tries = 1; ; tries += 1) {
           const shared = await runs.wait(cacheKey, started + deadline, (maxMs, signal) =>
             runner

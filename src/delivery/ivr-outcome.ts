@@ -8,6 +8,8 @@ import { DEFAULT_IVR_TIMEOUT_MS } from '../domain/integration.js';
 import type { IvrOutcome } from '../store/ivr-log-store.js';
 import { describeOutcome, type DeliveryOutcome } from './outcome.js';
 import type { RetryPolicy } from './retry-policy.js';
+import { deadlineReason } from '../transport/http-client.js';
+import { timeoutReason } from '../transport/soap-client.js';
 
 /** The longest deadline an invocation may ask for: a caller on hold for longer hangs up. */
 export const MAX_IVR_TIMEOUT_MS = 30_000;
@@ -22,6 +24,16 @@ const CONNECT_FAILURES = /^(ECONNREFUSED|EHOSTUNREACH|ENETUNREACH|EAI_AGAIN|EADD
  */
 export function invokeDeadline(integration: Integration, requested: number | undefined): number {
   return requested ?? Math.min(integration.options.timeoutMs, DEFAULT_IVR_TIMEOUT_MS);
+}
+
+/**
+ * The reason of a `timeout` the invocation's deadline gave while it waited for a request that was
+ * not its own (shared with identical invocations), in its transport's words, as its own request
+ * would have said it: `no response within the 2500 ms deadline`, SOAP `no answer within the 2500
+ * ms timeout`.
+ */
+export function deadlineReasonOf(type: Integration['type'], deadlineMs: number): string {
+  return type === 'soap' ? timeoutReason(deadlineMs) : deadlineReason(deadlineMs);
 }
 
 /** What an IVR branches on, from one run's outcome; `reason` is null on success. */

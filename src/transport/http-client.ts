@@ -323,11 +323,10 @@ function outcomeOf(error: unknown, failure: Failure): HttpOutcome {
     return { kind: 'refused', reason: onHop + found.reason, durationMs };
   }
   if (failure.deadline !== undefined) {
-    const what = failure.phase === 'body' ? 'the response body was not complete' : 'no response';
     return {
       kind: 'timeout',
       phase: failure.phase,
-      message: `${onHop}${what} within the ${failure.deadline} ms deadline`,
+      message: onHop + deadlineReason(failure.deadline, failure.phase),
       durationMs,
     };
   }
@@ -344,6 +343,15 @@ function outcomeOf(error: unknown, failure: Failure): HttpOutcome {
   }
   if (code === 'UND_ERR_INVALID_ARG') return { kind: 'invalid-request', reason: found.message };
   return { kind: 'network-error', code, message: onHop + describeError(found), durationMs };
+}
+
+/**
+ * What a request's deadline cut short, as a timeout's message says it: `no response within the
+ * 2500 ms deadline`, or in the `body` phase `the response body was not complete within …`.
+ */
+export function deadlineReason(deadlineMs: number, phase: 'headers' | 'body' = 'headers'): string {
+  const what = phase === 'body' ? 'the response body was not complete' : 'no response';
+  return `${what} within the ${deadlineMs} ms deadline`;
 }
 
 function describeError(error: Error): string {

@@ -214,7 +214,7 @@ export class SoapClient {
         return {
           kind: 'timeout',
           retryable: true,
-          message: `no answer within the ${statedTimeout(request)} ms timeout`,
+          message: timeoutReason(statedTimeout(request)),
           durationMs: elapsed(),
           ...(record === undefined ? {} : { request: record }),
         };
@@ -324,6 +324,11 @@ export class SoapClient {
 
 const statedTimeout = (request: SoapCallRequest): number =>
   request.statedTimeoutMs ?? request.timeoutMs;
+
+/** A call's timeout message, once the WSDL is loaded: `no answer within the 2500 ms timeout`. */
+export function timeoutReason(timeoutMs: number): string {
+  return `no answer within the ${timeoutMs} ms timeout`;
+}
 
 /**
  * The outcome of a call whose WSDL gives its port an address no request can go to: the WSDL is

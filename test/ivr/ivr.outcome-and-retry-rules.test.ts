@@ -3,7 +3,12 @@
  * deadline an invocation gets, and that only a failure to connect, with time left, is tried again.
  */
 import { describe, expect, it } from 'vitest';
-import { invokeDeadline, ivrOutcomeOf, retriesAfter } from '../../src/delivery/ivr-outcome.js';
+import {
+  deadlineReasonOf,
+  invokeDeadline,
+  ivrOutcomeOf,
+  retriesAfter,
+} from '../../src/delivery/ivr-outcome.js';
 import { retryPolicyOf } from '../../src/delivery/retry-policy.js';
 import type { Integration } from '../../src/domain/integration.js';
 
@@ -87,5 +92,10 @@ describe('IVR outcome rules', () => {
       retriesAfter({ kind: 'timeout', message: 'connect timeout', durationMs: 1 }, 2_000),
     ).toBe(false);
     expect(retriesAfter({ kind: 'refused', reason: 'private' }, 2_000)).toBe(false);
+  });
+
+  it("words a deadline passed while waiting as the integration's transport words its own", () => {
+    expect(deadlineReasonOf('http', 2_500)).toBe('no response within the 2500 ms deadline');
+    expect(deadlineReasonOf('soap', 2_500)).toBe('no answer within the 2500 ms timeout');
   });
 });
