@@ -30,6 +30,9 @@ export const RecordedResponseOut = Type.Object({
   headers: HeaderList,
   body: Type.String(),
   truncated: Type.Boolean(),
+  bodyError: Type.Optional(
+    Type.String({ description: 'why the body could not be decoded (its Content-Encoding)' }),
+  ),
 });
 
 /** The catalog's examples as one sample event: every token has a value. */

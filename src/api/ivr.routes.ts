@@ -297,6 +297,7 @@ export const ivrRoutes: FastifyPluginAsyncTypebox<IvrRoutesOptions> = async (app
                   integration.type === 'soap' ? 'soap' : integration.config.responseEncoding,
                 body: result.answerBody ?? result.response?.body ?? null,
                 truncated: result.response?.truncated ?? false,
+                bodyError: result.response?.bodyError,
                 soapResult: result.soapResult,
               });
         if (outcome === 'success' && mapped.problem === undefined && cacheKey !== undefined) {

@@ -242,7 +242,13 @@ export class IntegrationRunner {
       );
       const response =
         outcome.kind === 'response'
-          ? recordResponse(outcome.status, outcome.headers, outcome.body, outcome.bodyTruncated)
+          ? recordResponse(
+              outcome.status,
+              outcome.headers,
+              outcome.body,
+              outcome.bodyTruncated,
+              outcome.bodyError,
+            )
           : null;
       return {
         version: integration.version,

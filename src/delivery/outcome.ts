@@ -18,6 +18,8 @@ export type DeliveryOutcome =
       body?: Buffer | string;
       /** `body` is only the start of a longer body (the HTTP client keeps the first 64 KiB). */
       bodyTruncated?: boolean;
+      /** Why the body could not be decoded (its Content-Encoding); see HttpClient. */
+      bodyError?: string;
       durationMs: number;
     }
   /** The whole-request deadline passed. */
@@ -74,6 +76,7 @@ export function fromHttpOutcome(outcome: HttpOutcome): DeliveryOutcome {
         headers: outcome.headers,
         body: outcome.body,
         bodyTruncated: outcome.bodyTruncated,
+        ...(outcome.bodyError === undefined ? {} : { bodyError: outcome.bodyError }),
         durationMs: outcome.durationMs,
       };
     case 'timeout':

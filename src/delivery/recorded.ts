@@ -16,21 +16,27 @@ export interface RecordedRequest {
 export interface RecordedResponse {
   status: number;
   headers: [string, string][];
-  /** The first 64 KiB, as text. */
+  /** The first 64 KiB, as text (decoded first when it came compressed). */
   body: string;
   truncated: boolean;
+  /**
+   * Why the body could not be decoded: a Content-Encoding Callhook does not read, or data that is
+   * not what its encoding says. `body` then holds what did decode, often nothing.
+   */
+  bodyError?: string;
 }
 
 /**
  * A response as recorded: its status, headers and first 64 KiB as text, decoded as its
  * `Content-Type` charset says (see bodyText; `cut`: the client already kept only the start of a
- * longer body).
+ * longer body; `bodyError`: why the client could not decode it).
  */
 export function recordResponse(
   status: number,
   headers: Iterable<readonly [string, string]>,
   body: Buffer | string,
   cut = false,
+  bodyError?: string,
 ): RecordedResponse {
   const list = Array.from(headers, ([n, v]): [string, string] => [n, v]);
   const contentType = list.find(([name]) => name.toLowerCase() === 'content-type')?.[1];
@@ -40,7 +46,8 @@ export function recordResponse(
     cut,
     charsetOf(contentType) || undefined,
   );
-  return { status, headers: list, body: text, truncated };
+  const response = { status, headers: list, body: text, truncated };
+  return bodyError === undefined ? response : { ...response, bodyError };
 }
 
 /** A response as an attempt's log row holds it (deliveries and IVR invocations alike). */
@@ -50,5 +57,6 @@ export function loggedResponse(response: RecordedResponse) {
     headers: response.headers,
     body: response.body,
     bodyTruncated: response.truncated,
+    ...(response.bodyError === undefined ? {} : { bodyError: response.bodyError }),
   };
 }

@@ -35,6 +35,8 @@ export interface ResponseInput {
   body: string | null;
   /** True when the body was longer than what `body` holds. */
   truncated?: boolean;
+  /** Why the body could not be decoded (its Content-Encoding): the variables hold defaults. */
+  bodyError?: string | undefined;
   soapResult?: unknown;
 }
 
@@ -42,8 +44,8 @@ export interface MappedVariables {
   /** Every variable named by the integration, a string each (default or `""` when absent). */
   values: Record<string, string>;
   /**
-   * Why the body could not be read (invalid JSON or XML, cut at 64 KiB, or XML the parser
-   * refuses); the variables then hold defaults.
+   * Why the body could not be read (invalid JSON or XML, cut at 64 KiB, XML the parser refuses,
+   * or a Content-Encoding that could not be decoded); the variables then hold defaults.
    */
   problem?: string;
 }
@@ -200,6 +202,8 @@ function parseJson(body: string): unknown {
 function parse(input: ResponseInput): Parsed {
   const body = withoutBom(input.body ?? '');
   const cut = input.truncated === true;
+  if (input.bodyError !== undefined && input.encoding !== 'soap')
+    return { ok: false, problem: input.bodyError };
   switch (input.encoding) {
     case 'soap':
       return { ok: true, root: input.soapResult };
@@ -256,7 +260,9 @@ export function mapVariables(
   input: ResponseInput,
 ): MappedVariables {
   const values: Record<string, string> = {};
-  if (variables.length === 0) return { values };
+  // The IVR's `body` variable is the body too: a body that could not be decoded is said.
+  if (variables.length === 0)
+    return input.bodyError === undefined ? { values } : { values, problem: input.bodyError };
   let parsed: Parsed | undefined;
   let envelope: Parsed | undefined;
   let problem: string | undefined;

@@ -84,6 +84,10 @@ export function maskResponse(
     ...response,
     headers: response.headers.map(([n, v]) => [n, maskOrdered(v, secrets)]),
     body: maskOrdered(response.body, secrets),
+    // Names the Content-Encoding header's value, which a remote writes.
+    ...(response.bodyError === undefined
+      ? {}
+      : { bodyError: maskOrdered(response.bodyError, secrets) }),
   };
   return masked.body === response.body
     ? { response: masked }

@@ -352,5 +352,11 @@ function responseOf(outcome: DeliveryOutcome): RecordedResponse | null {
   if (status === null) return null;
   const headers = 'headers' in outcome ? (outcome.headers ?? []) : [];
   const response = outcome.kind === 'response' ? outcome : undefined;
-  return recordResponse(status, headers, response?.body ?? '', response?.bodyTruncated === true);
+  return recordResponse(
+    status,
+    headers,
+    response?.body ?? '',
+    response?.bodyTruncated === true,
+    response?.bodyError,
+  );
 }

@@ -1,9 +1,9 @@
 /**
  * The outbound HTTP client of integrations: undici keep-alive pools per origin, every connection
  * checked by the network policy (safe-connect.ts), a whole-request deadline, redirects only when
- * asked, and a capped response body. `send()` answers an outcome value; a remote's failure
- * (refusal, timeout, reset, TLS error, any status) is never thrown. docs/transport.md has the
- * full behaviour.
+ * asked, and a capped response body, decoded when compressed. `send()` answers an outcome value;
+ * a remote's failure (refusal, timeout, reset, TLS error, any status) is never thrown.
+ * docs/transport.md has the full behaviour.
  */
 import type { IncomingHttpHeaders } from 'node:http';
 import { Agent, type Dispatcher } from 'undici';
@@ -48,12 +48,23 @@ export interface ResponseOutcome {
   status: number;
   /** Lower-case names, in arrival order per name; repeated headers appear once per value. */
   headers: Header[];
-  /** The first `maxBodyBytes` of the body. */
+  /**
+   * The first `maxBodyBytes` of the body, decoded when it came with a `Content-Encoding` (gzip,
+   * deflate, br).
+   */
   body: Buffer;
-  /** True when the body had more bytes than were kept. */
+  /** True when the (decoded) body had more bytes than were kept. */
   bodyTruncated: boolean;
-  /** Bytes received (a lower bound when the rest was not read: over the drain limit). */
+  /**
+   * Bytes received, as sent (compressed or not); a lower bound when the rest was not read (over
+   * the drain limit).
+   */
   bodyBytes: number;
+  /**
+   * Why the body could not be decoded: a `Content-Encoding` Callhook does not read (`body` is
+   * then empty), or data that is not what its encoding says (`body` is what was decoded first).
+   */
+  bodyError?: string;
   durationMs: number;
   /** The URL that answered (differs from the request's after redirects). */
   url: string;
@@ -212,8 +223,9 @@ export class HttpClient {
             status: result.status,
             headers: headerList(result.headers),
             body: result.body,
-            bodyTruncated: result.bytes > this.limits.maxBodyBytes,
+            bodyTruncated: result.truncated,
             bodyBytes: result.bytes,
+            ...(result.bodyError === undefined ? {} : { bodyError: result.bodyError }),
             durationMs: elapsed(started),
             url: hop.url.href,
             redirects,

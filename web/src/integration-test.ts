@@ -87,6 +87,9 @@ export function testResult(result: TestResult): HTMLElement {
             { class: 'response' },
             h('h3', {}, 'Response ', badge(String(result.response.status))),
             pre(headerText(result.response.headers), { class: 'response-head' }),
+            result.response.bodyError === undefined
+              ? null
+              : h('p', { class: 'bad' }, result.response.bodyError),
             pre(result.response.body + (result.response.truncated ? '\n…(cut)' : ''), {
               class: 'response-body',
             }),

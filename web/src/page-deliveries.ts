@@ -123,6 +123,8 @@ interface Exchange {
   headers?: [string, string][];
   body?: string | null;
   truncated?: boolean;
+  /** Why the body could not be decoded (its Content-Encoding). */
+  bodyError?: string;
 }
 
 function exchange(title: string, value: unknown): HTMLElement | null {
@@ -143,6 +145,7 @@ function exchange(title: string, value: unknown): HTMLElement | null {
     { class: 'exchange-part' },
     h('h4', {}, title),
     pre([first, headers].filter((p) => p !== '').join('\n')),
+    typeof e.bodyError === 'string' ? h('p', { class: 'bad' }, e.bodyError) : null,
     typeof e.body === 'string' ? pre(e.body + (e.truncated === true ? '\n…(cut)' : '')) : null,
   );
 }

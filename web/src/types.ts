@@ -93,7 +93,14 @@ export interface Integration {
 
 export interface TestResult {
   request: { method: string; url: string; headers: [string, string][]; body: string | null } | null;
-  response?: { status: number; headers: [string, string][]; body: string; truncated: boolean };
+  response?: {
+    status: number;
+    headers: [string, string][];
+    body: string;
+    truncated: boolean;
+    /** Why the body could not be decoded (its Content-Encoding). */
+    bodyError?: string;
+  };
   outcome?: { kind: string; success: boolean; message: string };
   error?: string;
   durationMs: number;
