@@ -318,7 +318,13 @@ export class IntegrationRunner {
     const answer = outcome.response;
     const response =
       answer !== undefined
-        ? recordResponse(answer.status, Object.entries(answer.headers), answer.body)
+        ? recordResponse(
+            answer.status,
+            Object.entries(answer.headers),
+            answer.body,
+            false,
+            answer.bodyError,
+          )
         : outcome.kind === 'response_too_large' && outcome.head !== undefined
           ? // The head of an answer whose body was not read: no body, marked cut.
             recordResponse(outcome.head.status, Object.entries(outcome.head.headers), '', true)

@@ -41,6 +41,19 @@ export function codingOf(
   };
 }
 
+/**
+ * Why a body could not be decoded as `coding` (what zlib said: `incorrect header check`).
+ *
+ * ### Example
+ * ```ts
+ * notValidData('gzip', 'incorrect header check');
+ * // → 'the body is not valid gzip data (Content-Encoding: gzip): incorrect header check'
+ * ```
+ */
+export function notValidData(coding: string, detail: string): string {
+  return `the body is not valid ${coding} data (Content-Encoding: ${coding}): ${detail}`;
+}
+
 export interface DecodedBody {
   /** The first `limit` decoded bytes (what was decoded before an error, if one came). */
   body: Buffer;
@@ -121,10 +134,7 @@ export class BodyDecoder {
     stream.on('data', (chunk: Buffer) => this.take(chunk));
     stream.on('end', () => this.finish(false));
     stream.on('error', (error: Error) => {
-      this.finish(
-        true,
-        `the body is not valid ${this.coding} data (Content-Encoding: ${this.coding}): ${error.message}`,
-      );
+      this.finish(true, notValidData(this.coding, error.message));
     });
     return stream;
   }

@@ -7,6 +7,7 @@
 import { HttpClient } from 'soap';
 import { charsetOf } from '../domain/media-type.js';
 import { decodeBody } from './body-text.js';
+import { codingOf, notValidData } from './content-decoding.js';
 import type { PolicyAgents } from './safe-connect.js';
 
 /** Request and response bodies larger than this are refused (a SOAP answer is never this big). */
@@ -16,7 +17,27 @@ export const MAX_SOAP_RESPONSE_SIZE = `${MAX_SOAP_RESPONSE_BYTES / (1024 * 1024)
 
 export interface Exchange {
   request?: { url: string; headers: Record<string, string>; body: string };
-  response?: { status: number; headers: Record<string, string>; body: string };
+  response?: {
+    status: number;
+    headers: Record<string, string>;
+    body: string;
+    /** Why the body could not be decoded (its Content-Encoding); `body` is then empty. */
+    bodyError?: string;
+  };
+}
+
+/**
+ * An answer whose body could not be decoded: an encoding axios does not decode (`zstd`), or data
+ * that is not what its encoding says. Its status and headers came; its body is not read.
+ */
+export class UndecodableBodyError extends Error {
+  readonly code = 'ERR_CALLHOOK_CONTENT_ENCODING';
+  constructor(
+    readonly head: AnswerHead,
+    message: string,
+  ) {
+    super(message);
+  }
 }
 
 type Callback = (error: unknown, response?: unknown, body?: unknown) => unknown;
@@ -118,7 +139,23 @@ export class RecordingHttpClient extends HttpClient {
    * read as UTF-8 into `Montr�al`.
    */
   override handleResponse(...[req, res, body]: HandleArgs): unknown {
-    const contentType = plainHeaders(res.headers)['content-type'];
+    const headers = plainHeaders(res.headers);
+    // axios takes the Content-Encoding header away from an answer it decoded (gzip, deflate,
+    // br); one still there was not decoded, and the bytes are not text.
+    const left = headers['content-encoding'];
+    if (left !== undefined && Buffer.isBuffer(body) && body.length > 0) {
+      const coding = codingOf(left);
+      if (coding !== undefined) {
+        undecoded.set(
+          res,
+          typeof coding === 'string'
+            ? `the body is in Content-Encoding "${left}", which was not decoded`
+            : coding.unreadable,
+        );
+        return '';
+      }
+    }
+    const contentType = headers['content-type'];
     const text: unknown = Buffer.isBuffer(body) ? decodeBody(body, charsetOf(contentType)) : body;
     return super.handleResponse(req, res, text);
   }
@@ -129,6 +166,17 @@ export class RecordingHttpClient extends HttpClient {
       data,
       (error: unknown, response?: unknown, body?: unknown) => {
         const res = response as { status?: unknown; headers?: unknown } | undefined;
+        // An answer came, but its body could not be decoded: recorded without a body, and the
+        // caller told why (a SOAP call's classify, the WSDL loader).
+        const undecodable = undecodableAnswer(error, res);
+        if (undecodable !== undefined) {
+          this.exchange.response = {
+            ...undecodable.head,
+            body: '',
+            bodyError: undecodable.message,
+          };
+          return callback(undecodable, response, '');
+        }
         if (error === null && typeof res?.status === 'number') {
           this.exchange.response = {
             status: res.status,
@@ -142,6 +190,55 @@ export class RecordingHttpClient extends HttpClient {
       exoptions,
     );
   }
+}
+
+/** Why the body of an answer (axios's response object) was not decoded, by `handleResponse`. */
+const undecoded = new WeakMap<object, string>();
+
+/** zlib's and brotli's error codes, as axios passes them on from its decoding stream. */
+const DECODING_ERROR = /^(Z_[A-Z_]+|ERR__ERROR_[A-Z0-9_]+|ERR_BROTLI_[A-Z_]+)$/;
+
+/**
+ * The answer behind a request's outcome when its body could not be decoded: an encoding left
+ * undecoded (see handleResponse), or an axios error from its gzip/deflate/br stream.
+ */
+function undecodableAnswer(
+  error: unknown,
+  res: { status?: unknown; headers?: unknown } | undefined,
+): UndecodableBodyError | undefined {
+  if (error === null && res !== undefined && typeof res.status === 'number') {
+    const why = undecoded.get(res);
+    return why === undefined
+      ? undefined
+      : new UndecodableBodyError({ status: res.status, headers: plainHeaders(res.headers) }, why);
+  }
+  const failed = error as {
+    code?: unknown;
+    message?: unknown;
+    response?: { status?: unknown; headers?: unknown };
+    request?: { res?: { rawHeaders?: unknown } };
+  } | null;
+  const status = failed?.response?.status;
+  if (typeof status !== 'number' || typeof failed?.code !== 'string') return undefined;
+  if (!DECODING_ERROR.test(failed.code)) return undefined;
+  // axios has removed Content-Encoding from the headers it gives; the raw ones still have it.
+  const raw = failed.request?.res?.rawHeaders;
+  const names = Array.isArray(raw) ? (raw as unknown[]) : [];
+  const index = names.findIndex(
+    (name, i) => i % 2 === 0 && String(name).toLowerCase() === 'content-encoding',
+  );
+  const written = index < 0 ? undefined : String(names[index + 1]);
+  const coding = written === undefined ? undefined : codingOf(written);
+  const detail = typeof failed.message === 'string' ? failed.message : failed.code;
+  const message =
+    typeof coding === 'object'
+      ? coding.unreadable
+      : written === undefined
+        ? `the body could not be decoded: ${detail}`
+        : notValidData(coding ?? written, detail);
+  const headers = plainHeaders(failed.response?.headers);
+  if (written !== undefined) headers['content-encoding'] = written;
+  return new UndecodableBodyError({ status, headers }, message);
 }
 
 /** Never sends: records the request the soap package built, then ends the call with `error`. */

@@ -29,6 +29,8 @@ export interface SoapResponseRecord {
   status: number;
   headers: Record<string, string>;
   body: string;
+  /** Why the body could not be decoded (its Content-Encoding); `body` is then empty. */
+  bodyError?: string;
 }
 
 export interface SoapFault {
@@ -182,7 +184,10 @@ export function classify(
       kind: 'http_error',
       ...base,
       retryable: status >= 500 || status === 408 || status === 429,
-      message: `HTTP ${status} without a SOAP fault`,
+      message:
+        response.bodyError === undefined
+          ? `HTTP ${status} without a SOAP fault`
+          : `HTTP ${status}, and ${response.bodyError}`,
     };
   }
   const notSoap = (message: string): SoapOutcome => ({
@@ -191,6 +196,9 @@ export function classify(
     retryable: false,
     message,
   });
+  // Not read, so neither a SOAP answer nor an empty one: the remote answered, and the same request
+  // meets the same encoding.
+  if (response.bodyError !== undefined) return notSoap(`HTTP ${status}, but ${response.bodyError}`);
   if (response.body.trim() === '') {
     // A one-way operation's answer is HTTP 202 (or 200) with no envelope (WS-I Basic Profile).
     if (!operation.hasOutput) {

@@ -9,7 +9,12 @@ import type { WsdlDescription } from '../domain/soap.js';
 import { xmlSyntaxError } from '../template/body-structure.js';
 import { bodySnippet } from './body-text.js';
 import type { PolicyAgents } from './safe-connect.js';
-import { RecordingHttpClient, transportFailure, type TransportFailure } from './soap-http.js';
+import {
+  RecordingHttpClient,
+  transportFailure,
+  UndecodableBodyError,
+  type TransportFailure,
+} from './soap-http.js';
 import { scanBindings } from './wsdl-bindings.js';
 import { describeServices } from './wsdl-describe.js';
 
@@ -196,10 +201,11 @@ export async function loadWsdl(
         docUrl,
         data,
         (error, response, body) => {
-          if (error !== null && error !== undefined) {
+          const undecodable = error instanceof UndecodableBodyError ? error : undefined;
+          if (error !== null && error !== undefined && undecodable === undefined) {
             return callback(fetchError(docUrl, transportFailure(error, timedOut), settings));
           }
-          const status = (response as { status: number }).status;
+          const status = undecodable?.head.status ?? (response as { status: number }).status;
           if (status !== 200) {
             const retryable = status >= 500 || status === 408 || status === 429;
             return callback(
@@ -211,6 +217,11 @@ export async function loadWsdl(
               ),
             );
           }
+          // The same document comes back in the same encoding: not worth fetching again.
+          if (undecodable !== undefined)
+            return callback(
+              new WsdlDocumentError(docUrl, 'wsdl_invalid', undecodable.message, false),
+            );
           const text = typeof body === 'string' ? body : '';
           const finalUrl = finalUrlOf(response) ?? docUrl;
           finalUrls.set(docUrl, finalUrl);
