@@ -139,9 +139,16 @@ export class EventStore {
           fresh.push(item);
         }
       }
+      // Inserted in key order, the same in every transaction: on PostgreSQL an insert of a key
+      // another open transaction has inserted waits for it, so two batches holding the same ids
+      // in different orders would each wait for the other (a deadlock, one batch refused).
+      const byKey = fresh
+        .map((item) => ({ item, key: keyOf(ownerOf(item.event), item.event.id) }))
+        .sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0))
+        .map(({ item }) => item);
       const inserted = new Set<string>();
-      for (let i = 0; i < fresh.length; i += CHUNK) {
-        const chunk = fresh.slice(i, i + CHUNK);
+      for (let i = 0; i < byKey.length; i += CHUNK) {
+        const chunk = byKey.slice(i, i + CHUNK);
         const values = chunk.map(({ event, occurredAtMs }) => ({
           owner_id: ownerOf(event),
           id: event.id,
