@@ -177,8 +177,13 @@ export class EventStore {
         accepted.push(event.id);
         const campaign = campaigns.get(event.campaignId)!;
         acceptedByOwner.set(campaign.ownerId, (acceptedByOwner.get(campaign.ownerId) ?? 0) + 1);
+        // One delivery per integration: a campaign may bind one integration more than once, and
+        // an event two of its bindings match must not send the same request twice.
+        const bound = new Set<string>();
         for (const binding of campaign.bindings) {
           if (!bindingMatches(binding, event.type, event.call.status)) continue;
+          if (bound.has(binding.integrationId)) continue;
+          bound.add(binding.integrationId);
           deliveries.push({
             id: uuidv7(),
             ownerId: campaign.ownerId,
