@@ -81,11 +81,20 @@ function problemOf(value: unknown): { field?: string; error: string } | undefine
     const field = path.join('.');
     // A value of none of a union's types is reported once per type tried: name them all, not
     // only the first ("contact.custom.plan must be string" for an array, where numbers are fine).
-    const types = issues
-      .filter((i) => i.keyword === 'type' && i.instancePath === first.instancePath)
-      .map((i) => String(i.params['type']));
+    // But a value of one of them that breaks that type's rule (a string over its length) is
+    // told the rule, not the other types.
+    const here = issues.filter((i) => i.instancePath === first.instancePath);
+    const types = here.filter((i) => i.keyword === 'type').map((i) => String(i.params['type']));
+    const rule =
+      types.length > 1
+        ? here.find((i) => i.keyword !== 'type' && i.keyword !== 'anyOf')
+        : undefined;
     const wrong =
-      types.length > 1 ? mustBeTypes(types) : schemaMessage(first.message, first.params);
+      rule !== undefined
+        ? schemaMessage(rule.message, rule.params)
+        : types.length > 1
+          ? mustBeTypes(types)
+          : schemaMessage(first.message, first.params);
     return {
       ...(field === '' ? {} : { field }),
       error: missing ? `${field} is required` : `${field} ${wrong}`,

@@ -172,6 +172,36 @@ describe.each(DIALECTS)('call events in, deliveries out, on %s', (backend) => {
     ]);
   });
 
+  it('says a string over its length is too long, not of the wrong type', async () => {
+    await setup();
+    const long = 'x'.repeat(65_537);
+    const res = await post('/api/v1/events', {
+      events: [
+        event('note', { contact: { id: 'k', note: long } }),
+        event('plan', { contact: { id: 'k', custom: { plan: long } } }),
+        event('fits', {
+          contact: { id: 'k', note: long.slice(1), custom: { plan: long.slice(1) } },
+        }),
+      ],
+    });
+    expect(res.statusCode, res.body).toBe(202);
+    expect(res.json().accepted).toEqual(['fits']);
+    expect(res.json().rejected).toEqual([
+      {
+        id: 'note',
+        index: 0,
+        field: 'contact.note',
+        error: 'contact.note must not have more than 65536 characters',
+      },
+      {
+        id: 'plan',
+        index: 1,
+        field: 'contact.custom.plan',
+        error: 'contact.custom.plan must not have more than 65536 characters',
+      },
+    ]);
+  });
+
   it('refuses an IVR variable whose name a token cannot read, whatever its value', async () => {
     await setup();
     const res = await post('/api/v1/events', {
