@@ -56,7 +56,7 @@ function twoDigits(text: string, at: number): number {
 
 /**
  * Reads an RFC 3339 timestamp, `YYYY-MM-DDTHH:MM[:SS[.fraction]]` then `Z` or `±HH:MM` (seconds
- * may be left out): its milliseconds, or why it is not one (a phrase). Date.parse alone rolls
+ * may be left out; `t` and `z` may be lower case): its milliseconds, or why it is not one (a phrase). Date.parse alone rolls
  * impossible dates over (2026-02-30 is March 2, T24:00 the next day): each part is checked
  * against the calendar and the clock. It is on the template hot path (the `date` filter) and
  * reads every event's `occurredAt`: character by character, allocating nothing but a problem's
@@ -64,7 +64,15 @@ function twoDigits(text: string, at: number): number {
  */
 function readTimestamp(value: string): number | string {
   const length = value.length;
-  if (length < 17 || value[4] !== '-' || value[7] !== '-' || value[10] !== 'T' || value[13] !== ':')
+  // RFC 3339 §5.6: "T" and "Z" may be written in lower case.
+  const separator = value[10];
+  if (
+    length < 17 ||
+    value[4] !== '-' ||
+    value[7] !== '-' ||
+    (separator !== 'T' && separator !== 't') ||
+    value[13] !== ':'
+  )
     return NOT_RFC3339;
   const century = twoDigits(value, 0);
   const yearOf = twoDigits(value, 2);
@@ -101,7 +109,7 @@ function readTimestamp(value: string): number | string {
     offsetMinute = twoDigits(value, at + 4);
     if (at + 6 !== length || value[at + 3] !== ':' || offsetHour < 0 || offsetMinute < 0)
       return NOT_RFC3339;
-  } else if (zone !== 'Z' || at + 1 !== length) return NOT_RFC3339;
+  } else if ((zone !== 'Z' && zone !== 'z') || at + 1 !== length) return NOT_RFC3339;
   const year = century * 100 + yearOf;
   if (month < 1 || month > 12) return `has no month ${value.slice(5, 7)}: months run from 01 to 12`;
   const leap = year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0);

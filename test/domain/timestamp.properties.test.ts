@@ -61,6 +61,11 @@ describe('RFC 3339 timestamps (occurredAt, replay since, the date filter)', () =
     );
     // Years before 100 are not the 1900s (Date.UTC's reading of 0–99).
     expect(parseTimestamp('0050-01-01T00:00:00Z')).toBe(Date.parse('0050-01-01T00:00:00Z'));
+    // RFC 3339 §5.6: "T" and "Z" may be written in lower case.
+    expect(parseTimestamp('2026-11-27t10:00:00z')).toBe(Date.UTC(2026, 10, 27, 10));
+    expect(parseTimestamp('2026-11-27t10:00:00.5-02:00')).toBe(
+      Date.UTC(2026, 10, 27, 12, 0, 0, 500),
+    );
     for (const text of [
       '2026-11-27T10:00:00',
       '2026-11-27 10:00:00Z',

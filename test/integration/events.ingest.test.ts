@@ -311,6 +311,29 @@ describe.each(DIALECTS)('call events in, deliveries out, on %s', (backend) => {
     ]);
   });
 
+  it('reads the lower-case t and z RFC 3339 allows in occurredAt', async () => {
+    await setup();
+    const res = await post('/api/v1/events', {
+      events: [
+        event('lower', { occurredAt: '2026-11-27t10:00:00z' }),
+        event('offset', { occurredAt: '2026-11-27t11:30:00.250+01:30' }),
+      ],
+    });
+    expect(res.statusCode, res.body).toBe(202);
+    expect(res.json()).toEqual({ accepted: ['lower', 'offset'], duplicates: [], rejected: [] });
+    const stored = await p!.t.store.store.db
+      .selectFrom('events')
+      .select(['id', 'occurred_at', 'payload'])
+      .orderBy('id')
+      .execute();
+    expect(stored.map((e) => [e.id, Number(e.occurred_at)])).toEqual([
+      ['lower', Date.UTC(2026, 10, 27, 10)],
+      ['offset', Date.UTC(2026, 10, 27, 10, 0, 0, 250)],
+    ]);
+    // Stored as sent: `{{event.occurredAt}}` reads what the dialer wrote.
+    expect(JSON.parse(stored[0]!.payload)).toMatchObject({ occurredAt: '2026-11-27t10:00:00z' });
+  });
+
   it('refuses what is not an event or a batch, a batch over 1,000 and a body over 10 MiB', async () => {
     await setup();
     expect((await post('/api/v1/events', { hello: 'world' })).statusCode).toBe(400);
