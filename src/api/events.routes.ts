@@ -45,10 +45,11 @@ function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
-/** `null`, `an array`, `a string`…: what came instead of an event (any JSON value but an object). */
+/** `null`, `an array`, `an object`, `a string`…: what kind of JSON value came. */
 function kindOf(value: unknown): string {
   if (value === null) return 'null';
-  return Array.isArray(value) ? 'an array' : `a ${typeof value}`;
+  if (Array.isArray(value)) return 'an array';
+  return typeof value === 'object' ? 'an object' : `a ${typeof value}`;
 }
 
 /** How deep an event's objects and arrays may nest: deeper, storing it (JSON) would overflow. */
@@ -157,6 +158,13 @@ export const eventsRoutes: FastifyPluginAsyncTypebox<EventsRoutesOptions> = asyn
       } else if (isRecord(body) && ('id' in body || 'type' in body)) {
         items = [body];
         single = true;
+      } else if (isRecord(body) && 'events' in body) {
+        throw new AppError('VALIDATION_FAILED', 'A batch is {events: [...]}, an array of events', [
+          {
+            field: 'body.events',
+            message: `must be an array of events, not ${kindOf(body['events'])}`,
+          },
+        ]);
       } else {
         throw new AppError(
           'VALIDATION_FAILED',

@@ -338,6 +338,17 @@ describe.each(DIALECTS)('call events in, deliveries out, on %s', (backend) => {
     await setup();
     expect((await post('/api/v1/events', { hello: 'world' })).statusCode).toBe(400);
     expect((await post('/api/v1/events', [1, 2])).statusCode).toBe(400);
+    for (const [events, kind] of [
+      ['ev-1', 'a string'],
+      [{ 0: event('a') }, 'an object'],
+      [null, 'null'],
+    ] as const) {
+      const notAList = await post('/api/v1/events', { events });
+      expect(notAList.statusCode, notAList.body).toBe(400);
+      expect(notAList.json().error.details).toEqual([
+        { field: 'body.events', message: `must be an array of events, not ${kind}` },
+      ]);
+    }
     const tooMany = await post('/api/v1/events', {
       events: Array.from({ length: 1001 }, (_, i) => event(`x${i}`)),
     });
