@@ -34,8 +34,9 @@ function offsetText(minutes: number, colon: boolean): string {
 }
 
 const PIECES: Record<string, (f: Fields) => string> = {
-  YYYY: (f) => pad(f.y, 4),
-  YY: (f) => pad(f.y % 100),
+  // Before year 0 as toISOString writes it: a sign and six digits.
+  YYYY: (f) => (f.y < 0 ? `-${pad(-f.y, 6)}` : pad(f.y, 4)),
+  YY: (f) => pad(((f.y % 100) + 100) % 100),
   MM: (f) => pad(f.mo),
   M: (f) => String(f.mo),
   DD: (f) => pad(f.d),
@@ -72,17 +73,26 @@ function isoUtc(ms: number): string {
 /** Offset of `timeZone` from UTC at instant `ms`, in minutes. */
 function zoneOffset(format: Intl.DateTimeFormat, ms: number): number {
   const parts: Record<string, number> = {};
+  let beforeChrist = false;
   for (const part of format.formatToParts(ms)) {
-    if (part.type !== 'literal') parts[part.type] = Number(part.value);
+    if (part.type === 'era') beforeChrist = part.value === 'BC';
+    else if (part.type !== 'literal') parts[part.type] = Number(part.value);
   }
-  const wall = Date.UTC(
-    parts['year'] ?? 1970,
-    (parts['month'] ?? 1) - 1,
-    parts['day'] ?? 1,
-    parts['hour'] ?? 0,
-    parts['minute'] ?? 0,
-    parts['second'] ?? 0,
-  );
+  // The era's year 1 BC is year 0 of the proleptic calendar a Date counts in.
+  const year = beforeChrist ? 1 - (parts['year'] ?? 1) : (parts['year'] ?? 1970);
+  const month = (parts['month'] ?? 1) - 1;
+  const day = parts['day'] ?? 1;
+  const hour = parts['hour'] ?? 0;
+  const minute = parts['minute'] ?? 0;
+  const second = parts['second'] ?? 0;
+  let wall: number;
+  if (year >= 100) wall = Date.UTC(year, month, day, hour, minute, second);
+  else {
+    // Date.UTC reads years 0–99 as 1900–1999; setUTCFullYear takes them as they are.
+    const date = new Date(0);
+    date.setUTCFullYear(year, month, day);
+    wall = date.setUTCHours(hour, minute, second, 0);
+  }
   return Math.round((wall - (ms - (((ms % 1000) + 1000) % 1000))) / 60_000);
 }
 
@@ -113,6 +123,7 @@ export function compileDateFormat(
       zone = new Intl.DateTimeFormat('en-US', {
         timeZone,
         hourCycle: 'h23',
+        era: 'short',
         year: 'numeric',
         month: 'numeric',
         day: 'numeric',

@@ -106,6 +106,29 @@ describe('filters', () => {
     });
   });
 
+  it('date: a year before 100, or before year 1, keeps its number in a time zone', () => {
+    const renderWith = (startedAt: string, zone: string) => {
+      const result = compileTemplate(`{{call.startedAt | date:"iso","${zone}"}}`, 'text', {
+        field: 'f',
+      });
+      if (!result.ok) throw new Error(JSON.stringify(result.problems));
+      return result.template.render({ call: { startedAt } });
+    };
+    // Date.UTC reads years 0–99 as 1900–1999: the offset came out 1900 years long
+    // (`1950-06-01T15:00:00.000+16655043:00`). Year 0 is 1 BC, a leap year.
+    const cases: [string, string, string][] = [
+      ['0050-06-01T12:00:00Z', 'Etc/GMT-3', '0050-06-01T15:00:00.000+03:00'],
+      ['0099-12-31T23:00:00Z', 'Etc/GMT-3', '0100-01-01T02:00:00.000+03:00'],
+      ['0001-01-01T02:00:00Z', 'Etc/GMT+5', '0000-12-31T21:00:00.000-05:00'],
+      ['0000-03-01T00:00:00Z', 'Etc/GMT+5', '0000-02-29T19:00:00.000-05:00'],
+      ['0000-01-01T00:00:00Z', 'Etc/GMT+5', '-000001-12-31T19:00:00.000-05:00'],
+      ['0050-06-01T12:00:00Z', 'Europe/Paris', '0050-06-01T12:09:00.000+00:09'],
+      ['2026-07-01T00:00:00Z', 'Europe/Paris', '2026-07-01T02:00:00.000+02:00'],
+    ];
+    for (const [startedAt, zone, value] of cases)
+      expect(renderWith(startedAt, zone), `${startedAt} ${zone}`).toEqual({ ok: true, value });
+  });
+
   it('date: an RFC 3339 time that is not on the calendar or the clock is missing, not rolled over', () => {
     const renderWith = (startedAt: string) => {
       const result = compileTemplate('{{call.startedAt | date:"iso" | default:"n/a"}}', 'text', {
