@@ -30,6 +30,25 @@ describe.each(DIALECTS)('call events in, deliveries out, on %s', (backend) => {
     expect(await deliveries()).toHaveLength(1);
   });
 
+  it('keeps the first copy of a repeated id, whatever the later ones hold, across campaigns of one owner', async () => {
+    await setup();
+    const autumn = await post('/api/v1/campaigns', { id: 'autumn', name: 'Autumn', type: 'voice' });
+    expect(autumn.statusCode, autumn.body).toBe(201);
+    const first = await post('/api/v1/events', {
+      events: [event('ev-1'), event('ev-1', { call: { id: 'c-other', status: 'busy' } })],
+    });
+    expect(first.json()).toEqual({ accepted: ['ev-1'], duplicates: ['ev-1'], rejected: [] });
+    const later = await post('/api/v1/events', {
+      events: [event('ev-1', { campaignId: 'autumn', contact: { id: 'k', firstName: 'Bo' } })],
+    });
+    expect(later.json()).toEqual({ accepted: [], duplicates: ['ev-1'], rejected: [] });
+    const rows = await p!.t.store.store.db.selectFrom('events').selectAll().execute();
+    expect(rows.map((r) => [r.id, r.campaign_id, r.call_id])).toEqual([
+      ['ev-1', 'spring', 'c-ev-1'],
+    ]);
+    expect(await deliveries()).toHaveLength(1);
+  });
+
   it('stores every character of an event as sent, in a batch', async () => {
     await setup();
     // What array literals and VALUES lists must not mangle: quotes, backslashes, braces, commas,
