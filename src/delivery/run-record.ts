@@ -11,6 +11,7 @@ import {
   type SigningOptions,
 } from '../domain/integration.js';
 import { maskOrdered } from '../security/secret-box.js';
+import { headerTextValue } from '../template/escapers.js';
 import type { SoapOutcome } from '../transport/soap-client.js';
 import type { DeliveryOutcome } from './outcome.js';
 import type { RecordedRequest, RecordedResponse } from './recorded.js';
@@ -19,7 +20,11 @@ import { activeSecrets } from './signing.js';
 /** Set by Callhook itself and not secret: shown as sent. */
 const MANAGED = new Set(CALLHOOK_HEADERS);
 
-/** The request as recorded: secret headers (see secretHeader()) masked whole, the rest in part. */
+/**
+ * The request as recorded: secret headers (see secretHeader()) masked whole, the rest in part.
+ * Header values are shown as the text they carry, not as the latin1 view of their UTF-8 bytes
+ * that the HTTP client is handed (headerWireValue).
+ */
 export function recordRequest(
   method: string,
   url: string,
@@ -33,7 +38,11 @@ export function recordRequest(
     url: mask(url),
     headers: headers.map(([name, value]) => [
       name,
-      MANAGED.has(name.toLowerCase()) ? value : secretHeader(name) ? MASK : mask(value),
+      MANAGED.has(name.toLowerCase())
+        ? value
+        : secretHeader(name)
+          ? MASK
+          : mask(headerTextValue(value)),
     ]),
     body: body === null ? null : mask(body),
   };

@@ -123,3 +123,24 @@ export function headerWireValue(text: string): string {
   if (!/[^\u0000-\u007F]/.test(text)) return text;
   return Buffer.from(wellFormed(text), 'utf8').toString('latin1');
 }
+
+/**
+ * The text a header value on the wire stands for, to show it (attempt logs, the test endpoint): the
+ * inverse of headerWireValue. A value whose bytes are not UTF-8 (a remote's latin1 header) is
+ * shown as its bytes read as latin1, as received.
+ *
+ * ### Example
+ * ```ts
+ * headerTextValue(headerWireValue('Zoë')); // → 'Zoë'
+ * ```
+ */
+export function headerTextValue(wire: string): string {
+  if (!/[\u0080-\u00FF]/.test(wire) || /[^\u0000-\u00FF]/.test(wire)) return wire;
+  try {
+    return STRICT_UTF8.decode(Buffer.from(wire, 'latin1'));
+  } catch {
+    return wire;
+  }
+}
+
+const STRICT_UTF8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });

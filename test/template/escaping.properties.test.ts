@@ -12,6 +12,7 @@ import {
   type TemplateContext,
 } from '../../src/template/compile.js';
 import type { RenderScope } from '../../src/template/scope.js';
+import { headerTextValue } from '../../src/template/escapers.js';
 
 const SPECIAL = [
   '"',
@@ -255,6 +256,8 @@ describe('header value', () => {
         expect(/[^\t\x20-\x7e\x80-\xff]/.test(result.value)).toBe(false);
         const sent = Buffer.from(result.value, 'latin1').toString('utf8');
         expect(sent).toBe(`Bearer ${wellFormed(v)}`.replace(/[ \t]+$/, ''));
+        // What an attempt log shows is what was sent.
+        expect(headerTextValue(result.value)).toBe(sent);
       }),
       RUNS,
     );
