@@ -4,6 +4,7 @@
  */
 import { charsetOf } from '../domain/media-type.js';
 import { bodyText, KEPT_BODY_BYTES } from '../transport/body-text.js';
+import { headerTextValue } from '../template/escapers.js';
 
 /** The request as sent (or as it would be sent), secrets masked. */
 export interface RecordedRequest {
@@ -27,9 +28,10 @@ export interface RecordedResponse {
 }
 
 /**
- * A response as recorded: its status, headers and first 64 KiB as text, decoded as its
- * `Content-Type` charset says (see bodyText; `cut`: the client already kept only the start of a
- * longer body; `bodyError`: why the client could not decode it).
+ * A response as recorded: its status, headers (a value whose bytes are UTF-8 as that text, any
+ * other as latin1) and first 64 KiB as text, decoded as its `Content-Type` charset says (see
+ * bodyText; `cut`: the client already kept only the start of a longer body; `bodyError`: why the
+ * client could not decode it).
  */
 export function recordResponse(
   status: number,
@@ -38,7 +40,8 @@ export function recordResponse(
   cut = false,
   bodyError?: string,
 ): RecordedResponse {
-  const list = Array.from(headers, ([n, v]): [string, string] => [n, v]);
+  // Header bytes arrive as latin1 text: a value in UTF-8 (`Numéro`) is shown as that text.
+  const list = Array.from(headers, ([n, v]): [string, string] => [n, headerTextValue(v)]);
   const contentType = list.find(([name]) => name.toLowerCase() === 'content-type')?.[1];
   const { text, truncated } = bodyText(
     body,

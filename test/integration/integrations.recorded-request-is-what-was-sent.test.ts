@@ -59,4 +59,21 @@ describe.each(DIALECTS)('the recorded request is the request sent, on %s', (back
     expect(shown).toContainEqual(['User-Agent', 'Callhook für Zoë 😀']);
     expect(shown).toContainEqual(['Accept-Language', 'ﬁ-日本']);
   });
+
+  it('shows a response header sent as UTF-8 as its text, and one in latin1 as received', async () => {
+    p = await createPipeline(backend);
+    p.respond = (res) => {
+      // Node writes header strings byte for byte: these are the UTF-8 and the latin1 bytes.
+      res.setHeader('x-error', Buffer.from('Numéro inconnu', 'utf8').toString('latin1'));
+      res.setHeader('x-legacy', 'Montréal');
+      res.writeHead(200).end('ok');
+    };
+    await p.post('/api/v1/events', callEvent('ev-answer'));
+    await p.worker().runOnce();
+    const [delivery] = (await p.get('/api/v1/deliveries')).json().items;
+    const logged = (await p.get(`/api/v1/deliveries/${delivery.id}`)).json().attemptLog[0].response
+      .headers as [string, string][];
+    expect(logged).toContainEqual(['x-error', 'Numéro inconnu']);
+    expect(logged).toContainEqual(['x-legacy', 'Montréal']);
+  });
 });
