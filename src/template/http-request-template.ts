@@ -76,6 +76,7 @@ export function compileHeaders(
   const compiled: HeaderTemplate[] = [];
   let contentType: string | undefined;
   let contentTypeLine = 0;
+  let hostLine = 0;
   text.split(/\r?\n/).forEach((raw, index) => {
     const line = index + 1;
     if (raw.trim() === '') return;
@@ -108,6 +109,13 @@ export function compileHeaders(
     const lead = rest.length - rest.trimStart().length;
     const source = rest.trim();
     const column = colon + 2 + lead;
+    if (lower === 'host') {
+      // The HTTP client refuses two (`duplicate host header`): every delivery would fail.
+      if (hostLine > 0) {
+        return problem(1, `Host is already given on line ${hostLine}: a request has one Host`);
+      }
+      hostLine = line;
+    }
     if (lower === 'content-type') {
       if (contentTypeLine > 0) {
         return problem(1, `Content-Type is already given on line ${contentTypeLine}`);

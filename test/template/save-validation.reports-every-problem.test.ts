@@ -359,6 +359,18 @@ describe('a whole integration', () => {
     ]);
   });
 
+  it('refuses a repeated Host, which the HTTP client would refuse at every delivery', () => {
+    const result = compileHttpRequest({
+      url: 'https://10.0.0.7/calls',
+      method: 'POST',
+      headers: 'Host: crm.example\nX-Note: a\nhost: other.example',
+      body: '',
+    });
+    expect(result.ok ? [] : result.problems.map((p) => [p.line, p.column, p.message])).toEqual([
+      [3, 1, 'Host is already given on line 1: a request has one Host'],
+    ]);
+  });
+
   it('does not check the body of a GET (it is not sent)', () => {
     const result = compileHttpRequest({
       url: 'https://crm.example/',
