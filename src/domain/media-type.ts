@@ -13,3 +13,19 @@ export function charsetOf(contentType: string | undefined): string | undefined {
   const match = /;\s*charset\s*=\s*(?:"([^"]*)"|([^;\s]*))/i.exec(contentType ?? '');
   return match === null ? undefined : (match[1] ?? match[2] ?? '');
 }
+
+/**
+ * The `boundary` parameter of a `multipart/…` Content-Type value, unquoted; undefined for another
+ * media type or without one.
+ *
+ * ### Example
+ * ```ts
+ * boundaryOf('multipart/form-data; boundary="b-42"'); // → 'b-42'
+ * ```
+ */
+export function boundaryOf(contentType: string | undefined): string | undefined {
+  if (!/^\s*multipart\//i.test(contentType ?? '')) return undefined;
+  const match = /;\s*boundary\s*=\s*(?:"([^"]*)"|([^;\s]*))/i.exec(contentType ?? '');
+  const boundary = match === null ? undefined : (match[1] ?? match[2]);
+  return boundary === '' ? undefined : boundary;
+}

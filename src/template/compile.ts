@@ -48,6 +48,11 @@ export interface CompileOptions extends ShapeOption {
   /** Where the template starts inside the field's text (1-based); a header value starts mid-line. */
   line?: number;
   column?: number;
+  /**
+   * A multipart body's boundary (from its Content-Type): a value cannot be escaped there, so a
+   * render in which a value writes `--<boundary>` (a new part) fails instead.
+   */
+  multipartBoundary?: string;
 }
 
 export interface ShapeOption extends CompileFilterOptions {
@@ -78,6 +83,8 @@ interface Piece {
   text: string;
   /** In a URL's host part: each render's value is checked (AUTHORITY_VALUE). */
   authority: boolean;
+  /** Emitted as is (`raw`): not held to the multipart boundary either. */
+  raw: boolean;
 }
 
 /**
@@ -169,6 +176,7 @@ export function compileTemplate(
       emit: emitter(placement, output),
       text: source.slice(expr.offset, expr.end),
       authority: authority.has(expr),
+      raw: FILTERS.get(expr.filters.at(-1)?.name ?? '')?.output === 'raw',
     });
   });
 
@@ -209,6 +217,9 @@ class Template implements CompiledTemplate {
     if (this.usesSystem && scope.system === undefined) {
       scope = { ...scope, system: systemValues(Date.now()) };
     }
+    const boundary = this.options.multipartBoundary;
+    const spans: [start: number, end: number, piece: Piece][] | undefined =
+      boundary === undefined ? undefined : [];
     let out = '';
     for (const item of this.sequence) {
       if (typeof item === 'string') {
@@ -219,10 +230,21 @@ class Template implements CompiledTemplate {
       for (const filter of item.filters) value = filter(value);
       const text = item.emit(value);
       if (item.authority && !AUTHORITY_VALUE.test(text)) return this.hostFail(item, text);
+      if (spans !== undefined && !item.raw && text !== '') {
+        spans.push([out.length, out.length + text.length, item]);
+      }
       out += text;
     }
     if (this.context === 'header') return this.header(out, scope);
     if (this.context === 'url') return this.url(out);
+    if (spans !== undefined && spans.length > 0) {
+      const culprit = boundaryWrittenBy(out, `--${boundary}`, spans);
+      if (culprit !== undefined) {
+        return this.fail(
+          `${culprit.text} would write the multipart boundary ${JSON.stringify(`--${boundary}`)}, which starts a new part: the request is not sent`,
+        );
+      }
+    }
     return { ok: true, value: out };
   }
 
@@ -288,6 +310,24 @@ class Template implements CompiledTemplate {
       ? ` (its leading token ${first.text} must hold an absolute http(s) URL)`
       : '';
   }
+}
+
+/**
+ * The piece whose output is part of an occurrence of `delimiter` in `out`, alone or with the text
+ * beside it (`spans`: where each piece's output lies in `out`); undefined when every occurrence is
+ * the template's own text.
+ */
+function boundaryWrittenBy(
+  out: string,
+  delimiter: string,
+  spans: readonly [start: number, end: number, piece: Piece][],
+): Piece | undefined {
+  for (let at = out.indexOf(delimiter); at >= 0; at = out.indexOf(delimiter, at + 1)) {
+    const end = at + delimiter.length;
+    const span = spans.find(([start, stop]) => start < end && stop > at);
+    if (span !== undefined) return span[2];
+  }
+  return undefined;
 }
 
 function renderPiece(piece: Piece, scope: RenderScope): string {

@@ -14,6 +14,7 @@ import {
   type TemplateProblem,
 } from './compile.js';
 import { CALLHOOK_HEADERS } from '../domain/integration.js';
+import { boundaryOf } from '../domain/media-type.js';
 import { HEADER_FORBIDDEN } from './escapers.js';
 import type { CompileFilterOptions } from './filters.js';
 import { systemValues, type RenderScope } from './scope.js';
@@ -214,7 +215,12 @@ export function compileHttpRequest(
   const headers = compileHeaders(input.headers, options);
   const contentType = headers.ok ? headers.headers.contentType : contentTypeOf(input.headers);
   const bodyContext = bodyContextFor(contentType);
-  const bodyOptions: CompileOptions = { ...options, field: 'config.body' };
+  const boundary = boundaryOf(contentType);
+  const bodyOptions: CompileOptions = {
+    ...options,
+    field: 'config.body',
+    ...(boundary === undefined ? {} : { multipartBoundary: boundary }),
+  };
   const body = method === 'GET' ? undefined : compileTemplate(input.body, bodyContext, bodyOptions);
   const problems = [
     ...(url.ok ? [] : url.problems),

@@ -165,4 +165,29 @@ describe('testing an integration before relying on it', () => {
     expect(broken.json()).toMatchObject({ request: null });
     expect(broken.json().error).toMatch(/config\.headers line 1: .*(CR|line break|carriage)/i);
   });
+
+  it('keeps a multipart body to its parts: a value holding the boundary is not sent', async () => {
+    await setup({ CALLHOOK_ALLOW_NETWORKS: '127.0.0.0/8' });
+    const id = await create({
+      url: `${server!.origin}/upload`,
+      headers: 'Content-Type: multipart/form-data; boundary=XYZ',
+      body: '--XYZ\r\nContent-Disposition: form-data; name="name"\r\n\r\n{{contact.firstName}}\r\n--XYZ--\r\n',
+    });
+    const firstName = 'Ana\r\n--XYZ\r\nContent-Disposition: form-data; name="admin"\r\n\r\ntrue';
+    const injected = await test(id, { send: true, sample: { contact: { firstName } } });
+    expect(injected.statusCode, injected.body).toBe(200);
+    expect(injected.json()).toMatchObject({ request: null });
+    expect(injected.json().error).toMatch(
+      /config\.body: \{\{contact\.firstName\}\} would write the multipart boundary "--XYZ"/,
+    );
+    expect(received).toHaveLength(0);
+
+    const plain = await test(id, { send: true, sample: { contact: { firstName: 'Zoë --XY Z' } } });
+    expect(plain.json().outcome, plain.body).toMatchObject({ success: true });
+    expect(received).toHaveLength(1);
+    const form = await new Response(received[0]!.body, {
+      headers: { 'content-type': String(received[0]!.headers['content-type']) },
+    }).formData();
+    expect([...form.entries()]).toEqual([['name', 'Zoë --XY Z']]);
+  });
 });

@@ -108,6 +108,34 @@ describe('the body context comes from Content-Type', () => {
     expect(body('text/plain', 'Hi {{contact.firstName}}')).toBe('Hi Ana "A" & <B>');
   });
 
+  it('fails a multipart render when a value would write the boundary, and only then', () => {
+    const headers = 'Content-Type: multipart/form-data; boundary="b-42"';
+    const body =
+      '--b-42\r\nContent-Disposition: form-data; name="n"\r\n\r\n{{contact.firstName}}\r\n--b-42--\r\n';
+    const withName = (firstName: string) =>
+      compile({ headers, body }).render({ ...scope, contact: { firstName } });
+    expect(withName('Ana -- b-42')).toMatchObject({
+      ok: true,
+      request: { body: body.replace('{{contact.firstName}}', 'Ana -- b-42') },
+    });
+    for (const evil of ['x\r\n--b-42\r\nContent-Disposition: form-data; name="admin"', '--b-42']) {
+      expect(withName(evil)).toEqual({
+        ok: false,
+        error: {
+          field: 'config.body',
+          message:
+            '{{contact.firstName}} would write the multipart boundary "--b-42", which starts a new part: the request is not sent',
+        },
+      });
+    }
+    // A value that completes a boundary with the literal text beside it counts too.
+    const split = compile({ headers, body: '--b-42\r\n\r\n{{contact.firstName}}-b-42--' });
+    expect(split.render({ ...scope, contact: { firstName: '\r\n-' } }).ok).toBe(false);
+    // `raw` is sent unchecked, as documented.
+    const raw = compile({ headers, body: '{{contact.firstName | raw}}' });
+    expect(raw.render({ ...scope, contact: { firstName: '--b-42' } }).ok).toBe(true);
+  });
+
   it('sends no body for GET', () => {
     expect(renderOk({ method: 'get', body: 'x' })).toMatchObject({ method: 'GET', body: null });
   });
