@@ -219,7 +219,11 @@ export class IntegrationRunner {
       }
       const { method, url, headers, body } = rendered.request;
       if (sign !== undefined) managed.push(...Object.entries(sign(body ?? '')));
-      const allHeaders: [string, string][] = [...headers, ...managed];
+      // The client's default User-Agent, named here so that the recorded request shows it.
+      const agent: [string, string][] = headers.some(([name]) => /^user-agent$/i.test(name))
+        ? []
+        : [['User-Agent', this.options.http.userAgent]];
+      const allHeaders: [string, string][] = [...headers, ...agent, ...managed];
       const request = recordRequest(method, url, allHeaders, body, compiled.secrets);
       if (!send)
         return {

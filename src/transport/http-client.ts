@@ -136,7 +136,8 @@ const METHOD = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
 export class HttpClient {
   private readonly agent: Agent;
   private readonly limits: BodyLimits;
-  private readonly userAgent: string;
+  /** Sent when a request names no User-Agent (callers that record a request show it). */
+  readonly userAgent: string;
 
   constructor(options: HttpClientOptions) {
     this.agent = new Agent({

@@ -76,4 +76,25 @@ describe.each(DIALECTS)('the recorded request is the request sent, on %s', (back
     expect(logged).toContainEqual(['x-error', 'Numéro inconnu']);
     expect(logged).toContainEqual(['x-legacy', 'Montréal']);
   });
+
+  it('shows the User-Agent sent when the integration sets none', async () => {
+    p = await createPipeline(backend);
+    await p.post('/api/v1/events', callEvent('ev-agent'));
+    await p.worker().runOnce();
+    expect(p.received).toHaveLength(1);
+    const sent = p.received[0]!.headers['user-agent'];
+    expect(sent).toBe('Callhook/0.1');
+
+    const [delivery] = (await p.get('/api/v1/deliveries')).json().items;
+    const logged = (await p.get(`/api/v1/deliveries/${delivery.id}`)).json().attemptLog[0].request
+      .headers as [string, string][];
+    expect(logged.filter(([name]) => name.toLowerCase() === 'user-agent')).toEqual([
+      ['User-Agent', sent],
+    ]);
+    const tested = await p.post(`/api/v1/integrations/${p.integrationId}/test`, {});
+    const shown = tested.json().request.headers as [string, string][];
+    expect(shown.filter(([name]) => name.toLowerCase() === 'user-agent')).toEqual([
+      ['User-Agent', sent],
+    ]);
+  });
 });
