@@ -293,7 +293,7 @@ export class IntegrationRunner {
       port: config.port,
       operation: config.operation,
       params: params.params.map((p) => ({ ...p, secret: secretParams.has(p.name) })),
-      headers: Object.fromEntries([...headers.headers, ...managed]),
+      headers: headerRecord([...headers.headers, ...managed]),
       sign,
       timeoutMs,
       statedTimeoutMs: options.statedTimeoutMs,
@@ -342,4 +342,31 @@ export class IntegrationRunner {
       durationMs: elapsed(),
     };
   }
+}
+
+/**
+ * Header lines as the one value per name the SOAP client takes: a name given twice (two `Cookie`
+ * lines, `X-Tag` and `x-tag`) is one header holding both values, as RFC 9110 §5.3 combines field
+ * lines (cookies joined by `; `, as RFC 6265 §5.4 writes one Cookie header), where an object of
+ * the lines would keep only the last.
+ *
+ * ### Example
+ * ```ts
+ * headerRecord([['Cookie', 'a=1'], ['X-Tag', 'one'], ['cookie', 'b=2']]);
+ * // → { Cookie: 'a=1; b=2', 'X-Tag': 'one' }
+ * ```
+ */
+export function headerRecord(
+  lines: readonly (readonly [string, string])[],
+): Record<string, string> {
+  // By lower-case name: the first spelling and the values so far.
+  const byName = new Map<string, [string, string]>();
+  for (const [name, value] of lines) {
+    const lower = name.toLowerCase();
+    const seen = byName.get(lower);
+    if (seen === undefined) byName.set(lower, [name, value]);
+    else seen[1] += `${lower === 'cookie' ? '; ' : ', '}${value}`;
+  }
+  // fromEntries: a header named `__proto__` is a property like any other.
+  return Object.fromEntries(byName.values());
 }
