@@ -28,6 +28,11 @@ export const errorCodes = {
     message: 'You do not have the permission this needs',
     fix: 'Ask an admin to grant the permission named in `details.permission`, to you or to one of your roles.',
   },
+  SESSION_REQUIRED: {
+    status: 403,
+    message: 'This needs a signed-in session, not an API key',
+    fix: "Sign in with email and password (the console, or `POST /api/v1/auth/login`), or run `callhook keys create` on the server. An API key cannot make more keys or change its own user's password, so a leaked key stops working when it is revoked.",
+  },
   CSRF_REJECTED: {
     status: 403,
     message: 'A state-changing request signed in by cookie must come from the console',

@@ -6,7 +6,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import { AppError } from '../errors.js';
 import type { AccountStore } from '../store/account-store.js';
-import { adminOnly, holds, principalOf } from '../auth/authorize.js';
+import { adminOnly, holds, mustBeSignedIn, principalOf } from '../auth/authorize.js';
 import type { Principal, User } from '../domain/accounts.js';
 import { ApiKey, ApiKeyName, IdParams, PageQuery, pageOf } from './schemas.js';
 import { idCursor, withIdCursor } from './page-cursor.js';
@@ -52,16 +52,16 @@ export const apiKeysRoutes: FastifyPluginAsyncTypebox<{ accounts: AccountStore }
       config: access,
       schema: {
         tags,
-        summary: 'Create an API key; the key is in this answer only',
+        summary:
+          'Create an API key (signed in with a password, not with a key); the key is in this answer only',
         body: Type.Object({ name: ApiKeyName }, { additionalProperties: false }),
         response: { 201: Type.Intersect([ApiKey, Type.Object({ key: Type.String() })]) },
       },
     },
     async (request, reply) => {
-      const key = await accounts.credentials.createApiKey(
-        principalOf(request).user.id,
-        request.body.name,
-      );
+      const caller = principalOf(request);
+      mustBeSignedIn(caller, 'create API keys');
+      const key = await accounts.credentials.createApiKey(caller.user.id, request.body.name);
       request.log.info({ keyId: key.id }, 'API key created');
       return reply.code(201).send(key);
     },

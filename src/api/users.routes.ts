@@ -8,7 +8,7 @@ import { PERMISSIONS } from '../domain/permissions.js';
 import { LastAdmin, type AccountStore } from '../store/account-store.js';
 import { UniqueConflict } from '../store/db.js';
 import { hashPassword } from '../auth/passwords.js';
-import { adminOnly, principalOf } from '../auth/authorize.js';
+import { adminOnly, mustBeSignedIn, principalOf } from '../auth/authorize.js';
 import { grantRoutes } from './grants.routes.js';
 import {
   Email,
@@ -143,7 +143,11 @@ export const usersRoutes: FastifyPluginAsyncTypebox<{ accounts: AccountStore }> 
       // `user_admin` manages users; only an admin makes admins, touches an admin's account or
       // sets another user's password (which would let a user_admin sign in as anyone and read
       // their integrations).
-      const caller = principalOf(request).user;
+      const principal = principalOf(request);
+      const caller = principal.user;
+      if (password !== undefined && target.id === caller.id) {
+        mustBeSignedIn(principal, 'change the password of its own user');
+      }
       if (!caller.admin) {
         if (rest.admin !== undefined) throw adminOnly('change the admin flag');
         if (target.admin) throw adminOnly("change an admin's account");

@@ -123,6 +123,15 @@ export function adminOnly(what: string): AppError {
   return new AppError('FORBIDDEN', `Only an admin can ${what}`, { permission: 'admin' });
 }
 
+/**
+ * Refuses `what` to a caller that came with an API key: a key may not make credentials of its own
+ * user (more keys, a new password), so revoking a leaked key ends what it can do.
+ */
+export function mustBeSignedIn(principal: Principal, what: string): void {
+  if (principal.via === 'session') return;
+  throw new AppError('SESSION_REQUIRED', `An API key cannot ${what}: sign in with a password`);
+}
+
 /** The signed-in principal of a route that declared an access other than `public`. */
 export function principalOf(request: FastifyRequest): Principal {
   if (request.principal === null) throw new Error('principalOf() on a public route');

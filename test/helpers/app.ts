@@ -25,8 +25,16 @@ export interface TestApp {
     email?: string;
     password?: string;
   }): Promise<TestUser>;
+  /**
+   * Signs `user` in with their password: the session cookie and the console's `Origin`, for what
+   * an API key may not do (make keys, change its own user's password).
+   */
+  signIn(user: { email: string; password: string }): Promise<SessionHeaders>;
   close(): Promise<void>;
 }
+
+/** A type, not an interface, so it passes where request headers go. */
+export type SessionHeaders = { cookie: string; origin: string };
 
 export interface TestUser {
   id: string;
@@ -95,6 +103,18 @@ export async function createTestApp(
       };
     },
     services,
+    async signIn({ email, password }) {
+      const res = await app.inject({
+        method: 'POST',
+        url: '/api/v1/auth/login',
+        payload: { email, password },
+      });
+      const cookie = res.cookies.find((c) => c.name === 'callhook_session');
+      if (res.statusCode !== 200 || cookie === undefined) {
+        throw new Error(`sign-in of ${email} answered ${res.statusCode}: ${res.body}`);
+      }
+      return { cookie: `callhook_session=${cookie.value}`, origin: 'http://localhost:80' };
+    },
     async close() {
       await app.close();
       await services.close();

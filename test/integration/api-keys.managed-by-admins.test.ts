@@ -25,7 +25,7 @@ describe.each(DIALECTS)("other users' API keys on %s", (backend) => {
     const created = await t!.app.inject({
       method: 'POST',
       url: '/api/v1/api-keys',
-      headers: who.headers,
+      headers: await t!.signIn(who),
       payload: { name },
     });
     expect(created.statusCode, created.body).toBe(201);

@@ -139,10 +139,11 @@ describe('error bodies', () => {
   it('a JSON body that is not UTF-8 is refused, naming the byte, and nothing is stored', async () => {
     // A Latin-1 "José": é is the single byte 0xE9, which is not UTF-8.
     const latin = Buffer.from('{"name":"José"}', 'latin1');
+    const session = await t.signIn(admin);
     const res = await t.app.inject({
       method: 'POST',
       url: '/api/v1/api-keys',
-      headers: { ...admin.headers, ...json },
+      headers: { ...session, ...json },
       payload: latin,
     });
     expect(res.statusCode, res.body).toBe(400);
@@ -161,7 +162,7 @@ describe('error bodies', () => {
     const utf8 = await t.app.inject({
       method: 'POST',
       url: '/api/v1/api-keys',
-      headers: { ...admin.headers, ...json },
+      headers: { ...session, ...json },
       payload: Buffer.from('{"name":"Zoë José"}'),
     });
     expect(utf8.statusCode, utf8.body).toBe(201);

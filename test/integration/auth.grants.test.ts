@@ -158,7 +158,7 @@ describe.each(DIALECTS)('grants and credentials on %s', (backend) => {
       await t.app.inject({
         method: 'POST',
         url: '/api/v1/api-keys',
-        headers: bob.headers,
+        headers: await t.signIn(bob),
         payload: { name: 'dialer' },
       })
     ).json<{ id: string; key: string }>();
@@ -246,7 +246,18 @@ describe.each(DIALECTS)('grants and credentials on %s', (backend) => {
     // The rest of a plain user's account stays the user_admin's to manage.
     expect((await patch(bob.id, { name: 'Bob' })).statusCode).toBe(200);
 
-    expect((await patch(manager.id, { password: 'my-own-new-pass' })).statusCode).toBe(200);
+    // Their own password, signed in with the old one; an API key of theirs may not change it.
+    const byKey = await patch(manager.id, { password: 'key-set-pass' });
+    expect(byKey.statusCode).toBe(403);
+    expect(byKey.json().error.code).toBe('SESSION_REQUIRED');
+    expect(await login(manager.email, 'key-set-pass')).toBe(401);
+    const signedIn = await t.app.inject({
+      method: 'PATCH',
+      url: `/api/v1/users/${manager.id}`,
+      headers: await t.signIn(manager),
+      payload: { password: 'my-own-new-pass' },
+    });
+    expect(signedIn.statusCode, signedIn.body).toBe(200);
     expect(await login(manager.email, 'my-own-new-pass')).toBe(200);
     expect((await patch(bob.id, { password: 'set-by-admin' }, admin)).statusCode).toBe(200);
     expect(await login(bob.email, 'set-by-admin')).toBe(200);

@@ -42,6 +42,8 @@ interface Case {
   status: number;
   /** The same request aimed at another user's object, expected to answer 404. */
   otherOwner?: (ctx: Ctx) => Promise<Req> | Req;
+  /** Only a password sign-in may: the owner's API key gets 403 SESSION_REQUIRED. */
+  signedIn?: true;
 }
 
 const CASES: Record<string, Case> = {
@@ -131,6 +133,7 @@ const CASES: Record<string, Case> = {
   'POST /api/v1/api-keys': {
     ok: () => ({ url: '/api/v1/api-keys', payload: { name: 'k' } }),
     status: 201,
+    signedIn: true,
   },
   'DELETE /api/v1/api-keys/:id': {
     ok: async (c) => ({ url: `/api/v1/api-keys/${await c.newKeyId(c.owner)}` }),
@@ -531,7 +534,14 @@ describe('every route declares and enforces its access', () => {
       const notYours = await call(await testCase.otherOwner(ctx), ctx.owner.headers);
       expect(notYours.statusCode, `${key} on another owner's object`).toBe(404);
     }
-    const owner = await call(await testCase.ok(ctx), ctx.owner.headers);
+    let ownerHeaders: Record<string, string> = ctx.owner.headers;
+    if (testCase.signedIn) {
+      const byKey = await call(await testCase.ok(ctx), ctx.owner.headers);
+      expect(byKey.statusCode, `${key} with an API key`).toBe(403);
+      expect(byKey.json().error.code).toBe('SESSION_REQUIRED');
+      ownerHeaders = { ...(await t.signIn(ctx.owner)) };
+    }
+    const owner = await call(await testCase.ok(ctx), ownerHeaders);
     expect(owner.statusCode, `${key} as owner: ${owner.body}`).toBe(testCase.status);
   });
 

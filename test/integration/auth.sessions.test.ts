@@ -245,7 +245,7 @@ describe('sign-in, sessions and secrets', () => {
       await t.app.inject({
         method: 'POST',
         url: '/api/v1/api-keys',
-        headers: admin.headers,
+        headers: await t.signIn(admin),
         payload: { name: 'x' },
       })
     ).json<{ key: string }>().key;
