@@ -53,6 +53,11 @@ export interface CompileOptions extends ShapeOption {
    * render in which a value writes `--<boundary>` (a new part) fails instead.
    */
   multipartBoundary?: string;
+  /**
+   * A `Host` header value: each token's render is held to what a token in a URL's host part may
+   * render (AUTHORITY_VALUE), so the data cannot choose the virtual host either.
+   */
+  hostHeader?: boolean;
 }
 
 export interface ShapeOption extends CompileFilterOptions {
@@ -81,7 +86,7 @@ interface Piece {
   emit: (value: unknown) => string;
   /** `{{ … }}` as written, for render errors. */
   text: string;
-  /** In a URL's host part: each render's value is checked (AUTHORITY_VALUE). */
+  /** In a URL's host part or a `Host` header: each render's value is checked (AUTHORITY_VALUE). */
   authority: boolean;
   /** Emitted as is (`raw`): not held to the multipart boundary either. */
   raw: boolean;
@@ -108,7 +113,10 @@ export function compileTemplate(
   const exprs = parts.filter((p): p is Extract<Part, { kind: 'expr' }> => p.kind === 'expr');
 
   const placements = placementsFor(context, parts, exprs, at, problems);
-  const authority = context === 'url' ? authorityTokens(parts) : new Set<Part>();
+  const authority =
+    context === 'url'
+      ? authorityTokens(parts)
+      : new Set<Part>(context === 'header' && options.hostHeader === true ? exprs : []);
   const misplaced = problems.length > syntax.length;
   const pieces: Piece[] = [];
   const tokens: string[] = [];
@@ -196,7 +204,7 @@ export function compileTemplate(
     ok: true,
     template: new Template(source, context, tokens, sequence, usesSystem, options, {
       canonical: context === 'url' && !hasRaw && isCanonicalUrl(parts),
-      authority: authority.size > 0,
+      authority: context === 'url' && authority.size > 0,
     }),
   };
 }
@@ -256,6 +264,11 @@ class Template implements CompiledTemplate {
 
   private hostFail(piece: Piece, text: string): RenderResult {
     const shown = JSON.stringify(text.length > 100 ? `${text.slice(0, 100)}…` : text);
+    if (this.context === 'header') {
+      return this.fail(
+        `${piece.text} renders ${shown} into the Host header, where only letters, digits and \`-\` can go (a \`.\` or \`:\` would name another host: the remote would answer as that virtual host; for a host the data chooses, start the URL with a token holding the whole base URL)`,
+      );
+    }
     return this.fail(
       `${piece.text} renders ${shown} into the URL's host part, where only letters, digits and \`-\` can go (a \`.\` or \`@\` could send the request to another host; for a host the data chooses, start the URL with a token holding the whole base URL)`,
     );

@@ -127,7 +127,13 @@ export function compileHeaders(
       }
       contentType = source;
     }
-    const result = compileTemplate(source, 'header', { ...options, field, line, column });
+    const result = compileTemplate(source, 'header', {
+      ...options,
+      field,
+      line,
+      column,
+      ...(lower === 'host' ? { hostHeader: true } : {}),
+    });
     if (!result.ok) problems.push(...result.problems);
     else compiled.push({ name, line, value: result.template });
   });
