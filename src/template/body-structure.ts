@@ -131,6 +131,25 @@ export function skeleton(
   return out.length === source.length ? out : out.padEnd(source.length);
 }
 
+/**
+ * Whether a template, its tokens standing in (a JSON literal outside quotes, text inside), is a
+ * JSON object or array, or an XML document; undefined for anything else, and for a template
+ * without tokens (no value goes into it).
+ */
+export function structuredBody(source: string, parts: readonly Part[]): 'json' | 'xml' | undefined {
+  if (!parts.some((p) => p.kind === 'expr')) return undefined;
+  const placements = jsonPlacements(parts);
+  const json = skeleton(source, parts, (i, length) =>
+    placements[i] === 'value' ? 'null'.padEnd(length) : 'x'.repeat(length),
+  );
+  const start = json.trimStart()[0];
+  if (start === '{' || start === '[')
+    return jsonSyntaxError(json) === undefined ? 'json' : undefined;
+  if (start !== '<') return undefined;
+  const xml = skeleton(source, parts, (_i, length) => 'x'.repeat(length));
+  return xmlSyntaxError(xml) === undefined ? 'xml' : undefined;
+}
+
 /** The first JSON syntax error in `text` (offset and message), or undefined when it is JSON. */
 export function jsonSyntaxError(text: string): { offset: number; message: string } | undefined {
   let i = 0;

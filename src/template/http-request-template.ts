@@ -18,6 +18,9 @@ import { boundaryOf } from '../domain/media-type.js';
 import { HEADER_FORBIDDEN } from './escapers.js';
 import type { CompileFilterOptions } from './filters.js';
 import { systemValues, type RenderScope } from './scope.js';
+import { structuredBody } from './body-structure.js';
+import { positioner } from './problems.js';
+import { parseTemplate } from './syntax.js';
 
 export type BodyContext = Extract<TemplateContext, 'json' | 'xml' | 'form' | 'text'>;
 
@@ -228,12 +231,19 @@ export function compileHttpRequest(
     ...(boundary === undefined ? {} : { multipartBoundary: boundary }),
   };
   const body = method === 'GET' ? undefined : compileTemplate(input.body, bodyContext, bodyOptions);
+  const untyped =
+    body !== undefined && contentType === undefined && options.judgeShape !== false
+      ? untypedBodyProblem(input.body)
+      : undefined;
   const problems = [
     ...(url.ok ? [] : url.problems),
     ...(headers.ok ? [] : headers.problems),
+    ...(untyped === undefined ? [] : [untyped]),
     ...(body === undefined || body.ok ? [] : body.problems),
   ];
-  if (!url.ok || !headers.ok || (body !== undefined && !body.ok)) return { ok: false, problems };
+  if (!url.ok || !headers.ok || (body !== undefined && !body.ok) || untyped !== undefined) {
+    return { ok: false, problems };
+  }
   return {
     ok: true,
     request: new HttpRequestTemplate(
@@ -244,6 +254,27 @@ export function compileHttpRequest(
       body?.template,
     ),
   };
+}
+
+/**
+ * A body with tokens that is JSON or XML (tokens standing in) but has no `Content-Type` line: it
+ * would be rendered as text, its values inserted as they are, so a `"` or `<` in one would break
+ * it. Refused at save only (judgeShape): what was stored before sends as it did.
+ */
+function untypedBodyProblem(source: string): TemplateProblem | undefined {
+  const { parts, problems } = parseTemplate(source);
+  if (problems.length > 0) return undefined;
+  const kind = structuredBody(source, parts);
+  if (kind === undefined) return undefined;
+  const [what, type, breaker] =
+    kind === 'json'
+      ? ['JSON', 'application/json', 'a `"`']
+      : ['an XML document', 'application/xml', 'a `<` or `&`'];
+  const at = positioner(source, { field: 'config.body' });
+  return at(
+    source.length - source.trimStart().length,
+    `is ${what}, but config.headers has no Content-Type line, so its values would be inserted unescaped (${breaker} in one would break it): add \`Content-Type: ${type}\` to the headers, or \`Content-Type: text/plain\` to send it as written`,
+  );
 }
 
 /** Where `text.trim()` starts in `text`, if not at its start: problems then point into the field. */

@@ -163,6 +163,11 @@ describe('the web console in a browser', () => {
       .fill(`${receiverUrl}/hook?phone={{contact.phone}}&who={{contact.nope}}`);
     await form.locator('[name="config.method"]').selectOption('POST');
     await form.locator('[name="config.body"]').fill('{"status": "{{call.status}}"}');
+    // The form starts with `Content-Type: application/json`; without it the body is refused.
+    expect(await form.locator('[name="config.headers"]').inputValue()).toBe(
+      'Content-Type: application/json',
+    );
+    await form.locator('[name="config.headers"]').fill('');
     await form.locator('[name="options.timeoutMs"]').fill('5');
     await form.locator('button[type=submit]').click();
     // The shape check comes first: the timeout is named under its own field.
@@ -172,12 +177,19 @@ describe('the web console in a browser', () => {
 
     await form.locator('[name="options.timeoutMs"]').fill('5000');
     await form.locator('button[type=submit]').click();
-    // Then the templates: an unknown token under the URL, with where it is.
+    // Then the templates: an unknown token under the URL, with where it is, and under the body
+    // that a JSON body needs a Content-Type line to escape its values.
     const urlError = form.locator('[data-field="config.url"] .field-error');
     await expect.poll(() => urlError.textContent(), WAIT).toContain('contact.nope');
     expect(await timeoutError.count()).toBe(0);
+    const bodyError = form.locator('[data-field="config.body"] .field-error');
+    expect(await bodyError.textContent()).toContain(
+      'is JSON, but config.headers has no Content-Type line, so its values would be inserted unescaped',
+    );
+    expect(await bodyError.textContent()).toContain('add `Content-Type: application/json`');
 
     await form.locator('[name="config.url"]').fill(`${receiverUrl}/hook?phone={{contact.phone}}`);
+    await form.locator('[name="config.headers"]').fill('Content-Type: application/json');
     const result = await saveAndSend(form);
     expect(await result.locator('.request-head').textContent()).toContain(
       `POST ${receiverUrl}/hook?phone=%2B15551234567`,

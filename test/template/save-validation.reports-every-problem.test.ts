@@ -371,6 +371,51 @@ describe('a whole integration', () => {
     ]);
   });
 
+  it('refuses a JSON or XML body with tokens but no Content-Type line, which would not escape them', () => {
+    const untyped = (method: string, body: string, headers = '', judgeShape?: boolean) => {
+      const result = compileHttpRequest(
+        { url: 'https://crm.example/', method, headers, body },
+        judgeShape === undefined ? {} : { judgeShape },
+      );
+      return result.ok ? [] : result.problems.map((p) => [p.field, p.line, p.column, p.message]);
+    };
+    const json =
+      'is JSON, but config.headers has no Content-Type line, so its values would be inserted unescaped (a `"` in one would break it): add `Content-Type: application/json` to the headers, or `Content-Type: text/plain` to send it as written';
+    const xml =
+      'is an XML document, but config.headers has no Content-Type line, so its values would be inserted unescaped (a `<` or `&` in one would break it): add `Content-Type: application/xml` to the headers, or `Content-Type: text/plain` to send it as written';
+    expect(untyped('POST', '{"n": "{{contact.firstName}}"}')).toEqual([
+      ['config.body', 1, 1, json],
+    ]);
+    expect(untyped('PUT', '\n  [{"n": {{call.duration}}, "s": "{{call.status}}"}]')).toEqual([
+      ['config.body', 2, 3, json],
+    ]);
+    expect(untyped('PATCH', '<call id="{{call.id}}"><s>{{call.status}}</s></call>')).toEqual([
+      ['config.body', 1, 1, xml],
+    ]);
+    // Reported with the other problems of the integration.
+    expect(
+      untyped('DELETE', '{"n": "{{contact.fistName}}"}', 'X-Agent: {{contact.nam}}').map((p) =>
+        p.slice(0, 3),
+      ),
+    ).toEqual([
+      ['config.headers', 1, 12],
+      ['config.body', 1, 1],
+      ['config.body', 1, 10],
+    ]);
+    // Any Content-Type line says how to escape it, text/plain included.
+    expect(untyped('POST', '{"n": "{{contact.firstName}}"}', 'Content-Type: text/plain')).toEqual(
+      [],
+    );
+    expect(untyped('POST', '<r>{{call.id}}</r>', 'content-type: text/html')).toEqual([]);
+    // Text, a body without tokens (no value goes in), a GET, and a stored integration are sent.
+    expect(untyped('POST', 'call {{call.id}} ended: {{call.status}}')).toEqual([]);
+    expect(untyped('POST', '{"n": "{{contact.firstName}}" broken')).toEqual([]);
+    expect(untyped('POST', '{"kept": true}')).toEqual([]);
+    expect(untyped('POST', '{{contact.custom | json}}')).toEqual([]);
+    expect(untyped('GET', '{"n": "{{contact.firstName}}"}')).toEqual([]);
+    expect(untyped('POST', '{"n": "{{contact.firstName}}"}', '', false)).toEqual([]);
+  });
+
   it('does not check the body of a GET (it is not sent)', () => {
     const result = compileHttpRequest({
       url: 'https://crm.example/',
