@@ -126,7 +126,12 @@ export async function buildApp(deps: AppDeps): Promise<App> {
     bodyLimit: DEFAULT_BODY_LIMIT,
     ...requestTimeoutOptions(deps.requestTimeoutMs),
     genReqId: () => randomUUID(),
-    trustProxy: deps.config.trustProxy,
+    // `true` believes the one proxy in front (its X-Forwarded-For entry is the last one), never
+    // the entries a client wrote before it: trusting every hop let a client pick its own address.
+    trustProxy:
+      deps.config.trustProxy === true
+        ? (_address: string, hop: number) => hop === 0
+        : deps.config.trustProxy,
     // Errors the router raises before any route or hook runs (a URL that does not decode, a path
     // segment over its length cap) get the API's error body too, not Fastify's own shape.
     frameworkErrors: routerErrorHandler,

@@ -216,6 +216,36 @@ describe('sign-in, sessions and secrets', () => {
     }
   });
 
+  it('with CALLHOOK_TRUST_PROXY=true, believes only the proxy in front: a client cannot pick its address', async () => {
+    t = await createTestApp('sqlite', {
+      env: { CALLHOOK_TRUST_PROXY: 'true' },
+      deps: { loginThrottle: new LoginThrottle({ now: () => 1_000_000 }) },
+    });
+    const victims = await Promise.all(Array.from({ length: 7 }, () => t!.user()));
+    // The client writes an X-Forwarded-For of its own; the proxy appends the address it saw.
+    const codes: number[] = [];
+    for (const [i, victim] of victims.entries()) {
+      const res = await t.app.inject({
+        method: 'POST',
+        url: '/api/v1/auth/login',
+        payload: { email: victim.email, password: 'guess' },
+        remoteAddress: '10.0.0.2',
+        headers: { 'x-forwarded-for': `198.51.100.${i + 1}, 203.0.113.7` },
+      });
+      codes.push(res.statusCode);
+    }
+    expect(codes).toEqual([401, 401, 401, 401, 401, 429, 429]);
+    // Another client behind the same proxy is another address.
+    const other = await t.app.inject({
+      method: 'POST',
+      url: '/api/v1/auth/login',
+      payload: { email: victims[6]!.email, password: victims[6]!.password },
+      remoteAddress: '10.0.0.2',
+      headers: { 'x-forwarded-for': '203.0.113.8' },
+    });
+    expect(other.statusCode).toBe(200);
+  });
+
   it('counts parallel guesses: a burst cannot slip past the throttle', async () => {
     t = await createTestApp('sqlite');
     const alice = await t.user();
