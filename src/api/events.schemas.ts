@@ -12,7 +12,10 @@ const Scalar = Type.Union([
 /** An IVR variable's name, as `{{ivr.<name>}}` reads it. */
 const IVR_NAME = '^[A-Za-z_][A-Za-z0-9_]*$';
 
-/** One call event. Unknown fields are kept (tokens can read them); known ones are typed. */
+/**
+ * One call event; known fields are typed. Unknown fields are stored with the event, but no token
+ * reads them: the catalog (GET /api/v1/tokens) names every token a template may use.
+ */
 export const CallEventIn = Type.Object({
   id: Type.String({ minLength: 1, maxLength: 200 }),
   type: Type.Enum(CALL_EVENT_TYPES),
