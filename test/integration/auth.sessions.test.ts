@@ -177,24 +177,37 @@ describe('sign-in, sessions and secrets', () => {
     }
   });
 
+  /**
+   * One wrong guess at each of seven new users, the i-th sent `from(i)`: one client, so the
+   * address throttle lets five through and stops the rest. Returns the users.
+   */
+  const guessAtSeven = async (
+    from: (i: number) => { remoteAddress: string; headers?: Record<string, string> },
+  ) => {
+    const victims = await Promise.all(Array.from({ length: 7 }, () => t!.user()));
+    const codes: number[] = [];
+    for (const [i, victim] of victims.entries()) {
+      const res = await t!.app.inject({
+        method: 'POST',
+        url: '/api/v1/auth/login',
+        payload: { email: victim.email, password: 'guess' },
+        ...from(i),
+      });
+      codes.push(res.statusCode);
+    }
+    expect(codes).toEqual([401, 401, 401, 401, 401, 429, 429]);
+    return victims;
+  };
+
   it('throttles an IPv6 client by its /64, so rotating addresses within it does not reset the count', async () => {
     // A still clock: on a loaded machine a password check can outlast the first delay.
     t = await createTestApp('sqlite', {
       deps: { loginThrottle: new LoginThrottle({ now: () => 1_000_000 }) },
     });
-    const victims = await Promise.all(Array.from({ length: 7 }, () => t!.user()));
     // One host of a home /64 has 2^64 addresses: a new one per guess, each at another account.
-    const codes: number[] = [];
-    for (const [i, victim] of victims.entries()) {
-      const res = await t.app.inject({
-        method: 'POST',
-        url: '/api/v1/auth/login',
-        payload: { email: victim.email, password: 'guess' },
-        remoteAddress: `2001:db8:1:2::${(i + 1).toString(16)}`,
-      });
-      codes.push(res.statusCode);
-    }
-    expect(codes).toEqual([401, 401, 401, 401, 401, 429, 429]);
+    const victims = await guessAtSeven((i) => ({
+      remoteAddress: `2001:db8:1:2::${(i + 1).toString(16)}`,
+    }));
     // Another /64 is another client.
     const elsewhere = await t.app.inject({
       method: 'POST',
@@ -221,20 +234,11 @@ describe('sign-in, sessions and secrets', () => {
       env: { CALLHOOK_TRUST_PROXY: 'true' },
       deps: { loginThrottle: new LoginThrottle({ now: () => 1_000_000 }) },
     });
-    const victims = await Promise.all(Array.from({ length: 7 }, () => t!.user()));
     // The client writes an X-Forwarded-For of its own; the proxy appends the address it saw.
-    const codes: number[] = [];
-    for (const [i, victim] of victims.entries()) {
-      const res = await t.app.inject({
-        method: 'POST',
-        url: '/api/v1/auth/login',
-        payload: { email: victim.email, password: 'guess' },
-        remoteAddress: '10.0.0.2',
-        headers: { 'x-forwarded-for': `198.51.100.${i + 1}, 203.0.113.7` },
-      });
-      codes.push(res.statusCode);
-    }
-    expect(codes).toEqual([401, 401, 401, 401, 401, 429, 429]);
+    const victims = await guessAtSeven((i) => ({
+      remoteAddress: '10.0.0.2',
+      headers: { 'x-forwarded-for': `198.51.100.${i + 1}, 203.0.113.7` },
+    }));
     // Another client behind the same proxy is another address.
     const other = await t.app.inject({
       method: 'POST',
