@@ -8,7 +8,7 @@ import type { Database } from './schema.js';
 import { laneOrder, noteDue } from './lane-store.js';
 import { isPostgres } from './bulk-insert.js';
 import { BLOCKED_AT, CHUNK, PENDING, releaseSuccessor, type LeaseGuard } from './delivery-store.js';
-import { earlierPendingOfKey, otherInFlightOfKey } from './lane-keys.js';
+import { earlierPendingOfKey, leasedRows, otherInFlightOfKey } from './lane-keys.js';
 
 /**
  * The columns of a pending delivery being cancelled at `now`: one whose request is out keeps its
@@ -30,6 +30,8 @@ export function cancelledAt(now: number) {
  * still out, so it keeps its integration's concurrency slot and the next delivery of its call
  * waits, until its late completion (`endCancelledLease`, which does not move it out of
  * `cancelled`) or the end of the lease (then the sweep of parked deliveries releases that one).
+ * One that is not in flight releases the next delivery of its call, unless another of its call
+ * is (one cancelled in flight before it): that one's end releases the next.
  */
 export async function cancelDelivery(
   trx: Kysely<Database>,
@@ -48,10 +50,27 @@ export async function cancelDelivery(
   if (row === undefined) return false;
   if (
     row.lease_owner === null &&
+    !(await keyInFlight(trx, row.integration_id, row.ordering_key, now)) &&
     (await releaseSuccessor(trx, row.integration_id, row.ordering_key, now))
   )
     await noteDue(trx, new Map([[row.integration_id, now]]), now);
   return true;
+}
+
+/** Whether a delivery of this integration and ordering key is under a live lease at `now`. */
+async function keyInFlight(
+  trx: Kysely<Database>,
+  integrationId: string,
+  orderingKey: string | null,
+  now: number,
+): Promise<boolean> {
+  if (orderingKey === null) return false;
+  const row = await leasedRows(trx, [integrationId], now)
+    .select('id')
+    .where('ordering_key', '=', orderingKey)
+    .limit(1)
+    .executeTakeFirst();
+  return row !== undefined;
 }
 
 /**

@@ -142,6 +142,40 @@ describe.each(DIALECTS)('cancelling a delivery in flight on %s', (backend) => {
     expect((await queue.claim('w2', 10)).map((c) => c.id)).toEqual([b.id]);
   });
 
+  it('keeps the rest of its call parked when a later one, parked behind it, is cancelled', async () => {
+    const integration = await seedIntegration(t.store, owner, { timeoutMs: 1_000 });
+    const [a, b, c] = [1, 2, 3].map((sequence) =>
+      delivery(owner, integration, { orderingKey: 'call:1', sequence }),
+    );
+    await enqueue(t.store, queue, [a!, b!, c!]);
+    const [first] = await queue.claim('w1', 10);
+    expect(first!.id).toBe(a!.id);
+    expect(await queue.cancel(a!.id)).toBe(true);
+    // `b` waits behind `a`, whose request is still out; cancelling `b` lets `c` go no sooner.
+    expect(await queue.cancel(b!.id)).toBe(true);
+    expect(await queue.claim('w2', 10)).toEqual([]);
+    expect(await queue.sweepParked()).toBe(0);
+    expect(await queue.claim('w2', 10)).toEqual([]);
+    // `a`'s late completion ends its lease: `c` goes.
+    expect((await succeed(first!)).applied).toBe(false);
+    expect((await queue.claim('w2', 10)).map((d) => d.id)).toEqual([c!.id]);
+  });
+
+  it('lets the rest of its call go through the sweep once its lease has ended, a later one cancelled meanwhile', async () => {
+    const integration = await seedIntegration(t.store, owner, { timeoutMs: 1_000 });
+    const [a, b, c] = [1, 2, 3].map((sequence) =>
+      delivery(owner, integration, { orderingKey: 'call:1', sequence }),
+    );
+    await enqueue(t.store, queue, [a!, b!, c!]);
+    await queue.claim('dead', 10);
+    expect(await queue.cancel(a!.id)).toBe(true);
+    expect(await queue.cancel(b!.id)).toBe(true);
+    expect(await queue.claim('w2', 10)).toEqual([]);
+    clock.advance(60_001);
+    expect(await queue.sweepParked()).toBe(1);
+    expect((await queue.claim('w2', 10)).map((d) => d.id)).toEqual([c!.id]);
+  });
+
   it('lets the next delivery of its call go when its worker gives it back unsent', async () => {
     const integration = await seedIntegration(t.store, owner);
     const a = delivery(owner, integration, { orderingKey: 'call:1', sequence: 1 });
