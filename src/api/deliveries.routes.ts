@@ -119,7 +119,12 @@ export const deliveriesRoutes: FastifyPluginAsyncTypebox<DeliveriesRoutesOptions
       const owner = ownerScope(request);
       const current = await mustFind(request.params.id, owner);
       if (!(await queue.retryNow(current.id, owner))) {
-        throw new AppError('CONFLICT', await queue.whyNotRetried(current));
+        // Said of the delivery as it is now: another retry, a cancel or a worker may have moved
+        // it between the read above and the retry.
+        throw new AppError(
+          'CONFLICT',
+          await queue.whyNotRetried(await mustFind(current.id, owner)),
+        );
       }
       onEnqueued?.();
       const { attemptLog: _log, ...delivery } = await mustFind(current.id, owner);
@@ -142,9 +147,11 @@ export const deliveriesRoutes: FastifyPluginAsyncTypebox<DeliveriesRoutesOptions
       const owner = ownerScope(request);
       const current = await mustFind(request.params.id, owner);
       if (!(await queue.cancel(current.id, owner))) {
+        // Its status now, not at the read above: a worker or another cancel may have ended it.
+        const now = await mustFind(current.id, owner);
         throw new AppError(
           'CONFLICT',
-          `Delivery ${current.id} is ${current.status}; only a pending delivery can be cancelled`,
+          `Delivery ${now.id} is ${now.status}; only a pending delivery can be cancelled`,
         );
       }
       const { attemptLog: _log, ...delivery } = await mustFind(current.id, owner);

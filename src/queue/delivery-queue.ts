@@ -15,7 +15,12 @@ import {
   type ClaimedDelivery,
   type DeliveryInput,
 } from '../store/delivery-store.js';
-import { cancelDelivery, eventKept, requeueFailed } from '../store/delivery-actions.js';
+import {
+  cancelDelivery,
+  eventKept,
+  integrationDeleted,
+  requeueFailed,
+} from '../store/delivery-actions.js';
 import { inWriteTransaction } from '../store/write-transaction.js';
 import { unparkOrphans } from '../store/delivery-batch-store.js';
 import {
@@ -253,6 +258,7 @@ export class DeliveryQueue {
 export interface RetriedDelivery {
   id: string;
   ownerId: string;
+  integrationId: string;
   kind: string;
   status: string;
   eventId: string | null;
@@ -274,7 +280,11 @@ export async function whyNotRetried(
     ) {
       return `delivery ${delivery.id}'s event ${delivery.eventId} is no longer stored (pruned after the retention period): nothing to send`;
     }
-    return `delivery ${delivery.id} belongs to a deleted integration: nothing would send it`;
+    if (await integrationDeleted(store.db, delivery.integrationId)) {
+      return `delivery ${delivery.id} belongs to a deleted integration: nothing would send it`;
+    }
+    // Failed now, but not when the retry ran (another action had it pending then).
+    return `delivery ${delivery.id} was not failed when the retry ran (another action moved it meanwhile): ask again`;
   }
   return `delivery ${delivery.id} is ${delivery.status}; only a failed delivery can be retried`;
 }

@@ -228,3 +228,17 @@ export async function eventKept(
     .executeTakeFirst();
   return row !== undefined;
 }
+
+/** Whether an integration is deleted (or gone). */
+export async function integrationDeleted(
+  db: Kysely<Database>,
+  integrationId: string,
+): Promise<boolean> {
+  const row = await db
+    .selectFrom('integrations')
+    .select('id')
+    .where('id', '=', integrationId)
+    .where('deleted_at', 'is', null)
+    .executeTakeFirst();
+  return row === undefined;
+}

@@ -76,6 +76,7 @@ describe.each(DIALECTS)('retrying a delivery whose event was pruned on %s', (bac
       await queue.whyNotRetried({
         id: row.id,
         ownerId: row.owner_id,
+        integrationId: row.integration_id,
         kind: row.kind,
         status: row.status,
         eventId: row.event_id,
