@@ -118,6 +118,7 @@ export async function requeueFailed(
   now: number,
 ): Promise<string[]> {
   if ('ids' in filter && filter.ids.length === 0) return [];
+  if (isPostgres(trx)) await lockForRequeue(trx, filter, ownerId);
   let query = trx
     .updateTable('deliveries')
     .set((eb) => ({
@@ -133,6 +134,8 @@ export async function requeueFailed(
     // IVR invocations are answered once, while the caller waits: never retried or replayed.
     .where('kind', '<>', 'ivr')
     // A deleted integration's deliveries are never claimed: pending again, they would wait forever.
+    // On PostgreSQL the integration is locked (share) first, so a delete either committed before
+    // this statement or cancels what this moves once it commits (`lockForRequeue`).
     .where('integration_id', 'in', (eb) =>
       eb.selectFrom('integrations').select('id').where('deleted_at', 'is', null),
     )
@@ -167,17 +170,57 @@ export async function requeueFailed(
 }
 
 /**
+ * PostgreSQL, before `requeueFailed` moves anything: locks the failed deliveries it may move, then
+ * their integrations' lanes in lane order, then the integrations themselves (share), the order
+ * every writer takes them in (docs/delivery.md, "Lanes, limits and isolation").
+ *
+ * The lanes: a claim of a lane that is leasing a later delivery of a call has committed by then,
+ * so `parkInCallOrder` sees that lease; one that starts later sees the moved delivery pending,
+ * first of its call, once this commits.
+ *
+ * The integrations: a delete (`IntegrationStore.delete`) cancels the integration's pending
+ * deliveries, then writes its row, then cancels again. Holding the row in share mode, a retry
+ * either sees a delete that wrote it first as committed (and moves nothing), or makes the
+ * delete's write wait for its commit, and the delete's second cancel then finds what it moved.
+ * Without the lock, a retry or a replay batch committing beside a delete left pending deliveries
+ * of a deleted integration, which nothing would ever send or end.
+ */
+async function lockForRequeue(
+  trx: Kysely<Database>,
+  filter: { id: string } | { ids: readonly string[] },
+  ownerId: string | undefined,
+): Promise<void> {
+  let candidates = trx
+    .selectFrom('deliveries')
+    .select('integration_id')
+    .where('status', '=', 'failed')
+    .where('kind', '<>', 'ivr');
+  candidates =
+    'id' in filter
+      ? candidates.where('id', '=', filter.id)
+      : candidates.where('id', 'in', filter.ids);
+  if (ownerId !== undefined) candidates = candidates.where('owner_id', '=', ownerId);
+  const rows = await candidates.forUpdate().execute();
+  const integrations = [...new Set(rows.map((row) => row.integration_id))].sort(laneOrder);
+  for (const id of integrations)
+    await trx
+      .selectFrom('delivery_lanes')
+      .select('integration_id')
+      .where('integration_id', '=', id)
+      .forUpdate()
+      .execute();
+  for (const id of integrations)
+    await trx.selectFrom('integrations').select('id').where('id', '=', id).forShare().execute();
+}
+
+/**
  * Parks (`BLOCKED_AT`) those of these deliveries, just made pending again, that must wait for
  * another of their call: one still out (a later one, sent while this one had failed, or one
  * cancelled in flight), or an earlier one pending (another of the same replay, or an earlier
  * event that arrived late). The one that ends releases the next (`releaseSuccessor`, or the
  * sweep after a lease). A later one pending but not out waits behind the moved one instead: the
- * claim sends only the first pending delivery of a call. Answers the ids parked.
- *
- * On PostgreSQL the lanes are locked first (after the delivery rows, in lane order, as everywhere):
- * a claim of the lane that is leasing a later delivery of the call has committed by then, so its
- * lease is seen; one that starts later sees this delivery pending, first of its call, once this
- * commits.
+ * claim sends only the first pending delivery of a call. Answers the ids parked. On PostgreSQL
+ * their lanes are locked already (`lockForRequeue`).
  */
 async function parkInCallOrder(
   trx: Kysely<Database>,
@@ -186,15 +229,6 @@ async function parkInCallOrder(
 ): Promise<Set<string>> {
   const parked = new Set<string>();
   if (moved.length === 0) return parked;
-  if (isPostgres(trx)) {
-    for (const id of [...new Set(moved.map((row) => row.integration_id))].sort(laneOrder))
-      await trx
-        .selectFrom('delivery_lanes')
-        .select('integration_id')
-        .where('integration_id', '=', id)
-        .forUpdate()
-        .execute();
-  }
   for (let i = 0; i < moved.length; i += CHUNK) {
     const rows = await trx
       .updateTable('deliveries')

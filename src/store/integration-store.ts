@@ -274,17 +274,19 @@ export class IntegrationStore {
       // deliveries' (a completion writes them, then may disable the integration), the
       // integration's last.
       await stopRunsOfIntegration(trx, id, now);
-      await trx
-        .updateTable('deliveries')
-        .set({
-          status: 'cancelled',
-          last_error: 'integration deleted',
-          updated_at: now,
-          completed_at: now,
-        })
-        .where('integration_id', '=', id)
-        .where('status', '=', 'pending')
-        .execute();
+      const cancelPending = () =>
+        trx
+          .updateTable('deliveries')
+          .set({
+            status: 'cancelled',
+            last_error: 'integration deleted',
+            updated_at: now,
+            completed_at: now,
+          })
+          .where('integration_id', '=', id)
+          .where('status', '=', 'pending')
+          .execute();
+      await cancelPending();
       await trx.deleteFrom('bindings').where('integration_id', '=', id).execute();
       const result = await trx
         .updateTable('integrations')
@@ -294,6 +296,10 @@ export class IntegrationStore {
         .executeTakeFirst();
       // Deleted meanwhile by another request, which cancelled the same deliveries.
       if (Number(result.numUpdatedRows) === 0) return false;
+      // PostgreSQL: a retry or replay batch holding the integration's row (`lockForRequeue`) made
+      // the write above wait for its commit; what it moved back to pending, after the first
+      // cancel read, is cancelled now (each statement sees what committed before it).
+      if (isPostgres(trx)) await cancelPending();
       return true;
     });
     if (deleted) this.changed(id);
