@@ -122,7 +122,8 @@ interface Exchange {
   status?: number;
   headers?: [string, string][];
   body?: string | null;
-  truncated?: boolean;
+  /** The body was longer than the first 64 KiB kept (an attempt's log names it so). */
+  bodyTruncated?: boolean;
   /** Why the body could not be decoded (its Content-Encoding). */
   bodyError?: string;
 }
@@ -146,7 +147,7 @@ function exchange(title: string, value: unknown): HTMLElement | null {
     h('h4', {}, title),
     pre([first, headers].filter((p) => p !== '').join('\n')),
     typeof e.bodyError === 'string' ? h('p', { class: 'bad' }, e.bodyError) : null,
-    typeof e.body === 'string' ? pre(e.body + (e.truncated === true ? '\n…(cut)' : '')) : null,
+    typeof e.body === 'string' ? pre(e.body + (e.bodyTruncated === true ? '\n…(cut)' : '')) : null,
   );
 }
 
