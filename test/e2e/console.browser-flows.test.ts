@@ -194,7 +194,7 @@ describe('the web console in a browser', () => {
     expect(await result.locator('.request-head').textContent()).toContain(
       `POST ${receiverUrl}/hook?phone=%2B15551234567`,
     );
-    expect(await result.locator('.response-body').textContent()).toContain('"received":true');
+    expect(await result.locator('.response-body').textContent()).toContain('"received": true');
     expect(received.some((r) => r.url === '/hook?phone=%2B15551234567')).toBe(true);
 
     // Saving again keeps what the form does not show (here maxRedirects), and makes a version.

@@ -1,6 +1,9 @@
 /**
- * How the console shows a recorded response (a delivery's attempts, an IVR invocation's log), in
- * a real browser against the built service and a local receiver: a body cut at 64 KiB says so.
+ * How the console shows a recorded response (a delivery's attempts, an IVR invocation's log, an
+ * integration's test), in a real browser against the built service and a local receiver: a body
+ * cut at 64 KiB says so; a body is laid out as its integration's response encoding reads it (JSON
+ * and XML indented, their tokens and text as received; text as it came), and whatever it holds is
+ * text on the page, never markup.
  */
 import type { Locator } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -11,6 +14,41 @@ const BIG = JSON.stringify({
   items: Array.from({ length: 3000 }, (_, i) => ({ id: i, name: 'x'.repeat(20) })),
 });
 
+const JSON_BODY =
+  '{"customer":{"balance":12.50,"big":12345678901234567890},"items":[1,2],"empty":{},"none":[],"note":"a, b: {c} [d]","q":"say \\"hi\\""}';
+const JSON_SHOWN = `{
+  "customer": {
+    "balance": 12.50,
+    "big": 12345678901234567890
+  },
+  "items": [
+    1,
+    2
+  ],
+  "empty": {},
+  "none": [],
+  "note": "a, b: {c} [d]",
+  "q": "say \\"hi\\""
+}`;
+
+const XML_BODY =
+  '<?xml version="1.0"?>\n<r xmlns:a="urn:a"><account id="1" note="a > b"><balance>12.50</balance><a:owner>Ana &amp; Bo</a:owner></account><!-- c > d --><msg>&lt;img src=x onerror=alert(1)&gt;</msg><raw><![CDATA[<b>x</b>]]></raw><e/>\n  <f></f></r>';
+const XML_SHOWN = `<?xml version="1.0"?>
+<r xmlns:a="urn:a">
+  <account id="1" note="a > b">
+    <balance>12.50</balance>
+    <a:owner>Ana &amp; Bo</a:owner>
+  </account>
+  <!-- c > d -->
+  <msg>&lt;img src=x onerror=alert(1)&gt;</msg>
+  <raw><![CDATA[<b>x</b>]]></raw>
+  <e/>
+  <f></f>
+</r>`;
+
+/** Markup a page would run or draw, were it not text. */
+const HOSTILE = `<img src="x" onerror="document.title='owned'"><b id="bold">bold</b>\n  <script>document.title='owned'</script>`;
+
 describe('recorded responses in the console', () => {
   let harness: ConsoleHarness;
 
@@ -20,6 +58,9 @@ describe('recorded responses in the console', () => {
       const [, what] = /^\/(\w+)/.exec(request.url) ?? [];
       const bodies: Record<string, [string, string]> = {
         big: ['application/json', BIG],
+        json: ['application/json', JSON_BODY],
+        xml: ['application/xml', XML_BODY],
+        hostile: ['text/html', HOSTILE],
       };
       const [type, body] = bodies[what ?? ''] ?? ['text/plain', 'nothing here'];
       response.writeHead(200, { 'content-type': type });
@@ -72,6 +113,67 @@ describe('recorded responses in the console', () => {
     const shown = (await responseBody().textContent()) ?? '';
     expect(shown.startsWith('{"items":[{"id":0,')).toBe(true);
     expect(shown.slice(-30)).toMatch(/\n…\(cut\)$/);
+  });
+
+  it('shows a JSON answer indented, each value as it came', async () => {
+    await invokeAndOpen(await integration('JSON answer', 'json', 'json'));
+    expect(await responseBody().textContent()).toBe(JSON_SHOWN);
+  });
+
+  it('shows an XML answer indented, its text and markup as they came', async () => {
+    await invokeAndOpen(await integration('XML answer', 'xml', 'xml'));
+    expect(await responseBody().textContent()).toBe(XML_SHOWN);
+  });
+
+  it('shows a text answer, or one that is not what its encoding says, as it came, as text', async () => {
+    const title = await harness.page.title();
+    for (const encoding of ['text', 'json', 'xml'] as const) {
+      await invokeAndOpen(await integration(`Hostile ${encoding}`, 'hostile', encoding));
+      expect(await responseBody().textContent()).toBe(HOSTILE);
+      // What the integration expected and did not get is said.
+      const note = harness.page.locator('details.attempt .body-note');
+      if (encoding === 'text') expect(await note.count()).toBe(0);
+      else
+        expect(await note.textContent()).toBe(
+          `Not ${encoding.toUpperCase()}, the integration's response encoding: shown as it came.`,
+        );
+      const attempt = harness.page.locator('details.attempt');
+      expect(await attempt.locator('img, b, script').count()).toBe(0);
+      expect(await harness.page.title()).toBe(title);
+    }
+  });
+
+  it('lays out only what reads as its encoding, whatever else it holds', async () => {
+    // The module the pages use, run in the page (a string: vitest would rewrite an import()).
+    const laid = (body: string, encoding: string) =>
+      harness.page.evaluate<string | null>(
+        `import('/console/response-body.js').then((m) => m.formatBody(${JSON.stringify(body)}, ${JSON.stringify(encoding)}) ?? null)`,
+      );
+    expect(await laid('42', 'json')).toBe('42');
+    expect(await laid(' [ "\\u00e9\\\\", -1.5e+3 , true,null ] ', 'json')).toBe(
+      '[\n  "\\u00e9\\\\",\n  -1.5e+3,\n  true,\n  null\n]',
+    );
+    expect(await laid('{"a":1', 'json')).toBeNull();
+    expect(await laid('', 'json')).toBeNull();
+    // A DOCTYPE with its internal subset, mixed content, a single-quoted attribute holding '>'.
+    expect(
+      await laid("<!DOCTYPE r [<!ENTITY x 'y'>]><r a='>'><p>Hi <b>you</b> there</p></r>", 'xml'),
+    ).toBe(
+      "<!DOCTYPE r [<!ENTITY x 'y'>]>\n<r a='>'>\n  <p>\n    Hi\n    <b>you</b>\n    there\n  </p>\n</r>",
+    );
+    // Not XML: misnested, unclosed, two roots, text outside the root.
+    for (const body of ['<a><b></a></b>', '<a>', '<a/><b/>', 'x<a/>', '<a><!-- x</a>']) {
+      expect(await laid(body, 'xml'), body).toBeNull();
+    }
+    expect(await laid('  as\n it came ', 'text')).toBe('  as\n it came ');
+  });
+
+  it('lays out the test answer the same way', async () => {
+    const id = await integration('Tested', 'json', 'json');
+    await harness.page.goto(`${harness.base}/#/integrations/${id}`);
+    await harness.page.locator('form.test-panel button', { hasText: 'Send' }).click();
+    const body = harness.page.locator('form.test-panel .response-body');
+    await expect.poll(() => body.textContent(), WAIT).toBe(JSON_SHOWN);
   });
 
   it('reported no script error and no Content-Security-Policy refusal', () => {

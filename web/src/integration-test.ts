@@ -2,10 +2,14 @@
 import { api } from './api.js';
 import { badge, h, pre, replace } from './dom.js';
 import { busy, errorBox, textarea } from './forms.js';
+import { responseBody, type ResponseEncoding } from './response-body.js';
 import type { TestResult } from './types.js';
 
-/** Render the saved version with sample data, or render and send it; shows the request and the answer. */
-export function testPanel(id: string): HTMLElement {
+/**
+ * Render the saved version with sample data, or render and send it; shows the request and the
+ * answer, its body as `encoding()` (the saved version's response encoding) reads it.
+ */
+export function testPanel(id: string, encoding: () => ResponseEncoding | undefined): HTMLElement {
   const panel = h('form', { class: 'card test-panel', novalidate: true });
   const out = h('div', { class: 'test-result' });
   const sample = textarea('sample', '', {
@@ -26,7 +30,7 @@ export function testPanel(id: string): HTMLElement {
         send,
         ...(parsed === undefined ? {} : { sample: parsed }),
       });
-      replace(out, testResult(result));
+      replace(out, testResult(result, encoding()));
     });
   const renderButton = h('button', { type: 'button', class: 'secondary' }, 'Render');
   const sendButton = h('button', { type: 'button' }, 'Send');
@@ -51,7 +55,7 @@ function headerText(headers: [string, string][]): string {
   return headers.map(([name, value]) => `${name}: ${value}`).join('\n');
 }
 
-export function testResult(result: TestResult): HTMLElement {
+export function testResult(result: TestResult, encoding?: ResponseEncoding): HTMLElement {
   const request = result.request;
   return h(
     'div',
@@ -90,7 +94,7 @@ export function testResult(result: TestResult): HTMLElement {
             result.response.bodyError === undefined
               ? null
               : h('p', { class: 'bad' }, result.response.bodyError),
-            pre(result.response.body + (result.response.truncated ? '\n…(cut)' : ''), {
+            responseBody(result.response.body, encoding, result.response.truncated, {
               class: 'response-body',
             }),
           ),

@@ -2,6 +2,7 @@
 import { api, query, type Page } from './api.js';
 import { badge, h, pre, replace, when } from './dom.js';
 import { busy, chooser, errorBox, field, input, select } from './forms.js';
+import { responseBody, responseEncodingOf, type ResponseEncoding } from './response-body.js';
 import { go, heading, link, pager, poll, type PageContext } from './shell.js';
 import {
   DELIVERY_STATUSES,
@@ -128,7 +129,11 @@ interface Exchange {
   bodyError?: string;
 }
 
-function exchange(title: string, value: unknown): HTMLElement | null {
+/**
+ * A request or a response as an attempt's log holds it; a response's body as `encoding` (its
+ * integration's response encoding) reads it.
+ */
+function exchange(title: string, value: unknown, encoding?: ResponseEncoding): HTMLElement | null {
   if (value === null || value === undefined) return null;
   if (typeof value !== 'object') return h('div', {}, h('h4', {}, title), pre(String(value)));
   const e = value as Exchange;
@@ -141,17 +146,22 @@ function exchange(title: string, value: unknown): HTMLElement | null {
   const headers = Array.isArray(e.headers)
     ? e.headers.map(([n, v]) => `${n}: ${v}`).join('\n')
     : '';
+  const isResponse = e.status !== undefined;
   return h(
     'div',
     { class: 'exchange-part' },
     h('h4', {}, title),
     pre([first, headers].filter((p) => p !== '').join('\n')),
     typeof e.bodyError === 'string' ? h('p', { class: 'bad' }, e.bodyError) : null,
-    typeof e.body === 'string' ? pre(e.body + (e.bodyTruncated === true ? '\n…(cut)' : '')) : null,
+    typeof e.body !== 'string'
+      ? null
+      : isResponse
+        ? responseBody(e.body, encoding, e.bodyTruncated === true)
+        : pre(e.body),
   );
 }
 
-function attemptView(attempt: Attempt): HTMLElement {
+function attemptView(attempt: Attempt, encoding: ResponseEncoding | undefined): HTMLElement {
   return h(
     'details',
     { class: 'attempt', open: true },
@@ -167,7 +177,7 @@ function attemptView(attempt: Attempt): HTMLElement {
       'div',
       { class: 'exchange' },
       exchange('Request', attempt.request),
-      exchange('Response', attempt.response),
+      exchange('Response', attempt.response, encoding),
     ),
   );
 }
@@ -199,7 +209,7 @@ export async function deliveryDetail(context: PageContext): Promise<HTMLElement>
           ['Status', badge(d.status)],
           [
             'Integration',
-            link(`/integrations/${d.integrationId}`, integrationName ?? d.integrationId),
+            link(`/integrations/${d.integrationId}`, integration?.name ?? d.integrationId),
           ],
           ['Kind', d.kind],
           ['Event', d.eventId ?? ''],
@@ -230,18 +240,17 @@ export async function deliveryDetail(context: PageContext): Promise<HTMLElement>
       h('h2', {}, 'Attempts'),
       d.attemptLog.length === 0
         ? h('p', { class: 'muted' }, 'No attempt yet.')
-        : [...d.attemptLog].reverse().map(attemptView),
+        : [...d.attemptLog].reverse().map((attempt) => attemptView(attempt, encoding)),
     );
   };
   last = await api<DeliveryDetail>('GET', path);
-  // By its name; by its id when it cannot be read (deleted since).
-  const integrationName = await api<Integration>(
+  // By its name; by its id when it cannot be read (deleted since). Its response encoding lays
+  // out the responses (the current version's: an attempt made before a change reads as it now).
+  const integration = await api<Integration>(
     'GET',
     `/integrations/${encodeURIComponent(last.integrationId)}`,
-  ).then(
-    (integration) => integration.name,
-    () => undefined,
-  );
+  ).catch(() => undefined);
+  const encoding = integration === undefined ? undefined : responseEncodingOf(integration);
   draw(last);
   // A pending delivery is watched until it settles (a retry makes it pending again).
   // Drawn again only when it changed: a delivery waiting for its next try (minutes, hours) keeps

@@ -16,6 +16,7 @@ import type {
 } from './types.js';
 import { replayPanel } from './page-replay.js';
 import { testPanel } from './integration-test.js';
+import { responseEncodingOf } from './response-body.js';
 import { soapEditor } from './soap-editor.js';
 import { template, tokenList } from './templates.js';
 import { optionsFieldset, readOptions } from './integration-options.js';
@@ -115,6 +116,8 @@ export async function integrationForm(context: PageContext): Promise<HTMLElement
       : { wsdlUrl: '', operation: '', params: [], headers: '', responseEncoding: 'xml' };
   const options: Partial<IntegrationOptions> = existing?.options ?? {};
 
+  // The version saved last: the test panel lays out its answers as it reads them.
+  let saved = existing;
   const form = h('form', { class: 'card integration-form', novalidate: true });
   const typeSelect = select('type', ['http', 'soap'], type, { disabled: !creating });
   const httpSection = h(
@@ -216,7 +219,7 @@ export async function integrationForm(context: PageContext): Promise<HTMLElement
         });
         go(`/integrations/${created.id}`);
       } else {
-        const saved = await api<Integration>(
+        saved = await api<Integration>(
           'PUT',
           `/integrations/${encodeURIComponent(id)}`,
           definition(),
@@ -232,7 +235,12 @@ export async function integrationForm(context: PageContext): Promise<HTMLElement
   const side = h('aside', { class: 'tokens' }, tokenList(catalog));
   const panels: HTMLElement[] = [];
   if (existing !== undefined) {
-    panels.push(testPanel(existing.id), replayPanel(context, existing.id), dangerPanel(existing));
+    const encoding = () => (saved === undefined ? undefined : responseEncodingOf(saved));
+    panels.push(
+      testPanel(existing.id, encoding),
+      replayPanel(context, existing.id),
+      dangerPanel(existing),
+    );
   }
   return h(
     'section',
