@@ -1,7 +1,7 @@
 /** A campaign's bindings: one row per integration, with the events and call statuses it runs on. */
 import { api } from './api.js';
 import { h } from './dom.js';
-import { busy, chooser, errorBox, field } from './forms.js';
+import { busy, chooser, errorBox, field, numberRows } from './forms.js';
 import { CALL_STATUSES, EVENT_TYPES, type Binding, type Integration } from './types.js';
 
 export function bindingsEditor(
@@ -11,6 +11,7 @@ export function bindingsEditor(
 ): HTMLElement {
   const form = h('form', { class: 'card bindings', novalidate: true });
   const rows = h('div', { class: 'binding-rows' });
+  let rowIds = 0;
   const addRow = (binding?: Binding) => {
     const index = rows.children.length;
     const checks = (name: string, values: readonly string[], chosen: string[] | undefined) =>
@@ -26,14 +27,19 @@ export function bindingsEditor(
           ),
         ),
       );
+    // Its own id (the label's target), whatever rows were added and removed before it.
+    const picker = chooser(
+      'integrationId',
+      integrations,
+      binding?.integrationId,
+      'choose an integration',
+    );
+    rowIds += 1;
+    picker.id = `binding-${rowIds}-integration`;
     const row = h(
       'div',
       { class: 'binding-row', 'data-field': `bindings.${index}` },
-      field(
-        'Integration',
-        chooser('integrationId', integrations, binding?.integrationId, 'choose an integration'),
-        `bindings.${index}.integrationId`,
-      ),
+      field('Integration', picker, `bindings.${index}.integrationId`),
       h(
         'div',
         { class: 'field', 'data-field': `bindings.${index}.on` },
@@ -46,9 +52,21 @@ export function bindingsEditor(
         h('label', {}, 'Only with call statuses (none: any)'),
         checks('statuses', CALL_STATUSES, binding?.statuses),
       ),
-      h('button', { type: 'button', class: 'link', onclick: () => row.remove() }, 'Remove'),
+      h(
+        'button',
+        {
+          type: 'button',
+          class: 'link',
+          onclick: () => {
+            row.remove();
+            numberRows(rows, 'bindings.');
+          },
+        },
+        'Remove',
+      ),
     );
     rows.appendChild(row);
+    numberRows(rows, 'bindings.');
   };
   for (const binding of initial) addRow(binding);
   const save = h('button', { type: 'submit' }, 'Save bindings');

@@ -191,6 +191,23 @@ export async function busy(
   }
 }
 
+/**
+ * Marks each row of `rows`, and the fields in it, with the row's place as the API numbers it
+ * (`config.params.0.value`): called after a row is added or removed, so an error the API names by
+ * index lands under the row it is about, not under the one that had that place before.
+ */
+export function numberRows(rows: HTMLElement, prefix: string): void {
+  const numbered = new RegExp(`^${prefix.replace(/\./g, '\\.')}\\d+`);
+  [...rows.children].forEach((row, index) => {
+    for (const element of [row, ...row.querySelectorAll('[data-field]')]) {
+      const name = element.getAttribute('data-field');
+      if (name !== null && numbered.test(name)) {
+        element.setAttribute('data-field', name.replace(numbered, `${prefix}${index}`));
+      }
+    }
+  });
+}
+
 /** A select over `items`, or a text input for an id when there is nothing to choose from. */
 export function chooser(
   name: string,

@@ -1,7 +1,7 @@
 /** The SOAP part of the integration form: WSDL URL → describe → operation → parameters. */
 import { api } from './api.js';
 import { h, replace, valueOf } from './dom.js';
-import { busy, errorBox, field, input, textarea } from './forms.js';
+import { busy, errorBox, field, input, numberRows, textarea } from './forms.js';
 import { template } from './templates.js';
 import type { SoapConfig, SoapDescription, SoapOperation, SoapParamSpec } from './types.js';
 
@@ -58,9 +58,21 @@ export function soapEditor(initial: SoapConfig): {
       ),
       h('div', { 'data-field': `config.params.${index}.value` }, template(valueInput)),
       h('label', { class: 'inline' }, secretBox, ' secret'),
-      h('button', { type: 'button', class: 'link', onclick: () => row.remove() }, 'Remove'),
+      h(
+        'button',
+        {
+          type: 'button',
+          class: 'link',
+          onclick: () => {
+            row.remove();
+            numberRows(rows, 'config.params.');
+          },
+        },
+        'Remove',
+      ),
     );
     rows.appendChild(row);
+    numberRows(rows, 'config.params.');
   };
   for (const param of initial.params) addRow(param.name, param.value, param.secret);
   const status = h('span', { class: 'muted' });

@@ -1,0 +1,102 @@
+/**
+ * The console's forms in a real browser against the built service: an error the API names by a
+ * row's index (`config.params.1.value`, `bindings.0.integrationId`) lands under that row, also
+ * after rows above it were removed.
+ */
+import type { Locator } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openConsole, WAIT, type ConsoleHarness } from '../helpers/console-browser.js';
+import { startNodeSoapServer, type NodeSoapServer } from '../soap/soap-servers.js';
+
+describe('console forms', () => {
+  let harness: ConsoleHarness;
+  let soapServer: NodeSoapServer;
+
+  beforeAll(async () => {
+    [harness, soapServer] = await Promise.all([openConsole(), startNodeSoapServer()]);
+  });
+
+  afterAll(async () => {
+    await harness?.close();
+    await soapServer?.close();
+  });
+
+  /** The text of each field error in `form`, with the field it is under. */
+  const errorsIn = (form: Locator) =>
+    form
+      .locator('.field-error')
+      .evaluateAll((errors) =>
+        errors.map((e) => [e.parentElement?.getAttribute('data-field'), e.textContent]),
+      );
+
+  it("shows a SOAP parameter's error under its row, after a row above it was removed", async () => {
+    const { page, base } = harness;
+    await page.goto(`${base}/#/integrations/new?type=soap`);
+    const form = page.locator('form.integration-form');
+    await form.locator('[name=name]').fill('Tickets');
+    const soap = form.locator('fieldset.soap-config');
+    await soap.locator('[name="config.wsdlUrl"]').fill(`${soapServer.base}/dotnet?wsdl`);
+    await soap.locator('button', { hasText: 'Describe' }).click();
+    const operation = soap.locator('[name="config.operation"]');
+    await expect.poll(() => operation.locator('option').count(), WAIT).toBeGreaterThan(1);
+    const labels = await operation.locator('option').allTextContents();
+    await operation.selectOption({ label: labels.find((l) => l.startsWith('CreateTicket'))! });
+    const rows = soap.locator('.param-row');
+    for (const [name, value] of [
+      ['subject', 'Call back'],
+      ['phone', '{{contact.phone}}'],
+      ['priority', '{{contact.nope}}'],
+    ]) {
+      await soap.locator('button', { hasText: 'Add parameter' }).click();
+      await rows.last().locator('[name=param-name]').fill(name!);
+      await rows.last().locator('[name=param-value]').fill(value!);
+    }
+    await rows.first().locator('button', { hasText: 'Remove' }).click();
+    await form.locator('button[type=submit]').click();
+    // priority is sent second (config.params.1): its error is under its row.
+    const error = rows.locator('.field-error');
+    await expect.poll(() => error.count(), WAIT).toBe(1);
+    expect(await errorsIn(form)).toEqual([
+      ['config.params.1.value', 'unknown token "contact.nope" (line 1, column 3)'],
+    ]);
+    const row = rows.filter({ has: page.locator('.field-error') });
+    expect(await row.locator('[name=param-name]').inputValue()).toBe('priority');
+    // A row added after is numbered after them.
+    await soap.locator('button', { hasText: 'Add parameter' }).click();
+    expect(await rows.last().getAttribute('data-field')).toBe('config.params.2');
+  });
+
+  it("shows a binding's error under its row, after a row above it was removed", async () => {
+    const { page, base, api, receiverUrl } = harness;
+    await api('POST', '/integrations', {
+      name: 'CRM',
+      type: 'http',
+      config: { url: `${receiverUrl}/hook`, method: 'POST', responseEncoding: 'json' },
+    });
+    await api('POST', '/campaigns', { id: 'rows', name: 'Rows', type: 'voice' });
+    await page.goto(`${base}/#/campaigns/rows`);
+    const form = page.locator('form.bindings');
+    const rows = form.locator('.binding-row');
+    for (let i = 0; i < 3; i += 1) {
+      await form.locator('button', { hasText: 'Add binding' }).click();
+    }
+    await rows.nth(0).locator('[name=integrationId]').selectOption({ label: 'CRM' });
+    await rows.nth(2).locator('[name=integrationId]').selectOption({ label: 'CRM' });
+    await rows.nth(0).locator('button', { hasText: 'Remove' }).click();
+    await form.locator('button[type=submit]').click();
+    // The row with no integration is sent first (bindings.0): its error is under it.
+    const error = rows.nth(0).locator('[data-field="bindings.0.integrationId"] .field-error');
+    await expect.poll(() => error.count(), WAIT).toBe(1);
+    expect(await rows.nth(0).locator('[name=integrationId]').inputValue()).toBe('');
+    expect(await form.locator(':scope > .form-error li').count()).toBe(0);
+    // Each row's integration label names its own control.
+    const ids = await rows
+      .locator('[name=integrationId]')
+      .evaluateAll((controls) => controls.map((c) => c.id));
+    expect(new Set(ids).size).toBe(2);
+  });
+
+  it('reported no script error and no Content-Security-Policy refusal', () => {
+    expect(harness.pageErrors).toEqual([]);
+  });
+});
