@@ -1,7 +1,7 @@
 /**
  * The console's forms in a real browser against the built service: an error the API names by a
  * row's index (`config.params.1.value`, `bindings.0.integrationId`) lands under that row, also
- * after rows above it were removed.
+ * after rows above it were removed; a WSDL that cannot be described is said under its field.
  */
 import type { Locator } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -64,6 +64,25 @@ describe('console forms', () => {
     // A row added after is numbered after them.
     await soap.locator('button', { hasText: 'Add parameter' }).click();
     expect(await rows.last().getAttribute('data-field')).toBe('config.params.2');
+  });
+
+  it('shows why a WSDL cannot be described under the WSDL URL field', async () => {
+    const { page, base } = harness;
+    await page.goto(`${base}/#/integrations/new?type=soap`);
+    const soap = page.locator('form.integration-form fieldset.soap-config');
+    const wsdlError = soap.locator('[data-field="config.wsdlUrl"] .field-error');
+    for (const [url, said] of [
+      ['', 'must NOT have fewer than 1 characters'],
+      ['not a url', '"not a url" is not an absolute URL'],
+      // Refused by the network policy (only 127.0.0.0/8 is opened).
+      ['http://10.255.255.1/x?wsdl', 'address 10.255.255.1 is in the private range'],
+    ]) {
+      await soap.locator('[name="config.wsdlUrl"]').fill(url!);
+      await soap.locator('button', { hasText: 'Describe' }).click();
+      await expect.poll(() => wsdlError.textContent(), WAIT).toContain(said);
+      expect(await soap.locator('.form-error').textContent()).toContain('VALIDATION_FAILED');
+      expect(await soap.locator('.form-error li').count()).toBe(0);
+    }
   });
 
   it("shows a binding's error under its row, after a row above it was removed", async () => {

@@ -1,5 +1,5 @@
 /** The SOAP part of the integration form: WSDL URL → describe → operation → parameters. */
-import { api } from './api.js';
+import { ApiError, api } from './api.js';
 import { h, replace, valueOf } from './dom.js';
 import { busy, errorBox, field, input, numberRows, textarea } from './forms.js';
 import { template } from './templates.js';
@@ -160,7 +160,21 @@ export function soapEditor(initial: SoapConfig): {
         status.textContent = `${operations.length} operation(s).`;
       } catch (error) {
         status.textContent = '';
-        throw error;
+        // The describe request's `wsdlUrl` is the form's WSDL URL: its problem goes under it.
+        throw error instanceof ApiError
+          ? new ApiError(
+              error.status,
+              error.code,
+              error.message,
+              Array.isArray(error.details)
+                ? error.details.map((detail) =>
+                    detail.field === 'body.wsdlUrl'
+                      ? { ...detail, field: 'config.wsdlUrl' }
+                      : detail,
+                  )
+                : error.details,
+            )
+          : error;
       }
     });
   describe.addEventListener('click', () => load(describe, 'describe'));
