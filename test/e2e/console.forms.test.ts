@@ -1,7 +1,8 @@
 /**
  * The console's forms in a real browser against the built service: an error the API names by a
  * row's index (`config.params.1.value`, `bindings.0.integrationId`) lands under that row, also
- * after rows above it were removed; a WSDL that cannot be described is said under its field.
+ * after rows above it were removed; a WSDL that cannot be described is said under its field; a
+ * saved integration's page says its new name and version.
  */
 import type { Locator } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -113,6 +114,31 @@ describe('console forms', () => {
       .locator('[name=integrationId]')
       .evaluateAll((controls) => controls.map((c) => c.id));
     expect(new Set(ids).size).toBe(2);
+  });
+
+  it("says the saved name and version above an integration's form after a save", async () => {
+    const { page, base, api, receiverUrl } = harness;
+    const created = await api('POST', '/integrations', {
+      name: 'Before',
+      type: 'http',
+      config: { url: `${receiverUrl}/hook`, method: 'POST', responseEncoding: 'json' },
+    });
+    await page.goto(`${base}/#/integrations/${String(created['id'])}`);
+    const form = page.locator('form.integration-form');
+    await form.locator('[name=name]').fill('After');
+    await form.locator('button[type=submit]').click();
+    await expect.poll(() => form.locator('.form-note').textContent(), WAIT).toContain('version 2');
+    expect(await page.locator('.page-head h1').textContent()).toBe('After');
+    expect(await page.locator('p.version').textContent()).toMatch(/^Version 2 · updated /);
+    // Delete asks by the name saved.
+    const asked = new Promise<string>((resolve) =>
+      page.once('dialog', (dialog) => {
+        resolve(dialog.message());
+        void dialog.dismiss();
+      }),
+    );
+    await page.locator('button', { hasText: 'Delete integration' }).click();
+    expect(await asked).toMatch(/^Delete "After"\?/);
   });
 
   it('reported no script error and no Content-Security-Policy refusal', () => {

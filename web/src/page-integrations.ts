@@ -209,6 +209,12 @@ export async function integrationForm(context: PageContext): Promise<HTMLElement
     };
   };
 
+  // Shown above the form, and set again by each save.
+  const versionLine = h(
+    'p',
+    { class: 'muted version' },
+    existing === undefined ? '' : versionText(existing),
+  );
   form.addEventListener('submit', (event) => {
     event.preventDefault();
     void busy(form, saveButton, async () => {
@@ -228,6 +234,12 @@ export async function integrationForm(context: PageContext): Promise<HTMLElement
         const note = form.querySelector<HTMLElement>('.form-note')!;
         note.textContent = `Saved: version ${saved.version}.`;
         note.hidden = false;
+        // The page's title and version line say what is saved now.
+        head.querySelector('h1')!.textContent = saved.name || id;
+        versionLine.textContent = versionText(saved);
+        // Why it was disabled, under Enabled, goes once it is enabled again.
+        const why = form.querySelector('[data-field="enabled"] .hint');
+        if (why !== null) why.textContent = saved.disabledReason ?? '';
       }
     });
   });
@@ -239,37 +251,38 @@ export async function integrationForm(context: PageContext): Promise<HTMLElement
     panels.push(
       testPanel(existing.id, encoding),
       replayPanel(context, existing.id),
-      dangerPanel(existing),
+      dangerPanel(() => saved ?? existing),
     );
   }
+  const head = heading(
+    creating ? 'New integration' : existing?.name || id,
+    existing === undefined
+      ? null
+      : link(`/deliveries?integrationId=${existing.id}`, 'Deliveries', {
+          class: 'button secondary',
+        }),
+    link('/integrations', 'All integrations', { class: 'button secondary' }),
+  );
   return h(
     'section',
     {},
-    heading(
-      creating ? 'New integration' : existing?.name || id,
-      existing === undefined
-        ? null
-        : link(`/deliveries?integrationId=${existing.id}`, 'Deliveries', {
-            class: 'button secondary',
-          }),
-      link('/integrations', 'All integrations', { class: 'button secondary' }),
-    ),
-    creating
-      ? null
-      : h(
-          'p',
-          { class: 'muted' },
-          `Version ${existing?.version ?? ''} · updated ${when(existing?.updatedAt)}`,
-        ),
+    head,
+    creating ? null : versionLine,
     health === undefined ? null : healthLine(health),
     h('div', { class: 'with-side' }, h('div', { class: 'main-col' }, form, panels), side),
   );
 }
 
-function dangerPanel(integration: Integration): HTMLElement {
+function versionText(integration: Integration): string {
+  return `Version ${integration.version} · updated ${when(integration.updatedAt)}`;
+}
+
+/** Delete, asking first by the name saved last. */
+function dangerPanel(current: () => Integration): HTMLElement {
   const panel = h('div', { class: 'card danger' });
   const button = h('button', { type: 'button', class: 'danger' }, 'Delete integration');
   button.addEventListener('click', () => {
+    const integration = current();
     if (
       !window.confirm(
         `Delete "${integration.name}"? Its bindings go and pending deliveries are cancelled; the history stays.`,
