@@ -3,7 +3,7 @@
  * integration's test), in a real browser against the built service and a local receiver: a body
  * cut at 64 KiB says so; a body is laid out as its integration's response encoding reads it (JSON
  * and XML indented, their tokens and text as received; text as it came), and whatever it holds is
- * text on the page, never markup.
+ * text on the page, never markup. A failed IVR invocation offers no retry.
  */
 import type { Locator } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -62,6 +62,11 @@ describe('recorded responses in the console', () => {
         xml: ['application/xml', XML_BODY],
         hostile: ['text/html', HOSTILE],
       };
+      if (what === 'fail') {
+        response.writeHead(503, { 'content-type': 'application/json' });
+        response.end('{"error":"down"}');
+        return;
+      }
       const [type, body] = bodies[what ?? ''] ?? ['text/plain', 'nothing here'];
       response.writeHead(200, { 'content-type': type });
       response.end(body);
@@ -88,17 +93,22 @@ describe('recorded responses in the console', () => {
     return String(created['id']);
   };
 
-  /** Invokes the integration as an IVR would, and opens its logged invocation's page. */
-  const invokeAndOpen = async (id: string) => {
-    const answer = await harness.api('POST', `/integrations/${id}/invoke`, {});
-    const deliveryId = String(answer['deliveryId']);
-    // The IVR log is written a moment after the answer.
+  /** Invokes the integration as an IVR would; answers the logged invocation's id. */
+  const invoke = async (id: string, body: object = {}) => {
+    const answer = await harness.api('POST', `/integrations/${id}/invoke`, body);
+    return String(answer['deliveryId']);
+  };
+
+  /** Opens a logged invocation's page (the IVR log is written a moment after the answer). */
+  const open = async (deliveryId: string) => {
     await expect
       .poll(async () => (await harness.call('GET', `/deliveries/${deliveryId}`)).status, WAIT)
       .toBe(200);
     await harness.page.goto(`${harness.base}/#/deliveries/${deliveryId}`);
     await harness.page.locator('details.attempt').first().waitFor();
   };
+
+  const invokeAndOpen = async (id: string) => open(await invoke(id));
 
   const responseBody = (): Locator =>
     harness.page
@@ -141,6 +151,16 @@ describe('recorded responses in the console', () => {
       expect(await attempt.locator('img, b, script').count()).toBe(0);
       expect(await harness.page.title()).toBe(title);
     }
+  });
+
+  it('offers no retry for a failed IVR invocation, which the API never retries', async () => {
+    const { page } = harness;
+    await invokeAndOpen(await integration('Down', 'fail', 'json'));
+    expect(await page.locator('dl.facts').textContent()).toContain('Statusfailed');
+    expect(await page.locator('.delivery .actions button').count()).toBe(0);
+    expect(await page.locator('.ivr-once').textContent()).toBe(
+      'An IVR invocation: run once while the caller waited, never retried.',
+    );
   });
 
   it('lays out only what reads as its encoding, whatever else it holds', async () => {

@@ -234,9 +234,17 @@ export async function deliveryDetail(context: PageContext): Promise<HTMLElement>
       h(
         'div',
         { class: 'actions' },
-        d.status === 'failed' ? retry : null,
+        // An IVR invocation is answered once, while the caller waits: the API never retries one.
+        d.status === 'failed' && d.kind !== 'ivr' ? retry : null,
         d.status === 'pending' ? cancel : null,
       ),
+      d.kind === 'ivr'
+        ? h(
+            'p',
+            { class: 'muted ivr-once' },
+            'An IVR invocation: run once while the caller waited, never retried.',
+          )
+        : null,
       h('h2', {}, 'Attempts'),
       d.attemptLog.length === 0
         ? h('p', { class: 'muted' }, 'No attempt yet.')
