@@ -3,7 +3,8 @@
  * integration's test), in a real browser against the built service and a local receiver: a body
  * cut at 64 KiB says so; a body is laid out as its integration's response encoding reads it (JSON
  * and XML indented, their tokens and text as received; text as it came), and whatever it holds is
- * text on the page, never markup. A failed IVR invocation offers no retry.
+ * text on the page, never markup. A failed IVR invocation offers no retry; one whose answer was
+ * another invocation's, or came after its deadline, says so.
  */
 import type { Locator } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -62,6 +63,13 @@ describe('recorded responses in the console', () => {
         xml: ['application/xml', XML_BODY],
         hostile: ['text/html', HOSTILE],
       };
+      if (what === 'slow') {
+        setTimeout(() => {
+          response.writeHead(200, { 'content-type': 'application/json' });
+          response.end('{"balance":"12.50"}');
+        }, 600);
+        return;
+      }
       if (what === 'fail') {
         response.writeHead(503, { 'content-type': 'application/json' });
         response.end('{"error":"down"}');
@@ -161,6 +169,48 @@ describe('recorded responses in the console', () => {
     expect(await page.locator('.ivr-once').textContent()).toBe(
       'An IVR invocation: run once while the caller waited, never retried.',
     );
+  });
+
+  it("says when an IVR invocation's answer was another's, or came after its deadline", async () => {
+    const { page, api, receiverUrl } = harness;
+    // Identical invocations share the request in flight and the cached answer.
+    const created = await api('POST', '/integrations', {
+      name: 'Balance',
+      type: 'http',
+      config: {
+        url: `${receiverUrl}/slow`,
+        method: 'POST',
+        body: '{}',
+        headers: 'Content-Type: application/json',
+        responseEncoding: 'json',
+      },
+      options: {
+        cacheTtlSeconds: 60,
+        responseVariables: [{ name: 'balance', path: 'balance' }],
+      },
+    });
+    const id = String(created['id']);
+    const sample = { contact: { phone: '+15550001234' } };
+    // The first sends the request and gives up at 200 ms; the second waits for its answer.
+    const first = invoke(id, { ...sample, timeoutMs: 200 });
+    await new Promise((resolve) => setTimeout(resolve, 150));
+    const [sender, sharer] = await Promise.all([first, invoke(id, { ...sample, timeoutMs: 2000 })]);
+
+    await open(sender);
+    expect(await page.locator('details.attempt').textContent()).toContain('timeout: ');
+    expect(await page.locator('.ivr-late').textContent()).toBe(
+      'This answer came after the invocation’s deadline: its caller got a timeout, not this answer.',
+    );
+    expect(await page.locator('.ivr-shared').count()).toBe(0);
+
+    await open(sharer);
+    const shared = page.locator('.ivr-shared');
+    expect(await shared.textContent()).toBe(
+      `The answer of IVR invocation ${sender} (cached, or its request shared while in flight): this invocation sent no request of its own.`,
+    );
+    expect(await page.locator('.ivr-late').count()).toBe(0);
+    await shared.locator('a').click();
+    await page.waitForURL(new RegExp(`#/deliveries/${sender}$`), WAIT);
   });
 
   it('lays out only what reads as its encoding, whatever else it holds', async () => {

@@ -161,6 +161,41 @@ function exchange(title: string, value: unknown, encoding?: ResponseEncoding): H
   );
 }
 
+/**
+ * What an IVR invocation's logged response says beyond the exchange (docs/ivr.md "Logging"): the
+ * invocation whose request it was, when the answer was shared or cached; an answer that came
+ * after the deadline, which the caller did not get.
+ */
+function ivrNotes(response: unknown): HTMLElement[] {
+  if (typeof response !== 'object' || response === null) return [];
+  const { cachedFrom, afterDeadline } = response as {
+    cachedFrom?: unknown;
+    afterDeadline?: unknown;
+  };
+  const notes: HTMLElement[] = [];
+  if (typeof cachedFrom === 'string') {
+    notes.push(
+      h(
+        'p',
+        { class: 'muted ivr-shared' },
+        'The answer of IVR invocation ',
+        link(`/deliveries/${encodeURIComponent(cachedFrom)}`, cachedFrom),
+        ' (cached, or its request shared while in flight): this invocation sent no request of its own.',
+      ),
+    );
+  }
+  if (afterDeadline === true) {
+    notes.push(
+      h(
+        'p',
+        { class: 'muted ivr-late' },
+        'This answer came after the invocation’s deadline: its caller got a timeout, not this answer.',
+      ),
+    );
+  }
+  return notes;
+}
+
 function attemptView(attempt: Attempt, encoding: ResponseEncoding | undefined): HTMLElement {
   return h(
     'details',
@@ -173,6 +208,7 @@ function attemptView(attempt: Attempt, encoding: ResponseEncoding | undefined): 
       ` · ${Math.round(attempt.durationMs)} ms · version ${attempt.integrationVersion}`,
     ),
     attempt.error === null ? null : h('p', { class: 'bad' }, attempt.error),
+    ivrNotes(attempt.response),
     h(
       'div',
       { class: 'exchange' },
