@@ -2,7 +2,8 @@
  * The console's forms in a real browser against the built service: an error the API names by a
  * row's index (`config.params.1.value`, `bindings.0.integrationId`) lands under that row, also
  * after rows above it were removed; a WSDL that cannot be described is said under its field; a
- * saved integration's page says its new name and version.
+ * saved integration's page says its new name and version; a contact list shows what an import
+ * added.
  */
 import type { Locator } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -139,6 +140,31 @@ describe('console forms', () => {
     );
     await page.locator('button', { hasText: 'Delete integration' }).click();
     expect(await asked).toMatch(/^Delete "After"\?/);
+  });
+
+  it("shows a contact list's new size and contacts after an import", async () => {
+    const { page, base, api } = harness;
+    const list = await api('POST', '/contact-lists', { name: 'Imported' });
+    await api('POST', `/contact-lists/${String(list['id'])}/contacts`, {
+      contacts: [{ phone: '+15550003001' }],
+    });
+    await page.goto(`${base}/#/contacts/${String(list['id'])}`);
+    const rows = page.locator('table.contacts tbody tr');
+    await expect.poll(() => rows.count(), WAIT).toBe(1);
+    const upload = page.locator('form.import-form');
+    await upload.locator('[name=file]').setInputFiles({
+      name: 'contacts.csv',
+      mimeType: 'text/csv',
+      buffer: Buffer.from('phone,firstName\n+15550003002,Ana\n+15550003003,Bo\n'),
+    });
+    await upload.locator('button[type=submit]').click();
+    await expect
+      .poll(() => upload.locator('.import-result').textContent(), WAIT)
+      .toBe('Added 2 contact(s) to Imported; it has 3.');
+    await expect.poll(() => rows.count(), WAIT).toBe(3);
+    const phones = await rows.evaluateAll((trs) => trs.map((tr) => tr.children[1]?.textContent));
+    expect(phones).toEqual(['+15550003001', '+15550003002', '+15550003003']);
+    expect(await page.locator('p.list-size').textContent()).toMatch(/^3 contact\(s\) · /);
   });
 
   it('reported no script error and no Content-Security-Policy refusal', () => {

@@ -74,34 +74,62 @@ export async function contactLists(): Promise<HTMLElement> {
 export async function contactListDetail(context: PageContext): Promise<HTMLElement> {
   const id = context.params[0] ?? '';
   const path = `/contact-lists/${encodeURIComponent(id)}`;
-  const [list, first] = await Promise.all([
-    api<ContactList>('GET', path),
-    api<Page<Contact>>('GET', `${path}/contacts${query({ limit: 100 })}`),
-  ]);
-  const body = h('tbody');
-  const addRows = (items: Contact[]) => {
-    for (const c of items) {
-      body.appendChild(
-        h(
-          'tr',
-          {},
-          [c.id, c.phone, c.firstName ?? '', c.lastName ?? '', c.email ?? ''].map((v) =>
-            h('td', {}, v),
+  const sizeLine = (list: ContactList) =>
+    `${list.size} contact(s) · created ${when(list.createdAt)} · id ${list.id}`;
+  /** The contacts, a hundred at a time: drawn when the page opens and after an import. */
+  const contacts = h('div', { class: 'contacts-view' });
+  const drawContacts = async (first: Page<Contact>) => {
+    const body = h('tbody');
+    const addRows = (items: Contact[]) => {
+      for (const c of items) {
+        body.appendChild(
+          h(
+            'tr',
+            {},
+            [c.id, c.phone, c.firstName ?? '', c.lastName ?? '', c.email ?? ''].map((v) =>
+              h('td', {}, v),
+            ),
+            h('td', {}, Object.keys(c.custom).length === 0 ? '' : JSON.stringify(c.custom)),
           ),
-          h('td', {}, Object.keys(c.custom).length === 0 ? '' : JSON.stringify(c.custom)),
-        ),
+        );
+      }
+    };
+    addRows(first.items);
+    const more = pager(async (cursor) => {
+      const next = await api<Page<Contact>>(
+        'GET',
+        `${path}/contacts${query({ limit: 100, cursor })}`,
       );
-    }
-  };
-  addRows(first.items);
-  const more = pager(async (cursor) => {
-    const next = await api<Page<Contact>>(
-      'GET',
-      `${path}/contacts${query({ limit: 100, cursor })}`,
+      addRows(next.items);
+      return next.nextCursor;
+    }, first.nextCursor);
+    replace(
+      contacts,
+      first.items.length === 0
+        ? h('p', { class: 'muted empty' }, 'No contact yet.')
+        : h(
+            'table',
+            { class: 'contacts' },
+            h(
+              'thead',
+              {},
+              h(
+                'tr',
+                {},
+                ['Id', 'Phone', 'First name', 'Last name', 'Email', 'Custom'].map((t) =>
+                  h('th', {}, t),
+                ),
+              ),
+            ),
+            body,
+          ),
+      more,
     );
-    addRows(next.items);
-    return next.nextCursor;
-  }, first.nextCursor);
+  };
+  const firstPage = () => api<Page<Contact>>('GET', `${path}/contacts${query({ limit: 100 })}`);
+  const [list, first] = await Promise.all([api<ContactList>('GET', path), firstPage()]);
+  await drawContacts(first);
+  const size = h('p', { class: 'muted list-size' }, sizeLine(list));
 
   const rename = h('form', { class: 'card inline-form', novalidate: true });
   const save = h('button', { type: 'submit' }, 'Rename');
@@ -128,6 +156,13 @@ export async function contactListDetail(context: PageContext): Promise<HTMLEleme
     });
   });
 
+  // After an import, the list's size and its contacts are read again.
+  const imported = async () => {
+    const [now, page] = await Promise.all([api<ContactList>('GET', path), firstPage()]);
+    size.textContent = sizeLine(now);
+    await drawContacts(page);
+  };
+
   return h(
     'section',
     {},
@@ -135,38 +170,16 @@ export async function contactListDetail(context: PageContext): Promise<HTMLEleme
       `Contact list: ${list.name}`,
       link('/contacts', 'All lists', { class: 'button secondary' }),
     ),
-    h(
-      'p',
-      { class: 'muted' },
-      `${list.size} contact(s) · created ${when(list.createdAt)} · id ${list.id}`,
-    ),
+    size,
     rename,
-    importForm(path, list.name),
+    importForm(path, list.name, imported),
     h('h2', {}, 'Contacts'),
-    first.items.length === 0
-      ? h('p', { class: 'muted empty' }, 'No contact yet.')
-      : h(
-          'table',
-          { class: 'contacts' },
-          h(
-            'thead',
-            {},
-            h(
-              'tr',
-              {},
-              ['Id', 'Phone', 'First name', 'Last name', 'Email', 'Custom'].map((t) =>
-                h('th', {}, t),
-              ),
-            ),
-          ),
-          body,
-        ),
-    more,
+    contacts,
   );
 }
 
 /** CSV import: the file is sent as it is (text/csv); a refused file lists each bad row. */
-function importForm(path: string, name: string): HTMLElement {
+function importForm(path: string, name: string, imported: () => Promise<void>): HTMLElement {
   const form = h('form', { class: 'card import-form', novalidate: true });
   const file = h('input', { type: 'file', name: 'file', accept: '.csv,text/csv' });
   const send = h('button', { type: 'submit' }, 'Import');
@@ -254,6 +267,8 @@ function importForm(path: string, name: string): HTMLElement {
         }
         throw error;
       }
+      // The rows added are shown below (a failure to read them is said in this form).
+      await imported();
     });
   });
   return form;
