@@ -1,7 +1,8 @@
 /**
  * The console's forms in a real browser against the built service: an error the API names by a
  * row's index (`config.params.1.value`, `bindings.0.integrationId`) lands under that row, also
- * after rows above it were removed; a WSDL that cannot be described is said under its field; a
+ * after rows above it were removed, and one about a list typed as text (response variables, a retry
+ * schedule) says which line or item; a WSDL that cannot be described is said under its field; a
  * saved integration's page says its new name and version; a contact list shows what an import
  * added.
  */
@@ -85,6 +86,36 @@ describe('console forms', () => {
       expect(await soap.locator('.form-error').textContent()).toContain('VALIDATION_FAILED');
       expect(await soap.locator('.form-error li').count()).toBe(0);
     }
+  });
+
+  it('says which line or item of a list typed as text an error is about', async () => {
+    const { page, base, receiverUrl } = harness;
+    await page.goto(`${base}/#/integrations/new`);
+    const form = page.locator('form.integration-form');
+    await form.locator('[name=name]').fill('Lists');
+    await form.locator('[name="config.url"]').fill(`${receiverUrl}/hook`);
+    // A blank line is skipped: the fourth variable is on line 5.
+    await form
+      .locator('[name="options.responseVariables"]')
+      .fill('balance customer.balance 0\n\nname customer.name\nplan plan\nx{y a');
+    await form.locator('[name="options.retry.scheduleSeconds"]').fill('0, 5, -3');
+    await form.locator('[name="options.successStatuses"]').fill('200 99');
+    await form.locator('button[type=submit]').click();
+    await expect.poll(() => form.locator('.field-error').count(), WAIT).toBe(3);
+    expect(await errorsIn(form)).toEqual([
+      ['options.retry.scheduleSeconds', 'must be >= 0 (item 3: -3)'],
+      ['options.successStatuses', 'must be >= 100 (item 2: 99)'],
+      ['options.responseVariables', 'name: must match pattern "^[A-Za-z_][A-Za-z0-9_]*$" (line 5)'],
+    ]);
+    await form.locator('[name="options.retry.scheduleSeconds"]').fill('0, 5');
+    await form.locator('[name="options.successStatuses"]').fill('200');
+    await form
+      .locator('[name="options.responseVariables"]')
+      .fill('balance customer.balance 0\nname customer.name\n\n\nbalance other');
+    await form.locator('button[type=submit]').click();
+    await expect
+      .poll(() => errorsIn(form), WAIT)
+      .toEqual([['options.responseVariables', 'name: "balance" is defined twice (line 5)']]);
   });
 
   it("shows a binding's error under its row, after a row above it was removed", async () => {

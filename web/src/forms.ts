@@ -70,12 +70,43 @@ function fieldName(raw: string): string {
   return raw.replace(/^(body|querystring|params|headers)\./, '');
 }
 
-function detailText(detail: ErrorDetail): string {
+function detailText(detail: ErrorDetail, row?: { part: string; at: string }): string {
   const at =
     detail.line !== undefined
       ? ` (line ${detail.line}${detail.column === undefined ? '' : `, column ${detail.column}`})`
-      : '';
-  return `${detail.message}${at}`;
+      : row === undefined
+        ? ''
+        : ` (${row.at})`;
+  return `${row === undefined || row.part === '' ? '' : `${row.part}: `}${detail.message}${at}`;
+}
+
+/**
+ * Where in a field that holds a list as text a detail's index points: `options.responseVariables.3.name`
+ * under a field marked `data-rows="lines"` is its fourth non-empty line (`line 5` when a blank line
+ * comes before), `options.successStatuses.1` under one marked `data-rows="items"` its second
+ * item (`item 2: 99`), as the form reads them into the request.
+ */
+function rowOf(target: HTMLElement, name: string): { part: string; at: string } | undefined {
+  const marked = target.getAttribute('data-field') ?? '';
+  const kind = target.getAttribute('data-rows');
+  const control = target.querySelector<HTMLInputElement | HTMLTextAreaElement>('input, textarea');
+  if (kind === null || control === null || !name.startsWith(`${marked}.`)) return undefined;
+  const [index = '', ...part] = name.slice(marked.length + 1).split('.');
+  if (!/^\d+$/.test(index)) return undefined;
+  const wanted = Number(index);
+  if (kind === 'items') {
+    const item = control.value.split(/[\s,]+/).filter((p) => p !== '')[wanted];
+    return item === undefined
+      ? undefined
+      : { part: part.join('.'), at: `item ${wanted + 1}: ${item}` };
+  }
+  let seen = -1;
+  const lines = control.value.split('\n');
+  for (const [at, line] of lines.entries()) {
+    if (line.trim() !== '') seen += 1;
+    if (seen === wanted) return { part: part.join('.'), at: `line ${at + 1}` };
+  }
+  return undefined;
 }
 
 /** Removes what `showError` put in `form`. */
@@ -113,7 +144,8 @@ export function showError(form: HTMLElement, error: unknown): void {
       }
       target.classList.add('invalid');
       target.querySelector('input, select, textarea')?.setAttribute('aria-invalid', 'true');
-      target.appendChild(h('p', { class: 'field-error' }, detailText(detail)));
+      const row = rowOf(target, fieldName(detail.field!));
+      target.appendChild(h('p', { class: 'field-error' }, detailText(detail, row)));
     }
     if (!Array.isArray(error.details) && error.details !== undefined) {
       // 429 (sign-in throttled) says how long to wait; other details are listed as they came.

@@ -5,6 +5,16 @@
  */
 import { h, localZone, valueOf, when } from './dom.js';
 import { field, input, textarea } from './forms.js';
+
+/**
+ * A field whose text is a list the API reads by index: its errors say which line (`lines`) or
+ * item (`items`) they are about.
+ */
+function listField(rows: 'lines' | 'items', ...args: Parameters<typeof field>): HTMLElement {
+  const marked = field(...args);
+  marked.setAttribute('data-rows', rows);
+  return marked;
+}
 import type { IntegrationOptions } from './types.js';
 
 /**
@@ -52,7 +62,8 @@ export function optionsFieldset(options: Partial<IntegrationOptions>): HTMLEleme
         }),
         'options.retry.maxAttempts',
       ),
-      field(
+      listField(
+        'items',
         'Retry schedule (s)',
         input('options.retry.scheduleSeconds', (options.retry?.scheduleSeconds ?? []).join(', '), {
           placeholder: '0, 5, 300, 1800',
@@ -70,7 +81,8 @@ export function optionsFieldset(options: Partial<IntegrationOptions>): HTMLEleme
         input('options.ratePerSecond', options.ratePerSecond ?? '', { inputmode: 'decimal' }),
         'options.ratePerSecond',
       ),
-      field(
+      listField(
+        'items',
         'Success statuses',
         input('options.successStatuses', (options.successStatuses ?? []).join(', '), {
           placeholder: 'any 2xx',
@@ -107,7 +119,8 @@ export function optionsFieldset(options: Partial<IntegrationOptions>): HTMLEleme
         'options.cacheTtlSeconds',
       ),
     ),
-    field(
+    listField(
+      'lines',
       'Response variables',
       textarea(
         'options.responseVariables',
