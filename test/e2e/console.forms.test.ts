@@ -1,10 +1,10 @@
 /**
  * The console's forms in a real browser against the built service: an error the API names by a
  * row's index (`config.params.1.value`, `bindings.0.integrationId`) lands under that row, also
- * after rows above it were removed, and one about a list typed as text (response variables, a retry
- * schedule) says which line or item; a WSDL that cannot be described is said under its field; a
- * saved integration's page says its new name and version; a contact list shows what an import
- * added.
+ * after rows above it were removed, and one about a list typed as text (response variables, a
+ * retry schedule) says which line or item; a WSDL that cannot be described is said under its
+ * field, and why its operation's parameters could not be added beside the button; a saved
+ * integration's page says its new name and version; a contact list shows what an import added.
  */
 import type { Locator } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -24,6 +24,12 @@ describe('console forms', () => {
     await soapServer?.close();
   });
 
+  /** Opens a console page afresh (not the page shown, whose address may be the same). */
+  const visit = async (hash: string) => {
+    await harness.page.goto('about:blank');
+    await harness.page.goto(`${harness.base}/#${hash}`);
+  };
+
   /** The text of each field error in `form`, with the field it is under. */
   const errorsIn = (form: Locator) =>
     form
@@ -33,8 +39,8 @@ describe('console forms', () => {
       );
 
   it("shows a SOAP parameter's error under its row, after a row above it was removed", async () => {
-    const { page, base } = harness;
-    await page.goto(`${base}/#/integrations/new?type=soap`);
+    const { page } = harness;
+    await visit('/integrations/new?type=soap');
     const form = page.locator('form.integration-form');
     await form.locator('[name=name]').fill('Tickets');
     const soap = form.locator('fieldset.soap-config');
@@ -69,9 +75,38 @@ describe('console forms', () => {
     expect(await rows.last().getAttribute('data-field')).toBe('config.params.2');
   });
 
+  it("says why Add the operation's parameters added none", async () => {
+    const { page } = harness;
+    await visit('/integrations/new?type=soap');
+    const soap = page.locator('form.integration-form fieldset.soap-config');
+    const add = soap.locator('button', { hasText: 'Add the operation’s parameters' });
+    const note = soap.locator('.params-note');
+    const rows = soap.locator('.param-row');
+    await add.click();
+    await expect
+      .poll(() => note.textContent(), WAIT)
+      .toBe('Describe the WSDL first: its operations list their parameters.');
+    expect(await rows.count()).toBe(0);
+    await soap.locator('[name="config.wsdlUrl"]').fill(`${soapServer.base}/dotnet?wsdl`);
+    await soap.locator('button', { hasText: 'Describe' }).click();
+    const operation = soap.locator('[name="config.operation"]');
+    await expect.poll(() => operation.locator('option').count(), WAIT).toBeGreaterThan(1);
+    const labels = await operation.locator('option').allTextContents();
+    await operation.selectOption({ label: labels.find((l) => l.startsWith('CreateTicket'))! });
+    await add.click();
+    await expect.poll(() => rows.count(), WAIT).toBeGreaterThan(1);
+    expect(await note.textContent()).toBe('');
+    const added = await rows.count();
+    await add.click();
+    await expect
+      .poll(() => note.textContent(), WAIT)
+      .toBe('Every parameter of CreateTicket is listed already.');
+    expect(await rows.count()).toBe(added);
+  });
+
   it('shows why a WSDL cannot be described under the WSDL URL field', async () => {
-    const { page, base } = harness;
-    await page.goto(`${base}/#/integrations/new?type=soap`);
+    const { page } = harness;
+    await visit('/integrations/new?type=soap');
     const soap = page.locator('form.integration-form fieldset.soap-config');
     const wsdlError = soap.locator('[data-field="config.wsdlUrl"] .field-error');
     for (const [url, said] of [
@@ -89,8 +124,8 @@ describe('console forms', () => {
   });
 
   it('says which line or item of a list typed as text an error is about', async () => {
-    const { page, base, receiverUrl } = harness;
-    await page.goto(`${base}/#/integrations/new`);
+    const { page, receiverUrl } = harness;
+    await visit('/integrations/new');
     const form = page.locator('form.integration-form');
     await form.locator('[name=name]').fill('Lists');
     await form.locator('[name="config.url"]').fill(`${receiverUrl}/hook`);
@@ -119,14 +154,14 @@ describe('console forms', () => {
   });
 
   it("shows a binding's error under its row, after a row above it was removed", async () => {
-    const { page, base, api, receiverUrl } = harness;
+    const { page, api, receiverUrl } = harness;
     await api('POST', '/integrations', {
       name: 'CRM',
       type: 'http',
       config: { url: `${receiverUrl}/hook`, method: 'POST', responseEncoding: 'json' },
     });
     await api('POST', '/campaigns', { id: 'rows', name: 'Rows', type: 'voice' });
-    await page.goto(`${base}/#/campaigns/rows`);
+    await visit('/campaigns/rows');
     const form = page.locator('form.bindings');
     const rows = form.locator('.binding-row');
     for (let i = 0; i < 3; i += 1) {
@@ -149,13 +184,13 @@ describe('console forms', () => {
   });
 
   it("says the saved name and version above an integration's form after a save", async () => {
-    const { page, base, api, receiverUrl } = harness;
+    const { page, api, receiverUrl } = harness;
     const created = await api('POST', '/integrations', {
       name: 'Before',
       type: 'http',
       config: { url: `${receiverUrl}/hook`, method: 'POST', responseEncoding: 'json' },
     });
-    await page.goto(`${base}/#/integrations/${String(created['id'])}`);
+    await visit(`/integrations/${String(created['id'])}`);
     const form = page.locator('form.integration-form');
     await form.locator('[name=name]').fill('After');
     await form.locator('button[type=submit]').click();
@@ -174,12 +209,12 @@ describe('console forms', () => {
   });
 
   it("shows a contact list's new size and contacts after an import", async () => {
-    const { page, base, api } = harness;
+    const { page, api } = harness;
     const list = await api('POST', '/contact-lists', { name: 'Imported' });
     await api('POST', `/contact-lists/${String(list['id'])}/contacts`, {
       contacts: [{ phone: '+15550003001' }],
     });
-    await page.goto(`${base}/#/contacts/${String(list['id'])}`);
+    await visit(`/contacts/${String(list['id'])}`);
     const rows = page.locator('table.contacts tbody tr');
     await expect.poll(() => rows.count(), WAIT).toBe(1);
     const upload = page.locator('form.import-form');

@@ -76,6 +76,7 @@ export function soapEditor(initial: SoapConfig): {
   };
   for (const param of initial.params) addRow(param.name, param.value, param.secret);
   const status = h('span', { class: 'muted' });
+  const paramsNote = h('span', { class: 'muted params-note', role: 'status' });
   const describe = h('button', { type: 'button', class: 'secondary' }, 'Describe');
   const refresh = h('button', { type: 'button', class: 'secondary' }, 'Refresh WSDL');
   const element = h(
@@ -106,17 +107,31 @@ export function soapEditor(initial: SoapConfig): {
             class: 'secondary',
             onclick: () => {
               const chosen = operations.find((o) => key(o) === operation.value);
+              // What it could not do is said beside it, not left to a click that changed nothing.
+              if (chosen === undefined) {
+                paramsNote.textContent =
+                  'Describe the WSDL first: its operations list their parameters.';
+                return;
+              }
               const have = new Set(
                 [...rows.querySelectorAll<HTMLInputElement>('[name=param-name]')].map(
                   (i) => i.value,
                 ),
               );
-              for (const name of (chosen?.op.params ?? []).flatMap(leafNames))
-                if (!have.has(name)) addRow(name);
+              const names = chosen.op.params.flatMap(leafNames);
+              const missing = names.filter((name) => !have.has(name));
+              for (const name of missing) addRow(name);
+              paramsNote.textContent =
+                names.length === 0
+                  ? `${chosen.op.name} takes no parameters.`
+                  : missing.length === 0
+                    ? `Every parameter of ${chosen.op.name} is listed already.`
+                    : '';
             },
           },
           'Add the operation’s parameters',
         ),
+        paramsNote,
       ),
     ),
     field(
