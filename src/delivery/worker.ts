@@ -15,7 +15,10 @@ import { describeOutcome, endpointHealth, type DeliveryOutcome } from './outcome
 import { decide, retryPolicyOf, type RetryOptionsInput } from './retry-policy.js';
 import { loggedResponse, recordResponse, type RecordedResponse } from './recorded.js';
 
-/** How often a worker looks for parked deliveries that nothing will release (see unparkOrphans). */
+/**
+ * How often a worker looks for parked deliveries that nothing will release (see unparkOrphans) and
+ * for pending deliveries of deleted integrations (see cancelOfDeleted).
+ */
 const SWEEP_INTERVAL_MS = 10_000;
 
 /** After busy claims, the first empty one is retried this soon, then at doubling intervals. */
@@ -166,6 +169,16 @@ export class DeliveryWorker {
     }
   }
 
+  /**
+   * The periodic housekeeping: parked deliveries nothing would release, and pending deliveries of
+   * deleted integrations nothing would send (an ingest racing the delete stored them).
+   */
+  private async sweep(): Promise<{ released: number; cancelled: number }> {
+    const released = await this.queue.sweepParked();
+    const cancelled = await this.queue.sweepDeleted();
+    return { released, cancelled };
+  }
+
   private async loop(): Promise<void> {
     let lastSweep = this.clock();
     // Empty claims in a row since the last one that found work (`BUSY_IDLE_CLAIMS` ends a streak).
@@ -173,13 +186,18 @@ export class DeliveryWorker {
     while (this.running) {
       if (this.clock() - lastSweep >= SWEEP_INTERVAL_MS) {
         lastSweep = this.clock();
-        await this.queue.sweepParked().then(
-          (released) => {
+        await this.sweep().then(
+          ({ released, cancelled }) => {
             this.sweeps.succeeded();
             if (released > 0)
               this.logger?.warn(
                 { released },
                 'released parked deliveries whose predecessors were done',
+              );
+            if (cancelled > 0)
+              this.logger?.warn(
+                { cancelled },
+                'cancelled pending deliveries of deleted integrations',
               );
           },
           (error: unknown) => this.sweeps.failed(error),

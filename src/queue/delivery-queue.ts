@@ -22,7 +22,7 @@ import {
   requeueFailed,
 } from '../store/delivery-actions.js';
 import { inWriteTransaction } from '../store/write-transaction.js';
-import { unparkOrphans } from '../store/delivery-batch-store.js';
+import { cancelOfDeleted, unparkOrphans } from '../store/delivery-batch-store.js';
 import {
   countLeased,
   earliestDue,
@@ -188,6 +188,15 @@ export class DeliveryQueue {
   sweepParked(): Promise<number> {
     const now = this.clock();
     return inWriteTransaction(this.store, (trx) => unparkOrphans(trx, now));
+  }
+
+  /**
+   * Cancels pending deliveries of deleted integrations, a bounded batch (see `cancelOfDeleted`):
+   * those an ingest stored as their integration's delete committed. Answers how many.
+   */
+  sweepDeleted(): Promise<number> {
+    const now = this.clock();
+    return inWriteTransaction(this.store, (trx) => cancelOfDeleted(trx, now));
   }
 
   /** Gives claimed deliveries back unattempted (shutdown before sending): due again now. */

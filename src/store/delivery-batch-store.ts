@@ -148,3 +148,109 @@ function unparkQuery(trx: Kysely<Database>, now: number) {
 export function explainSweep(db: Kysely<Database>): Promise<string> {
   return explainPlan(db, unparkQuery(db, 0));
 }
+
+/** At most this many deliveries of deleted integrations are cancelled by one sweep. */
+export const DELETED_SWEEP_BATCH = 1_000;
+/** The advisory lock (PostgreSQL) a sweep of deleted integrations' deliveries holds. */
+const DELETED_SWEEP_LOCK = 0x44656c64; // "Deld"
+/** At most this many deleted integrations are looked at by one sweep (the rest, by the next). */
+const DELETED_SWEEP_INTEGRATIONS = 100;
+
+/**
+ * Cancels up to `limit` pending deliveries of deleted integrations, as the delete does (`cancelled`,
+ * `integration deleted`); answers how many. Nothing would ever claim them: on PostgreSQL an ingest
+ * that read an integration's bindings before its delete committed stores them after the delete's
+ * cancel (ingest takes no lock on the integration; a lock there could deadlock with a completion
+ * that disables it), so workers sweep them now and then. The sweep starts from the deleted
+ * integrations (a few rows, not the backlog): one probe of `deliveries_lane` each.
+ */
+export async function cancelOfDeleted(
+  trx: Kysely<Database>,
+  now: number,
+  limit = DELETED_SWEEP_BATCH,
+): Promise<number> {
+  // One worker at a time (the others skip this round): two sweeps updating the same rows in
+  // different orders could deadlock. SQLite runs one write transaction at a time anyway.
+  if (isPostgres(trx)) {
+    const { rows } = await sql<{ got: boolean }>`
+      select pg_try_advisory_xact_lock(${sql.lit(DELETED_SWEEP_LOCK)}) as got`.execute(trx);
+    if (rows[0]?.got !== true) return 0;
+  }
+  const { rows: integrations } = await deletedWithPendingQuery().execute(trx);
+  let cancelled = 0;
+  for (const { id } of integrations) {
+    if (cancelled >= limit) break;
+    cancelled += await cancelPendingOf(trx, id, limit - cancelled, now);
+  }
+  return cancelled;
+}
+
+/**
+ * Up to `take` pending deliveries of integration `id`, earliest due first: a range of
+ * `deliveries_lane`, ordered as the index is, so no plan reads the integration's whole backlog.
+ */
+function pendingOf(id: string, take: number) {
+  // `status` literally, as in `deliveries_lane`'s predicate (migration 0002).
+  return sql<{ id: string }>`
+    select id from deliveries
+    where integration_id = ${id} and status = 'pending'
+    order by next_attempt_at
+    limit ${sql.lit(take)}`;
+}
+
+/** Cancels up to `take` pending deliveries of integration `id`, by id; answers how many. */
+async function cancelPendingOf(
+  trx: Kysely<Database>,
+  id: string,
+  take: number,
+  now: number,
+): Promise<number> {
+  const { rows } = await pendingOf(id, take).execute(trx);
+  const ids = rows.map((row) => row.id);
+  let cancelled = 0;
+  for (let i = 0; i < ids.length; i += CHUNK) {
+    const result = await trx
+      .updateTable('deliveries')
+      .set({
+        status: 'cancelled',
+        last_error: 'integration deleted',
+        updated_at: now,
+        completed_at: now,
+      })
+      .where('id', 'in', ids.slice(i, i + CHUNK))
+      // Again on the row itself: on PostgreSQL a cancel may have ended it since the read.
+      .where(PENDING)
+      .executeTakeFirst();
+    cancelled += Number(result.numUpdatedRows);
+  }
+  return cancelled;
+}
+
+/**
+ * Deleted integrations that still have a pending delivery. It reads the integrations (a table of
+ * configured endpoints, not of traffic); the check is a scalar subquery with `limit 1`, which the
+ * planner cannot turn into a join over every pending delivery, ordered as `deliveries_lane` is so
+ * that no plan scans the backlog for a first match: each deleted integration costs one index
+ * probe, however large the backlog.
+ */
+function deletedWithPendingQuery() {
+  return sql<{ id: string }>`
+    select i.id from integrations i
+    where i.deleted_at is not null
+      and (select 1 from deliveries d
+        where d.integration_id = i.id and d.status = 'pending'
+        order by d.next_attempt_at
+        limit 1) is not null
+    order by i.id
+    limit ${sql.lit(DELETED_SWEEP_INTEGRATIONS)}`;
+}
+
+/** The plans of `cancelOfDeleted`'s two statements, as the database would run them now. */
+export async function explainDeletedSweep(
+  db: Kysely<Database>,
+  integrationId: string,
+): Promise<string> {
+  const find = await explainPlan(db, deletedWithPendingQuery());
+  const cancel = await explainPlan(db, pendingOf(integrationId, DELETED_SWEEP_BATCH));
+  return `${find}\n${cancel}`;
+}
