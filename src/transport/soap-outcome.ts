@@ -338,7 +338,7 @@ function faultOf(error: unknown): SoapFault | undefined {
 /**
  * rpc/encoded answers type every value (`<receipt xsi:type="xsd:string">R-1</receipt>`), which
  * the soap package parses as `{attributes: {'xsi:type'}, $value}`; IVR variables want `R-1`.
- * Only plain objects are rebuilt (typed values come as the text written: wsdl-load.ts
+ * Only plain objects are rebuilt (typed values come as the text written: soap-typed-text.ts
  * `TYPED_AS_TEXT`).
  */
 function simplify(value: unknown): unknown {
